@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: dependencies, services (Redis, Docker, registry, base image), build,
+# typecheck, lint, import boundaries, then every vitest project. Ends with "N passed, N failed".
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+bash scripts/ensure-deps.sh || exit 1
+
+export LABBOT_SERVICES_LIST="$root/.labbot/services/started-by-test.$$"
+bash scripts/services.sh up || { echo "0 passed, 1 failed (services did not start)"; exit 1; }
+trap 'bash scripts/services.sh down' EXIT
+set -a; eval "$(bash scripts/services.sh env)"; set +a
+
+static_failed=0
+run_check() { # run_check <name> <command...>
+  echo "== $1"
+  "$@" || { echo "!! $1 failed"; static_failed=$((static_failed + 1)); }
+}
+run_check build npx turbo run build --output-logs=errors-only
+run_check typecheck npx turbo run typecheck --output-logs=errors-only
+run_check lint npx biome ci .
+
+results="$root/.labbot/test-results.json"
+rm -f "$results"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
+node scripts/test-summary.mjs "$results" "$static_failed"
