@@ -53,6 +53,7 @@ function importsOf(file: string): string[] {
     (m) => m[1] ?? '',
   );
   specifiers.push(...[...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? ''));
+  specifiers.push(...[...text.matchAll(/(?:^|\s)import\s+['"]([^'"]+)['"]/g)].map((m) => m[1] ?? ''));
   return specifiers;
 }
 
