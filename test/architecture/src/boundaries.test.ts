@@ -21,7 +21,7 @@ const forbidden: Record<string, string[]> = {
     ...clusterLibraries,
     ...buildLibraries,
   ],
-  'packages/config': ['@labbot/', ...chatLibraries, ...clusterLibraries, ...buildLibraries],
+  'packages/config': ['@labbot/commands', '@labbot/store', '@labbot/queue', ...chatLibraries, ...clusterLibraries, ...buildLibraries],
   'packages/lessons': [...chatLibraries, ...clusterLibraries, ...buildLibraries, '@labbot/store', '@labbot/queue'],
   'packages/store': [...chatLibraries, ...clusterLibraries, ...buildLibraries],
   'packages/queue': [...chatLibraries, ...clusterLibraries, ...buildLibraries],

@@ -1,0 +1,172 @@
+import { LabbotError } from '@labbot/core';
+import type { z } from 'zod';
+import { type Environment, EnvironmentSchema, SECRET_VARIABLES } from './schema.js';
+
+export type ClusterMode = 'sim' | 'kubeconfig' | 'in-cluster';
+
+/** labbot's typed configuration, grouped by concern. */
+export interface LabbotConfig {
+  env: Environment['NODE_ENV'];
+  logLevel: Environment['LOG_LEVEL'];
+  redisUrl: string;
+  dockerHost: string | undefined;
+  cluster: {
+    mode: ClusterMode;
+    kubeconfigPath: string | undefined;
+    simPort: number | undefined;
+    simKubelet: 'docker' | 'virtual';
+  };
+  registry: string | undefined;
+  baseImage: string;
+  lessonsDir: string | undefined;
+  discord: {
+    token: string | undefined;
+    applicationId: string | undefined;
+    guildId: string | undefined;
+    apiUrl: string;
+  };
+  slack: {
+    botToken: string | undefined;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    mode: 'http' | 'socket';
+    apiUrl: string;
+    port: number;
+  };
+  instructors: { roles: string[]; users: string[] };
+  limits: {
+    maxLabsPerUser: number;
+    maxActiveLabs: number;
+    maxConcurrentBuilds: number;
+    labTtlMinutes: number;
+    expiryWarningMinutes: number;
+    ceilings: { cpu: string; memory: string; pods: number };
+  };
+}
+
+/** Which chat platform's credentials a process needs; the platform's app asks for its own. */
+export type ConfigRequirement = 'discord' | 'slack';
+
+export interface LoadConfigOptions {
+  require?: ConfigRequirement[];
+}
+
+/** A configuration problem: one line per variable, values of secrets never included. */
+export class ConfigError extends LabbotError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    const count = problems.length === 1 ? '1 setting is' : `${problems.length} settings are`;
+    super('CONFIG_INVALID', `labbot cannot start: ${count} wrong:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
+  const variable = String(issue.path[0] ?? 'environment');
+  const raw = env[variable];
+  const shown = raw === undefined || SECRET_VARIABLES.has(variable) ? '' : ` (got "${raw.slice(0, 80)}")`;
+  let message = issue.message;
+  if (issue.code === 'invalid_value') message = `must be one of ${issue.values.map(String).join(', ')}`;
+  if (issue.code === 'invalid_type' && /number/.test(issue.expected)) message = 'must be a whole number';
+  if (issue.code === 'too_small' || issue.code === 'too_big') {
+    const bound = issue.code === 'too_small' ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
+    message = `must be ${bound}`;
+  }
+  return `${variable}: ${message}${shown}`;
+}
+
+/** Credentials a chat app cannot run without, checked on the raw environment so every problem shows at once. */
+function missingRequirements(env: Record<string, string | undefined>, required: ConfigRequirement[]): string[] {
+  const has = (name: string) => Boolean(env[name]?.trim());
+  const problems: string[] = [];
+  if (required.includes('discord')) {
+    if (!has('LABBOT_DISCORD_TOKEN'))
+      problems.push('LABBOT_DISCORD_TOKEN: missing (the bot token of your Discord application)');
+    if (!has('LABBOT_DISCORD_APPLICATION_ID'))
+      problems.push('LABBOT_DISCORD_APPLICATION_ID: missing (your application id)');
+  }
+  if (required.includes('slack')) {
+    if (!has('LABBOT_SLACK_BOT_TOKEN')) problems.push('LABBOT_SLACK_BOT_TOKEN: missing (the xoxb- bot token)');
+    if (!has('LABBOT_SLACK_SIGNING_SECRET')) {
+      problems.push('LABBOT_SLACK_SIGNING_SECRET: missing (Basic Information → Signing Secret)');
+    }
+    if (env.LABBOT_SLACK_MODE === 'socket' && !has('LABBOT_SLACK_APP_TOKEN')) {
+      problems.push('LABBOT_SLACK_APP_TOKEN: missing (an xapp- token is needed when LABBOT_SLACK_MODE=socket)');
+    }
+  }
+  return problems;
+}
+
+function clusterMode(env: Environment): ClusterMode {
+  if (env.LABBOT_CLUSTER !== 'auto') return env.LABBOT_CLUSTER;
+  if (env.KUBECONFIG) return 'kubeconfig';
+  if (env.KUBERNETES_SERVICE_HOST) return 'in-cluster';
+  return 'sim';
+}
+
+/** Reads the environment into a LabbotConfig, or throws one ConfigError listing every problem. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  options: LoadConfigOptions = {},
+): LabbotConfig {
+  const parsed = EnvironmentSchema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => describeIssue(issue, env));
+  problems.push(...missingRequirements(env, options.require ?? []));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const e = parsed.data;
+  const mode = clusterMode(e);
+  if (mode === 'kubeconfig' && !e.KUBECONFIG) {
+    problems.push('KUBECONFIG: must name a kubeconfig file when LABBOT_CLUSTER=kubeconfig');
+  }
+  if (mode === 'in-cluster' && !e.KUBERNETES_SERVICE_HOST) {
+    problems.push('LABBOT_CLUSTER: in-cluster needs KUBERNETES_SERVICE_HOST (set by Kubernetes inside a pod)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    redisUrl: e.REDIS_URL,
+    dockerHost: e.DOCKER_HOST,
+    cluster: { mode, kubeconfigPath: e.KUBECONFIG, simPort: e.LABBOT_SIM_PORT, simKubelet: e.LABBOT_SIM_KUBELET },
+    registry: e.LABBOT_REGISTRY,
+    baseImage: e.LABBOT_BASE_IMAGE,
+    lessonsDir: e.LABBOT_LESSONS_DIR,
+    discord: {
+      token: e.LABBOT_DISCORD_TOKEN,
+      applicationId: e.LABBOT_DISCORD_APPLICATION_ID,
+      guildId: e.LABBOT_DISCORD_GUILD_ID,
+      apiUrl: e.LABBOT_DISCORD_API_URL,
+    },
+    slack: {
+      botToken: e.LABBOT_SLACK_BOT_TOKEN,
+      signingSecret: e.LABBOT_SLACK_SIGNING_SECRET,
+      appToken: e.LABBOT_SLACK_APP_TOKEN,
+      mode: e.LABBOT_SLACK_MODE,
+      apiUrl: e.LABBOT_SLACK_API_URL,
+      port: e.LABBOT_SLACK_PORT,
+    },
+    instructors: { roles: e.LABBOT_INSTRUCTOR_ROLES, users: e.LABBOT_INSTRUCTOR_USERS },
+    limits: {
+      maxLabsPerUser: e.LABBOT_MAX_LABS_PER_USER,
+      maxActiveLabs: e.LABBOT_MAX_ACTIVE_LABS,
+      maxConcurrentBuilds: e.LABBOT_MAX_CONCURRENT_BUILDS,
+      labTtlMinutes: e.LABBOT_LAB_TTL_MINUTES,
+      expiryWarningMinutes: e.LABBOT_EXPIRY_WARNING_MINUTES,
+      ceilings: { cpu: e.LABBOT_CEILING_CPU, memory: e.LABBOT_CEILING_MEMORY, pods: e.LABBOT_CEILING_PODS },
+    },
+  };
+}
+
+/** For a process's start: the config, or the problem list on stderr and exit code 78 (no stack trace). */
+export function loadConfigOrExit(options: LoadConfigOptions = {}, env = process.env): LabbotConfig {
+  try {
+    return loadConfig(env, options);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nSee .env.example for every setting.\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+}

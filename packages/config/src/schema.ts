@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+/** Variables whose values are secrets: never printed, never logged. */
+export const SECRET_VARIABLES = new Set([
+  'LABBOT_DISCORD_TOKEN',
+  'LABBOT_SLACK_BOT_TOKEN',
+  'LABBOT_SLACK_SIGNING_SECRET',
+  'LABBOT_SLACK_APP_TOKEN',
+]);
+
+const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const integer = (fallback: number, min: number, max: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+const portNumber = z.coerce.number().int().min(1).max(65535);
+const optionalPort = z.preprocess(emptyToUndefined, portNumber.optional());
+const port = (fallback: number) => z.preprocess(emptyToUndefined, portNumber.default(fallback));
+const httpUrl = (fallback: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default(fallback),
+  );
+const list = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean)
+      : value,
+  z.array(z.string()).default([]),
+);
+const quantity = (fallback: string, pattern: RegExp, what: string) =>
+  z.preprocess(emptyToUndefined, z.string().regex(pattern, `must be a Kubernetes ${what}`).default(fallback));
+const cpuQuantity = (fallback: string) => quantity(fallback, /^\d+(\.\d+)?m?$/, 'CPU quantity (e.g. 500m or 2)');
+const memoryQuantity = (fallback: string) =>
+  quantity(fallback, /^\d+(Ki|Mi|Gi|K|M|G)?$/, 'memory quantity (e.g. 512Mi)');
+
+/** The environment labbot reads, one variable per field; see .env.example for each one's meaning. */
+export const EnvironmentSchema = z.object({
+  NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  REDIS_URL: z.preprocess(
+    emptyToUndefined,
+    z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6390'),
+  ),
+  DOCKER_HOST: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(unix|tcp|npipe):\/\//, 'must start with unix://, tcp:// or npipe://')
+      .optional(),
+  ),
+  LABBOT_CLUSTER: z.preprocess(emptyToUndefined, z.enum(['auto', 'sim', 'kubeconfig', 'in-cluster']).default('auto')),
+  KUBECONFIG: optionalString,
+  KUBERNETES_SERVICE_HOST: optionalString,
+  LABBOT_SIM_PORT: optionalPort,
+  LABBOT_SIM_KUBELET: z.preprocess(emptyToUndefined, z.enum(['docker', 'virtual']).default('docker')),
+  LABBOT_REGISTRY: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9.-]+(:\d{1,5})?$/i, 'must be host[:port] of a registry, without a scheme (e.g. 127.0.0.1:5050)')
+      .optional(),
+  ),
+  LABBOT_BASE_IMAGE: z.preprocess(emptyToUndefined, z.string().min(1).default('labbot/busybox:1')),
+  LABBOT_LESSONS_DIR: optionalString,
+  LABBOT_DISCORD_TOKEN: optionalString,
+  LABBOT_DISCORD_APPLICATION_ID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{5,25}$/, 'must be a numeric id')
+      .optional(),
+  ),
+  LABBOT_DISCORD_GUILD_ID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{5,25}$/, 'must be a numeric id')
+      .optional(),
+  ),
+  LABBOT_DISCORD_API_URL: httpUrl('https://discord.com/api'),
+  LABBOT_SLACK_BOT_TOKEN: optionalString.pipe(
+    z.string().startsWith('xoxb-', 'must be a bot token (xoxb-...)').optional(),
+  ),
+  LABBOT_SLACK_SIGNING_SECRET: optionalString,
+  LABBOT_SLACK_APP_TOKEN: optionalString.pipe(
+    z.string().startsWith('xapp-', 'must be an app token (xapp-...)').optional(),
+  ),
+  LABBOT_SLACK_MODE: z.preprocess(emptyToUndefined, z.enum(['http', 'socket']).default('http')),
+  LABBOT_SLACK_API_URL: httpUrl('https://slack.com/api/'),
+  LABBOT_SLACK_PORT: port(3000),
+  LABBOT_INSTRUCTOR_ROLES: list,
+  LABBOT_INSTRUCTOR_USERS: list,
+  LABBOT_MAX_LABS_PER_USER: integer(3, 1, 50),
+  LABBOT_MAX_ACTIVE_LABS: integer(200, 1, 100_000),
+  LABBOT_MAX_CONCURRENT_BUILDS: integer(2, 1, 64),
+  LABBOT_LAB_TTL_MINUTES: integer(60, 1, 24 * 60),
+  LABBOT_EXPIRY_WARNING_MINUTES: integer(5, 0, 24 * 60),
+  LABBOT_CEILING_CPU: cpuQuantity('2'),
+  LABBOT_CEILING_MEMORY: memoryQuantity('2Gi'),
+  LABBOT_CEILING_PODS: integer(12, 1, 200),
+});
+
+export type Environment = z.output<typeof EnvironmentSchema>;
