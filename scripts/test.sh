@@ -18,7 +18,7 @@ run_check() { # run_check <name> <command...>
   "$@" || { echo "!! $1 failed"; static_failed=$((static_failed + 1)); }
 }
 run_check build npx turbo run build --output-logs=errors-only
-run_check typecheck npx turbo run typecheck --output-logs=errors-only
+run_check typecheck sh -c "npx turbo run typecheck --output-logs=errors-only && npx tsc -p tsconfig.json"
 run_check lint npx biome ci .
 
 results="$root/.labbot/test-results.json"

@@ -128,3 +128,17 @@ describe('createLogger', () => {
     expect(lines[0]).not.toContain('Bot 456');
   });
 });
+
+describe('.env.example', () => {
+  it('documents every variable of the schema and its values are accepted', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { EnvironmentSchema } = await import('./schema.js');
+    const text = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');
+    const documented = new Set([...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    const internal = new Set(['NODE_ENV', 'KUBERNETES_SERVICE_HOST']);
+    const missing = Object.keys(EnvironmentSchema.shape).filter((name) => !internal.has(name) && !documented.has(name));
+    expect(missing).toEqual([]);
+    const active = Object.fromEntries([...text.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+    expect(() => loadConfig(active)).not.toThrow();
+  });
+});

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The local demo on the embedded defaults: dependencies, the real services (Redis, Docker,
+# registry, offline base image), a build, then `labbot demo` (kube-sim + runner + local chat).
+# Extra arguments go to `labbot demo`. Services this script started are stopped at the end.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+bash scripts/ensure-deps.sh || exit 1
+export LABBOT_SERVICES_LIST="$root/.labbot/services/started-by-demo.$$"
+bash scripts/services.sh up || exit 1
+trap 'bash scripts/services.sh down' EXIT
+set -a; eval "$(bash scripts/services.sh env)"; set +a
+npx turbo run build --output-logs=errors-only >/dev/null || { echo "build failed: run npx turbo run build"; exit 1; }
+if node apps/cli/bin/labbot.js help demo >/dev/null 2>&1; then
+  node apps/cli/bin/labbot.js demo "$@"
+else
+  node apps/cli/bin/labbot.js doctor
+fi
