@@ -1,1 +1,31 @@
-export {};
+export {
+  type Builder,
+  type BuilderLogger,
+  type BuilderOptions,
+  type BuilderStats,
+  type BuildLimits,
+  createBuilder,
+  type EnsureImageOptions,
+  type EnsureImageResult,
+} from './builder.js';
+export {
+  type BuildContextOptions,
+  baseImagesOf,
+  type ContextEntry,
+  HASH_LENGTH,
+  hashBuildContext,
+  type ImageTagOptions,
+  imageRepositoryFor,
+  imageTagFor,
+  listContextEntries,
+  packEntries,
+} from './context.js';
+export { BuilderErrorCode, isDaemonUnreachable } from './errors.js';
+export {
+  type BuildLock,
+  createMemoryBuildLock,
+  createRedisBuildLock,
+  type RedisBuildLockOptions,
+  type ReleaseBuildLock,
+} from './lock.js';
+export type { RunOnceOptions, RunOnceResult } from './run-once.js';

@@ -1,0 +1,206 @@
+import { Writable } from 'node:stream';
+import { LabbotError } from '@labbot/core';
+import type Dockerode from 'dockerode';
+import { dockerStatusOf, dockerUnavailableError, isDaemonUnreachable, messageOf, wrapDockerError } from './errors.js';
+import { followProgress } from './progress.js';
+
+/** One container run, as the Docker step of a lesson shows it. */
+export interface RunOnceOptions {
+  image: string;
+  /** Command and arguments; the image's CMD when absent. */
+  command?: string[];
+  /** Wall-clock bound: the container is killed after it. */
+  timeoutMs: number;
+  /** Bytes of stdout+stderr kept; the rest is dropped and `truncated` is set. */
+  maxOutputBytes: number;
+  /** User to run as (`uid[:gid]` or a name from the image's /etc/passwd). */
+  user?: string;
+  /** Memory limit in bytes (default 256 MiB, no swap). */
+  memoryBytes?: number;
+}
+
+/** What the container printed and how it ended. */
+export interface RunOnceResult {
+  /** stdout and stderr interleaved as they arrived, at most maxOutputBytes bytes. */
+  output: string;
+  /** Exit code, or null when the container was killed on timeout. */
+  exitCode: number | null;
+  /** Whether output beyond maxOutputBytes was dropped. */
+  truncated: boolean;
+  /** Whether the container was killed because timeoutMs passed. */
+  timedOut: boolean;
+}
+
+/** Settings runOnce takes from its builder. */
+export interface RunOnceContext {
+  registry: string | undefined;
+  labels: Record<string, string>;
+  logger?: { warn(context: Record<string, unknown>, message: string): void } | undefined;
+}
+
+const DEFAULT_MEMORY = 256 * 1024 ** 2;
+
+class BoundedOutput {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {}
+
+  writable(): Writable {
+    return new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        this.add(chunk);
+        callback();
+      },
+    });
+  }
+
+  private add(chunk: Buffer): void {
+    const room = this.limit - this.size;
+    if (chunk.length > room) this.truncated = true;
+    if (room <= 0) return;
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.chunks.push(Buffer.from(kept));
+    this.size += kept.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+function daemonMessage(error: unknown): string {
+  const json = (error as { json?: unknown } | null)?.json;
+  const message = (json as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : messageOf(error);
+}
+
+async function pullFromRegistry(docker: Dockerode, image: string, registry: string): Promise<void> {
+  const stream = (await docker.pull(image, { authconfig: { serveraddress: registry } })) as NodeJS.ReadableStream;
+  const result = await followProgress(docker, stream, () => {});
+  if (result.error !== undefined) throw new Error(result.error);
+}
+
+/** Runs a container once: no network, memory bound, output bound, time bound, always removed. */
+export async function runOnce(
+  docker: Dockerode,
+  context: RunOnceContext,
+  options: RunOnceOptions,
+): Promise<RunOnceResult> {
+  const memory = options.memoryBytes ?? DEFAULT_MEMORY;
+  const spec: Dockerode.ContainerCreateOptions = {
+    Image: options.image,
+    ...(options.command ? { Cmd: options.command } : {}),
+    ...(options.user ? { User: options.user } : {}),
+    Labels: { ...context.labels, 'labbot.dev/run-once': 'true' },
+    Tty: false,
+    OpenStdin: false,
+    AttachStdout: true,
+    AttachStderr: true,
+    NetworkDisabled: true,
+    HostConfig: {
+      NetworkMode: 'none',
+      Memory: memory,
+      MemorySwap: memory,
+      PidsLimit: 128,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      // Output is read through attach; nothing needs to be stored on the daemon's disk.
+      LogConfig: { Type: 'none', Config: {} },
+    },
+  };
+  const errorContext = { image: options.image };
+
+  let container: Dockerode.Container;
+  try {
+    container = await docker.createContainer(spec);
+  } catch (error) {
+    if (dockerStatusOf(error) !== 404) {
+      throw wrapDockerError(
+        error,
+        'RUN_FAILED',
+        'Creating the container failed',
+        'The lesson container could not be created.',
+        errorContext,
+      );
+    }
+    const registry = context.registry;
+    if (!registry || !options.image.startsWith(`${registry}/`)) {
+      throw new LabbotError('IMAGE_MISSING', `Image ${options.image} is not in the local Docker engine`, {
+        cause: error,
+        userMessage: `The image "${options.image}" is not available on this server.`,
+        context: errorContext,
+      });
+    }
+    try {
+      await pullFromRegistry(docker, options.image, registry);
+      container = await docker.createContainer(spec);
+    } catch (pullError) {
+      throw wrapDockerError(
+        pullError,
+        'IMAGE_MISSING',
+        `Pulling ${options.image} failed`,
+        `The image "${options.image}" could not be fetched from the registry.`,
+        errorContext,
+      );
+    }
+  }
+
+  const output = new BoundedOutput(options.maxOutputBytes);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+    const sink = output.writable();
+    docker.modem.demuxStream(stream, sink, sink);
+    const streamEnded = new Promise<void>((resolve) => {
+      stream.on('end', () => resolve());
+      stream.on('close', () => resolve());
+      stream.on('error', () => resolve());
+    });
+    try {
+      await container.start();
+    } catch (error) {
+      if (isDaemonUnreachable(error)) throw dockerUnavailableError(error, errorContext);
+      const message = daemonMessage(error);
+      throw new LabbotError('RUN_FAILED', `Starting a container of ${options.image} failed: ${message}`, {
+        cause: error,
+        userMessage: `The lesson container could not start: ${message}`,
+        context: errorContext,
+      });
+    }
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
+    });
+    const outcome = await Promise.race([container.wait() as Promise<{ StatusCode?: number }>, timedOut]);
+    if (outcome === 'timeout') {
+      await container.kill().catch(() => {});
+    }
+    // Output still in flight after the exit; bounded so a stuck stream cannot hold the caller.
+    await Promise.race([streamEnded, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    return {
+      output: output.text(),
+      exitCode: outcome === 'timeout' ? null : (outcome.StatusCode ?? null),
+      truncated: output.truncated,
+      timedOut: outcome === 'timeout',
+    };
+  } catch (error) {
+    throw wrapDockerError(
+      error,
+      'RUN_FAILED',
+      `Running ${options.image} failed`,
+      'The lesson container failed to run.',
+      errorContext,
+    );
+  } finally {
+    clearTimeout(timer);
+    await container.remove({ force: true }).catch((error: unknown) => {
+      if (dockerStatusOf(error) !== 404) {
+        context.logger?.warn(
+          { image: options.image, error: messageOf(error) },
+          'removing the run-once container failed',
+        );
+      }
+    });
+  }
+}
