@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { invalidLessonIdMessage, LessonIdSchema } from './identity.js';
+import { KubectlCommandSchema, parseKubectlArgs } from './kubectl.js';
+
+export const MAX_COMMAND_LENGTH = 500;
+
+/** The subcommands of `/lab`, in the order help lists them. */
+export const LAB_SUBCOMMANDS = [
+  'start',
+  'status',
+  'stop',
+  'reset',
+  'check',
+  'list',
+  'lessons',
+  'help',
+  'kubectl',
+  'class',
+] as const;
+export type LabSubcommand = (typeof LAB_SUBCOMMANDS)[number];
+
+const SUGGESTED = 'start, status, stop, reset, check, list, lessons, help';
+
+/** One parsed `/lab` command. Lab-scoped commands without a lesson mean "the lab of this thread". */
+export const LabCommandSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('start'), lessonId: LessonIdSchema }),
+  z.object({ kind: z.literal('status'), lessonId: LessonIdSchema.optional() }),
+  z.object({ kind: z.literal('stop'), lessonId: LessonIdSchema.optional() }),
+  z.object({ kind: z.literal('reset'), lessonId: LessonIdSchema.optional() }),
+  z.object({ kind: z.literal('check'), lessonId: LessonIdSchema.optional() }),
+  z.object({ kind: z.literal('list') }),
+  z.object({ kind: z.literal('lessons') }),
+  z.object({ kind: z.literal('help'), topic: z.enum(LAB_SUBCOMMANDS).optional() }),
+  z.object({ kind: z.literal('kubectl'), kubectl: KubectlCommandSchema, args: z.array(z.string()) }),
+  z.object({ kind: z.literal('class-start'), lessonId: LessonIdSchema }),
+  z.object({ kind: z.literal('class-status') }),
+  z.object({ kind: z.literal('class-end') }),
+  z.object({ kind: z.literal('class-export') }),
+]);
+export type LabCommand = z.infer<typeof LabCommandSchema>;
+export const LabCommand = LabCommandSchema;
+export type LabCommandKind = LabCommand['kind'];
+
+export type LabCommandParseResult = { ok: true; command: LabCommand } | { ok: false; error: string };
+
+/** One line of help per subcommand (shown by `/lab help`). */
+export const LAB_COMMAND_HELP: Record<LabSubcommand, string> = {
+  start: '/lab start <lesson> — start your own lab of a lesson, in a new thread',
+  status: '/lab status [lesson] — show where your lab is',
+  stop: '/lab stop [lesson] — stop your lab and remove everything it made',
+  reset: '/lab reset [lesson] — start your lab over from the first step',
+  check: "/lab check [lesson] — run the lesson's checks",
+  list: '/lab list — your labs',
+  lessons: '/lab lessons — the lessons you can start',
+  help: '/lab help [command] — this help',
+  kubectl: '/lab kubectl <args> — get, describe, logs, scale, delete pod, rollout status in your lab',
+  class: '/lab class start <lesson> | status | end | export — run a class (instructors)',
+};
+
+function fail(error: string): LabCommandParseResult {
+  return { ok: false, error };
+}
+
+function shown(text: string): string {
+  return `"${text.length > 40 ? `${text.slice(0, 40)}…` : text}"`;
+}
+
+function finish(candidate: unknown): LabCommandParseResult {
+  const parsed = LabCommandSchema.safeParse(candidate);
+  // Every field is checked before this point, so this fails only on a bug; say so plainly.
+  return parsed.success ? { ok: true, command: parsed.data } : fail('That command could not be understood.');
+}
+
+function lessonArgument(
+  kind: 'start' | 'status' | 'stop' | 'reset' | 'check',
+  args: string[],
+  required: boolean,
+): LabCommandParseResult {
+  if (args.length > 1)
+    return fail(
+      `"${kind}" takes ${required ? 'one' : 'at most one'} lesson id, e.g. "/lab ${kind} docker-vs-kubernetes".`,
+    );
+  const lessonId = args[0];
+  if (lessonId === undefined) {
+    return required ? fail(`Say which lesson to ${kind}, e.g. "/lab ${kind} docker-vs-kubernetes".`) : finish({ kind });
+  }
+  if (!LessonIdSchema.safeParse(lessonId).success) return fail(invalidLessonIdMessage(lessonId));
+  return finish({ kind, lessonId });
+}
+
+function parseClass(args: string[]): LabCommandParseResult {
+  const [action, ...rest] = args;
+  if (action === undefined) return fail('Say what to do with the class: start <lesson>, status, end or export.');
+  switch (action.toLowerCase()) {
+    case 'start': {
+      if (rest.length === 0)
+        return fail('Say which lesson the class runs, e.g. "/lab class start docker-vs-kubernetes".');
+      if (rest.length > 1) return fail('"class start" takes one lesson id.');
+      const lessonId = rest[0] ?? '';
+      if (!LessonIdSchema.safeParse(lessonId).success) return fail(invalidLessonIdMessage(lessonId));
+      return finish({ kind: 'class-start', lessonId });
+    }
+    case 'status':
+    case 'end':
+    case 'export':
+      if (rest.length > 0) return fail(`"class ${action.toLowerCase()}" takes no arguments.`);
+      return finish({ kind: `class-${action.toLowerCase()}` });
+    default:
+      return fail(
+        `Unknown class command ${shown(action)}. Try: class start <lesson>, class status, class end, class export.`,
+      );
+  }
+}
+
+/**
+ * Parses one `/lab` command typed in chat (with or without the leading "/lab") into a typed command,
+ * or one short sentence saying what is wrong.
+ */
+export function parseLabCommand(text: string): LabCommandParseResult {
+  if (typeof text !== 'string')
+    return fail(`Type a command, e.g. "/lab start docker-vs-kubernetes". Try: ${SUGGESTED}.`);
+  if (text.length > MAX_COMMAND_LENGTH) {
+    return fail(`That command is too long (${text.length} characters); the limit is ${MAX_COMMAND_LENGTH}.`);
+  }
+  // Control characters other than whitespace never belong in a command.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: this is the check for them
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text))
+    return fail('That command contains control characters.');
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((word) => word !== '');
+  if (words[0]?.toLowerCase() === '/lab') words.shift();
+  const [first, ...args] = words;
+  if (first === undefined) return fail(`Type a command after /lab. Try: ${SUGGESTED}.`);
+  const subcommand = first.toLowerCase();
+  switch (subcommand) {
+    case 'start':
+      return lessonArgument('start', args, true);
+    case 'status':
+    case 'stop':
+    case 'reset':
+    case 'check':
+      return lessonArgument(subcommand, args, false);
+    case 'list':
+    case 'lessons':
+      if (args.length > 0) return fail(`"${subcommand}" takes no arguments.`);
+      return finish({ kind: subcommand });
+    case 'help': {
+      if (args.length === 0) return finish({ kind: 'help' });
+      const topic = (args[0] ?? '').replace(/^\//, '').toLowerCase();
+      if (args.length > 1 || !(LAB_SUBCOMMANDS as readonly string[]).includes(topic)) {
+        return fail(`There is no help on ${shown(args.join(' '))}. Try: ${SUGGESTED}.`);
+      }
+      return finish({ kind: 'help', topic });
+    }
+    case 'kubectl': {
+      const parsed = parseKubectlArgs(args);
+      return parsed.ok ? finish({ kind: 'kubectl', kubectl: parsed.command, args }) : fail(parsed.error);
+    }
+    case 'class':
+      return parseClass(args);
+    default:
+      return fail(`Unknown subcommand ${shown(first)}. Try: ${SUGGESTED}.`);
+  }
+}

@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import {
+  LabIdSchema,
+  type LabOwner,
+  LabOwnerSchema,
+  LessonIdSchema,
+  labIdFor,
+  namespaceFor,
+  ThreadIdSchema,
+} from './identity.js';
+
+/** An ISO-8601 timestamp with time zone, e.g. `2026-11-25T13:42:26.000Z`. */
+export const IsoTimestampSchema = z.iso.datetime({ offset: true });
+
+/** What the learner asked for. `generation` bumps on every reset, so the runner knows to start over. */
+export const DesiredStateSchema = z.object({
+  state: z.enum(['running', 'stopped']),
+  generation: z.number().int().min(0),
+});
+export type DesiredState = z.infer<typeof DesiredStateSchema>;
+export const DesiredState = DesiredStateSchema;
+
+/** Where a lab is, as last observed by the runner. */
+export const LAB_PHASES = [
+  'pending',
+  'provisioning',
+  'building',
+  'running-once',
+  'deploying',
+  'waiting-for-pods',
+  'ready',
+  'degraded',
+  'failed',
+  'stopping',
+  'stopped',
+] as const;
+export const LabPhaseSchema = z.enum(LAB_PHASES);
+export type LabPhase = z.infer<typeof LabPhaseSchema>;
+export const LabPhase = LabPhaseSchema;
+
+/**
+ * Phases in which nothing more happens without a new command: ready, degraded (pods running but
+ * unhealthy, with a diagnosis, e.g. CrashLoopBackOff), failed and stopped.
+ */
+export const SETTLED_PHASES: readonly LabPhase[] = ['ready', 'degraded', 'failed', 'stopped'];
+
+export function isSettled(phase: LabPhase): boolean {
+  return SETTLED_PHASES.includes(phase);
+}
+
+/** Phases in which the lab holds cluster resources (everything but pending, failed and stopped). */
+export function holdsResources(phase: LabPhase): boolean {
+  return phase !== 'pending' && phase !== 'stopped' && phase !== 'failed';
+}
+
+/** The step names the runner reports in `lab.step` and `lab.failed` (free text is accepted too). */
+export const LAB_STEPS = ['namespace', 'build', 'run-once', 'deploy', 'pods', 'check', 'teardown'] as const;
+export type LabStepName = (typeof LAB_STEPS)[number];
+
+/** The phase a step puts the lab in while it runs. */
+export const PHASE_OF_STEP: Record<LabStepName, LabPhase> = {
+  namespace: 'provisioning',
+  build: 'building',
+  'run-once': 'running-once',
+  deploy: 'deploying',
+  pods: 'waiting-for-pods',
+  check: 'ready',
+  teardown: 'stopping',
+};
+
+export const StepNameSchema = z.string().min(1).max(64);
+
+/** One pod as a learner sees it in the pod table. */
+export const PodSummarySchema = z.object({
+  name: z.string().min(1).max(253),
+  /** Kubernetes pod phase: Pending, Running, Succeeded, Failed, Unknown. */
+  phase: z.string().min(1).max(32),
+  ready: z.boolean(),
+  readyContainers: z.number().int().min(0),
+  totalContainers: z.number().int().min(0),
+  restarts: z.number().int().min(0),
+  startedAt: IsoTimestampSchema.optional(),
+  /** Why it is not running, e.g. CrashLoopBackOff, ImagePullBackOff, ContainerCreating. */
+  reason: z.string().max(128).optional(),
+  message: z.string().max(2000).optional(),
+});
+export type PodSummary = z.infer<typeof PodSummarySchema>;
+export const PodSummary = PodSummarySchema;
+
+/** Diagnosis codes labbot knows; others may be added by the cluster driver. */
+export const DIAGNOSIS_REASONS = [
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'PendingQuota',
+  'PendingResources',
+  'OOMKilled',
+  'PodSecurity',
+  'BuildError',
+  'ContainerExited',
+  'Unknown',
+] as const;
+export type KnownDiagnosisReason = (typeof DIAGNOSIS_REASONS)[number];
+
+/** A plain-language explanation of why pods are not healthy. */
+export const DiagnosisSchema = z.object({
+  /** A stable code such as CrashLoopBackOff, ImagePullBackOff, PendingQuota, OOMKilled, PodSecurity, BuildError. */
+  reason: z.string().min(1).max(64),
+  /** One plain sentence: what is happening. */
+  summary: z.string().min(1).max(1000),
+  /** One plain sentence: what to do or what to learn from it. */
+  hint: z.string().max(1000),
+  /** The pod it was seen on, when it is about one pod. */
+  pod: z.string().max(253).optional(),
+});
+export type Diagnosis = z.infer<typeof DiagnosisSchema>;
+export const Diagnosis = DiagnosisSchema;
+
+/** Why the lab failed: a stable code, a learner-safe message and the step it failed in. */
+export const LabErrorSchema = z.object({
+  code: z.string().min(1).max(64),
+  message: z.string().min(1).max(2000),
+  step: StepNameSchema,
+});
+export type LabError = z.infer<typeof LabErrorSchema>;
+
+export const ObservedStateSchema = z.object({
+  phase: LabPhaseSchema,
+  step: StepNameSchema.optional(),
+  imageTag: z.string().min(1).max(512).optional(),
+  containerOutput: z.string().max(16_000).optional(),
+  pods: z.array(PodSummarySchema),
+  diagnosis: DiagnosisSchema.optional(),
+  error: LabErrorSchema.optional(),
+  /** The desired generation this observation belongs to (a reset bumps the desired one). */
+  generation: z.number().int().min(0).optional(),
+});
+export type ObservedState = z.infer<typeof ObservedStateSchema>;
+export const ObservedState = ObservedStateSchema;
+
+/** Everything labbot keeps about one lab. `version` bumps on every write (optimistic concurrency). */
+export const LabRecordSchema = z.object({
+  labId: LabIdSchema,
+  owner: LabOwnerSchema,
+  lessonId: LessonIdSchema,
+  namespace: z.string().min(1).max(63),
+  classId: z.string().min(1).max(128).optional(),
+  threadId: ThreadIdSchema.optional(),
+  desired: DesiredStateSchema,
+  observed: ObservedStateSchema,
+  createdAt: IsoTimestampSchema,
+  updatedAt: IsoTimestampSchema,
+  expiresAt: IsoTimestampSchema,
+  version: z.number().int().min(0),
+});
+export type LabRecord = z.infer<typeof LabRecordSchema>;
+export const LabRecord = LabRecordSchema;
+
+export interface CreateLabRecordOptions {
+  owner: LabOwner;
+  lessonId: string;
+  /** How long the lab lives before the janitor tears it down. */
+  ttlMinutes: number;
+  classId?: string;
+  threadId?: string;
+  /** The clock (a seam for tests). */
+  now?: () => Date;
+}
+
+/** A new lab record: desired running (generation 0), observed pending, version 0. */
+export function createLabRecord(options: CreateLabRecordOptions): LabRecord {
+  const now = (options.now ?? (() => new Date()))();
+  const labId = labIdFor({ ...options.owner, lessonId: options.lessonId });
+  return LabRecordSchema.parse({
+    labId,
+    owner: options.owner,
+    lessonId: options.lessonId,
+    namespace: namespaceFor(labId),
+    classId: options.classId,
+    threadId: options.threadId,
+    desired: { state: 'running', generation: 0 },
+    observed: { phase: 'pending', pods: [] },
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + options.ttlMinutes * 60_000).toISOString(),
+    version: 0,
+  });
+}
