@@ -1,1 +1,11 @@
-export {};
+export { type AuditEntry, AuditEntrySchema } from './audit.js';
+export {
+  type ClassMember,
+  ClassMemberSchema,
+  type ClassRecord,
+  ClassRecordSchema,
+  type MessageRef,
+  MessageRefSchema,
+} from './class-record.js';
+export { type ActorOption, createLabStore, type LabStore, type LabStoreOptions } from './lab-store.js';
+export type { AuditInput, UpdateOptions } from './versioned-collection.js';

@@ -1,0 +1,165 @@
+import type { Redis } from 'ioredis';
+import type { AuditEntry } from './audit.js';
+import { type ClassRecord, ClassRecordSchema } from './class-record.js';
+import { type LabOwner, type LabRecord, LabRecordSchema, ownerKeyFor } from './lab-types.js';
+import { type AuditInput, type UpdateOptions, VersionedCollection } from './versioned-collection.js';
+
+export interface LabStoreOptions {
+  /** An ioredis client; the store never closes it. */
+  redis: Redis;
+  /** Prefix of every key (default `labbot`); tests use a unique one. */
+  prefix?: string;
+  /** The clock for audit entries and `updatedAt` (a seam for tests). */
+  clock?: () => Date;
+  /** Audit entries kept per lab or class (default 200). */
+  historyLimit?: number;
+  /** How long the audit trail of a deleted record is kept (default 7 days). */
+  historyTtlAfterDeleteMs?: number;
+  /** How long a message reference lives after its last write (default 30 days). */
+  messageRefTtlMs?: number;
+}
+
+/** Who made a change, for the audit trail (default `labbot`). */
+export interface ActorOption {
+  actor?: string;
+}
+
+/** Lab and class records in Redis, with versioned updates, indexes and an audit trail. */
+export interface LabStore {
+  /** Stores a new lab unless one with this labId exists; then returns the existing one with `created: false`. */
+  create(record: LabRecord, options?: ActorOption): Promise<{ created: boolean; record: LabRecord }>;
+  get(labId: string): Promise<LabRecord | undefined>;
+  /**
+   * Applies `change` to the current record and writes it with `version + 1` and a fresh `updatedAt`; a
+   * concurrent writer makes this re-read and re-apply. LabbotError STORE_CONFLICT after `retries`,
+   * STORE_NOT_FOUND when the lab does not exist. `change` returning undefined writes nothing.
+   */
+  update(
+    labId: string,
+    change: (current: LabRecord) => LabRecord | undefined | Promise<LabRecord | undefined>,
+    options?: UpdateOptions,
+  ): Promise<LabRecord>;
+  /** Removes the lab and its index memberships; false when it did not exist. */
+  delete(labId: string, options?: ActorOption): Promise<boolean>;
+  listByOwner(owner: LabOwner): Promise<LabRecord[]>;
+  listByClass(classId: string): Promise<LabRecord[]>;
+  /** Labs whose `expiresAt` is at or before `epochMs`, soonest first. */
+  listExpiringBefore(epochMs: number): Promise<LabRecord[]>;
+  listAll(): Promise<LabRecord[]>;
+  /** The lab's audit trail, oldest first (the last `limit` entries when given). */
+  history(labId: string, limit?: number): Promise<AuditEntry[]>;
+  /** Adds an audit entry without changing the record (e.g. `kubectl.scale` by a learner). */
+  appendHistory(labId: string, entry: AuditInput): Promise<void>;
+  /** Records which chat message shows `logicalKey` (e.g. `status`) in a thread. */
+  setMessageRef(threadKey: string, logicalKey: string, messageId: string): Promise<void>;
+  getMessageRef(threadKey: string, logicalKey: string): Promise<string | undefined>;
+  deleteMessageRefs(threadKey: string): Promise<void>;
+  createClass(record: ClassRecord, options?: ActorOption): Promise<{ created: boolean; record: ClassRecord }>;
+  getClass(classId: string): Promise<ClassRecord | undefined>;
+  updateClass(
+    classId: string,
+    change: (current: ClassRecord) => ClassRecord | undefined | Promise<ClassRecord | undefined>,
+    options?: UpdateOptions,
+  ): Promise<ClassRecord>;
+  deleteClass(classId: string, options?: ActorOption): Promise<boolean>;
+  listClasses(): Promise<ClassRecord[]>;
+  classHistory(classId: string, limit?: number): Promise<AuditEntry[]>;
+}
+
+const DEFAULT_ACTOR = 'labbot';
+
+export function createLabStore(options: LabStoreOptions): LabStore {
+  const { redis } = options;
+  const prefix = options.prefix ?? 'labbot';
+  const clock = options.clock ?? (() => new Date());
+  const historyLimit = options.historyLimit ?? 200;
+  const historyTtlMs = options.historyTtlAfterDeleteMs ?? 7 * 24 * 3600_000;
+  const messageRefTtlMs = options.messageRefTtlMs ?? 30 * 24 * 3600_000;
+
+  const keys = {
+    lab: (labId: string) => `${prefix}:lab:${labId}`,
+    labHistory: (labId: string) => `${prefix}:lab:${labId}:history`,
+    allLabs: `${prefix}:labs:all`,
+    byOwner: (ownerKey: string) => `${prefix}:labs:owner:${ownerKey}`,
+    byClass: (classId: string) => `${prefix}:labs:class:${classId}`,
+    byExpiry: `${prefix}:labs:expiry`,
+    class: (classId: string) => `${prefix}:class:${classId}`,
+    classHistory: (classId: string) => `${prefix}:class:${classId}:history`,
+    allClasses: `${prefix}:classes:all`,
+    messageRefs: (threadKey: string) => `${prefix}:msgref:${threadKey}`,
+  };
+
+  const labs = new VersionedCollection<LabRecord>(
+    redis,
+    {
+      kind: 'lab',
+      schema: LabRecordSchema,
+      recordKey: keys.lab,
+      historyKey: keys.labHistory,
+      historyLimit,
+      indexEntries: (lab) => [
+        { kind: 'set', key: keys.allLabs, member: lab.labId },
+        { kind: 'set', key: keys.byOwner(ownerKeyFor(lab.owner)), member: lab.labId },
+        ...(lab.classId ? [{ kind: 'set' as const, key: keys.byClass(lab.classId), member: lab.labId }] : []),
+        { kind: 'zset', key: keys.byExpiry, member: lab.labId, score: Date.parse(lab.expiresAt) },
+      ],
+    },
+    clock,
+  );
+
+  const classes = new VersionedCollection<ClassRecord>(
+    redis,
+    {
+      kind: 'class',
+      schema: ClassRecordSchema,
+      recordKey: keys.class,
+      historyKey: keys.classHistory,
+      historyLimit,
+      indexEntries: (record) => [{ kind: 'set', key: keys.allClasses, member: record.classId }],
+    },
+    clock,
+  );
+
+  const stamp = <T extends { updatedAt: string }>(record: T | undefined): T | undefined =>
+    record === undefined ? undefined : { ...record, updatedAt: clock().toISOString() };
+
+  const appendHistory = async (key: string, entry: AuditInput): Promise<void> => {
+    const line: AuditEntry = { at: clock().toISOString(), ...entry, version: null };
+    await redis.multi().rpush(key, JSON.stringify(line)).ltrim(key, -historyLimit, -1).exec();
+  };
+
+  return {
+    create: (record, opts = {}) =>
+      labs.create(record.labId, record, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'created' }),
+    get: (labId) => labs.get(labId),
+    update: (labId, change, opts) => labs.update(labId, async (current) => stamp(await change(current)), opts),
+    delete: (labId, opts = {}) =>
+      labs.delete(labId, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'deleted' }, historyTtlMs),
+    listByOwner: async (owner) => labs.getMany(await redis.smembers(keys.byOwner(ownerKeyFor(owner)))),
+    listByClass: async (classId) => labs.getMany(await redis.smembers(keys.byClass(classId))),
+    listExpiringBefore: async (epochMs) => labs.getMany(await redis.zrangebyscore(keys.byExpiry, '-inf', epochMs)),
+    listAll: async () => labs.getMany(await redis.smembers(keys.allLabs)),
+    history: (labId, limit) => labs.history(labId, limit),
+    appendHistory: (labId, entry) => appendHistory(keys.labHistory(labId), entry),
+
+    setMessageRef: async (threadKey, logicalKey, messageId) => {
+      const key = keys.messageRefs(threadKey);
+      await redis.multi().hset(key, logicalKey, messageId).pexpire(key, messageRefTtlMs).exec();
+    },
+    getMessageRef: async (threadKey, logicalKey) =>
+      (await redis.hget(keys.messageRefs(threadKey), logicalKey)) ?? undefined,
+    deleteMessageRefs: async (threadKey) => {
+      await redis.del(keys.messageRefs(threadKey));
+    },
+
+    createClass: (record, opts = {}) =>
+      classes.create(record.classId, record, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'created' }),
+    getClass: (classId) => classes.get(classId),
+    updateClass: (classId, change, opts) =>
+      classes.update(classId, async (current) => stamp(await change(current)), opts),
+    deleteClass: (classId, opts = {}) =>
+      classes.delete(classId, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'deleted' }, historyTtlMs),
+    listClasses: async () => classes.getMany(await redis.smembers(keys.allClasses)),
+    classHistory: (classId, limit) => classes.history(classId, limit),
+  };
+}
