@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { LabOwner, LabRecord } from '@labbot/core';
 import { LabbotError } from '@labbot/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassRecord } from './class-record.js';
 import { createLabStore, type LabStore } from './lab-store.js';
-import type { LabOwner, LabRecord } from './lab-types.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6390';
 const prefix = `labbot-test-store-${randomBytes(4).toString('hex')}`;

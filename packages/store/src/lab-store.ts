@@ -1,7 +1,7 @@
+import { type LabOwner, type LabRecord, LabRecordSchema, ownerKeyFor } from '@labbot/core';
 import type { Redis } from 'ioredis';
 import type { AuditEntry } from './audit.js';
 import { type ClassRecord, ClassRecordSchema } from './class-record.js';
-import { type LabOwner, type LabRecord, LabRecordSchema, ownerKeyFor } from './lab-types.js';
 import { type AuditInput, type UpdateOptions, VersionedCollection } from './versioned-collection.js';
 
 export interface LabStoreOptions {
