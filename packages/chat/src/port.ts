@@ -1,0 +1,100 @@
+import type { Actor, Platform } from '@labbot/core';
+import type { ButtonAction, ChatMessage } from './message.js';
+
+/** What an adapter can do; shared code asks these instead of checking which platform it is. */
+export interface ChatCapabilities {
+  /** Labs get a thread of their own (otherwise messages go to the channel). */
+  supportsThreads: boolean;
+  /** Errors can be shown to one user only. */
+  supportsEphemeral: boolean;
+  /** Messages can carry buttons. */
+  supportsButtons: boolean;
+  /** Longest text of one message or block the platform takes. */
+  maxMessageLength: number;
+}
+
+/** Where a command was typed. */
+export interface Conversation {
+  platform: Platform;
+  workspaceId: string;
+  channelId: string;
+  /** Set when the command was typed inside a thread (e.g. a lab's thread). */
+  threadId?: string;
+  /** A direct message conversation: no threads, no classes. */
+  isDirect?: boolean;
+}
+
+/** How a handler answers one command or button press; every method may be called at most as documented. */
+export interface Responder {
+  /** Acknowledge now and answer later (Discord: deferReply; Slack: the HTTP ack). Idempotent. */
+  defer(options?: { ephemeral?: boolean }): Promise<void>;
+  /** Answer the user in the conversation; ephemeral answers are seen by the user only where supported. */
+  reply(message: ChatMessage, options?: { ephemeral?: boolean }): Promise<void>;
+  /** Answer with one short error sentence, ephemeral where the platform allows. */
+  error(text: string): Promise<void>;
+  /**
+   * Answer in the channel and open a thread for a lab under that answer; returns the thread id
+   * (`<platform>:<workspace>:<channel>:<thread>`). Falls back to the channel where threads are not possible.
+   */
+  openThread(request: { announcement: ChatMessage; title: string }): Promise<string>;
+}
+
+/** A `/lab ...` command as typed by a user. */
+export interface IncomingCommand {
+  actor: Actor;
+  /** The text after `/lab`, e.g. `start docker-vs-kubernetes`. */
+  text: string;
+  conversation: Conversation;
+  respond: Responder;
+}
+
+/** A press of one of our buttons. */
+export interface IncomingAction {
+  actor: Actor;
+  action: ButtonAction;
+  target: string;
+  conversation: Conversation;
+  respond: Responder;
+}
+
+/** A lesson suggestion for autocomplete. */
+export interface Suggestion {
+  name: string;
+  value: string;
+}
+
+export interface ChatHandlers {
+  onCommand(command: IncomingCommand): Promise<void>;
+  onAction(action: IncomingAction): Promise<void>;
+  /** Suggestions while the user types a lesson id (where the platform supports autocomplete). */
+  suggestLessons?(prefix: string): Promise<Suggestion[]>;
+}
+
+/**
+ * The chat port every adapter (Discord, Slack, terminal) implements. Lab logic sees only this.
+ * Message ids are the platform's own (Discord message id, Slack ts, terminal counter).
+ */
+export interface ChatAdapter {
+  readonly platform: Platform;
+  readonly capabilities: ChatCapabilities;
+  /** Connects and starts delivering commands and button presses to the handlers. */
+  start(handlers: ChatHandlers): Promise<void>;
+  /** Disconnects; no handler is called afterwards. */
+  stop(): Promise<void>;
+  /** Posts a new message in a thread with the bot's own credentials; returns its message id. */
+  postMessage(threadId: string, message: ChatMessage): Promise<string>;
+  /** Replaces a message the bot posted earlier in that thread. */
+  editMessage(threadId: string, messageId: string, message: ChatMessage): Promise<void>;
+  /** Sends a direct message to a user, where the platform allows. */
+  sendDirect?(userId: string, message: ChatMessage): Promise<void>;
+}
+
+/** A delivery the platform refused for now; the outbox waits `retryAfterMs` and tries again. */
+export class RateLimitedError extends Error {
+  readonly retryAfterMs: number;
+  constructor(retryAfterMs: number, options?: { cause?: unknown }) {
+    super(`rate limited: retry after ${retryAfterMs} ms`, options);
+    this.name = 'RateLimitedError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}

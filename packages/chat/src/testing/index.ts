@@ -1,0 +1,1 @@
+export { type ChatContractFactory, type ChatContractHarness, describeChatAdapterContract } from './contract.js';
