@@ -188,9 +188,14 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
     return (await imageExistsLocally(tag)) ? 'ready' : 'build';
   }
 
-  async function checkBaseImages(contextDir: string, dockerfile: string, lessonId: string): Promise<void> {
+  async function checkBaseImages(
+    contextDir: string,
+    dockerfile: string,
+    lessonId: string,
+    buildArgs: Record<string, string> | undefined,
+  ): Promise<void> {
     const text = await readFile(path.join(contextDir, dockerfile), 'utf8');
-    for (const image of baseImagesOf(text)) {
+    for (const image of baseImagesOf(text, buildArgs)) {
       if (await imageExistsLocally(image)) continue;
       // The daemon can pull from our own registry; everything else would need the internet.
       if (registry && image.startsWith(`${registry}/`)) continue;
@@ -248,7 +253,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
     const contextDir = path.resolve(request.contextDir);
     const dockerfile = dockerfilePathIn(contextDir, request.dockerfile);
     const entries = await listContextEntries(request);
-    await checkBaseImages(contextDir, dockerfile, request.lessonId);
+    await checkBaseImages(contextDir, dockerfile, request.lessonId, request.buildArgs);
     counters.builds += 1;
     logger?.info({ tag, lessonId: request.lessonId }, 'image build started');
     const controller = new AbortController();

@@ -105,15 +105,21 @@ describe('imageTagFor', () => {
 });
 
 describe('baseImagesOf', () => {
-  it('lists external FROM images, not stages, scratch or ARG-built names', () => {
+  it('lists external FROM images with global ARGs resolved, not stages, scratch or unresolved names', () => {
     const dockerfile = [
       'ARG BASE=labbot/busybox:1',
       'FROM --platform=linux/amd64 golang:1.22 AS build',
-      'FROM ${BASE}',
+      'FROM $BASE',
+      'FROM $UNSET:1',
       'FROM build AS again',
       'FROM scratch',
       'from labbot/busybox:1',
     ].join('\n');
     expect(baseImagesOf(dockerfile)).toEqual(['golang:1.22', 'labbot/busybox:1']);
+    expect(baseImagesOf(dockerfile, { BASE: 'labbot/other:2' })).toEqual([
+      'golang:1.22',
+      'labbot/other:2',
+      'labbot/busybox:1',
+    ]);
   });
 });

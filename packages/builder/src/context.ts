@@ -203,20 +203,35 @@ export function imageTagFor(options: ImageTagOptions): string {
 }
 
 /**
- * The external images named by FROM lines, skipping `scratch`, earlier stage names and references
- * built from ARG values (those are left to the daemon).
+ * The external images named by FROM lines, skipping `scratch` and earlier stage names. `$NAME` and
+ * `${NAME}` are replaced by global ARG defaults (before the first FROM) or build args; names that stay
+ * unresolved are left to the daemon.
  */
-export function baseImagesOf(dockerfileText: string): string[] {
+export function baseImagesOf(dockerfileText: string, buildArgs: Record<string, string> = {}): string[] {
   const joined = dockerfileText.replace(/\\\r?\n/g, ' ');
+  const globalArgs = new Map<string, string>();
   const stages = new Set<string>();
   const images: string[] = [];
+  let seenFrom = false;
   for (const rawLine of joined.split(/\r?\n/)) {
     const line = rawLine.trim();
+    const arg = /^ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?/i.exec(line);
+    if (arg?.[1] && !seenFrom) {
+      const value = buildArgs[arg[1]] ?? arg[2]?.replace(/^["']|["']$/g, '');
+      if (value !== undefined) globalArgs.set(arg[1], value);
+      continue;
+    }
     const match = /^FROM\s+(.*)$/i.exec(line);
     if (!match?.[1]) continue;
+    seenFrom = true;
     const words = match[1].split(/\s+/).filter((word) => !word.startsWith('--'));
-    const image = words[0];
     if (words.length >= 3 && words[1]?.toLowerCase() === 'as' && words[2]) stages.add(words[2].toLowerCase());
+    const image = words[0]?.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+      (whole, braced, bare) => {
+        return globalArgs.get(String(braced ?? bare)) ?? whole;
+      },
+    );
     if (!image || image.includes('$') || image.toLowerCase() === 'scratch' || stages.has(image.toLowerCase())) {
       continue;
     }
