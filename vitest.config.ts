@@ -14,6 +14,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: roots.map((root) => `${root}/**/*.test.ts`),
           exclude: ['**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
           testTimeout: 10_000,
@@ -23,6 +24,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           // Needs the services of scripts/services.sh (Redis, Docker, registry) on loopback.
           include: roots.map((root) => `${root}/**/*.int.test.ts`),
           exclude: ['**/node_modules/**', '**/dist/**'],

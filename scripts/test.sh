@@ -14,8 +14,10 @@ set -a; eval "$(bash scripts/services.sh env)"; set +a
 
 static_failed=0
 run_check() { # run_check <name> <command...>
-  echo "== $1"
-  "$@" || { echo "!! $1 failed"; static_failed=$((static_failed + 1)); }
+  local name=$1
+  shift
+  echo "== $name"
+  "$@" || { echo "!! $name failed"; static_failed=$((static_failed + 1)); }
 }
 run_check build npx turbo run build --output-logs=errors-only
 run_check typecheck sh -c "npx turbo run typecheck --output-logs=errors-only && npx tsc -p tsconfig.json"
