@@ -293,8 +293,11 @@ describe('registry', () => {
     expect(again).toMatchObject({ tag: result.tag, cached: true });
     expect(other.stats()).toMatchObject({ builds: 0, pushes: 0, cacheHits: 1 });
 
+    // Without the local copy, runOnce fetches the image from the registry.
+    await docker.getImage(result.tag).remove({ force: true });
     const run = await other.runOnce({ image: result.tag, timeoutMs: 20_000, maxOutputBytes: 100 });
     expect(run.output.trim()).toBe('pushed');
+    expect(await other.imageExistsLocally(result.tag)).toBe(true);
   });
 
   it('reports an unreachable registry as PUSH_FAILED (retryable) after building', async () => {
