@@ -1,1 +1,1 @@
-export {};
+export { createTerminalChatAdapter, type TerminalAdapterOptions, TerminalChatAdapter } from './terminal-adapter.js';

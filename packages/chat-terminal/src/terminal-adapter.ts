@@ -1,0 +1,213 @@
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import {
+  type ChatAdapter,
+  type ChatCapabilities,
+  type ChatHandlers,
+  type ChatMessage,
+  type Conversation,
+  encodeThreadId,
+  messageToPlainText,
+  type Responder,
+  truncate,
+} from '@labbot/chat';
+import { GENERIC_USER_MESSAGE } from '@labbot/core';
+
+export interface TerminalAdapterOptions {
+  input: Readable;
+  output: Writable;
+  /** Redraw threads in place with a prompt (a terminal), or print every message as plain lines (a pipe). */
+  interactive?: boolean;
+  /** The local user's id (the OS user by default). */
+  userId?: string;
+  /** Roles of the local user (e.g. an instructor role, to try class commands). */
+  roles?: string[];
+  /** Called once the input ends (a pipe reached end of file, or the user typed Ctrl-D). */
+  onInputEnd?: () => void;
+}
+
+interface ShownMessage {
+  id: string;
+  text: string;
+}
+
+interface Thread {
+  id: string;
+  title: string;
+  messages: ShownMessage[];
+}
+
+const WORKSPACE = 'local';
+const CHANNEL = 'terminal';
+
+/** A chat adapter on a terminal: commands typed at a prompt (or piped in), each lab's thread printed as it changes. */
+export class TerminalChatAdapter implements ChatAdapter {
+  readonly platform = 'local' as const;
+  readonly capabilities: ChatCapabilities = {
+    supportsThreads: true,
+    supportsEphemeral: false,
+    supportsButtons: false,
+    maxMessageLength: 4000,
+  };
+
+  private handlers: ChatHandlers | undefined;
+  private readline: Interface | undefined;
+  private readonly threads = new Map<string, Thread>();
+  private readonly channel: string[] = [];
+  private nextThread = 1;
+  private nextMessage = 1;
+  private readonly userId: string;
+  private readonly interactive: boolean;
+  private pending = Promise.resolve();
+
+  constructor(private readonly options: TerminalAdapterOptions) {
+    this.userId = options.userId ?? process.env.USER ?? 'you';
+    this.interactive = options.interactive ?? false;
+  }
+
+  async start(handlers: ChatHandlers): Promise<void> {
+    this.handlers = handlers;
+    this.readline = createInterface({
+      input: this.options.input,
+      terminal: this.interactive,
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
+    if (this.interactive) {
+      this.readline.setPrompt('lab> ');
+      this.readline.prompt();
+    }
+    this.readline.on('line', (line) => {
+      // Commands run one after another, in the order typed.
+      this.pending = this.pending.then(() => this.handleLine(line));
+    });
+    this.readline.on('close', () => {
+      void this.pending.then(() => this.options.onInputEnd?.());
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.handlers = undefined;
+    this.readline?.close();
+    this.readline = undefined;
+  }
+
+  /** Runs one typed line as `userId` (the local user unless given): `/lab <command>`. */
+  async handleLine(line: string, userId = this.userId): Promise<void> {
+    const trimmed = line.trim();
+    if (trimmed === '' || !this.handlers) return this.prompt();
+    if (!/^\/lab(\s|$)/.test(trimmed)) {
+      this.say(`Commands start with /lab, e.g. /lab start docker-vs-kubernetes (try /lab help).`);
+      return this.prompt();
+    }
+    const conversation: Conversation = { platform: 'local', workspaceId: WORKSPACE, channelId: CHANNEL };
+    const respond = this.responder();
+    try {
+      await this.handlers.onCommand({
+        actor: { platform: 'local', workspaceId: WORKSPACE, userId, roles: this.options.roles ?? [] },
+        text: trimmed.replace(/^\/lab\s*/, ''),
+        conversation,
+        respond,
+      });
+    } catch {
+      this.say(GENERIC_USER_MESSAGE);
+    }
+    this.prompt();
+  }
+
+  async postMessage(threadId: string, message: ChatMessage): Promise<string> {
+    const thread = this.thread(threadId);
+    const id = String(this.nextMessage++);
+    const shown = { id, text: this.render(message) };
+    thread.messages.push(shown);
+    this.show(thread, shown, false);
+    return id;
+  }
+
+  async editMessage(threadId: string, messageId: string, message: ChatMessage): Promise<void> {
+    const thread = this.thread(threadId);
+    const shown = thread.messages.find((m) => m.id === messageId);
+    if (!shown) throw new Error(`no message ${messageId} in thread ${threadId}`);
+    const text = this.render(message);
+    if (text === shown.text) return;
+    shown.text = text;
+    this.show(thread, shown, true);
+  }
+
+  /** What the user sees in a thread now, one text per message. */
+  threadTexts(threadId: string): string[] {
+    return this.threads.get(threadId)?.messages.map((m) => m.text) ?? [];
+  }
+
+  /** What the user sees outside threads: answers and errors. */
+  channelTexts(): string[] {
+    return [...this.channel];
+  }
+
+  private responder(): Responder {
+    return {
+      defer: async () => {},
+      reply: async (message) => this.say(this.render(message)),
+      error: async (text) => this.say(`✖ ${text}`),
+      openThread: async ({ announcement, title }) => {
+        const id = encodeThreadId({
+          platform: 'local',
+          workspaceId: WORKSPACE,
+          channelId: CHANNEL,
+          threadId: String(this.nextThread++),
+        });
+        this.threads.set(id, { id, title, messages: [] });
+        this.say(`${this.render(announcement)}\n→ thread "${title}" opened`);
+        return id;
+      },
+    };
+  }
+
+  private thread(threadId: string): Thread {
+    const thread = this.threads.get(threadId);
+    if (!thread) throw new Error(`unknown thread ${threadId}`);
+    return thread;
+  }
+
+  private render(message: ChatMessage): string {
+    return truncate(messageToPlainText(message), this.capabilities.maxMessageLength);
+  }
+
+  private say(text: string): void {
+    this.channel.push(text);
+    this.write(`${text}\n`);
+  }
+
+  private show(thread: Thread, message: ShownMessage, edited: boolean): void {
+    if (this.interactive) {
+      this.redraw();
+      return;
+    }
+    const header = `── ${thread.title} · message ${message.id}${edited ? ' (updated)' : ''} ──`;
+    this.write(`${header}\n${message.text}\n`);
+  }
+
+  /** Interactive mode: clear the screen and draw every thread's current messages, then the prompt. */
+  private redraw(): void {
+    const parts = ['\x1b[2J\x1b[H'];
+    for (const thread of this.threads.values()) {
+      parts.push(`══ ${thread.title} ══\n`);
+      for (const message of thread.messages) parts.push(`${message.text}\n\n`);
+    }
+    const recent = this.channel.slice(-5);
+    if (recent.length) parts.push(`── you ──\n${recent.join('\n')}\n`);
+    this.write(parts.join(''));
+    this.prompt();
+  }
+
+  private prompt(): void {
+    if (this.interactive) this.readline?.prompt(true);
+  }
+
+  private write(text: string): void {
+    this.options.output.write(text);
+  }
+}
+
+export function createTerminalChatAdapter(options: TerminalAdapterOptions): TerminalChatAdapter {
+  return new TerminalChatAdapter(options);
+}
