@@ -64,7 +64,7 @@ afterAll(async () => {
 describe('ensureImage', () => {
   it('builds a context once and answers the second call from the existing image', async () => {
     const builder = newBuilder();
-    const contextDir = await makeContext('COPY nonce.txt /nonce.txt\nCMD ["cat", "/nonce.txt"]');
+    const contextDir = await makeContext('COPY nonce.txt /nonce.txt\nRUN cat /proc/net/dev\nCMD ["cat", "/nonce.txt"]');
     const lines: string[] = [];
     const first = await builder.ensureImage({
       lessonId,
@@ -76,6 +76,9 @@ describe('ensureImage', () => {
     expect(first.tag).toBe(`labbot/${lessonId}:${first.hash}`);
     expect(first.hash).toBe(await hashBuildContext({ contextDir, dockerfile: 'Dockerfile' }));
     expect(lines.some((line) => line.includes('COPY nonce.txt'))).toBe(true);
+    // Build steps run without network: /proc/net/dev lists loopback only.
+    const interfaces = lines.filter((line) => /^\s*[\w.-]+:\s+\d/.test(line)).map((line) => line.split(':')[0]?.trim());
+    expect(interfaces).toEqual(['lo']);
     expect(first.logTail.length).toBeGreaterThan(0);
     expect(first.logTail.length).toBeLessThanOrEqual(20);
     const inspected = await docker.getImage(first.tag).inspect();
@@ -225,6 +228,21 @@ describe('runOnce', () => {
       .map((line) => line.split(':')[0]?.trim());
     expect(interfaces).toEqual(['lo']);
     expect(await runOnceContainersLeft()).toBe(0);
+  });
+
+  it('applies the memory limit', async () => {
+    const result = await builder.runOnce({
+      image: baseImage,
+      command: [
+        'sh',
+        '-c',
+        'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes',
+      ],
+      memoryBytes: 64 * 1024 ** 2,
+      timeoutMs: 20_000,
+      maxOutputBytes: 100,
+    });
+    expect(result.output.trim()).toBe(String(64 * 1024 ** 2));
   });
 
   it('runs as the given user', async () => {
