@@ -1,0 +1,289 @@
+import {
+  ActionRowBuilder,
+  type AutocompleteInteraction,
+  ButtonBuilder,
+  type ButtonInteraction,
+  ButtonStyle,
+  type ChatInputCommandInteraction,
+  Client,
+  DiscordAPIError,
+  EmbedBuilder,
+  Events,
+  GatewayIntentBits,
+  type Interaction,
+  MessageFlags,
+  SlashCommandBuilder,
+  type TextChannel,
+} from 'discord.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DiscordSim, startDiscordSim } from './index.js';
+
+const learner = '111111111111111111';
+const otherLearner = '222222222222222222';
+
+let sim: DiscordSim;
+let client: Client;
+let guildId: string;
+let channelId: string;
+// Each test installs the bot behaviour it needs; errors surface through `handlerErrors`.
+let onInteraction: (interaction: Interaction) => Promise<void> = async () => undefined;
+const handlerErrors: unknown[] = [];
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)),
+  ]);
+}
+
+function nextInteraction<T extends Interaction>(guard: (interaction: Interaction) => interaction is T): Promise<T> {
+  return withTimeout(
+    new Promise<T>((resolve) => {
+      const listener = (interaction: Interaction) => {
+        if (!guard(interaction)) return;
+        client.off(Events.InteractionCreate, listener);
+        resolve(interaction);
+      };
+      client.on(Events.InteractionCreate, listener);
+    }),
+    3_000,
+    'interaction delivery',
+  );
+}
+
+beforeAll(async () => {
+  sim = await startDiscordSim({
+    botToken: 'sim-bot-token',
+    guilds: [{ name: 'labbot-test', channels: [{ name: 'labs' }, { name: 'general' }] }],
+  });
+  guildId = sim.guilds[0]!.id;
+  channelId = sim.guilds[0]!.channelIds[0]!;
+  client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: sim.apiUrl, version: '10' } });
+  client.on(Events.InteractionCreate, (interaction) => {
+    onInteraction(interaction).catch((error: unknown) => handlerErrors.push(error));
+  });
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  await withTimeout(client.login(sim.botToken), 5_000, 'login');
+  await withTimeout(ready, 5_000, 'clientReady');
+});
+
+afterAll(async () => {
+  await client?.destroy();
+  await sim?.stop();
+});
+
+describe('discord-sim with the real discord.js client', () => {
+  it('logs in: gateway/bot, IDENTIFY, READY with application, GUILD_CREATE with channels', () => {
+    expect(client.user?.id).toBe(sim.applicationId);
+    expect(client.application?.id).toBe(sim.applicationId);
+    const guild = client.guilds.cache.get(guildId);
+    expect(guild?.available).toBe(true);
+    expect(guild?.channels.cache.get(channelId)?.name).toBe('labs');
+    expect(sim.calls[0]).toMatchObject({ method: 'GET', route: '/gateway/bot', status: 200 });
+    expect(sim.gatewayConnections()).toEqual([expect.objectContaining({ ready: true, open: true, intents: 1 })]);
+  });
+
+  it('refuses a wrong bot token like Discord (401 → TokenInvalid)', async () => {
+    const intruder = new Client({ intents: [], rest: { api: sim.apiUrl, version: '10' } });
+    await expect(withTimeout(intruder.login('wrong-token'), 5_000, 'bad login')).rejects.toThrow(/invalid/i);
+    await intruder.destroy();
+    expect(sim.calls.at(-1)).toMatchObject({ route: '/gateway/bot', status: 401 });
+  });
+
+  it('registers /lab per guild (bulk overwrite) and rejects an invalid command like Discord', async () => {
+    const lab = new SlashCommandBuilder()
+      .setName('lab')
+      .setDescription('Run a lab')
+      .addSubcommand((sub) =>
+        sub
+          .setName('start')
+          .setDescription('Start a lab')
+          .addStringOption((option) =>
+            option.setName('lesson').setDescription('Lesson id').setRequired(true).setAutocomplete(true),
+          ),
+      )
+      .addSubcommand((sub) => sub.setName('status').setDescription('Show the status'));
+    const registered = await client.application!.commands.set([lab.toJSON()], guildId);
+    expect([...registered.values()].map((command) => command.name)).toEqual(['lab']);
+    expect(sim.commands(guildId)).toEqual([expect.objectContaining({ name: 'lab', guild_id: guildId })]);
+    expect(sim.commands()).toEqual([]);
+
+    const before = sim.violations.length;
+    const bad = { name: 'Lab Start', description: 'uppercase and a space' };
+    const error = await client.application!.commands.set([bad], guildId).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DiscordAPIError);
+    expect((error as DiscordAPIError).code).toBe(50035);
+    expect(sim.violations.slice(before)).toEqual([expect.objectContaining({ kind: 'invalid-request' })]);
+    sim.violations.splice(before);
+  });
+
+  it('delivers /lab start as a ChatInputCommandInteraction; defer, edit, thread, message, edit reach the sim', async () => {
+    let threadId = '';
+    onInteraction = async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      await interaction.deferReply();
+      const reply = await interaction.editReply({
+        content: `Starting ${interaction.options.getString('lesson', true)}`,
+      });
+      const thread = await reply.startThread({ name: 'lab docker-vs-kubernetes' });
+      threadId = thread.id;
+      const status = await thread.send({
+        embeds: [new EmbedBuilder().setTitle('Lab status').setDescription('namespace ready')],
+        components: [
+          new ActionRowBuilder<ButtonBuilder>().addComponents(
+            new ButtonBuilder().setCustomId('lab:stop:1').setLabel('Stop').setStyle(ButtonStyle.Danger),
+          ),
+        ],
+      });
+      await status.edit({ embeds: [new EmbedBuilder().setTitle('Lab status').setDescription('3/3 Running')] });
+    };
+    const delivered = nextInteraction((i): i is ChatInputCommandInteraction => i.isChatInputCommand());
+    const handle = sim.sendSlashCommand({
+      guildId,
+      channelId,
+      userId: learner,
+      username: 'ada',
+      name: 'lab',
+      subcommand: 'start',
+      options: { lesson: 'docker-vs-kubernetes' },
+    });
+    const interaction = await delivered;
+    expect(interaction.commandName).toBe('lab');
+    expect(interaction.options.getSubcommand()).toBe('start');
+    expect(interaction.user.id).toBe(learner);
+    expect(interaction.channel?.id).toBe(channelId);
+
+    const callback = await handle.acknowledged(3_000);
+    expect(callback.type).toBe(5);
+    expect(callback.latencyMs).toBeLessThan(3_000);
+    const original = await handle.waitForOriginal((message) => message.data['content'] !== '', 3_000);
+    expect(original.data['content']).toBe('Starting docker-vs-kubernetes');
+    expect(original.edits.map((edit) => edit.via)).toEqual(['webhook']);
+
+    const statusMessage = await sim.waitFor(() => {
+      const [first] = sim.channelMessages(threadId);
+      return first && first.edits.length === 1 ? first : undefined;
+    }, 3_000);
+    expect(sim.threads(channelId).map((thread) => thread.id)).toEqual([original.id]);
+    expect(sim.channels.get(threadId)?.data['name']).toBe('lab docker-vs-kubernetes');
+    expect(statusMessage.via).toBe('bot');
+    expect(statusMessage.data['embeds']).toEqual([
+      expect.objectContaining({ title: 'Lab status', description: '3/3 Running' }),
+    ]);
+    const routes = sim.calls.filter((call) => call.at >= handle.record.sentAt).map((c) => `${c.method} ${c.route}`);
+    expect(routes).toEqual([
+      'POST /interactions/:interactionId/:token/callback',
+      'PATCH /webhooks/:applicationId/:token/messages/:messageId',
+      'POST /channels/:channelId/messages/:messageId/threads',
+      'POST /channels/:channelId/messages',
+      'PATCH /channels/:channelId/messages/:messageId',
+    ]);
+    expect(handlerErrors).toEqual([]);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('delivers a button press on the status message as a ButtonInteraction with its message', async () => {
+    const [statusMessage] = [...sim.messages.values()].filter((m) => JSON.stringify(m.data).includes('lab:stop:1'));
+    expect(statusMessage).toBeDefined();
+    onInteraction = async (interaction) => {
+      if (!interaction.isButton()) return;
+      if (interaction.user.id !== learner) {
+        await interaction.reply({ content: 'Only the lab owner can do that.', flags: MessageFlags.Ephemeral });
+        return;
+      }
+      await interaction.update({ content: 'Stopping…', components: [] });
+    };
+    const refusedDelivery = nextInteraction((i): i is ButtonInteraction => i.isButton());
+    const refused = sim.clickButton({ messageId: statusMessage!.id, customId: 'lab:stop:1', userId: otherLearner });
+    const received = await refusedDelivery;
+    expect(received.customId).toBe('lab:stop:1');
+    expect(received.message.id).toBe(statusMessage!.id);
+    expect(received.channelId).toBe(statusMessage!.channelId);
+    const refusal = await refused.acknowledged();
+    expect(refusal.type).toBe(4);
+    expect(refused.original()).toMatchObject({ ephemeral: true, data: { content: 'Only the lab owner can do that.' } });
+    expect(sim.channelMessages(statusMessage!.channelId).map((m) => m.id)).toEqual([statusMessage!.id]);
+
+    const owner = sim.clickButton({ messageId: statusMessage!.id, customId: 'lab:stop:1', userId: learner });
+    expect((await owner.acknowledged()).type).toBe(7);
+    expect(statusMessage!.data).toMatchObject({ content: 'Stopping…', components: [] });
+    expect(() => sim.clickButton({ messageId: statusMessage!.id, customId: 'lab:stop:1', userId: learner })).toThrow(
+      /no button/,
+    );
+    expect(handlerErrors).toEqual([]);
+  });
+
+  it('answers autocomplete with the focused option and records the choices', async () => {
+    onInteraction = async (interaction) => {
+      if (!interaction.isAutocomplete()) return;
+      const typed = interaction.options.getFocused();
+      await interaction.respond([{ name: `docker-vs-kubernetes (${typed})`, value: 'docker-vs-kubernetes' }]);
+    };
+    const delivered = nextInteraction((i): i is AutocompleteInteraction => i.isAutocomplete());
+    const handle = sim.sendAutocomplete({
+      guildId,
+      channelId,
+      userId: learner,
+      name: 'lab',
+      subcommand: 'start',
+      options: { lesson: 'dock' },
+      focused: 'lesson',
+    });
+    expect((await delivered).options.getFocused(true)).toMatchObject({ name: 'lesson', value: 'dock' });
+    const callback = await handle.acknowledged();
+    expect(callback).toMatchObject({ type: 8, data: { choices: [{ value: 'docker-vs-kubernetes' }] } });
+  });
+
+  it('answers 429 with the real headers; discord.js waits retry_after out and then succeeds', async () => {
+    const channel = client.channels.cache.get(channelId) as TextChannel;
+    sim.rateLimit({ method: 'POST', route: '/channels/:channelId/messages', count: 1, retryAfterMs: 400 });
+    const started = Date.now();
+    const sent = await withTimeout(channel.send('after the rate limit'), 5_000, 'rate-limited send');
+    expect(sent.content).toBe('after the rate limit');
+    const attempts = sim.calls.filter((call) => call.at >= started && call.route === '/channels/:channelId/messages');
+    expect(attempts.map((call) => call.status)).toEqual([429, 200]);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(400);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('checks payload shapes: a 2001-character message is refused with 50035 and noted', async () => {
+    const channel = client.channels.cache.get(channelId) as TextChannel;
+    const before = sim.violations.length;
+    const error = await channel.send('x'.repeat(2001)).catch((caught: unknown) => caught);
+    expect((error as DiscordAPIError).code).toBe(50035);
+    expect(sim.violations.slice(before)).toEqual([
+      expect.objectContaining({ kind: 'invalid-request', route: '/channels/:channelId/messages' }),
+    ]);
+    expect(sim.violations[before]!.message).toContain('content');
+    sim.violations.splice(before);
+  });
+
+  it('expires interaction tokens: @original can no longer be edited, the bot token still edits the thread', async () => {
+    let edited: unknown;
+    onInteraction = async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      await interaction.reply({ content: 'status', flags: MessageFlags.Ephemeral });
+      sim.expireInteractionTokens();
+      edited = await interaction.editReply('later').catch((caught: unknown) => caught);
+    };
+    const handle = sim.sendSlashCommand({ guildId, channelId, userId: learner, name: 'lab', subcommand: 'status' });
+    await handle.acknowledged();
+    await sim.waitFor(() => edited !== undefined, 3_000);
+    expect((edited as DiscordAPIError).code).toBe(50027);
+    expect(sim.violations).toEqual([expect.objectContaining({ kind: 'expired-token' })]);
+    sim.violations.splice(0);
+  });
+
+  it('resumes the gateway session after a disconnect and keeps delivering interactions', async () => {
+    onInteraction = async (interaction) => {
+      if (interaction.isChatInputCommand()) await interaction.reply('pong');
+    };
+    const resumed = new Promise<void>((resolve) => client.once(Events.ShardResume, () => resolve()));
+    sim.disconnectGateway(4000);
+    await withTimeout(resumed, 5_000, 'gateway resume');
+    const handle = sim.sendSlashCommand({ guildId, channelId, userId: learner, name: 'lab', subcommand: 'status' });
+    expect((await handle.acknowledged()).type).toBe(4);
+    expect(handlerErrors).toEqual([]);
+    expect(sim.violations).toEqual([]);
+  });
+});
