@@ -1,1 +1,32 @@
-export {};
+export * from './cluster-errors.js';
+export { type DiagnoseOptions, type DiagnosisReason, diagnose } from './diagnose.js';
+export * from './driver.js';
+export {
+  buildNamespaceObjects,
+  type ClusterCeilings,
+  type LabLimits,
+  LEARNER_ROLE,
+  LEARNER_SERVICE_ACCOUNT,
+  LIMIT_RANGE_NAME,
+  NETWORK_POLICY_NAMES,
+  planQuota,
+  QUOTA_NAME,
+  type QuotaPlan,
+} from './guard-rails.js';
+export { type LoadKubeConfigOptions, loadKubeConfig } from './kubeconfig.js';
+export { type KubectlResult, rolloutStatus } from './kubectl.js';
+export {
+  describeDeployment,
+  describePod,
+  formatDeploymentTable,
+  formatEventTable,
+  formatPodTable,
+  formatReplicaSetTable,
+  formatTable,
+  humanAge,
+} from './kubectl-format.js';
+export * from './labels.js';
+export { labIdOfPod, podStatusText, podSummary } from './pod-summary.js';
+export type { ClusterLogger, LabPodWatch, WatchLabPodsOptions } from './pod-watcher.js';
+export { cpuToMillicores, formatCpu, formatMemory, memoryToBytes } from './quantity.js';
+export { type HardenDeploymentOptions, hardenDeployment, LAB_RUN_AS_USER } from './workload.js';

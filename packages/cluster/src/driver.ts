@@ -1,0 +1,263 @@
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+  VersionApi,
+} from '@kubernetes/client-node';
+import { LabbotError, type LabOwner, ownerKeyFor } from '@labbot/core';
+import { httpStatusOf, toClusterError } from './cluster-errors.js';
+import { diagnose } from './diagnose.js';
+import {
+  buildNamespaceObjects,
+  type ClusterCeilings,
+  type ProvisionNamespaceOptions as NamespaceObjectsOptions,
+} from './guard-rails.js';
+import { type KubectlResult, runKubectl } from './kubectl.js';
+import {
+  assertDnsLabel,
+  CLASS_LABEL,
+  EXPIRES_AT_ANNOTATION,
+  LAB_LABEL,
+  LESSON_LABEL,
+  labelHash,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  MANAGED_SELECTOR,
+  OWNER_LABEL,
+} from './labels.js';
+import { isoTime, podSummary } from './pod-summary.js';
+import { type ClusterLogger, type LabPodWatch, type WatchLabPodsOptions, watchLabPods } from './pod-watcher.js';
+import type { Diagnosis, KubectlCommand, PodSummary } from './types.js';
+import { hardenDeployment } from './workload.js';
+
+export interface ClusterDriverOptions {
+  kubeConfig: KubeConfig;
+  /** Server-side apply field manager. Default `labbot`. */
+  fieldManager?: string;
+  /** The most CPU, memory and pods an operator allows one lab namespace. */
+  ceilings: ClusterCeilings;
+  logger?: ClusterLogger;
+  /** Clock seam (ages in kubectl tables, event recency in diagnoses). */
+  now?: () => Date;
+  /** Longest a learner's `rollout status` waits. Default 60 s. */
+  rolloutTimeoutMs?: number;
+}
+
+export interface ProvisionNamespaceOptions extends Omit<NamespaceObjectsOptions, 'ownerKey'> {
+  /** The learner: core's LabOwner (stored as core's owner key), or an owner key / opaque owner id (stored hashed). */
+  owner: LabOwner | string;
+}
+
+/** The owner label value: core's owner key for a LabOwner; a 12-hex owner key as is; anything else hashed. */
+export function ownerLabelValue(owner: LabOwner | string): string {
+  if (typeof owner !== 'string') return ownerKeyFor(owner);
+  return /^[0-9a-f]{12}$/.test(owner) ? owner : labelHash(owner);
+}
+
+export interface ApplyDeploymentOptions {
+  namespace: string;
+  labId: string;
+  /** The Deployment rendered from the lesson's template (an object). */
+  manifest: unknown;
+  /** The built lesson image every container runs. */
+  image: string;
+  /** Mount the root filesystem read-only (when the lesson allows). */
+  readOnlyRootFilesystem?: boolean;
+}
+
+export interface DeleteNamespaceOptions {
+  /** Wait until the namespace is gone. Default true. */
+  wait?: boolean;
+  /** How long to wait. Default 60 s. */
+  timeoutMs?: number;
+  pollMs?: number;
+}
+
+/** A lab namespace as the janitor sees it. */
+export interface LabNamespace {
+  name: string;
+  labId: string | undefined;
+  ownerKey: string | undefined;
+  lessonId: string | undefined;
+  classId: string | undefined;
+  expiresAt: string | undefined;
+  createdAt: string | undefined;
+  /** Active or Terminating. */
+  phase: string | undefined;
+}
+
+export interface ClusterDriver {
+  /** Creates or updates (server-side apply) the lab namespace and every guard rail; idempotent. */
+  provisionNamespace(options: ProvisionNamespaceOptions): Promise<{ namespace: string; objects: KubernetesObject[] }>;
+  /** Applies the lesson's Deployment with lab labels and a PSA-restricted securityContext; returns what the API stored. */
+  applyDeployment(options: ApplyDeploymentOptions): Promise<KubernetesObject>;
+  /** ONE shared cluster-wide watch over lab pods, reported as debounced per-lab snapshots. */
+  watchLabPods(options: WatchLabPodsOptions): LabPodWatch;
+  /** The pods of a lab namespace, summarised. */
+  listPods(namespace: string): Promise<PodSummary[]>;
+  /** Pods + recent events of a namespace → plain-language diagnosis (quota/PSA refusals need the events). */
+  diagnoseNamespace(namespace: string): Promise<Diagnosis | undefined>;
+  /** One allowed kubectl command, confined to the lab namespace. */
+  kubectl(namespace: string, command: KubectlCommand): Promise<KubectlResult>;
+  /** Deletes a labbot namespace and (by default) waits until it is gone; absent is success. */
+  deleteNamespace(namespace: string, options?: DeleteNamespaceOptions): Promise<void>;
+  /** Every namespace labbot manages (label app.kubernetes.io/managed-by=labbot). */
+  listLabNamespaces(): Promise<LabNamespace[]>;
+  /** One cheap request (`GET /version`): throws CLUSTER_UNAVAILABLE when the API does not answer. */
+  checkConnection(): Promise<{ gitVersion: string }>;
+}
+
+/** The Kubernetes driver of labbot: every call goes through @kubernetes/client-node to a real or simulated API. */
+export function createClusterDriver(options: ClusterDriverOptions): ClusterDriver {
+  const { kubeConfig, ceilings, logger } = options;
+  const fieldManager = options.fieldManager ?? 'labbot';
+  const now = options.now ?? (() => new Date());
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const version = kubeConfig.makeApiClient(VersionApi);
+
+  const apply = async (object: KubernetesObject): Promise<KubernetesObject> => {
+    try {
+      return await objects.patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+    } catch (error) {
+      throw toClusterError(error, `apply ${object.kind ?? '?'} ${object.metadata?.name ?? '?'}`, {
+        namespace: object.metadata?.namespace,
+      });
+    }
+  };
+
+  const call = async <T>(action: string, request: () => Promise<T>, namespace?: string): Promise<T> => {
+    try {
+      return await request();
+    } catch (error) {
+      throw toClusterError(error, action, { namespace });
+    }
+  };
+
+  return {
+    async provisionNamespace(provision) {
+      const { owner, ...rest } = provision;
+      const [namespaceObject, ...namespaced] = buildNamespaceObjects(
+        { ...rest, ownerKey: ownerLabelValue(owner) },
+        ceilings,
+      );
+      if (!namespaceObject) throw new Error('no namespace object built');
+      const applied = [await apply(namespaceObject)];
+      // The namespaced objects do not depend on each other: apply them together.
+      applied.push(...(await Promise.all(namespaced.map(apply))));
+      logger?.info?.({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace provisioned');
+      return { namespace: provision.namespace, objects: applied };
+    },
+
+    async applyDeployment(deployment) {
+      const hardened = hardenDeployment(deployment.manifest, deployment);
+      const applied = await apply(hardened);
+      logger?.info?.(
+        { namespace: deployment.namespace, labId: deployment.labId, deployment: hardened.metadata?.name },
+        'lab deployment applied',
+      );
+      return applied;
+    },
+
+    watchLabPods: (watchOptions) => watchLabPods(kubeConfig, watchOptions, logger),
+
+    async listPods(namespace) {
+      assertDnsLabel(namespace, 'namespace');
+      const pods = await call('list pods', () => core.listNamespacedPod({ namespace }), namespace);
+      return pods.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '')).map(podSummary);
+    },
+
+    async diagnoseNamespace(namespace) {
+      assertDnsLabel(namespace, 'namespace');
+      const [pods, events] = await call(
+        'diagnose',
+        () => Promise.all([core.listNamespacedPod({ namespace }), core.listNamespacedEvent({ namespace })]),
+        namespace,
+      );
+      return diagnose(pods.items, events.items, { now: now() });
+    },
+
+    async kubectl(namespace, command) {
+      assertDnsLabel(namespace, 'namespace');
+      return runKubectl(
+        {
+          core,
+          apps,
+          namespace,
+          now,
+          ...(options.rolloutTimeoutMs ? { rolloutTimeoutMs: options.rolloutTimeoutMs } : {}),
+        },
+        command,
+      );
+    },
+
+    async deleteNamespace(namespace, deleteOptions = {}) {
+      assertDnsLabel(namespace, 'namespace');
+      const read = async () => {
+        try {
+          return await core.readNamespace({ name: namespace });
+        } catch (error) {
+          if (httpStatusOf(error) === 404) return undefined;
+          throw toClusterError(error, 'read namespace', { namespace });
+        }
+      };
+      const existing = await read();
+      if (!existing) return;
+      if (existing.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
+        throw new LabbotError('CLUSTER_FORBIDDEN', `namespace ${namespace} is not managed by labbot`, {
+          context: { namespace },
+        });
+      }
+      if (!existing.metadata?.deletionTimestamp) {
+        try {
+          await core.deleteNamespace({ name: namespace, propagationPolicy: 'Background' });
+        } catch (error) {
+          if (httpStatusOf(error) !== 404) throw toClusterError(error, 'delete namespace', { namespace });
+        }
+      }
+      if (deleteOptions.wait === false) return;
+      const timeoutMs = deleteOptions.timeoutMs ?? 60_000;
+      const pollMs = deleteOptions.pollMs ?? 250;
+      const deadline = Date.now() + timeoutMs;
+      for (let poll = 0; poll <= Math.ceil(timeoutMs / pollMs); poll++) {
+        if (!(await read())) {
+          logger?.info?.({ namespace }, 'lab namespace deleted');
+          return;
+        }
+        if (Date.now() >= deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+      }
+      throw new LabbotError('CLUSTER_TIMEOUT', `namespace ${namespace} still exists after ${timeoutMs} ms`, {
+        retryable: true,
+        userMessage: 'Your lab is taking longer than usual to shut down; it will be cleaned up shortly.',
+        context: { namespace, timeoutMs },
+      });
+    },
+
+    async listLabNamespaces() {
+      const list = await call('list lab namespaces', () => core.listNamespace({ labelSelector: MANAGED_SELECTOR }));
+      return list.items.map((namespace) => {
+        const labels = namespace.metadata?.labels ?? {};
+        return {
+          name: namespace.metadata?.name ?? '',
+          labId: labels[LAB_LABEL],
+          ownerKey: labels[OWNER_LABEL],
+          lessonId: labels[LESSON_LABEL],
+          classId: labels[CLASS_LABEL],
+          expiresAt: namespace.metadata?.annotations?.[EXPIRES_AT_ANNOTATION],
+          createdAt: isoTime(namespace.metadata?.creationTimestamp),
+          phase: namespace.status?.phase,
+        };
+      });
+    },
+
+    async checkConnection() {
+      const info = await call('check connection', () => version.getCode());
+      return { gitVersion: info.gitVersion };
+    },
+  };
+}
