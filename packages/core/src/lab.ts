@@ -134,6 +134,14 @@ export const ObservedStateSchema = z.object({
   error: LabErrorSchema.optional(),
   /** The desired generation this observation belongs to (a reset bumps the desired one). */
   generation: z.number().int().min(0).optional(),
+  /** The last lines of the image build, shown in the status message. */
+  buildLog: z.array(z.string().max(2000)).max(50).optional(),
+  /** Whether the image came from an earlier build of the same content. */
+  imageCached: z.boolean().optional(),
+  /** Replicas the Deployment asks for (the "3" of "3/3 ready"). */
+  desiredReplicas: z.number().int().min(0).optional(),
+  /** When the learner was warned that the lab expires soon (set once per lab). */
+  expiryWarnedAt: IsoTimestampSchema.optional(),
 });
 export type ObservedState = z.infer<typeof ObservedStateSchema>;
 export const ObservedState = ObservedStateSchema;
