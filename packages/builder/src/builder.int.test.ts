@@ -81,6 +81,9 @@ describe('ensureImage', () => {
     expect(interfaces).toEqual(['lo']);
     expect(first.logTail.length).toBeGreaterThan(0);
     expect(first.logTail.length).toBeLessThanOrEqual(20);
+    expect(first.logTail.at(-1)).toBe(`Successfully tagged ${first.tag}`);
+    // Layer bookkeeping is left out of what a learner sees.
+    expect(lines.filter((line) => /Removing intermediate container|---> Running in/.test(line))).toEqual([]);
     const inspected = await docker.getImage(first.tag).inspect();
     expect(inspected.Config.Labels?.['labbot.test']).toBe('1');
 
@@ -112,17 +115,24 @@ describe('ensureImage', () => {
     const builderA = newBuilder({ docker: new Dockerode(), lock: createRedisBuildLock(redisA, { keyPrefix }) });
     const builderB = newBuilder({ docker: new Dockerode(), lock: createRedisBuildLock(redisB, { keyPrefix }) });
     const contextDir = await makeContext('RUN sleep 2 && echo shared-build\nCMD ["echo", "hi"]');
-    const request = { lessonId, contextDir, dockerfile: 'Dockerfile' };
-    const results = await Promise.all([
-      builderA.ensureImage(request),
-      builderB.ensureImage(request),
-      builderA.ensureImage(request),
-      builderB.ensureImage(request),
-    ]);
+    const logs: string[][] = [[], [], [], []];
+    const results = await Promise.all(
+      [builderA, builderB, builderA, builderB].map((builder, index) =>
+        builder.ensureImage({
+          lessonId,
+          contextDir,
+          dockerfile: 'Dockerfile',
+          onLog: (line) => logs[index]?.push(line),
+        }),
+      ),
+    );
     expect(new Set(results.map((result) => result.tag)).size).toBe(1);
     expect(builderA.stats().builds + builderB.stats().builds).toBe(1);
     expect(results.filter((result) => !result.cached)).toHaveLength(1);
-    expect(await redisA.keys(`${keyPrefix}*`)).toEqual([]);
+    // The builder that waited in the other process still saw the build's output, through Redis.
+    for (const lines of logs) expect(lines.filter((line) => line === 'shared-build')).toHaveLength(1);
+    for (const result of results) expect(result.logTail).toContain('shared-build');
+    expect(await redisA.exists(`${keyPrefix}image:${results[0]?.tag}`)).toBe(0);
   });
 
   it('honours .dockerignore: ignored files change neither the hash nor the image', async () => {

@@ -131,6 +131,15 @@ const BASE_IMAGE_PATTERNS = [
   /dial tcp/i,
 ];
 
+/** Bookkeeping lines of the classic builder (layer ids, intermediate containers) that tell a learner nothing. */
+function isBuildNoise(line: string): boolean {
+  return (
+    /^\s*---> (Running in )?[0-9a-f]{12}$/.test(line) ||
+    /^\s*---> Using cache$/.test(line) ||
+    /^Removing intermediate container [0-9a-f]{12}$/.test(line)
+  );
+}
+
 /** Creates a builder over one Docker engine (and optionally a registry). */
 export function createBuilder(options: BuilderOptions = {}): Builder {
   const docker = options.docker ?? new Dockerode();
@@ -277,7 +286,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
       const result = await followProgress(docker, stream, (event) => {
         for (const line of event.lines) {
           if (/^Step \d+\/\d+ : /.test(line)) lastStep = line;
-          emit(line);
+          if (!isBuildNoise(line)) emit(line);
         }
       });
       if (result.error !== undefined) throw buildError(result.error, lastStep, request.lessonId, tail, context);
@@ -356,8 +365,12 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
           // Re-check under the lock: another process may have finished between our check and the lock.
           const work = await missingWork(tag);
           if (work === 'ready') return done(true);
-          if (work === 'build') await build(request, tag, hash, emit, tail);
-          await push(tag, request.lessonId, emit);
+          const emitShared = (line: string) => {
+            emit(line);
+            lock.shareLog?.(lockKey, line);
+          };
+          if (work === 'build') await build(request, tag, hash, emitShared, tail);
+          await push(tag, request.lessonId, emitShared);
           return done(work === 'push');
         } finally {
           await release().catch((error: unknown) => logger?.warn({ tag, error: messageOf(error) }, 'lock release'));
@@ -365,7 +378,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
       }
       counters.waits += 1;
       logger?.info({ tag }, 'waiting for a build in another process');
-      const freed = await lock.waitForRelease(lockKey, waitMs);
+      const freed = await lock.waitForRelease(lockKey, waitMs, emit);
       if ((await missingWork(tag)) === 'ready') return done(true);
       if (!freed) break;
     }

@@ -9,8 +9,13 @@ export type ReleaseBuildLock = () => Promise<void>;
 export interface BuildLock {
   /** Takes the lock on `key` for ttlMs, renewed while held; null when another holder has it. */
   acquire(key: string, ttlMs: number): Promise<ReleaseBuildLock | null>;
-  /** Resolves true once nobody holds `key`, or false when timeoutMs passes first. */
-  waitForRelease(key: string, timeoutMs: number): Promise<boolean>;
+  /**
+   * Resolves true once nobody holds `key`, or false when timeoutMs passes first. While waiting, passes
+   * the holder's shared output lines to onLog (when the lock shares logs).
+   */
+  waitForRelease(key: string, timeoutMs: number, onLog?: (line: string) => void): Promise<boolean>;
+  /** Shares one output line of the holder's build with waiters in other processes (optional). */
+  shareLog?(key: string, line: string): void;
 }
 
 /** A lock within one process (the default when no shared lock is given). */
@@ -61,8 +66,10 @@ export function createMemoryBuildLock(): BuildLock {
 export interface RedisBuildLockOptions {
   /** Prefix of the lock keys. */
   keyPrefix?: string;
-  /** How often a waiter looks at the key again. */
+  /** How often a waiter looks at the key (and the shared log) again. */
   pollIntervalMs?: number;
+  /** Shared log lines kept per key for waiters (default 200); they expire an hour after the last line. */
+  sharedLogLines?: number;
 }
 
 const RENEW_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -75,6 +82,7 @@ const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return red
 export function createRedisBuildLock(redis: Redis, options: RedisBuildLockOptions = {}): BuildLock {
   const prefix = options.keyPrefix ?? 'labbot:build-lock:';
   const pollIntervalMs = options.pollIntervalMs ?? 200;
+  const sharedLogLines = options.sharedLogLines ?? 200;
 
   return {
     async acquire(key, ttlMs) {
@@ -83,6 +91,8 @@ export function createRedisBuildLock(redis: Redis, options: RedisBuildLockOption
       const ttl = Math.max(1000, Math.round(ttlMs));
       const taken = await redis.set(redisKey, token, 'PX', ttl, 'NX');
       if (taken !== 'OK') return null;
+      // A new holder starts a new shared log: waiters must not see lines of an earlier attempt.
+      await redis.del(`${redisKey}:log`, `${redisKey}:log:count`);
       let released = false;
       const renewal = setInterval(
         () => {
@@ -100,12 +110,41 @@ export function createRedisBuildLock(redis: Redis, options: RedisBuildLockOption
         await redis.eval(RELEASE_SCRIPT, 1, redisKey, token);
       };
     },
-    async waitForRelease(key, timeoutMs) {
+    shareLog(key, line) {
+      const logKey = `${prefix}${key}:log`;
+      // Fire and forget: a lost line only costs a waiter one line of output.
+      redis
+        .multi()
+        .rpush(logKey, line)
+        .ltrim(logKey, -sharedLogLines, -1)
+        .incr(`${logKey}:count`)
+        .pexpire(logKey, 3_600_000)
+        .pexpire(`${logKey}:count`, 3_600_000)
+        .exec()
+        .catch(() => {});
+    },
+    async waitForRelease(key, timeoutMs, onLog) {
       const redisKey = prefix + key;
+      const logKey = `${redisKey}:log`;
+      let seen = 0;
+      // Passes on the lines added since the last look (count and lines read in one transaction).
+      const readLog = async () => {
+        if (!onLog) return;
+        const replies = await redis.multi().get(`${logKey}:count`).lrange(logKey, 0, -1).exec();
+        const total = Number(replies?.[0]?.[1] ?? 0);
+        const lines = replies?.[1]?.[1];
+        if (!Array.isArray(lines)) return;
+        // A smaller count means a new holder restarted the log.
+        const fresh = total < seen ? total : total - seen;
+        for (const line of lines.slice(Math.max(0, lines.length - fresh))) onLog(String(line));
+        seen = total;
+      };
       const deadline = Date.now() + timeoutMs;
       const maxPolls = Math.ceil(timeoutMs / pollIntervalMs) + 1;
       for (let poll = 0; poll < maxPolls; poll += 1) {
-        if ((await redis.exists(redisKey)) === 0) return true;
+        const free = (await redis.exists(redisKey)) === 0;
+        await readLog().catch(() => {});
+        if (free) return true;
         const left = deadline - Date.now();
         if (left <= 0) return false;
         await sleep(Math.min(pollIntervalMs, left));
