@@ -1,1 +1,38 @@
-export {};
+export type { OpenedConnection, QueueConnection } from './connection.js';
+export {
+  createOutboxWorker,
+  type DeliveryResult,
+  idempotencyKeyOf,
+  type MessageRefStore,
+  type OutboxDelivery,
+  type OutboxWorkerOptions,
+  retryAfterMsOf,
+} from './outbox.js';
+export {
+  BUILD_QUEUE,
+  type BuildJob,
+  BuildJobSchema,
+  type OutboxItem,
+  OutboxItemSchema,
+  type OutboxPlatform,
+  OutboxPlatformSchema,
+  outboxQueueName,
+  RECONCILE_QUEUE,
+  type ReconcileJob,
+  ReconcileJobSchema,
+} from './payloads.js';
+export { createQueues, type EnqueuedJob, type Queues, type QueuesOptions } from './producers.js';
+export { type Closable, type CloseOnSignalsOptions, closeOnSignals } from './shutdown.js';
+export {
+  type BuildWorkerOptions,
+  type CreateWorkerOptions,
+  createBuildWorker,
+  createLabbotWorker,
+  createReconcileWorker,
+  type JobContext,
+  type LabbotWorker,
+  type ReconcileWorkerOptions,
+  toJobError,
+  type WorkerBaseOptions,
+  type WorkerTuning,
+} from './workers.js';

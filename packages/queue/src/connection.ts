@@ -1,0 +1,36 @@
+import { LabbotError } from '@labbot/core';
+import { Redis } from 'ioredis';
+
+/**
+ * Where the queues live: a Redis URL (the queue package opens and closes its own client), or an
+ * ioredis client the caller owns. A client used by workers needs `maxRetriesPerRequest: null`.
+ */
+export type QueueConnection = Redis | string;
+
+export interface OpenedConnection {
+  client: Redis;
+  /** Closes the client when this package opened it; leaves a caller's client alone. */
+  release(): Promise<void>;
+}
+
+export function openConnection(connection: QueueConnection, purpose: 'producer' | 'worker'): OpenedConnection {
+  if (typeof connection === 'string') {
+    const client = new Redis(connection, { maxRetriesPerRequest: null });
+    return {
+      client,
+      release: async () => {
+        if (client.status !== 'end') await client.quit().catch(() => client.disconnect());
+      },
+    };
+  }
+  if (purpose === 'worker' && connection.options.maxRetriesPerRequest !== null) {
+    throw new LabbotError(
+      'QUEUE_CONNECTION',
+      'A Redis client given to a queue worker needs maxRetriesPerRequest: null.',
+      {
+        context: { maxRetriesPerRequest: String(connection.options.maxRetriesPerRequest) },
+      },
+    );
+  }
+  return { client: connection, release: async () => {} };
+}

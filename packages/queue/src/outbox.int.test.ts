@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LabbotError } from '@labbot/core';
+import { createLabStore, type LabStore } from '@labbot/store';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createOutboxWorker, type DeliveryResult, type OutboxDelivery } from './outbox.js';
+import { outboxQueueName } from './payloads.js';
+import { createQueues, type Queues } from './producers.js';
+import { deleteKeys, redisUrl, uniquePrefix, waitFor, waitForIdle } from './testing/helpers.js';
+import type { LabbotWorker } from './workers.js';
+
+const prefix = uniquePrefix('outbox');
+let redis: Redis;
+let queues: Queues;
+let store: LabStore;
+const workers: LabbotWorker[] = [];
+const outboxQueue = () => queues.queue(outboxQueueName('discord'));
+
+interface Call {
+  at: number;
+  messageId: string | undefined;
+  message: unknown;
+  idempotencyKey: string;
+}
+
+beforeAll(() => {
+  redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  queues = createQueues({ connection: redis, prefix, backoffMs: 20 });
+  store = createLabStore({ redis, prefix });
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.close()));
+});
+
+afterAll(async () => {
+  await queues.close();
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+});
+
+const newThread = () => `discord:guild:channel:${randomBytes(4).toString('hex')}`;
+
+/** Starts an outbox worker whose deliver runs `behaviour` and records every call. */
+function startOutbox(
+  behaviour: (delivery: OutboxDelivery, callIndex: number) => Promise<DeliveryResult>,
+  minEditIntervalMs = 300,
+): Call[] {
+  const calls: Call[] = [];
+  const worker = createOutboxWorker({
+    connection: redis,
+    prefix,
+    platform: 'discord',
+    store,
+    minEditIntervalMs,
+    onError: () => {},
+    deliver: async (delivery) => {
+      calls.push({
+        at: Date.now(),
+        messageId: delivery.messageId,
+        message: delivery.message,
+        idempotencyKey: delivery.idempotencyKey,
+      });
+      return behaviour(delivery, calls.length - 1);
+    },
+  });
+  workers.push(worker);
+  return calls;
+}
+
+describe('chat outbox', () => {
+  it('coalesces 30 rapid status updates into a few paced edits of one message, ending with the newest', async () => {
+    const threadId = newThread();
+    const calls = startOutbox(async (delivery) => {
+      await sleep(20);
+      return { messageId: delivery.messageId ?? 'status-message-1' };
+    }, 300);
+    for (let i = 0; i < 30; i++) {
+      await queues.enqueueOutbox('discord', { threadId, key: 'status', message: { text: `step ${i}` } });
+      await sleep(20);
+    }
+    await waitFor('the newest status to be shown', () => JSON.stringify(calls.at(-1)?.message).includes('step 29'));
+    await waitForIdle(outboxQueue());
+
+    expect(calls.at(-1)?.message).toEqual({ text: 'step 29' });
+    expect(calls.length).toBeGreaterThanOrEqual(2);
+    expect(calls.length).toBeLessThanOrEqual(6);
+    // One post, then edits of that same message.
+    expect(calls[0]?.messageId).toBeUndefined();
+    for (const call of calls.slice(1)) expect(call.messageId).toBe('status-message-1');
+    // At most one delivery per 300 ms in this thread (a little slack for timer rounding).
+    for (let i = 1; i < calls.length; i++) {
+      expect((calls[i]?.at ?? 0) - (calls[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(280);
+    }
+    expect(await store.getMessageRef(threadId, 'status')).toBe('status-message-1');
+  });
+
+  it('paces each thread on its own: two threads are not slowed by each other', async () => {
+    const threads = [newThread(), newThread()];
+    const calls = startOutbox(async () => ({ messageId: randomBytes(3).toString('hex') }), 5000);
+    const started = Date.now();
+    for (const threadId of threads) {
+      await queues.enqueueOutbox('discord', { threadId, key: 'status', message: { text: threadId } });
+    }
+    await waitFor('both threads to be served', () => calls.length === 2);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(new Set(calls.map((call) => call.idempotencyKey)).size).toBe(2);
+  });
+
+  it('edits the message it already posted when a delivery fails after posting (never posts twice)', async () => {
+    const threadId = newThread();
+    let posts = 0;
+    const calls = startOutbox(async (delivery, index) => {
+      if (delivery.messageId === undefined) {
+        posts++;
+        await delivery.recordMessageId('posted-42');
+      }
+      if (index === 0) throw new Error('adding the buttons failed');
+      return { messageId: delivery.messageId ?? 'posted-42' };
+    });
+    const { jobId } = await queues.enqueueOutbox('discord', { threadId, key: 'status', message: { text: 'hi' } });
+    const job = await waitFor('the job', () => outboxQueue().getJob(jobId));
+    await waitFor('the retry to complete', async () => (await job.getState()) === 'completed');
+    expect(posts).toBe(1);
+    expect(calls.map((call) => call.messageId)).toEqual([undefined, 'posted-42']);
+    expect(calls[0]?.idempotencyKey).toBe(calls[1]?.idempotencyKey);
+    expect(await store.getMessageRef(threadId, 'status')).toBe('posted-42');
+  });
+
+  it('waits as long as a rate limit says, then delivers', async () => {
+    const threadId = newThread();
+    const calls = startOutbox(async (_delivery, index) => {
+      if (index === 0) throw Object.assign(new Error('429 Too Many Requests'), { retryAfterMs: 800 });
+      return { messageId: 'm-1' };
+    }, 100);
+    const { jobId } = await queues.enqueueOutbox('discord', { threadId, key: 'status', message: { text: 'x' } });
+    const job = await waitFor('the job', () => outboxQueue().getJob(jobId));
+    await waitFor('the delivery to complete', async () => (await job.getState()) === 'completed');
+    expect(calls).toHaveLength(2);
+    expect((calls[1]?.at ?? 0) - (calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(780);
+    // The wait used no attempt: only the successful one is counted.
+    expect((await outboxQueue().getJob(jobId))?.attemptsMade).toBe(1);
+  });
+
+  it('does not retry a delivery that cannot succeed', async () => {
+    const threadId = newThread();
+    const calls = startOutbox(async () => {
+      throw new LabbotError('CHAT_THREAD_GONE', 'the thread was deleted', { retryable: false });
+    });
+    const { jobId } = await queues.enqueueOutbox('discord', { threadId, key: 'status', message: { text: 'x' } });
+    const job = await waitFor('the job', () => outboxQueue().getJob(jobId));
+    await waitFor('the job to fail', async () => (await job.getState()) === 'failed');
+    await sleep(200);
+    expect(calls).toHaveLength(1);
+    expect((await outboxQueue().getJob(jobId))?.failedReason).toContain('CHAT_THREAD_GONE');
+  });
+
+  it('retries an ordinary delivery failure with back-off', async () => {
+    const threadId = newThread();
+    const calls = startOutbox(async (_delivery, index) => {
+      if (index < 2) throw new Error('socket hang up');
+      return { messageId: 'm-9' };
+    }, 0);
+    const { jobId } = await queues.enqueueOutbox('discord', { threadId, key: 'status', message: { text: 'x' } });
+    const job = await waitFor('the job', () => outboxQueue().getJob(jobId));
+    await waitFor('the job to complete', async () => (await job.getState()) === 'completed');
+    expect(calls).toHaveLength(3);
+    expect(calls.map((call) => call.messageId)).toEqual([undefined, undefined, undefined]);
+    expect((await outboxQueue().getJob(jobId))?.attemptsMade).toBe(3);
+  });
+});

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { DelayedError, type Job } from 'bullmq';
+import { openConnection } from './connection.js';
+import { createOutboxState } from './outbox-state.js';
+import { type OutboxItem, OutboxItemSchema, type OutboxPlatform, outboxQueueName } from './payloads.js';
+import { createLabbotWorker, type LabbotWorker, type WorkerBaseOptions } from './workers.js';
+
+/** Where the outbox remembers which chat message shows which logical key (the store implements it). */
+export interface MessageRefStore {
+  getMessageRef(threadKey: string, logicalKey: string): Promise<string | undefined>;
+  setMessageRef(threadKey: string, logicalKey: string, messageId: string): Promise<void>;
+}
+
+/** One delivery the platform adapter performs: post a new message, or edit `messageId` when given. */
+export interface OutboxDelivery {
+  platform: OutboxPlatform;
+  threadId: string;
+  key: string;
+  message: OutboxItem['message'];
+  labId: string | undefined;
+  /** The chat message that already shows this key: edit it. Undefined: post a new one. */
+  messageId: string | undefined;
+  /**
+   * Stable per platform + thread + key (25 characters): when posting, pass it as the platform's
+   * nonce (Discord `nonce` with `enforce_nonce`), so a post repeated after a crash is dropped.
+   */
+  idempotencyKey: string;
+  /** Call as soon as a new message exists, before any later step can fail, so a retry edits it. */
+  recordMessageId(messageId: string): Promise<void>;
+}
+
+export interface DeliveryResult {
+  messageId: string;
+}
+
+export interface OutboxWorkerOptions extends WorkerBaseOptions {
+  platform: OutboxPlatform;
+  /** Posts or edits one message through the platform's adapter. Throw an error with `retryAfterMs` on a 429. */
+  deliver: (delivery: OutboxDelivery) => Promise<DeliveryResult>;
+  store: MessageRefStore;
+  /** At most one delivery per thread in this time (default 1000 ms). */
+  minEditIntervalMs?: number;
+  /** Must match the producers' `outboxTtlMs` (default 1 day). */
+  outboxTtlMs?: number;
+  /** The clock in epoch ms (a seam for tests). */
+  now?: () => number;
+}
+
+/** The wait a platform asked for, read from a thrown error (or its cause): `retryAfterMs`, in ms. */
+export function retryAfterMsOf(error: unknown): number | undefined {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 3; depth++) {
+    const value = (current as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export function idempotencyKeyOf(platform: string, threadId: string, key: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([platform, threadId, key]))
+    .digest('hex')
+    .slice(0, 25);
+}
+
+/**
+ * The chat outbox consumer of one platform. It delivers only the newest item of each thread + key
+ * (older ones are skipped), at most one delivery per thread per `minEditIntervalMs`, waits as long as
+ * a 429 says, and edits the message it already posted (message ids in the store) instead of posting twice.
+ */
+export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
+  const { platform, deliver, store, ...tuning } = options;
+  const minEditIntervalMs = options.minEditIntervalMs ?? 1000;
+  const now = options.now ?? Date.now;
+  const prefix = options.prefix ?? 'labbot';
+  const stateConnection = openConnection(options.connection, 'producer');
+  const state = createOutboxState(stateConnection.client, prefix, platform, options.outboxTtlMs ?? 24 * 3600_000);
+
+  const delay = async (job: Job, token: string | undefined, untilMs: number): Promise<never> => {
+    await job.moveToDelayed(untilMs, token);
+    throw new DelayedError();
+  };
+
+  const worker = createLabbotWorker({
+    ...tuning,
+    concurrency: options.concurrency ?? 8,
+    queueName: outboxQueueName(platform),
+    schema: OutboxItemSchema,
+    process: async (payload, _context, job, token) => {
+      const { threadId, key } = payload;
+      const latest = await state.readLatest(threadId, key);
+      // Items added without the producer (or expired) have no sequence: deliver them as they are.
+      if (latest && latest.seq <= (await state.deliveredSeq(threadId, key))) return { skipped: true };
+      const item = latest?.item ?? payload;
+
+      const wait = await state.reserveSlot(threadId, now(), minEditIntervalMs);
+      if (wait > 0) return delay(job, token, now() + wait);
+
+      let recorded = await store.getMessageRef(threadId, key);
+      const recordMessageId = async (messageId: string) => {
+        if (messageId === recorded) return;
+        await store.setMessageRef(threadId, key, messageId);
+        recorded = messageId;
+      };
+      try {
+        const result = await deliver({
+          platform,
+          threadId,
+          key,
+          message: item.message,
+          labId: item.labId,
+          messageId: recorded,
+          idempotencyKey: idempotencyKeyOf(platform, threadId, key),
+          recordMessageId,
+        });
+        await recordMessageId(result.messageId);
+      } catch (error) {
+        const retryAfterMs = retryAfterMsOf(error);
+        if (retryAfterMs === undefined) throw error;
+        // Rate limited: the whole thread waits, and this job comes back after the wait (not an attempt).
+        const until = now() + retryAfterMs;
+        await state.holdThread(threadId, now(), until);
+        return delay(job, token, until);
+      }
+      if (latest) await state.markDelivered(threadId, key, latest.seq);
+      return { delivered: latest?.seq ?? null };
+    },
+  });
+
+  return {
+    worker: worker.worker,
+    close: async () => {
+      await worker.close();
+      await stateConnection.release();
+    },
+  };
+}

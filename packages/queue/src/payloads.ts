@@ -1,0 +1,42 @@
+import { LabIdSchema, LessonIdSchema, PlatformSchema, ThreadIdSchema } from '@labbot/core';
+import { z } from 'zod';
+
+/** Queue names; the outbox has one queue per chat platform, so one platform's rate limits never slow another. */
+export const RECONCILE_QUEUE = 'lab-reconcile';
+export const BUILD_QUEUE = 'image-build';
+export const outboxQueueName = (platform: OutboxPlatform): string => `chat-outbox-${platform}`;
+
+export const OutboxPlatformSchema = PlatformSchema;
+export type OutboxPlatform = z.infer<typeof OutboxPlatformSchema>;
+
+/** Ask the runner to compare a lab's desired and observed state and do what is missing. */
+export const ReconcileJobSchema = z.object({
+  labId: LabIdSchema,
+  /** Why (for logs): `command.start`, `pod-event`, `janitor.ttl`... */
+  reason: z.string().min(1).max(200),
+});
+export type ReconcileJob = z.infer<typeof ReconcileJobSchema>;
+
+/** Build one lesson image; `hash` is the content hash of the build context (the image tag). */
+export const BuildJobSchema = z.object({
+  lessonId: LessonIdSchema,
+  hash: z.string().regex(/^[0-9a-f]{12,64}$/, { message: 'A build hash is 12 to 64 lowercase hex characters.' }),
+  /** The full image reference to produce, when the requester already knows it. */
+  tag: z.string().min(1).max(512).optional(),
+  /** The lab that asked first (for logs and build-log events). */
+  labId: LabIdSchema.optional(),
+});
+export type BuildJob = z.infer<typeof BuildJobSchema>;
+
+/** One message the chat should show: the newest item for a thread + key replaces older ones. */
+export const OutboxItemSchema = z.object({
+  threadId: ThreadIdSchema,
+  /** The logical message in the thread, e.g. `status` or `checks`: one chat message per key, edited. */
+  key: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'An outbox key is 1 to 64 letters, digits, ".", "_" or "-".' }),
+  /** The neutral message as JSON (the outbox does not know its shape); the platform's adapter renders it. */
+  message: z.json(),
+  labId: LabIdSchema.optional(),
+});
+export type OutboxItem = z.infer<typeof OutboxItemSchema>;

@@ -1,0 +1,202 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LabbotError } from '@labbot/core';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BUILD_QUEUE, type BuildJob, RECONCILE_QUEUE, type ReconcileJob } from './payloads.js';
+import { createQueues, type Queues } from './producers.js';
+import { deleteKeys, randomLabId, redisUrl, uniquePrefix, waitFor, waitForIdle } from './testing/helpers.js';
+import { createBuildWorker, createReconcileWorker, type JobContext, type LabbotWorker } from './workers.js';
+
+const prefix = uniquePrefix('queues');
+let redis: Redis;
+let queues: Queues;
+const workers: LabbotWorker[] = [];
+const quiet = () => {};
+
+beforeAll(() => {
+  redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  queues = createQueues({ connection: redis, prefix, backoffMs: 20 });
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.close()));
+});
+
+afterAll(async () => {
+  await queues.close();
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+});
+
+function reconcileWorker(process: (job: ReconcileJob, context: JobContext) => Promise<void>, concurrency = 1) {
+  const worker = createReconcileWorker({ connection: redis, prefix, concurrency, process, onError: quiet });
+  workers.push(worker);
+  return worker;
+}
+
+describe('lab-reconcile', () => {
+  it('delivers a reconcile request to the worker with its payload', async () => {
+    const labId = randomLabId();
+    const seen: Array<{ job: ReconcileJob; context: JobContext }> = [];
+    reconcileWorker(async (job, context) => {
+      seen.push({ job, context });
+    });
+    const { jobId } = await queues.enqueueReconcile(labId, 'command.start');
+    await waitFor('the reconcile to run', () => seen.length === 1);
+    expect(seen[0]?.job).toEqual({ labId, reason: 'command.start' });
+    expect(seen[0]?.context).toMatchObject({ jobId, attempt: 1, attempts: 5 });
+    const job = await queues.queue(RECONCILE_QUEUE).getJob(jobId);
+    await waitFor('the job to complete', async () => (await job?.getState()) === 'completed');
+  });
+
+  it('absorbs a burst of 50 requests for one lab into one or two runs', async () => {
+    const labId = randomLabId();
+    let runs = 0;
+    reconcileWorker(async () => {
+      runs++;
+      await sleep(100);
+    }, 4);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => queues.enqueueReconcile(labId, `burst-${i}`)));
+    await waitForIdle(queues.queue(RECONCILE_QUEUE));
+    expect(runs).toBeGreaterThanOrEqual(1);
+    expect(runs).toBeLessThanOrEqual(2);
+  });
+
+  it('runs exactly once more when requests arrive while a run is in progress', async () => {
+    const labId = randomLabId();
+    const reasons: string[] = [];
+    let release: () => void = () => {};
+    const firstRunMayEnd = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    reconcileWorker(async (job) => {
+      reasons.push(job.reason);
+      if (reasons.length === 1) await firstRunMayEnd;
+    }, 4);
+    await queues.enqueueReconcile(labId, 'first');
+    await waitFor('the first run to start', () => reasons.length === 1);
+    for (const reason of ['during-1', 'during-2', 'during-3']) await queues.enqueueReconcile(labId, reason);
+    await sleep(200);
+    expect(reasons).toEqual(['first']); // never two runs of one lab at once
+    release();
+    await waitForIdle(queues.queue(RECONCILE_QUEUE));
+    // One more run, carrying the newest request.
+    expect(reasons).toEqual(['first', 'during-3']);
+  });
+
+  it('queues a new run once the previous one has finished', async () => {
+    const labId = randomLabId();
+    let runs = 0;
+    reconcileWorker(async () => {
+      runs++;
+    });
+    await queues.enqueueReconcile(labId, 'one');
+    await waitFor('the first run', () => runs === 1);
+    await waitForIdle(queues.queue(RECONCILE_QUEUE));
+    await queues.enqueueReconcile(labId, 'two');
+    await waitFor('the second run', () => runs === 2);
+  });
+
+  it('retries a failing reconcile with back-off until it succeeds', async () => {
+    const labId = randomLabId();
+    const attempts: number[] = [];
+    reconcileWorker(async (_job, context) => {
+      attempts.push(context.attempt);
+      if (context.attempt < 3) throw new Error('cluster not reachable yet');
+    });
+    const { jobId } = await queues.enqueueReconcile(labId, 'retry');
+    const job = await waitFor('the job', () => queues.queue(RECONCILE_QUEUE).getJob(jobId));
+    await waitFor('the job to complete', async () => (await job.getState()) === 'completed');
+    expect(attempts).toEqual([1, 2, 3]);
+  });
+
+  it('does not retry a LabbotError that says a retry cannot help', async () => {
+    const labId = randomLabId();
+    let runs = 0;
+    reconcileWorker(async () => {
+      runs++;
+      throw new LabbotError('LESSON_NOT_FOUND', 'no such lesson', { retryable: false });
+    });
+    const { jobId } = await queues.enqueueReconcile(labId, 'doomed');
+    const queue = queues.queue(RECONCILE_QUEUE);
+    await waitFor(
+      'the job to fail',
+      async () => (await queue.getJob(jobId)?.then((job) => job?.getState())) === 'failed',
+    );
+    await sleep(200);
+    const job = await queue.getJob(jobId);
+    expect(runs).toBe(1);
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toContain('LESSON_NOT_FOUND');
+  });
+
+  it('gives up after the configured attempts of a retryable failure', async () => {
+    const few = createQueues({ connection: redis, prefix, attempts: 3, backoffMs: 10 });
+    try {
+      let runs = 0;
+      reconcileWorker(async () => {
+        runs++;
+        throw new LabbotError('CLUSTER_DOWN', 'cluster down', { retryable: true });
+      });
+      const { jobId } = await few.enqueueReconcile(randomLabId(), 'flaky');
+      const queue = few.queue(RECONCILE_QUEUE);
+      await waitFor('the job to fail', async () => (await (await queue.getJob(jobId))?.getState()) === 'failed');
+      expect(runs).toBe(3);
+    } finally {
+      await few.close();
+    }
+  });
+
+  it('refuses an invalid payload at the producer, and fails one that slipped in without retrying', async () => {
+    await expect(queues.enqueueReconcile('../etc', 'x')).rejects.toSatisfy(
+      (error: unknown) => error instanceof LabbotError && error.code === 'QUEUE_INVALID_PAYLOAD',
+    );
+    let runs = 0;
+    reconcileWorker(async () => {
+      runs++;
+    });
+    const queue = queues.queue(RECONCILE_QUEUE);
+    const job = await queue.add('reconcile', { labId: 'nope' });
+    await waitFor('the job to fail', async () => (await job.getState()) === 'failed');
+    const failed = await queue.getJob(job.id ?? '');
+    expect(failed?.attemptsMade).toBe(1);
+    expect(failed?.failedReason).toContain('Invalid lab-reconcile payload');
+    expect(runs).toBe(0);
+  });
+});
+
+describe('image-build', () => {
+  it('absorbs a duplicate build of one hash, waiting or running, and builds another hash separately', async () => {
+    const hashA = 'a'.repeat(12);
+    const hashB = 'b'.repeat(12);
+    const first = await queues.enqueueBuild({ lessonId: 'docker-vs-kubernetes', hash: hashA });
+    const duplicate = await queues.enqueueBuild({ lessonId: 'docker-vs-kubernetes', hash: hashA });
+    const other = await queues.enqueueBuild({ lessonId: 'docker-vs-kubernetes', hash: hashB });
+    expect(duplicate.jobId).toBe(first.jobId);
+    expect(other.jobId).not.toBe(first.jobId);
+
+    const builds: BuildJob[] = [];
+    let release: () => void = () => {};
+    const buildMayEnd = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const worker = createBuildWorker({
+      connection: redis,
+      prefix,
+      concurrency: 2,
+      onError: quiet,
+      process: async (job) => {
+        builds.push(job);
+        await buildMayEnd;
+      },
+    });
+    workers.push(worker);
+    await waitFor('both builds to start', () => builds.length === 2);
+    // A third learner asks while the build of hash A runs: absorbed into the running build.
+    const whileRunning = await queues.enqueueBuild({ lessonId: 'docker-vs-kubernetes', hash: hashA });
+    expect(whileRunning.jobId).toBe(first.jobId);
+    release();
+    await waitForIdle(queues.queue(BUILD_QUEUE));
+    expect(builds.map((build) => build.hash).sort()).toEqual([hashA, hashB]);
+  });
+});

@@ -1,0 +1,174 @@
+import { LabbotError } from '@labbot/core';
+import {
+  DelayedError,
+  type Job,
+  RateLimitError,
+  UnrecoverableError,
+  WaitingChildrenError,
+  WaitingError,
+  Worker,
+} from 'bullmq';
+import type { z } from 'zod';
+import { openConnection, type QueueConnection } from './connection.js';
+import {
+  BUILD_QUEUE,
+  type BuildJob,
+  BuildJobSchema,
+  RECONCILE_QUEUE,
+  type ReconcileJob,
+  ReconcileJobSchema,
+} from './payloads.js';
+
+/** Settings shared by every labbot worker. */
+export interface WorkerTuning {
+  /** Jobs processed at once by this worker (default 1). */
+  concurrency?: number;
+  /** How often the worker looks for jobs whose worker died, in ms (default 30 000). */
+  stalledIntervalMs?: number;
+  /** How long a job's lock lives without renewal, in ms (default 30 000): a dead worker's job is free after this. */
+  lockDurationMs?: number;
+  /** How many times one job may be taken back from a dead worker before it fails (default 2). */
+  maxStalledCount?: number;
+  /** How many times one job may be started, counting delays and retries, before it fails (default 100). */
+  maxStartedAttempts?: number;
+  /** Errors of the worker and of failed job attempts (default: one line on stderr). */
+  onError?: (error: Error, jobId: string | undefined) => void;
+}
+
+export interface WorkerBaseOptions extends WorkerTuning {
+  connection: QueueConnection;
+  /** Key prefix of the queues (default `labbot`); must match the producers'. */
+  prefix?: string;
+}
+
+/** What a processor knows about the job it runs. */
+export interface JobContext {
+  jobId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Attempts allowed in total. */
+  attempts: number;
+}
+
+/** A running worker; `close()` waits for the jobs in progress, then disconnects. */
+export interface LabbotWorker {
+  readonly worker: Worker;
+  close(): Promise<void>;
+}
+
+/** Errors that tell BullMQ what to do with a job, passed through as they are. */
+function isJobControlError(error: unknown): boolean {
+  return (
+    error instanceof DelayedError ||
+    error instanceof UnrecoverableError ||
+    error instanceof RateLimitError ||
+    error instanceof WaitingError ||
+    error instanceof WaitingChildrenError
+  );
+}
+
+/**
+ * The error a processor's failure becomes: a LabbotError that says a retry cannot help becomes
+ * BullMQ's UnrecoverableError (no further attempts), keeping the code and cause; others retry.
+ */
+export function toJobError(error: unknown): unknown {
+  if (isJobControlError(error)) return error;
+  if (error instanceof LabbotError && !error.retryable) {
+    const unrecoverable = new UnrecoverableError(`${error.code}: ${error.message}`);
+    unrecoverable.cause = error;
+    return unrecoverable;
+  }
+  return error;
+}
+
+const defaultOnError = (name: string) => (error: Error, jobId: string | undefined) => {
+  console.error(`[labbot queue ${name}]${jobId ? ` job ${jobId}:` : ''} ${error.message}`);
+};
+
+export interface CreateWorkerOptions<T> extends WorkerBaseOptions {
+  queueName: string;
+  schema: z.ZodType<T>;
+  /** Runs one job with its validated payload; the BullMQ job and lock token are there for delays. */
+  process: (payload: T, context: JobContext, job: Job, token: string | undefined) => Promise<unknown>;
+}
+
+/** A BullMQ worker that validates payloads, maps labbot errors to job fates and recovers stalled jobs. */
+export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWorker {
+  const connection = openConnection(options.connection, 'worker');
+  const onError = options.onError ?? defaultOnError(options.queueName);
+  const worker = new Worker(
+    options.queueName,
+    async (job, token) => {
+      const parsed = options.schema.safeParse(job.data);
+      if (!parsed.success)
+        throw new UnrecoverableError(`Invalid ${options.queueName} payload: ${parsed.error.message}`);
+      const context: JobContext = {
+        jobId: job.id ?? '',
+        attempt: job.attemptsMade + 1,
+        attempts: job.opts.attempts ?? 1,
+      };
+      try {
+        return await options.process(parsed.data, context, job, token);
+      } catch (error) {
+        throw toJobError(error);
+      }
+    },
+    {
+      connection: connection.client,
+      prefix: options.prefix ?? 'labbot',
+      concurrency: options.concurrency ?? 1,
+      stalledInterval: options.stalledIntervalMs ?? 30_000,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      maxStalledCount: options.maxStalledCount ?? 2,
+      maxStartedAttempts: options.maxStartedAttempts ?? 100,
+    },
+  );
+  worker.on('error', (error) => onError(error, undefined));
+  worker.on('failed', (job, error) => onError(error, job?.id));
+  return {
+    worker,
+    close: async () => {
+      await worker.close();
+      await connection.release();
+    },
+  };
+}
+
+export interface ReconcileWorkerOptions extends WorkerBaseOptions {
+  /** Compares desired with observed state of one lab and does what is missing (idempotent). */
+  process: (job: ReconcileJob, context: JobContext) => Promise<void>;
+}
+
+/**
+ * The runner's reconcile loop. Requests for a lab are deduplicated by the producer: at most one
+ * waiting and one running per lab, and a request made during a run causes exactly one more run.
+ */
+export function createReconcileWorker(options: ReconcileWorkerOptions): LabbotWorker {
+  const { process, ...rest } = options;
+  return createLabbotWorker({
+    ...rest,
+    queueName: RECONCILE_QUEUE,
+    schema: ReconcileJobSchema,
+    process: async (payload, context) => {
+      await process(payload, context);
+    },
+  });
+}
+
+export interface BuildWorkerOptions extends WorkerBaseOptions {
+  /** Builds the image of one content hash (idempotent: skips when the image exists). */
+  process: (job: BuildJob, context: JobContext) => Promise<void>;
+}
+
+/** Image builds, one job per content hash while it is queued or running. */
+export function createBuildWorker(options: BuildWorkerOptions): LabbotWorker {
+  const { process, ...rest } = options;
+  return createLabbotWorker({
+    ...rest,
+    queueName: BUILD_QUEUE,
+    schema: BuildJobSchema,
+    process: async (payload, context) => {
+      await process(payload, context);
+    },
+  });
+}
