@@ -172,6 +172,14 @@ describe('ensureImage', () => {
     expect(error.userMessage).toContain('about-to-fail');
     expect(error.cause).toBeInstanceOf(Error);
     expect(builder.stats()).toMatchObject({ builds: 1, failures: 1 });
+
+    // Concurrent callers share the one failing build and all get its error.
+    await writeFile(path.join(contextDir, 'nonce.txt'), `again-${runId}\n`);
+    const errors = await Promise.all(
+      [1, 2, 3].map(() => caught(builder.ensureImage({ lessonId, contextDir, dockerfile: 'Dockerfile' }))),
+    );
+    expect(errors.map((each) => each.code)).toEqual(['BUILD_FAILED', 'BUILD_FAILED', 'BUILD_FAILED']);
+    expect(builder.stats()).toMatchObject({ builds: 2, failures: 2 });
   });
 
   it('reports a missing base image as BASE_IMAGE_MISSING, naming it, also when it comes from an ARG', async () => {
