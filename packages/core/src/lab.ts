@@ -151,6 +151,11 @@ export const LabRecordSchema = z.object({
   labId: LabIdSchema,
   owner: LabOwnerSchema,
   lessonId: LessonIdSchema,
+  /** A lesson variant (e.g. `exits`, whose pods crash-loop on purpose); the lesson itself when absent. */
+  variant: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/)
+    .optional(),
   namespace: z.string().min(1).max(63),
   classId: z.string().min(1).max(128).optional(),
   threadId: ThreadIdSchema.optional(),
@@ -167,6 +172,8 @@ export const LabRecord = LabRecordSchema;
 export interface CreateLabRecordOptions {
   owner: LabOwner;
   lessonId: string;
+  /** A variant of the lesson (same lab id: one lab per learner per lesson). */
+  variant?: string;
   /** How long the lab lives before the janitor tears it down. */
   ttlMinutes: number;
   classId?: string;
@@ -183,6 +190,7 @@ export function createLabRecord(options: CreateLabRecordOptions): LabRecord {
     labId,
     owner: options.owner,
     lessonId: options.lessonId,
+    variant: options.variant,
     namespace: namespaceFor(labId),
     classId: options.classId,
     threadId: options.threadId,
