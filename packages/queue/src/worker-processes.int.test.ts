@@ -1,0 +1,99 @@
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RECONCILE_QUEUE } from './payloads.js';
+import { createQueues, type Queues } from './producers.js';
+import { type Child, spawnTsChild } from './testing/child-process.js';
+import { deleteKeys, randomLabId, redisUrl, uniquePrefix, waitFor } from './testing/helpers.js';
+import { createReconcileWorker, type LabbotWorker } from './workers.js';
+
+const prefix = uniquePrefix('processes');
+const childScript = join(import.meta.dirname, 'testing', 'reconcile-worker-child.ts');
+let redis: Redis;
+let queues: Queues;
+const children: Child[] = [];
+const workers: LabbotWorker[] = [];
+
+beforeAll(() => {
+  redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  queues = createQueues({ connection: redis, prefix, backoffMs: 20 });
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.close()));
+  for (const child of children.splice(0)) {
+    if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+  }
+});
+
+afterAll(async () => {
+  await queues.close();
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+});
+
+function startChild(env: Record<string, string>): Child {
+  const child = spawnTsChild(childScript, { REDIS_URL: redisUrl, LABBOT_TEST_PREFIX: prefix, ...env });
+  children.push(child);
+  return child;
+}
+
+const hasEvent = (child: Child, key: string, value?: unknown) =>
+  child.events.some((event) => key in event && (value === undefined || event[key] === value));
+
+describe('worker processes', () => {
+  it('hands the job of a SIGKILLed worker to another worker within seconds', async () => {
+    const child = startChild({ LABBOT_TEST_MODE: 'hang', LABBOT_TEST_LOCK_MS: '1000', LABBOT_TEST_STALLED_MS: '500' });
+    await waitFor('the child worker to be ready', () => hasEvent(child, 'ready'), 30_000).catch((error) => {
+      throw new Error(`${error}\n${child.stderr.join('')}`);
+    });
+    const labId = randomLabId();
+    const { jobId } = await queues.enqueueReconcile(labId, 'command.start');
+    await waitFor('the child to start the job', () => hasEvent(child, 'started', jobId));
+
+    child.process.kill('SIGKILL');
+    expect((await child.exited).signal).toBe('SIGKILL');
+    const killedAt = Date.now();
+
+    const runs: string[] = [];
+    workers.push(
+      createReconcileWorker({
+        connection: redis,
+        prefix,
+        lockDurationMs: 1000,
+        stalledIntervalMs: 500,
+        onError: () => {},
+        process: async (job) => {
+          runs.push(job.labId);
+        },
+      }),
+    );
+    const job = await waitFor('the job', () => queues.queue(RECONCILE_QUEUE).getJob(jobId));
+    await waitFor('the job to be completed by the second worker', async () => (await job.getState()) === 'completed');
+    const recoveryMs = Date.now() - killedAt;
+    expect(runs).toEqual([labId]);
+    expect(recoveryMs).toBeLessThan(8000);
+    console.info(`[measure] job of a SIGKILLed worker completed by another worker after ${recoveryMs} ms`);
+  });
+
+  it('on SIGTERM finishes the job in progress, takes no new one, and exits 0', async () => {
+    const child = startChild({ LABBOT_TEST_MODE: 'slow', LABBOT_TEST_JOB_MS: '1500' });
+    await waitFor('the child worker to be ready', () => hasEvent(child, 'ready'), 30_000).catch((error) => {
+      throw new Error(`${error}\n${child.stderr.join('')}`);
+    });
+    const first = await queues.enqueueReconcile(randomLabId(), 'first');
+    await waitFor('the child to start the job', () => hasEvent(child, 'started', first.jobId));
+
+    child.process.kill('SIGTERM');
+    await waitFor('the child to see the signal', () => hasEvent(child, 'signal', 'SIGTERM'));
+    const second = await queues.enqueueReconcile(randomLabId(), 'second');
+    const exit = await child.exited;
+
+    expect(exit.code).toBe(0);
+    expect(hasEvent(child, 'finished', first.jobId)).toBe(true);
+    expect(hasEvent(child, 'started', second.jobId)).toBe(false);
+    const queue = queues.queue(RECONCILE_QUEUE);
+    expect(await (await queue.getJob(first.jobId))?.getState()).toBe('completed');
+    expect(await (await queue.getJob(second.jobId))?.getState()).toBe('waiting');
+  });
+});
