@@ -239,7 +239,7 @@ describe('runOnce', () => {
     });
     expect(result.output).toContain('hello from inside');
     expect(result.output).toContain('oops');
-    expect(result).toMatchObject({ exitCode: 7, truncated: false, timedOut: false });
+    expect(result).toMatchObject({ exitCode: 7, truncated: false, timedOut: false, oomKilled: false });
     const interfaces = result.output
       .split('\n')
       .filter((line) => /^\s*[\w.-]+:\s+\d/.test(line))
@@ -261,6 +261,18 @@ describe('runOnce', () => {
       maxOutputBytes: 100,
     });
     expect(result.output.trim()).toBe(String(64 * 1024 ** 2));
+  });
+
+  it('says when the memory limit killed the container', async () => {
+    const result = await builder.runOnce({
+      image: baseImage,
+      command: ['sort', '/dev/zero'],
+      memoryBytes: 16 * 1024 ** 2,
+      timeoutMs: 20_000,
+      maxOutputBytes: 1000,
+    });
+    expect(result).toMatchObject({ oomKilled: true, exitCode: 137, timedOut: false });
+    expect(await runOnceContainersLeft()).toBe(0);
   });
 
   it('runs as the given user', async () => {

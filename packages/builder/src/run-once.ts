@@ -29,6 +29,8 @@ export interface RunOnceResult {
   truncated: boolean;
   /** Whether the container was killed because timeoutMs passed. */
   timedOut: boolean;
+  /** Whether the kernel killed the container for exceeding its memory limit. */
+  oomKilled: boolean;
 }
 
 /** Settings runOnce takes from its builder. */
@@ -178,11 +180,16 @@ export async function runOnce(
     }
     // Output still in flight after the exit; bounded so a stuck stream cannot hold the caller.
     await Promise.race([streamEnded, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    const state = await container.inspect().then(
+      (info) => info.State,
+      () => undefined,
+    );
     return {
       output: output.text(),
       exitCode: outcome === 'timeout' ? null : (outcome.StatusCode ?? null),
       truncated: output.truncated,
       timedOut: outcome === 'timeout',
+      oomKilled: state?.OOMKilled === true,
     };
   } catch (error) {
     throw wrapDockerError(
