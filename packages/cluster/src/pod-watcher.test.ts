@@ -1,0 +1,190 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { PodSummary } from '@labbot/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadKubeConfig } from './kubeconfig.js';
+import { watchLabPods } from './pod-watcher.js';
+import { crashLoopExitZeroPod, runningPod } from './testing/pod-fixtures.js';
+
+/** A minimal list+watch endpoint for /api/v1/pods on loopback, speaking the API's JSON lines, with fault switches. */
+function fakePodApi() {
+  const pods = new Map<string, V1Pod>();
+  let resourceVersion = 100;
+  const watchers = new Set<ServerResponse>();
+  /** Every event sent, so a watch from an older resourceVersion is replayed what it missed (as the API does). */
+  const history: { resourceVersion: number; line: string }[] = [];
+  const requests: string[] = [];
+  let failLists = 0;
+  let goneWatches = 0;
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    requests.push(`${url.pathname}?${url.searchParams.toString()}`);
+    if (url.pathname !== '/api/v1/pods') {
+      response.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","code":404}');
+      return;
+    }
+    if (url.searchParams.get('watch') === 'true' && goneWatches > 0) {
+      goneWatches--;
+      response.writeHead(410, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: 410, reason: 'Expired' }));
+      return;
+    }
+    if (url.searchParams.get('watch') === 'true') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.flushHeaders();
+      const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+      for (const event of history) if (event.resourceVersion > from) response.write(event.line);
+      watchers.add(response);
+      response.on('close', () => watchers.delete(response));
+      return;
+    }
+    if (failLists > 0) {
+      failLists--;
+      response.writeHead(500, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: 500, message: 'etcd is down' }));
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify({
+        kind: 'PodList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(resourceVersion) },
+        items: [...pods.values()],
+      }),
+    );
+  });
+  const send = (type: string, pod: V1Pod) => {
+    resourceVersion++;
+    const object = { ...pod, metadata: { ...pod.metadata, resourceVersion: String(resourceVersion) } };
+    if (type === 'DELETED') pods.delete(pod.metadata?.name ?? '');
+    else pods.set(pod.metadata?.name ?? '', object);
+    const line = `${JSON.stringify({ type, object })}\n`;
+    history.push({ resourceVersion, line });
+    for (const watcher of watchers) watcher.write(line);
+  };
+  return {
+    server,
+    pods,
+    requests,
+    watchers,
+    send,
+    failNextLists(count: number) {
+      failLists = count;
+    },
+    goneOnNextWatch() {
+      goneWatches = 1;
+    },
+    dropWatches() {
+      for (const watcher of watchers) watcher.destroy();
+      watchers.clear();
+    },
+    async start() {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    async stop() {
+      for (const watcher of watchers) watcher.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function until<T>(read: () => T | undefined, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; attempt < 1000 && Date.now() < deadline; attempt++) {
+    const value = read();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('condition not reached in time');
+}
+
+const labPod = (name: string, labId: string, build = runningPod) => {
+  const pod = build(name);
+  if (pod.metadata) {
+    pod.metadata.labels = { ...pod.metadata.labels, 'labbot.dev/lab': labId };
+    pod.metadata.namespace = `lab-${labId}`;
+  }
+  return pod;
+};
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step();
+  cleanup = [];
+});
+
+describe('watchLabPods', () => {
+  it('turns one shared watch into debounced per-lab snapshots, with diagnosis and empty snapshots on deletion', async () => {
+    const api = fakePodApi();
+    const url = await api.start();
+    cleanup.push(() => api.stop());
+    api.send('ADDED', labPod('a-1', 'aaaaaaaaaaaa'));
+    const snapshots: { labId: string; namespace: string; pods: PodSummary[]; diagnosis?: string }[] = [];
+    const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
+      debounceMs: 100,
+      onSnapshot: (labId, namespace, pods, diagnosis) =>
+        snapshots.push({ labId, namespace, pods, ...(diagnosis ? { diagnosis: diagnosis.reason } : {}) }),
+    });
+    cleanup.push(() => watch.stop());
+    await watch.synced;
+    await until(() => (api.watchers.size > 0 ? true : undefined));
+    // Three quick changes to one lab and one to another: coalesced into one snapshot each.
+    api.send('ADDED', labPod('a-2', 'aaaaaaaaaaaa'));
+    api.send('ADDED', labPod('a-3', 'aaaaaaaaaaaa'));
+    api.send('ADDED', labPod('b-1', 'bbbbbbbbbbbb', crashLoopExitZeroPod));
+    const labA = await until(() => snapshots.find((s) => s.labId === 'aaaaaaaaaaaa' && s.pods.length === 3));
+    expect(labA.namespace).toBe('lab-aaaaaaaaaaaa');
+    expect(labA.pods.map((pod) => pod.name)).toEqual(['a-1', 'a-2', 'a-3']);
+    expect(labA.pods.every((pod) => pod.ready)).toBe(true);
+    expect(snapshots.filter((s) => s.labId === 'aaaaaaaaaaaa' && s.pods.length < 3)).toHaveLength(0);
+    const labB = await until(() => snapshots.find((s) => s.labId === 'bbbbbbbbbbbb'));
+    expect(labB.diagnosis).toBe('CrashLoopBackOff');
+    expect(watch.podsOf('aaaaaaaaaaaa')).toHaveLength(3);
+
+    api.send('DELETED', labPod('b-1', 'bbbbbbbbbbbb'));
+    const gone = await until(() => snapshots.find((s) => s.labId === 'bbbbbbbbbbbb' && s.pods.length === 0));
+    expect(gone.namespace).toBe('lab-bbbbbbbbbbbb');
+    // Only the list and watch requests of ONE informer, all filtered on the lab label.
+    const podRequests = api.requests.filter((request) => request.startsWith('/api/v1/pods'));
+    expect(podRequests.length).toBe(2);
+    expect(podRequests.every((request) => request.includes('labelSelector=labbot.dev%2Flab'))).toBe(true);
+  });
+
+  it('resumes after a dropped watch and after failing lists, reporting the errors', async () => {
+    const api = fakePodApi();
+    const url = await api.start();
+    cleanup.push(() => api.stop());
+    const snapshots: PodSummary[][] = [];
+    const errors: Error[] = [];
+    const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
+      debounceMs: 20,
+      retryDelayMs: 50,
+      onSnapshot: (_labId, _namespace, pods) => snapshots.push(pods),
+      onError: (error) => errors.push(error),
+    });
+    cleanup.push(() => watch.stop());
+    await watch.synced;
+    await until(() => (api.watchers.size > 0 ? true : undefined));
+
+    // A dropped watch (socket destroyed) resumes from the last resourceVersion and misses nothing.
+    api.dropWatches();
+    await until(() => (api.watchers.size > 0 ? true : undefined));
+    api.send('ADDED', labPod('c-1', 'cccccccccccc'));
+    await until(() => snapshots.find((pods) => pods.some((pod) => pod.name === 'c-1')));
+    const watchRequests = api.requests.filter((request) => request.includes('watch=true'));
+    expect(watchRequests.at(-1)).toMatch(/resourceVersion=10[0-9]/);
+
+    // A watch refused with 410 Gone forces a re-list; the next two lists fail first.
+    api.goneOnNextWatch();
+    api.failNextLists(2);
+    api.dropWatches();
+    api.pods.set('c-2', labPod('c-2', 'cccccccccccc'));
+    await until(() => snapshots.find((pods) => pods.some((pod) => pod.name === 'c-2')), 10_000);
+    // Both failing lists were reported (a 500 is retryable), and the watch still recovered.
+    expect(errors.filter((error) => (error as { code?: string }).code === 'CLUSTER_REQUEST_FAILED')).toHaveLength(2);
+    expect(errors.every((error) => (error as { retryable?: boolean }).retryable)).toBe(true);
+  });
+});
