@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type BuildLock, createMemoryBuildLock, createRedisBuildLock } from './lock.js';
+import { type BuildLock, createRedisBuildLock } from './lock.js';
+import { expectExclusiveWithWakeUp } from './lock.test-helpers.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6390';
 const keyPrefix = `labbot:test:${randomBytes(4).toString('hex')}:lock:`;
@@ -23,23 +24,9 @@ afterAll(async () => {
   for (const client of clients) client.disconnect();
 });
 
-describe.each([
-  ['memory', () => createMemoryBuildLock()],
-  ['redis', () => redisLock().lock],
-])('%s build lock', (_name, makeLock) => {
+describe('redis build lock', () => {
   it('lets one holder in at a time and wakes waiters on release', async () => {
-    const lock = makeLock();
-    const key = `k-${randomBytes(4).toString('hex')}`;
-    const release = await lock.acquire(key, 5_000);
-    expect(release).not.toBeNull();
-    expect(await lock.acquire(key, 5_000)).toBeNull();
-    expect(await lock.waitForRelease(key, 100)).toBe(false);
-    const waiting = lock.waitForRelease(key, 5_000);
-    await release?.();
-    expect(await waiting).toBe(true);
-    const again = await lock.acquire(key, 5_000);
-    expect(again).not.toBeNull();
-    await again?.();
+    await expectExclusiveWithWakeUp(redisLock().lock);
   });
 });
 
