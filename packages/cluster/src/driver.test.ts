@@ -1,0 +1,54 @@
+import { createServer } from 'node:net';
+import { LabbotError } from '@labbot/core';
+import { describe, expect, it } from 'vitest';
+import { createClusterDriver } from './driver.js';
+import { loadKubeConfig } from './kubeconfig.js';
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+describe('a driver pointed at a closed port', () => {
+  it('fails every call with a retryable CLUSTER_UNAVAILABLE and a learner-safe sentence', async () => {
+    const port = await closedPort();
+    const driver = createClusterDriver({
+      kubeConfig: loadKubeConfig({ mode: 'sim', server: `http://127.0.0.1:${port}` }),
+      ceilings: { cpu: '2', memory: '1Gi', pods: 10 },
+    });
+    const calls: [string, () => Promise<unknown>][] = [
+      ['checkConnection', () => driver.checkConnection()],
+      [
+        'provisionNamespace',
+        () =>
+          driver.provisionNamespace({
+            labId: '0123456789ab',
+            namespace: 'lab-0123456789ab',
+            owner: 'local:me',
+            lessonId: 'docker-vs-kubernetes',
+            expiresAt: new Date('2026-11-25T15:00:00Z'),
+            limits: { cpu: '200m', memory: '64Mi', pods: 3 },
+          }),
+      ],
+      ['listLabNamespaces', () => driver.listLabNamespaces()],
+      ['deleteNamespace', () => driver.deleteNamespace('lab-0123456789ab')],
+      ['kubectl get pods', () => driver.kubectl('lab-0123456789ab', { verb: 'get', resource: 'pods', wide: false })],
+    ];
+    for (const [name, call] of calls) {
+      const error = await call().then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error, name).toBeInstanceOf(LabbotError);
+      expect((error as LabbotError).code, name).toBe('CLUSTER_UNAVAILABLE');
+      expect((error as LabbotError).retryable, name).toBe(true);
+      expect((error as LabbotError).userMessage, name).toMatch(/not reachable/);
+      expect((error as LabbotError).cause, name).toBeDefined();
+    }
+  });
+});
