@@ -1,1 +1,4 @@
-export {};
+export * from './loader.js';
+export * from './problems.js';
+export * from './schema.js';
+export * from './template.js';

@@ -1,0 +1,197 @@
+import { LessonIdSchema } from '@labbot/core';
+import { z } from 'zod';
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A Kubernetes object name used in a lesson (a DNS-1123 label: lowercase letters, digits, dashes, ≤ 63). */
+export const ObjectNameSchema = z.string().regex(DNS1123_LABEL, {
+  message: 'must be lowercase letters, digits and dashes, starting and ending with a letter or digit (at most 63)',
+});
+
+/** A path inside the lesson folder: relative, forward slashes, no "..". Checked again on disk by the loader. */
+export const LessonPathSchema = z
+  .string()
+  .min(1, { message: 'must not be empty' })
+  .max(256)
+  .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p) && !p.startsWith('\\'), {
+    message: 'must be a path relative to the lesson folder, not an absolute path',
+  })
+  .refine((p) => !p.split(/[\\/]/).includes('..'), {
+    message: 'must not contain ".." (it would leave the lesson folder)',
+  });
+
+const CPU_QUANTITY = /^(\d+(\.\d+)?|\d+m)$/;
+const MEMORY_QUANTITY = /^\d+(Ki|Mi|Gi|k|M|G)?$/;
+const cpu = z.string().regex(CPU_QUANTITY, { message: 'must be a CPU quantity such as "500m" or "1"' });
+const memory = z.string().regex(MEMORY_QUANTITY, { message: 'must be a memory quantity such as "256Mi" or "1Gi"' });
+
+/** The name of the build argument that carries the base image (default labbot/busybox:1, offline). */
+export const BASE_IMAGE_BUILD_ARG = 'BASE_IMAGE';
+export const DEFAULT_BASE_IMAGE = 'labbot/busybox:1';
+
+export const LessonBuildSchema = z.strictObject({
+  /** The build context, relative to the lesson folder. */
+  context: LessonPathSchema.default('.'),
+  /** The Dockerfile, relative to the build context (it must be inside it). */
+  dockerfile: LessonPathSchema.default('Dockerfile'),
+  /** Whether build steps may reach the network (off by default; a sandbox has none anyway). */
+  network: z.boolean().default(false),
+  /** Build arguments; BASE_IMAGE is set by labbot from configuration unless given here. */
+  args: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(1024)).default({}),
+});
+
+export const LessonRunSchema = z.strictObject({
+  /** The command of the one-off container of the Docker step (the image's CMD when absent). */
+  command: z.array(z.string().max(1024)).min(1).max(64).optional(),
+  /** Text the Docker step's output must contain for the step to count as done. */
+  expectOutput: z.string().min(1).max(1000).optional(),
+  /** How long the one-off container may run. */
+  timeoutSeconds: z.number().int().min(1).max(300).default(30),
+});
+
+export const LessonDeploymentSchema = z.strictObject({
+  /** The Deployment template file, relative to the lesson folder. */
+  template: LessonPathSchema.default('deployment.yaml'),
+  /** The Deployment's name (also the `app` label). */
+  name: ObjectNameSchema,
+  replicas: z.number().int().min(1).max(10).default(3),
+  /** Whether the containers may run with a read-only root filesystem. */
+  readOnlyRootFilesystem: z.boolean().default(false),
+});
+
+const checkBase = {
+  /** A short title shown next to ✅/❌ (a default is made from the check when absent). */
+  name: z.string().min(1).max(200).optional(),
+  /** Shown to the learner when the check fails. */
+  hint: z.string().min(1).max(1000),
+};
+
+export const CHECK_KINDS = ['podsReady', 'containerOutput', 'selfHeals', 'replicas'] as const;
+
+export const LessonCheckSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('podsReady'),
+    deployment: ObjectNameSchema,
+    count: z.number().int().min(1).max(10),
+    ...checkBase,
+  }),
+  z.strictObject({ kind: z.literal('containerOutput'), contains: z.string().min(1).max(1000), ...checkBase }),
+  z.strictObject({ kind: z.literal('selfHeals'), deployment: ObjectNameSchema.optional(), ...checkBase }),
+  z.strictObject({
+    kind: z.literal('replicas'),
+    deployment: ObjectNameSchema.optional(),
+    count: z.number().int().min(0).max(10),
+    ...checkBase,
+  }),
+]);
+export type LessonCheck = z.infer<typeof LessonCheckSchema>;
+
+export const LessonLimitsSchema = z.strictObject({
+  /** CPU for the whole lab namespace (ResourceQuota), e.g. "1". */
+  cpu: cpu.default('1'),
+  /** Memory for the whole lab namespace (ResourceQuota), e.g. "512Mi". */
+  memory: memory.default('512Mi'),
+  /** Pods the namespace may hold: leave room above the replicas for a rolling-update surge pod. */
+  pods: z.number().int().min(1).max(30).default(6),
+  /** Default CPU limit of one container (LimitRange). */
+  containerCpu: cpu.default('100m'),
+  /** Default memory limit of one container (LimitRange). */
+  containerMemory: memory.default('64Mi'),
+  /** How long a lab lives before it is torn down. */
+  ttlMinutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60)
+    .default(60),
+});
+
+export const STEP_MOMENTS = [
+  'start',
+  'image-ready',
+  'container-output',
+  'deployment-applied',
+  'ready',
+  'diagnosis',
+  'check',
+] as const;
+
+export const LessonStepSchema = z.strictObject({
+  id: ObjectNameSchema,
+  title: z.string().min(1).max(200),
+  /** What the learner reads (markdown-ish plain text, at most 4000 characters: one chat message). */
+  text: z.string().min(1).max(4000),
+  /** When the chat shows this step: on which lab event. */
+  shownAt: z.enum(STEP_MOMENTS).optional(),
+});
+
+export const LessonVariantSchema = z.strictObject({
+  description: z.string().min(1).max(1000),
+  /** Replaces the lesson's build (its own context folder keeps the image hash apart). */
+  build: LessonBuildSchema.optional(),
+  /** Replaces the lesson's run settings. */
+  run: LessonRunSchema.optional(),
+  /** What a lab of this variant is expected to end in (for tests and the teaching text). */
+  expect: z
+    .strictObject({
+      ready: z.boolean().optional(),
+      diagnosis: z.string().min(1).max(64).optional(),
+    })
+    .optional(),
+});
+
+/** lesson.yaml */
+export const LessonSpecSchema = z
+  .strictObject({
+    id: LessonIdSchema,
+    title: z.string().min(1).max(200),
+    summary: z.string().min(1).max(1000),
+    steps: z.array(LessonStepSchema).min(1).max(20),
+    build: LessonBuildSchema.prefault({}),
+    run: LessonRunSchema.prefault({}),
+    deployment: LessonDeploymentSchema,
+    variants: z.record(ObjectNameSchema, LessonVariantSchema).default({}),
+    checks: z.array(LessonCheckSchema).max(20).default([]),
+    limits: LessonLimitsSchema.prefault({}),
+  })
+  .superRefine((spec, ctx) => {
+    const seen = new Set<string>();
+    spec.steps.forEach((step, index) => {
+      if (seen.has(step.id))
+        ctx.addIssue({ code: 'custom', path: ['steps', index, 'id'], message: `"${step.id}" is used by two steps` });
+      seen.add(step.id);
+    });
+    spec.checks.forEach((check, index) => {
+      if ('deployment' in check && check.deployment !== undefined && check.deployment !== spec.deployment.name) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checks', index, 'deployment'],
+          message: `"${check.deployment}" is not the lesson's deployment "${spec.deployment.name}"`,
+        });
+      }
+    });
+    if (spec.limits.pods < spec.deployment.replicas + 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'pods'],
+        message: `must be at least ${spec.deployment.replicas + 1}: the ${spec.deployment.replicas} replicas plus one pod for a rolling update`,
+      });
+    }
+  });
+export type LessonSpec = z.infer<typeof LessonSpecSchema>;
+export type LessonSpecInput = z.input<typeof LessonSpecSchema>;
+export type LessonBuildSpec = z.infer<typeof LessonBuildSchema>;
+export type LessonRunSpec = z.infer<typeof LessonRunSchema>;
+export type LessonDeploymentSpec = z.infer<typeof LessonDeploymentSchema>;
+export type LessonStep = z.infer<typeof LessonStepSchema>;
+export type LessonVariant = z.infer<typeof LessonVariantSchema>;
+export type LessonLimits = z.infer<typeof LessonLimitsSchema>;
+
+/** The JSON Schema of lesson.yaml (for editors), generated from the zod schema. */
+export function lessonJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(LessonSpecSchema, { io: 'input', unrepresentable: 'any' });
+  return {
+    ...schema,
+    $id: 'https://labbot.dev/schemas/lesson.json',
+    title: 'labbot lesson (lesson.yaml)',
+  };
+}
