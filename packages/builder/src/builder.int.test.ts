@@ -135,6 +135,24 @@ describe('ensureImage', () => {
     expect(await redisA.exists(`${keyPrefix}image:${results[0]?.tag}`)).toBe(0);
   });
 
+  it('reports a lock backend that is down as BUILD_LOCK_UNAVAILABLE (retryable), building nothing', async () => {
+    // Nothing listens on port 1: the client fails fast instead of queueing commands.
+    const redis = new Redis({
+      port: 1,
+      host: '127.0.0.1',
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
+    redis.on('error', () => {});
+    redisClients.push(redis);
+    const builder = newBuilder({ lock: createRedisBuildLock(redis) });
+    const contextDir = await makeContext('CMD ["echo", "hi"]');
+    const error = await caught(builder.ensureImage({ lessonId, contextDir, dockerfile: 'Dockerfile' }));
+    expect(error).toMatchObject({ code: 'BUILD_LOCK_UNAVAILABLE', retryable: true });
+    expect(builder.stats().builds).toBe(0);
+  });
+
   it('honours .dockerignore: ignored files change neither the hash nor the image', async () => {
     const builder = newBuilder();
     const contextDir = await makeContext('COPY . /ctx\nCMD ["ls", "-a", "/ctx"]', {

@@ -331,6 +331,20 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
     });
   }
 
+  /** Runs a lock operation; a lock backend that fails (Redis down) becomes a retryable LabbotError. */
+  async function viaLock<T>(tag: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new LabbotError('BUILD_LOCK_UNAVAILABLE', `The build lock failed for ${tag}: ${messageOf(error)}`, {
+        cause: error,
+        retryable: true,
+        userMessage: 'The build coordination service is not reachable right now. Try again shortly.',
+        context: { tag },
+      });
+    }
+  }
+
   async function produce(
     request: EnsureImageOptions,
     tag: string,
@@ -359,7 +373,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
     // A waiter gives up after a full build and push could have finished (plus slack).
     const waitMs = limits.timeoutMs * 2 + 30_000;
     for (let round = 0; round < MAX_LOCK_ROUNDS; round += 1) {
-      const release = await lock.acquire(lockKey, Math.min(limits.timeoutMs, 60_000));
+      const release = await viaLock(tag, () => lock.acquire(lockKey, Math.min(limits.timeoutMs, 60_000)));
       if (release) {
         try {
           // Re-check under the lock: another process may have finished between our check and the lock.
@@ -378,7 +392,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
       }
       counters.waits += 1;
       logger?.info({ tag }, 'waiting for a build in another process');
-      const freed = await lock.waitForRelease(lockKey, waitMs, emit);
+      const freed = await viaLock(tag, () => lock.waitForRelease(lockKey, waitMs, emit));
       if ((await missingWork(tag)) === 'ready') return done(true);
       if (!freed) break;
     }
