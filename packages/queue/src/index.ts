@@ -6,7 +6,8 @@ export {
   type MessageRefStore,
   type OutboxDelivery,
   type OutboxWorkerOptions,
-  retryAfterMsOf,
+  type RateLimitHint,
+  rateLimitOf,
 } from './outbox.js';
 export {
   BUILD_QUEUE,
@@ -36,3 +37,9 @@ export {
   type WorkerBaseOptions,
   type WorkerTuning,
 } from './workers.js';
+export {
+  createLabEventWorker,
+  type LabEventWorkerOptions,
+  labEventsQueueName,
+  publishLabEvent,
+} from './lab-events.js';

@@ -9,9 +9,12 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return seq
 `;
 
-/** Takes the thread's next delivery slot when it is free (returns 0), else returns the ms to wait. */
+/**
+ * Takes the thread's next delivery slot when it is free (returns 0), else returns the ms to wait.
+ * KEYS[2] is the platform-wide hold (a global rate limit), which every thread respects.
+ */
 const RESERVE_SLOT = `
-local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local nextAt = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(redis.call('GET', KEYS[2]) or '0'))
 local now = tonumber(ARGV[1])
 if now < nextAt then return nextAt - now end
 local interval = tonumber(ARGV[2])
@@ -19,8 +22,8 @@ if interval > 0 then redis.call('SET', KEYS[1], now + interval, 'PX', interval) 
 return 0
 `;
 
-/** Pushes the thread's next slot to at least ARGV[2] (a platform said "retry after"). */
-const HOLD_THREAD = `
+/** Pushes the next slot of a thread (or of the platform) to at least ARGV[2] (a platform said "retry after"). */
+const HOLD = `
 local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local untilAt = tonumber(ARGV[2])
 local now = tonumber(ARGV[1])
@@ -50,6 +53,8 @@ export interface OutboxState {
   markDelivered(threadId: string, key: string, seq: number): Promise<void>;
   reserveSlot(threadId: string, nowMs: number, intervalMs: number): Promise<number>;
   holdThread(threadId: string, nowMs: number, untilMs: number): Promise<void>;
+  /** Holds every thread of the platform (a global rate limit). */
+  holdPlatform(nowMs: number, untilMs: number): Promise<void>;
 }
 
 export function createOutboxState(
@@ -63,6 +68,8 @@ export function createOutboxState(
   const latestKey = (threadId: string, key: string) => `${base}:latest:${dedupId(threadId, key)}`;
   const deliveredKey = (threadId: string, key: string) => `${base}:delivered:${dedupId(threadId, key)}`;
   const slotKey = (threadId: string) => `${base}:next:${threadId}`;
+  // Thread ids never start with '*', so this cannot be a thread's key.
+  const platformSlotKey = `${base}:next:*platform`;
   return {
     dedupId,
     writeLatest: async (item) =>
@@ -87,9 +94,12 @@ export function createOutboxState(
       await redis.eval(MARK_DELIVERED, 1, deliveredKey(threadId, key), seq, latestTtlMs);
     },
     reserveSlot: async (threadId, nowMs, intervalMs) =>
-      Number(await redis.eval(RESERVE_SLOT, 1, slotKey(threadId), nowMs, intervalMs)),
+      Number(await redis.eval(RESERVE_SLOT, 2, slotKey(threadId), platformSlotKey, nowMs, intervalMs)),
     holdThread: async (threadId, nowMs, untilMs) => {
-      await redis.eval(HOLD_THREAD, 1, slotKey(threadId), nowMs, untilMs);
+      await redis.eval(HOLD, 1, slotKey(threadId), nowMs, untilMs);
+    },
+    holdPlatform: async (nowMs, untilMs) => {
+      await redis.eval(HOLD, 1, platformSlotKey, nowMs, untilMs);
     },
   };
 }

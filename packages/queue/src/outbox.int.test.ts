@@ -83,6 +83,7 @@ describe('chat outbox', () => {
     await waitFor('the newest status to be shown', () => JSON.stringify(calls.at(-1)?.message).includes('step 29'));
     await waitForIdle(outboxQueue());
 
+    console.info(`[measure] 30 status updates over ~600 ms, 300 ms pacing -> ${calls.length} deliveries`);
     expect(calls.at(-1)?.message).toEqual({ text: 'step 29' });
     expect(calls.length).toBeGreaterThanOrEqual(2);
     expect(calls.length).toBeLessThanOrEqual(6);
@@ -141,6 +142,19 @@ describe('chat outbox', () => {
     expect((calls[1]?.at ?? 0) - (calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(780);
     // The wait used no attempt: only the successful one is counted.
     expect((await outboxQueue().getJob(jobId))?.attemptsMade).toBe(1);
+  });
+
+  it('holds every thread of the platform after a global rate limit', async () => {
+    const [first, second] = [newThread(), newThread()];
+    const calls = startOutbox(async (_delivery, index) => {
+      if (index === 0) throw Object.assign(new Error('429 global'), { retryAfterMs: 800, global: true });
+      return { messageId: randomBytes(3).toString('hex') };
+    }, 0);
+    await queues.enqueueOutbox('discord', { threadId: first, key: 'status', message: { text: 'a' } });
+    await waitFor('the rate-limited call', () => calls.length === 1);
+    await queues.enqueueOutbox('discord', { threadId: second, key: 'status', message: { text: 'b' } });
+    await waitFor('both threads to be served', () => calls.length === 3);
+    for (const call of calls.slice(1)) expect(call.at - (calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(780);
   });
 
   it('does not retry a delivery that cannot succeed', async () => {

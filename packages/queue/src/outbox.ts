@@ -35,7 +35,10 @@ export interface DeliveryResult {
 
 export interface OutboxWorkerOptions extends WorkerBaseOptions {
   platform: OutboxPlatform;
-  /** Posts or edits one message through the platform's adapter. Throw an error with `retryAfterMs` on a 429. */
+  /**
+   * Posts or edits one message through the platform's adapter. On a 429, throw an error carrying
+   * `retryAfterMs` (and `global: true` when the limit covers the whole bot, not one channel).
+   */
   deliver: (delivery: OutboxDelivery) => Promise<DeliveryResult>;
   store: MessageRefStore;
   /** At most one delivery per thread in this time (default 1000 ms). */
@@ -46,11 +49,18 @@ export interface OutboxWorkerOptions extends WorkerBaseOptions {
   now?: () => number;
 }
 
-/** The wait a platform asked for, read from a thrown error (or its cause): `retryAfterMs`, in ms. */
-export function retryAfterMsOf(error: unknown): number | undefined {
+/** A rate limit read from a thrown error (or its cause): `retryAfterMs`, and `global` for a platform-wide limit. */
+export interface RateLimitHint {
+  retryAfterMs: number;
+  global: boolean;
+}
+
+export function rateLimitOf(error: unknown): RateLimitHint | undefined {
   for (let current = error, depth = 0; current && typeof current === 'object' && depth < 3; depth++) {
-    const value = (current as { retryAfterMs?: unknown }).retryAfterMs;
-    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+    const { retryAfterMs, global } = current as { retryAfterMs?: unknown; global?: unknown };
+    if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0) {
+      return { retryAfterMs, global: global === true };
+    }
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
@@ -115,11 +125,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
         });
         await recordMessageId(result.messageId);
       } catch (error) {
-        const retryAfterMs = retryAfterMsOf(error);
-        if (retryAfterMs === undefined) throw error;
-        // Rate limited: the whole thread waits, and this job comes back after the wait (not an attempt).
-        const until = now() + retryAfterMs;
-        await state.holdThread(threadId, now(), until);
+        const limit = rateLimitOf(error);
+        if (limit === undefined) throw error;
+        // Rate limited: the thread (or, for a global limit, the platform) waits; this job comes back
+        // after the wait without using an attempt.
+        const until = now() + limit.retryAfterMs;
+        if (limit.global) await state.holdPlatform(now(), until);
+        else await state.holdThread(threadId, now(), until);
         return delay(job, token, until);
       }
       if (latest) await state.markDelivered(threadId, key, latest.seq);
