@@ -1,0 +1,456 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { KubeApi, PatchType, RequestContext, WriteResult } from './api.js';
+import { ApiError, badRequest, notFound } from './api-error.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.js';
+import { countRequest, type FaultOptions, latencyOf, type RequestStats, shouldFail } from './faults.js';
+import { openApiV3Document, openApiV3Index, unknownFields } from './openapi.js';
+import { findResource, groupVersionOf, type ResourceType, resourceTypes } from './resources.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import type { StoreEvent } from './store.js';
+import { toTable } from './tables.js';
+import type { KubeObject } from './types.js';
+
+export interface PodLogOptions {
+  container?: string;
+  follow: boolean;
+  tailLines?: number;
+  previous: boolean;
+  timestamps: boolean;
+}
+
+/** Where pod logs come from (the Docker kubelet; the virtual one has none). */
+export interface LogSource {
+  streamLogs(pod: KubeObject, options: PodLogOptions, res: ServerResponse, closed: AbortSignal): Promise<void>;
+}
+
+export interface HttpServerOptions {
+  api: KubeApi;
+  token: string;
+  faults: FaultOptions;
+  stats: RequestStats;
+  logs: LogSource;
+}
+
+interface ResourceRoute {
+  resource: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+const maxBody = 3 * 1024 * 1024;
+
+function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
+  const text = JSON.stringify(body);
+  if (warnings.length > 0)
+    res.setHeader(
+      'Warning',
+      warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+    );
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+  });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: ApiError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendJson(res, error.code, error.toStatus());
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > maxBody) throw new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large');
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw badRequest(`the body of the request could not be decoded as JSON: ${String(error)}`);
+  }
+}
+
+function routeOf(segments: string[]): ResourceRoute | undefined {
+  let group = '';
+  let version: string;
+  let rest: string[];
+  if (segments[0] === 'api' && segments[1]) {
+    version = segments[1];
+    rest = segments.slice(2);
+  } else if (segments[0] === 'apis' && segments[1] && segments[2]) {
+    group = segments[1];
+    version = segments[2];
+    rest = segments.slice(3);
+  } else return undefined;
+  if (rest.length === 0) return undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3 && rest[1]) {
+    const resource = findResource(group, version, rest[2] ?? '');
+    if (resource?.namespaced) return { resource, namespace: rest[1], name: rest[3], subresource: rest[4] };
+  }
+  const resource = findResource(group, version, rest[0] ?? '');
+  if (!resource) return undefined;
+  return { resource, name: rest[1], subresource: rest[2] };
+}
+
+function verbOf(method: string, route: ResourceRoute | undefined, watch: boolean): string {
+  if (!route) return method === 'GET' ? 'get' : method.toLowerCase();
+  if (method === 'GET') return route.name ? 'get' : watch ? 'watch' : 'list';
+  if (method === 'POST') return 'create';
+  if (method === 'PUT') return 'update';
+  if (method === 'PATCH') return 'patch';
+  if (method === 'DELETE') return route.name ? 'delete' : 'deletecollection';
+  return method.toLowerCase();
+}
+
+function wantsTable(req: IncomingMessage): boolean {
+  return /as=Table/.test(req.headers.accept ?? '');
+}
+
+function patchTypeOf(contentType: string | undefined): PatchType {
+  const type = (contentType ?? '').split(';')[0]?.trim();
+  switch (type) {
+    case 'application/merge-patch+json':
+      return 'merge';
+    case 'application/strategic-merge-patch+json':
+      return 'strategic';
+    case 'application/json-patch+json':
+      return 'json';
+    case 'application/apply-patch+yaml':
+      return 'apply';
+    default:
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+      );
+  }
+}
+
+/** The HTTP face of the simulator: discovery, OpenAPI, CRUD, PATCH, watch, logs, Status errors. */
+export class HttpApiServer {
+  readonly server: Server;
+  private readonly watches = new Set<ServerResponse>();
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        const apiError =
+          error instanceof ApiError
+            ? error
+            : new ApiError(
+                500,
+                'InternalError',
+                `Internal error occurred: ${error instanceof Error ? error.message : String(error)}`,
+              );
+        sendError(res, apiError);
+      });
+    });
+    this.server.keepAliveTimeout = 5_000;
+  }
+
+  /** Ends every open watch, as a dropped connection or an API server restart would. */
+  dropWatches(): number {
+    const count = this.watches.size;
+    for (const res of this.watches) res.destroy();
+    this.watches.clear();
+    return count;
+  }
+
+  get openWatches(): number {
+    return this.watches.size;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const method = req.method ?? 'GET';
+    const route = routeOf(segments);
+    const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
+    const verb = verbOf(method, route, watch);
+    const resourceName = route
+      ? `${route.resource.plural}${route.subresource ? `/${route.subresource}` : ''}`
+      : 'nonresource';
+    countRequest(this.options.stats, verb, resourceName);
+
+    const faults = this.options.faults;
+    const delay = latencyOf(faults);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (route && shouldFail(faults, verb, resourceName)) {
+      const code = faults.errorCode ?? 500;
+      throw new ApiError(
+        code,
+        code === 429 ? 'TooManyRequests' : code === 503 ? 'ServiceUnavailable' : 'InternalError',
+        `fault injected by kube-sim for ${verb} ${resourceName}`,
+        code === 429 ? { retryAfterSeconds: 1 } : undefined,
+      );
+    }
+
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (['/healthz', '/livez', '/readyz'].includes(path)) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('ok');
+      return;
+    }
+    if (path === '/version') return sendJson(res, 200, serverVersion);
+    // kubectl sends no bearer token over plain http, so anonymous requests are served; a wrong token is refused.
+    const authorization = req.headers.authorization;
+    if (authorization !== undefined && authorization !== `Bearer ${this.options.token}`) {
+      throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    }
+    if (!route) return this.handleNonResource(path, segments, res);
+    return this.handleResource(req, res, url, route, verb);
+  }
+
+  private handleNonResource(path: string, segments: string[], res: ServerResponse) {
+    if (path === '/api') return sendJson(res, 200, apiVersions());
+    if (path === '/apis') return sendJson(res, 200, apiGroupList());
+    if (segments[0] === 'api' && segments.length === 2) {
+      const list = apiResourceList('', segments[1] ?? '');
+      if (list) return sendJson(res, 200, list);
+    }
+    if (segments[0] === 'apis' && segments.length === 2) {
+      const group = apiGroup(segments[1] ?? '');
+      if (group) return sendJson(res, 200, group);
+    }
+    if (segments[0] === 'apis' && segments.length === 3) {
+      const list = apiResourceList(segments[1] ?? '', segments[2] ?? '');
+      if (list) return sendJson(res, 200, list);
+    }
+    if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Index());
+    if (segments[0] === 'openapi' && segments[1] === 'v3') {
+      const document = openApiV3Document(segments.slice(2).join('/'));
+      if (document) return sendJson(res, 200, document);
+    }
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+  }
+
+  private contextOf(req: IncomingMessage, url: URL): RequestContext {
+    const userAgent = req.headers['user-agent'] ?? 'unknown';
+    return {
+      manager: url.searchParams.get('fieldManager') ?? userAgent.split('/')[0] ?? 'unknown',
+      force: url.searchParams.get('force') === 'true',
+      dryRun: url.searchParams.get('dryRun') === 'All',
+    };
+  }
+
+  private strictFields(url: URL, resource: ResourceType, body: unknown): string[] {
+    const mode = url.searchParams.get('fieldValidation') ?? 'Warn';
+    if (mode === 'Ignore') return [];
+    const unknown = unknownFields(resource, body);
+    if (unknown.length === 0) return [];
+    if (mode === 'Strict') {
+      const detail = unknown.map((f) => `unknown field "${f}"`).join(', ');
+      throw badRequest(
+        `${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: strict decoding error: ${detail}`,
+      );
+    }
+    return unknown.map((f) => `unknown field "${f}"`);
+  }
+
+  private async handleResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    route: ResourceRoute,
+    verb: string,
+  ): Promise<void> {
+    const { api } = this.options;
+    const { resource, namespace, name, subresource } = route;
+    if (subresource && !resource.subresources.includes(subresource)) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    }
+    const context = this.contextOf(req, url);
+    const reply = (result: WriteResult, extraWarnings: string[] = []) =>
+      sendJson(res, result.created ? 201 : 200, result.object, [...extraWarnings, ...result.warnings]);
+    switch (verb) {
+      case 'list':
+        return this.list(req, res, url, route);
+      case 'watch':
+        return this.watch(req, res, url, route);
+      case 'get': {
+        if (!name) throw notFound(resource, '');
+        if (subresource === 'log') return this.logs(req, res, url, resource, namespace, name);
+        if (subresource === 'scale') return sendJson(res, 200, api.getScale(resource, namespace, name));
+        const object = api.store.mustGet(resource, namespace, name);
+        if (wantsTable(req))
+          return sendJson(
+            res,
+            200,
+            toTable(resource, [object], object.metadata.resourceVersion ?? '', url.searchParams.get('includeObject')),
+          );
+        return sendJson(res, 200, object);
+      }
+      case 'create': {
+        const body = parseJsonBody(await readBody(req));
+        const warnings = this.strictFields(url, resource, body);
+        return reply(api.create(resource, namespace, body, context), warnings);
+      }
+      case 'update': {
+        const body = parseJsonBody(await readBody(req));
+        const warnings = subresource ? [] : this.strictFields(url, resource, body);
+        return reply(api.update(resource, namespace, name ?? '', body, context, subresource), warnings);
+      }
+      case 'patch': {
+        const patchType = patchTypeOf(req.headers['content-type']);
+        const text = await readBody(req);
+        if (patchType === 'apply' && url.searchParams.get('fieldManager') === null) {
+          throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
+        }
+        return reply(api.patch(resource, namespace, name ?? '', patchType, text, context, subresource));
+      }
+      case 'delete': {
+        const text = await readBody(req);
+        let propagation = url.searchParams.get('propagationPolicy') ?? 'Background';
+        if (text.trim()) {
+          const body = parseJsonBody(text);
+          if (typeof body === 'object' && body !== null && 'propagationPolicy' in body)
+            propagation = String(body.propagationPolicy);
+        }
+        return sendJson(res, 200, api.delete(resource, namespace, name ?? '', propagation));
+      }
+      case 'deletecollection': {
+        const labels = parseLabelSelector(url.searchParams.get('labelSelector'));
+        const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
+        const matching = api.store.list(resource, namespace).filter((o) => labels(o.metadata.labels) && fields(o));
+        const deleted = matching.map((o) => api.delete(resource, o.metadata.namespace, o.metadata.name ?? ''));
+        return sendJson(res, 200, {
+          kind: `${resource.kind}List`,
+          apiVersion: groupVersionOf(resource),
+          metadata: { resourceVersion: api.store.resourceVersion },
+          items: deleted,
+        });
+      }
+      default:
+        throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+  }
+
+  private list(req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute) {
+    const { store } = this.options.api;
+    const labels = parseLabelSelector(url.searchParams.get('labelSelector'));
+    const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
+    const resourceVersion = store.resourceVersion;
+    let items = store
+      .listRaw(route.resource, route.namespace)
+      .filter((o) => labels(o.metadata.labels) && fields(o))
+      .sort((a, b) =>
+        `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
+      );
+    const limit = Number(url.searchParams.get('limit') ?? 0);
+    const offset = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64').toString('utf8') || 0);
+    let continueToken: string | undefined;
+    if (offset > 0) items = items.slice(offset);
+    if (limit > 0 && items.length > limit) {
+      items = items.slice(0, limit);
+      continueToken = Buffer.from(String(offset + limit)).toString('base64');
+    }
+    if (wantsTable(req)) {
+      const table = toTable(route.resource, items, resourceVersion, url.searchParams.get('includeObject'));
+      return sendJson(res, 200, {
+        ...table,
+        metadata: { ...table.metadata, ...(continueToken ? { continue: continueToken } : {}) },
+      });
+    }
+    return sendJson(res, 200, {
+      kind: `${route.resource.kind}List`,
+      apiVersion: groupVersionOf(route.resource),
+      metadata: { resourceVersion, ...(continueToken ? { continue: continueToken } : {}) },
+      items,
+    });
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute): void {
+    const { store } = this.options.api;
+    const labels = parseLabelSelector(url.searchParams.get('labelSelector'));
+    const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
+    const table = wantsTable(req);
+    const includeObject = url.searchParams.get('includeObject');
+    const requested = url.searchParams.get('resourceVersion');
+    const matches = (event: StoreEvent) =>
+      event.resource === route.resource &&
+      (!route.namespace || event.object.metadata.namespace === route.namespace) &&
+      labels(event.object.metadata.labels) &&
+      fields(event.object);
+    // Replay first: this throws 410 Gone (with a Status) before any header is sent when the version is too old.
+    const replay: { type: string; object: KubeObject }[] = [];
+    if (!requested || requested === '0') {
+      for (const object of store.listRaw(route.resource, route.namespace)) {
+        if (labels(object.metadata.labels) && fields(object)) replay.push({ type: 'ADDED', object });
+      }
+    } else {
+      const since = Number(requested);
+      if (!Number.isFinite(since)) throw badRequest(`invalid resource version: ${requested}`);
+      for (const event of store.eventsSince(since))
+        if (matches(event)) replay.push({ type: event.type, object: event.object });
+    }
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache, private',
+    });
+    res.flushHeaders();
+    const write = (type: string, object: KubeObject) => {
+      const payload = table
+        ? toTable(route.resource, [object], object.metadata.resourceVersion ?? '', includeObject ?? 'Object')
+        : object;
+      res.write(`${JSON.stringify({ type, object: payload })}\n`);
+    };
+    for (const event of replay) write(event.type, event.object);
+    const unsubscribe = store.subscribe((event) => {
+      if (matches(event)) write(event.type, event.object);
+    });
+    this.watches.add(res);
+    const timeoutSeconds = Number(url.searchParams.get('timeoutSeconds') ?? 1800);
+    const timers: NodeJS.Timeout[] = [setTimeout(() => res.end(), Math.max(1, timeoutSeconds) * 1000)];
+    const dropAfter = this.options.faults.dropWatchesAfterMs;
+    if (dropAfter !== undefined) timers.push(setTimeout(() => res.destroy(), dropAfter));
+    res.on('close', () => {
+      unsubscribe();
+      this.watches.delete(res);
+      for (const timer of timers) clearTimeout(timer);
+    });
+  }
+
+  private async logs(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    resource: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<void> {
+    const pod = this.options.api.store.mustGet(resource, namespace, name);
+    const tail = url.searchParams.get('tailLines');
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    req.on('close', () => controller.abort());
+    const container = url.searchParams.get('container') ?? undefined;
+    await this.options.logs.streamLogs(
+      pod,
+      {
+        ...(container ? { container } : {}),
+        follow: url.searchParams.get('follow') === 'true',
+        ...(tail ? { tailLines: Number(tail) } : {}),
+        previous: url.searchParams.get('previous') === 'true',
+        timestamps: url.searchParams.get('timestamps') === 'true',
+      },
+      res,
+      controller.signal,
+    );
+  }
+}
+
+export { resourceTypes };

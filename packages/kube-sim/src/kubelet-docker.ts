@@ -1,0 +1,560 @@
+import type { ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
+import type { KubeApi } from './api.js';
+import { ApiError } from './api-error.js';
+import type { PodLogOptions } from './http-server.js';
+import type { Kubelet } from './kubelet-virtual.js';
+import {
+  buildPodStatus,
+  type ContainerRuntimeStatus,
+  type ContainerState,
+  podContainers,
+  podRef,
+} from './pod-status.js';
+import { parseQuantity } from './quantity.js';
+import { resourceByKind } from './resources.js';
+import type { StoreEvent } from './store.js';
+import { isObject, type JsonObject, type KubeObject, nowIso } from './types.js';
+
+const Pod = resourceByKind('Pod');
+const instanceLabel = 'dev.labbot.kube-sim.instance';
+
+export interface DockerKubeletOptions {
+  docker?: Docker;
+  /** Identifies this simulator's containers (a label), so stop() removes only its own. */
+  instanceId: string;
+  /** Extra labels on every container (tests add `labbot.test=1`). */
+  labels?: Record<string, string>;
+  /** First CrashLoopBackOff delay; it doubles per restart up to `maxBackoffMs`. Upstream: 10 s. */
+  backoffBaseMs: number;
+  maxBackoffMs?: number;
+  /** `127.0.0.1:5050`: images naming it (or any loopback registry) are pulled; nothing else is. */
+  registry?: string;
+}
+
+interface ContainerRuntime {
+  spec: JsonObject;
+  status: ContainerRuntimeStatus;
+  dockerId?: string;
+  previousDockerId?: string;
+  backoffCount: number;
+  timer?: NodeJS.Timeout;
+}
+
+interface PodRuntime {
+  uid: string;
+  namespace: string;
+  name: string;
+  containers: Map<string, ContainerRuntime>;
+  deleting: boolean;
+}
+
+function isLoopbackRegistry(image: string, registry: string | undefined): boolean {
+  const first = image.split('/')[0] ?? '';
+  if (!image.includes('/')) return false;
+  if (registry && first === registry) return true;
+  return /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(first);
+}
+
+function demux(buffer: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const type = buffer[offset];
+    const size = buffer.readUInt32BE(offset + 4);
+    if (type === undefined || type > 2 || offset + 8 + size > buffer.length) return buffer;
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Each pod runs as real containers on the local Docker engine; pod status follows Docker's events. */
+export class DockerKubelet implements Kubelet {
+  private readonly docker: Docker;
+  private readonly pods = new Map<string, PodRuntime>();
+  private readonly unsubscribe: () => void;
+  private events: NodeJS.ReadableStream | undefined;
+  private stopped = false;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly options: DockerKubeletOptions,
+  ) {
+    this.docker = options.docker ?? new Docker();
+    this.unsubscribe = api.store.subscribe((event) => this.observe(event));
+  }
+
+  /** Opens the Docker event stream (die/oom of this instance's containers). */
+  async start(): Promise<void> {
+    await this.docker.ping();
+    const stream = await this.docker.getEvents({
+      filters: JSON.stringify({
+        type: ['container'],
+        event: ['die'],
+        label: [`${instanceLabel}=${this.options.instanceId}`],
+      }),
+    } as Docker.GetEventsOptions);
+    this.events = stream;
+    let buffered = '';
+    stream.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf('\n');
+        this.onDockerEvent(line);
+      }
+    });
+    stream.on('error', () => undefined);
+  }
+
+  private track<T>(promise: Promise<T>): void {
+    const tracked = promise.catch((error: unknown) => {
+      if (!this.stopped)
+        process.emitWarning(`kube-sim kubelet: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  private observe(event: StoreEvent): void {
+    if (event.resource !== Pod || this.stopped) return;
+    const pod = event.object;
+    const uid = pod.metadata.uid ?? '';
+    if (event.type === 'ADDED' && !pod.metadata.deletionTimestamp) {
+      const runtime: PodRuntime = {
+        uid,
+        namespace: pod.metadata.namespace ?? '',
+        name: pod.metadata.name ?? '',
+        containers: new Map(),
+        deleting: false,
+      };
+      for (const spec of podContainers(pod)) {
+        runtime.containers.set(String(spec.name), {
+          spec,
+          backoffCount: 0,
+          status: {
+            name: String(spec.name),
+            image: String(spec.image),
+            restartCount: 0,
+            state: { kind: 'waiting', reason: 'ContainerCreating' },
+          },
+        });
+      }
+      this.pods.set(uid, runtime);
+      this.api.recordEvent(
+        pod,
+        'Normal',
+        'Scheduled',
+        `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to sim-node-1`,
+        'default-scheduler',
+      );
+      this.publish(runtime);
+      for (const container of runtime.containers.values()) this.track(this.startContainer(runtime, container));
+      return;
+    }
+    const runtime = this.pods.get(uid);
+    if (event.type !== 'DELETED' && pod.metadata.deletionTimestamp && runtime && !runtime.deleting) {
+      runtime.deleting = true;
+      this.track(this.killPod(runtime, pod));
+    }
+  }
+
+  private currentPod(runtime: PodRuntime): KubeObject | undefined {
+    const pod = this.api.store.get(Pod, runtime.namespace, runtime.name);
+    return pod && pod.metadata.uid === runtime.uid ? pod : undefined;
+  }
+
+  private publish(runtime: PodRuntime): void {
+    if (runtime.deleting || this.stopped) return;
+    const pod = this.currentPod(runtime);
+    if (!pod || pod.metadata.deletionTimestamp) return;
+    const status = buildPodStatus(
+      pod,
+      [...runtime.containers.values()].map((c) => c.status),
+      { podIP: '127.0.0.1', restartPolicy: String(pod.spec?.restartPolicy ?? 'Always') },
+    );
+    this.api.store.mutate(Pod, runtime.namespace, runtime.name, (current) => {
+      current.status = { ...status, qosClass: current.status?.qosClass ?? status.qosClass };
+    });
+  }
+
+  private podEvent(runtime: PodRuntime, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const pod = this.currentPod(runtime);
+    if (pod) this.api.recordEvent(pod, type, reason, message, 'kubelet');
+  }
+
+  private async ensureImage(runtime: PodRuntime, container: ContainerRuntime): Promise<boolean> {
+    const image = String(container.spec.image);
+    const policy = String(container.spec.imagePullPolicy ?? 'IfNotPresent');
+    const present = await this.docker
+      .getImage(image)
+      .inspect()
+      .then(() => true)
+      .catch(() => false);
+    const pullable = isLoopbackRegistry(image, this.options.registry);
+    if (present && (policy !== 'Always' || !pullable)) {
+      this.podEvent(runtime, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
+      return true;
+    }
+    if (policy === 'Never') {
+      container.status.state = {
+        kind: 'waiting',
+        reason: 'ErrImageNeverPull',
+        message: `Container image "${image}" is not present with pull policy of Never`,
+      };
+      this.podEvent(runtime, 'Warning', 'ErrImageNeverPull', container.status.state.message ?? '');
+      this.publish(runtime);
+      return false;
+    }
+    this.podEvent(runtime, 'Normal', 'Pulling', `Pulling image "${image}"`);
+    let failure = `image "${image}" is not present on the node and kube-sim pulls only from the local registry`;
+    if (pullable) {
+      try {
+        const stream = await this.docker.pull(image, { authconfig: { serveraddress: image.split('/')[0] ?? '' } });
+        await new Promise<void>((resolve, reject) => {
+          this.docker.modem.followProgress(stream, (error: Error | null, output: unknown[]) => {
+            const failed = output?.find((item) => isObject(item) && item.error);
+            if (error) reject(error);
+            else if (isObject(failed)) reject(new Error(String(failed.error)));
+            else resolve();
+          });
+        });
+        this.podEvent(runtime, 'Normal', 'Pulled', `Successfully pulled image "${image}"`);
+        return true;
+      } catch (error) {
+        failure = error instanceof Error ? error.message : String(error);
+      }
+    }
+    const message = `Failed to pull image "${image}": rpc error: code = NotFound desc = ${failure}`;
+    const firstFailure =
+      container.status.state.kind !== 'waiting' ||
+      (!container.status.state.reason.startsWith('Err') && container.status.state.reason !== 'ImagePullBackOff');
+    container.status.state = { kind: 'waiting', reason: 'ErrImagePull', message };
+    this.podEvent(runtime, 'Warning', 'Failed', message);
+    this.podEvent(runtime, 'Warning', 'Failed', 'Error: ErrImagePull');
+    this.publish(runtime);
+    void firstFailure;
+    const delay = this.backoff(container);
+    container.timer = setTimeout(
+      () => {
+        if (runtime.deleting || this.stopped) return;
+        container.status.state = {
+          kind: 'waiting',
+          reason: 'ImagePullBackOff',
+          message: `Back-off pulling image "${image}"`,
+        };
+        this.podEvent(runtime, 'Normal', 'BackOff', `Back-off pulling image "${image}"`);
+        this.podEvent(runtime, 'Warning', 'Failed', 'Error: ImagePullBackOff');
+        this.publish(runtime);
+        container.timer = setTimeout(() => {
+          if (!runtime.deleting && !this.stopped) this.track(this.startContainer(runtime, container));
+        }, delay);
+      },
+      Math.min(delay, 200),
+    );
+    return false;
+  }
+
+  private backoff(container: ContainerRuntime): number {
+    const max = this.options.maxBackoffMs ?? Math.max(this.options.backoffBaseMs * 30, 300_000);
+    const delay = Math.min(this.options.backoffBaseMs * 2 ** container.backoffCount, max);
+    container.backoffCount++;
+    return delay;
+  }
+
+  private async userFor(
+    pod: KubeObject,
+    container: JsonObject,
+    image: string,
+  ): Promise<{ user?: string; error?: string }> {
+    const podContext = isObject(pod.spec?.securityContext) ? pod.spec.securityContext : {};
+    const context = isObject(container.securityContext) ? container.securityContext : {};
+    const runAsUser = context.runAsUser ?? podContext.runAsUser;
+    const runAsGroup = context.runAsGroup ?? podContext.runAsGroup;
+    const nonRoot = (context.runAsNonRoot ?? podContext.runAsNonRoot) === true;
+    if (runAsUser !== undefined) {
+      if (nonRoot && Number(runAsUser) === 0) return { error: "container's runAsUser breaks non-root policy" };
+      return { user: runAsGroup !== undefined ? `${String(runAsUser)}:${String(runAsGroup)}` : String(runAsUser) };
+    }
+    if (!nonRoot) return {};
+    const info = await this.docker.getImage(image).inspect();
+    const imageUser = (info.Config?.User ?? '').split(':')[0] ?? '';
+    const ref = `pod: "${podRef(pod)}", container: ${String(container.name)}`;
+    if (imageUser === '' || imageUser === '0' || imageUser === 'root')
+      return { error: `container has runAsNonRoot and image will run as root (${ref})` };
+    if (!/^\d+$/.test(imageUser))
+      return {
+        error: `container has runAsNonRoot and image has non-numeric user (${imageUser}), cannot verify user is non-root (${ref})`,
+      };
+    return {};
+  }
+
+  private async startContainer(runtime: PodRuntime, container: ContainerRuntime): Promise<void> {
+    container.timer = undefined;
+    if (runtime.deleting || this.stopped) return;
+    const pod = this.currentPod(runtime);
+    if (!pod) return;
+    const image = String(container.spec.image);
+    if (!(await this.ensureImage(runtime, container))) return;
+    if (runtime.deleting || this.stopped) return;
+    const spec = container.spec;
+    const user = await this.userFor(pod, spec, image);
+    if (user.error) {
+      container.status.state = { kind: 'waiting', reason: 'CreateContainerConfigError', message: user.error };
+      this.podEvent(runtime, 'Warning', 'Failed', `Error: ${user.error}`);
+      this.publish(runtime);
+      return;
+    }
+    const resources = isObject(spec.resources) ? spec.resources : {};
+    const limits = isObject(resources.limits) ? resources.limits : {};
+    const context = isObject(spec.securityContext) ? spec.securityContext : {};
+    const capabilities = isObject(context.capabilities) ? context.capabilities : {};
+    const env = Array.isArray(spec.env)
+      ? spec.env
+          .filter(isObject)
+          .filter((e) => e.value !== undefined)
+          .map((e) => `${String(e.name)}=${String(e.value)}`)
+      : [];
+    const labels = {
+      ...this.options.labels,
+      [instanceLabel]: this.options.instanceId,
+      'io.kubernetes.pod.uid': runtime.uid,
+      'io.kubernetes.pod.name': runtime.name,
+      'io.kubernetes.pod.namespace': runtime.namespace,
+      'io.kubernetes.container.name': String(spec.name),
+    };
+    const memory =
+      limits.memory !== undefined ? Math.max(6 * 1024 * 1024, Math.round(parseQuantity(limits.memory))) : undefined;
+    const cpu = limits.cpu !== undefined ? Math.round(parseQuantity(limits.cpu) * 1e9) : undefined;
+    const created = await this.docker.createContainer({
+      name: `k8s_${String(spec.name)}_${runtime.name}_${runtime.namespace}_${runtime.uid.slice(0, 8)}_${container.status.restartCount}`,
+      Image: image,
+      ...(Array.isArray(spec.command) ? { Entrypoint: spec.command.map(String) } : {}),
+      ...(Array.isArray(spec.args) ? { Cmd: spec.args.map(String) } : {}),
+      Env: env,
+      ...(spec.workingDir ? { WorkingDir: String(spec.workingDir) } : {}),
+      ...(user.user ? { User: user.user } : {}),
+      Tty: spec.tty === true,
+      OpenStdin: spec.stdin === true,
+      Labels: labels,
+      HostConfig: {
+        NetworkMode: 'none',
+        ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
+        ...(cpu ? { NanoCpus: cpu } : {}),
+        ReadonlyRootfs: context.readOnlyRootFilesystem === true,
+        ...(Array.isArray(capabilities.drop) ? { CapDrop: capabilities.drop.map(String) } : {}),
+        ...(Array.isArray(capabilities.add)
+          ? { CapAdd: capabilities.add.map(String).filter((c) => c === 'NET_BIND_SERVICE') }
+          : {}),
+        ...(context.allowPrivilegeEscalation === false ? { SecurityOpt: ['no-new-privileges'] } : {}),
+      },
+    });
+    if (container.dockerId) {
+      if (container.previousDockerId) await this.removeContainer(container.previousDockerId);
+      container.previousDockerId = container.dockerId;
+    }
+    container.dockerId = created.id;
+    this.podEvent(runtime, 'Normal', 'Created', `Created container: ${String(spec.name)}`);
+    if (runtime.deleting || this.stopped) {
+      await this.removeContainer(created.id);
+      return;
+    }
+    await created.start();
+    const info = await created.inspect();
+    container.status.containerID = `docker://${created.id}`;
+    container.status.imageID = `docker-pullable://${info.Image}`;
+    if (info.State.Running || container.status.state.kind !== 'terminated') {
+      container.status.state = { kind: 'running', startedAt: info.State.StartedAt.replace(/\.\d+Z$/, 'Z') };
+    }
+    this.podEvent(runtime, 'Normal', 'Started', `Started container ${String(spec.name)}`);
+    this.publish(runtime);
+    if (!info.State.Running) this.onExit(runtime, container, created.id);
+  }
+
+  private onDockerEvent(line: string): void {
+    let event: unknown;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (!isObject(event) || !isObject(event.Actor) || !isObject(event.Actor.Attributes)) return;
+    const attributes = event.Actor.Attributes;
+    const runtime = this.pods.get(String(attributes['io.kubernetes.pod.uid']));
+    const container = runtime?.containers.get(String(attributes['io.kubernetes.container.name']));
+    if (!runtime || !container || event.Actor.ID !== container.dockerId) return;
+    this.onExit(runtime, container, String(event.Actor.ID));
+  }
+
+  private handled = new Set<string>();
+
+  private onExit(runtime: PodRuntime, container: ContainerRuntime, dockerId: string): void {
+    if (this.handled.has(dockerId) || runtime.deleting || this.stopped) return;
+    this.handled.add(dockerId);
+    this.track(
+      (async () => {
+        const info = await this.docker.getContainer(dockerId).inspect();
+        const exitCode = info.State.ExitCode;
+        const reason = info.State.OOMKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
+        const startedAt = info.State.StartedAt.replace(/\.\d+Z$/, 'Z');
+        const terminated: ContainerState = {
+          kind: 'terminated',
+          exitCode,
+          reason,
+          startedAt,
+          finishedAt: info.State.FinishedAt.replace(/\.\d+Z$/, 'Z') || nowIso(),
+          containerID: `docker://${dockerId}`,
+        };
+        const pod = this.currentPod(runtime);
+        if (!pod || runtime.deleting) return;
+        const policy = String(pod.spec?.restartPolicy ?? 'Always');
+        const restart = policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+        if (!restart) {
+          container.status.state = terminated;
+          this.publish(runtime);
+          return;
+        }
+        if (Date.parse(terminated.finishedAt) - Date.parse(startedAt) > 10 * 60_000) container.backoffCount = 0;
+        const delay = container.status.restartCount === 0 && container.backoffCount === 0 ? 0 : this.backoff(container);
+        if (container.backoffCount === 0) container.backoffCount = 1;
+        container.status.lastState = terminated;
+        if (delay > 0) {
+          const message = `back-off ${Math.round(delay / 1000)}s restarting failed container=${String(container.spec.name)} pod=${podRef(pod)}`;
+          container.status.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message };
+          this.podEvent(
+            runtime,
+            'Warning',
+            'BackOff',
+            `Back-off restarting failed container ${String(container.spec.name)} in pod ${podRef(pod)}`,
+          );
+        } else container.status.state = terminated;
+        this.publish(runtime);
+        container.timer = setTimeout(() => {
+          if (runtime.deleting || this.stopped) return;
+          container.status.restartCount++;
+          this.track(this.startContainer(runtime, container));
+        }, delay);
+      })(),
+    );
+  }
+
+  private async removeContainer(id: string): Promise<void> {
+    await this.docker
+      .getContainer(id)
+      .remove({ force: true })
+      .catch((error: unknown) => {
+        if (!(isObject(error) && error.statusCode === 404)) throw error;
+      });
+  }
+
+  private async killPod(runtime: PodRuntime, pod: KubeObject): Promise<void> {
+    for (const container of runtime.containers.values()) {
+      clearTimeout(container.timer);
+      if (container.dockerId)
+        this.api.recordEvent(pod, 'Normal', 'Killing', `Stopping container ${String(container.spec.name)}`, 'kubelet');
+    }
+    await this.removePodContainers(runtime.uid);
+    this.pods.delete(runtime.uid);
+    const current = this.api.store.get(Pod, runtime.namespace, runtime.name);
+    if (current?.metadata.uid === runtime.uid) {
+      try {
+        this.api.store.remove(Pod, runtime.namespace, runtime.name);
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 404)) throw error;
+      }
+    }
+  }
+
+  private async removePodContainers(uid: string): Promise<void> {
+    const containers = await this.docker.listContainers({
+      all: true,
+      filters: JSON.stringify({
+        label: [`io.kubernetes.pod.uid=${uid}`, `${instanceLabel}=${this.options.instanceId}`],
+      }),
+    });
+    await Promise.all(containers.map((c) => this.removeContainer(c.Id)));
+  }
+
+  async streamLogs(pod: KubeObject, options: PodLogOptions, res: ServerResponse, closed: AbortSignal): Promise<void> {
+    const runtime = this.pods.get(pod.metadata.uid ?? '');
+    const names = podContainers(pod).map((c) => String(c.name));
+    const name = options.container ?? (names.length === 1 ? names[0] : undefined);
+    if (!name) {
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(' ')}]`,
+      );
+    }
+    const container = runtime?.containers.get(name);
+    if (!container)
+      throw new ApiError(400, 'BadRequest', `container ${name} is not valid for pod ${pod.metadata.name}`);
+    const id = options.previous
+      ? (container.previousDockerId ?? (container.status.state.kind !== 'running' ? container.dockerId : undefined))
+      : container.dockerId;
+    if (!id) {
+      const state = container.status.state;
+      const reason = state.kind === 'waiting' ? state.reason : 'ContainerCreating';
+      throw new ApiError(
+        400,
+        'BadRequest',
+        options.previous
+          ? `previous terminated container "${name}" in pod "${pod.metadata.name}" not found`
+          : `container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${reason}`,
+      );
+    }
+    const dockerContainer = this.docker.getContainer(id);
+    const base = {
+      stdout: true,
+      stderr: true,
+      timestamps: options.timestamps,
+      ...(options.tailLines !== undefined ? { tail: options.tailLines } : {}),
+    };
+    const tty = container.spec.tty === true;
+    if (!options.follow) {
+      const buffer = (await dockerContainer.logs({ ...base, follow: false })) as unknown as Buffer;
+      const text = tty ? buffer : demux(Buffer.from(buffer));
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': text.length });
+      res.end(text);
+      return;
+    }
+    const stream = (await dockerContainer.logs({ ...base, follow: true })) as unknown as NodeJS.ReadableStream & {
+      destroy?: () => void;
+    };
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const out = new PassThrough();
+    out.pipe(res);
+    if (tty) stream.pipe(out);
+    else this.docker.modem.demuxStream(stream, out, out);
+    await new Promise<void>((resolve) => {
+      stream.on('end', () => resolve());
+      stream.on('error', () => resolve());
+      closed.addEventListener('abort', () => {
+        stream.destroy?.();
+        resolve();
+      });
+    });
+    out.end();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe();
+    for (const runtime of this.pods.values())
+      for (const container of runtime.containers.values()) clearTimeout(container.timer);
+    (this.events as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
+    await Promise.allSettled([...this.pending]);
+    const containers = await this.docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`${instanceLabel}=${this.options.instanceId}`] }),
+    });
+    await Promise.all(containers.map((c) => this.removeContainer(c.Id)));
+    this.pods.clear();
+  }
+}

@@ -1,0 +1,215 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { alreadyExists, conflict, gone, notFound } from './api-error.js';
+import { groupVersionOf, type ResourceType, resourceKey } from './resources.js';
+import { clone, type KubeObject, nowIso } from './types.js';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StoreEvent {
+  type: WatchEventType;
+  resource: ResourceType;
+  /** A snapshot; never mutated after the event is emitted. */
+  object: KubeObject;
+  resourceVersion: number;
+}
+
+export interface ObjectStoreOptions {
+  /** How many past events a watch can resume from before it gets 410 Gone. */
+  historyLimit?: number;
+}
+
+const nameAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** Five characters like the API server's generateName suffix. */
+export function randomSuffix(length = 5): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const byte of bytes) out += nameAlphabet[byte % nameAlphabet.length];
+  return out;
+}
+
+function keyOf(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+function withoutVersion(object: KubeObject): string {
+  return JSON.stringify({ ...object, metadata: { ...object.metadata, resourceVersion: '' } });
+}
+
+function specOf(object: KubeObject): string {
+  const { metadata: _metadata, status: _status, apiVersion: _apiVersion, kind: _kind, ...rest } = object;
+  return JSON.stringify(rest);
+}
+
+/**
+ * The in-memory object store: one global resourceVersion counter, per-resource maps, and a bounded
+ * history of events so a watch can resume from a resourceVersion (or get 410 Gone when too old).
+ */
+export class ObjectStore {
+  private revision = 1;
+  private readonly objects = new Map<string, Map<string, KubeObject>>();
+  private readonly history: StoreEvent[] = [];
+  private readonly historyLimit: number;
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+
+  constructor(options: ObjectStoreOptions = {}) {
+    this.historyLimit = options.historyLimit ?? 10_000;
+  }
+
+  get resourceVersion(): string {
+    return String(this.revision);
+  }
+
+  /** Listens to every change; returns the function that stops listening. */
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private bucket(resource: ResourceType): Map<string, KubeObject> {
+    const key = resourceKey(resource);
+    let bucket = this.objects.get(key);
+    if (!bucket) {
+      bucket = new Map();
+      this.objects.set(key, bucket);
+    }
+    return bucket;
+  }
+
+  private emit(type: WatchEventType, resource: ResourceType, object: KubeObject): void {
+    const event: StoreEvent = { type, resource, object, resourceVersion: this.revision };
+    this.history.push(event);
+    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
+    for (const listener of this.listeners) listener(event);
+  }
+
+  get(resource: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
+    const found = this.bucket(resource).get(keyOf(resource.namespaced ? namespace : undefined, name));
+    return found ? clone(found) : undefined;
+  }
+
+  mustGet(resource: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    const found = this.get(resource, namespace, name);
+    if (!found) throw notFound(resource, name);
+    return found;
+  }
+
+  /** Objects of one resource, in one namespace or all; snapshots, not copies, so callers must not mutate. */
+  listRaw(resource: ResourceType, namespace?: string): KubeObject[] {
+    const all = [...this.bucket(resource).values()];
+    return namespace && resource.namespaced ? all.filter((o) => o.metadata.namespace === namespace) : all;
+  }
+
+  list(resource: ResourceType, namespace?: string): KubeObject[] {
+    return this.listRaw(resource, namespace).map(clone);
+  }
+
+  count(resource: ResourceType): number {
+    return this.bucket(resource).size;
+  }
+
+  create(resource: ResourceType, input: KubeObject): KubeObject {
+    const object = clone(input);
+    const metadata = object.metadata;
+    if (!metadata.name && metadata.generateName) metadata.name = `${metadata.generateName}${randomSuffix()}`;
+    const name = metadata.name ?? '';
+    if (!resource.namespaced) delete metadata.namespace;
+    const bucket = this.bucket(resource);
+    const key = keyOf(metadata.namespace, name);
+    if (bucket.has(key)) throw alreadyExists(resource, name);
+    this.revision++;
+    object.apiVersion = groupVersionOf(resource);
+    object.kind = resource.kind;
+    metadata.uid = randomUUID();
+    metadata.resourceVersion = String(this.revision);
+    metadata.creationTimestamp = nowIso();
+    metadata.generation = 1;
+    delete metadata.deletionTimestamp;
+    bucket.set(key, object);
+    this.emit('ADDED', resource, object);
+    return clone(object);
+  }
+
+  /**
+   * Replaces an object. With `checkVersion`, a stale metadata.resourceVersion is a 409 Conflict.
+   * Generation moves only when something besides metadata and status changed.
+   */
+  update(resource: ResourceType, input: KubeObject, options: { checkVersion?: boolean } = {}): KubeObject {
+    const object = clone(input);
+    const name = object.metadata.name ?? '';
+    const namespace = resource.namespaced ? object.metadata.namespace : undefined;
+    const bucket = this.bucket(resource);
+    const key = keyOf(namespace, name);
+    const current = bucket.get(key);
+    if (!current) throw notFound(resource, name);
+    if (
+      options.checkVersion &&
+      object.metadata.resourceVersion &&
+      object.metadata.resourceVersion !== current.metadata.resourceVersion
+    ) {
+      throw conflict(
+        resource,
+        name,
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
+    }
+    object.apiVersion = groupVersionOf(resource);
+    object.kind = resource.kind;
+    object.metadata.uid = current.metadata.uid;
+    object.metadata.creationTimestamp = current.metadata.creationTimestamp;
+    if (!resource.namespaced) delete object.metadata.namespace;
+    else object.metadata.namespace = current.metadata.namespace;
+    object.metadata.generation = (current.metadata.generation ?? 1) + (specOf(object) === specOf(current) ? 0 : 1);
+    if (current.metadata.deletionTimestamp) object.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
+    if (withoutVersion(object) === withoutVersion(current)) return clone(current);
+    this.revision++;
+    object.metadata.resourceVersion = String(this.revision);
+    bucket.set(key, object);
+    this.emit('MODIFIED', resource, object);
+    return clone(object);
+  }
+
+  /** Reads, changes and writes one object; a no-op change writes nothing. */
+  mutate(
+    resource: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    change: (object: KubeObject) => void,
+  ): KubeObject | undefined {
+    const current = this.get(resource, namespace, name);
+    if (!current) return undefined;
+    change(current);
+    return this.update(resource, current);
+  }
+
+  remove(resource: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    const bucket = this.bucket(resource);
+    const key = keyOf(resource.namespaced ? namespace : undefined, name);
+    const current = bucket.get(key);
+    if (!current) throw notFound(resource, name);
+    bucket.delete(key);
+    this.revision++;
+    const removed = { ...current, metadata: { ...current.metadata, resourceVersion: String(this.revision) } };
+    this.emit('DELETED', resource, removed);
+    return clone(removed);
+  }
+
+  /** Events after `resourceVersion`, oldest first; 410 Gone if the history no longer reaches back that far. */
+  eventsSince(resourceVersion: number): StoreEvent[] {
+    const oldest = this.history[0];
+    if (resourceVersion >= this.revision) return [];
+    if (!oldest || resourceVersion < oldest.resourceVersion - 1) {
+      throw gone(
+        `too old resource version: ${resourceVersion} (${oldest ? oldest.resourceVersion - 1 : this.revision})`,
+      );
+    }
+    let low = 0;
+    let high = this.history.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((this.history[middle]?.resourceVersion ?? 0) <= resourceVersion) low = middle + 1;
+      else high = middle;
+    }
+    return this.history.slice(low);
+  }
+}
