@@ -1,0 +1,216 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { SlackSim } from './slack-sim.js';
+import type { JsonObject } from './types.js';
+
+/** Options of createSlackDriver. */
+export interface SlackDriverOptions {
+  /** The Bolt receiver's events URL, e.g. 'http://127.0.0.1:P/slack/events'. */
+  targetUrl: string;
+  /** The signing secret the app verifies with. */
+  signingSecret: string;
+  /** The sim hosting response URLs and trigger ids (and knowing messages for block_actions); optional. */
+  sim?: SlackSim;
+  /** Workspace id (default: the sim's, else 'T0LABBOT01'). */
+  teamId?: string;
+  /** Give up on the app's answer after this many ms (default 5000). */
+  timeoutMs?: number;
+}
+
+/** How a request is signed: correctly (default), with a wrong signature, without one, or with a stale timestamp. */
+export interface SigningOptions {
+  /** 'valid' (default), 'forged' (HMAC with another secret) or 'missing' (no signature headers). */
+  signature?: 'valid' | 'forged' | 'missing';
+  /** Request timestamp in seconds, or 'stale' (six minutes ago, signed correctly); default now. */
+  timestamp?: number | 'stale';
+}
+
+/** A slash command invocation as Slack sends it. */
+export interface SlashCommandRequest extends SigningOptions {
+  /** Command, default '/lab'. */
+  command?: string;
+  /** Everything after the command. */
+  text: string;
+  /** Invoking user. */
+  userId: string;
+  /** User handle. */
+  userName?: string;
+  /** Channel the command was typed in. */
+  channelId: string;
+  /** Channel name. */
+  channelName?: string;
+  /** Workspace id (default the driver's). */
+  teamId?: string;
+  /** response_url to send; by default one hosted by the sim (or a dead local URL without a sim). */
+  responseUrl?: string;
+}
+
+/** A button press (block_actions) as Slack sends it. */
+export interface BlockActionRequest extends SigningOptions {
+  /** action_id of the button. */
+  actionId: string;
+  /** The button's value. */
+  value?: string;
+  /** block_id of the actions block (looked up in the sim's message when omitted). */
+  blockId?: string;
+  /** Who pressed it. */
+  userId: string;
+  /** Channel of the message. */
+  channelId: string;
+  /** ts of the message carrying the button. */
+  messageTs: string;
+  /** Thread of the message, if it is a reply. */
+  threadTs?: string;
+  /** response_url to send; by default one hosted by the sim. */
+  responseUrl?: string;
+}
+
+/** What the app answered. */
+export interface DriverResponse {
+  /** HTTP status (200 acked, 401 bad signature...). */
+  status: number;
+  /** Parsed JSON body, or the raw text when not JSON, or undefined when empty. */
+  body: unknown;
+  /** ms from sending the request to the HTTP answer (Slack wants it within 3000). */
+  ackMs: number;
+  /** The response_url sent in the payload. */
+  responseUrl: string;
+  /** The trigger_id sent in the payload. */
+  triggerId: string;
+}
+
+/** Sends correctly signed (or deliberately badly signed) Slack requests to a Bolt app. */
+export interface SlackDriver {
+  /** Sends a slash command (form-encoded, signed v0) and returns the app's answer and ack time. */
+  slashCommand(request: SlashCommandRequest): Promise<DriverResponse>;
+  /** Sends a block_actions payload (payload= JSON form field, signed v0) for a button press. */
+  blockAction(request: BlockActionRequest): Promise<DriverResponse>;
+}
+
+/** Slack's v0 request signature of `body` at `timestamp` (seconds). */
+export function signSlackRequest(signingSecret: string, timestamp: number, body: string): string {
+  return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+/** Creates a driver that plays Slack towards a Bolt app's HTTP receiver. */
+export function createSlackDriver(options: SlackDriverOptions): SlackDriver {
+  const teamId = options.teamId ?? options.sim?.teamId ?? 'T0LABBOT01';
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const appId = options.sim?.appId ?? 'A0LABBOT01';
+
+  const responseUrlFor = (target: { channel: string; user: string; messageTs?: string }, given?: string) =>
+    given ?? options.sim?.createResponseUrl(target) ?? 'http://127.0.0.1:9/hooks/response/none';
+  const triggerId = () => options.sim?.createTriggerId() ?? `${Date.now()}.${randomBytes(8).toString('hex')}`;
+
+  async function send(body: string, signing: SigningOptions, ids: { responseUrl: string; triggerId: string }) {
+    const now = Math.floor(Date.now() / 1000);
+    const timestamp = signing.timestamp === 'stale' ? now - 6 * 60 : (signing.timestamp ?? now);
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (signing.signature !== 'missing') {
+      const secret = signing.signature === 'forged' ? `${options.signingSecret}-forged` : options.signingSecret;
+      headers['x-slack-request-timestamp'] = String(timestamp);
+      headers['x-slack-signature'] = signSlackRequest(secret, timestamp, body);
+    }
+    const started = performance.now();
+    const response = await fetch(options.targetUrl, {
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text();
+    const ackMs = performance.now() - started;
+    let parsed: unknown;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    return { status: response.status, body: parsed, ackMs, ...ids };
+  }
+
+  return {
+    slashCommand(request) {
+      const ids = {
+        responseUrl: responseUrlFor({ channel: request.channelId, user: request.userId }, request.responseUrl),
+        triggerId: triggerId(),
+      };
+      const form = new URLSearchParams({
+        token: 'deprecated-verification-token',
+        team_id: request.teamId ?? teamId,
+        team_domain: 'labbot-sim',
+        channel_id: request.channelId,
+        channel_name: request.channelName ?? 'labs',
+        user_id: request.userId,
+        user_name: request.userName ?? `user-${request.userId.slice(-4).toLowerCase()}`,
+        command: request.command ?? '/lab',
+        text: request.text,
+        api_app_id: appId,
+        is_enterprise_install: 'false',
+        response_url: ids.responseUrl,
+        trigger_id: ids.triggerId,
+      });
+      return send(form.toString(), request, ids);
+    },
+
+    blockAction(request) {
+      const ids = {
+        responseUrl: responseUrlFor(
+          { channel: request.channelId, user: request.userId, messageTs: request.messageTs },
+          request.responseUrl,
+        ),
+        triggerId: triggerId(),
+      };
+      const message = options.sim?.message(request.channelId, request.messageTs);
+      const blockId = request.blockId ?? (message ? findBlockId(message.blocks, request.actionId) : undefined);
+      const actionTs = (Date.now() / 1000).toFixed(6);
+      const payload: JsonObject = {
+        type: 'block_actions',
+        user: { id: request.userId, username: `user-${request.userId.slice(-4).toLowerCase()}`, team_id: teamId },
+        api_app_id: appId,
+        token: 'deprecated-verification-token',
+        container: {
+          type: 'message',
+          message_ts: request.messageTs,
+          channel_id: request.channelId,
+          is_ephemeral: false,
+          ...(request.threadTs ? { thread_ts: request.threadTs } : {}),
+        },
+        trigger_id: ids.triggerId,
+        team: { id: teamId, domain: 'labbot-sim' },
+        enterprise: null,
+        is_enterprise_install: false,
+        channel: { id: request.channelId, name: 'labs' },
+        message: message?.data ?? { type: 'message', ts: request.messageTs, text: '' },
+        state: { values: {} },
+        response_url: ids.responseUrl,
+        actions: [
+          {
+            type: 'button',
+            action_id: request.actionId,
+            block_id: blockId ?? 'actions',
+            text: { type: 'plain_text', text: request.actionId, emoji: true },
+            ...(request.value === undefined ? {} : { value: request.value }),
+            action_ts: actionTs,
+          },
+        ],
+      };
+      const form = new URLSearchParams({ payload: JSON.stringify(payload) });
+      return send(form.toString(), request, ids);
+    },
+  };
+}
+
+function findBlockId(blocks: JsonObject[], actionId: string): string | undefined {
+  for (const block of blocks) {
+    const elements = [
+      ...(Array.isArray(block['elements']) ? (block['elements'] as JsonObject[]) : []),
+      ...(block['accessory'] ? [block['accessory'] as JsonObject] : []),
+    ];
+    if (elements.some((element) => element['action_id'] === actionId) && typeof block['block_id'] === 'string') {
+      return block['block_id'];
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,269 @@
+import type { AddressInfo } from 'node:net';
+import { App, type BlockAction, LogLevel, webApi } from '@slack/bolt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSlackDriver, type SlackDriver, type SlackSim, signSlackRequest, startSlackSim } from './index.js';
+
+const channel = 'C0LABS0001';
+const learner = 'U0LEARNER1';
+const otherLearner = 'U0LEARNER2';
+
+let sim: SlackSim;
+let app: App;
+let driver: SlackDriver;
+const listenerErrors: unknown[] = [];
+
+beforeAll(async () => {
+  sim = await startSlackSim({ users: [{ id: learner, name: 'ada' }] });
+  app = new App({
+    token: sim.botToken,
+    signingSecret: sim.signingSecret,
+    clientOptions: { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } },
+    logLevel: LogLevel.ERROR,
+  });
+  app.error(async (error) => {
+    listenerErrors.push(error);
+  });
+
+  // A tiny bot: /lab posts a channel message, replies in its thread and edits the reply; Stop is owner-only.
+  app.command('/lab', async ({ ack, command, client, respond }) => {
+    if (command.text.trim() === '') {
+      await ack({ response_type: 'ephemeral', text: 'Usage: /lab start <lesson>' });
+      return;
+    }
+    await ack();
+    const root = await client.chat.postMessage({ channel: command.channel_id, text: `Lab for <@${command.user_id}>` });
+    const status = await client.chat.postMessage({
+      channel: command.channel_id,
+      thread_ts: root.ts!,
+      text: 'building',
+      blocks: [
+        { type: 'section', block_id: 'status', text: { type: 'mrkdwn', text: '*Status:* building' } },
+        {
+          type: 'actions',
+          block_id: 'controls',
+          elements: [
+            {
+              type: 'button',
+              action_id: 'lab_stop',
+              value: command.user_id,
+              style: 'danger',
+              text: { type: 'plain_text', text: 'Stop' },
+            },
+          ],
+        },
+      ],
+    });
+    await client.chat.update({ channel: command.channel_id, ts: status.ts!, text: '3/3 Running' });
+    await respond({ response_type: 'ephemeral', text: 'Your lab is starting.' });
+  });
+  app.action<BlockAction>('lab_stop', async ({ ack, body, action, respond, client }) => {
+    await ack();
+    const owner = action.type === 'button' ? action.value : undefined;
+    if (body.user.id !== owner) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: 'Only the lab owner can stop it.' });
+      return;
+    }
+    const { channel_id: channelId, message_ts: messageTs } = body.container as Record<string, string>;
+    await client.chat.update({ channel: channelId!, ts: messageTs!, text: 'stopped', blocks: [] });
+  });
+
+  const server = (await app.start({ port: 0, host: '127.0.0.1' })) as { address(): AddressInfo | string | null };
+  const port = (server.address() as AddressInfo).port;
+  driver = createSlackDriver({
+    targetUrl: `http://127.0.0.1:${port}/slack/events`,
+    signingSecret: sim.signingSecret,
+    sim,
+  });
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await sim?.stop();
+});
+
+function resetViolations(): void {
+  sim.violations.splice(0);
+}
+
+describe('slack-sim with a real Bolt app', () => {
+  it('acks a signed slash command fast; postMessage, thread reply and update reach the sim', async () => {
+    const answer = await driver.slashCommand({
+      text: 'start docker-vs-kubernetes',
+      userId: learner,
+      channelId: channel,
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.ackMs).toBeLessThan(3_000);
+    const [root] = await sim.waitFor(() => {
+      const roots = sim.channelMessages(channel);
+      return roots.length === 1 && sim.threadReplies(channel, roots[0]!.ts)[0]?.edits.length === 1 ? roots : undefined;
+    }, 5_000);
+    expect(root!.text).toBe(`Lab for <@${learner}>`);
+    const [status] = sim.threadReplies(channel, root!.ts);
+    expect(status).toMatchObject({ threadTs: root!.ts, text: '3/3 Running' });
+    expect(status!.blocks[1]).toMatchObject({ type: 'actions', block_id: 'controls' });
+    expect(sim.calls.map((call) => call.method)).toEqual([
+      'auth.test',
+      'chat.postMessage',
+      'chat.postMessage',
+      'chat.update',
+    ]);
+    await sim.waitFor(() => sim.responsePosts.length === 1, 3_000);
+    expect(sim.responsePosts[0]).toMatchObject({ status: 200, body: { text: 'Your lab is starting.' } });
+    expect(sim.ephemerals).toEqual([
+      expect.objectContaining({ user: learner, text: 'Your lab is starting.', via: 'response_url' }),
+    ]);
+    expect(listenerErrors).toEqual([]);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('puts ack() content in the HTTP answer', async () => {
+    const answer = await driver.slashCommand({ text: '', userId: learner, channelId: channel });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ response_type: 'ephemeral', text: 'Usage: /lab start <lesson>' });
+  });
+
+  it('rejects a forged signature, a stale timestamp and a missing signature with 401', async () => {
+    const before = sim.calls.length;
+    const forged = await driver.slashCommand({
+      text: 'start x',
+      userId: learner,
+      channelId: channel,
+      signature: 'forged',
+    });
+    const stale = await driver.slashCommand({
+      text: 'start x',
+      userId: learner,
+      channelId: channel,
+      timestamp: 'stale',
+    });
+    const missing = await driver.slashCommand({
+      text: 'start x',
+      userId: learner,
+      channelId: channel,
+      signature: 'missing',
+    });
+    expect([forged.status, stale.status, missing.status]).toEqual([401, 401, 401]);
+    expect(sim.calls.length).toBe(before);
+  });
+
+  it('signs like Slack (the documented example signature)', () => {
+    // From api.slack.com/authentication/verifying-requests-from-slack.
+    const body =
+      'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
+    expect(signSlackRequest('8f742231b10e8888abcd99yyyzzz85a5', 1531420618, body)).toBe(
+      'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503',
+    );
+  });
+
+  it('delivers a button press; a second learner is refused ephemerally, the owner stops the lab', async () => {
+    const [root] = sim.channelMessages(channel);
+    const [status] = sim.threadReplies(channel, root!.ts);
+    const refused = await driver.blockAction({
+      actionId: 'lab_stop',
+      value: learner,
+      userId: otherLearner,
+      channelId: channel,
+      messageTs: status!.ts,
+      threadTs: root!.ts,
+    });
+    expect(refused.status).toBe(200);
+    await sim.waitFor(() => sim.ephemerals.some((e) => e.user === otherLearner), 3_000);
+    expect(status!.text).toBe('3/3 Running');
+
+    const owner = await driver.blockAction({
+      actionId: 'lab_stop',
+      value: learner,
+      userId: learner,
+      channelId: channel,
+      messageTs: status!.ts,
+    });
+    expect(owner.status).toBe(200);
+    await sim.waitFor(() => status!.text === 'stopped', 3_000);
+    expect(status!.blocks).toEqual([]);
+    expect(listenerErrors).toEqual([]);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('answers like Slack for a bad token and bad payloads, and notes them', async () => {
+    const intruder = new webApi.WebClient('xoxb-wrong', { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    await expect(intruder.auth.test()).rejects.toMatchObject({ data: { ok: false, error: 'invalid_auth' } });
+    const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    await expect(client.chat.postMessage({ channel, text: '' })).rejects.toMatchObject({ data: { error: 'no_text' } });
+    const tooMany = Array.from({ length: 51 }, () => ({ type: 'divider' }));
+    await expect(client.chat.postMessage({ channel, text: 'x', blocks: tooMany })).rejects.toMatchObject({
+      data: { error: 'invalid_blocks' },
+    });
+    const longActionId = [
+      {
+        type: 'actions',
+        elements: [{ type: 'button', action_id: 'a'.repeat(256), text: { type: 'plain_text', text: 'Go' } }],
+      },
+    ];
+    await expect(client.chat.postMessage({ channel, text: 'x', blocks: longActionId })).rejects.toMatchObject({
+      data: { error: 'invalid_blocks', response_metadata: { messages: [expect.stringContaining('action_id')] } },
+    });
+    await expect(client.chat.postMessage({ channel: 'C0NOSUCH01', text: 'x' })).rejects.toMatchObject({
+      data: { error: 'channel_not_found' },
+    });
+    expect(sim.violations.map((violation) => violation.kind)).toEqual([
+      'invalid-auth',
+      'invalid-request',
+      'invalid-request',
+      'invalid-request',
+      'invalid-request',
+    ]);
+    resetViolations();
+  });
+
+  it('answers conversations.info, users.info, postEphemeral and views.open (with a trigger id from the driver)', async () => {
+    const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    expect((await client.conversations.info({ channel })).channel).toMatchObject({ id: channel, name: 'labs' });
+    expect((await client.users.info({ user: learner })).user).toMatchObject({ id: learner, name: 'ada' });
+    const ephemeral = await client.chat.postEphemeral({ channel, user: learner, text: 'only you' });
+    expect(ephemeral.message_ts).toMatch(/^\d+\.\d{6}$/);
+    const { triggerId } = await driver.slashCommand({ text: '', userId: learner, channelId: channel });
+    const opened = await client.views.open({
+      trigger_id: triggerId,
+      view: { type: 'modal', title: { type: 'plain_text', text: 'Lab' }, blocks: [] },
+    });
+    expect(opened.view?.id).toMatch(/^V/);
+    await expect(
+      client.views.open({
+        trigger_id: triggerId,
+        view: { type: 'modal', title: { type: 'plain_text', text: 'x' }, blocks: [] },
+      }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_trigger_id' } });
+    resetViolations();
+  });
+
+  it('answers 429 with Retry-After; the Web API client waits it out and the retry succeeds', async () => {
+    // With retries: 0 @slack/web-api waits Retry-After and then gives up, so this client allows one retry.
+    const client = new webApi.WebClient(sim.botToken, {
+      slackApiUrl: sim.apiUrl,
+      retryConfig: { retries: 1, minTimeout: 0, maxTimeout: 0 },
+    });
+    sim.rateLimit({ method: 'chat.postMessage', count: 1, retryAfterSeconds: 1 });
+    const started = Date.now();
+    const posted = await client.chat.postMessage({ channel, text: 'after the rate limit' });
+    expect(posted.ok).toBe(true);
+    const attempts = sim.callsTo('chat.postMessage').filter((call) => call.at >= started);
+    expect(attempts.map((call) => call.status)).toEqual([429, 200]);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(990); // timers may fire a hair early against Date.now();
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('with retries: 0 the Web API client waits Retry-After out and then rejects (what a bot must plan for)', async () => {
+    const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    sim.rateLimit({ method: 'chat.update', count: 1, retryAfterSeconds: 1 });
+    const started = Date.now();
+    await expect(client.chat.update({ channel, ts: '1.000001', text: 'x' })).rejects.toThrow(/rate limit/i);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990); // timers may fire a hair early against Date.now();
+    expect(
+      sim
+        .callsTo('chat.update')
+        .filter((call) => call.at >= started)
+        .map((call) => call.status),
+    ).toEqual([429]);
+  });
+});
