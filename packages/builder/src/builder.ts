@@ -10,7 +10,14 @@ import {
   listContextEntries,
   packEntries,
 } from './context.js';
-import { dockerStatusOf, dockerUnavailableError, isDaemonUnreachable, messageOf, wrapDockerError } from './errors.js';
+import {
+  BuilderErrorCode,
+  dockerStatusOf,
+  dockerUnavailableError,
+  isDaemonUnreachable,
+  messageOf,
+  wrapDockerError,
+} from './errors.js';
 import { type BuildLock, createMemoryBuildLock } from './lock.js';
 import { followProgress } from './progress.js';
 import { type RunOnceOptions, type RunOnceResult, runOnce } from './run-once.js';
@@ -159,9 +166,15 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
       return true;
     } catch (error) {
       if (dockerStatusOf(error) === 404) return false;
-      throw wrapDockerError(error, 'DOCKER_ERROR', `Inspecting image ${tag} failed`, 'The Docker engine failed.', {
-        tag,
-      });
+      throw wrapDockerError(
+        error,
+        BuilderErrorCode.dockerError,
+        `Inspecting image ${tag} failed`,
+        'The Docker engine failed.',
+        {
+          tag,
+        },
+      );
     }
   }
 
@@ -213,7 +226,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
   }
 
   function baseImageMissingError(image: string, lessonId: string, cause?: unknown): LabbotError {
-    return new LabbotError('BASE_IMAGE_MISSING', `Base image ${image} is not in the local Docker engine`, {
+    return new LabbotError(BuilderErrorCode.baseImageMissing, `Base image ${image} is not in the local Docker engine`, {
       cause,
       userMessage: `The lesson's base image "${image}" is not available on this server, and images cannot be pulled from the internet here. Ask an operator to load it.`,
       context: { lessonId, image },
@@ -241,7 +254,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
       counters.failures += 1;
       if (isDaemonUnreachable(error)) throw dockerUnavailableError(error, { tag, lessonId });
       const reason = controller.signal.aborted ? `timed out after ${limits.timeoutMs} ms` : messageOf(error);
-      throw new LabbotError('PUSH_FAILED', `Pushing ${tag} to ${registry} failed: ${reason}`, {
+      throw new LabbotError(BuilderErrorCode.pushFailed, `Pushing ${tag} to ${registry} failed: ${reason}`, {
         cause: error,
         retryable: true,
         userMessage: 'The lesson image was built but could not be stored in the registry. Try again shortly.',
@@ -295,15 +308,21 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
       counters.failures += 1;
       if (error instanceof LabbotError) throw error;
       if (controller.signal.aborted) {
-        throw new LabbotError('BUILD_TIMEOUT', `Build of ${tag} exceeded ${limits.timeoutMs} ms`, {
+        throw new LabbotError(BuilderErrorCode.buildTimeout, `Build of ${tag} exceeded ${limits.timeoutMs} ms`, {
           cause: error,
           userMessage: `The lesson image took longer than ${Math.round(limits.timeoutMs / 1000)} seconds to build and was stopped.`,
           context,
         });
       }
-      throw wrapDockerError(error, 'BUILD_FAILED', `Build of ${tag} failed`, 'The lesson image could not be built.', {
-        ...context,
-      });
+      throw wrapDockerError(
+        error,
+        BuilderErrorCode.buildFailed,
+        `Build of ${tag} failed`,
+        'The lesson image could not be built.',
+        {
+          ...context,
+        },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -324,7 +343,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
     const step = lastStep?.replace(/^Step \d+\/\d+ : /, '');
     const lastLines = tail.slice(-5);
     const where = step ? ` at step "${step}"` : '';
-    return new LabbotError('BUILD_FAILED', `Build of ${context.tag} failed${where}: ${message}`, {
+    return new LabbotError(BuilderErrorCode.buildFailed, `Build of ${context.tag} failed${where}: ${message}`, {
       cause: new Error(message),
       userMessage: `The lesson image failed to build${where}: ${message.trim()}${lastLines.length ? `\nLast build lines:\n${lastLines.join('\n')}` : ''}`,
       context: { ...context, step: step ?? '', logTail: tail.join('\n') },
@@ -336,12 +355,16 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
     try {
       return await operation();
     } catch (error) {
-      throw new LabbotError('BUILD_LOCK_UNAVAILABLE', `The build lock failed for ${tag}: ${messageOf(error)}`, {
-        cause: error,
-        retryable: true,
-        userMessage: 'The build coordination service is not reachable right now. Try again shortly.',
-        context: { tag },
-      });
+      throw new LabbotError(
+        BuilderErrorCode.buildLockUnavailable,
+        `The build lock failed for ${tag}: ${messageOf(error)}`,
+        {
+          cause: error,
+          retryable: true,
+          userMessage: 'The build coordination service is not reachable right now. Try again shortly.',
+          context: { tag },
+        },
+      );
     }
   }
 
@@ -396,7 +419,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
       if ((await missingWork(tag)) === 'ready') return done(true);
       if (!freed) break;
     }
-    throw new LabbotError('BUILD_LOCK_TIMEOUT', `Gave up waiting for another build of ${tag}`, {
+    throw new LabbotError(BuilderErrorCode.buildLockTimeout, `Gave up waiting for another build of ${tag}`, {
       retryable: true,
       userMessage: 'The lesson image is still being built by another worker. Try again in a minute.',
       context: { tag, lessonId: request.lessonId },

@@ -5,6 +5,7 @@ import path from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
 import { LabbotError } from '@labbot/core';
 import { type PackOptions, pack } from 'tar-fs';
+import { BuilderErrorCode } from './errors.js';
 
 // A CommonJS module whose types declare an ES default export: the factory sits on `.default` under NodeNext.
 const dockerignore = dockerignoreModule.default;
@@ -42,10 +43,14 @@ export function dockerfilePathIn(contextDir: string, dockerfile = 'Dockerfile'):
   const absolute = path.resolve(root, dockerfile);
   const relative = path.relative(root, absolute);
   if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-    throw new LabbotError('BUILD_CONTEXT_INVALID', `Dockerfile ${dockerfile} is outside the build context ${root}`, {
-      userMessage: 'The lesson Dockerfile must be inside the lesson folder.',
-      context: { contextDir: root, dockerfile },
-    });
+    throw new LabbotError(
+      BuilderErrorCode.buildContextInvalid,
+      `Dockerfile ${dockerfile} is outside the build context ${root}`,
+      {
+        userMessage: 'The lesson Dockerfile must be inside the lesson folder.',
+        context: { contextDir: root, dockerfile },
+      },
+    );
   }
   return relative.split(path.sep).join('/');
 }
@@ -68,13 +73,13 @@ async function ensureDirectory(root: string): Promise<void> {
     const stat = await lstat(root);
     if (stat.isDirectory()) return;
   } catch (error) {
-    throw new LabbotError('BUILD_CONTEXT_INVALID', `Build context ${root} cannot be read`, {
+    throw new LabbotError(BuilderErrorCode.buildContextInvalid, `Build context ${root} cannot be read`, {
       cause: error,
       userMessage: 'The lesson build folder is missing.',
       context: { contextDir: root },
     });
   }
-  throw new LabbotError('BUILD_CONTEXT_INVALID', `Build context ${root} is not a folder`, {
+  throw new LabbotError(BuilderErrorCode.buildContextInvalid, `Build context ${root} is not a folder`, {
     userMessage: 'The lesson build folder is missing.',
     context: { contextDir: root },
   });
@@ -124,7 +129,7 @@ export async function listContextEntries(options: BuildContextOptions): Promise<
 
   await walk('');
   if (!entries.some((entry) => entry.relativePath === dockerfile && entry.type === 'file')) {
-    throw new LabbotError('BUILD_CONTEXT_INVALID', `No Dockerfile at ${dockerfile} in ${root}`, {
+    throw new LabbotError(BuilderErrorCode.buildContextInvalid, `No Dockerfile at ${dockerfile} in ${root}`, {
       userMessage: 'The lesson has no Dockerfile.',
       context: { contextDir: root, dockerfile },
     });
@@ -185,10 +190,14 @@ export interface ImageTagOptions {
 /** The repository part of a lesson image: `labbot/<lesson>` or `<registry>/labbot/<lesson>`. */
 export function imageRepositoryFor(lessonId: string, registry?: string): string {
   if (!LESSON_ID_PATTERN.test(lessonId) || lessonId.length > 100) {
-    throw new LabbotError('INVALID_LESSON_ID', `Lesson id ${JSON.stringify(lessonId)} cannot name an image`, {
-      userMessage: 'That lesson id is not valid: use lowercase letters, digits and dashes.',
-      context: { lessonId },
-    });
+    throw new LabbotError(
+      BuilderErrorCode.invalidLessonId,
+      `Lesson id ${JSON.stringify(lessonId)} cannot name an image`,
+      {
+        userMessage: 'That lesson id is not valid: use lowercase letters, digits and dashes.',
+        context: { lessonId },
+      },
+    );
   }
   const repository = `labbot/${lessonId}`;
   return registry ? `${registry.replace(/\/+$/, '')}/${repository}` : repository;
@@ -197,7 +206,10 @@ export function imageRepositoryFor(lessonId: string, registry?: string): string 
 /** The image tag of a lesson build: `labbot/<lesson>:<hash>`, prefixed with the registry when configured. */
 export function imageTagFor(options: ImageTagOptions): string {
   if (!/^[a-f0-9]{12,64}$/.test(options.hash)) {
-    throw new LabbotError('INVALID_IMAGE_HASH', `Image hash ${JSON.stringify(options.hash)} is not 12-64 hex chars`);
+    throw new LabbotError(
+      BuilderErrorCode.invalidImageHash,
+      `Image hash ${JSON.stringify(options.hash)} is not 12-64 hex chars`,
+    );
   }
   return `${imageRepositoryFor(options.lessonId, options.registry)}:${options.hash}`;
 }

@@ -7,6 +7,10 @@ export const BuilderErrorCode = {
   dockerUnavailable: 'DOCKER_UNAVAILABLE',
   buildTimeout: 'BUILD_TIMEOUT',
   buildLockTimeout: 'BUILD_LOCK_TIMEOUT',
+  buildLockUnavailable: 'BUILD_LOCK_UNAVAILABLE',
+  buildContextInvalid: 'BUILD_CONTEXT_INVALID',
+  invalidLessonId: 'INVALID_LESSON_ID',
+  invalidImageHash: 'INVALID_IMAGE_HASH',
   pushFailed: 'PUSH_FAILED',
   imageMissing: 'IMAGE_MISSING',
   runFailed: 'RUN_FAILED',
@@ -44,7 +48,7 @@ export function dockerStatusOf(error: unknown): number | undefined {
 
 /** The daemon is down or its socket is missing: retrying later can help. */
 export function dockerUnavailableError(error: unknown, context: LabbotError['context'] = {}): LabbotError {
-  return new LabbotError('DOCKER_UNAVAILABLE', `Docker daemon unreachable: ${messageOf(error)}`, {
+  return new LabbotError(BuilderErrorCode.dockerUnavailable, `Docker daemon unreachable: ${messageOf(error)}`, {
     cause: error,
     retryable: true,
     userMessage: 'The Docker engine is not reachable right now, so the lab image cannot be built. Try again shortly.',

@@ -1,7 +1,14 @@
 import { Writable } from 'node:stream';
 import { LabbotError } from '@labbot/core';
 import type Dockerode from 'dockerode';
-import { dockerStatusOf, dockerUnavailableError, isDaemonUnreachable, messageOf, wrapDockerError } from './errors.js';
+import {
+  BuilderErrorCode,
+  dockerStatusOf,
+  dockerUnavailableError,
+  isDaemonUnreachable,
+  messageOf,
+  wrapDockerError,
+} from './errors.js';
 import { followProgress } from './progress.js';
 
 /** One container run, as the Docker step of a lesson shows it. */
@@ -121,7 +128,7 @@ export async function runOnce(
     if (dockerStatusOf(error) !== 404) {
       throw wrapDockerError(
         error,
-        'RUN_FAILED',
+        BuilderErrorCode.runFailed,
         'Creating the container failed',
         'The lesson container could not be created.',
         errorContext,
@@ -129,7 +136,7 @@ export async function runOnce(
     }
     const registry = context.registry;
     if (!registry || !options.image.startsWith(`${registry}/`)) {
-      throw new LabbotError('IMAGE_MISSING', `Image ${options.image} is not in the local Docker engine`, {
+      throw new LabbotError(BuilderErrorCode.imageMissing, `Image ${options.image} is not in the local Docker engine`, {
         cause: error,
         userMessage: `The image "${options.image}" is not available on this server.`,
         context: errorContext,
@@ -141,7 +148,7 @@ export async function runOnce(
     } catch (pullError) {
       throw wrapDockerError(
         pullError,
-        'IMAGE_MISSING',
+        BuilderErrorCode.imageMissing,
         `Pulling ${options.image} failed`,
         `The image "${options.image}" could not be fetched from the registry.`,
         errorContext,
@@ -165,7 +172,7 @@ export async function runOnce(
     } catch (error) {
       if (isDaemonUnreachable(error)) throw dockerUnavailableError(error, errorContext);
       const message = daemonMessage(error);
-      throw new LabbotError('RUN_FAILED', `Starting a container of ${options.image} failed: ${message}`, {
+      throw new LabbotError(BuilderErrorCode.runFailed, `Starting a container of ${options.image} failed: ${message}`, {
         cause: error,
         userMessage: `The lesson container could not start: ${message}`,
         context: errorContext,
@@ -194,7 +201,7 @@ export async function runOnce(
   } catch (error) {
     throw wrapDockerError(
       error,
-      'RUN_FAILED',
+      BuilderErrorCode.runFailed,
       `Running ${options.image} failed`,
       'The lesson container failed to run.',
       errorContext,
