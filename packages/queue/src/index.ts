@@ -1,5 +1,11 @@
 export type { OpenedConnection, QueueConnection } from './connection.js';
 export {
+  createLabEventWorker,
+  type LabEventWorkerOptions,
+  labEventsQueueName,
+  publishLabEvent,
+} from './lab-events.js';
+export {
   createOutboxWorker,
   type DeliveryResult,
   idempotencyKeyOf,
@@ -37,9 +43,3 @@ export {
   type WorkerBaseOptions,
   type WorkerTuning,
 } from './workers.js';
-export {
-  createLabEventWorker,
-  type LabEventWorkerOptions,
-  labEventsQueueName,
-  publishLabEvent,
-} from './lab-events.js';

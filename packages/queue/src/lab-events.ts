@@ -1,4 +1,4 @@
-import { type LabEvent, LabEventSchema, parseLabEvent, type Platform } from '@labbot/core';
+import { type LabEvent, LabEventSchema, type Platform, parseLabEvent } from '@labbot/core';
 import type { Queues } from './producers.js';
 import { createLabbotWorker, type JobContext, type LabbotWorker, type WorkerBaseOptions } from './workers.js';
 

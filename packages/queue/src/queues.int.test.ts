@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LabbotError } from '@labbot/core';
+import { createLabEvent, LabbotError, type LabEvent } from '@labbot/core';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLabEventWorker, publishLabEvent } from './lab-events.js';
 import { BUILD_QUEUE, type BuildJob, RECONCILE_QUEUE, type ReconcileJob } from './payloads.js';
 import { createQueues, type Queues } from './producers.js';
 import { deleteKeys, randomLabId, redisUrl, uniquePrefix, waitFor, waitForIdle } from './testing/helpers.js';
@@ -199,5 +200,35 @@ describe('image-build', () => {
     release();
     await waitForIdle(queues.queue(BUILD_QUEUE));
     expect(builds.map((build) => build.hash).sort()).toEqual([hashA, hashB]);
+  });
+});
+
+describe('lab-events', () => {
+  it('carries a LabEvent from the runner to the chat side of its platform, in order', async () => {
+    const labId = randomLabId();
+    const received: LabEvent[] = [];
+    workers.push(
+      createLabEventWorker({
+        connection: redis,
+        prefix,
+        platform: 'slack',
+        onError: quiet,
+        process: async (event) => {
+          received.push(event);
+        },
+      }),
+    );
+    await publishLabEvent(queues, 'slack', createLabEvent('lab.step', { labId, step: 'build', phase: 'building' }));
+    await publishLabEvent(queues, 'slack', createLabEvent('lab.ready', { labId }));
+    await waitFor('both events', () => received.length === 2);
+    expect(received.map((event) => event.type)).toEqual(['lab.step', 'lab.ready']);
+    expect(received[0]).toMatchObject({ labId, step: 'build', phase: 'building' });
+  });
+
+  it('refuses to publish an invalid event', async () => {
+    const bogus = { type: 'lab.ready', labId: 'nope', at: 'yesterday' } as unknown as LabEvent;
+    await expect(publishLabEvent(queues, 'slack', bogus)).rejects.toSatisfy(
+      (error: unknown) => error instanceof LabbotError && error.code === 'LAB_EVENT_INVALID',
+    );
   });
 });
