@@ -1,3 +1,4 @@
+export * from './checks.js';
 export * from './loader.js';
 export * from './problems.js';
 export * from './schema.js';

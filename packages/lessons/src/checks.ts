@@ -1,0 +1,78 @@
+import type { PodSummary } from '@labbot/core';
+import type { Lesson } from './loader.js';
+import type { LessonCheck } from './schema.js';
+
+/** What labbot knows about a lab when the learner runs `/lab check`. */
+export interface CheckFacts {
+  /** The pods of the lesson's Deployment, as last observed. */
+  pods: readonly PodSummary[];
+  /** The output of the Docker step's one-off container. */
+  containerOutput?: string | undefined;
+  /** The replicas the Deployment asks for now (after any `kubectl scale`). */
+  desiredReplicas?: number | undefined;
+  /** Names of pods the learner deleted with `/lab kubectl delete pod` in this lab. */
+  deletedPods?: readonly string[] | undefined;
+}
+
+/** One line of `/lab check`: the same shape as the `lab.check-results` event's results. */
+export interface CheckResult {
+  name: string;
+  passed: boolean;
+  hint?: string;
+}
+
+/** The title of a check: its own name, or one made from what it checks. */
+export function checkTitle(check: LessonCheck, lesson?: Lesson): string {
+  if (check.name) return check.name;
+  const title = defaultTitle(check, lesson);
+  return title.charAt(0).toUpperCase() + title.slice(1);
+}
+
+function defaultTitle(check: LessonCheck, lesson?: Lesson): string {
+  const deployment =
+    ('deployment' in check ? check.deployment : undefined) ?? lesson?.spec.deployment.name ?? 'the deployment';
+  switch (check.kind) {
+    case 'podsReady':
+      return `${check.count} pods of ${deployment} are ready`;
+    case 'containerOutput':
+      return `The container printed "${check.contains}"`;
+    case 'selfHeals':
+      return `Kubernetes replaced a deleted pod of ${deployment}`;
+    case 'replicas':
+      return `${deployment} runs ${check.count} replicas`;
+  }
+}
+
+function readyCount(pods: readonly PodSummary[]): number {
+  return pods.filter((pod) => pod.ready).length;
+}
+
+/** Whether one check passes on these facts. */
+export function checkPasses(check: LessonCheck, facts: CheckFacts): boolean {
+  switch (check.kind) {
+    case 'podsReady':
+      return readyCount(facts.pods) >= check.count;
+    case 'containerOutput':
+      return (facts.containerOutput ?? '').includes(check.contains);
+    case 'selfHeals': {
+      // Healed: a pod was deleted, it is gone, and as many ready pods run as the Deployment asks for.
+      const deleted = facts.deletedPods ?? [];
+      if (deleted.length === 0) return false;
+      const current = new Set(facts.pods.map((pod) => pod.name));
+      const wanted = facts.desiredReplicas ?? 1;
+      return deleted.some((name) => !current.has(name)) && wanted > 0 && readyCount(facts.pods) >= wanted;
+    }
+    case 'replicas':
+      return facts.desiredReplicas === check.count && readyCount(facts.pods) === check.count;
+  }
+}
+
+/** Runs every check of a lesson: ✅/❌ lines with the hint on each failure. */
+export function evaluateChecks(lesson: Lesson, facts: CheckFacts): CheckResult[] {
+  return lesson.spec.checks.map((check) => {
+    const passed = checkPasses(check, facts);
+    return passed
+      ? { name: checkTitle(check, lesson), passed }
+      : { name: checkTitle(check, lesson), passed, hint: check.hint };
+  });
+}
