@@ -30,39 +30,67 @@ export const DEFAULT_BASE_IMAGE = 'labbot/busybox:1';
 
 export const LessonBuildSchema = z.strictObject({
   /** The build context, relative to the lesson folder. */
-  context: LessonPathSchema.default('.'),
+  context: LessonPathSchema.default('.').describe('The build context, relative to the lesson folder.'),
   /** The Dockerfile, relative to the build context (it must be inside it). */
-  dockerfile: LessonPathSchema.default('Dockerfile'),
+  dockerfile: LessonPathSchema.default('Dockerfile').describe(
+    'The Dockerfile, relative to the build context (it must be inside it).',
+  ),
   /** Whether build steps may reach the network (off by default; a sandbox has none anyway). */
-  network: z.boolean().default(false),
+  network: z
+    .boolean()
+    .default(false)
+    .describe('Whether build steps may reach the network (off by default; a sandbox has none anyway).'),
   /** Build arguments; BASE_IMAGE is set by labbot from configuration unless given here. */
-  args: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(1024)).default({}),
+  args: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(1024))
+    .default({})
+    .describe('Build arguments; BASE_IMAGE is set by labbot from configuration unless given here.'),
 });
 
 export const LessonRunSchema = z.strictObject({
   /** The command of the one-off container of the Docker step (the image's CMD when absent). */
-  command: z.array(z.string().max(1024)).min(1).max(64).optional(),
+  command: z
+    .array(z.string().max(1024))
+    .min(1)
+    .max(64)
+    .optional()
+    .describe("The command of the one-off container of the Docker step (the image's CMD when absent)."),
   /** Text the Docker step's output must contain for the step to count as done. */
-  expectOutput: z.string().min(1).max(1000).optional(),
+  expectOutput: z
+    .string()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe("Text the Docker step's output must contain for the step to count as done."),
   /** How long the one-off container may run. */
-  timeoutSeconds: z.number().int().min(1).max(300).default(30),
+  timeoutSeconds: z.number().int().min(1).max(300).default(30).describe('How long the one-off container may run.'),
 });
 
 export const LessonDeploymentSchema = z.strictObject({
   /** The Deployment template file, relative to the lesson folder. */
-  template: LessonPathSchema.default('deployment.yaml'),
+  template: LessonPathSchema.default('deployment.yaml').describe(
+    'The Deployment template file, relative to the lesson folder.',
+  ),
   /** The Deployment's name (also the `app` label). */
-  name: ObjectNameSchema,
+  name: ObjectNameSchema.describe("The Deployment's name (also the `app` label)."),
   replicas: z.number().int().min(1).max(10).default(3),
   /** Whether the containers may run with a read-only root filesystem. */
-  readOnlyRootFilesystem: z.boolean().default(false),
+  readOnlyRootFilesystem: z
+    .boolean()
+    .default(false)
+    .describe('Whether the containers may run with a read-only root filesystem.'),
 });
 
 const checkBase = {
   /** A short title shown next to ✅/❌ (a default is made from the check when absent). */
-  name: z.string().min(1).max(200).optional(),
+  name: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('A short title shown next to ✅/❌ (a default is made from the check when absent).'),
   /** Shown to the learner when the check fails. */
-  hint: z.string().min(1).max(1000),
+  hint: z.string().min(1).max(1000).describe('Shown to the learner when the check fails.'),
 };
 
 export const CHECK_KINDS = ['podsReady', 'containerOutput', 'selfHeals', 'replicas'] as const;
@@ -87,15 +115,21 @@ export type LessonCheck = z.infer<typeof LessonCheckSchema>;
 
 export const LessonLimitsSchema = z.strictObject({
   /** CPU for the whole lab namespace (ResourceQuota), e.g. "1". */
-  cpu: cpu.default('1'),
+  cpu: cpu.default('1').describe('CPU for the whole lab namespace (ResourceQuota), e.g. "1".'),
   /** Memory for the whole lab namespace (ResourceQuota), e.g. "512Mi". */
-  memory: memory.default('512Mi'),
+  memory: memory.default('512Mi').describe('Memory for the whole lab namespace (ResourceQuota), e.g. "512Mi".'),
   /** Pods the namespace may hold: leave room above the replicas for a rolling-update surge pod. */
-  pods: z.number().int().min(1).max(30).default(6),
+  pods: z
+    .number()
+    .int()
+    .min(1)
+    .max(30)
+    .default(6)
+    .describe('Pods the namespace may hold: leave room above the replicas for a rolling-update surge pod.'),
   /** Default CPU limit of one container (LimitRange). */
-  containerCpu: cpu.default('100m'),
+  containerCpu: cpu.default('100m').describe('Default CPU limit of one container (LimitRange).'),
   /** Default memory limit of one container (LimitRange). */
-  containerMemory: memory.default('64Mi'),
+  containerMemory: memory.default('64Mi').describe('Default memory limit of one container (LimitRange).'),
   /** How long a lab lives before it is torn down. */
   ttlMinutes: z
     .number()
@@ -119,17 +153,23 @@ export const LessonStepSchema = z.strictObject({
   id: ObjectNameSchema,
   title: z.string().min(1).max(200),
   /** What the learner reads (markdown-ish plain text, at most 4000 characters: one chat message). */
-  text: z.string().min(1).max(4000),
+  text: z
+    .string()
+    .min(1)
+    .max(4000)
+    .describe('What the learner reads (markdown-ish plain text, at most 4000 characters: one chat message).'),
   /** When the chat shows this step: on which lab event. */
-  shownAt: z.enum(STEP_MOMENTS).optional(),
+  shownAt: z.enum(STEP_MOMENTS).optional().describe('When the chat shows this step: on which lab event.'),
 });
 
 export const LessonVariantSchema = z.strictObject({
   description: z.string().min(1).max(1000),
   /** Replaces the lesson's build (its own context folder keeps the image hash apart). */
-  build: LessonBuildSchema.optional(),
+  build: LessonBuildSchema.optional().describe(
+    "Replaces the lesson's build (its own context folder keeps the image hash apart).",
+  ),
   /** Replaces the lesson's run settings. */
-  run: LessonRunSchema.optional(),
+  run: LessonRunSchema.optional().describe("Replaces the lesson's run settings."),
   /** What a lab of this variant is expected to end in (for tests and the teaching text). */
   expect: z
     .strictObject({
