@@ -286,4 +286,112 @@ describe('discord-sim with the real discord.js client', () => {
     expect(handlerErrors).toEqual([]);
     expect(sim.violations).toEqual([]);
   });
+
+  it('sends follow-ups through the interaction webhook and records them on the handle', async () => {
+    onInteraction = async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      await interaction.editReply('checking…');
+      await interaction.followUp({ content: 'second note', flags: MessageFlags.Ephemeral });
+    };
+    const handle = sim.sendSlashCommand({ guildId, channelId, userId: learner, name: 'lab', subcommand: 'status' });
+    await sim.waitFor(() => handle.followUps().length === 1, 3_000);
+    expect(handle.original()).toMatchObject({ ephemeral: true, data: { content: 'checking…' } });
+    expect(handle.followUps()[0]).toMatchObject({ ephemeral: true, via: 'webhook', data: { content: 'second note' } });
+    expect(sim.channelMessages(channelId).some((message) => message.id === handle.original()?.id)).toBe(false);
+    expect(handlerErrors).toEqual([]);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('delivers a DM slash command without guild or member', async () => {
+    onInteraction = async (interaction) => {
+      if (interaction.isChatInputCommand()) await interaction.reply('Labs run in servers; here I can only help.');
+    };
+    const delivered = nextInteraction((i): i is ChatInputCommandInteraction => i.isChatInputCommand());
+    const handle = sim.sendSlashCommand({ userId: learner, name: 'lab', subcommand: 'status' });
+    const interaction = await delivered;
+    expect(interaction.inGuild()).toBe(false);
+    expect(interaction.member).toBeNull();
+    expect(interaction.user.id).toBe(learner);
+    expect((await handle.acknowledged()).type).toBe(4);
+    expect(sim.channels.get(interaction.channelId!)?.data['type']).toBe(1);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('lets tests refuse thread creation (403 Missing Permissions) so a fallback can be exercised', async () => {
+    const channel = client.channels.cache.get(channelId) as TextChannel;
+    const message = await channel.send('lab without thread');
+    sim.failRequests({ method: 'POST', route: '/channels/:channelId/messages/:messageId/threads' });
+    const error = await message.startThread({ name: 'lab' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DiscordAPIError);
+    expect((error as DiscordAPIError).code).toBe(50013);
+    expect((await message.startThread({ name: 'lab' })).id).toBe(message.id);
+    const again = await message.startThread({ name: 'lab' }).catch((caught: unknown) => caught);
+    expect((again as DiscordAPIError).code).toBe(160004);
+    sim.violations.splice(0);
+  });
+
+  it('notes a late acknowledgement (after the 3 s deadline) and answers 10062 Unknown interaction', async () => {
+    const strict = await startDiscordSim({ botToken: 'strict', interactionAckDeadlineMs: 50 });
+    const bot = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: strict.apiUrl, version: '10' } });
+    try {
+      const ready = new Promise<void>((resolve) => bot.once(Events.ClientReady, () => resolve()));
+      await withTimeout(bot.login(strict.botToken), 5_000, 'login');
+      await withTimeout(ready, 5_000, 'clientReady');
+      let failure: unknown;
+      bot.on(Events.InteractionCreate, (interaction) => {
+        if (!interaction.isChatInputCommand()) return;
+        setTimeout(() => {
+          interaction.deferReply().catch((caught: unknown) => {
+            failure = caught;
+          });
+        }, 150);
+      });
+      strict.sendSlashCommand({ guildId: strict.guilds[0]!.id, userId: learner, name: 'lab' });
+      await strict.waitFor(() => failure !== undefined, 3_000);
+      expect((failure as DiscordAPIError).code).toBe(10062);
+      expect(strict.violations.map((violation) => violation.kind)).toEqual(['late-ack']);
+    } finally {
+      await bot.destroy();
+      await strict.stop();
+    }
+  });
+
+  it('notes a client that retries before retry_after ended', async () => {
+    sim.rateLimit({ method: 'GET', route: '/users/@me', count: 1, retryAfterMs: 2_000 });
+    const headers = { authorization: `Bot ${sim.botToken}` };
+    const first = await fetch(`${sim.apiUrl}/v10/users/@me`, { headers });
+    expect(first.status).toBe(429);
+    expect(Object.fromEntries(first.headers)).toMatchObject({
+      'retry-after': '2',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset-after': '2.000',
+      'x-ratelimit-scope': 'user',
+    });
+    expect(await first.json()).toEqual({ message: 'You are being rate limited.', retry_after: 2, global: false });
+    const early = await fetch(`${sim.apiUrl}/v10/users/@me`, { headers });
+    expect(early.status).toBe(429);
+    expect(sim.violations).toEqual([expect.objectContaining({ kind: 'rate-limit-ignored', route: '/users/@me' })]);
+    sim.violations.splice(0);
+  });
+
+  it('after a bot restart, a fresh login sees the active threads in GUILD_CREATE and edits the status with the bot token', async () => {
+    const thread = sim.threads(channelId)[0]!;
+    const [statusMessage] = sim.channelMessages(thread.id);
+    const restarted = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: sim.apiUrl, version: '10' } });
+    try {
+      const ready = new Promise<void>((resolve) => restarted.once(Events.ClientReady, () => resolve()));
+      await withTimeout(restarted.login(sim.botToken), 5_000, 'login');
+      await withTimeout(ready, 5_000, 'clientReady');
+      const cached = restarted.channels.cache.get(thread.id);
+      expect(cached?.isThread()).toBe(true);
+      if (!cached?.isThread()) return;
+      await cached.messages.edit(statusMessage!.id, { content: 'still updating after restart' });
+      expect(statusMessage!.data['content']).toBe('still updating after restart');
+      expect(statusMessage!.edits.at(-1)?.via).toBe('bot');
+    } finally {
+      await restarted.destroy();
+    }
+    expect(sim.violations).toEqual([]);
+  });
 });
