@@ -18,7 +18,10 @@ export interface OutboxDelivery {
   key: string;
   message: OutboxItem['message'];
   labId: string | undefined;
-  /** The chat message that already shows this key: edit it. Undefined: post a new one. */
+  /**
+   * The chat message that already shows this key: edit it. Undefined: post a new one. When the
+   * recorded message is gone (deleted by someone), post a new one and return its id.
+   */
   messageId: string | undefined;
   /**
    * Stable per platform + thread + key (25 characters): when posting, pass it as the platform's
