@@ -5,6 +5,7 @@ describe('parseLabCommand: accepted commands', () => {
   const table: [string, LabCommand][] = [
     ['/lab start docker-vs-kubernetes', { kind: 'start', lessonId: 'docker-vs-kubernetes' }],
     ['start docker-vs-kubernetes', { kind: 'start', lessonId: 'docker-vs-kubernetes' }],
+    ['/lab start docker-vs-kubernetes exits', { kind: 'start', lessonId: 'docker-vs-kubernetes', variant: 'exits' }],
     ['  /LAB   START   docker-vs-kubernetes  ', { kind: 'start', lessonId: 'docker-vs-kubernetes' }],
     ['/lab status', { kind: 'status' }],
     ['/lab status docker-vs-kubernetes', { kind: 'status', lessonId: 'docker-vs-kubernetes' }],
@@ -48,7 +49,8 @@ describe('parseLabCommand: refusals are one clear sentence', () => {
     ['/lab start', /^Say which lesson to start, e\.g\. "\/lab start docker-vs-kubernetes"\.$/],
     ['/lab start Bad_Lesson', /^"Bad_Lesson" is not a valid lesson id: use lowercase letters, digits and dashes/],
     ['/lab start ../../etc', /^"\.\.\/\.\.\/etc" is not a valid lesson id/],
-    ['/lab start a b', /^"start" takes one lesson id/],
+    ['/lab start a b c', /^"start" takes one lesson id/],
+    ['/lab start a B', /^"B" is not a variant name/],
     ['/lab stop a b', /^"stop" takes at most one lesson id/],
     ['/lab list everything', /^"list" takes no arguments\.$/],
     ['/lab help frob', /^There is no help on "frob"/],

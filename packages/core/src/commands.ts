@@ -23,7 +23,15 @@ const SUGGESTED = 'start, status, stop, reset, check, list, lessons, help';
 
 /** One parsed `/lab` command. Lab-scoped commands without a lesson mean "the lab of this thread". */
 export const LabCommandSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('start'), lessonId: LessonIdSchema }),
+  z.object({
+    kind: z.literal('start'),
+    lessonId: LessonIdSchema,
+    /** A variant of the lesson, e.g. `exits` (pods that crash-loop on purpose). */
+    variant: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/)
+      .optional(),
+  }),
   z.object({ kind: z.literal('status'), lessonId: LessonIdSchema.optional() }),
   z.object({ kind: z.literal('stop'), lessonId: LessonIdSchema.optional() }),
   z.object({ kind: z.literal('reset'), lessonId: LessonIdSchema.optional() }),
@@ -135,8 +143,17 @@ export function parseLabCommand(text: string): LabCommandParseResult {
   if (first === undefined) return fail(`Type a command after /lab. Try: ${SUGGESTED}.`);
   const subcommand = first.toLowerCase();
   switch (subcommand) {
-    case 'start':
-      return lessonArgument('start', args, true);
+    case 'start': {
+      // `start <lesson> [variant]`: the variant is a word like "exits".
+      const [lesson, variant, ...extra] = args;
+      if (variant === undefined || extra.length > 0) return lessonArgument('start', args, true);
+      const parsed = lessonArgument('start', [lesson ?? ''], true);
+      if (!parsed.ok) return parsed;
+      if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(variant)) {
+        return fail(`${shown(variant)} is not a variant name: use lowercase letters, digits and dashes.`);
+      }
+      return finish({ ...parsed.command, variant });
+    }
     case 'status':
     case 'stop':
     case 'reset':

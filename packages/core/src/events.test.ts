@@ -10,7 +10,7 @@ import {
   parseLabEvent,
 } from './events.js';
 import { labIdFor } from './identity.js';
-import { createLabRecord, isSettled, LAB_PHASES, LabRecordSchema } from './lab.js';
+import { createLabRecord, decideReconcile, isSettled, LAB_PHASES, type LabPhase, LabRecordSchema } from './lab.js';
 
 const labId = labIdFor({ platform: 'local', workspaceId: 'local', userId: 'me', lessonId: 'docker-vs-kubernetes' });
 const clock = () => new Date('2026-11-25T13:00:00.000Z');
@@ -111,5 +111,27 @@ describe('lab records', () => {
 
   it('settles on ready, degraded, failed and stopped only', () => {
     expect(LAB_PHASES.filter(isSettled)).toEqual(['ready', 'degraded', 'failed', 'stopped']);
+  });
+});
+
+describe('decideReconcile', () => {
+  const at = (state: 'running' | 'stopped', generation: number, phase: LabPhase, observedGeneration?: number) => ({
+    desired: { state, generation },
+    observed: { phase, pods: [], ...(observedGeneration === undefined ? {} : { generation: observedGeneration }) },
+  });
+  it.each([
+    [at('stopped', 0, 'ready', 0), 'teardown'],
+    [at('stopped', 0, 'stopping', 0), 'teardown'],
+    [at('stopped', 0, 'stopped', 0), 'none'],
+    [at('running', 1, 'ready', 0), 'restart'],
+    [at('running', 1, 'failed', 0), 'restart'],
+    [at('running', 0, 'failed', 0), 'none'],
+    [at('running', 0, 'ready', 0), 'none'],
+    [at('running', 0, 'degraded', 0), 'none'],
+    [at('running', 0, 'pending'), 'continue'],
+    [at('running', 0, 'building', 0), 'continue'],
+    [at('running', 0, 'stopped', 0), 'continue'],
+  ] as const)('%j → %s', (record, action) => {
+    expect(decideReconcile(record).action).toBe(action);
   });
 });

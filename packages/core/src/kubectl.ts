@@ -145,6 +145,13 @@ function splitArgs(
       positional.push(arg);
       continue;
     }
+    // kubectl also takes the short output flag glued to its value: -owide.
+    const glued = /^-o([^=].*)$/.exec(arg);
+    if (glued) {
+      if (flags.has('-o')) return 'The option -o is given twice.';
+      flags.set('-o', glued[1] ?? '');
+      continue;
+    }
     const eq = arg.indexOf('=');
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     if (flags.has(flag)) return `The option ${flag} is given twice.`;

@@ -202,3 +202,29 @@ export function createLabRecord(options: CreateLabRecordOptions): LabRecord {
     version: 0,
   });
 }
+
+/** What the runner must do next for a lab, decided from desired and observed state alone. */
+export type ReconcileDecision =
+  /** Tear everything down (desired stopped, not yet stopped). */
+  | { action: 'teardown' }
+  /** Start over: a reset bumped the desired generation past the observed one. */
+  | { action: 'restart'; generation: number }
+  /** Carry on with the next missing step (every step is idempotent). */
+  | { action: 'continue' }
+  /** Nothing to do until something changes (settled, or a failure that needs a reset). */
+  | { action: 'none' };
+
+/**
+ * The lab state machine's one rule set: level-triggered, so the same record always gives the same
+ * decision however often reconcile runs.
+ */
+export function decideReconcile(record: Pick<LabRecord, 'desired' | 'observed'>): ReconcileDecision {
+  const { desired, observed } = record;
+  if (desired.state === 'stopped') return observed.phase === 'stopped' ? { action: 'none' } : { action: 'teardown' };
+  if (observed.generation !== undefined && observed.generation !== desired.generation) {
+    return { action: 'restart', generation: desired.generation };
+  }
+  if (observed.phase === 'failed') return { action: 'none' };
+  if (observed.phase === 'ready' || observed.phase === 'degraded') return { action: 'none' };
+  return { action: 'continue' };
+}
