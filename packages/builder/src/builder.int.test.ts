@@ -57,6 +57,10 @@ afterAll(async () => {
       .getImage(image.Id)
       .remove({ force: true })
       .catch(() => {});
+  const cleaner = new Redis(redisUrl);
+  const keys = await cleaner.keys(`labbot:test:${runId}:*`);
+  if (keys.length > 0) await cleaner.del(...keys);
+  cleaner.disconnect();
   for (const client of redisClients) client.disconnect();
   for (const dir of tempDirs) await rm(dir, { recursive: true, force: true });
 });
@@ -133,6 +137,22 @@ describe('ensureImage', () => {
     for (const lines of logs) expect(lines.filter((line) => line === 'shared-build')).toHaveLength(1);
     for (const result of results) expect(result.logTail).toContain('shared-build');
     expect(await redisA.exists(`${keyPrefix}image:${results[0]?.tag}`)).toBe(0);
+  });
+
+  it('takes over the build when the worker holding the lock died', async () => {
+    const keyPrefix = `labbot:test:${runId}:takeover:`;
+    const redis = new Redis(redisUrl);
+    redisClients.push(redis);
+    const builder = newBuilder({ lock: createRedisBuildLock(redis, { keyPrefix }) });
+    const contextDir = await makeContext('CMD ["echo", "after takeover"]');
+    const hash = await hashBuildContext({ contextDir, dockerfile: 'Dockerfile' });
+    // The lock of a crashed worker: present, never renewed, gone when its TTL runs out.
+    await redis.set(`${keyPrefix}image:labbot/${lessonId}:${hash}`, 'crashed-worker', 'PX', 1_500);
+    const started = Date.now();
+    const result = await builder.ensureImage({ lessonId, contextDir, dockerfile: 'Dockerfile' });
+    expect(result.cached).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(builder.stats()).toMatchObject({ builds: 1, waits: 1 });
   });
 
   it('reports a lock backend that is down as BUILD_LOCK_UNAVAILABLE (retryable), building nothing', async () => {

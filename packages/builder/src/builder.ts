@@ -53,6 +53,11 @@ export interface BuilderOptions {
   logger?: BuilderLogger;
   /** Extra labels put on every image built and container run (e.g. `labbot.test=1`). */
   labels?: Record<string, string>;
+  /**
+   * TTL of the shared build lock, renewed every third of it while the build runs (default 15 s): after a
+   * worker crash, another worker takes over the build within this time.
+   */
+  lockTtlMs?: number;
   /** Number of build output lines kept in results and errors (default 20). */
   logTailLines?: number;
 }
@@ -157,6 +162,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
   const logger = options.logger;
   const labels = options.labels ?? {};
   const tailSize = options.logTailLines ?? 20;
+  const lockTtlMs = options.lockTtlMs ?? 15_000;
   const inFlight = new Map<string, InFlight>();
   const counters: BuilderStats = { builds: 0, cacheHits: 0, waits: 0, pushes: 0, failures: 0 };
 
@@ -396,7 +402,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
     // A waiter gives up after a full build and push could have finished (plus slack).
     const waitMs = limits.timeoutMs * 2 + 30_000;
     for (let round = 0; round < MAX_LOCK_ROUNDS; round += 1) {
-      const release = await viaLock(tag, () => lock.acquire(lockKey, Math.min(limits.timeoutMs, 60_000)));
+      const release = await viaLock(tag, () => lock.acquire(lockKey, lockTtlMs));
       if (release) {
         try {
           // Re-check under the lock: another process may have finished between our check and the lock.

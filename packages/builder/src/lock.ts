@@ -108,6 +108,8 @@ export function createRedisBuildLock(redis: Redis, options: RedisBuildLockOption
         released = true;
         clearInterval(renewal);
         await redis.eval(RELEASE_SCRIPT, 1, redisKey, token);
+        // Waiters read the last lines right after the release; after a minute nobody needs them.
+        await redis.multi().pexpire(`${redisKey}:log`, 60_000).pexpire(`${redisKey}:log:count`, 60_000).exec();
       };
     },
     shareLog(key, line) {
