@@ -53,7 +53,7 @@ export type LabCommandParseResult = { ok: true; command: LabCommand } | { ok: fa
 
 /** One line of help per subcommand (shown by `/lab help`). */
 export const LAB_COMMAND_HELP: Record<LabSubcommand, string> = {
-  start: '/lab start <lesson> — start your own lab of a lesson, in a new thread',
+  start: '/lab start <lesson> [variant] — start your own lab of a lesson, in a new thread',
   status: '/lab status [lesson] — show where your lab is',
   stop: '/lab stop [lesson] — stop your lab and remove everything it made',
   reset: '/lab reset [lesson] — start your lab over from the first step',
