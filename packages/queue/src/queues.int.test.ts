@@ -55,7 +55,7 @@ describe('lab-reconcile', () => {
     let runs = 0;
     reconcileWorker(async () => {
       runs++;
-      await sleep(100);
+      await sleep(300);
     }, 4);
     await Promise.all(Array.from({ length: 50 }, (_, i) => queues.enqueueReconcile(labId, `burst-${i}`)));
     await waitForIdle(queues.queue(RECONCILE_QUEUE));
