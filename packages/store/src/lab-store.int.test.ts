@@ -186,6 +186,24 @@ describe('lab records', () => {
     ]);
   });
 
+  it('leaves an unreadable record out of listings and says so, while get() refuses it', async () => {
+    const reported: string[] = [];
+    const watched = createLabStore({ redis, prefix, onInvalidRecord: (kind, id) => reported.push(`${kind}:${id}`) });
+    const good = labRecord();
+    const bad = labRecord();
+    await watched.create(good);
+    await watched.create(bad);
+    await redis.set(`${prefix}:lab:${bad.labId}`, '{"labId": "half a record"');
+    const listed = (await watched.listAll()).map((lab) => lab.labId);
+    expect(listed).toContain(good.labId);
+    expect(listed).not.toContain(bad.labId);
+    expect(reported).toContain(`lab:${bad.labId}`);
+    await expect(watched.get(bad.labId)).rejects.toSatisfy(
+      (error: unknown) => error instanceof LabbotError && error.code === 'STORE_CORRUPT',
+    );
+    await redis.del(`${prefix}:lab:${bad.labId}`);
+  });
+
   it('stamps updatedAt from the clock', async () => {
     const lab = labRecord();
     await store.create(lab);

@@ -1,3 +1,4 @@
+import type { LabbotError } from '@labbot/core';
 import { type LabOwner, type LabRecord, LabRecordSchema, ownerKeyFor } from '@labbot/core';
 import type { Redis } from 'ioredis';
 import type { AuditEntry } from './audit.js';
@@ -17,6 +18,8 @@ export interface LabStoreOptions {
   historyTtlAfterDeleteMs?: number;
   /** How long a message reference lives after its last write (default 30 days). */
   messageRefTtlMs?: number;
+  /** Told about a stored record that no longer parses; listings skip it (default: one line on stderr). */
+  onInvalidRecord?: (kind: 'lab' | 'class', id: string, error: LabbotError) => void;
 }
 
 /** Who made a change, for the audit trail (default `labbot`). */
@@ -75,6 +78,12 @@ export function createLabStore(options: LabStoreOptions): LabStore {
   const historyLimit = options.historyLimit ?? 200;
   const historyTtlMs = options.historyTtlAfterDeleteMs ?? 7 * 24 * 3600_000;
   const messageRefTtlMs = options.messageRefTtlMs ?? 30 * 24 * 3600_000;
+  const onInvalidRecord =
+    options.onInvalidRecord ??
+    ((kind: string, id: string, error: LabbotError) =>
+      console.error(`[labbot store] skipping unreadable ${kind} record ${id}: ${error.message}`));
+  const invalidLab = (id: string, error: LabbotError) => onInvalidRecord('lab', id, error);
+  const invalidClass = (id: string, error: LabbotError) => onInvalidRecord('class', id, error);
 
   const keys = {
     lab: (labId: string) => `${prefix}:lab:${labId}`,
@@ -135,10 +144,11 @@ export function createLabStore(options: LabStoreOptions): LabStore {
     update: (labId, change, opts) => labs.update(labId, async (current) => stamp(await change(current)), opts),
     delete: (labId, opts = {}) =>
       labs.delete(labId, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'deleted' }, historyTtlMs),
-    listByOwner: async (owner) => labs.getMany(await redis.smembers(keys.byOwner(ownerKeyFor(owner)))),
-    listByClass: async (classId) => labs.getMany(await redis.smembers(keys.byClass(classId))),
-    listExpiringBefore: async (epochMs) => labs.getMany(await redis.zrangebyscore(keys.byExpiry, '-inf', epochMs)),
-    listAll: async () => labs.getMany(await redis.smembers(keys.allLabs)),
+    listByOwner: async (owner) => labs.getMany(await redis.smembers(keys.byOwner(ownerKeyFor(owner))), invalidLab),
+    listByClass: async (classId) => labs.getMany(await redis.smembers(keys.byClass(classId)), invalidLab),
+    listExpiringBefore: async (epochMs) =>
+      labs.getMany(await redis.zrangebyscore(keys.byExpiry, '-inf', epochMs), invalidLab),
+    listAll: async () => labs.getMany(await redis.smembers(keys.allLabs), invalidLab),
     history: (labId, limit) => labs.history(labId, limit),
     appendHistory: (labId, entry) => appendHistory(keys.labHistory(labId), entry),
 
@@ -159,7 +169,7 @@ export function createLabStore(options: LabStoreOptions): LabStore {
       classes.update(classId, async (current) => stamp(await change(current)), opts),
     deleteClass: (classId, opts = {}) =>
       classes.delete(classId, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'deleted' }, historyTtlMs),
-    listClasses: async () => classes.getMany(await redis.smembers(keys.allClasses)),
+    listClasses: async () => classes.getMany(await redis.smembers(keys.allClasses), invalidClass),
     classHistory: (classId, limit) => classes.history(classId, limit),
   };
 }

@@ -90,12 +90,20 @@ export class VersionedCollection<T extends { version: number }> {
     return raw === null ? undefined : this.#parse(id, raw);
   }
 
-  async getMany(ids: readonly string[]): Promise<T[]> {
+  /** The records of `ids` that exist; an unreadable one is reported to `onInvalid` and left out, so one bad record cannot block a listing. */
+  async getMany(ids: readonly string[], onInvalid: (id: string, error: LabbotError) => void): Promise<T[]> {
     if (ids.length === 0) return [];
     const raws = await this.#redis.mget(...ids.map((id) => this.#spec.recordKey(id)));
     const out: T[] = [];
     raws.forEach((raw, index) => {
-      if (raw !== null) out.push(this.#parse(ids[index] ?? '', raw));
+      if (raw === null) return;
+      const id = ids[index] ?? '';
+      try {
+        out.push(this.#parse(id, raw));
+      } catch (error) {
+        if (!(error instanceof LabbotError)) throw error;
+        onInvalid(id, error);
+      }
     });
     return out;
   }
