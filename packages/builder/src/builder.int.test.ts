@@ -139,6 +139,25 @@ describe('ensureImage', () => {
     expect(await redisA.exists(`${keyPrefix}image:${results[0]?.tag}`)).toBe(0);
   });
 
+  it('reports a failed build to the builder waiting in another process without building again', async () => {
+    const keyPrefix = `labbot:test:${runId}:shared-failure:`;
+    const [redisA, redisB] = [new Redis(redisUrl), new Redis(redisUrl)];
+    redisClients.push(redisA, redisB);
+    const builderA = newBuilder({ docker: new Dockerode(), lock: createRedisBuildLock(redisA, { keyPrefix }) });
+    const builderB = newBuilder({ docker: new Dockerode(), lock: createRedisBuildLock(redisB, { keyPrefix }) });
+    const contextDir = await makeContext('RUN sleep 1 && echo failing-soon && exit 4');
+    const request = { lessonId, contextDir, dockerfile: 'Dockerfile' };
+    const errors = await Promise.all([caught(builderA.ensureImage(request)), caught(builderB.ensureImage(request))]);
+    expect(errors.map((error) => error.code)).toEqual(['BUILD_FAILED', 'BUILD_FAILED']);
+    for (const error of errors) expect(error.userMessage).toContain('returned a non-zero code: 4');
+    expect(builderA.stats().builds + builderB.stats().builds).toBe(1);
+
+    // A later request is a new attempt: it builds (and fails) again rather than reusing the old verdict.
+    const later = await caught(builderB.ensureImage(request));
+    expect(later.code).toBe('BUILD_FAILED');
+    expect(builderA.stats().builds + builderB.stats().builds).toBe(2);
+  });
+
   it('takes over the build when the worker holding the lock died', async () => {
     const keyPrefix = `labbot:test:${runId}:takeover:`;
     const redis = new Redis(redisUrl);

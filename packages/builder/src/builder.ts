@@ -115,6 +115,8 @@ export interface Builder {
 
 const DEFAULT_LIMITS: BuildLimits = { timeoutMs: 10 * 60_000, memoryBytes: 1024 ** 3 };
 const MAX_LOCK_ROUNDS = 3;
+/** Failures that a second build of the same content would repeat (timeouts and outages may not). */
+const SHARED_FAILURE_CODES = new Set<string>([BuilderErrorCode.buildFailed, BuilderErrorCode.baseImageMissing]);
 
 interface InFlight {
   promise: Promise<EnsureImageResult>;
@@ -374,6 +376,19 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
     }
   }
 
+  /** Lets waiters in other processes report a deterministic failure instead of repeating the build. */
+  async function shareFailure(lockKey: string, error: unknown): Promise<void> {
+    if (!(error instanceof LabbotError) || !SHARED_FAILURE_CODES.has(error.code) || !lock.shareFailure) return;
+    const failure = {
+      code: error.code,
+      message: error.message,
+      ...(error.userMessage === undefined ? {} : { userMessage: error.userMessage }),
+    };
+    await lock.shareFailure(lockKey, failure).catch((shareError: unknown) => {
+      logger?.warn({ lockKey, error: messageOf(shareError) }, 'sharing a build failure failed');
+    });
+  }
+
   async function produce(
     request: EnsureImageOptions,
     tag: string,
@@ -412,8 +427,13 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
             emit(line);
             lock.shareLog?.(lockKey, line);
           };
-          if (work === 'build') await build(request, tag, hash, emitShared, tail);
-          await push(tag, request.lessonId, emitShared);
+          try {
+            if (work === 'build') await build(request, tag, hash, emitShared, tail);
+            await push(tag, request.lessonId, emitShared);
+          } catch (error) {
+            await shareFailure(lockKey, error);
+            throw error;
+          }
           return done(work === 'push');
         } finally {
           await release().catch((error: unknown) => logger?.warn({ tag, error: messageOf(error) }, 'lock release'));
@@ -424,6 +444,14 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
       const freed = await viaLock(tag, () => lock.waitForRelease(lockKey, waitMs, emit));
       if ((await missingWork(tag)) === 'ready') return done(true);
       if (!freed) break;
+      // The holder's build failed for a reason that building again here would only repeat.
+      const failure = await lock.sharedFailure?.(lockKey).catch(() => null);
+      if (failure) {
+        throw new LabbotError(failure.code, failure.message, {
+          ...(failure.userMessage === undefined ? {} : { userMessage: failure.userMessage }),
+          context: { tag, lessonId: request.lessonId, reportedBy: 'another builder' },
+        });
+      }
     }
     throw new LabbotError(BuilderErrorCode.buildLockTimeout, `Gave up waiting for another build of ${tag}`, {
       retryable: true,

@@ -27,5 +27,6 @@ export {
   createRedisBuildLock,
   type RedisBuildLockOptions,
   type ReleaseBuildLock,
+  type SharedBuildFailure,
 } from './lock.js';
 export type { RunOnceOptions, RunOnceResult } from './run-once.js';

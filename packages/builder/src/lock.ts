@@ -16,6 +16,17 @@ export interface BuildLock {
   waitForRelease(key: string, timeoutMs: number, onLog?: (line: string) => void): Promise<boolean>;
   /** Shares one output line of the holder's build with waiters in other processes (optional). */
   shareLog?(key: string, line: string): void;
+  /** Records why the holder's build failed, for the waiters of this attempt (optional). */
+  shareFailure?(key: string, failure: SharedBuildFailure): Promise<void>;
+  /** The failure recorded by the last holder of `key`, if it failed within the last minute. */
+  sharedFailure?(key: string): Promise<SharedBuildFailure | null>;
+}
+
+/** A build failure that waiters in other processes report instead of building again. */
+export interface SharedBuildFailure {
+  code: string;
+  message: string;
+  userMessage?: string;
 }
 
 /** A lock within one process (the default when no shared lock is given). */
@@ -91,8 +102,8 @@ export function createRedisBuildLock(redis: Redis, options: RedisBuildLockOption
       const ttl = Math.max(1000, Math.round(ttlMs));
       const taken = await redis.set(redisKey, token, 'PX', ttl, 'NX');
       if (taken !== 'OK') return null;
-      // A new holder starts a new shared log: waiters must not see lines of an earlier attempt.
-      await redis.del(`${redisKey}:log`, `${redisKey}:log:count`);
+      // A new holder starts a new attempt: waiters must not see lines or a failure of an earlier one.
+      await redis.del(`${redisKey}:log`, `${redisKey}:log:count`, `${redisKey}:failure`);
       let released = false;
       const renewal = setInterval(
         () => {
@@ -124,6 +135,21 @@ export function createRedisBuildLock(redis: Redis, options: RedisBuildLockOption
         .pexpire(`${logKey}:count`, 3_600_000)
         .exec()
         .catch(() => {});
+    },
+    async shareFailure(key, failure) {
+      await redis.set(`${prefix}${key}:failure`, JSON.stringify(failure), 'PX', 60_000);
+    },
+    async sharedFailure(key) {
+      const text = await redis.get(`${prefix}${key}:failure`);
+      if (text === null) return null;
+      try {
+        const parsed: unknown = JSON.parse(text);
+        const { code, message, userMessage } = (parsed ?? {}) as Record<string, unknown>;
+        if (typeof code !== 'string' || typeof message !== 'string') return null;
+        return typeof userMessage === 'string' ? { code, message, userMessage } : { code, message };
+      } catch {
+        return null;
+      }
     },
     async waitForRelease(key, timeoutMs, onLog) {
       const redisKey = prefix + key;
