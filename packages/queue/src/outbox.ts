@@ -48,8 +48,6 @@ export interface OutboxWorkerOptions extends WorkerBaseOptions {
   minEditIntervalMs?: number;
   /** Must match the producers' `outboxTtlMs` (default 1 day). */
   outboxTtlMs?: number;
-  /** The clock in epoch ms (a seam for tests). */
-  now?: () => number;
 }
 
 /** A rate limit read from a thrown error (or its cause): `retryAfterMs`, and `global` for a platform-wide limit. */
@@ -84,7 +82,8 @@ export function idempotencyKeyOf(platform: string, threadId: string, key: string
 export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
   const { platform, deliver, store, ...tuning } = options;
   const minEditIntervalMs = options.minEditIntervalMs ?? 1000;
-  const now = options.now ?? Date.now;
+  // Real time on purpose: BullMQ schedules delayed jobs by the wall clock, so pacing must use it too.
+  const now = Date.now;
   const prefix = options.prefix ?? 'labbot';
   const stateConnection = openConnection(options.connection, 'producer');
   const state = createOutboxState(stateConnection.client, prefix, platform, options.outboxTtlMs ?? 24 * 3600_000);
