@@ -75,6 +75,18 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Bodies must be JSON (or YAML for apply); a protobuf or CBOR body gets 415 so client-go falls back to JSON. */
+function checkBodyType(req: IncomingMessage): void {
+  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
+  if (type !== 'application/json' && type !== '' && type !== '*/*') {
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+    );
+  }
+}
+
 function parseJsonBody(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -294,11 +306,13 @@ export class HttpApiServer {
         return sendJson(res, 200, object);
       }
       case 'create': {
+        checkBodyType(req);
         const body = parseJsonBody(await readBody(req));
         const warnings = this.strictFields(url, resource, body);
         return reply(api.create(resource, namespace, body, context), warnings);
       }
       case 'update': {
+        checkBodyType(req);
         const body = parseJsonBody(await readBody(req));
         const warnings = subresource ? [] : this.strictFields(url, resource, body);
         return reply(api.update(resource, namespace, name ?? '', body, context, subresource), warnings);

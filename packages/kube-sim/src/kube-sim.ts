@@ -30,7 +30,7 @@ export interface KubeSimOptions {
   watchHistory?: number;
   /** How long a deleted namespace shows Terminating before its contents go (default 300 ms). */
   namespaceTerminationDelayMs?: number;
-  /** Bearer token of the kubeconfig user (random by default). */
+  /** Bearer token of the kubeconfig user (`kube-sim` by default); requests without a token are served too. */
   token?: string;
 }
 
@@ -129,7 +129,7 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSim> {
     kubelet = dockerKubelet;
   } else kubelet = new VirtualKubelet(api, options.virtualReadyDelayMs ?? 50);
   seed(api);
-  const token = options.token ?? randomBytes(16).toString('hex');
+  const token = options.token ?? 'kube-sim';
   let stats = emptyStats();
   const faults: FaultOptions = { ...options.faults };
   const http = new HttpApiServer({

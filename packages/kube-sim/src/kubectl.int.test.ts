@@ -1,0 +1,315 @@
+import path from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type KubeSim, startKubeSim } from './index.js';
+import { makeTempDir, runKubectl, tableRows, waitFor, writeText } from './testing/helpers.js';
+
+// The real kubectl against kube-sim with the Docker kubelet: pods are containers of the offline base image.
+const baseImage = process.env.LABBOT_BASE_IMAGE ?? 'labbot/busybox:1';
+const registry = process.env.LABBOT_REGISTRY ?? '127.0.0.1:5050';
+const docker = new Docker();
+let sim: KubeSim;
+let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let kubeconfig: string;
+
+const kubectl = (...args: string[]) => runKubectl(kubeconfig, args);
+
+async function applyYaml(name: string, yaml: string, namespace?: string) {
+  const file = await writeText(temp.dir, name, yaml);
+  return runKubectl(kubeconfig, ['apply', '-f', file, ...(namespace ? ['-n', namespace] : [])]);
+}
+
+function deploymentYaml(name: string, replicas: number, command: string, extra = '') {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels: {app: ${name}}
+  template:
+    metadata:
+      labels: {app: ${name}}
+    spec:
+      containers:
+      - name: ${name}
+        image: ${baseImage}
+        command: ["sh", "-c", ${JSON.stringify(command)}]
+${extra}`;
+}
+
+async function namespace(name: string, labels: Record<string, string> = {}) {
+  const labelLines = Object.entries(labels)
+    .map(([k, v]) => `    ${k}: ${v}`)
+    .join('\n');
+  const result = await applyYaml(
+    `ns-${name}.yaml`,
+    `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n${labelLines ? `  labels:\n${labelLines}\n` : ''}`,
+  );
+  expect(result.stderr).toBe('');
+}
+
+/** `kubectl get pods` rows as { name, ready, status, restarts }. */
+async function pods(ns: string, selector?: string) {
+  const result = await kubectl('get', 'pods', '-n', ns, ...(selector ? ['-l', selector] : []));
+  if (result.code !== 0) throw new Error(result.stderr);
+  return tableRows(result.stdout).map(([name, ready, status, restarts]) => ({
+    name: name ?? '',
+    ready,
+    status,
+    restarts: Number(restarts),
+  }));
+}
+
+async function runningPods(ns: string, count: number, selector?: string) {
+  return waitFor(`${count} Running pods in ${ns}`, async () => {
+    const rows = await pods(ns, selector);
+    return rows.length === count && rows.every((p) => p.status === 'Running' && p.ready === '1/1') ? rows : undefined;
+  });
+}
+
+beforeAll(async () => {
+  temp = await makeTempDir();
+  sim = await startKubeSim({
+    kubelet: 'docker',
+    backoffBaseMs: 200,
+    registry,
+    docker: { labels: { 'labbot.test': '1' } },
+  });
+  kubeconfig = path.join(temp.dir, 'kubeconfig');
+  await sim.writeKubeconfig(kubeconfig);
+});
+
+afterAll(async () => {
+  await sim?.stop();
+  await temp?.remove();
+});
+
+describe('kubectl against kube-sim (docker kubelet)', () => {
+  it('lists the built-in namespaces and the node', async () => {
+    const ns = await kubectl('get', 'ns');
+    expect(ns.code).toBe(0);
+    const names = tableRows(ns.stdout).map((row) => row[0]);
+    expect(names).toEqual(expect.arrayContaining(['default', 'kube-system', 'kube-public']));
+    expect(tableRows(ns.stdout).every((row) => row[1] === 'Active')).toBe(true);
+    const nodes = await kubectl('get', 'nodes');
+    expect(nodes.stdout).toContain('sim-node-1');
+  });
+
+  it('runs the seed workflow: apply 3 replicas, Running pods as containers, logs, self-healing, scale, rollout', async () => {
+    await namespace('seed');
+    const applied = await applyYaml(
+      'web.yaml',
+      deploymentYaml('web', 3, 'echo hello from web; while true; do sleep 1; done'),
+      'seed',
+    );
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout).toContain('deployment.apps/web created');
+    const running = await runningPods('seed', 3);
+
+    // Each pod is one container on the engine, labelled back to its pod, with networking off.
+    const containers = await docker.listContainers({
+      filters: JSON.stringify({ label: ['io.kubernetes.pod.namespace=seed', 'labbot.test=1'] }),
+    });
+    expect(containers.map((c) => c.Labels['io.kubernetes.pod.name']).sort()).toEqual(running.map((p) => p.name).sort());
+    const inspected = await docker.getContainer(containers[0]?.Id ?? '').inspect();
+    expect(inspected.HostConfig.NetworkMode).toBe('none');
+
+    const logs = await kubectl('logs', '-n', 'seed', running[0]?.name ?? '');
+    expect(logs.stdout).toContain('hello from web');
+
+    const victim = running[0]?.name ?? '';
+    const deleted = await kubectl('delete', 'pod', '-n', 'seed', victim);
+    expect(deleted.stdout).toContain(`pod "${victim}" deleted`);
+    const healed = await runningPods('seed', 3);
+    expect(healed.map((p) => p.name)).not.toContain(victim);
+    await waitFor('the deleted pod container to be removed', async () => {
+      const left = await docker.listContainers({
+        all: true,
+        filters: JSON.stringify({ label: [`io.kubernetes.pod.name=${victim}`] }),
+      });
+      return left.length === 0 ? true : undefined;
+    });
+
+    const scaled = await kubectl('scale', 'deployment/web', '-n', 'seed', '--replicas=5');
+    expect(scaled.stdout).toContain('deployment.apps/web scaled');
+    await runningPods('seed', 5);
+    const deployment = await kubectl('get', 'deployment', 'web', '-n', 'seed');
+    expect(tableRows(deployment.stdout)[0]?.slice(0, 4)).toEqual(['web', '5/5', '5', '5']);
+
+    const changed = await applyYaml(
+      'web2.yaml',
+      deploymentYaml('web', 5, 'echo version two; while true; do sleep 1; done'),
+      'seed',
+    );
+    expect(changed.stdout).toContain('deployment.apps/web configured');
+    const rollout = await runKubectl(
+      kubeconfig,
+      ['rollout', 'status', 'deployment/web', '-n', 'seed', '--timeout=90s'],
+      { timeoutMs: 100_000 },
+    );
+    expect(rollout.stdout).toContain('deployment "web" successfully rolled out');
+    expect(rollout.code).toBe(0);
+    const replicaSets = tableRows((await kubectl('get', 'rs', '-n', 'seed')).stdout);
+    expect(replicaSets).toHaveLength(2);
+    expect(replicaSets.map((row) => row[1]).sort()).toEqual(['0', '5']);
+    const after = await runningPods('seed', 5);
+    const newLogs = await kubectl('logs', '-n', 'seed', after[0]?.name ?? '');
+    expect(newLogs.stdout).toContain('version two');
+  });
+
+  it('shows CrashLoopBackOff with growing restarts for an image that prints and exits', async () => {
+    await namespace('crash');
+    await applyYaml('crash.yaml', deploymentYaml('crash', 1, 'echo bye'), 'crash');
+    const seen = await waitFor(
+      'CrashLoopBackOff with 2+ restarts',
+      async () => {
+        const [pod] = await pods('crash');
+        return pod && pod.status === 'CrashLoopBackOff' && pod.restarts >= 2 ? pod : undefined;
+      },
+      60_000,
+      100,
+    );
+    const later = await waitFor('more restarts', async () => {
+      const [pod] = await pods('crash');
+      return pod && pod.restarts > seen.restarts ? pod : undefined;
+    });
+    expect(later.name).toBe(seen.name);
+    const json = JSON.parse((await kubectl('get', 'pod', seen.name, '-n', 'crash', '-o', 'json')).stdout);
+    expect(json.status.containerStatuses[0].lastState.terminated).toMatchObject({ reason: 'Completed', exitCode: 0 });
+    expect((await kubectl('logs', '-n', 'crash', seen.name)).stdout).toContain('bye');
+    const events = await kubectl('get', 'events', '-n', 'crash');
+    expect(events.stdout).toContain('Back-off restarting failed container crash');
+  });
+
+  it('reports exit codes, OOMKilled and ImagePullBackOff like the kubelet', async () => {
+    await namespace('states');
+    const pod = (name: string, image: string, command: string, extra = '') => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: ${image}
+    command: ["sh", "-c", ${JSON.stringify(command)}]
+${extra}`;
+    await applyYaml('fail.yaml', pod('fails', baseImage, 'echo failing; exit 3'), 'states');
+    await applyYaml(
+      'oom.yaml',
+      pod(
+        'oom',
+        baseImage,
+        'a=$(head -c 67108864 /dev/zero | tr "\\0" a)',
+        '    resources:\n      limits: {memory: 16Mi}\n',
+      ),
+      'states',
+    );
+    await applyYaml('absent.yaml', pod('absent', `${registry}/kube-sim-test/absent:1`, 'true'), 'states');
+    const statuses = await waitFor('terminal states', async () => {
+      const rows = await pods('states');
+      const byName = Object.fromEntries(rows.map((r) => [r.name, r.status]));
+      return byName.fails === 'Error' && byName.oom === 'OOMKilled' && byName.absent === 'ImagePullBackOff'
+        ? byName
+        : undefined;
+    });
+    expect(statuses).toMatchObject({ fails: 'Error', oom: 'OOMKilled', absent: 'ImagePullBackOff' });
+    const failed = JSON.parse((await kubectl('get', 'pod', 'fails', '-n', 'states', '-o', 'json')).stdout);
+    expect(failed.status.phase).toBe('Failed');
+    expect(failed.status.containerStatuses[0].state.terminated.exitCode).toBe(3);
+    const events = (await kubectl('get', 'events', '-n', 'states')).stdout;
+    expect(events).toContain(`Failed to pull image "${registry}/kube-sim-test/absent:1"`);
+  });
+
+  it('refuses a quota-breaking scale-up with the real quota error', async () => {
+    await namespace('quota');
+    const quota = await applyYaml(
+      'quota.yaml',
+      'apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: lab-quota\nspec:\n  hard:\n    pods: "2"\n',
+      'quota',
+    );
+    expect(quota.stderr).toBe('');
+    await applyYaml('q.yaml', deploymentYaml('q', 2, 'while true; do sleep 1; done'), 'quota');
+    await runningPods('quota', 2);
+    await kubectl('scale', 'deployment/q', '-n', 'quota', '--replicas=4');
+    const message = 'exceeded quota: lab-quota, requested: pods=1, used: pods=2, limited: pods=2';
+    const events = await waitFor('a FailedCreate event', async () => {
+      const out = (await kubectl('get', 'events', '-n', 'quota')).stdout;
+      return out.includes(message) ? out : undefined;
+    });
+    expect(events).toContain('FailedCreate');
+    expect((await pods('quota')).length).toBe(2);
+    const bare = await applyYaml(
+      'bare.yaml',
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: extra\nspec:\n  containers:\n  - name: c\n    image: ${baseImage}\n`,
+      'quota',
+    );
+    expect(bare.code).not.toBe(0);
+    expect(bare.stderr).toContain(`Error from server (Forbidden): error when creating`);
+    expect(bare.stderr).toContain(`pods "extra" is forbidden: ${message}`);
+    const described = (await kubectl('describe', 'quota', 'lab-quota', '-n', 'quota')).stdout;
+    expect(described).toMatch(/pods\s+2\s+2/);
+  });
+
+  it('refuses a privileged pod in a namespace that enforces the restricted Pod Security level', async () => {
+    await namespace('secure', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    const privileged = await applyYaml(
+      'priv.yaml',
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: priv\nspec:\n  containers:\n  - name: c\n    image: ${baseImage}\n    securityContext:\n      privileged: true\n`,
+      'secure',
+    );
+    expect(privileged.code).not.toBe(0);
+    expect(privileged.stderr).toContain('Error from server (Forbidden): error when creating');
+    expect(privileged.stderr).toContain(
+      'pods "priv" is forbidden: violates PodSecurity "restricted:latest": privileged (container "c" must not set securityContext.privileged=true), allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "c" must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+    );
+    const warned = await applyYaml('loose.yaml', deploymentYaml('loose', 1, 'sleep 1000'), 'secure');
+    expect(warned.stderr).toContain('Warning: would violate PodSecurity "restricted:latest"');
+    const hardened = await applyYaml(
+      'hardened.yaml',
+      `apiVersion: v1
+kind: Pod
+metadata:
+  name: hardened
+spec:
+  securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: c
+    image: ${baseImage}
+    command: ["sh", "-c", "id -u; sleep 1000"]
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+`,
+      'secure',
+    );
+    expect(hardened.stderr).toBe('');
+    await waitFor('the hardened pod to run', async () =>
+      (await pods('secure')).find((p) => p.name === 'hardened')?.status === 'Running' ? true : undefined,
+    );
+    const logs = await waitFor('id output', async () => {
+      const out = (await kubectl('logs', 'hardened', '-n', 'secure')).stdout;
+      return out.includes('10001') ? out : undefined;
+    });
+    expect(logs.trim()).toBe('10001');
+  });
+
+  it('deletes a namespace: Terminating, then its pods and containers go, then it is gone', async () => {
+    await namespace('doomed');
+    await applyYaml('doomed.yaml', deploymentYaml('d', 2, 'while true; do sleep 1; done'), 'doomed');
+    await runningPods('doomed', 2);
+    const deleted = await kubectl('delete', 'ns', 'doomed', '--wait=false');
+    expect(deleted.stdout).toContain('namespace "doomed" deleted');
+    const listed = await kubectl('get', 'ns', 'doomed');
+    expect(tableRows(listed.stdout)[0]?.[1]).toBe('Terminating');
+    await waitFor('the namespace to be gone', async () => {
+      const result = await kubectl('get', 'ns', 'doomed');
+      return result.code !== 0 && result.stderr.includes('namespaces "doomed" not found') ? true : undefined;
+    });
+    const left = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: ['io.kubernetes.pod.namespace=doomed', 'labbot.test=1'] }),
+    });
+    expect(left).toHaveLength(0);
+  });
+});
