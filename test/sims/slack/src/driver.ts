@@ -91,15 +91,95 @@ export function signSlackRequest(signingSecret: string, timestamp: number, body:
   return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
 
+interface PayloadContext {
+  teamId: string;
+  appId: string;
+  sim: SlackSim | undefined;
+}
+
+/** The fields Slack sends for a slash command (form fields over HTTP, a JSON object over Socket Mode). */
+function slashCommandPayload(
+  request: SlashCommandRequest,
+  context: PayloadContext,
+  ids: { responseUrl: string; triggerId: string },
+): Record<string, string> {
+  return {
+    token: 'deprecated-verification-token',
+    team_id: request.teamId ?? context.teamId,
+    team_domain: 'labbot-sim',
+    channel_id: request.channelId,
+    channel_name: request.channelName ?? 'labs',
+    user_id: request.userId,
+    user_name: request.userName ?? `user-${request.userId.slice(-4).toLowerCase()}`,
+    command: request.command ?? '/lab',
+    text: request.text,
+    api_app_id: context.appId,
+    is_enterprise_install: 'false',
+    response_url: ids.responseUrl,
+    trigger_id: ids.triggerId,
+  };
+}
+
+/** The block_actions payload Slack sends for a button press. */
+function blockActionPayload(
+  request: BlockActionRequest,
+  context: PayloadContext,
+  ids: { responseUrl: string; triggerId: string },
+): JsonObject {
+  const message = context.sim?.message(request.channelId, request.messageTs);
+  const blockId = request.blockId ?? (message ? findBlockId(message.blocks, request.actionId) : undefined);
+  return {
+    type: 'block_actions',
+    user: { id: request.userId, username: `user-${request.userId.slice(-4).toLowerCase()}`, team_id: context.teamId },
+    api_app_id: context.appId,
+    token: 'deprecated-verification-token',
+    container: {
+      type: 'message',
+      message_ts: request.messageTs,
+      channel_id: request.channelId,
+      is_ephemeral: false,
+      ...(request.threadTs ? { thread_ts: request.threadTs } : {}),
+    },
+    trigger_id: ids.triggerId,
+    team: { id: context.teamId, domain: 'labbot-sim' },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: request.channelId, name: 'labs' },
+    message: message?.data ?? { type: 'message', ts: request.messageTs, text: '' },
+    state: { values: {} },
+    response_url: ids.responseUrl,
+    actions: [
+      {
+        type: 'button',
+        action_id: request.actionId,
+        block_id: blockId ?? 'actions',
+        text: { type: 'plain_text', text: request.actionId, emoji: true },
+        ...(request.value === undefined ? {} : { value: request.value }),
+        action_ts: (Date.now() / 1000).toFixed(6),
+      },
+    ],
+  };
+}
+
+function payloadIds(
+  sim: SlackSim | undefined,
+  target: { channel: string; user: string; messageTs?: string },
+  responseUrl: string | undefined,
+): { responseUrl: string; triggerId: string } {
+  return {
+    responseUrl: responseUrl ?? sim?.createResponseUrl(target) ?? 'http://127.0.0.1:9/hooks/response/none',
+    triggerId: sim?.createTriggerId() ?? `${Date.now()}.${randomBytes(8).toString('hex')}`,
+  };
+}
+
 /** Creates a driver that plays Slack towards a Bolt app's HTTP receiver. */
 export function createSlackDriver(options: SlackDriverOptions): SlackDriver {
-  const teamId = options.teamId ?? options.sim?.teamId ?? 'T0LABBOT01';
+  const context: PayloadContext = {
+    teamId: options.teamId ?? options.sim?.teamId ?? 'T0LABBOT01',
+    appId: options.sim?.appId ?? 'A0LABBOT01',
+    sim: options.sim,
+  };
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const appId = options.sim?.appId ?? 'A0LABBOT01';
-
-  const responseUrlFor = (target: { channel: string; user: string; messageTs?: string }, given?: string) =>
-    given ?? options.sim?.createResponseUrl(target) ?? 'http://127.0.0.1:9/hooks/response/none';
-  const triggerId = () => options.sim?.createTriggerId() ?? `${Date.now()}.${randomBytes(8).toString('hex')}`;
 
   async function send(body: string, signing: SigningOptions, ids: { responseUrl: string; triggerId: string }) {
     const now = Math.floor(Date.now() / 1000);
@@ -132,72 +212,48 @@ export function createSlackDriver(options: SlackDriverOptions): SlackDriver {
 
   return {
     slashCommand(request) {
-      const ids = {
-        responseUrl: responseUrlFor({ channel: request.channelId, user: request.userId }, request.responseUrl),
-        triggerId: triggerId(),
-      };
-      const form = new URLSearchParams({
-        token: 'deprecated-verification-token',
-        team_id: request.teamId ?? teamId,
-        team_domain: 'labbot-sim',
-        channel_id: request.channelId,
-        channel_name: request.channelName ?? 'labs',
-        user_id: request.userId,
-        user_name: request.userName ?? `user-${request.userId.slice(-4).toLowerCase()}`,
-        command: request.command ?? '/lab',
-        text: request.text,
-        api_app_id: appId,
-        is_enterprise_install: 'false',
-        response_url: ids.responseUrl,
-        trigger_id: ids.triggerId,
-      });
+      const ids = payloadIds(options.sim, { channel: request.channelId, user: request.userId }, request.responseUrl);
+      const form = new URLSearchParams(slashCommandPayload(request, context, ids));
       return send(form.toString(), request, ids);
     },
-
     blockAction(request) {
-      const ids = {
-        responseUrl: responseUrlFor(
-          { channel: request.channelId, user: request.userId, messageTs: request.messageTs },
-          request.responseUrl,
-        ),
-        triggerId: triggerId(),
-      };
-      const message = options.sim?.message(request.channelId, request.messageTs);
-      const blockId = request.blockId ?? (message ? findBlockId(message.blocks, request.actionId) : undefined);
-      const actionTs = (Date.now() / 1000).toFixed(6);
-      const payload: JsonObject = {
-        type: 'block_actions',
-        user: { id: request.userId, username: `user-${request.userId.slice(-4).toLowerCase()}`, team_id: teamId },
-        api_app_id: appId,
-        token: 'deprecated-verification-token',
-        container: {
-          type: 'message',
-          message_ts: request.messageTs,
-          channel_id: request.channelId,
-          is_ephemeral: false,
-          ...(request.threadTs ? { thread_ts: request.threadTs } : {}),
-        },
-        trigger_id: ids.triggerId,
-        team: { id: teamId, domain: 'labbot-sim' },
-        enterprise: null,
-        is_enterprise_install: false,
-        channel: { id: request.channelId, name: 'labs' },
-        message: message?.data ?? { type: 'message', ts: request.messageTs, text: '' },
-        state: { values: {} },
-        response_url: ids.responseUrl,
-        actions: [
-          {
-            type: 'button',
-            action_id: request.actionId,
-            block_id: blockId ?? 'actions',
-            text: { type: 'plain_text', text: request.actionId, emoji: true },
-            ...(request.value === undefined ? {} : { value: request.value }),
-            action_ts: actionTs,
-          },
-        ],
-      };
-      const form = new URLSearchParams({ payload: JSON.stringify(payload) });
+      const target = { channel: request.channelId, user: request.userId, messageTs: request.messageTs };
+      const ids = payloadIds(options.sim, target, request.responseUrl);
+      const form = new URLSearchParams({ payload: JSON.stringify(blockActionPayload(request, context, ids)) });
       return send(form.toString(), request, ids);
+    },
+  };
+}
+
+/** Options of createSocketModeDriver. */
+export interface SocketModeDriverOptions {
+  /** The sim the Bolt app's Socket Mode client is connected to. */
+  sim: SlackSim;
+  /** Give up waiting for the ack after this many ms (default 3000, Slack's deadline). */
+  timeoutMs?: number;
+}
+
+/**
+ * Creates a driver that sends the same requests as envelopes over Socket Mode; the answer's status is 200 once
+ * acked, `body` is the ack's payload. Signing options do not apply (the socket is the credential).
+ */
+export function createSocketModeDriver(options: SocketModeDriverOptions): SlackDriver {
+  const { sim } = options;
+  const context: PayloadContext = { teamId: sim.teamId, appId: sim.appId, sim };
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  const send = async (type: string, payload: JsonObject, ids: { responseUrl: string; triggerId: string }) => {
+    const ack = await sim.sendEnvelope(type, payload, timeoutMs);
+    return { status: 200, body: ack.payload, ackMs: ack.ackMs, ...ids };
+  };
+  return {
+    slashCommand(request) {
+      const ids = payloadIds(sim, { channel: request.channelId, user: request.userId }, request.responseUrl);
+      return send('slash_commands', slashCommandPayload(request, context, ids), ids);
+    },
+    blockAction(request) {
+      const target = { channel: request.channelId, user: request.userId, messageTs: request.messageTs };
+      const ids = payloadIds(sim, target, request.responseUrl);
+      return send('interactive', blockActionPayload(request, context, ids), ids);
     },
   };
 }

@@ -1,14 +1,16 @@
 /** Block Kit checks the sim applies (limits from Slack's reference), for renderer tests. */
 export { checkBlocks, checkView } from './block-kit.js';
-/** The signed-request driver playing Slack towards a Bolt app, and the v0 signature helper. */
+/** Drivers playing Slack towards a Bolt app (signed HTTP, or Socket Mode envelopes), and the v0 signature helper. */
 export {
   type BlockActionRequest,
   createSlackDriver,
+  createSocketModeDriver,
   type DriverResponse,
   type SigningOptions,
   type SlackDriver,
   type SlackDriverOptions,
   type SlashCommandRequest,
+  type SocketModeDriverOptions,
   signSlackRequest,
 } from './driver.js';
 /** The Web API simulator (messages, threads, ephemerals, response URLs, 429s); create one with startSlackSim. */
@@ -26,4 +28,5 @@ export type {
   SlackSimOptions,
   SlackSimUserOptions,
   SlackViolation,
+  SocketModeAck,
 } from './types.js';

@@ -1,7 +1,14 @@
 import type { AddressInfo } from 'node:net';
-import { App, type BlockAction, LogLevel, webApi } from '@slack/bolt';
+import { App, type BlockAction, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSlackDriver, type SlackDriver, type SlackSim, signSlackRequest, startSlackSim } from './index.js';
+import {
+  createSlackDriver,
+  createSocketModeDriver,
+  type SlackDriver,
+  type SlackSim,
+  signSlackRequest,
+  startSlackSim,
+} from './index.js';
 
 const channel = 'C0LABS0001';
 const learner = 'U0LEARNER1';
@@ -265,5 +272,81 @@ describe('slack-sim with a real Bolt app', () => {
         .filter((call) => call.at >= started)
         .map((call) => call.status),
     ).toEqual([429]);
+  });
+});
+
+describe('slack-sim Socket Mode with a real Bolt app', () => {
+  let socketSim: SlackSim;
+  let socketApp: App;
+
+  beforeAll(async () => {
+    socketSim = await startSlackSim({ socketPingIntervalMs: 1_000 });
+    // The Socket Mode client opens its connection through its own Web API client (installerOptions.clientOptions);
+    // it waits clientPingTimeout before reconnecting, 5 s by default.
+    const receiver = new SocketModeReceiver({
+      appToken: socketSim.appToken,
+      clientPingTimeout: 300,
+      installerOptions: { clientOptions: { slackApiUrl: socketSim.apiUrl } },
+      logLevel: LogLevel.ERROR,
+    });
+    socketApp = new App({
+      token: socketSim.botToken,
+      receiver,
+      clientOptions: { slackApiUrl: socketSim.apiUrl, retryConfig: { retries: 0 } },
+      logLevel: LogLevel.ERROR,
+    });
+    socketApp.command('/lab', async ({ ack, command, client }) => {
+      await ack({ response_type: 'ephemeral', text: `got ${command.text}` });
+      await client.chat.postMessage({ channel: command.channel_id, text: `Lab for <@${command.user_id}>` });
+    });
+    await socketApp.start();
+    await socketSim.waitFor(() => socketSim.socketModeConnections() === 1, 5_000);
+  });
+
+  afterAll(async () => {
+    await socketApp?.stop();
+    await socketSim?.stop();
+  });
+
+  it('opens the connection with the app token, acks an envelope with its payload, and calls the Web API', async () => {
+    expect(socketSim.callsTo('apps.connections.open')).toEqual([expect.objectContaining({ ok: true })]);
+    const socketDriver = createSocketModeDriver({ sim: socketSim });
+    const answer = await socketDriver.slashCommand({
+      text: 'start docker-vs-kubernetes',
+      userId: learner,
+      channelId: channel,
+    });
+    expect(answer.body).toEqual({ response_type: 'ephemeral', text: 'got start docker-vs-kubernetes' });
+    expect(answer.ackMs).toBeLessThan(3_000);
+    await socketSim.waitFor(() => socketSim.channelMessages(channel).length === 1, 3_000);
+    expect(socketSim.violations).toEqual([]);
+  });
+
+  it('reconnects when the sim asks it to (disconnect: refresh_requested) and keeps receiving', async () => {
+    socketSim.disconnectSocketMode();
+    await socketSim.waitFor(() => socketSim.callsTo('apps.connections.open').length === 2, 5_000);
+    await socketSim.waitFor(() => socketSim.socketModeConnections() === 1, 5_000);
+    const answer = await createSocketModeDriver({ sim: socketSim }).slashCommand({
+      text: 'status',
+      userId: learner,
+      channelId: channel,
+    });
+    expect(answer.body).toMatchObject({ text: 'got status' });
+  });
+
+  it('refuses the bot token for apps.connections.open and the app token for other methods', async () => {
+    const withBotToken = new webApi.WebClient(socketSim.botToken, {
+      slackApiUrl: socketSim.apiUrl,
+      retryConfig: { retries: 0 },
+    });
+    await expect(withBotToken.apps.connections.open()).rejects.toMatchObject({
+      data: { error: 'not_allowed_token_type' },
+    });
+    const withAppToken = new webApi.WebClient(socketSim.appToken, {
+      slackApiUrl: socketSim.apiUrl,
+      retryConfig: { retries: 0 },
+    });
+    await expect(withAppToken.auth.test()).rejects.toMatchObject({ data: { error: 'not_allowed_token_type' } });
+    socketSim.violations.splice(0);
   });
 });

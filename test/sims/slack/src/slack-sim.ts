@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { checkBlocks, checkView } from './block-kit.js';
 import type {
   JsonObject,
@@ -15,6 +16,7 @@ import type {
   SlackSimMessage,
   SlackSimOptions,
   SlackViolation,
+  SocketModeAck,
 } from './types.js';
 
 const maxBodyBytes = 5 * 1024 * 1024;
@@ -67,6 +69,8 @@ export class SlackSim {
   readonly botId = 'B0LABBOT01';
   /** The app id (api_app_id in payloads). */
   readonly appId = 'A0LABBOT01';
+  /** The app-level token apps.connections.open requires (Socket Mode). */
+  readonly appToken: string;
   /** Every Web API call, in arrival order. */
   readonly calls: SlackRecordedCall[] = [];
   /** Rules the client broke (tests assert this stays empty). */
@@ -89,6 +93,11 @@ export class SlackSim {
   readonly #limitedUntil = new Map<string, number>();
   readonly #responseUrls = new Map<string, ResponseUrlState>();
   readonly #triggers = new Map<string, number>();
+  readonly #wss: WebSocketServer;
+  readonly #socketTickets = new Set<string>();
+  readonly #sockets = new Set<WebSocket>();
+  readonly #pendingAcks = new Map<string, (ack: SocketModeAck) => void>();
+  readonly #socketPingIntervalMs: number;
   #lastTs = 0;
 
   /** @internal use startSlackSim. */
@@ -99,10 +108,22 @@ export class SlackSim {
     this.botToken = options.botToken ?? 'xoxb-sim-token';
     this.signingSecret = options.signingSecret ?? 'sim-signing-secret';
     this.teamId = options.teamId ?? 'T0LABBOT01';
+    this.appToken = options.appToken ?? 'xapp-sim-token';
+    this.#socketPingIntervalMs = options.socketPingIntervalMs ?? 10_000;
     this.#events.setMaxListeners(1000);
     for (const channel of options.channels ?? [{ id: 'C0LABS0001', name: 'labs' }]) this.addChannel(channel);
     for (const user of options.users ?? []) this.#userNames.set(user.id, user.name);
     server.on('request', (request, response) => void this.#onRequest(request, response));
+    this.#wss = new WebSocketServer({ noServer: true });
+    server.on('upgrade', (request, socket, head) => {
+      const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+      const ticket = url.searchParams.get('ticket') ?? '';
+      if (url.pathname !== '/socket-mode' || !this.#socketTickets.delete(ticket)) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+        return;
+      }
+      this.#wss.handleUpgrade(request, socket, head, (ws) => this.#onSocket(ws));
+    });
   }
 
   // ---------------------------------------------------------------- public API
@@ -187,6 +208,49 @@ export class SlackSim {
     this.#failures.push({ ...rule, left: rule.count ?? 1 });
   }
 
+  /** Number of open Socket Mode connections that got their hello. */
+  socketModeConnections(): number {
+    return [...this.#sockets].filter((socket) => socket.readyState === socket.OPEN).length;
+  }
+
+  /**
+   * Sends a Socket Mode envelope ('slash_commands', 'interactive', 'events_api') on the newest connection and
+   * resolves with the app's ack; rejects after timeoutMs (default 3000, Slack's ack deadline).
+   */
+  sendEnvelope(type: string, payload: JsonObject, timeoutMs = 3_000): Promise<SocketModeAck> {
+    const socket = [...this.#sockets].filter((candidate) => candidate.readyState === candidate.OPEN).at(-1);
+    if (!socket) return Promise.reject(new Error('slack-sim: no Socket Mode connection is open'));
+    const envelopeId = randomBytes(16).toString('hex');
+    const sentAt = performance.now();
+    return new Promise<SocketModeAck>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pendingAcks.delete(envelopeId);
+        reject(new Error(`slack-sim: envelope ${envelopeId} (${type}) not acknowledged within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pendingAcks.set(envelopeId, (ack) => {
+        clearTimeout(timer);
+        resolve({ ...ack, ackMs: performance.now() - sentAt });
+      });
+      socket.send(
+        JSON.stringify({
+          envelope_id: envelopeId,
+          type,
+          payload,
+          accepts_response_payload: type !== 'events_api',
+          retry_attempt: 0,
+          retry_reason: '',
+        }),
+      );
+    });
+  }
+
+  /** Asks every Socket Mode client to reconnect (type 'disconnect', reason 'refresh_requested' by default). */
+  disconnectSocketMode(reason = 'refresh_requested'): void {
+    for (const socket of this.#sockets) {
+      socket.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'slack-sim' } }));
+    }
+  }
+
   /** Resolves with predicate(sim) once it is truthy (re-checked on every change); rejects after timeoutMs. */
   waitFor<T>(predicate: (sim: SlackSim) => T | undefined | null | false, timeoutMs = 5_000): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -221,6 +285,13 @@ export class SlackSim {
 
   /** Closes the HTTP server and every connection. */
   async stop(): Promise<void> {
+    // Close Socket Mode connections politely first (bounded), so clients see a clean close, not an error.
+    const closing = [...this.#sockets].map(
+      (socket) => new Promise<void>((resolve) => socket.once('close', () => resolve()).close(1001, 'going away')),
+    );
+    await Promise.race([Promise.all(closing), new Promise((resolve) => setTimeout(resolve, 500))]);
+    for (const socket of this.#sockets) socket.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -265,7 +336,14 @@ export class SlackSim {
     if (limited) return limited;
     try {
       if (token === undefined) throw new SlackApiError('not_authed');
-      if (token !== this.botToken) throw new SlackApiError('invalid_auth');
+      if (method === 'apps.connections.open') {
+        if (token === this.botToken) throw new SlackApiError('not_allowed_token_type');
+        if (token !== this.appToken) throw new SlackApiError('invalid_auth');
+      } else if (token === this.appToken) {
+        throw new SlackApiError('not_allowed_token_type');
+      } else if (token !== this.botToken) {
+        throw new SlackApiError('invalid_auth');
+      }
       const failure = this.#failures.find((rule) => rule.left > 0 && rule.method === method);
       if (failure) {
         failure.left -= 1;
@@ -315,6 +393,11 @@ export class SlackSim {
 
   readonly #handlers: Record<string, (args: JsonObject) => JsonObject> = {
     'api.test': (args) => ({ args }),
+    'apps.connections.open': () => {
+      const ticket = randomBytes(16).toString('hex');
+      this.#socketTickets.add(ticket);
+      return { url: `ws://127.0.0.1:${this.port}/socket-mode?ticket=${ticket}` };
+    },
     'auth.test': () => ({
       url: 'https://labbot-sim.slack.com/',
       team: 'labbot-sim',
@@ -540,6 +623,47 @@ export class SlackSim {
     message.data['blocks'] = content.blocks;
     message.data['edited'] = { user: this.botUserId, ts: this.#nextTs() };
     message.edits.push({ at: Date.now(), ...content, via });
+  }
+
+  // ---------------------------------------------------------------- Socket Mode
+
+  #onSocket(socket: WebSocket): void {
+    this.#sockets.add(socket);
+    const ping = setInterval(() => socket.ping(), this.#socketPingIntervalMs);
+    socket.on('message', (raw) => {
+      let message: { envelope_id?: unknown; payload?: unknown };
+      try {
+        message = JSON.parse(String(raw));
+      } catch {
+        this.#violation('invalid-request', 'socket-mode', 'a Socket Mode message is not JSON');
+        return;
+      }
+      const envelopeId = typeof message.envelope_id === 'string' ? message.envelope_id : '';
+      const resolve = this.#pendingAcks.get(envelopeId);
+      if (!resolve) {
+        this.#violation('unknown-envelope', 'socket-mode', `ack for unknown or late envelope ${envelopeId}`);
+        return;
+      }
+      this.#pendingAcks.delete(envelopeId);
+      const payload = typeof message.payload === 'object' && message.payload !== null ? message.payload : undefined;
+      resolve({ envelopeId, ...(payload ? { payload: payload as JsonObject } : {}), ackMs: 0 });
+      this.#events.emit('change');
+    });
+    socket.on('close', () => {
+      clearInterval(ping);
+      this.#sockets.delete(socket);
+      this.#events.emit('change');
+    });
+    socket.on('error', () => undefined);
+    socket.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: this.#sockets.size,
+        debug_info: { host: 'slack-sim', build_number: 1, approximate_connection_time: 18060 },
+        connection_info: { app_id: this.appId },
+      }),
+    );
+    this.#events.emit('change');
   }
 
   // ---------------------------------------------------------------- response_url

@@ -33,6 +33,20 @@ export interface SlackSimOptions {
   channels?: SlackSimChannelOptions[];
   /** Named users. */
   users?: SlackSimUserOptions[];
+  /** The app-level token for Socket Mode's apps.connections.open (default 'xapp-sim-token'). */
+  appToken?: string;
+  /** How often the sim pings Socket Mode clients (ms, default 10000; Slack clients expect one within 30 s). */
+  socketPingIntervalMs?: number;
+}
+
+/** A Socket Mode client's acknowledgement of one envelope. */
+export interface SocketModeAck {
+  /** The envelope acknowledged. */
+  envelopeId: string;
+  /** The response payload sent with the ack (what ack(...) was given), if any. */
+  payload?: JsonObject;
+  /** ms from sending the envelope to the ack. */
+  ackMs: number;
 }
 
 /** One Web API call as the sim saw it. */
