@@ -46,8 +46,8 @@ const newThread = () => `discord:guild:channel:${randomBytes(4).toString('hex')}
 function startOutbox(
   behaviour: (delivery: OutboxDelivery, callIndex: number) => Promise<DeliveryResult>,
   minEditIntervalMs = 300,
+  calls: Call[] = [],
 ): Call[] {
-  const calls: Call[] = [];
   const worker = createOutboxWorker({
     connection: redis,
     prefix,
@@ -95,6 +95,27 @@ describe('chat outbox', () => {
       expect((calls[i]?.at ?? 0) - (calls[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(280);
     }
     expect(await store.getMessageRef(threadId, 'status')).toBe('status-message-1');
+  });
+
+  it('keeps pacing and latest-wins when two outbox workers (two chat processes) share the queue', async () => {
+    const threadId = newThread();
+    const behaviour = async (delivery: OutboxDelivery) => {
+      await sleep(20);
+      return { messageId: delivery.messageId ?? 'shared-message' };
+    };
+    const calls = startOutbox(behaviour, 300);
+    startOutbox(behaviour, 300, calls);
+    for (let i = 0; i < 20; i++) {
+      await queues.enqueueOutbox('discord', { threadId, key: 'status', message: { text: `update ${i}` } });
+      await sleep(25);
+    }
+    await waitFor('the newest update to be shown', () => JSON.stringify(calls.at(-1)?.message).includes('update 19'));
+    await waitForIdle(outboxQueue());
+    expect(calls.at(-1)?.message).toEqual({ text: 'update 19' });
+    expect(calls.filter((call) => call.messageId === undefined)).toHaveLength(1);
+    for (let i = 1; i < calls.length; i++) {
+      expect((calls[i]?.at ?? 0) - (calls[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(280);
+    }
   });
 
   it('paces each thread on its own: two threads are not slowed by each other', async () => {
