@@ -127,6 +127,7 @@ export class KubeApi {
     body: unknown,
     context: RequestContext,
     subresource?: string,
+    appliedFields?: KubeObject['metadata']['managedFields'],
   ): WriteResult {
     if (resource.readOnly)
       throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
@@ -168,7 +169,8 @@ export class KubeApi {
     if (next.metadata.resourceVersion === undefined) next.metadata.resourceVersion = current.metadata.resourceVersion;
     const warnings = subresource === 'status' ? [] : this.admit(resource, next, false);
     if (resource.plural === 'pods' && subresource !== 'status') checkImmutablePod(resource, current, next);
-    recordUpdate(current, next, context.manager, groupVersionOf(resource), subresource);
+    if (appliedFields) next.metadata.managedFields = appliedFields;
+    else recordUpdate(current, next, context.manager, groupVersionOf(resource), subresource);
     if (context.dryRun) return { object: next, warnings };
     return { object: this.store.update(resource, next, { checkVersion: true }), warnings };
   }

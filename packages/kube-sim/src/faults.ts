@@ -8,6 +8,8 @@ export interface FaultOptions {
   latencyMs?: number | { min: number; max: number };
   /** Every watch is closed by the server after this many milliseconds. */
   dropWatchesAfterMs?: number;
+  /** Dropped watches are cut (connection reset) instead of ended cleanly by the server. */
+  dropWatchesAbruptly?: boolean;
   /** Random source, so tests can make injection deterministic. */
   random?: () => number;
 }

@@ -173,10 +173,16 @@ export class HttpApiServer {
     this.server.keepAliveTimeout = 5_000;
   }
 
-  /** Ends every open watch, as a dropped connection or an API server restart would. */
-  dropWatches(): number {
+  /**
+   * Ends every open watch. By default the server closes each stream cleanly (as on its watch timeout);
+   * `abrupt` cuts the connection instead, as a network failure would.
+   */
+  dropWatches(abrupt = false): number {
     const count = this.watches.size;
-    for (const res of this.watches) res.destroy();
+    for (const res of this.watches) {
+      if (abrupt) res.destroy();
+      else res.end();
+    }
     this.watches.clear();
     return count;
   }
@@ -430,7 +436,8 @@ export class HttpApiServer {
     const timeoutSeconds = Number(url.searchParams.get('timeoutSeconds') ?? 1800);
     const timers: NodeJS.Timeout[] = [setTimeout(() => res.end(), Math.max(1, timeoutSeconds) * 1000)];
     const dropAfter = this.options.faults.dropWatchesAfterMs;
-    if (dropAfter !== undefined) timers.push(setTimeout(() => res.destroy(), dropAfter));
+    if (dropAfter !== undefined)
+      timers.push(setTimeout(() => (this.options.faults.dropWatchesAbruptly ? res.destroy() : res.end()), dropAfter));
     res.on('close', () => {
       unsubscribe();
       this.watches.delete(res);

@@ -45,8 +45,8 @@ export interface KubeSim {
   resetStats(): void;
   /** Changes fault injection while running. */
   setFaults(faults: FaultOptions): void;
-  /** Closes every open watch now; returns how many were closed. */
-  dropWatches(): number;
+  /** Closes every open watch now (cleanly, or `abrupt`ly as a network cut); returns how many. */
+  dropWatches(abrupt?: boolean): number;
   /** Stops serving, stops controllers and the kubelet, removes every container it started. */
   stop(): Promise<void>;
 }
@@ -59,6 +59,8 @@ function kubeconfigFor(url: string, token: string): string {
     '- name: kube-sim',
     '  cluster:',
     `    server: ${url}`,
+    // client-node 2 refuses plain http unless this is set; kubectl ignores it for http.
+    '    insecure-skip-tls-verify: true',
     'contexts:',
     '- name: kube-sim',
     '  context:',
@@ -161,7 +163,7 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSim> {
       for (const key of Object.keys(faults) as (keyof FaultOptions)[]) delete faults[key];
       Object.assign(faults, next);
     },
-    dropWatches: () => http.dropWatches(),
+    dropWatches: (abrupt) => http.dropWatches(abrupt),
     stop: () => {
       stopping ??= (async () => {
         controllers.stop();

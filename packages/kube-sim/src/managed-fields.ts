@@ -251,8 +251,13 @@ export function serverSideApply(
       if (!stillUsed) removeItem(result, itemPath);
     } else removeAt(result, path);
   }
+  const unchanged = previous.size === next.size && [...next].every((path) => previous.has(path));
+  const previousEntry = managers.get(key)?.entry;
   managers.set(key, {
-    entry: { manager, operation: 'Apply', apiVersion, time: nowIso(), fieldsType: 'FieldsV1', fieldsV1: {} },
+    entry:
+      unchanged && previousEntry
+        ? previousEntry
+        : { manager, operation: 'Apply', apiVersion, time: nowIso(), fieldsType: 'FieldsV1', fieldsV1: {} },
     fields: next,
   });
   writeManagers(result, managers);

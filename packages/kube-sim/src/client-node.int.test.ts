@@ -1,0 +1,343 @@
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  makeInformer,
+  PatchStrategy,
+  type V1Deployment,
+  type V1Pod,
+  Watch,
+} from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type KubeSim, startKubeSim } from './index.js';
+import { waitFor } from './testing/helpers.js';
+
+// @kubernetes/client-node 2 against kube-sim with the virtual kubelet (pods Running after 20 ms).
+let sim: KubeSim;
+let config: KubeConfig;
+let core: CoreV1Api;
+let apps: AppsV1Api;
+let objects: KubernetesObjectApi;
+
+function deployment(name: string, replicas: number, image = 'labbot/busybox:1'): V1Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, labels: { app: name } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image }] } },
+    },
+  };
+}
+
+async function apiError(promise: Promise<unknown>): Promise<{ code: number; status: Record<string, unknown> }> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApiException);
+    const exception = error as ApiException<string>;
+    return { code: exception.code, status: JSON.parse(String(exception.body)) as Record<string, unknown> };
+  }
+  throw new Error('expected the call to fail');
+}
+
+beforeAll(async () => {
+  sim = await startKubeSim({ kubelet: 'virtual', virtualReadyDelayMs: 20, watchHistory: 100 });
+  config = new KubeConfig();
+  config.loadFromString(sim.kubeconfig);
+  core = config.makeApiClient(CoreV1Api);
+  apps = config.makeApiClient(AppsV1Api);
+  objects = KubernetesObjectApi.makeApiClient(config);
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+describe('@kubernetes/client-node against kube-sim', () => {
+  it('makes typed calls: namespaces, deployments, pods reaching Running, scale', async () => {
+    const created = await core.createNamespace({ body: { metadata: { name: 'typed', labels: { team: 'a' } } } });
+    expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created.status?.phase).toBe('Active');
+    const listed = await core.listNamespace({ labelSelector: 'team in (a,b)' });
+    expect(listed.items.map((n) => n.metadata?.name)).toEqual(['typed']);
+
+    const made = await apps.createNamespacedDeployment({ namespace: 'typed', body: deployment('api', 3) });
+    expect(made.metadata?.generation).toBe(1);
+    const pods = await waitFor('3 running pods', async () => {
+      const list = await core.listNamespacedPod({ namespace: 'typed', labelSelector: 'app=api' });
+      return list.items.length === 3 && list.items.every((p) => p.status?.phase === 'Running') ? list.items : undefined;
+    });
+    expect(pods[0]?.metadata?.labels?.['pod-template-hash']).toMatch(/^[a-z0-9]{10}$/);
+    expect(pods[0]?.metadata?.ownerReferences?.[0]?.kind).toBe('ReplicaSet');
+
+    await apps.patchNamespacedDeploymentScale({
+      namespace: 'typed',
+      name: 'api',
+      body: [{ op: 'replace', path: '/spec/replicas', value: 1 }],
+    });
+    const ready = await waitFor('deployment at 1 replica', async () => {
+      const d = await apps.readNamespacedDeployment({ namespace: 'typed', name: 'api' });
+      return d.status?.replicas === 1 && d.status.readyReplicas === 1 ? d : undefined;
+    });
+    expect(ready.metadata?.generation).toBe(2);
+    expect(ready.status?.observedGeneration).toBe(2);
+    expect(ready.status?.conditions?.find((c) => c.type === 'Available')?.status).toBe('True');
+
+    const rv = Number(ready.metadata?.resourceVersion);
+    const updated = await apps.replaceNamespacedDeployment({
+      namespace: 'typed',
+      name: 'api',
+      body: { ...ready, spec: { ...ready.spec!, replicas: 2 } },
+    });
+    expect(Number(updated.metadata?.resourceVersion)).toBeGreaterThan(rv);
+    const stale = await apiError(apps.replaceNamespacedDeployment({ namespace: 'typed', name: 'api', body: ready }));
+    expect(stale.code).toBe(409);
+    expect(stale.status).toMatchObject({ kind: 'Status', reason: 'Conflict', code: 409 });
+    expect(String(stale.status.message)).toContain(
+      'Operation cannot be fulfilled on deployments.apps "api": the object has been modified',
+    );
+  });
+
+  it('parses error bodies as ApiException: 404, 409 AlreadyExists, 422 with causes', async () => {
+    const missing = await apiError(core.readNamespacedPod({ namespace: 'default', name: 'nope' }));
+    expect(missing.code).toBe(404);
+    expect(missing.status).toMatchObject({
+      reason: 'NotFound',
+      message: 'pods "nope" not found',
+      details: { name: 'nope', kind: 'pods' },
+    });
+
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'twice' }, data: { a: '1' } },
+    });
+    const again = await apiError(
+      core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'twice' } } }),
+    );
+    expect(again.code).toBe(409);
+    expect(again.status).toMatchObject({ reason: 'AlreadyExists', message: 'configmaps "twice" already exists' });
+
+    const invalid = await apiError(
+      core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'Bad_Name' } } }),
+    );
+    expect(invalid.code).toBe(422);
+    expect(invalid.status.reason).toBe('Invalid');
+    expect(invalid.status.details).toMatchObject({
+      name: 'Bad_Name',
+      kind: 'ConfigMap',
+      causes: [{ reason: 'FieldValueInvalid', field: 'metadata.name' }],
+    });
+    expect(String(invalid.status.message)).toContain(
+      'ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain',
+    );
+
+    const noNamespace = await apiError(
+      core.createNamespacedConfigMap({ namespace: 'absent', body: { metadata: { name: 'x' } } }),
+    );
+    expect(noNamespace.status).toMatchObject({ code: 404, message: 'namespaces "absent" not found' });
+  });
+
+  it('applies server-side through KubernetesObjectApi with field managers, conflicts and force', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'ssa' } } });
+    const spec = {
+      ...deployment('ssa-web', 2),
+      metadata: { name: 'ssa-web', namespace: 'ssa', labels: { app: 'ssa-web' } },
+    };
+    const created = (await objects.patch(
+      spec,
+      undefined,
+      undefined,
+      'labbot',
+      true,
+      PatchStrategy.ServerSideApply,
+    )) as V1Deployment;
+    expect(created.apiVersion).toBe('apps/v1');
+    expect(created.kind).toBe('Deployment');
+    const managers = created.metadata?.managedFields ?? [];
+    expect(managers.find((m) => m.manager === 'labbot')).toMatchObject({ operation: 'Apply', fieldsType: 'FieldsV1' });
+    const fields = managers.find((m) => m.manager === 'labbot')?.fieldsV1 as Record<string, Record<string, unknown>>;
+    expect(fields['f:spec']).toHaveProperty('f:replicas');
+
+    // A repeated apply is a no-op: no new resourceVersion.
+    const before = await objects.read(spec);
+    const same = (await objects.patch(
+      spec,
+      undefined,
+      undefined,
+      'labbot',
+      true,
+      PatchStrategy.ServerSideApply,
+    )) as V1Deployment;
+    expect(same.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(same.metadata?.generation).toBe(1);
+
+    const other = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'ssa-web', namespace: 'ssa' },
+      spec: { replicas: 5 },
+    };
+    const conflict = await apiError(
+      objects.patch(other, undefined, undefined, 'someone-else', false, PatchStrategy.ServerSideApply),
+    );
+    expect(conflict.code).toBe(409);
+    expect(conflict.status.reason).toBe('Conflict');
+    expect(String(conflict.status.message)).toContain('conflict with "labbot"');
+
+    const forced = (await objects.patch(
+      other,
+      undefined,
+      undefined,
+      'someone-else',
+      true,
+      PatchStrategy.ServerSideApply,
+    )) as V1Deployment;
+    expect(forced.spec?.replicas).toBe(5);
+    expect(forced.spec?.template.spec?.containers[0]?.name).toBe('ssa-web');
+
+    // Dropping a label from the applied config removes it; the other manager's field stays.
+    const withExtra = { ...spec, metadata: { ...spec.metadata, labels: { app: 'ssa-web', tier: 'web' } } };
+    delete (withExtra.spec as { replicas?: number }).replicas;
+    await objects.patch(withExtra, undefined, undefined, 'labbot', true, PatchStrategy.ServerSideApply);
+    const reduced = (await objects.patch(
+      { ...withExtra, metadata: { ...withExtra.metadata, labels: { app: 'ssa-web' } } },
+      undefined,
+      undefined,
+      'labbot',
+      true,
+      PatchStrategy.ServerSideApply,
+    )) as V1Deployment;
+    expect(reduced.metadata?.labels).toEqual({ app: 'ssa-web' });
+    expect(reduced.spec?.replicas).toBe(5);
+
+    const merged = (await objects.patch(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'ssa-web', namespace: 'ssa', annotations: { note: 'merge' } },
+      },
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      PatchStrategy.MergePatch,
+    )) as V1Deployment;
+    expect(merged.metadata?.annotations?.note).toBe('merge');
+    const jsonPatched = await apps.patchNamespacedDeployment({
+      namespace: 'ssa',
+      name: 'ssa-web',
+      body: [{ op: 'replace', path: '/spec/replicas', value: 1 }],
+    });
+    expect(jsonPatched.spec?.replicas).toBe(1);
+  });
+
+  it('resumes a watch from a resourceVersion after a dropped connection, and answers 410 Gone when too old', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'watched' } } });
+    const first = await core.createNamespacedConfigMap({ namespace: 'watched', body: { metadata: { name: 'cm-0' } } });
+    const seen: string[] = [];
+    let lastVersion = first.metadata?.resourceVersion ?? '';
+    let ended = false;
+    const watch = new Watch(config);
+    await watch.watch(
+      '/api/v1/namespaces/watched/configmaps',
+      { resourceVersion: lastVersion },
+      (type, object: { metadata: { name: string; resourceVersion: string } }) => {
+        seen.push(`${type} ${object.metadata.name}`);
+        lastVersion = object.metadata.resourceVersion;
+      },
+      () => {
+        ended = true;
+      },
+    );
+    await core.createNamespacedConfigMap({ namespace: 'watched', body: { metadata: { name: 'cm-1' } } });
+    await waitFor('cm-1 event', async () => (seen.includes('ADDED cm-1') ? true : undefined));
+    expect(sim.dropWatches(true)).toBeGreaterThan(0);
+    await waitFor('the watch to end', async () => (ended ? true : undefined));
+    // Changes while no watch is open are replayed from the last seen resourceVersion.
+    await core.createNamespacedConfigMap({ namespace: 'watched', body: { metadata: { name: 'cm-2' } } });
+    await core.deleteNamespacedConfigMap({ namespace: 'watched', name: 'cm-1' });
+    const resumed: string[] = [];
+    const controller = await watch.watch(
+      '/api/v1/namespaces/watched/configmaps',
+      { resourceVersion: lastVersion },
+      (type, object: { metadata: { name: string } }) => resumed.push(`${type} ${object.metadata.name}`),
+      () => undefined,
+    );
+    await waitFor('replayed events', async () => (resumed.length >= 2 ? true : undefined));
+    expect(resumed).toEqual(['ADDED cm-2', 'DELETED cm-1']);
+    controller.abort();
+
+    // Push the history (100 entries) past version 1, then a watch from there is 410 Gone.
+    for (let i = 0; i < 120; i++)
+      await core.createNamespacedConfigMap({ namespace: 'watched', body: { metadata: { name: `filler-${i}` } } });
+    const response = await fetch(`${sim.url}/api/v1/namespaces/watched/configmaps?watch=true&resourceVersion=1`);
+    expect(response.status).toBe(410);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toMatchObject({ kind: 'Status', reason: 'Expired', code: 410 });
+  });
+
+  it('keeps an informer complete across dropped watches (clean and cut), re-listing on 410', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'informed' } } });
+    const informer = makeInformer<V1Pod>(config, '/api/v1/namespaces/informed/pods', () =>
+      core.listNamespacedPod({ namespace: 'informed' }),
+    );
+    const added = new Set<string>();
+    let errors = 0;
+    informer.on('add', (pod) => added.add(pod.metadata?.name ?? ''));
+    informer.on('error', () => {
+      errors++;
+      setTimeout(() => void informer.start(), 50);
+    });
+    await informer.start();
+    const pod = (name: string): V1Pod => ({
+      metadata: { name },
+      spec: { containers: [{ name: 'c', image: 'labbot/busybox:1' }] },
+    });
+    await core.createNamespacedPod({ namespace: 'informed', body: pod('p1') });
+    await waitFor('p1', async () => (added.has('p1') ? true : undefined));
+
+    sim.dropWatches();
+    await core.createNamespacedPod({ namespace: 'informed', body: pod('p2') });
+    await waitFor('p2 after a clean drop', async () => (added.has('p2') ? true : undefined), 20_000);
+
+    sim.dropWatches(true);
+    await core.createNamespacedPod({ namespace: 'informed', body: pod('p3') });
+    await waitFor('p3 after a cut connection', async () => (added.has('p3') ? true : undefined), 20_000);
+    expect(errors).toBeGreaterThan(0);
+    expect(
+      informer
+        .list()
+        .map((p) => p.metadata?.name)
+        .sort(),
+    ).toEqual(['p1', 'p2', 'p3']);
+    await informer.stop();
+  });
+
+  it('counts requests by verb and resource, and injects faults', async () => {
+    sim.resetStats();
+    await core.listNamespacedPod({ namespace: 'default' });
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'counted' } } });
+    const stats = sim.stats();
+    expect(stats.byVerbResource['list pods']).toBe(1);
+    expect(stats.byVerbResource['create configmaps']).toBe(1);
+    expect(stats.total).toBe(2);
+
+    sim.setFaults({ errorRate: { 'create configmaps': 1 }, errorCode: 503 });
+    const failed = await apiError(
+      core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'faulty' } } }),
+    );
+    expect(failed.code).toBe(503);
+    expect(failed.status.reason).toBe('ServiceUnavailable');
+    await core.listNamespacedConfigMap({ namespace: 'default' });
+    sim.setFaults({ latencyMs: 150 });
+    const started = Date.now();
+    await core.listNamespacedConfigMap({ namespace: 'default' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    sim.setFaults({});
+  });
+});
