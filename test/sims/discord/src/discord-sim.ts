@@ -20,6 +20,7 @@ import type {
   DiscordSimOptions,
   FailureRule,
   GatewayConnectionInfo,
+  InteractionCallback,
   InteractionHandle,
   InteractionRecord,
   JsonObject,
@@ -140,6 +141,7 @@ export class DiscordSim {
   readonly #failures: (FailureRule & { left: number })[] = [];
   readonly #limitedUntil = new Map<string, number>();
   readonly #expiredTokens = new Set<string>();
+  readonly #ackWaiters = new Map<string, Set<(callback: InteractionCallback) => void>>();
   readonly #heartbeatIntervalMs: number;
   readonly #ackDeadlineMs: number;
   readonly #tokenTtlMs: number;
@@ -464,15 +466,30 @@ export class DiscordSim {
     return this.#handle(record);
   }
 
+  // Resolved directly from the callback route (not by polling), so a burst of hundreds of interactions stays cheap.
+  #acknowledged(record: InteractionRecord, timeoutMs: number): Promise<InteractionCallback> {
+    if (record.callback) return Promise.resolve(record.callback);
+    return new Promise<InteractionCallback>((resolve, reject) => {
+      const waiters = this.#ackWaiters.get(record.id) ?? new Set<(callback: InteractionCallback) => void>();
+      this.#ackWaiters.set(record.id, waiters);
+      const timer = setTimeout(() => {
+        waiters.delete(done);
+        reject(new Error(`discord-sim: interaction ${record.id} was not acknowledged within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (callback: InteractionCallback) => {
+        clearTimeout(timer);
+        resolve(callback);
+      };
+      waiters.add(done);
+    });
+  }
+
   #handle(record: InteractionRecord): InteractionHandle {
     return {
       id: record.id,
       token: record.token,
       record,
-      acknowledged: (timeoutMs = 3_000) =>
-        this.waitFor(() => record.callback, timeoutMs).catch(() => {
-          throw new Error(`discord-sim: interaction ${record.id} was not acknowledged within ${timeoutMs} ms`);
-        }),
+      acknowledged: (timeoutMs = 3_000) => this.#acknowledged(record, timeoutMs),
       original: () => (record.originalMessageId ? this.messages.get(record.originalMessageId) : undefined),
       followUps: () => record.followUpIds.flatMap((messageId) => this.messages.get(messageId) ?? []),
       waitForOriginal: (predicate, timeoutMs = 5_000) =>
@@ -1168,6 +1185,8 @@ export class DiscordSim {
       if (message && data) this.#editMessage(message, this.#messageBody(data, 0, false), 'interaction');
     }
     record.callback = { type: parsed.type, ...(data ? { data } : {}), at: now, latencyMs: now - record.sentAt };
+    for (const waiter of this.#ackWaiters.get(record.id) ?? []) waiter(record.callback);
+    this.#ackWaiters.delete(record.id);
     if (query['with_response'] !== 'true') return { status: 204 };
     return {
       status: 200,
