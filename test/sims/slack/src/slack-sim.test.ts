@@ -244,6 +244,21 @@ describe('slack-sim with a real Bolt app', () => {
     resetViolations();
   });
 
+  it('lists channel history and thread replies, with message metadata, so a restarted bot can find its messages', async () => {
+    const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    const root = await client.chat.postMessage({
+      channel,
+      text: 'lab root',
+      metadata: { event_type: 'labbot_lab', event_payload: { lab: 'lab-1' } },
+    });
+    await client.chat.postMessage({ channel, thread_ts: root.ts!, text: 'status' });
+    const history = await client.conversations.history({ channel, limit: 1 });
+    expect(history.messages?.[0]).toMatchObject({ ts: root.ts, metadata: { event_payload: { lab: 'lab-1' } } });
+    const replies = await client.conversations.replies({ channel, ts: root.ts! });
+    expect(replies.messages?.map((message) => message.text)).toEqual(['lab root', 'status']);
+    expect(sim.violations).toEqual([]);
+  });
+
   it('answers 429 with Retry-After; the Web API client waits it out and the retry succeeds', async () => {
     // With retries: 0 @slack/web-api waits Retry-After and then gives up, so this client allows one retry.
     const client = new webApi.WebClient(sim.botToken, {

@@ -419,6 +419,9 @@ export class SlackSim {
         );
       }
       const message = this.#store(channel.id, content, threadTs, 'api');
+      // Message metadata (event_type + event_payload) comes back on the message, e.g. for idempotency checks.
+      if (typeof args['metadata'] === 'object' && args['metadata'] !== null)
+        message.data['metadata'] = args['metadata'];
       return { channel: channel.id, ts: message.ts, message: message.data };
     },
     'chat.update': (args) => {
@@ -468,6 +471,20 @@ export class SlackSim {
       };
     },
     'conversations.info': (args) => ({ channel: this.#channelFor(args['channel']).data }),
+    'conversations.history': (args) => {
+      const channel = this.#channelFor(args['channel']);
+      const limit = Math.min(Math.max(Number(args['limit'] ?? 100) || 100, 1), 999);
+      const messages = this.channelMessages(channel.id).reverse();
+      return { messages: messages.slice(0, limit).map((message) => message.data), has_more: messages.length > limit };
+    },
+    'conversations.replies': (args) => {
+      const channel = this.#channelFor(args['channel']);
+      const ts = requiredString(args, 'ts');
+      const parent = this.message(channel.id, ts);
+      if (!parent || parent.deletedAt !== undefined) throw new SlackApiError('thread_not_found');
+      const replies = this.threadReplies(channel.id, ts).map((message) => message.data);
+      return { messages: [parent.data, ...replies], has_more: false };
+    },
     'conversations.open': (args) => {
       const users = typeof args['users'] === 'string' ? args['users'].split(',') : [];
       const [user] = users;
