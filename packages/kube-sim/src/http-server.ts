@@ -40,6 +40,23 @@ interface ResourceRoute {
 
 const maxBody = 3 * 1024 * 1024;
 
+// Store snapshots are never mutated, so one serialization serves every watcher of the same event.
+const serializedCache = new WeakMap<KubeObject, Map<string, string>>();
+
+function serializedEvent(type: string, object: KubeObject): string {
+  let byType = serializedCache.get(object);
+  if (!byType) {
+    byType = new Map();
+    serializedCache.set(object, byType);
+  }
+  let line = byType.get(type);
+  if (!line) {
+    line = `${JSON.stringify({ type, object })}\n`;
+    byType.set(type, line);
+  }
+  return line;
+}
+
 function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
   const text = JSON.stringify(body);
   if (warnings.length > 0)
@@ -423,9 +440,16 @@ export class HttpApiServer {
     });
     res.flushHeaders();
     const write = (type: string, object: KubeObject) => {
-      const payload = table
-        ? toTable(route.resource, [object], object.metadata.resourceVersion ?? '', includeObject ?? 'Object')
-        : object;
+      if (!table) {
+        res.write(serializedEvent(type, object));
+        return;
+      }
+      const payload = toTable(
+        route.resource,
+        [object],
+        object.metadata.resourceVersion ?? '',
+        includeObject ?? 'Object',
+      );
       res.write(`${JSON.stringify({ type, object: payload })}\n`);
     };
     for (const event of replay) write(event.type, event.object);
