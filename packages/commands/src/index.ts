@@ -1,1 +1,3 @@
-export {};
+export { type ChatService, type ChatServiceOptions, startChatService } from './chat-service.js';
+export { type BotLogger, createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
+export { age, podRows, podStatus, renderStatus, type StatusViewOptions } from './status-view.js';

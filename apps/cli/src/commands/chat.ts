@@ -1,0 +1,46 @@
+import { loadConfigOrExit } from '@labbot/config';
+import type { Command } from 'commander';
+import { runLocalChat } from '../local-chat.js';
+
+const seconds = (value: string) => {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error('--timeout takes a number of seconds');
+  return parsed;
+};
+
+export function registerChatCommands(program: Command): void {
+  program
+    .command('chat')
+    .description('the local chat: type /lab commands; each lab thread is shown as it changes')
+    .option('--timeout <seconds>', 'when reading a pipe: give up (exit 1) after this many seconds', seconds)
+    .option('--no-runner', 'do not start the lab runner in this process (one runs elsewhere)')
+    .action(async (options: { timeout?: number; runner: boolean }) => {
+      process.exitCode = await runLocalChat({
+        config: loadConfigOrExit(),
+        input: process.stdin,
+        output: process.stdout,
+        interactive: Boolean(process.stdin.isTTY),
+        embeddedRunner: options.runner,
+        ...(options.timeout ? { timeoutSeconds: options.timeout } : {}),
+      });
+    });
+
+  program
+    .command('demo')
+    .description('the first lesson end to end on this machine: start the lab, watch it, stop it')
+    .option('--lesson <id>', 'the lesson to run', 'docker-vs-kubernetes')
+    .option('--timeout <seconds>', 'give up (exit 1) after this many seconds', seconds, 300)
+    .option('--keep', 'leave the lab running at the end')
+    .action(async (options: { lesson: string; timeout: number; keep?: boolean }) => {
+      const script = [`/lab start ${options.lesson}`, ...(options.keep ? [] : ['/lab stop'])];
+      process.exitCode = await runLocalChat({
+        config: loadConfigOrExit(),
+        input: process.stdin,
+        output: process.stdout,
+        interactive: false,
+        embeddedRunner: true,
+        timeoutSeconds: options.timeout,
+        script,
+      });
+    });
+}

@@ -1,0 +1,148 @@
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { createTerminalChatAdapter } from '@labbot/chat-terminal';
+import { startChatService } from '@labbot/commands';
+import { createLogger, type LabbotConfig } from '@labbot/config';
+import { isSettled, type LabRecord } from '@labbot/core';
+import { loadLessons } from '@labbot/lessons';
+import { type Runner, type RunnerTuning, startRunner } from '@labbot/runner';
+import { createLabStore } from '@labbot/store';
+import { Redis } from 'ioredis';
+
+export interface LocalChatOptions {
+  config: LabbotConfig;
+  input: Readable;
+  output: Writable;
+  /** A terminal: prompt and redraw. Otherwise lines are read from the input and messages printed as text. */
+  interactive: boolean;
+  /** Start the lab runner in this process (the embedded defaults); off when a runner runs elsewhere. */
+  embeddedRunner: boolean;
+  /** Give up after this many seconds (non-interactive), exit code 1. */
+  timeoutSeconds?: number;
+  /** Lines typed one after another, each once the labs settled (the demo's script); the input is not read. */
+  script?: string[];
+  userId?: string;
+  runnerTuning?: RunnerTuning;
+}
+
+/** A lab has settled when nothing more happens without a command: it reached what was asked, or failed. */
+export function hasSettled(lab: LabRecord): boolean {
+  if (lab.desired.state === 'stopped') return lab.observed.phase === 'stopped';
+  return (
+    isSettled(lab.observed.phase) &&
+    lab.observed.phase !== 'stopped' &&
+    lab.observed.generation === lab.desired.generation
+  );
+}
+
+/**
+ * `labbot chat` and `labbot demo`: the local chat on the terminal adapter, the chat service, and
+ * (by default) the runner in the same process. Resolves with the exit code.
+ */
+export async function runLocalChat(options: LocalChatOptions): Promise<number> {
+  const { config } = options;
+  // Logs go to stderr so that the chat owns stdout.
+  const logger = createLogger({
+    name: 'labbot',
+    level: options.interactive ? 'warn' : config.logLevel === 'info' ? 'warn' : config.logLevel,
+    destination: process.stderr,
+  });
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const store = createLabStore({ redis });
+  const lessons = await loadLessons(config.lessonsDir ? { extraDir: config.lessonsDir } : {});
+  const startedAt = Date.now();
+  const userId = options.userId ?? process.env.USER ?? 'you';
+
+  let runner: Runner | undefined;
+  if (options.embeddedRunner) {
+    runner = await startRunner(config, {
+      logger,
+      lessons,
+      ...(options.runnerTuning ? { tuning: options.runnerTuning } : {}),
+    });
+    await runner.ready;
+  }
+
+  let inputEnded = false;
+  const input = options.script ? new PassThrough() : options.input;
+  const adapter = createTerminalChatAdapter({
+    input,
+    output: options.output,
+    interactive: options.interactive,
+    userId,
+    roles: ['instructor'],
+    onInputEnd: () => {
+      inputEnded = true;
+    },
+  });
+  const service = await startChatService({
+    adapter,
+    redis,
+    store,
+    lessons,
+    instructorRoles: ['instructor', ...config.instructors.roles],
+    limits: config.limits,
+    logger,
+  });
+
+  /** The labs this session touched: this user's, changed since it started. */
+  const touched = async () =>
+    (await store.listByOwner({ platform: 'local', workspaceId: 'local', userId })).filter(
+      (lab) => Date.parse(lab.updatedAt) >= startedAt,
+    );
+  /** Settled, and the thread shows it (the outbox has delivered the final status). */
+  const shown = (lab: LabRecord) => {
+    if (!lab.threadId) return true;
+    const title = service.bot.renderStatus(lab).title ?? '';
+    return adapter.threadTexts(lab.threadId)[0]?.startsWith(title) ?? false;
+  };
+  const allSettled = async () => (await touched()).every((lab) => hasSettled(lab) && shown(lab));
+
+  const deadline = options.timeoutSeconds ? startedAt + options.timeoutSeconds * 1000 : Number.POSITIVE_INFINITY;
+  const waitUntil = async (done: () => Promise<boolean>): Promise<boolean> => {
+    while (Date.now() < deadline) {
+      if (await done()) return true;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return false;
+  };
+
+  let code = 0;
+  try {
+    if (options.script) {
+      for (const line of options.script) {
+        options.output.write(`lab> ${line}\n`);
+        await adapter.handleLine(line);
+        // Let the command's first effects arrive before waiting for the labs to settle.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        if (!(await waitUntil(allSettled))) {
+          code = 1;
+          break;
+        }
+      }
+    } else if (options.interactive) {
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          if (inputEnded) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 200);
+      });
+    } else {
+      if (!(await waitUntil(async () => inputEnded && (await allSettled())))) code = 1;
+    }
+    if (code !== 0) {
+      const pending = (await touched())
+        .filter((lab) => !hasSettled(lab))
+        .map((lab) => `${lab.lessonId} (${lab.observed.phase})`);
+      options.output.write(
+        `Timed out after ${options.timeoutSeconds} s; still in progress: ${pending.join(', ') || 'the last status update'}\n`,
+      );
+    }
+  } finally {
+    await service.stop();
+    await runner?.stop();
+    redis.disconnect();
+  }
+  return code;
+}

@@ -1,0 +1,98 @@
+import type { ClusterDriver } from '@labbot/cluster';
+import type { Logger } from '@labbot/config';
+import type { LabPhase } from '@labbot/core';
+import type { LabStore } from '@labbot/store';
+import type { Emit } from './events.js';
+
+export interface JanitorOptions {
+  store: LabStore;
+  cluster: ClusterDriver;
+  emit: Emit;
+  enqueueReconcile: (labId: string, reason: string) => Promise<unknown>;
+  logger: Logger;
+  clock?: () => Date;
+  /** How long before expiry the learner is warned. */
+  warningMs: number;
+  /** A namespace without a lab record is removed only when older than this (a lab may be starting). */
+  orphanGraceMs?: number;
+}
+
+export interface SweepReport {
+  warned: string[];
+  expired: string[];
+  orphansRemoved: string[];
+  repaired: string[];
+}
+
+/** Phases in which the lab's namespace must exist; if it vanished, the janitor asks for a reconcile. */
+const NAMESPACE_PHASES: readonly LabPhase[] = ['waiting-for-pods', 'ready', 'degraded'];
+
+/** TTL warnings and expiry, orphaned namespaces, and records whose namespace vanished. */
+export function createJanitor(options: JanitorOptions) {
+  const { store, cluster, emit, logger } = options;
+  const clock = options.clock ?? (() => new Date());
+  const graceMs = options.orphanGraceMs ?? 60_000;
+
+  async function sweep(): Promise<SweepReport> {
+    const report: SweepReport = { warned: [], expired: [], orphansRemoved: [], repaired: [] };
+    const now = clock().getTime();
+
+    for (const lab of await store.listExpiringBefore(now + options.warningMs)) {
+      if (lab.desired.state !== 'running') continue;
+      if (Date.parse(lab.expiresAt) <= now) {
+        await store.update(
+          lab.labId,
+          (current) =>
+            current.desired.state === 'running'
+              ? { ...current, desired: { ...current.desired, state: 'stopped' } }
+              : undefined,
+          { audit: { actor: 'janitor', action: 'desired.stopped', detail: { reason: 'ttl' } } },
+        );
+        await options.enqueueReconcile(lab.labId, 'janitor.ttl');
+        report.expired.push(lab.labId);
+      } else if (!lab.observed.expiryWarnedAt) {
+        const warned = await store.update(lab.labId, (current) =>
+          current.observed.expiryWarnedAt
+            ? undefined
+            : { ...current, observed: { ...current.observed, expiryWarnedAt: clock().toISOString() } },
+        );
+        await emit(warned, 'lab.expiry-warning', { expiresAt: lab.expiresAt });
+        report.warned.push(lab.labId);
+      }
+    }
+
+    const namespaces = await cluster.listLabNamespaces();
+    const present = new Set(namespaces.map((ns) => ns.name));
+    for (const ns of namespaces) {
+      if (ns.phase === 'Terminating') continue;
+      const age = ns.createdAt ? now - Date.parse(ns.createdAt) : Number.POSITIVE_INFINITY;
+      if (age < graceMs) continue;
+      const lab = ns.labId ? await store.get(ns.labId) : undefined;
+      const wanted = lab && lab.namespace === ns.name && lab.desired.state === 'running';
+      if (!wanted && !(lab && lab.observed.phase === 'stopping')) {
+        await cluster.deleteNamespace(ns.name, { wait: false });
+        logger.info({ namespace: ns.name, labId: ns.labId }, 'janitor removed an orphaned lab namespace');
+        report.orphansRemoved.push(ns.name);
+      }
+    }
+
+    for (const lab of await store.listAll()) {
+      if (lab.desired.state !== 'running' || !NAMESPACE_PHASES.includes(lab.observed.phase)) continue;
+      if (present.has(lab.namespace)) continue;
+      await store.update(
+        lab.labId,
+        (current) => ({ ...current, observed: { ...current.observed, phase: 'pending', pods: [] } }),
+        {
+          audit: { actor: 'janitor', action: 'observed.repaired', detail: { reason: 'namespace vanished' } },
+        },
+      );
+      await options.enqueueReconcile(lab.labId, 'janitor.repair');
+      report.repaired.push(lab.labId);
+    }
+    return report;
+  }
+
+  return { sweep };
+}
+
+export type Janitor = ReturnType<typeof createJanitor>;

@@ -1,0 +1,4 @@
+import { loadConfigOrExit } from '@labbot/config';
+import { startRunner } from './runner.js';
+
+await startRunner(loadConfigOrExit(), { handleSignals: true });

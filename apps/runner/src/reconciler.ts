@@ -1,0 +1,280 @@
+import type { Builder } from '@labbot/builder';
+import type { ClusterDriver } from '@labbot/cluster';
+import type { Logger } from '@labbot/config';
+import {
+  boundedOutput,
+  isRetryable,
+  LabbotError,
+  type LabPhase,
+  type LabRecord,
+  type ObservedState,
+  userMessageOf,
+} from '@labbot/core';
+import { buildSpecFor, type LessonCatalog, renderDeployment, runSpecFor } from '@labbot/lessons';
+import type { LabStore } from '@labbot/store';
+import type { Emit } from './events.js';
+
+export interface ReconcilerOptions {
+  store: LabStore;
+  lessons: LessonCatalog;
+  builder: Builder;
+  cluster: ClusterDriver;
+  emit: Emit;
+  logger: Logger;
+  baseImage: string;
+  ceilings: { cpu: string; memory: string; pods: number };
+  /** At most this many image builds run at once in this process. */
+  maxConcurrentBuilds: number;
+  /** Time budget of namespace teardown. */
+  teardownTimeoutMs?: number;
+}
+
+export interface ReconcileContext {
+  reason: string;
+  /** The last attempt of a job: a retryable error now marks the lab failed instead of retrying. */
+  finalAttempt: boolean;
+  jobId?: string;
+}
+
+/** Phases the pod watcher owns once the Deployment is applied. */
+export const POD_PHASES: readonly LabPhase[] = ['deploying', 'waiting-for-pods', 'ready', 'degraded'];
+
+/** A failure of one step of one lab: the lab and step go along with the cause. */
+class StepError extends LabbotError {
+  constructor(
+    readonly step: string,
+    cause: unknown,
+    labId: string,
+  ) {
+    super(
+      cause instanceof LabbotError ? cause.code : 'STEP_FAILED',
+      `lab ${labId}: step ${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        cause,
+        userMessage: userMessageOf(cause),
+        retryable: isRetryable(cause),
+        context: { labId, step },
+      },
+    );
+  }
+}
+
+function createSemaphore(size: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    if (active >= size) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await work();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/**
+ * The level-triggered heart of the runner: compares a lab's desired state with what was observed
+ * and does what is missing. Every step is idempotent (server-side apply, content-addressed images),
+ * so a retried job, a doubled command or a second runner after a crash converge on one result.
+ */
+export function createReconciler(options: ReconcilerOptions) {
+  const { store, lessons, builder, cluster, emit, logger } = options;
+  const buildSlot = createSemaphore(options.maxConcurrentBuilds);
+
+  /** Writes part of the observed state; `when` can refuse the write (returns the record unchanged). */
+  async function observe(
+    labId: string,
+    patch: Partial<ObservedState>,
+    when: (record: LabRecord) => boolean = () => true,
+  ): Promise<LabRecord> {
+    return store.update(labId, (current) =>
+      when(current) ? { ...current, observed: { ...current.observed, ...patch } } : undefined,
+    );
+  }
+
+  async function enterPhase(record: LabRecord, phase: LabPhase, step: string): Promise<LabRecord> {
+    if (record.observed.phase === phase && record.observed.step === step) return record;
+    const next = await observe(record.labId, { phase, step });
+    await emit(next, 'lab.step', { step, phase });
+    return next;
+  }
+
+  async function fail(record: LabRecord, error: StepError): Promise<void> {
+    const next = await observe(record.labId, {
+      phase: 'failed',
+      step: error.step,
+      error: { code: error.code, step: error.step, message: error.userMessage ?? userMessageOf(error) },
+    });
+    await store.appendHistory(record.labId, {
+      actor: 'runner',
+      action: 'lab.failed',
+      detail: { code: error.code, step: error.step },
+    });
+    await emit(next, 'lab.failed', { code: error.code, step: error.step, message: next.observed.error?.message ?? '' });
+  }
+
+  async function step<T>(record: LabRecord, name: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw new StepError(name, error, record.labId);
+    }
+  }
+
+  async function teardown(record: LabRecord): Promise<void> {
+    if (record.observed.phase === 'stopped') return;
+    let current = record;
+    if (current.observed.phase !== 'stopping') {
+      current = await observe(current.labId, { phase: 'stopping', step: 'teardown' });
+      await emit(current, 'lab.stopping', {});
+    }
+    await step(current, 'teardown', () =>
+      cluster.deleteNamespace(current.namespace, { wait: true, timeoutMs: options.teardownTimeoutMs ?? 60_000 }),
+    );
+    const stopped = await observe(current.labId, {
+      phase: 'stopped',
+      step: 'teardown',
+      pods: [],
+      diagnosis: undefined,
+    });
+    await store.appendHistory(current.labId, { actor: 'runner', action: 'lab.stopped' });
+    await emit(stopped, 'lab.stopped', {});
+  }
+
+  /** A reset (desired generation bumped): the old namespace goes, the lab starts over. */
+  async function startOver(record: LabRecord): Promise<LabRecord> {
+    await step(record, 'reset', () =>
+      cluster.deleteNamespace(record.namespace, { wait: true, timeoutMs: options.teardownTimeoutMs ?? 60_000 }),
+    );
+    return store.update(record.labId, (current) => ({
+      ...current,
+      observed: { phase: 'pending', pods: [], generation: current.desired.generation },
+    }));
+  }
+
+  async function bringUp(initial: LabRecord): Promise<void> {
+    let record = initial;
+    const lesson = await step(record, 'lesson', async () => lessons.get(record.lessonId));
+    const variant = record.variant;
+
+    record = await enterPhase(record, 'provisioning', 'namespace');
+    await step(record, 'namespace', () =>
+      cluster.provisionNamespace({
+        labId: record.labId,
+        namespace: record.namespace,
+        owner: record.owner,
+        lessonId: record.lessonId,
+        classId: record.classId,
+        expiresAt: record.expiresAt,
+        limits: { cpu: lesson.spec.limits.cpu, memory: lesson.spec.limits.memory, pods: lesson.spec.limits.pods },
+      }),
+    );
+    await emit(record, 'lab.namespace-ready', { namespace: record.namespace });
+
+    record = await enterPhase(record, 'building', 'build');
+    const build = buildSpecFor(lesson, variant, { baseImage: options.baseImage });
+    const logTail: string[] = [];
+    await emit(record, 'lab.build-started', {});
+    const image = await step(record, 'build', () =>
+      buildSlot(() =>
+        builder.ensureImage({
+          lessonId: lesson.id,
+          contextDir: build.contextDir,
+          dockerfile: build.dockerfile,
+          buildArgs: build.args,
+          network: build.network,
+          onLog: (line) => {
+            logTail.push(line);
+            if (logTail.length > 20) logTail.shift();
+          },
+        }),
+      ),
+    );
+    const buildLog = (image.logTail.length ? image.logTail : logTail).slice(-12);
+    record = await observe(record.labId, { imageTag: image.tag, imageCached: image.cached, buildLog });
+    if (buildLog.length) await emit(record, 'lab.build-log', { lines: buildLog });
+    await emit(record, 'lab.image-ready', { tag: image.tag, cached: image.cached });
+
+    if (record.observed.containerOutput === undefined) {
+      record = await enterPhase(record, 'running-once', 'run-once');
+      const run = runSpecFor(lesson, variant);
+      const result = await step(record, 'run-once', () =>
+        builder.runOnce({
+          image: image.tag,
+          ...(run.command ? { command: run.command } : {}),
+          timeoutMs: (run.timeoutSeconds ?? 30) * 1000,
+          maxOutputBytes: 8192,
+          user: '10001',
+        }),
+      );
+      const output = boundedOutput(result.output);
+      record = await observe(record.labId, { containerOutput: output });
+      await emit(record, 'lab.container-output', { output, exitCode: result.exitCode ?? -1 });
+    }
+
+    record = await enterPhase(record, 'deploying', 'deploy');
+    const replicas = lesson.spec.deployment.replicas;
+    const { manifest } = renderDeployment(lesson, {
+      image: image.tag,
+      labels: { 'labbot.dev/lab': record.labId },
+      selectorLabels: { 'labbot.dev/lab': record.labId },
+    });
+    await step(record, 'deploy', () =>
+      cluster.applyDeployment({
+        namespace: record.namespace,
+        labId: record.labId,
+        manifest,
+        image: image.tag,
+        readOnlyRootFilesystem: lesson.spec.deployment.readOnlyRootFilesystem,
+      }),
+    );
+    // The pod watcher may already have seen the pods: only move on from 'deploying'.
+    record = await observe(
+      record.labId,
+      { phase: 'waiting-for-pods', step: 'pods', desiredReplicas: replicas },
+      (current) => current.observed.phase === 'deploying',
+    );
+    if (record.observed.desiredReplicas !== replicas)
+      record = await observe(record.labId, { desiredReplicas: replicas });
+    await emit(record, 'lab.deployment-applied', { name: lesson.spec.deployment.name, replicas });
+  }
+
+  /** Reconciles one lab. Throws only retryable errors that are not on their last attempt (the job retries). */
+  async function reconcile(labId: string, context: ReconcileContext): Promise<void> {
+    let record = await store.get(labId);
+    if (!record) {
+      logger.info({ labId, reason: context.reason }, 'reconcile: no such lab (deleted)');
+      return;
+    }
+    const log = logger.child({ labId, lessonId: record.lessonId, reason: context.reason, jobId: context.jobId });
+    try {
+      if (record.desired.state === 'stopped') {
+        await teardown(record);
+        return;
+      }
+      const generation = record.desired.generation;
+      if (record.observed.generation === undefined) {
+        record = await observe(labId, { generation });
+      } else if (record.observed.generation !== generation) {
+        log.info({ generation }, 'reset: starting the lab over');
+        record = await startOver(record);
+      }
+      // A failed lab stays failed until the learner resets or starts it again (new generation).
+      if (record.observed.phase === 'failed') return;
+      await bringUp(record);
+      log.info({ phase: (await store.get(labId))?.observed.phase }, 'reconciled');
+    } catch (error) {
+      const stepError = error instanceof StepError ? error : new StepError('reconcile', error, labId);
+      log.warn({ err: error, step: stepError.step, retryable: stepError.retryable }, 'reconcile step failed');
+      if (stepError.retryable && !context.finalAttempt) throw stepError;
+      const current = await store.get(labId);
+      if (current) await fail(current, stepError);
+    }
+  }
+
+  return { reconcile, observe };
+}
+
+export type Reconciler = ReturnType<typeof createReconciler>;

@@ -1,0 +1,181 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createBuilder, createRedisBuildLock } from '@labbot/builder';
+import { createClusterDriver, loadKubeConfig } from '@labbot/cluster';
+import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
+import { type LessonCatalog, loadLessons } from '@labbot/lessons';
+import { closeOnSignals, createQueues, createReconcileWorker, publishLabEvent } from '@labbot/queue';
+import { createLabStore } from '@labbot/store';
+import { Redis } from 'ioredis';
+import { createEmitter, type LabEventSink } from './events.js';
+import { createJanitor, type Janitor } from './janitor.js';
+import { createReconciler } from './reconciler.js';
+import { startStatusWatcher } from './status-watcher.js';
+
+/** Timings a test or an operator may tune; the defaults suit production. */
+export interface RunnerTuning {
+  /** Reconcile attempts before a retryable failure marks the lab failed (default 5). */
+  attempts?: number;
+  /** First retry delay, doubled each time (default 1000 ms). */
+  backoffMs?: number;
+  /** Labs reconciled at once by this process (default 4). */
+  concurrency?: number;
+  /** How often a dead runner's job is looked for, and how long its lock lives (defaults 30 s). */
+  stalledIntervalMs?: number;
+  lockDurationMs?: number;
+  /** Janitor sweep period (default 30 s); 0 turns the periodic sweep off. */
+  janitorIntervalMs?: number;
+  orphanGraceMs?: number;
+  /** Per-lab coalescing of pod snapshots (default 250 ms). */
+  watchDebounceMs?: number;
+  teardownTimeoutMs?: number;
+  buildTimeoutMs?: number;
+}
+
+export interface StartRunnerOptions {
+  /** The cluster to drive; from the config when absent (a kubeconfig file, in-cluster, or an embedded kube-sim). */
+  kubeConfig?: KubeConfig;
+  lessons?: LessonCatalog;
+  logger?: Logger;
+  clock?: () => Date;
+  tuning?: RunnerTuning;
+  /** Stop on SIGTERM/SIGINT (the runner process does; an embedding program handles signals itself). */
+  handleSignals?: boolean;
+}
+
+export interface Runner {
+  janitor: Janitor;
+  /** Resolves once the pod watch has listed the cluster. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function clusterConfig(
+  config: LabbotConfig,
+  logger: Logger,
+): Promise<{ kubeConfig: KubeConfig; stop?: () => Promise<void> }> {
+  const { mode, kubeconfigPath } = config.cluster;
+  if (mode === 'in-cluster') return { kubeConfig: loadKubeConfig({ mode: 'in-cluster' }) };
+  if (mode === 'kubeconfig') {
+    return { kubeConfig: loadKubeConfig({ mode: 'file', ...(kubeconfigPath ? { path: kubeconfigPath } : {}) }) };
+  }
+  // No cluster configured: the bundled simulator, embedded in this process.
+  const { startKubeSim } = await import('@labbot/kube-sim');
+  const sim = await startKubeSim({
+    kubelet: config.cluster.simKubelet,
+    ...(config.cluster.simPort ? { port: config.cluster.simPort } : {}),
+    ...(config.registry ? { registry: config.registry } : {}),
+  });
+  logger.info({ url: sim.url }, 'no kubeconfig: labs run on the embedded kube-sim');
+  return { kubeConfig: loadKubeConfig({ mode: 'sim', kubeconfigYaml: sim.kubeconfig }), stop: () => sim.stop() };
+}
+
+/** Wires the lab runner: reconcile worker, the shared pod watch, the janitor. */
+export async function startRunner(config: LabbotConfig, options: StartRunnerOptions = {}): Promise<Runner> {
+  const logger = options.logger ?? createLogger({ name: 'labbot-runner', level: config.logLevel });
+  const clock = options.clock ?? (() => new Date());
+  const tuning = options.tuning ?? {};
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const store = createLabStore({ redis, clock });
+  const queues = createQueues({
+    connection: redis,
+    ...(tuning.attempts ? { attempts: tuning.attempts } : {}),
+    ...(tuning.backoffMs ? { backoffMs: tuning.backoffMs } : {}),
+  });
+  const lessons = options.lessons ?? (await loadLessons(config.lessonsDir ? { extraDir: config.lessonsDir } : {}));
+  const cluster = options.kubeConfig ? { kubeConfig: options.kubeConfig } : await clusterConfig(config, logger);
+  const driver = createClusterDriver({
+    kubeConfig: cluster.kubeConfig,
+    ceilings: config.limits.ceilings,
+    logger,
+    now: clock,
+  });
+  // The build lock gets its own client: with BullMQ's maxRetriesPerRequest null a Redis outage would hang it.
+  const lockRedis = new Redis(config.redisUrl);
+  lockRedis.on('error', (error) => logger.warn({ err: error }, 'build lock Redis connection error'));
+  const builder = createBuilder({
+    ...(config.registry ? { registry: config.registry } : {}),
+    lock: createRedisBuildLock(lockRedis),
+    logger,
+    ...(tuning.buildTimeoutMs ? { limits: { timeoutMs: tuning.buildTimeoutMs } } : {}),
+  });
+  const sink: LabEventSink = {
+    publish: (event, record) => publishLabEvent(queues, record.owner.platform, event),
+  };
+  const emit = createEmitter(sink, clock);
+  const reconciler = createReconciler({
+    store,
+    lessons,
+    builder,
+    cluster: driver,
+    emit,
+    logger,
+    baseImage: config.baseImage,
+    ceilings: config.limits.ceilings,
+    maxConcurrentBuilds: config.limits.maxConcurrentBuilds,
+    ...(tuning.teardownTimeoutMs ? { teardownTimeoutMs: tuning.teardownTimeoutMs } : {}),
+  });
+  const watch = startStatusWatcher({
+    store,
+    cluster: driver,
+    emit,
+    logger,
+    ...(tuning.watchDebounceMs !== undefined ? { debounceMs: tuning.watchDebounceMs } : {}),
+  });
+  const worker = createReconcileWorker({
+    connection: redis,
+    concurrency: tuning.concurrency ?? 4,
+    ...(tuning.stalledIntervalMs ? { stalledIntervalMs: tuning.stalledIntervalMs } : {}),
+    ...(tuning.lockDurationMs ? { lockDurationMs: tuning.lockDurationMs } : {}),
+    onError: (error, jobId) => logger.warn({ err: error, jobId }, 'reconcile job failed'),
+    process: (job, context) =>
+      reconciler.reconcile(job.labId, {
+        reason: job.reason,
+        jobId: context.jobId,
+        finalAttempt: context.attempt >= context.attempts,
+      }),
+  });
+  const janitor = createJanitor({
+    store,
+    cluster: driver,
+    emit,
+    enqueueReconcile: (labId, reason) => queues.enqueueReconcile(labId, reason),
+    logger,
+    clock,
+    warningMs: config.limits.expiryWarningMinutes * 60_000,
+    ...(tuning.orphanGraceMs !== undefined ? { orphanGraceMs: tuning.orphanGraceMs } : {}),
+  });
+  const interval = tuning.janitorIntervalMs ?? 30_000;
+  let sweeping = false;
+  const timer =
+    interval > 0
+      ? setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          janitor
+            .sweep()
+            .catch((error: unknown) => logger.warn({ err: error }, 'janitor sweep failed'))
+            .finally(() => {
+              sweeping = false;
+            });
+        }, interval)
+      : undefined;
+  timer?.unref();
+
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      if (timer) clearInterval(timer);
+      await worker.close();
+      await watch.stop();
+      await queues.close();
+      await cluster.stop?.();
+      redis.disconnect();
+      lockRedis.disconnect();
+      logger.info('runner stopped');
+    })();
+    return stopped;
+  };
+  if (options.handleSignals) closeOnSignals([{ close: stop }]);
+  logger.info({ cluster: config.cluster.mode }, 'runner started');
+  return { janitor, ready: watch.synced, stop };
+}

@@ -1,0 +1,85 @@
+import type { ClusterDriver, LabPodWatch } from '@labbot/cluster';
+import type { Logger } from '@labbot/config';
+import type { Diagnosis, LabPhase, LabRecord, PodSummary } from '@labbot/core';
+import type { LabStore } from '@labbot/store';
+import type { Emit } from './events.js';
+import { POD_PHASES } from './reconciler.js';
+
+export interface StatusWatcherOptions {
+  store: LabStore;
+  cluster: ClusterDriver;
+  emit: Emit;
+  logger: Logger;
+  debounceMs?: number;
+}
+
+/** The phase a lab's pods put it in: ready when every desired replica is ready, degraded on a diagnosis. */
+export function phaseFromPods(pods: PodSummary[], desired: number, diagnosis: Diagnosis | undefined): LabPhase {
+  const ready = pods.filter((pod) => pod.ready).length;
+  if (desired > 0 && ready >= desired) return 'ready';
+  if (diagnosis) return 'degraded';
+  return 'waiting-for-pods';
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Turns the cluster's one shared pod watch into lab state and LabEvents: pods table, ready/degraded,
+ * and a diagnosis in plain words. No polling: snapshots arrive from the watch, coalesced per lab.
+ */
+export function startStatusWatcher(options: StatusWatcherOptions): LabPodWatch {
+  const { store, cluster, emit, logger } = options;
+  // Snapshots of one lab are applied in order, one at a time.
+  const queues = new Map<string, Promise<void>>();
+
+  async function apply(labId: string, pods: PodSummary[], diagnosis: Diagnosis | undefined): Promise<void> {
+    let before: LabRecord | undefined;
+    let after: LabRecord | undefined;
+    try {
+      after = await store.update(labId, (current) => {
+        before = current;
+        if (current.desired.state !== 'running' || !POD_PHASES.includes(current.observed.phase)) return undefined;
+        const desired = current.observed.desiredReplicas ?? 0;
+        const phase = phaseFromPods(pods, desired, diagnosis);
+        const shownDiagnosis = phase === 'ready' ? undefined : diagnosis;
+        if (
+          phase === current.observed.phase &&
+          sameJson(pods, current.observed.pods) &&
+          sameJson(shownDiagnosis, current.observed.diagnosis)
+        ) {
+          return undefined;
+        }
+        return { ...current, observed: { ...current.observed, phase, pods, diagnosis: shownDiagnosis } };
+      });
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && error.code === 'STORE_NOT_FOUND') return;
+      throw error;
+    }
+    if (!before || !after || after.version === before.version) return;
+    const desired = after.observed.desiredReplicas ?? 0;
+    await emit(after, 'lab.pods', { pods, ready: pods.filter((pod) => pod.ready).length, desired });
+    if (after.observed.phase === 'ready' && before.observed.phase !== 'ready') {
+      await store.appendHistory(labId, { actor: 'runner', action: 'observed.ready', detail: { pods: pods.length } });
+      await emit(after, 'lab.ready', {});
+    }
+    const diagnosisNow = after.observed.diagnosis;
+    if (diagnosisNow && diagnosisNow.reason !== before.observed.diagnosis?.reason) {
+      await emit(after, 'lab.diagnosis', { diagnosis: diagnosisNow });
+    }
+  }
+
+  return cluster.watchLabPods({
+    debounceMs: options.debounceMs ?? 250,
+    onSnapshot: (labId, _namespace, pods, diagnosis) => {
+      const previous = queues.get(labId) ?? Promise.resolve();
+      const next = previous
+        .then(() => apply(labId, pods, diagnosis))
+        .catch((error: unknown) => logger.warn({ err: error, labId }, 'could not record a pod snapshot'));
+      queues.set(labId, next);
+      void next.finally(() => {
+        if (queues.get(labId) === next) queues.delete(labId);
+      });
+    },
+    onError: (error) => logger.warn({ err: error }, 'pod watch failed; retrying'),
+  });
+}

@@ -1,0 +1,95 @@
+import { type ChatAdapter, ChatMessageSchema } from '@labbot/chat';
+import type { Platform } from '@labbot/core';
+import type { LessonCatalog } from '@labbot/lessons';
+import {
+  createLabEventWorker,
+  createOutboxWorker,
+  createQueues,
+  type LabbotWorker,
+  type Queues,
+  type WorkerTuning,
+} from '@labbot/queue';
+import type { LabStore } from '@labbot/store';
+import type { Redis } from 'ioredis';
+import { type BotLogger, createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
+
+export interface ChatServiceOptions {
+  adapter: ChatAdapter;
+  /** A Redis client with `maxRetriesPerRequest: null` (shared by the queues and workers). */
+  redis: Redis;
+  store: LabStore;
+  lessons: LessonCatalog;
+  instructorRoles: readonly string[];
+  limits: LabBotOptions['limits'];
+  logger?: BotLogger;
+  clock?: () => Date;
+  /** At most one edit per thread in this time (default 1000 ms). */
+  minEditIntervalMs?: number;
+  tuning?: WorkerTuning;
+}
+
+export interface ChatService {
+  bot: LabBot;
+  queues: Queues;
+  stop(): Promise<void>;
+}
+
+/**
+ * The chat side of labbot for one platform: the bot's handlers on the adapter, the consumer of the
+ * platform's LabEvents, and the outbox that posts and edits messages through the adapter.
+ */
+export async function startChatService(options: ChatServiceOptions): Promise<ChatService> {
+  const { adapter, redis, store } = options;
+  const platform: Platform = adapter.platform;
+  const queues = createQueues({ connection: redis });
+  const bot = createLabBot({
+    store,
+    queues,
+    lessons: options.lessons,
+    instructorRoles: options.instructorRoles,
+    limits: options.limits,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const onError = (error: Error, jobId: string | undefined) =>
+    options.logger?.warn({ err: error, jobId, platform }, 'chat job failed');
+  const workers: LabbotWorker[] = [
+    createLabEventWorker({
+      connection: redis,
+      platform,
+      concurrency: 4,
+      onError,
+      ...options.tuning,
+      process: (event) => bot.handleLabEvent(event),
+    }),
+    createOutboxWorker({
+      connection: redis,
+      platform,
+      store,
+      concurrency: 4,
+      onError,
+      ...options.tuning,
+      ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
+      deliver: async (delivery) => {
+        const message = ChatMessageSchema.parse(delivery.message);
+        if (delivery.messageId) {
+          await adapter.editMessage(delivery.threadId, delivery.messageId, message);
+          return { messageId: delivery.messageId };
+        }
+        const messageId = await adapter.postMessage(delivery.threadId, message);
+        await delivery.recordMessageId(messageId);
+        return { messageId };
+      },
+    }),
+  ];
+  await adapter.start(bot.handlers);
+  return {
+    bot,
+    queues,
+    stop: async () => {
+      await adapter.stop();
+      await Promise.all(workers.map((worker) => worker.close()));
+      await queues.close();
+    },
+  };
+}

@@ -1,0 +1,377 @@
+import {
+  type ChatHandlers,
+  type ChatMessage,
+  type IncomingAction,
+  type IncomingCommand,
+  platformOfThread,
+  type Responder,
+} from '@labbot/chat';
+import {
+  type Actor,
+  authorize,
+  createLabRecord,
+  LAB_COMMAND_HELP,
+  LabbotError,
+  type LabCommand,
+  type LabEvent,
+  type LabOwner,
+  type LabRecord,
+  labIdFor,
+  parseLabCommand,
+  userMessageOf,
+} from '@labbot/core';
+import type { LessonCatalog } from '@labbot/lessons';
+import type { Queues } from '@labbot/queue';
+import type { LabStore } from '@labbot/store';
+import { renderStatus } from './status-view.js';
+
+/** What the bot logs; pino's Logger fits. */
+export interface BotLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface LabBotOptions {
+  store: LabStore;
+  queues: Queues;
+  lessons: LessonCatalog;
+  /** Roles that make an actor an instructor (class commands). */
+  instructorRoles: readonly string[];
+  limits: { maxLabsPerUser: number; maxActiveLabs: number; labTtlMinutes: number };
+  clock?: () => Date;
+  logger?: BotLogger;
+}
+
+const text = (value: string, title?: string): ChatMessage => ({
+  ...(title ? { title } : {}),
+  blocks: [{ kind: 'text', text: value }],
+});
+
+/** Labs that hold (or are about to hold) cluster resources. */
+const isActive = (lab: LabRecord) => lab.desired.state === 'running' && lab.observed.phase !== 'failed';
+
+const ownerOf = (actor: Actor): LabOwner => ({
+  platform: actor.platform,
+  workspaceId: actor.workspaceId,
+  userId: actor.userId,
+});
+
+/** A refusal a user may read: shown as an ephemeral error. */
+class Refusal extends LabbotError {
+  constructor(message: string) {
+    super('REFUSED', message, { userMessage: message });
+  }
+}
+
+/**
+ * What labbot does in chat, on ports only: parse → authorize → record desired state → enqueue,
+ * and LabEvent → the lab's status message through the outbox.
+ */
+export function createLabBot(options: LabBotOptions) {
+  const { store, queues, lessons } = options;
+  const clock = options.clock ?? (() => new Date());
+  const silent = () => {};
+  const logger: BotLogger = options.logger ?? { info: silent, warn: silent, error: silent };
+
+  function statusOf(record: LabRecord): ChatMessage {
+    return renderStatus(record, {
+      now: clock(),
+      ...(lessons.find(record.lessonId) ? { lesson: lessons.get(record.lessonId) } : {}),
+    });
+  }
+
+  /** Puts the lab's status message in its thread (posted once, then edited; the outbox coalesces). */
+  async function showStatus(record: LabRecord): Promise<void> {
+    if (!record.threadId) return;
+    const platform = platformOfThread(record.threadId) ?? record.owner.platform;
+    await queues.enqueueOutbox(platform, {
+      threadId: record.threadId,
+      key: 'status',
+      message: statusOf(record),
+      labId: record.labId,
+    });
+  }
+
+  function check(actor: Actor, action: Parameters<typeof authorize>[0]['action'], lab?: LabRecord): void {
+    const verdict = authorize({ actor, action, instructorRoles: options.instructorRoles, ...(lab ? { lab } : {}) });
+    if (!verdict.allowed) throw new Refusal(verdict.reason);
+  }
+
+  /** The lab a lab-scoped command means: the named lesson's, else this thread's, else the user's only one. */
+  async function labFor(actor: Actor, lessonId: string | undefined, threadId: string | undefined): Promise<LabRecord> {
+    if (lessonId) {
+      const lab = await store.get(labIdFor({ ...ownerOf(actor), lessonId }));
+      if (!lab) throw new Refusal(`You have no lab of "${lessonId}". Start one with /lab start ${lessonId}.`);
+      return lab;
+    }
+    const mine = await store.listByOwner(ownerOf(actor));
+    const inThread = threadId ? mine.find((lab) => lab.threadId === threadId) : undefined;
+    if (inThread) return inThread;
+    const active = mine.filter(isActive);
+    if (active.length === 1 && active[0]) return active[0];
+    if (mine.length === 0) throw new Refusal('You have no lab yet. Start one with /lab start docker-vs-kubernetes.');
+    throw new Refusal(
+      'Say which lab you mean, e.g. "/lab status docker-vs-kubernetes" (or type it in the lab\'s thread).',
+    );
+  }
+
+  async function start(
+    command: Extract<LabCommand, { kind: 'start' }>,
+    incoming: IncomingCommand | IncomingAction,
+  ): Promise<void> {
+    const { actor, respond } = incoming;
+    check(actor, 'start');
+    if (incoming.conversation.isDirect) {
+      throw new Refusal(
+        'Labs open a thread in a channel: type /lab start in a server channel, not in a direct message.',
+      );
+    }
+    const lesson = lessons.find(command.lessonId);
+    if (!lesson) throw new Refusal(userMessageOf(catchError(() => lessons.get(command.lessonId))));
+    if (command.variant && !lesson.spec.variants[command.variant]) {
+      const known = Object.keys(lesson.spec.variants).join(', ') || 'none';
+      throw new Refusal(`The lesson "${lesson.id}" has no variant "${command.variant}" (variants: ${known}).`);
+    }
+    const owner = ownerOf(actor);
+    const labId = labIdFor({ ...owner, lessonId: lesson.id });
+    const mine = (await store.listByOwner(owner)).filter((lab) => isActive(lab) && lab.labId !== labId);
+    if (mine.length >= options.limits.maxLabsPerUser) {
+      throw new Refusal(
+        `You already have ${mine.length} labs running (the limit is ${options.limits.maxLabsPerUser}). Stop one with /lab stop <lesson> first.`,
+      );
+    }
+    const active = (await store.listAll()).filter((lab) => isActive(lab) && lab.labId !== labId);
+    if (active.length >= options.limits.maxActiveLabs) {
+      throw new Refusal('All lab slots are in use right now. Please try again in a few minutes.');
+    }
+    await respond.defer();
+    const record = createLabRecord({
+      owner,
+      lessonId: lesson.id,
+      ...(command.variant ? { variant: command.variant } : {}),
+      ttlMinutes: Math.min(lesson.spec.limits.ttlMinutes, options.limits.labTtlMinutes),
+      now: clock,
+    });
+    const created = await store.create(record, { actor: actor.userId });
+    if (!created.created) {
+      const existing = created.record;
+      if (isActive(existing) && existing.observed.phase !== 'stopping') {
+        await respond.error(
+          existing.threadId
+            ? `Your ${lesson.id} lab is already running: see its thread. Use /lab reset to start it over.`
+            : `Your ${lesson.id} lab is already starting.`,
+        );
+        return;
+      }
+      // Stopped or failed: start it again as a new generation, in its old thread when it has one.
+      const restarted = await store.update(
+        labId,
+        (current) => ({
+          ...current,
+          ...(command.variant ? { variant: command.variant } : { variant: undefined }),
+          desired: { state: 'running', generation: current.desired.generation + 1 },
+          expiresAt: record.expiresAt,
+          observed: { ...current.observed, expiryWarnedAt: undefined },
+        }),
+        { audit: { actor: actor.userId, action: 'desired.restarted' } },
+      );
+      await openThreadIfMissing(restarted, respond, lesson.spec.title);
+      await queues.enqueueReconcile(labId, 'command.start');
+      if (restarted.threadId && restarted.threadId === existing.threadId) {
+        await respond.reply(text(`Starting your ${lesson.id} lab again in its thread.`), { ephemeral: true });
+      }
+      return;
+    }
+    await openThreadIfMissing(created.record, respond, lesson.spec.title);
+    await queues.enqueueReconcile(labId, 'command.start');
+    logger.info({ labId, lessonId: lesson.id, actor: actor.userId }, 'lab requested');
+  }
+
+  async function openThreadIfMissing(record: LabRecord, respond: Responder, title: string): Promise<void> {
+    if (record.threadId) {
+      await showStatus(record);
+      return;
+    }
+    const threadId = await respond.openThread({
+      announcement: text(
+        `Starting a lab of **${title}**${record.variant ? ` (${record.variant})` : ''} for <@${record.owner.userId}>. Follow it in the thread.`,
+      ),
+      title: `lab · ${record.lessonId}${record.variant ? ` · ${record.variant}` : ''} · ${record.owner.userId}`.slice(
+        0,
+        90,
+      ),
+    });
+    const withThread = await store.update(record.labId, (current) =>
+      current.threadId ? undefined : { ...current, threadId },
+    );
+    await showStatus(withThread);
+  }
+
+  async function setDesired(lab: LabRecord, actor: Actor, change: 'stop' | 'reset', respond: Responder): Promise<void> {
+    check(actor, change, lab);
+    if (change === 'stop') {
+      if (lab.desired.state === 'stopped') {
+        await respond.error(
+          `Your ${lab.lessonId} lab is already ${lab.observed.phase === 'stopped' ? 'stopped' : 'stopping'}.`,
+        );
+        return;
+      }
+      const next = await store.update(
+        lab.labId,
+        (current) => ({ ...current, desired: { ...current.desired, state: 'stopped' } }),
+        {
+          audit: { actor: actor.userId, action: 'desired.stopped' },
+        },
+      );
+      await queues.enqueueReconcile(lab.labId, 'command.stop');
+      await respond.reply(text(`Stopping the ${next.lessonId} lab: its namespace and pods are being removed.`), {
+        ephemeral: true,
+      });
+      return;
+    }
+    await store.update(
+      lab.labId,
+      (current) => ({ ...current, desired: { state: 'running', generation: current.desired.generation + 1 } }),
+      { audit: { actor: actor.userId, action: 'desired.reset' } },
+    );
+    await queues.enqueueReconcile(lab.labId, 'command.reset');
+    await respond.reply(text(`Resetting the ${lab.lessonId} lab: it starts over from a fresh namespace.`), {
+      ephemeral: true,
+    });
+  }
+
+  async function run(command: LabCommand, incoming: IncomingCommand): Promise<void> {
+    const { actor, respond, conversation } = incoming;
+    switch (command.kind) {
+      case 'help': {
+        const lines = command.topic ? [LAB_COMMAND_HELP[command.topic]] : Object.values(LAB_COMMAND_HELP);
+        await respond.reply(text(lines.join('\n'), 'labbot commands'), { ephemeral: true });
+        return;
+      }
+      case 'lessons': {
+        const lines = lessons.lessons.map((lesson) => `• ${lesson.id}: ${lesson.spec.title}. ${lesson.spec.summary}`);
+        await respond.reply(text(lines.join('\n') || 'No lessons are installed.', 'Lessons'), { ephemeral: true });
+        return;
+      }
+      case 'list': {
+        const labs = await store.listByOwner(ownerOf(actor));
+        const lines = labs.map(
+          (lab) =>
+            `• ${lab.lessonId}${lab.variant ? ` (${lab.variant})` : ''}: ${lab.observed.phase} (lab ${lab.labId})`,
+        );
+        await respond.reply(
+          text(lines.join('\n') || 'You have no labs. Start one with /lab start docker-vs-kubernetes.', 'Your labs'),
+          {
+            ephemeral: true,
+          },
+        );
+        return;
+      }
+      case 'start':
+        return start(command, incoming);
+      case 'status': {
+        const lab = await labFor(actor, command.lessonId, conversation.threadId);
+        check(actor, 'status', lab);
+        await respond.reply(statusOf(lab), { ephemeral: true });
+        return;
+      }
+      case 'stop':
+      case 'reset': {
+        const lab = await labFor(actor, command.lessonId, conversation.threadId);
+        return setDesired(lab, actor, command.kind, respond);
+      }
+      case 'check':
+      case 'kubectl':
+      case 'class-start':
+      case 'class-status':
+      case 'class-end':
+      case 'class-export':
+        throw new Refusal(`"/lab ${command.kind.replace('-', ' ')}" is not available in this version of labbot yet.`);
+    }
+  }
+
+  /** The error boundary of one command: a refusal or a learner-safe sentence, never a stack trace. */
+  async function guarded(
+    respond: Responder,
+    context: Record<string, unknown>,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      if (!(error instanceof Refusal)) logger.error({ ...context, err: error }, 'command failed');
+      await respond
+        .error(userMessageOf(error))
+        .catch((replyError: unknown) => logger.warn({ err: replyError }, 'could not answer'));
+    }
+  }
+
+  const handlers: ChatHandlers = {
+    onCommand: (incoming) =>
+      guarded(incoming.respond, { userId: incoming.actor.userId, text: incoming.text.slice(0, 200) }, async () => {
+        const parsed = parseLabCommand(incoming.text);
+        if (!parsed.ok) throw new Refusal(parsed.error);
+        await run(parsed.command, incoming);
+      }),
+    onAction: (incoming) =>
+      guarded(incoming.respond, { userId: incoming.actor.userId, action: incoming.action }, async () => {
+        const lab = await store.get(incoming.target);
+        if (!lab) throw new Refusal('That lab no longer exists.');
+        switch (incoming.action) {
+          case 'status':
+            check(incoming.actor, 'status', lab);
+            await incoming.respond.reply(statusOf(lab), { ephemeral: true });
+            return;
+          case 'stop':
+          case 'reset':
+            return setDesired(lab, incoming.actor, incoming.action, incoming.respond);
+          default:
+            check(incoming.actor, incoming.action === 'join' ? 'start' : incoming.action, lab);
+            throw new Refusal(`"${incoming.action}" is not available in this version of labbot yet.`);
+        }
+      }),
+    suggestLessons: async (prefix) =>
+      lessons.lessons
+        .filter((lesson) => lesson.id.startsWith(prefix.toLowerCase()))
+        .slice(0, 25)
+        .map((lesson) => ({ name: `${lesson.id}: ${lesson.spec.title}`.slice(0, 100), value: lesson.id })),
+  };
+
+  /** A LabEvent from the runner: the lab's status message shows the record as it is now. */
+  async function handleLabEvent(event: LabEvent): Promise<void> {
+    const record = await store.get(event.labId);
+    if (!record?.threadId) return;
+    await showStatus(record);
+    if (event.type === 'lab.expiry-warning') {
+      const minutes = Math.max(1, Math.round((Date.parse(event.expiresAt) - clock().getTime()) / 60_000));
+      await queues.enqueueOutbox(platformOfThread(record.threadId) ?? record.owner.platform, {
+        threadId: record.threadId,
+        key: 'expiry-warning',
+        labId: record.labId,
+        message: {
+          tone: 'warning',
+          blocks: [
+            {
+              kind: 'text',
+              text: `⏰ <@${record.owner.userId}> this lab expires in about ${minutes} min and will be torn down. Finish up, or /lab reset later for a fresh one.`,
+            },
+          ],
+        },
+      });
+    }
+  }
+
+  return { handlers, handleLabEvent, renderStatus: statusOf };
+}
+
+function catchError(work: () => unknown): unknown {
+  try {
+    work();
+    return new Error('expected an error');
+  } catch (error) {
+    return error;
+  }
+}
+
+export type LabBot = ReturnType<typeof createLabBot>;
