@@ -1,13 +1,16 @@
 import {
   AppsV1Api,
   CoreV1Api,
+  dumpYaml,
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   VersionApi,
 } from '@kubernetes/client-node';
 import { LabbotError, type LabOwner, ownerKeyFor } from '@labbot/core';
+import { parse as parseYaml } from 'yaml';
 import { httpStatusOf, toClusterError } from './cluster-errors.js';
 import { diagnose } from './diagnose.js';
 import {
@@ -110,6 +113,11 @@ export interface ClusterDriver {
   checkConnection(): Promise<{ gitVersion: string }>;
 }
 
+/** A client-node model object back in the API's JSON shape (`_default` → `default`, Dates → ISO strings). */
+export function toPlainObject(object: KubernetesObject): KubernetesObject {
+  return parseYaml(dumpYaml(object)) as KubernetesObject;
+}
+
 /** The Kubernetes driver of labbot: every call goes through @kubernetes/client-node to a real or simulated API. */
 export function createClusterDriver(options: ClusterDriverOptions): ClusterDriver {
   const { kubeConfig, ceilings, logger } = options;
@@ -122,7 +130,18 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
 
   const apply = async (object: KubernetesObject): Promise<KubernetesObject> => {
     try {
-      return await objects.patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+      // client-node serializes known kinds by their model classes, whose property names differ from the JSON ones in
+      // places (`default` → `_default`, `from` → `_from`): load the plain object into that model form first.
+      const model = loadYaml<KubernetesObject>(JSON.stringify(object));
+      const applied = await objects.patch(
+        model,
+        undefined,
+        undefined,
+        fieldManager,
+        true,
+        PatchStrategy.ServerSideApply,
+      );
+      return toPlainObject(applied);
     } catch (error) {
       throw toClusterError(error, `apply ${object.kind ?? '?'} ${object.metadata?.name ?? '?'}`, {
         namespace: object.metadata?.namespace,

@@ -34,12 +34,12 @@ function ageOf(value: unknown, now: Date): string {
   return iso ? humanAge(now.getTime() - Date.parse(iso)) : '<unknown>';
 }
 
-export function formatPodTable(pods: readonly V1Pod[], now: Date): string {
+export function formatPodTable(pods: readonly V1Pod[], now: Date, namePrefix = ''): string {
   if (pods.length === 0) return 'No resources found.';
   const rows = pods.map((pod) => {
     const summary = podSummary(pod);
     return [
-      summary.name,
+      `${namePrefix}${summary.name}`,
       `${summary.readyContainers}/${summary.totalContainers}`,
       podStatusText(pod),
       String(summary.restarts),
@@ -49,10 +49,10 @@ export function formatPodTable(pods: readonly V1Pod[], now: Date): string {
   return formatTable(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'], rows);
 }
 
-export function formatDeploymentTable(deployments: readonly V1Deployment[], now: Date): string {
+export function formatDeploymentTable(deployments: readonly V1Deployment[], now: Date, namePrefix = ''): string {
   if (deployments.length === 0) return 'No resources found.';
   const rows = deployments.map((deployment) => [
-    deployment.metadata?.name ?? '',
+    `${namePrefix}${deployment.metadata?.name ?? ''}`,
     `${deployment.status?.readyReplicas ?? 0}/${deployment.spec?.replicas ?? 1}`,
     String(deployment.status?.updatedReplicas ?? 0),
     String(deployment.status?.availableReplicas ?? 0),
@@ -61,10 +61,10 @@ export function formatDeploymentTable(deployments: readonly V1Deployment[], now:
   return formatTable(['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE'], rows);
 }
 
-export function formatReplicaSetTable(replicaSets: readonly V1ReplicaSet[], now: Date): string {
+export function formatReplicaSetTable(replicaSets: readonly V1ReplicaSet[], now: Date, namePrefix = ''): string {
   if (replicaSets.length === 0) return 'No resources found.';
   const rows = replicaSets.map((replicaSet) => [
-    replicaSet.metadata?.name ?? '',
+    `${namePrefix}${replicaSet.metadata?.name ?? ''}`,
     String(replicaSet.spec?.replicas ?? 0),
     String(replicaSet.status?.replicas ?? 0),
     String(replicaSet.status?.readyReplicas ?? 0),

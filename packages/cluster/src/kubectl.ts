@@ -61,7 +61,7 @@ function eventsAbout(events: readonly CoreV1Event[], names: readonly string[]): 
   return events.filter((event) => names.includes(event.involvedObject.name ?? ''));
 }
 
-function formatServiceTable(services: readonly V1Service[], now: Date): string {
+function formatServiceTable(services: readonly V1Service[], now: Date, namePrefix = ''): string {
   if (services.length === 0) return 'No resources found.';
   const rows = services.map((service) => {
     const created = isoTime(service.metadata?.creationTimestamp);
@@ -69,7 +69,7 @@ function formatServiceTable(services: readonly V1Service[], now: Date): string {
       .map((port) => `${port.port}${port.nodePort ? `:${port.nodePort}` : ''}/${port.protocol ?? 'TCP'}`)
       .join(',');
     return [
-      service.metadata?.name ?? '',
+      `${namePrefix}${service.metadata?.name ?? ''}`,
       service.spec?.type ?? 'ClusterIP',
       service.spec?.clusterIP ?? '<none>',
       '<none>',
@@ -134,20 +134,11 @@ async function runGet(context: KubectlContext, command: Extract<KubectlCommand, 
         apps.listNamespacedDeployment({ namespace }),
         apps.listNamespacedReplicaSet({ namespace }),
       ]);
-      const prefix = (table: string, kind: string) =>
-        table
-          .split('\n')
-          .map((line, index) => (index === 0 ? line : `${kind}/${line}`))
-          .join('\n');
       const sections = [
-        pods.items.length ? prefix(formatPodTable(sortByName(pods.items), now), 'pod') : '',
-        services.items.length ? prefix(formatServiceTable(sortByName(services.items), now), 'service') : '',
-        deployments.items.length
-          ? prefix(formatDeploymentTable(sortByName(deployments.items), now), 'deployment.apps')
-          : '',
-        replicaSets.items.length
-          ? prefix(formatReplicaSetTable(sortByName(replicaSets.items), now), 'replicaset.apps')
-          : '',
+        pods.items.length ? formatPodTable(sortByName(pods.items), now, 'pod/') : '',
+        services.items.length ? formatServiceTable(sortByName(services.items), now, 'service/') : '',
+        deployments.items.length ? formatDeploymentTable(sortByName(deployments.items), now, 'deployment.apps/') : '',
+        replicaSets.items.length ? formatReplicaSetTable(sortByName(replicaSets.items), now, 'replicaset.apps/') : '',
       ].filter(Boolean);
       return { ok: true, text: sections.length ? sections.join('\n\n') : 'No resources found.' };
     }
