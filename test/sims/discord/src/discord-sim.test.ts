@@ -394,4 +394,52 @@ describe('discord-sim with the real discord.js client', () => {
     }
     expect(sim.violations).toEqual([]);
   });
+
+  it('delivers /lab typed inside the lab thread with the thread as interaction.channel', async () => {
+    const thread = sim.threads(channelId)[0]!;
+    onInteraction = async (interaction) => {
+      if (interaction.isChatInputCommand()) await interaction.reply(`status of ${interaction.channel?.id}`);
+    };
+    const delivered = nextInteraction((i): i is ChatInputCommandInteraction => i.isChatInputCommand());
+    const handle = sim.sendSlashCommand({
+      guildId,
+      channelId: thread.id,
+      userId: learner,
+      name: 'lab',
+      subcommand: 'status',
+    });
+    const interaction = await delivered;
+    expect(interaction.channel?.isThread()).toBe(true);
+    expect(interaction.channelId).toBe(thread.id);
+    await handle.acknowledged();
+    expect(handle.original()?.channelId).toBe(thread.id);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('refuses edits in an archived thread (50083); a new message reopens it unless locked', async () => {
+    const channel = client.channels.cache.get(channelId) as TextChannel;
+    const root = await channel.send('archived lab');
+    const thread = await root.startThread({ name: 'archived lab' });
+    const status = await thread.send('status');
+    sim.archiveThread(thread.id);
+    const refused = await status.edit('new status').catch((caught: unknown) => caught);
+    expect((refused as DiscordAPIError).code).toBe(50083);
+    await thread.send('reopened');
+    expect(sim.channels.get(thread.id)?.data['thread_metadata']).toMatchObject({ archived: false });
+    await status.edit('new status');
+    sim.archiveThread(thread.id, { locked: true });
+    expect(((await thread.send('x').catch((caught: unknown) => caught)) as DiscordAPIError).code).toBe(50083);
+    sim.violations.splice(0);
+  });
+
+  it('answers a global 429 with X-RateLimit-Global; discord.js holds every request until it ends', async () => {
+    const channel = client.channels.cache.get(channelId) as TextChannel;
+    sim.rateLimit({ count: 1, retryAfterMs: 300, global: true });
+    const started = Date.now();
+    await withTimeout(channel.send('after a global limit'), 5_000, 'globally limited send');
+    const attempts = sim.calls.filter((call) => call.at >= started);
+    expect(attempts.map((call) => call.status)).toEqual([429, 200]);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(300);
+    expect(sim.violations).toEqual([]);
+  });
 });

@@ -271,6 +271,17 @@ export class DiscordSim {
     for (const token of this.#interactionsByToken.keys()) this.#expiredTokens.add(token);
   }
 
+  /** Archives a thread (as Discord does after auto_archive_duration of inactivity); `locked` keeps it closed. */
+  archiveThread(threadId: string, options: { locked?: boolean } = {}): void {
+    const thread = this.channels.get(threadId);
+    if (!thread?.isThread) throw new Error(`discord-sim: no thread ${threadId}`);
+    const metadata = thread.data['thread_metadata'] as JsonObject;
+    metadata['archived'] = true;
+    metadata['locked'] = options.locked ?? false;
+    metadata['archive_timestamp'] = new Date().toISOString();
+    this.#broadcast('THREAD_UPDATE', thread.data, intentGuilds);
+  }
+
   /** Closes every gateway socket with `code` (default 4000, which discord.js answers with RESUME). */
   disconnectGateway(code = 4000): void {
     for (const connection of this.#connections) connection.socket.close(code, 'discord-sim disconnect');
@@ -404,7 +415,7 @@ export class DiscordSim {
 
   #readySession(): GatewaySession {
     const sessions = [...this.#sessions.values()].filter(
-      (session) => session.ready && session.socket?.readyState === session.socket?.OPEN,
+      (session) => session.ready && session.socket !== undefined && session.socket.readyState === session.socket.OPEN,
     );
     const session = sessions.at(-1);
     if (!session) throw new Error('discord-sim: no gateway session is ready (has the bot logged in?)');
@@ -892,6 +903,7 @@ export class DiscordSim {
     this.#on('POST', '/channels/:channelId/messages', ({ params, body, fileCount }) => {
       const channel = this.#channel(params['channelId']);
       const parsed = this.#messageBody(body, fileCount, true);
+      this.#unarchiveForMessage(channel);
       const message = this.#createMessage(channel, parsed, { via: 'bot', type: 0 });
       return ok(message.data);
     });
@@ -1049,6 +1061,8 @@ export class DiscordSim {
 
   #editMessage(message: SimMessage, body: MessageBody, via: SimMessage['via']): void {
     if (message.deletedAt !== undefined) throw new DiscordApiError(404, 10008, 'Unknown Message');
+    const channel = this.channels.get(message.channelId);
+    if (channel?.isThread && isArchived(channel.data)) throw new DiscordApiError(400, 50083, 'Thread is archived');
     const { data } = message;
     if ('content' in body) data['content'] = body.content ?? '';
     if ('embeds' in body) data['embeds'] = body.embeds ?? [];
@@ -1063,6 +1077,16 @@ export class DiscordSim {
       const guildPart = channel?.guildId === undefined ? {} : { guild_id: channel.guildId };
       this.#broadcast('MESSAGE_UPDATE', { ...data, ...guildPart }, intent);
     }
+  }
+
+  /** Sending into an archived thread reopens it unless it is locked (then 50083), as on Discord. */
+  #unarchiveForMessage(channel: SimChannel): void {
+    if (!channel.isThread || !isArchived(channel.data)) return;
+    const metadata = channel.data['thread_metadata'] as JsonObject;
+    if (metadata['locked'] === true) throw new DiscordApiError(400, 50083, 'Thread is archived');
+    metadata['archived'] = false;
+    metadata['archive_timestamp'] = new Date().toISOString();
+    this.#broadcast('THREAD_UPDATE', channel.data, intentGuilds);
   }
 
   #deleteMessage(message: SimMessage): void {
@@ -1127,6 +1151,7 @@ export class DiscordSim {
     const record = this.#interactionByToken(params);
     const channel = this.#channel(String(record.payload['channel_id']));
     const parsed = this.#messageBody(body, fileCount, true);
+    this.#unarchiveForMessage(channel);
     const message = this.#createMessage(channel, parsed, {
       via: 'webhook',
       type: 19,
