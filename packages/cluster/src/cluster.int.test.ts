@@ -169,7 +169,16 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
       },
     });
     expect(limits).toMatchObject({
-      spec: { limits: [{ type: 'Container', default: { cpu: '100m', memory: '32Mi' } }] },
+      spec: {
+        limits: [
+          {
+            type: 'Container',
+            default: { cpu: '100m', memory: '32Mi' },
+            defaultRequest: { cpu: '50m', memory: '32Mi' },
+            max: { cpu: '100m', memory: '32Mi' },
+          },
+        ],
+      },
     });
     expect(deny).toMatchObject({ spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } });
     expect(same).toMatchObject({ spec: { ingress: [{ from: [{ podSelector: {} }] }] } });
@@ -262,6 +271,10 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
     });
     const crashing = await waitForSnapshot(labId, ({ diagnosis }) => diagnosis?.reason === 'CrashLoopBackOff');
     expect(crashing.diagnosis?.summary).toMatch(/exit code 0/);
+    // The pod itself then reaches the CrashLoopBackOff state the API reports.
+    const backOff = await waitForSnapshot(labId, ({ pods }) => pods[0]?.reason === 'CrashLoopBackOff');
+    expect(backOff.pods[0]?.restarts).toBeGreaterThanOrEqual(1);
+    expect(backOff.diagnosis?.reason).toBe('CrashLoopBackOff');
     expect(crashing.diagnosis?.hint).toMatch(/long-running process/);
     expect(await driver.diagnoseNamespace(namespace)).toMatchObject({ reason: 'CrashLoopBackOff' });
   });
@@ -293,6 +306,34 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
     }
     expect(diagnosis).toMatchObject({ reason: 'PendingQuota' });
     expect(diagnosis?.summary).toContain('exceeded quota');
+  });
+
+  it('diagnoses a pod template refused by Pod Security (restricted)', async () => {
+    const { labId, namespace } = newLab();
+    await driver.provisionNamespace(provisionOptions(labId, namespace));
+    const manifest = deployment('hello', 1, sleepLoop);
+    // A hostPath volume cannot be made compliant by the securityContext: PSA restricted must refuse the pods.
+    Object.assign(manifest.spec.template.spec, { volumes: [{ name: 'host', hostPath: { path: '/etc' } }] });
+    await driver.applyDeployment({ namespace, labId, manifest, image: baseImage });
+    const deadline = Date.now() + 30_000;
+    let diagnosis: Diagnosis | undefined;
+    for (let attempt = 0; attempt < 60 && Date.now() < deadline && diagnosis?.reason !== 'PodSecurity'; attempt++) {
+      diagnosis = await driver.diagnoseNamespace(namespace);
+      if (diagnosis?.reason !== 'PodSecurity') await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(diagnosis).toMatchObject({ reason: 'PodSecurity' });
+    expect(diagnosis?.summary).toContain('hostPath');
+    expect(await driver.listPods(namespace)).toEqual([]);
+  });
+
+  it('keeps reporting after the simulator drops every watch', async () => {
+    const { labId, namespace } = newLab();
+    await driver.provisionNamespace(provisionOptions(labId, namespace));
+    await driver.applyDeployment({ namespace, labId, manifest: deployment('hello', 1, sleepLoop), image: baseImage });
+    await waitForSnapshot(labId, ({ pods }) => pods.length === 1 && pods.every((pod) => pod.ready));
+    expect(sim.dropWatches()).toBeGreaterThanOrEqual(1);
+    await driver.kubectl(namespace, { verb: 'scale', deployment: 'hello', replicas: 3 });
+    await waitForSnapshot(labId, ({ pods }) => pods.length === 3 && pods.every((pod) => pod.ready), 30_000);
   });
 
   it('tears a lab namespace down and waits until it is gone', async () => {
