@@ -12,6 +12,7 @@ import {
   GatewayIntentBits,
   type Interaction,
   MessageFlags,
+  RateLimitError,
   SlashCommandBuilder,
   type TextChannel,
 } from 'discord.js';
@@ -440,6 +441,30 @@ describe('discord-sim with the real discord.js client', () => {
     const attempts = sim.calls.filter((call) => call.at >= started);
     expect(attempts.map((call) => call.status)).toEqual([429, 200]);
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(300);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('with rejectOnRateLimit, discord.js hands the 429 back as RateLimitError (timeToReset exact, retryAfter whole seconds)', async () => {
+    const outbox = new Client({
+      intents: [],
+      rest: { api: sim.apiUrl, version: '10', rejectOnRateLimit: ['/channels'] },
+    });
+    outbox.token = sim.botToken;
+    outbox.rest.setToken(sim.botToken);
+    try {
+      sim.rateLimit({ method: 'POST', route: '/channels/:channelId/messages', count: 1, retryAfterMs: 700 });
+      const error = await outbox.rest
+        .post(`/channels/${channelId}/messages`, { body: { content: 'from the outbox' } })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RateLimitError);
+      const limited = error as RateLimitError;
+      expect(limited.global).toBe(false);
+      expect(limited.timeToReset).toBeGreaterThan(600);
+      expect(limited.timeToReset).toBeLessThanOrEqual(800);
+      expect(limited.retryAfter).toBeGreaterThanOrEqual(1_000);
+    } finally {
+      await outbox.destroy();
+    }
     expect(sim.violations).toEqual([]);
   });
 });

@@ -275,6 +275,22 @@ describe('slack-sim with a real Bolt app', () => {
     expect(sim.violations).toEqual([]);
   });
 
+  it('with rejectRateLimitedCalls the Web API client hands the 429 back with retryAfter in seconds', async () => {
+    const client = new webApi.WebClient(sim.botToken, {
+      slackApiUrl: sim.apiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+    });
+    sim.rateLimit({ method: 'chat.postMessage', count: 1, retryAfterSeconds: 2 });
+    await expect(client.chat.postMessage({ channel, text: 'x' })).rejects.toMatchObject({
+      code: webApi.ErrorCode.RateLimitedError,
+      retryAfter: 2,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect((await client.chat.postMessage({ channel, text: 'after waiting' })).ok).toBe(true);
+    expect(sim.violations).toEqual([]);
+  });
+
   it('with retries: 0 the Web API client waits Retry-After out and then rejects (what a bot must plan for)', async () => {
     const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
     sim.rateLimit({ method: 'chat.update', count: 1, retryAfterSeconds: 1 });
