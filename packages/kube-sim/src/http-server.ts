@@ -4,6 +4,7 @@ import { ApiError, badRequest, notFound } from './api-error.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.js';
 import { countRequest, type FaultOptions, latencyOf, type RequestStats, shouldFail } from './faults.js';
 import { openApiV3Document, openApiV3Index, unknownFields } from './openapi.js';
+import { decodeProtobufObject } from './protobuf.js';
 import { findResource, groupVersionOf, type ResourceType, resourceTypes } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { StoreEvent } from './store.js';
@@ -92,16 +93,27 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Bodies must be JSON (or YAML for apply); a protobuf or CBOR body gets 415 so client-go falls back to JSON. */
-function checkBodyType(req: IncomingMessage): void {
+/** Reads a create/update body: JSON, or the protobuf that kubectl's typed clients send. */
+async function readObjectBody(req: IncomingMessage): Promise<unknown> {
   const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
+  if (type === 'application/vnd.kubernetes.protobuf') {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > maxBody) throw new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large');
+      chunks.push(chunk as Buffer);
+    }
+    return decodeProtobufObject(Buffer.concat(chunks));
+  }
   if (type !== 'application/json' && type !== '' && type !== '*/*') {
     throw new ApiError(
       415,
       'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+      'the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf',
     );
   }
+  return parseJsonBody(await readBody(req));
 }
 
 function parseJsonBody(text: string): unknown {
@@ -329,14 +341,12 @@ export class HttpApiServer {
         return sendJson(res, 200, object);
       }
       case 'create': {
-        checkBodyType(req);
-        const body = parseJsonBody(await readBody(req));
+        const body = await readObjectBody(req);
         const warnings = this.strictFields(url, resource, body);
         return reply(api.create(resource, namespace, body, context), warnings);
       }
       case 'update': {
-        checkBodyType(req);
-        const body = parseJsonBody(await readBody(req));
+        const body = await readObjectBody(req);
         const warnings = subresource ? [] : this.strictFields(url, resource, body);
         return reply(api.update(resource, namespace, name ?? '', body, context, subresource), warnings);
       }

@@ -294,6 +294,52 @@ spec:
     expect(logs.trim()).toBe('10001');
   });
 
+  it('creates objects imperatively (kubectl create sends protobuf bodies) and runs a pod with kubectl run', async () => {
+    const steps = [
+      ['create', 'namespace', 'imperative'],
+      [
+        'create',
+        'deployment',
+        'hello',
+        `--image=${baseImage}`,
+        '--replicas=2',
+        '-n',
+        'imperative',
+        '--',
+        'sh',
+        '-c',
+        'echo hi from create; sleep 1000',
+      ],
+      ['create', 'configmap', 'settings', '--from-literal=mode=lab', '-n', 'imperative'],
+      ['create', 'service', 'clusterip', 'hello', '--tcp=80:8080', '-n', 'imperative'],
+      ['create', 'serviceaccount', 'bot', '-n', 'imperative'],
+      ['create', 'role', 'reader', '--verb=get,list', '--resource=pods', '-n', 'imperative'],
+      ['create', 'rolebinding', 'reader', '--role=reader', '--serviceaccount=imperative:bot', '-n', 'imperative'],
+    ];
+    for (const step of steps) {
+      const result = await kubectl(...step);
+      expect(result.stderr, step.join(' ')).toBe('');
+      expect(result.stdout).toContain('created');
+    }
+    await runningPods('imperative', 2, 'app=hello');
+    const quotaCreated = await kubectl('create', 'quota', 'q', '--hard=pods=5,requests.cpu=2', '-n', 'imperative');
+    expect(quotaCreated.stdout).toContain('resourcequota/q created');
+    const logs = await waitFor('logs', async () => {
+      const out = (await kubectl('logs', 'deploy/hello', '-n', 'imperative')).stdout;
+      return out.includes('hi from create') ? out : undefined;
+    });
+    expect(logs).toContain('hi from create');
+    const role = JSON.parse((await kubectl('get', 'role', 'reader', '-n', 'imperative', '-o', 'json')).stdout);
+    expect(role.rules).toEqual([{ verbs: ['get', 'list'], apiGroups: [''], resources: ['pods'] }]);
+    const quota = JSON.parse((await kubectl('get', 'quota', 'q', '-n', 'imperative', '-o', 'json')).stdout);
+    expect(quota.spec.hard).toEqual({ pods: '5', 'requests.cpu': '2' });
+    const cm = JSON.parse((await kubectl('get', 'configmap', 'settings', '-n', 'imperative', '-o', 'json')).stdout);
+    expect(cm.data).toEqual({ mode: 'lab' });
+    // requests.cpu is limited by the quota, so a pod without requests is refused with the real message.
+    const run = await kubectl('run', 'solo', `--image=${baseImage}`, '-n', 'imperative', '--', 'sleep', '1000');
+    expect(run.stderr).toContain('pods "solo" is forbidden: failed quota: q: must specify requests.cpu for: solo');
+  });
+
   it('deletes a namespace: Terminating, then its pods and containers go, then it is gone', async () => {
     await namespace('doomed');
     await applyYaml('doomed.yaml', deploymentYaml('d', 2, 'while true; do sleep 1; done'), 'doomed');
