@@ -89,6 +89,8 @@ describe('discord-sim with the real discord.js client', () => {
     await expect(withTimeout(intruder.login('wrong-token'), 5_000, 'bad login')).rejects.toThrow(/invalid/i);
     await intruder.destroy();
     expect(sim.calls.at(-1)).toMatchObject({ route: '/gateway/bot', status: 401 });
+    expect(sim.violations).toEqual([expect.objectContaining({ kind: 'invalid-auth', route: '/gateway/bot' })]);
+    sim.violations.splice(0);
   });
 
   it('registers /lab per guild (bulk overwrite) and rejects an invalid command like Discord', async () => {

@@ -684,6 +684,7 @@ export class DiscordSim {
       }
       route = match.route.template;
       if (match.route.auth && request.headers.authorization !== `Bot ${this.botToken}`) {
+        this.#violation('invalid-auth', 'missing or wrong bot token', { method, route });
         throw new DiscordApiError(401, 0, '401: Unauthorized');
       }
       reply =
