@@ -336,6 +336,25 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
     await waitForSnapshot(labId, ({ pods }) => pods.length === 3 && pods.every((pod) => pod.ready), 30_000);
   });
 
+  it('starts a lab in few API requests: guard rails + Deployment, pods seen through the shared watch', async () => {
+    // A first lab warms the driver's discovery cache (one GET per API group version, once per process).
+    const warm = newLab();
+    await driver.provisionNamespace(provisionOptions(warm.labId, warm.namespace));
+    await driver.applyDeployment({ ...warm, manifest: deployment('hello', 1, sleepLoop), image: baseImage });
+    const { labId, namespace } = newLab();
+    sim.resetStats();
+    await driver.provisionNamespace(provisionOptions(labId, namespace));
+    await driver.applyDeployment({ namespace, labId, manifest: deployment('hello', 3, sleepLoop), image: baseImage });
+    await waitForSnapshot(labId, ({ pods }) => pods.length === 3 && pods.every((pod) => pod.ready));
+    const stats = sim.stats();
+    // One server-side apply per object (9 guard rails + 1 Deployment); discovery is cached, the watch is shared.
+    expect(stats.byVerb['patch']).toBe(10);
+    expect(stats.byVerb['get'] ?? 0).toBe(0);
+    expect(stats.byVerb['list'] ?? 0).toBe(0);
+    // At most a reconnect of the one shared watch besides the applies.
+    expect(stats.total).toBeLessThanOrEqual(11);
+  });
+
   it('tears a lab namespace down and waits until it is gone', async () => {
     const { labId, namespace } = newLab();
     await driver.provisionNamespace(provisionOptions(labId, namespace));
