@@ -253,6 +253,44 @@ ${extra}`;
     expect(described).toMatch(/pods\s+2\s+2/);
   });
 
+  it('fills LimitRange defaults into pods and maps them to the container limits', async () => {
+    await namespace('limits');
+    const range = await applyYaml(
+      'range.yaml',
+      `apiVersion: v1
+kind: LimitRange
+metadata:
+  name: defaults
+spec:
+  limits:
+  - type: Container
+    default: {cpu: 500m, memory: 64Mi}
+    defaultRequest: {cpu: 100m, memory: 32Mi}
+`,
+      'limits',
+    );
+    expect(range.stderr).toBe('');
+    await applyYaml(
+      'plain.yaml',
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: plain\nspec:\n  containers:\n  - name: c\n    image: ${baseImage}\n    command: [sleep, "1000"]\n`,
+      'limits',
+    );
+    const pod = JSON.parse((await kubectl('get', 'pod', 'plain', '-n', 'limits', '-o', 'json')).stdout);
+    expect(pod.spec.containers[0].resources).toEqual({
+      limits: { cpu: '500m', memory: '64Mi' },
+      requests: { cpu: '100m', memory: '32Mi' },
+    });
+    expect(pod.status.qosClass).toBe('Burstable');
+    await runningPods('limits', 1);
+    const [container] = await docker.listContainers({
+      filters: JSON.stringify({ label: ['io.kubernetes.pod.name=plain', 'io.kubernetes.pod.namespace=limits'] }),
+    });
+    const inspected = await docker.getContainer(container?.Id ?? '').inspect();
+    expect(inspected.HostConfig.Memory).toBe(64 * 1024 * 1024);
+    expect(inspected.HostConfig.NanoCpus).toBe(500_000_000);
+    expect(container?.Labels['io.kubernetes.pod.uid']).toBe(pod.metadata.uid);
+  });
+
   it('refuses a privileged pod in a namespace that enforces the restricted Pod Security level', async () => {
     await namespace('secure', { 'pod-security.kubernetes.io/enforce': 'restricted' });
     const privileged = await applyYaml(
