@@ -3,8 +3,9 @@ import { type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-n
 import { type Diagnosis, LabbotError, type PodSummary } from '@labbot/core';
 import { startKubeSim } from '@labbot/kube-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterDriver, createClusterDriver, toPlainObject } from './driver.js';
+import { type ClusterDriver, createClusterDriver } from './driver.js';
 import { loadKubeConfig } from './kubeconfig.js';
+import { toPlainObject } from './model-form.js';
 import type { LabPodWatch } from './pod-watcher.js';
 
 // Against kube-sim with the Docker kubelet: pods are real containers of the offline base image.

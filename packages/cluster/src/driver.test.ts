@@ -51,4 +51,30 @@ describe('a driver pointed at a closed port', () => {
       expect((error as LabbotError).cause, name).toBeDefined();
     }
   });
+
+  it('refuses a lesson Deployment with unknown fields before sending anything', async () => {
+    const port = await closedPort();
+    const driver = createClusterDriver({
+      kubeConfig: loadKubeConfig({ mode: 'sim', server: `http://127.0.0.1:${port}` }),
+      ceilings: { cpu: '2', memory: '1Gi', pods: 10 },
+    });
+    const manifest = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'hello' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'hello' } },
+        template: {
+          metadata: { labels: { app: 'hello' } },
+          spec: { containers: [{ name: 'hello', comand: ['sleep', '3600'] }] },
+        },
+      },
+    };
+    const error = await driver
+      .applyDeployment({ namespace: 'lab-0123456789ab', labId: '0123456789ab', manifest, image: 'x' })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'APPLY_INVALID' });
+    expect((error as LabbotError).userMessage).toContain('spec.template.spec.containers[0].comand');
+  });
 });

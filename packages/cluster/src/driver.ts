@@ -1,16 +1,13 @@
 import {
   AppsV1Api,
   CoreV1Api,
-  dumpYaml,
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
-  loadYaml,
   PatchStrategy,
   VersionApi,
 } from '@kubernetes/client-node';
 import { LabbotError, type LabOwner, ownerKeyFor } from '@labbot/core';
-import { parse as parseYaml } from 'yaml';
 import { httpStatusOf, toClusterError } from './cluster-errors.js';
 import { diagnose } from './diagnose.js';
 import {
@@ -31,6 +28,7 @@ import {
   MANAGED_SELECTOR,
   OWNER_LABEL,
 } from './labels.js';
+import { droppedFields, toModelForm, toPlainObject } from './model-form.js';
 import { isoTime, podSummary } from './pod-summary.js';
 import { type ClusterLogger, type LabPodWatch, type WatchLabPodsOptions, watchLabPods } from './pod-watcher.js';
 import type { Diagnosis, KubectlCommand, PodSummary } from './types.js';
@@ -113,11 +111,6 @@ export interface ClusterDriver {
   checkConnection(): Promise<{ gitVersion: string }>;
 }
 
-/** A client-node model object back in the API's JSON shape (`_default` → `default`, Dates → ISO strings). */
-export function toPlainObject(object: KubernetesObject): KubernetesObject {
-  return parseYaml(dumpYaml(object)) as KubernetesObject;
-}
-
 /** The Kubernetes driver of labbot: every call goes through @kubernetes/client-node to a real or simulated API. */
 export function createClusterDriver(options: ClusterDriverOptions): ClusterDriver {
   const { kubeConfig, ceilings, logger } = options;
@@ -128,11 +121,8 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const version = kubeConfig.makeApiClient(VersionApi);
 
-  const apply = async (object: KubernetesObject): Promise<KubernetesObject> => {
+  const apply = async (object: KubernetesObject, model = toModelForm(object)): Promise<KubernetesObject> => {
     try {
-      // client-node serializes known kinds by their model classes, whose property names differ from the JSON ones in
-      // places (`default` → `_default`, `from` → `_from`): load the plain object into that model form first.
-      const model = loadYaml<KubernetesObject>(JSON.stringify(object));
       const applied = await objects.patch(
         model,
         undefined,
@@ -167,14 +157,23 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       if (!namespaceObject) throw new Error('no namespace object built');
       const applied = [await apply(namespaceObject)];
       // The namespaced objects do not depend on each other: apply them together.
-      applied.push(...(await Promise.all(namespaced.map(apply))));
+      applied.push(...(await Promise.all(namespaced.map((object) => apply(object)))));
       logger?.info?.({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace provisioned');
       return { namespace: provision.namespace, objects: applied };
     },
 
     async applyDeployment(deployment) {
       const hardened = hardenDeployment(deployment.manifest, deployment);
-      const applied = await apply(hardened);
+      const model = toModelForm(hardened);
+      // Like kubectl's strict field validation: a field the schema does not know (a typo) is an error, not ignored.
+      const unknown = droppedFields(hardened, toPlainObject(model));
+      if (unknown.length > 0) {
+        throw new LabbotError('APPLY_INVALID', `deployment has unknown fields: ${unknown.join(', ')}`, {
+          userMessage: `The lesson's Deployment has fields Kubernetes does not know: ${unknown.slice(0, 5).join(', ')}.`,
+          context: { namespace: deployment.namespace, labId: deployment.labId },
+        });
+      }
+      const applied = await apply(hardened, model);
       logger?.info?.(
         { namespace: deployment.namespace, labId: deployment.labId, deployment: hardened.metadata?.name },
         'lab deployment applied',
