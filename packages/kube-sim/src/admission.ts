@@ -147,6 +147,11 @@ function defaultPodSpec(spec: JsonObject): void {
   }
 }
 
+/** Go clients send `creationTimestamp: null` in templates; the API server stores no such field. */
+function dropNullTimestamp(template: JsonObject): void {
+  if (isObject(template.metadata) && template.metadata.creationTimestamp === null) delete template.metadata.creationTimestamp;
+}
+
 /** Defaults the API server fills in, per kind. */
 export function applyDefaults(resource: ResourceType, object: KubeObject, clusterIps: () => string): void {
   object.spec ??= {};
@@ -168,6 +173,7 @@ export function applyDefaults(resource: ResourceType, object: KubeObject, cluste
       const template = isObject(spec.template) ? spec.template : {};
       template.spec = isObject(template.spec) ? template.spec : {};
       defaultPodSpec(template.spec as JsonObject);
+      dropNullTimestamp(template);
       break;
     }
     case 'replicasets': {
@@ -175,6 +181,7 @@ export function applyDefaults(resource: ResourceType, object: KubeObject, cluste
       const template = isObject(spec.template) ? spec.template : {};
       template.spec = isObject(template.spec) ? template.spec : {};
       defaultPodSpec(template.spec as JsonObject);
+      dropNullTimestamp(template);
       break;
     }
     case 'services': {
