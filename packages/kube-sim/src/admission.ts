@@ -149,7 +149,8 @@ function defaultPodSpec(spec: JsonObject): void {
 
 /** Go clients send `creationTimestamp: null` in templates; the API server stores no such field. */
 function dropNullTimestamp(template: JsonObject): void {
-  if (isObject(template.metadata) && template.metadata.creationTimestamp === null) delete template.metadata.creationTimestamp;
+  if (isObject(template.metadata) && template.metadata.creationTimestamp === null)
+    delete template.metadata.creationTimestamp;
 }
 
 /** Defaults the API server fills in, per kind. */

@@ -159,6 +159,21 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
     expect(newLogs.stdout).toContain('version two');
   });
 
+  it('validates with the OpenAPI schema by default: a misspelled field is refused like the real server', async () => {
+    await namespace('typos');
+    const typo = deploymentYaml('typo', 1, 'sleep 1000').replace('  replicas: 1', '  replica: 1');
+    const refused = await applyYaml('typo.yaml', typo, 'typos');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
+      'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replica"',
+    );
+    const file = await writeText(temp.dir, 'typo2.yaml', typo);
+    const ignored = await kubectl('apply', '--validate=false', '-f', file, '-n', 'typos');
+    expect(ignored.stdout).toContain('deployment.apps/typo created');
+    const explained = await kubectl('explain', 'deployment.spec.replicas');
+    expect(explained.stdout).toContain('FIELD: replicas <integer>');
+  });
+
   it('shows CrashLoopBackOff with growing restarts for an image that prints and exits', async () => {
     await namespace('crash');
     await applyYaml('crash.yaml', deploymentYaml('crash', 1, 'echo bye'), 'crash');
