@@ -34,6 +34,7 @@ import type {
 import {
   applicationCommandSchema,
   bulkCommandsSchema,
+  channelPatchSchema,
   interactionCallbackSchema,
   isEmptyMessage,
   type MessageBody,
@@ -895,8 +896,59 @@ export class DiscordSim {
     this.#on('GET', '/channels/:channelId/messages', ({ params, query }) => {
       const channel = this.#channel(params['channelId']);
       const limit = Math.min(Math.max(Number(query['limit'] ?? 50) || 50, 1), 100);
-      const list = this.channelMessages(channel.id).reverse();
-      return ok(list.slice(0, limit).map((message) => message.data));
+      const newestFirst = this.channelMessages(channel.id).reverse();
+      const id = (message: SimMessage) => BigInt(message.id);
+      let page: SimMessage[];
+      if (query['after'] !== undefined) {
+        // `after` pages come oldest-first from the cursor on, returned newest first like Discord.
+        const after = BigInt(query['after']);
+        page = newestFirst.filter((message) => id(message) > after).slice(-limit);
+      } else if (query['around'] !== undefined) {
+        const around = BigInt(query['around']);
+        const older = newestFirst.filter((message) => id(message) <= around).slice(0, Math.ceil(limit / 2));
+        const newer = newestFirst.filter((message) => id(message) > around).slice(-Math.floor(limit / 2));
+        page = [...newer, ...older];
+      } else {
+        const before = query['before'] === undefined ? undefined : BigInt(query['before']);
+        page = newestFirst.filter((message) => before === undefined || id(message) < before).slice(0, limit);
+      }
+      return ok(page.map((message) => message.data));
+    });
+    this.#on('PATCH', '/channels/:channelId', ({ params, body }) => {
+      const channel = this.#channel(params['channelId']);
+      const parsed = validate(channelPatchSchema, body ?? {});
+      if (parsed.name !== undefined) channel.data['name'] = parsed.name;
+      if (channel.isThread) {
+        const metadata = channel.data['thread_metadata'] as JsonObject;
+        if (parsed.archived !== undefined) {
+          metadata['archived'] = parsed.archived;
+          metadata['archive_timestamp'] = new Date().toISOString();
+        }
+        if (parsed.locked !== undefined) metadata['locked'] = parsed.locked;
+        if (parsed.auto_archive_duration !== undefined)
+          metadata['auto_archive_duration'] = parsed.auto_archive_duration;
+        this.#broadcast('THREAD_UPDATE', channel.data, intentGuilds);
+      } else if (parsed.archived !== undefined || parsed.locked !== undefined) {
+        throw new DiscordApiError(400, 50024, 'Cannot execute action on this channel type');
+      } else {
+        if (parsed.topic !== undefined) channel.data['topic'] = parsed.topic;
+        this.#broadcast('CHANNEL_UPDATE', channel.data, intentGuilds);
+      }
+      return ok(channel.data);
+    });
+    this.#on('DELETE', '/channels/:channelId', ({ params }) => {
+      const channel = this.#channel(params['channelId']);
+      if (!channel.isThread) throw new DiscordApiError(403, 50013, 'Missing Permissions');
+      this.channels.delete(channel.id);
+      for (const message of this.messages.values()) {
+        if (message.channelId === channel.id && message.deletedAt === undefined) message.deletedAt = Date.now();
+      }
+      this.#broadcast(
+        'THREAD_DELETE',
+        { id: channel.id, guild_id: channel.guildId, parent_id: channel.parentId, type: channel.data['type'] },
+        intentGuilds,
+      );
+      return ok(channel.data);
     });
     this.#on('GET', '/channels/:channelId/messages/:messageId', ({ params }) => {
       return ok(this.#channelMessage(params).data);

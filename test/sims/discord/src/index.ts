@@ -27,6 +27,7 @@ export type {
 export {
   applicationCommandSchema,
   bulkCommandsSchema,
+  channelPatchSchema,
   interactionCallbackSchema,
   messageBodySchema,
   threadBodySchema,

@@ -178,6 +178,15 @@ export const threadBodySchema = z.looseObject({
   invitable: z.boolean().nullable().optional(),
 });
 
+/** Body of PATCH channels/:id (the parts the sim applies: name, topic, and a thread's archive state). */
+export const channelPatchSchema = z.looseObject({
+  name: z.string().min(1).max(100).optional(),
+  topic: z.string().max(1024).nullable().optional(),
+  archived: z.boolean().optional(),
+  locked: z.boolean().optional(),
+  auto_archive_duration: z.union([z.literal(60), z.literal(1440), z.literal(4320), z.literal(10080)]).optional(),
+});
+
 const autocompleteChoice = z.looseObject({
   name: z.string().min(1).max(100),
   value: z.union([z.string().max(100), z.number()]),
