@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { type Diagnosis, LabbotError, type PodSummary } from '@labbot/core';
 import { startKubeSim } from '@labbot/kube-sim';
@@ -53,6 +58,7 @@ function deployment(name: string, replicas: number, command: string[]) {
   };
 }
 
+const execFileAsync = promisify(execFile);
 const sleepLoop = ['sh', '-c', 'echo started; while true; do sleep 1; done'];
 
 async function waitForSnapshot(
@@ -83,9 +89,27 @@ function content(object: KubernetesObject) {
   return { ...object, metadata };
 }
 
+let kubeconfigPath = '';
+
+/** The real kubectl 1.32 of this machine against the same simulator. */
+async function realKubectl(args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('kubectl', ['--kubeconfig', kubeconfigPath, ...args], { timeout: 30_000 });
+  return stdout.trimEnd();
+}
+
+/** A kubectl table without its last (AGE) column, trailing spaces trimmed. */
+function withoutAge(table: string): string {
+  return table
+    .split('\n')
+    .map((line) => line.replace(/\s+\S+$/, '').trimEnd())
+    .join('\n');
+}
+
 beforeAll(async () => {
   sim = await startKubeSim({ kubelet: 'docker', backoffBaseMs: 1000, docker: { labels: { 'labbot.test': '1' } } });
   const kubeConfig = loadKubeConfig({ mode: 'sim', kubeconfigYaml: sim.kubeconfig });
+  kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'labbot-cluster-')), 'kubeconfig');
+  await sim.writeKubeconfig(kubeconfigPath);
   driver = createClusterDriver({ kubeConfig, ceilings, rolloutTimeoutMs: 60_000 });
   objects = KubernetesObjectApi.makeApiClient(kubeConfig);
   watch = driver.watchLabPods({
@@ -239,6 +263,24 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
     expect(table.text.split('\n')).toHaveLength(4);
     expect(table.text).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE/);
     expect(table.text.match(/1\/1\s+Running/g)).toHaveLength(3);
+    // The same table the real kubectl prints for the same pods (the AGE column may differ by a second).
+    for (const resource of ['pods', 'deployments', 'replicasets'] as const) {
+      const ours = await driver.kubectl(namespace, { verb: 'get', resource, wide: false });
+      const real = await realKubectl(['get', resource, '-n', namespace]);
+      expect(withoutAge(ours.text), resource).toBe(withoutAge(real));
+    }
+    const describeDeployment = await driver.kubectl(namespace, {
+      verb: 'describe',
+      resource: 'deployment',
+      name: 'hello',
+    });
+    expect(describeDeployment.text).toMatch(
+      /Replicas:\s+3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable/,
+    );
+    expect(describeDeployment.text).toContain('ScalingReplicaSet');
+    const all = await driver.kubectl(namespace, { verb: 'get', resource: 'all', wide: false });
+    expect(all.text).toMatch(/^deployment\.apps\/hello\s+3\/3\s+3\s+3\s/m);
+    expect(all.text.match(/^pod\/hello-/gm)).toHaveLength(3);
     const rollout = await driver.kubectl(namespace, { verb: 'rollout-status', deployment: 'hello' });
     expect(rollout).toMatchObject({ ok: true });
     expect(rollout.text).toContain('deployment "hello" successfully rolled out');

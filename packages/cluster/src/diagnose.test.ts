@@ -84,6 +84,25 @@ describe('diagnose', () => {
     expect(diagnosis?.summary).toContain('Insufficient memory');
   });
 
+  it('reports a container that cannot start or stopped with an error before any restart', () => {
+    const configError = containerCreatingPod('cfg');
+    const status = configError.status?.containerStatuses?.[0];
+    if (status?.state?.waiting) {
+      status.state.waiting.reason = 'CreateContainerConfigError';
+      status.state.waiting.message = 'container has runAsNonRoot and image has non-numeric user (app)';
+    }
+    const diagnosis = diagnose([configError], [], { now });
+    expect(diagnosis?.reason).toBe('ContainerError');
+    expect(diagnosis?.summary).toContain('non-numeric user');
+    expect(diagnosis?.hint).toContain('describe pod cfg');
+
+    const failed = containerCreatingPod('failed');
+    const failedStatus = failed.status?.containerStatuses?.[0];
+    if (failedStatus) failedStatus.state = { terminated: { exitCode: 2, reason: 'Error' } };
+    expect(diagnose([failed], [], { now })).toMatchObject({ reason: 'ContainerError', pod: 'failed' });
+    expect(diagnose([failed], [], { now })?.summary).toContain('exit code 2');
+  });
+
   it('ignores pods that are being deleted', () => {
     const crashing = crashLoopExitZeroPod();
     if (crashing.metadata) crashing.metadata.deletionTimestamp = new Date(now);
