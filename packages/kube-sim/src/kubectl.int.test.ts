@@ -238,6 +238,36 @@ ${extra}`;
     expect(events).toContain(`Failed to pull image "${registry}/kube-sim-test/absent:1"`);
   });
 
+  it('pulls an image that names the local registry when it is not on the engine', async () => {
+    const tag = `${registry}/kube-sim-test/busybox:${Date.now().toString(36)}`;
+    await docker
+      .getImage(baseImage)
+      .tag({ repo: tag.slice(0, tag.lastIndexOf(':')), tag: tag.slice(tag.lastIndexOf(':') + 1) });
+    const push = await docker.getImage(tag).push({ authconfig: { serveraddress: registry } });
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(push, (error: Error | null) => (error ? reject(error) : resolve())),
+    );
+    await docker.getImage(tag).remove();
+    try {
+      await namespace('pulls');
+      const applied = await applyYaml(
+        'pulled.yaml',
+        `apiVersion: v1\nkind: Pod\nmetadata:\n  name: pulled\nspec:\n  containers:\n  - name: c\n    image: ${tag}\n    command: [sleep, "1000"]\n`,
+        'pulls',
+      );
+      expect(applied.stderr).toBe('');
+      await runningPods('pulls', 1);
+      const events = (await kubectl('get', 'events', '-n', 'pulls')).stdout;
+      expect(events).toContain(`Successfully pulled image "${tag}"`);
+    } finally {
+      await kubectl('delete', 'pod', 'pulled', '-n', 'pulls');
+      await docker
+        .getImage(tag)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+  });
+
   it('refuses a quota-breaking scale-up with the real quota error', async () => {
     await namespace('quota');
     const quota = await applyYaml(
