@@ -17,7 +17,7 @@ import {
   type TextChannel,
 } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DiscordSim, startDiscordSim } from './index.js';
+import { type DiscordSim, discordMessageText, startDiscordSim } from './index.js';
 
 const learner = '111111111111111111';
 const otherLearner = '222222222222222222';
@@ -171,6 +171,7 @@ describe('discord-sim with the real discord.js client', () => {
     expect(sim.threads(channelId).map((thread) => thread.id)).toEqual([original.id]);
     expect(sim.channels.get(threadId)?.data['name']).toBe('lab docker-vs-kubernetes');
     expect(statusMessage.via).toBe('bot');
+    expect(discordMessageText(statusMessage)).toBe('Lab status\n3/3 Running');
     expect(statusMessage.data['embeds']).toEqual([
       expect.objectContaining({ title: 'Lab status', description: '3/3 Running' }),
     ]);
@@ -206,6 +207,8 @@ describe('discord-sim with the real discord.js client', () => {
     const refusal = await refused.acknowledged();
     expect(refusal.type).toBe(4);
     expect(refused.original()).toMatchObject({ ephemeral: true, data: { content: 'Only the lab owner can do that.' } });
+    expect(sim.ephemeralsFor(otherLearner).map(discordMessageText)).toEqual(['Only the lab owner can do that.']);
+    expect(sim.ephemeralsFor(learner).map(discordMessageText)).not.toContain('Only the lab owner can do that.');
     expect(sim.channelMessages(statusMessage!.channelId).map((m) => m.id)).toEqual([statusMessage!.id]);
 
     const owner = sim.clickButton({ messageId: statusMessage!.id, customId: 'lab:stop:1', userId: learner });

@@ -191,6 +191,18 @@ export class DiscordSim {
     );
   }
 
+  /** Ephemeral messages only this user saw (interaction responses and follow-ups), oldest first. */
+  ephemeralsFor(userId: string): SimMessage[] {
+    return [...this.messages.values()].filter((message) => {
+      if (!message.ephemeral || message.deletedAt !== undefined || message.interactionId === undefined) return false;
+      const payload = this.interactions.get(message.interactionId)?.payload;
+      const user = ((payload?.['member'] as JsonObject | undefined)?.['user'] ?? payload?.['user']) as
+        | JsonObject
+        | undefined;
+      return user?.['id'] === userId;
+    });
+  }
+
   /** Threads, optionally only those under one parent channel. */
   threads(parentId?: string): SimChannel[] {
     return [...this.channels.values()].filter(
@@ -1412,4 +1424,26 @@ function inferOptionType(value: string | number | boolean): number {
   if (typeof value === 'boolean') return 5;
   if (typeof value === 'number') return Number.isInteger(value) ? 4 : 10;
   return 3;
+}
+
+/** What a user reads in a message: content, then each embed's author, title, description, fields and footer. */
+export function discordMessageText(message: SimMessage | JsonObject): string {
+  const data: JsonObject = isSimMessage(message) ? message.data : message;
+  const lines: string[] = [];
+  if (typeof data['content'] === 'string' && data['content'] !== '') lines.push(data['content']);
+  for (const embed of (data['embeds'] as JsonObject[] | undefined) ?? []) {
+    const author = (embed['author'] as JsonObject | undefined)?.['name'];
+    if (typeof author === 'string') lines.push(author);
+    if (typeof embed['title'] === 'string') lines.push(embed['title']);
+    if (typeof embed['description'] === 'string') lines.push(embed['description']);
+    for (const field of (embed['fields'] as JsonObject[] | undefined) ?? [])
+      lines.push(`${field['name']}: ${field['value']}`);
+    const footer = (embed['footer'] as JsonObject | undefined)?.['text'];
+    if (typeof footer === 'string') lines.push(footer);
+  }
+  return lines.join('\n');
+}
+
+function isSimMessage(message: SimMessage | JsonObject): message is SimMessage {
+  return Array.isArray(message['edits']) && typeof message['data'] === 'object' && message['data'] !== null;
 }

@@ -1,5 +1,6 @@
 /** The simulator class (REST + gateway state, drivers, fault injection); create one with startDiscordSim. */
-export { DiscordSim, startDiscordSim } from './discord-sim.js';
+/** What a user reads in a stored message (content and embed texts), for "what does the learner see" assertions. */
+export { DiscordSim, discordMessageText, startDiscordSim } from './discord-sim.js';
 /** Permissions the sim grants the bot and puts in interaction payloads (app_permissions). */
 export { defaultBotPermissions } from './payloads.js';
 /** Fresh snowflake ids and interaction-style tokens. */

@@ -14,7 +14,8 @@ export {
   signSlackRequest,
 } from './driver.js';
 /** The Web API simulator (messages, threads, ephemerals, response URLs, 429s); create one with startSlackSim. */
-export { SlackSim, startSlackSim } from './slack-sim.js';
+/** What a user reads in a message (block texts, or `text` without blocks), for "what does the learner see" assertions. */
+export { SlackSim, slackMessageText, startSlackSim } from './slack-sim.js';
 export type {
   JsonObject,
   ResponseUrlPost,

@@ -7,6 +7,7 @@ import {
   type SlackDriver,
   type SlackSim,
   signSlackRequest,
+  slackMessageText,
   startSlackSim,
 } from './index.js';
 
@@ -109,6 +110,7 @@ describe('slack-sim with a real Bolt app', () => {
     const [status] = sim.threadReplies(channel, root!.ts);
     expect(status).toMatchObject({ threadTs: root!.ts, text: '3/3 Running' });
     expect(status!.blocks[1]).toMatchObject({ type: 'actions', block_id: 'controls' });
+    expect(slackMessageText(status!)).toBe('*Status:* building');
     expect(sim.calls.map((call) => call.method)).toEqual([
       'auth.test',
       'chat.postMessage',
@@ -175,7 +177,8 @@ describe('slack-sim with a real Bolt app', () => {
       threadTs: root!.ts,
     });
     expect(refused.status).toBe(200);
-    await sim.waitFor(() => sim.ephemerals.some((e) => e.user === otherLearner), 3_000);
+    await sim.waitFor(() => sim.ephemeralsFor(otherLearner).length === 1, 3_000);
+    expect(sim.ephemeralsFor(otherLearner).map(slackMessageText)).toEqual(['Only the lab owner can stop it.']);
     expect(status!.text).toBe('3/3 Running');
 
     const owner = await driver.blockAction({

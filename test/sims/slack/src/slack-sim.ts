@@ -178,6 +178,11 @@ export class SlackSim {
     );
   }
 
+  /** Ephemeral messages only this user saw (chat.postEphemeral and ephemeral response_url posts), oldest first. */
+  ephemeralsFor(userId: string): SlackEphemeral[] {
+    return this.ephemerals.filter((ephemeral) => ephemeral.user === userId);
+  }
+
   /** Calls of one Web API method. */
   callsTo(method: string): SlackRecordedCall[] {
     return this.calls.filter((call) => call.method === method);
@@ -810,4 +815,36 @@ function requiredString(args: JsonObject, name: string): string {
 
 function isUserId(value: string): boolean {
   return /^[UW][A-Z0-9]{2,}$/.test(value);
+}
+
+/**
+ * What a user reads in a message: the texts of its blocks (header, section text and fields, context, markdown,
+ * rich text), or its `text` when it has no blocks (Slack then shows `text`; with blocks, `text` is the fallback).
+ */
+export function slackMessageText(message: { text: string; blocks: JsonObject[] }): string {
+  if (message.blocks.length === 0) return message.text;
+  const lines: string[] = [];
+  const textOf = (value: unknown) => {
+    if (typeof value === 'object' && value !== null && typeof (value as JsonObject)['text'] === 'string') {
+      lines.push((value as JsonObject)['text'] as string);
+    }
+  };
+  for (const block of message.blocks) {
+    if (block['type'] === 'markdown' && typeof block['text'] === 'string') lines.push(block['text']);
+    else textOf(block['text']);
+    for (const field of (block['fields'] as unknown[] | undefined) ?? []) textOf(field);
+    if (block['type'] === 'context')
+      for (const element of (block['elements'] as unknown[] | undefined) ?? []) textOf(element);
+    if (block['type'] === 'rich_text') lines.push(richText(block['elements']));
+  }
+  return lines.join('\n');
+}
+
+function richText(elements: unknown): string {
+  if (!Array.isArray(elements)) return '';
+  return elements
+    .map((element: JsonObject) =>
+      typeof element['text'] === 'string' ? element['text'] : richText(element['elements']),
+    )
+    .join('');
 }
