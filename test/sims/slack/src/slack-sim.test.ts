@@ -216,8 +216,16 @@ describe('slack-sim with a real Bolt app', () => {
     await expect(client.chat.postMessage({ channel: 'C0NOSUCH01', text: 'x' })).rejects.toMatchObject({
       data: { error: 'channel_not_found' },
     });
+    // A user id opens the DM for chat.postMessage only; chat.update needs the D... id it returned.
+    const direct = await client.chat.postMessage({ channel: learner, text: 'hello in DM' });
+    expect(direct.channel).toMatch(/^D/);
+    await expect(client.chat.update({ channel: learner, ts: direct.ts!, text: 'x' })).rejects.toMatchObject({
+      data: { error: 'channel_not_found' },
+    });
+    expect((await client.chat.update({ channel: direct.channel!, ts: direct.ts!, text: 'edited' })).ok).toBe(true);
     expect(sim.violations.map((violation) => violation.kind)).toEqual([
       'invalid-auth',
+      'invalid-request',
       'invalid-request',
       'invalid-request',
       'invalid-request',

@@ -413,7 +413,7 @@ export class SlackSim {
       is_enterprise_install: false,
     }),
     'chat.postMessage': (args) => {
-      const channel = this.#channelFor(args['channel']);
+      const channel = this.#channelFor(args['channel'], true);
       const content = this.#content(args, true);
       const threadTs = optionalString(args['thread_ts']);
       if (threadTs !== undefined && !this.message(channel.id, threadTs)) {
@@ -542,10 +542,10 @@ export class SlackSim {
     },
   };
 
-  #channelFor(value: unknown): ChannelState {
+  #channelFor(value: unknown, userIdOpensDm = false): ChannelState {
     if (typeof value !== 'string' || value.length === 0) throw new SlackApiError('channel_not_found');
-    // Posting to a user id posts in the app's DM with that user, as Slack does.
-    if (isUserId(value)) return this.#imChannel(value);
+    // chat.postMessage to a user id posts in the app's DM with that user; other methods need the D... id.
+    if (userIdOpensDm && isUserId(value)) return this.#imChannel(value);
     const channel = this.#channels.get(value);
     if (!channel) throw new SlackApiError('channel_not_found');
     return channel;
@@ -566,7 +566,8 @@ export class SlackSim {
 
   /** Text and blocks of chat.postMessage/update/postEphemeral, checked like Slack. */
   #content(args: JsonObject, required: boolean): { text: string; blocks: JsonObject[] } {
-    const text = typeof args['text'] === 'string' ? args['text'] : '';
+    const markdown = typeof args['markdown_text'] === 'string' ? args['markdown_text'] : undefined;
+    const text = markdown ?? (typeof args['text'] === 'string' ? args['text'] : '');
     const blocks = args['blocks'];
     const hasBlocks = Array.isArray(blocks) && blocks.length > 0;
     const hasAttachments = Array.isArray(args['attachments']) && args['attachments'].length > 0;
