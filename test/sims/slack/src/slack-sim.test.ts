@@ -195,6 +195,26 @@ describe('slack-sim with a real Bolt app', () => {
     expect(sim.violations).toEqual([]);
   });
 
+  it('hosts response URLs: ephemeral, in_channel, replace_original, delete_original, at most 5 uses', async () => {
+    const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    const posted = await client.chat.postMessage({ channel, text: 'card' });
+    const url = sim.createResponseUrl({ channel, user: learner, messageTs: posted.ts! });
+    const post = (body: object) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ text: 'just you' })).status).toBe(200);
+    expect((await post({ response_type: 'in_channel', text: 'everyone' })).status).toBe(200);
+    expect((await post({ replace_original: true, text: 'card v2' })).status).toBe(200);
+    expect(sim.message(channel, posted.ts!)).toMatchObject({ text: 'card v2', edits: [{ via: 'response_url' }] });
+    expect((await post({ delete_original: true })).status).toBe(200);
+    expect(sim.message(channel, posted.ts!)?.deletedAt).toBeDefined();
+    expect((await post({ text: 'fifth' })).status).toBe(200);
+    expect((await post({ text: 'sixth' })).status).toBe(404);
+    expect(sim.ephemeralsFor(learner).map((e) => e.text)).toEqual(expect.arrayContaining(['just you', 'fifth']));
+    expect(sim.channelMessages(channel).some((m) => m.text === 'everyone' && m.via === 'response_url')).toBe(true);
+    expect(sim.violations).toEqual([expect.objectContaining({ kind: 'response-url-expired' })]);
+    resetViolations();
+  });
+
   it('answers like Slack for a bad token and bad payloads, and notes them', async () => {
     const intruder = new webApi.WebClient('xoxb-wrong', { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
     await expect(intruder.auth.test()).rejects.toMatchObject({ data: { ok: false, error: 'invalid_auth' } });
