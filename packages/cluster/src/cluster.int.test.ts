@@ -335,6 +335,16 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
     expect(pulling.diagnosis?.summary).toContain('labbot/no-such-image:404');
   });
 
+  it('diagnoses a container that goes over its memory limit as OOMKilled', async () => {
+    const { labId, namespace } = newLab();
+    await driver.provisionNamespace(provisionOptions(labId, namespace));
+    // 64 MiB held in a shell variable, under the LimitRange's default limit of 32Mi.
+    const hog = ['sh', '-c', 'a=$(head -c 67108864 /dev/zero | tr "\\0" a); sleep 3600'];
+    await driver.applyDeployment({ namespace, labId, manifest: deployment('hello', 1, hog), image: baseImage });
+    const oom = await waitForSnapshot(labId, ({ diagnosis }) => diagnosis?.reason === 'OOMKilled');
+    expect(oom.diagnosis?.summary).toMatch(/memory limit/);
+  });
+
   it('diagnoses pods refused by the quota from the ReplicaSet events', async () => {
     const { labId, namespace } = newLab();
     await driver.provisionNamespace(provisionOptions(labId, namespace));
