@@ -186,11 +186,23 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
       60_000,
       100,
     );
-    const later = await waitFor('more restarts', async () => {
-      const [pod] = await pods('crash');
-      return pod && pod.restarts > seen.restarts ? pod : undefined;
-    });
-    expect(later.name).toBe(seen.name);
+    // The back-off doubles from the 200 ms base: 200ms, 400ms, 800ms, 1.6s ...
+    const delays = new Set<number>();
+    const later = await waitFor(
+      'three growing back-off delays',
+      async () => {
+        const json = JSON.parse((await kubectl('get', 'pod', seen.name, '-n', 'crash', '-o', 'json')).stdout);
+        const message = String(json.status.containerStatuses[0].state.waiting?.message ?? '');
+        const match = /^back-off (\d+(?:\.\d+)?)(ms|s) restarting failed container=crash pod=/.exec(message);
+        if (match?.[1]) delays.add(Number(match[1]) * (match[2] === 's' ? 1000 : 1));
+        return delays.size >= 3 ? json : undefined;
+      },
+      60_000,
+      50,
+    );
+    // Every delay is the base times a power of two, and three distinct ones were seen.
+    for (const delay of delays) expect(Math.log2(delay / 200) % 1).toBe(0);
+    expect(later.status.containerStatuses[0].restartCount).toBeGreaterThan(seen.restarts);
     const json = JSON.parse((await kubectl('get', 'pod', seen.name, '-n', 'crash', '-o', 'json')).stdout);
     expect(json.status.containerStatuses[0].lastState.terminated).toMatchObject({ reason: 'Completed', exitCode: 0 });
     expect((await kubectl('logs', '-n', 'crash', seen.name)).stdout).toContain('bye');

@@ -57,6 +57,15 @@ function isLoopbackRegistry(image: string, registry: string | undefined): boolea
   return /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(first);
 }
 
+/** Milliseconds as Go prints a time.Duration: `200ms`, `1.6s`, `10s`, `5m0s`. */
+export function goDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${Number(seconds.toFixed(3))}s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}m${Number((seconds - minutes * 60).toFixed(3))}s`;
+}
+
 function demux(buffer: Buffer): Buffer {
   const parts: Buffer[] = [];
   let offset = 0;
@@ -424,7 +433,7 @@ export class DockerKubelet implements Kubelet {
         if (container.backoffCount === 0) container.backoffCount = 1;
         container.status.lastState = terminated;
         if (delay > 0) {
-          const message = `back-off ${Math.round(delay / 1000)}s restarting failed container=${String(container.spec.name)} pod=${podRef(pod)}`;
+          const message = `back-off ${goDuration(delay)} restarting failed container=${String(container.spec.name)} pod=${podRef(pod)}`;
           container.status.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message };
           this.podEvent(
             runtime,
