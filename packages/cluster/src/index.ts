@@ -26,6 +26,7 @@ export {
   humanAge,
 } from './kubectl-format.js';
 export * from './labels.js';
+export { droppedFields, toModelForm, toPlainObject } from './model-form.js';
 export { labIdOfPod, podStatusText, podSummary } from './pod-summary.js';
 export type { ClusterLogger, LabPodWatch, WatchLabPodsOptions } from './pod-watcher.js';
 export { cpuToMillicores, formatCpu, formatMemory, memoryToBytes } from './quantity.js';
