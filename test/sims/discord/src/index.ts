@@ -1,9 +1,17 @@
-/** The simulator class (REST + gateway state, drivers, fault injection); create one with startDiscordSim. */
-/** What a user reads in a stored message (content and embed texts), for "what does the learner see" assertions. */
+/**
+ * @labbot/discord-sim: a local Discord (REST v10 + gateway) for tests, spoken to by the real discord.js.
+ *
+ * - startDiscordSim(options): starts the sim on 127.0.0.1 and resolves with a DiscordSim.
+ * - DiscordSim: state (calls, violations, messages, channels, interactions, commands(), threads(), channelMessages(),
+ *   ephemeralsFor()), drivers (sendSlashCommand, sendAutocomplete, clickButton), fault injection (rateLimit,
+ *   failRequests, expireInteractionTokens, archiveThread, disconnectGateway), waitFor and stop.
+ * - discordMessageText(message): what a user reads in a message (content, then embed texts).
+ * - defaultBotPermissions: the permission bits the sim grants the bot (app_permissions in interactions).
+ * - nextSnowflake(), randomToken(): fresh ids and interaction-style tokens.
+ * - *Schema: the zod schemas of the request bodies the sim checks (message, thread, channel patch, callback, commands).
+ */
 export { DiscordSim, discordMessageText, startDiscordSim } from './discord-sim.js';
-/** Permissions the sim grants the bot and puts in interaction payloads (app_permissions). */
 export { defaultBotPermissions } from './payloads.js';
-/** Fresh snowflake ids and interaction-style tokens. */
 export { nextSnowflake, randomToken } from './snowflake.js';
 export type {
   AutocompleteInput,
@@ -24,7 +32,6 @@ export type {
   SlashCommandInput,
   Violation,
 } from './types.js';
-/** zod schemas of the request bodies the sim checks (message, thread, interaction callback, commands). */
 export {
   applicationCommandSchema,
   bulkCommandsSchema,

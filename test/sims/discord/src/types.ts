@@ -65,8 +65,9 @@ export interface Violation {
   kind: string;
   /** Human-readable detail. */
   message: string;
-  /** Method and route of the call, when the violation came from a REST call. */
+  /** HTTP method of the call, when the violation came from a REST call. */
   method?: string;
+  /** Route template of the call, when the violation came from a REST call. */
   route?: string;
   /** Epoch ms. */
   at: number;
