@@ -1,1 +1,17 @@
-export {};
+export {
+  renderSlackError,
+  renderSlackMessage,
+  SLACK_LIMITS,
+  type SlackBlock,
+  type SlackMessagePayload,
+  TONE_EMOJI,
+  toMrkdwn,
+} from './cards.js';
+export {
+  createSlackAdapter,
+  POST_METADATA_TYPE,
+  type SlackAdapterLogger,
+  type SlackAdapterOptions,
+  SlackChatAdapter,
+  toChatError,
+} from './slack-adapter.js';

@@ -1,0 +1,169 @@
+import {
+  type ChatMessage,
+  encodeButtonId,
+  formatTable,
+  type MessageBlock,
+  messageToPlainText,
+  type Tone,
+  truncate,
+} from '@labbot/chat';
+
+/** Block Kit limits (api.slack.com/reference/block-kit) this renderer keeps to. */
+export const SLACK_LIMITS = {
+  /** Blocks in one message. */
+  blocks: 50,
+  /** Text of a section block. */
+  sectionText: 3000,
+  /** One field of a section block, and at most 10 fields per section. */
+  fieldText: 2000,
+  fieldsPerSection: 10,
+  /** A header block's plain text. */
+  headerText: 150,
+  /** A context element's text. */
+  contextText: 2000,
+  /** A button's label. */
+  buttonText: 75,
+  /** The `text` fallback (notifications, screen readers); Slack truncates long ones. */
+  fallbackText: 3000,
+} as const;
+
+/** The tone of a message as an emoji in the header (Slack messages have no colour bar without attachments). */
+export const TONE_EMOJI: Record<Tone, string> = {
+  info: 'ℹ️',
+  progress: '⏳',
+  success: '✅',
+  warning: '⚠️',
+  error: '❌',
+};
+
+/** A Block Kit block as sent on the wire (a plain JSON object: golden files compare it exactly). */
+export type SlackBlock = Record<string, unknown>;
+
+/** What chat.postMessage / chat.update / response_url posts get: the fallback text and the blocks. */
+export interface SlackMessagePayload {
+  text: string;
+  blocks: SlackBlock[];
+}
+
+/**
+ * Neutral markdown to Slack mrkdwn: `**bold**` becomes `*bold*`; `&`, `<` and `>` are escaped except in Slack's
+ * own references (`<@U123>`, `<#C123>`, `<!here>`, `<https://…|label>`).
+ */
+export function toMrkdwn(text: string): string {
+  const reference = /<(?:[@#!][A-Za-z0-9^|_.-]+|https?:\/\/[^<>\s]+)>/g;
+  let out = '';
+  let last = 0;
+  for (const match of text.matchAll(reference)) {
+    out += escapeMrkdwn(text.slice(last, match.index)) + match[0];
+    last = match.index + match[0].length;
+  }
+  out += escapeMrkdwn(text.slice(last));
+  return out.replace(/\*\*([^*\n]+)\*\*/g, '*$1*');
+}
+
+function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A code block in mrkdwn, cut so that the whole section stays within `limit` (the tail of a log matters most). */
+function codeSection(code: string, title: string | undefined, limit: number): string {
+  const heading = title ? `*${toMrkdwn(title)}*\n` : '';
+  const fence = '```';
+  // Inside a code block Slack still needs &, < and > escaped; three backticks would end the block early.
+  const body = escapeMrkdwn(code).replace(/```/g, "'''");
+  const room = limit - heading.length - fence.length * 2 - 2;
+  return `${heading}${fence}\n${keepTail(body, room)}\n${fence}`;
+}
+
+/** Keeps the last `limit` characters of text, starting at a line break where possible, saying that it was cut. */
+function keepTail(text: string, limit: number): string {
+  if (text.length <= limit) return text || ' ';
+  const note = '(cut) …\n';
+  const tail = text.slice(text.length - Math.max(0, limit - note.length));
+  const lineStart = tail.indexOf('\n');
+  return `${note}${lineStart >= 0 && lineStart < tail.length / 2 ? tail.slice(lineStart + 1) : tail}`;
+}
+
+function section(text: string): SlackBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, SLACK_LIMITS.sectionText) } };
+}
+
+function blocksOf(block: MessageBlock): SlackBlock[] {
+  switch (block.kind) {
+    case 'text':
+      return block.text.trim() ? [section(toMrkdwn(block.text))] : [];
+    case 'context':
+      return block.text.trim()
+        ? [
+            {
+              type: 'context',
+              elements: [{ type: 'mrkdwn', text: truncate(toMrkdwn(block.text), SLACK_LIMITS.contextText) }],
+            },
+          ]
+        : [];
+    case 'fields': {
+      const sections: SlackBlock[] = [];
+      for (let start = 0; start < block.fields.length; start += SLACK_LIMITS.fieldsPerSection) {
+        const fields = block.fields.slice(start, start + SLACK_LIMITS.fieldsPerSection).map((field) => ({
+          type: 'mrkdwn',
+          text: truncate(`*${toMrkdwn(field.name)}*\n${toMrkdwn(field.value) || ' '}`, SLACK_LIMITS.fieldText),
+        }));
+        if (fields.length) sections.push({ type: 'section', fields });
+      }
+      return sections;
+    }
+    case 'table':
+      return [section(codeSection(formatTable(block.columns, block.rows), undefined, SLACK_LIMITS.sectionText))];
+    case 'code':
+      return [section(codeSection(block.text, block.title, SLACK_LIMITS.sectionText))];
+  }
+}
+
+function buttonOf(button: NonNullable<ChatMessage['buttons']>[number]): SlackBlock {
+  return {
+    type: 'button',
+    action_id: encodeButtonId(button),
+    text: { type: 'plain_text', text: truncate(button.label, SLACK_LIMITS.buttonText), emoji: true },
+    value: button.target,
+    // Slack has primary and danger; its default look is our secondary.
+    ...(button.style === 'primary' || button.style === 'danger' ? { style: button.style } : {}),
+  };
+}
+
+/**
+ * Renders a neutral message as Block Kit: the title as a header with the tone's emoji, text as mrkdwn sections,
+ * tables and code as code blocks, context as a context block, buttons in one actions block; always with a `text`
+ * fallback, and within Slack's limits (50 blocks, 3000 characters per section).
+ */
+export function renderSlackMessage(message: ChatMessage): SlackMessagePayload {
+  const tone = message.tone ?? 'info';
+  const blocks: SlackBlock[] = [];
+  if (message.title) {
+    blocks.push({
+      type: 'header',
+      text: { type: 'plain_text', text: truncate(`${TONE_EMOJI[tone]} ${message.title}`, SLACK_LIMITS.headerText) },
+    });
+  }
+  for (const block of message.blocks) blocks.push(...blocksOf(block));
+  const buttons = message.buttons ?? [];
+  // Keep room for the buttons: they are how a learner acts on the lab.
+  const room = SLACK_LIMITS.blocks - (buttons.length ? 1 : 0);
+  if (blocks.length > room) {
+    blocks.length = room - 1;
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: '(more not shown)' }] });
+  }
+  if (buttons.length) {
+    blocks.push({ type: 'actions', block_id: 'labbot-actions', elements: buttons.map(buttonOf) });
+  }
+  const plain = messageToPlainText({ ...message, buttons: [] }).trim();
+  const fallback = plain ? `${message.title ? `${TONE_EMOJI[tone]} ` : ''}${toMrkdwn(plain)}` : TONE_EMOJI[tone];
+  return { text: truncate(fallback, SLACK_LIMITS.fallbackText), blocks };
+}
+
+/** An error sentence for one user, as Block Kit. */
+export function renderSlackError(text: string): SlackMessagePayload {
+  return {
+    text: `${TONE_EMOJI.error} ${toMrkdwn(text)}`,
+    blocks: [section(`${TONE_EMOJI.error} ${toMrkdwn(text)}`)],
+  };
+}

@@ -1,0 +1,421 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type ChatAdapter,
+  type ChatCapabilities,
+  type ChatHandlers,
+  type ChatMessage,
+  type Conversation,
+  decodeButtonId,
+  decodeThreadId,
+  encodeThreadId,
+  RateLimitedError,
+  type Responder,
+  type ThreadAddress,
+} from '@labbot/chat';
+import { type Actor, GENERIC_USER_MESSAGE, LabbotError } from '@labbot/core';
+import { App, HTTPReceiver, LogLevel, type RespondFn, SocketModeReceiver, webApi } from '@slack/bolt';
+import { renderSlackError, renderSlackMessage, SLACK_LIMITS, type SlackMessagePayload } from './cards.js';
+
+/** What the adapter logs (pino's Logger fits). */
+export interface SlackAdapterLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface SlackAdapterOptions {
+  /** The bot token (xoxb-...): every Web API call. */
+  botToken: string;
+  /** The app's signing secret: HTTP requests from Slack are verified with it (401 otherwise). */
+  signingSecret: string;
+  /** 'http' (default): Slack POSTs to `/slack/events`; 'socket': Socket Mode over a WebSocket (needs appToken). */
+  mode?: 'http' | 'socket';
+  /** The app-level token (xapp-..., scope connections:write) for Socket Mode. */
+  appToken?: string;
+  /** Web API base (default https://slack.com/api/; tests point it at slack-sim). */
+  apiUrl?: string;
+  /** Port of the HTTP receiver (default 3000; 0 picks a free one, see `port()`). */
+  port?: number;
+  /** Address the HTTP receiver binds (default 127.0.0.1: put a TLS reverse proxy or tunnel in front). */
+  host?: string;
+  /** The slash command (default '/lab'). */
+  command?: string;
+  /** Slack has no roles: these member ids (U...) act as instructors. */
+  instructorUserIds?: readonly string[];
+  /** The role name given to them (default 'instructor'; pass it in the chat service's instructorRoles). */
+  instructorRole?: string;
+  /** The bot's identity; when both are given Bolt skips its auth.test call. */
+  botId?: string;
+  botUserId?: string;
+  /** Give up on one Web API call after this many ms (default 10000). */
+  requestTimeoutMs?: number;
+  /** Retries of a failed Web API call made while answering a command (default 2; the outbox retries on its own). */
+  responderRetries?: number;
+  logger?: SlackAdapterLogger;
+}
+
+const PLATFORM = 'slack' as const;
+/** Message metadata type carrying the key of a post, so a post whose answer was lost can be found again. */
+export const POST_METADATA_TYPE = 'labbot_post';
+
+/** Web API errors after which the same call cannot succeed: the outbox should not retry them. */
+const PERMANENT_ERRORS = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'message_not_found',
+  'cant_update_message',
+  'invalid_blocks',
+  'msg_too_long',
+  'no_text',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'missing_scope',
+  'restricted_action',
+]);
+
+interface WebApiErrorShape {
+  code?: unknown;
+  retryAfter?: unknown;
+  statusCode?: unknown;
+  data?: { error?: unknown };
+}
+
+/** Turns a Web API failure into what the outbox understands: RateLimitedError, or a LabbotError with a retry verdict. */
+export function toChatError(error: unknown, method: string): Error {
+  const shape = (typeof error === 'object' && error !== null ? error : {}) as WebApiErrorShape;
+  if (shape.code === webApi.ErrorCode.RateLimitedError && typeof shape.retryAfter === 'number') {
+    return new RateLimitedError(shape.retryAfter * 1000, { cause: error });
+  }
+  if (shape.code === webApi.ErrorCode.PlatformError) {
+    const slackError = String(shape.data?.error ?? 'unknown_error');
+    const notMember = slackError === 'not_in_channel' || slackError === 'channel_not_found';
+    return new LabbotError('SLACK_API_ERROR', `${method} failed: ${slackError}`, {
+      cause: error,
+      retryable: !PERMANENT_ERRORS.has(slackError),
+      context: { method, slackError },
+      ...(notMember
+        ? { userMessage: 'I cannot post in this channel. Invite me first (/invite @labbot), then try again.' }
+        : {}),
+    });
+  }
+  return new LabbotError('SLACK_REQUEST_FAILED', `${method} failed: ${errorText(error)}`, {
+    cause: error,
+    retryable: true,
+    context: { method },
+  });
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A failure after which the message may or may not exist at Slack (the answer was lost, or Slack failed). */
+function isAmbiguous(error: unknown): boolean {
+  const shape = (typeof error === 'object' && error !== null ? error : {}) as WebApiErrorShape;
+  if (shape.code === webApi.ErrorCode.RequestError) return true;
+  return shape.code === webApi.ErrorCode.HTTPError && typeof shape.statusCode === 'number' && shape.statusCode >= 500;
+}
+
+interface SlashCommandPayload {
+  team_id: string;
+  channel_id: string;
+  user_id: string;
+  text: string;
+}
+
+interface BlockActionPayload {
+  type: string;
+  user: { id: string; team_id?: string };
+  team: { id: string } | null;
+  channel?: { id: string };
+  container?: { channel_id?: string; message_ts?: string; thread_ts?: string };
+  actions: { type: string; action_id: string; value?: string }[];
+}
+
+/**
+ * The chat port on @slack/bolt: `/lab` slash commands (acknowledged at once, then handled), Block Kit buttons,
+ * ephemeral answers through the interaction's response_url, and a thread per lab (`thread_ts`) under the channel
+ * message where the status message is posted with chat.postMessage and edited with chat.update.
+ */
+export class SlackChatAdapter implements ChatAdapter {
+  readonly platform = PLATFORM;
+  readonly capabilities: ChatCapabilities = {
+    supportsThreads: true,
+    supportsEphemeral: true,
+    supportsButtons: true,
+    maxMessageLength: SLACK_LIMITS.sectionText,
+  };
+
+  /** The Web API client of the outbox: no retries of its own, 429s thrown at once (the outbox waits as told). */
+  readonly client: InstanceType<typeof webApi.WebClient>;
+  private readonly options: SlackAdapterOptions;
+  private app: App | undefined;
+  private server: Server | undefined;
+  private handlers: ChatHandlers | undefined;
+  private readonly instructors: Set<string>;
+
+  constructor(options: SlackAdapterOptions) {
+    if ((options.mode ?? 'http') === 'socket' && !options.appToken) {
+      throw new LabbotError('CONFIG_INVALID', 'Slack Socket Mode needs an app-level token (xapp-...)');
+    }
+    this.options = options;
+    this.instructors = new Set(options.instructorUserIds ?? []);
+    this.client = new webApi.WebClient(options.botToken, {
+      ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: options.requestTimeoutMs ?? 10_000,
+      logLevel: webApi.LogLevel.ERROR,
+    });
+  }
+
+  /** The port the HTTP receiver listens on (after start; undefined in Socket Mode). */
+  port(): number | undefined {
+    const address = this.server?.address();
+    return address && typeof address === 'object' ? (address as AddressInfo).port : undefined;
+  }
+
+  async start(handlers: ChatHandlers): Promise<void> {
+    if (this.app) throw new Error('the Slack adapter is already started');
+    this.handlers = handlers;
+    const { options } = this;
+    const clientOptions = {
+      ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+      retryConfig: { retries: options.responderRetries ?? 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
+      timeout: options.requestTimeoutMs ?? 10_000,
+    };
+    const logLevel = LogLevel.ERROR;
+    const receiver =
+      (options.mode ?? 'http') === 'socket'
+        ? new SocketModeReceiver({
+            appToken: options.appToken ?? '',
+            logLevel,
+            installerOptions: { clientOptions },
+          })
+        : new HTTPReceiver({
+            signingSecret: options.signingSecret,
+            endpoints: '/slack/events',
+            logLevel,
+            // Answer Slack as soon as a listener acks; the work continues after the HTTP response.
+            processBeforeResponse: false,
+            customRoutes: [
+              {
+                path: '/healthz',
+                method: 'GET',
+                handler: (_request, response) => {
+                  response.writeHead(200, { 'content-type': 'text/plain' });
+                  response.end('ok\n');
+                },
+              },
+            ],
+          });
+    const app = new App({
+      token: options.botToken,
+      receiver,
+      logLevel,
+      clientOptions,
+      ...(options.botId && options.botUserId ? { botId: options.botId, botUserId: options.botUserId } : {}),
+    });
+    app.command(options.command ?? '/lab', async ({ ack, command, respond }) => {
+      await ack();
+      await this.onSlashCommand(command, respond);
+    });
+    // Every button press is acknowledged (Slack shows a warning otherwise); only ours reach the handlers.
+    app.action({ type: 'block_actions' }, async ({ ack, body, respond }) => {
+      await ack();
+      await this.onBlockAction(body as unknown as BlockActionPayload, respond);
+    });
+    app.error(async (error) => {
+      options.logger?.error({ err: error }, 'slack listener failed');
+    });
+    this.app = app;
+    if (receiver instanceof HTTPReceiver) {
+      this.server = await receiver.start({ port: options.port ?? 3000, host: options.host ?? '127.0.0.1' });
+    } else {
+      await app.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.handlers = undefined;
+    const app = this.app;
+    this.app = undefined;
+    this.server?.closeAllConnections();
+    this.server = undefined;
+    await app?.stop();
+  }
+
+  async postMessage(
+    threadId: string,
+    message: ChatMessage,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<string> {
+    const address = this.address(threadId);
+    // A key travels with the post (message metadata), so a post whose answer was lost can be found instead of repeated.
+    const key = options.idempotencyKey ?? randomUUID();
+    try {
+      const result = await this.client.chat.postMessage({
+        channel: address.channelId,
+        thread_ts: address.threadId,
+        ...renderSlackMessage(message),
+        metadata: { event_type: POST_METADATA_TYPE, event_payload: { key } },
+      });
+      if (!result.ts) throw new Error('chat.postMessage answered without a ts');
+      return result.ts;
+    } catch (error) {
+      if (isAmbiguous(error)) {
+        const found = await this.findPost(address, key).catch(() => undefined);
+        if (found) return found;
+      }
+      throw toChatError(error, 'chat.postMessage');
+    }
+  }
+
+  async editMessage(threadId: string, messageId: string, message: ChatMessage): Promise<void> {
+    const address = this.address(threadId);
+    try {
+      await this.client.chat.update({ channel: address.channelId, ts: messageId, ...renderSlackMessage(message) });
+    } catch (error) {
+      throw toChatError(error, 'chat.update');
+    }
+  }
+
+  /** The bot's reply in a thread carrying this post key, if Slack has it. */
+  private async findPost(address: ThreadAddress, key: string): Promise<string | undefined> {
+    const replies = await this.client.conversations.replies({
+      channel: address.channelId,
+      ts: address.threadId,
+      include_all_metadata: true,
+      limit: 200,
+    });
+    const match = replies.messages?.find((message) => {
+      const metadata = message.metadata as { event_type?: string; event_payload?: { key?: unknown } } | undefined;
+      return metadata?.event_type === POST_METADATA_TYPE && metadata.event_payload?.key === key;
+    });
+    return match?.ts;
+  }
+
+  private address(threadId: string): ThreadAddress {
+    const address = decodeThreadId(threadId);
+    if (!address || address.platform !== PLATFORM) {
+      throw new LabbotError('CHAT_BAD_THREAD', `not a Slack thread id: ${threadId}`, { retryable: false });
+    }
+    return address;
+  }
+
+  private actor(teamId: string, userId: string): Actor {
+    const role = this.options.instructorRole ?? 'instructor';
+    return { platform: PLATFORM, workspaceId: teamId, userId, roles: this.instructors.has(userId) ? [role] : [] };
+  }
+
+  private async onSlashCommand(command: SlashCommandPayload, respond: RespondFn): Promise<void> {
+    const handlers = this.handlers;
+    if (!handlers) return;
+    const conversation: Conversation = {
+      platform: PLATFORM,
+      workspaceId: command.team_id,
+      channelId: command.channel_id,
+      // Slack does not say whether a slash command was typed in a thread.
+      ...(command.channel_id.startsWith('D') ? { isDirect: true } : {}),
+    };
+    const responder = this.responder(conversation, respond);
+    await this.guard(responder, { userId: command.user_id }, () =>
+      handlers.onCommand({
+        actor: this.actor(command.team_id, command.user_id),
+        text: command.text.trim(),
+        conversation,
+        respond: responder,
+      }),
+    );
+  }
+
+  private async onBlockAction(body: BlockActionPayload, respond: RespondFn): Promise<void> {
+    const handlers = this.handlers;
+    const pressed = body.actions[0];
+    const decoded = decodeButtonId(pressed?.action_id);
+    if (!handlers || !decoded) return;
+    const teamId = body.team?.id ?? body.user.team_id ?? '';
+    const channelId = body.container?.channel_id ?? body.channel?.id ?? '';
+    const threadTs = body.container?.thread_ts;
+    const conversation: Conversation = {
+      platform: PLATFORM,
+      workspaceId: teamId,
+      channelId,
+      ...(threadTs
+        ? { threadId: encodeThreadId({ platform: PLATFORM, workspaceId: teamId, channelId, threadId: threadTs }) }
+        : {}),
+      ...(channelId.startsWith('D') ? { isDirect: true } : {}),
+    };
+    const responder = this.responder(conversation, respond, threadTs);
+    await this.guard(responder, { userId: body.user.id, action: pressed?.action_id }, () =>
+      handlers.onAction({
+        actor: this.actor(teamId, body.user.id),
+        action: decoded.action,
+        target: decoded.target,
+        conversation,
+        respond: responder,
+      }),
+    );
+  }
+
+  /** A handler that throws: the user sees one plain sentence, the details go to the log. */
+  private async guard(responder: Responder, context: Record<string, unknown>, work: () => Promise<void>) {
+    try {
+      await work();
+    } catch (error) {
+      this.options.logger?.error({ ...context, err: error }, 'slack handler failed');
+      await responder
+        .error(GENERIC_USER_MESSAGE)
+        .catch((replyError: unknown) => this.options.logger?.warn({ err: replyError }, 'could not answer'));
+    }
+  }
+
+  /**
+   * Answers through the interaction's response_url (works in channels the bot is not in, costs no Web API call);
+   * the thread of a lab is a bot message posted with chat.postMessage, whose ts names the thread.
+   */
+  private responder(conversation: Conversation, respond: RespondFn, threadTs?: string): Responder {
+    const answer = async (payload: SlackMessagePayload, ephemeral: boolean) => {
+      await respond({
+        response_type: ephemeral ? 'ephemeral' : 'in_channel',
+        replace_original: false,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...payload,
+      });
+    };
+    return {
+      // The slash command was acknowledged before the handler ran (Slack wants it within 3 s).
+      defer: async () => {},
+      reply: (message, options) => answer(renderSlackMessage(message), options?.ephemeral ?? false),
+      error: (text) => answer(renderSlackError(text), true),
+      openThread: async ({ announcement }) => {
+        const app = this.app;
+        if (!app) throw new Error('the Slack adapter is stopped');
+        try {
+          const posted = await app.client.chat.postMessage({
+            channel: conversation.channelId,
+            ...renderSlackMessage(announcement),
+          });
+          if (!posted.ts) throw new Error('chat.postMessage answered without a ts');
+          return encodeThreadId({
+            platform: PLATFORM,
+            workspaceId: conversation.workspaceId,
+            channelId: posted.channel ?? conversation.channelId,
+            threadId: posted.ts,
+          });
+        } catch (error) {
+          throw toChatError(error, 'chat.postMessage');
+        }
+      },
+    };
+  }
+}
+
+/** Creates the Slack chat adapter (HTTP receiver or Socket Mode, from the options). */
+export function createSlackAdapter(options: SlackAdapterOptions): SlackChatAdapter {
+  return new SlackChatAdapter(options);
+}
