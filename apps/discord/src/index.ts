@@ -1,1 +1,1 @@
-export {};
+export { type DiscordBot, type DiscordBotOptions, startDiscordBot } from './discord-bot.js';

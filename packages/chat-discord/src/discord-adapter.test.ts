@@ -1,0 +1,231 @@
+import type { ChatHandlers, IncomingAction, IncomingCommand } from '@labbot/chat';
+import { describeChatAdapterContract } from '@labbot/chat/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DIRECT_MESSAGE_NOTICE, THREAD_FALLBACK_NOTICE } from './discord-adapter.js';
+import { LAB_COMMAND } from './lab-command.js';
+import { createDiscordSimHarness, type DiscordSimHarness, messageText } from './testing/sim-harness.js';
+
+describeChatAdapterContract('discord (discord.js against discord-sim)', () => createDiscordSimHarness());
+
+describe('discord adapter on discord-sim', () => {
+  let harness: DiscordSimHarness | undefined;
+  afterEach(async () => {
+    await harness?.adapter.stop();
+    await harness?.close();
+    harness = undefined;
+  });
+
+  async function started(handlers: Partial<ChatHandlers>, options = {}): Promise<DiscordSimHarness> {
+    harness = await createDiscordSimHarness(options);
+    await harness.adapter.start({ onCommand: async () => {}, onAction: async () => {}, ...handlers });
+    return harness;
+  }
+
+  it('registers /lab in the configured guild with its subcommands, and the sim saw no rule broken', async () => {
+    const { sim, guildId } = await started({});
+    const [command] = sim.commands(guildId);
+    expect(command?.['name']).toBe('lab');
+    const names = ((command?.['options'] ?? []) as { name: string }[]).map((option) => option.name);
+    expect(names).toEqual(expect.arrayContaining(['start', 'status', 'stop', 'reset', 'check', 'kubectl', 'class']));
+    expect(sim.commands()).toEqual([]);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('registers globally when no guild is configured', async () => {
+    const { sim } = await started({}, { guildId: undefined });
+    expect(sim.commands().map((command) => command['name'])).toEqual(['lab']);
+  });
+
+  it('turns options back into the text grammar, in declared order', async () => {
+    const seen: string[] = [];
+    const { sim, guildId } = await started({
+      onCommand: async (command) => {
+        seen.push(command.text);
+        await command.respond.reply({ blocks: [{ kind: 'text', text: 'ok' }] }, { ephemeral: true });
+      },
+    });
+    await sim
+      .sendSlashCommand({
+        guildId,
+        userId: '1001',
+        name: 'lab',
+        subcommand: 'start',
+        options: { variant: 'exits', lesson: 'docker-vs-kubernetes' },
+      })
+      .acknowledged();
+    await sim
+      .sendSlashCommand({
+        guildId,
+        userId: '1001',
+        name: 'lab',
+        subcommandGroup: 'class',
+        subcommand: 'start',
+        options: { lesson: 'x' },
+      })
+      .acknowledged();
+    await sim.waitFor(() => seen.length === 2);
+    expect(seen).toEqual(['start docker-vs-kubernetes exits', 'class start x']);
+  });
+
+  it('answers lesson autocomplete from suggestLessons', async () => {
+    const { sim, guildId } = await started({
+      suggestLessons: async (prefix) => [{ name: `docker-vs-kubernetes (${prefix})`, value: 'docker-vs-kubernetes' }],
+    });
+    const handle = sim.sendAutocomplete({
+      guildId,
+      userId: '1001',
+      name: 'lab',
+      subcommand: 'start',
+      options: { lesson: 'dock' },
+      focused: 'lesson',
+    });
+    const callback = await handle.acknowledged();
+    expect(callback.type).toBe(8);
+    expect(callback.data?.['choices']).toEqual([
+      { name: 'docker-vs-kubernetes (dock)', value: 'docker-vs-kubernetes' },
+    ]);
+  });
+
+  it('defers a slow handler within the deadline and still answers', async () => {
+    const { sim, guildId } = await started(
+      {
+        onCommand: async (command) => {
+          await new Promise((resolve) => setTimeout(resolve, 700));
+          await command.respond.error('That took a while.');
+        },
+      },
+      { autoDeferMs: 200 },
+    );
+    const handle = sim.sendSlashCommand({ guildId, userId: '1001', name: 'lab', subcommand: 'status' });
+    const ack = await handle.acknowledged();
+    expect(ack.type).toBe(5);
+    expect(ack.latencyMs).toBeLessThan(1000);
+    const original = await handle.waitForOriginal((message) => messageText(message).includes('took a while'));
+    expect(original.ephemeral).toBe(true);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('falls back to the channel, saying so, when the bot may not create threads', async () => {
+    let threadId = '';
+    const { sim, guildId, channelId } = await started({
+      onCommand: async (command) => {
+        threadId = await command.respond.openThread({
+          announcement: { blocks: [{ kind: 'text', text: 'Starting' }] },
+          title: 'lab',
+        });
+      },
+    });
+    sim.failRequests({ route: '/channels/:channelId/messages/:messageId/threads', status: 403, code: 50013 });
+    const handle = sim.sendSlashCommand({ guildId, userId: '1001', name: 'lab', subcommand: 'start' });
+    await handle.acknowledged();
+    await sim.waitFor(() => threadId !== '' && handle.followUps().length > 0);
+    expect(threadId).toBe(`discord:${guildId}:${channelId}:${channelId}`);
+    expect(sim.threads()).toEqual([]);
+    const notice = handle.followUps()[0];
+    expect(notice?.ephemeral).toBe(true);
+    expect(messageText(notice!)).toContain(THREAD_FALLBACK_NOTICE);
+    const id = await harness!.adapter.postMessage(threadId, { blocks: [{ kind: 'text', text: 'status here' }] });
+    expect(sim.messages.get(id)?.channelId).toBe(channelId);
+  });
+
+  it('in a DM, explains what is not available there instead of running lab commands', async () => {
+    const commands: IncomingCommand[] = [];
+    const { sim } = await started({
+      onCommand: async (command) => {
+        commands.push(command);
+        await command.respond.reply({ blocks: [{ kind: 'text', text: 'help text' }] }, { ephemeral: true });
+      },
+    });
+    const status = sim.sendSlashCommand({ userId: '1001', name: 'lab', subcommand: 'status' });
+    const original = await status.waitForOriginal(() => true);
+    expect(messageText(original)).toContain(DIRECT_MESSAGE_NOTICE);
+    expect(original.ephemeral).toBe(true);
+    const help = sim.sendSlashCommand({ userId: '1001', name: 'lab', subcommand: 'help' });
+    await help.waitForOriginal((message) => messageText(message).includes('help text'));
+    expect(commands.map((command) => [command.text, command.conversation.isDirect])).toEqual([['help', true]]);
+  });
+
+  it('a command typed in a lab thread names that thread; buttons act with the presser', async () => {
+    const actions: IncomingAction[] = [];
+    const commands: IncomingCommand[] = [];
+    let threadId = '';
+    const { sim, guildId } = await started({
+      onCommand: async (command) => {
+        commands.push(command);
+        if (command.text.startsWith('start')) {
+          threadId = await command.respond.openThread({
+            announcement: { blocks: [{ kind: 'text', text: 'Starting' }] },
+            title: 'lab: demo',
+          });
+        } else await command.respond.reply({ blocks: [{ kind: 'text', text: 'ok' }] }, { ephemeral: true });
+      },
+      onAction: async (action) => {
+        actions.push(action);
+        await action.respond.error('Only the owner of this lab may press its buttons.');
+      },
+    });
+    await sim.sendSlashCommand({ guildId, userId: '1001', name: 'lab', subcommand: 'start' }).acknowledged();
+    await sim.waitFor(() => threadId !== '');
+    const thread = threadId.split(':')[3]!;
+    await sim.sendSlashCommand({ guildId, channelId: thread, userId: '1001', name: 'lab', subcommand: 'status' });
+    await sim.waitFor(() => commands.length === 2);
+    expect(commands[1]?.conversation.threadId).toBe(threadId);
+
+    const messageId = await harness!.adapter.postMessage(threadId, {
+      blocks: [{ kind: 'text', text: 'status' }],
+      buttons: [{ action: 'stop', target: 'lab123', label: 'Stop', style: 'danger' }],
+    });
+    expect(sim.messages.get(messageId)?.via).toBe('bot');
+    const press = sim.clickButton({ messageId, customId: 'lab:stop:lab123', userId: '2002' });
+    const answer = await press.waitForOriginal((message) => messageText(message).includes('Only the owner'));
+    expect(answer.ephemeral).toBe(true);
+    expect(actions[0]).toMatchObject({ action: 'stop', target: 'lab123', actor: { userId: '2002' } });
+    expect(actions[0]?.conversation.threadId).toBe(threadId);
+  });
+
+  it('edits status messages with the bot token even after interaction tokens expired', async () => {
+    let threadId = '';
+    const { sim, guildId } = await started({
+      onCommand: async (command) => {
+        threadId = await command.respond.openThread({
+          announcement: { blocks: [{ kind: 'text', text: 'Starting' }] },
+          title: 'lab',
+        });
+      },
+    });
+    await sim.sendSlashCommand({ guildId, userId: '1001', name: 'lab', subcommand: 'start' }).acknowledged();
+    await sim.waitFor(() => threadId !== '');
+    const id = await harness!.adapter.postMessage(threadId, { blocks: [{ kind: 'text', text: 'building' }] });
+    sim.expireInteractionTokens();
+    await harness!.adapter.editMessage(threadId, id, { blocks: [{ kind: 'text', text: 'ready 3/3' }] });
+    expect(messageText(sim.messages.get(id)!)).toContain('ready 3/3');
+    expect(sim.messages.get(id)?.edits.map((edit) => edit.via)).toEqual(['bot']);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('turns a 429 on a status post into RateLimitedError with the wait Discord asked for', async () => {
+    let threadId = '';
+    const { sim, guildId } = await started({
+      onCommand: async (command) => {
+        threadId = await command.respond.openThread({
+          announcement: { blocks: [{ kind: 'text', text: 'Starting' }] },
+          title: 'lab',
+        });
+      },
+    });
+    await sim.sendSlashCommand({ guildId, userId: '1001', name: 'lab', subcommand: 'start' }).acknowledged();
+    await sim.waitFor(() => threadId !== '');
+    sim.rateLimit({ route: '/channels/:channelId/messages', method: 'POST', count: 1, retryAfterMs: 1500 });
+    const error = await harness!.adapter.postMessage(threadId, { blocks: [{ kind: 'text', text: 'x' }] }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ name: 'RateLimitedError' });
+    expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('declares options the way Discord validates them', () => {
+    expect(LAB_COMMAND.options?.length).toBeLessThanOrEqual(25);
+    expect(JSON.stringify(LAB_COMMAND).length).toBeLessThan(4000);
+  });
+});

@@ -1,0 +1,465 @@
+import {
+  type ChatAdapter,
+  type ChatCapabilities,
+  type ChatHandlers,
+  type ChatMessage,
+  type Conversation,
+  decodeButtonId,
+  decodeThreadId,
+  encodeThreadId,
+  RateLimitedError,
+  type Responder,
+} from '@labbot/chat';
+import { type Actor, GENERIC_USER_MESSAGE, LabbotError } from '@labbot/core';
+import {
+  type AutocompleteInteraction,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  Client,
+  DiscordAPIError,
+  Events,
+  GatewayIntentBits,
+  type Interaction,
+  MessageFlags,
+  PermissionFlagsBits,
+  type RateLimitData,
+  RateLimitError,
+  type RESTPostAPIChannelMessageResult,
+  type RESTPostAPIChannelThreadsResult,
+  Routes,
+} from 'discord.js';
+import { type DiscordMessageBody, renderDiscordError, renderDiscordMessage } from './cards.js';
+import { commandText, focusedValue, LAB_COMMAND } from './lab-command.js';
+
+/** What the adapter logs; pino's Logger fits. */
+export interface DiscordAdapterLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface DiscordAdapterOptions {
+  /** The bot token. */
+  token: string;
+  /** The application id (the `/lab` command is registered under it). */
+  applicationId: string;
+  /** Register `/lab` in this guild only (appears at once; for development). Global when omitted (production). */
+  guildId?: string;
+  /** Discord's REST base, `https://discord.com/api` by default (LABBOT_DISCORD_API_URL; a simulator in tests). */
+  apiUrl?: string;
+  /**
+   * Defer an interaction the handler has not answered after this long (default 1500 ms), so Discord's
+   * 3-second deadline is never missed however slow a handler is.
+   */
+  autoDeferMs?: number;
+  /** Thread archive after inactivity, minutes (60, 1440, 4320 or 10080; default 1440). */
+  threadArchiveMinutes?: 60 | 1440 | 4320 | 10080;
+  logger?: DiscordAdapterLogger;
+}
+
+/** Text shown in a direct message for anything that needs a server channel. */
+export const DIRECT_MESSAGE_NOTICE =
+  'In a direct message only /lab help and /lab lessons work: labs, their threads and buttons live in a server channel. Type /lab start <lesson> in a channel of a server where labbot is.';
+
+/** Text shown when a lab cannot get a thread of its own. */
+export const THREAD_FALLBACK_NOTICE =
+  "I could not open a thread here (threads are not allowed in this channel, or I lack the Create Public Threads permission), so your lab's status is posted in this channel instead.";
+
+const DIRECT_MESSAGE_COMMANDS = new Set(['help', 'lessons', 'start']);
+/** Where the status messages go (channel messages API); a 429 there is handed to the outbox, which waits. */
+const OUTBOX_ROUTE = /^\/channels\/[^/]+\/messages(\/[^/]+)?$/;
+const DM_WORKSPACE = '@me';
+const THREAD_PERMISSIONS = PermissionFlagsBits.CreatePublicThreads | PermissionFlagsBits.SendMessagesInThreads;
+
+const silent = () => {};
+
+/**
+ * The chat port on discord.js 14 (gateway): `/lab` slash commands and button presses become
+ * handler calls; lab threads are public threads started from the command's reply; status
+ * messages are posted and edited with the bot token (channel messages API), never with an
+ * interaction's webhook token, which expires after 15 minutes.
+ */
+export class DiscordChatAdapter implements ChatAdapter {
+  readonly platform = 'discord' as const;
+  readonly capabilities: ChatCapabilities = {
+    supportsThreads: true,
+    supportsEphemeral: true,
+    supportsButtons: true,
+    maxMessageLength: 4096,
+  };
+
+  #client: Client | undefined;
+  #handlers: ChatHandlers | undefined;
+  readonly #logger: DiscordAdapterLogger;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly options: DiscordAdapterOptions) {
+    this.#logger = options.logger ?? { info: silent, warn: silent, error: silent };
+  }
+
+  /** The discord.js client while started (for tests and diagnostics). */
+  get client(): Client | undefined {
+    return this.#client;
+  }
+
+  async start(handlers: ChatHandlers): Promise<void> {
+    if (this.#client) throw new Error('the Discord adapter is already started');
+    const client = new Client({
+      // Slash commands and buttons arrive as interactions; Guilds gives channels, threads and roles.
+      intents: [GatewayIntentBits.Guilds],
+      rest: {
+        version: '10',
+        ...(this.options.apiUrl ? { api: this.options.apiUrl } : {}),
+        // Status posts and edits go through the outbox, which waits as told and coalesces meanwhile;
+        // interaction answers (3 s deadline) and thread creation are left to discord.js, which waits.
+        rejectOnRateLimit: (data: RateLimitData) => OUTBOX_ROUTE.test(data.route),
+      },
+    });
+    this.#client = client;
+    this.#handlers = handlers;
+    client.on(Events.InteractionCreate, (interaction) => {
+      const work = this.#onInteraction(interaction).catch((error: unknown) =>
+        this.#logger.error({ err: error, interactionId: interaction.id }, 'interaction failed'),
+      );
+      this.#inFlight.add(work);
+      void work.finally(() => this.#inFlight.delete(work));
+    });
+    client.on(Events.Error, (error) => this.#logger.warn({ err: error }, 'discord client error'));
+    const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+    await client.login(this.options.token);
+    await ready;
+    await this.#registerCommands(client);
+  }
+
+  async stop(): Promise<void> {
+    this.#handlers = undefined;
+    const client = this.#client;
+    this.#client = undefined;
+    await Promise.allSettled([...this.#inFlight]);
+    await client?.destroy();
+  }
+
+  async postMessage(
+    threadId: string,
+    message: ChatMessage,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<string> {
+    const channelId = this.#channelOf(threadId);
+    const body = {
+      ...renderDiscordMessage(message),
+      // A repeated post with the same nonce within a few minutes is dropped by Discord.
+      ...(options.idempotencyKey ? { nonce: options.idempotencyKey.slice(0, 25), enforce_nonce: true } : {}),
+    };
+    const posted = (await this.#rest('post message', () =>
+      this.#requireClient().rest.post(Routes.channelMessages(channelId), { body }),
+    )) as RESTPostAPIChannelMessageResult;
+    return posted.id;
+  }
+
+  async editMessage(threadId: string, messageId: string, message: ChatMessage): Promise<void> {
+    const channelId = this.#channelOf(threadId);
+    await this.#rest('edit message', () =>
+      this.#requireClient().rest.patch(Routes.channelMessage(channelId, messageId), {
+        body: renderDiscordMessage(message),
+      }),
+    );
+  }
+
+  async sendDirect(userId: string, message: ChatMessage): Promise<void> {
+    const client = this.#requireClient();
+    const channel = (await this.#rest('open DM', () =>
+      client.rest.post(Routes.userChannels(), { body: { recipient_id: userId } }),
+    )) as { id: string };
+    await this.#rest('send DM', () =>
+      client.rest.post(Routes.channelMessages(channel.id), { body: renderDiscordMessage(message) }),
+    );
+  }
+
+  // ---------------------------------------------------------------- interactions
+
+  async #registerCommands(client: Client): Promise<void> {
+    const { applicationId, guildId } = this.options;
+    const route = guildId
+      ? Routes.applicationGuildCommands(applicationId, guildId)
+      : Routes.applicationCommands(applicationId);
+    // A bulk overwrite is idempotent: restarting the bot keeps the command's id.
+    await client.rest.put(route, { body: [LAB_COMMAND] });
+    this.#logger.info({ scope: guildId ? `guild ${guildId}` : 'global' }, 'registered /lab');
+  }
+
+  async #onInteraction(interaction: Interaction): Promise<void> {
+    const handlers = this.#handlers;
+    if (!handlers) return;
+    if (interaction.isAutocomplete()) return this.#onAutocomplete(interaction, handlers);
+    if (interaction.isChatInputCommand() && interaction.commandName === LAB_COMMAND.name) {
+      return this.#onCommand(interaction, handlers);
+    }
+    if (interaction.isButton()) return this.#onButton(interaction, handlers);
+  }
+
+  async #onAutocomplete(interaction: AutocompleteInteraction, handlers: ChatHandlers): Promise<void> {
+    const prefix = focusedValue(interaction.options.data);
+    const suggestions = handlers.suggestLessons ? await handlers.suggestLessons(prefix).catch(() => []) : [];
+    await interaction.respond(
+      suggestions.slice(0, 25).map((suggestion) => ({
+        name: suggestion.name.slice(0, 100),
+        value: suggestion.value.slice(0, 100),
+      })),
+    );
+  }
+
+  async #onCommand(interaction: ChatInputCommandInteraction, handlers: ChatHandlers): Promise<void> {
+    const respond = new InteractionResponder(interaction, this.options, this.#logger);
+    const text = commandText(interaction.options.data);
+    try {
+      const conversation = await this.#conversationOf(interaction);
+      if (conversation.isDirect && !DIRECT_MESSAGE_COMMANDS.has(text.split(' ')[0] ?? '')) {
+        await respond.error(DIRECT_MESSAGE_NOTICE);
+        return;
+      }
+      await handlers.onCommand({ actor: this.#actorOf(interaction), text, conversation, respond });
+    } catch (error) {
+      this.#logger.error({ err: error, interactionId: interaction.id, text: text.slice(0, 200) }, 'command failed');
+      await respond.error(GENERIC_USER_MESSAGE).catch(silent);
+    } finally {
+      respond.done();
+    }
+  }
+
+  async #onButton(interaction: ButtonInteraction, handlers: ChatHandlers): Promise<void> {
+    const button = decodeButtonId(interaction.customId);
+    if (!button) return;
+    const respond = new InteractionResponder(interaction, this.options, this.#logger);
+    try {
+      await handlers.onAction({
+        actor: this.#actorOf(interaction),
+        action: button.action,
+        target: button.target,
+        conversation: await this.#conversationOf(interaction),
+        respond,
+      });
+    } catch (error) {
+      this.#logger.error({ err: error, interactionId: interaction.id }, 'button failed');
+      await respond.error(GENERIC_USER_MESSAGE).catch(silent);
+    } finally {
+      respond.done();
+    }
+  }
+
+  /** Who acts: the user, with the ids and names of their roles in the guild (instructor roles match either). */
+  #actorOf(interaction: ChatInputCommandInteraction | ButtonInteraction): Actor {
+    const roles = new Set<string>();
+    const member = interaction.member;
+    if (member) {
+      const roleIds = Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
+      for (const id of roleIds) {
+        if (id === interaction.guildId) continue; // @everyone
+        roles.add(id);
+        const name = interaction.guild?.roles.cache.get(id)?.name;
+        if (name) roles.add(name);
+      }
+    }
+    return {
+      platform: 'discord',
+      workspaceId: interaction.guildId ?? DM_WORKSPACE,
+      userId: interaction.user.id,
+      roles: [...roles],
+    };
+  }
+
+  async #conversationOf(interaction: ChatInputCommandInteraction | ButtonInteraction): Promise<Conversation> {
+    const channelId = interaction.channelId ?? '';
+    if (!interaction.guildId) {
+      return { platform: 'discord', workspaceId: DM_WORKSPACE, channelId, isDirect: true };
+    }
+    const channel =
+      interaction.channel ?? (await interaction.client.channels.fetch(channelId).catch(() => null)) ?? undefined;
+    if (channel?.isThread() && channel.parentId) {
+      return {
+        platform: 'discord',
+        workspaceId: interaction.guildId,
+        channelId: channel.parentId,
+        threadId: encodeThreadId({
+          platform: 'discord',
+          workspaceId: interaction.guildId,
+          channelId: channel.parentId,
+          threadId: channel.id,
+        }),
+      };
+    }
+    return { platform: 'discord', workspaceId: interaction.guildId, channelId };
+  }
+
+  // ---------------------------------------------------------------- REST
+
+  #channelOf(threadId: string): string {
+    const address = decodeThreadId(threadId);
+    if (address?.platform !== 'discord') throw new Error(`not a Discord thread id: ${threadId}`);
+    return address.threadId;
+  }
+
+  #requireClient(): Client {
+    if (!this.#client)
+      throw new LabbotError('CHAT_NOT_STARTED', 'the Discord adapter is not started', { retryable: true });
+    return this.#client;
+  }
+
+  /** Runs one REST call; a 429 becomes RateLimitedError (the outbox waits as told), a gone message a clear code. */
+  async #rest<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof RateLimitError) {
+        throw Object.assign(new RateLimitedError(Math.max(error.retryAfter, error.timeToReset, 0), { cause: error }), {
+          global: error.global,
+        });
+      }
+      if (error instanceof DiscordAPIError && (error.code === 10008 || error.code === 10003)) {
+        throw new LabbotError('CHAT_MESSAGE_GONE', `${what}: ${error.message}`, { cause: error, retryable: false });
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * Answers one interaction. The first answer uses the interaction (reply, or the deferred reply),
+ * later ones follow-ups; every call is serialized, and an unanswered interaction is deferred
+ * (ephemerally) after `autoDeferMs` so Discord's 3-second deadline holds.
+ */
+class InteractionResponder implements Responder {
+  #chain: Promise<unknown> = Promise.resolve();
+  /** The original reply shows something already (a reply, or a deferred reply that was edited). */
+  #originalUsed = false;
+  #originalEphemeral = false;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly interaction: ChatInputCommandInteraction | ButtonInteraction,
+    private readonly options: DiscordAdapterOptions,
+    private readonly logger: DiscordAdapterLogger,
+  ) {
+    this.#timer = setTimeout(() => {
+      void this.defer({ ephemeral: true }).catch((error: unknown) =>
+        logger.warn({ err: error, interactionId: interaction.id }, 'could not defer'),
+      );
+    }, options.autoDeferMs ?? 1500);
+  }
+
+  /** The handler finished: no automatic defer any more. */
+  done(): void {
+    clearTimeout(this.#timer);
+  }
+
+  defer(options: { ephemeral?: boolean } = {}): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#acknowledged()) return;
+      const ephemeral = options.ephemeral ?? false;
+      await this.interaction.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
+      this.#originalEphemeral = ephemeral;
+    });
+  }
+
+  reply(message: ChatMessage, options: { ephemeral?: boolean } = {}): Promise<void> {
+    const ephemeral = options.ephemeral ?? false;
+    return this.#serial(async () => {
+      await this.#send(renderDiscordMessage(message, { ephemeral }), ephemeral);
+    });
+  }
+
+  error(text: string): Promise<void> {
+    return this.#serial(async () => {
+      await this.#send(renderDiscordError(text), true);
+    });
+  }
+
+  openThread(request: { announcement: ChatMessage; title: string }): Promise<string> {
+    return this.#serial(async () => {
+      const interaction = this.interaction;
+      const guildId = interaction.guildId;
+      const channelId = interaction.channelId ?? '';
+      const channel = interaction.channel;
+      const body = renderDiscordMessage(request.announcement);
+      if (!guildId) {
+        await this.#send(body, false);
+        return encodeThreadId({ platform: 'discord', workspaceId: DM_WORKSPACE, channelId, threadId: channelId });
+      }
+      // Typed inside a thread already: the lab lives in that thread.
+      if (channel?.isThread() && channel.parentId) {
+        await this.#send(body, false);
+        return encodeThreadId({
+          platform: 'discord',
+          workspaceId: guildId,
+          channelId: channel.parentId,
+          threadId: channelId,
+        });
+      }
+      const inChannel = encodeThreadId({ platform: 'discord', workspaceId: guildId, channelId, threadId: channelId });
+      const messageId = await this.#send(body, false);
+      const permitted = interaction.appPermissions?.has(THREAD_PERMISSIONS) ?? true;
+      if (!permitted || !messageId) {
+        await this.#fallback(new Error('missing thread permissions'));
+        return inChannel;
+      }
+      try {
+        const thread = (await interaction.client.rest.post(Routes.threads(channelId, messageId), {
+          body: { name: request.title.slice(0, 100), auto_archive_duration: this.options.threadArchiveMinutes ?? 1440 },
+        })) as RESTPostAPIChannelThreadsResult;
+        return encodeThreadId({ platform: 'discord', workspaceId: guildId, channelId, threadId: thread.id });
+      } catch (error) {
+        await this.#fallback(error);
+        return inChannel;
+      }
+    });
+  }
+
+  async #fallback(cause: unknown): Promise<void> {
+    this.logger.warn({ err: cause, channelId: this.interaction.channelId }, 'no thread for the lab: using the channel');
+    await this.interaction
+      .followUp({
+        ...renderDiscordMessage({ tone: 'warning', blocks: [{ kind: 'text', text: THREAD_FALLBACK_NOTICE }] }),
+        flags: MessageFlags.Ephemeral,
+      })
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not send the thread fallback notice'));
+  }
+
+  #acknowledged(): boolean {
+    return this.interaction.deferred || this.interaction.replied;
+  }
+
+  /** Shows a body: as the first reply, as the deferred reply when its visibility matches, else as a follow-up. Returns the message id when known. */
+  async #send(body: DiscordMessageBody, ephemeral: boolean): Promise<string | undefined> {
+    const interaction = this.interaction;
+    const flags = ephemeral ? MessageFlags.Ephemeral : undefined;
+    const { flags: _ignored, ...content } = body;
+    if (!this.#acknowledged()) {
+      if (ephemeral) {
+        await interaction.reply({ ...content, flags: MessageFlags.Ephemeral });
+        this.#originalUsed = true;
+        this.#originalEphemeral = true;
+        return undefined;
+      }
+      // Deferring first makes the message id come back with the edit (no extra fetch).
+      await interaction.deferReply();
+      this.#originalEphemeral = false;
+    }
+    if (!this.#originalUsed && this.#originalEphemeral === ephemeral) {
+      const message = await interaction.editReply(content);
+      this.#originalUsed = true;
+      return message.id;
+    }
+    const message = await interaction.followUp({ ...content, ...(flags ? { flags } : {}) });
+    return message.id;
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#chain.then(work, work);
+    this.#chain = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** A Discord adapter for the chat service (see DiscordAdapterOptions). */
+export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordChatAdapter {
+  return new DiscordChatAdapter(options);
+}

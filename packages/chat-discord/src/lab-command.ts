@@ -1,0 +1,125 @@
+import type {
+  APIApplicationCommandBasicOption,
+  APIApplicationCommandSubcommandOption,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+
+/** One option of an interaction as discord.js or the API gives it (subcommands nest their options). */
+export interface InteractionOptionLike {
+  name: string;
+  type: number;
+  value?: string | number | boolean | undefined;
+  focused?: boolean | undefined;
+  options?: readonly InteractionOptionLike[] | undefined;
+}
+
+const STRING = 3;
+const SUBCOMMAND = 1;
+const SUBCOMMAND_GROUP = 2;
+
+const lessonOption = (required: boolean, description: string): APIApplicationCommandBasicOption => ({
+  type: STRING,
+  name: 'lesson',
+  description,
+  required,
+  autocomplete: true,
+});
+
+const subcommand = (
+  name: string,
+  description: string,
+  options: APIApplicationCommandBasicOption[] = [],
+): APIApplicationCommandSubcommandOption => ({
+  type: SUBCOMMAND,
+  name,
+  description,
+  ...(options.length ? { options } : {}),
+});
+
+/**
+ * `/lab` as registered with Discord: one subcommand per word of the text grammar (core's
+ * parseLabCommand), options in the order the words are typed, so an interaction turns back
+ * into the same text a Slack or terminal user types.
+ */
+export const LAB_COMMAND: RESTPostAPIChatInputApplicationCommandsJSONBody = {
+  name: 'lab',
+  type: 1,
+  description: 'Docker and Kubernetes labs in a thread of your own',
+  // 0 guild channels, 1 a DM with the bot (where labbot explains what works there).
+  contexts: [0, 1],
+  integration_types: [0],
+  options: [
+    subcommand('start', 'Start your own lab of a lesson, in a new thread', [
+      lessonOption(true, 'The lesson, e.g. docker-vs-kubernetes'),
+      { type: STRING, name: 'variant', description: 'A variant of the lesson, e.g. exits', required: false },
+    ]),
+    subcommand('status', 'Show where your lab is', [lessonOption(false, 'The lesson (default: this thread’s lab)')]),
+    subcommand('check', "Run the lesson's checks", [lessonOption(false, 'The lesson (default: this thread’s lab)')]),
+    subcommand('reset', 'Start your lab over from the first step', [
+      lessonOption(false, 'The lesson (default: this thread’s lab)'),
+    ]),
+    subcommand('stop', 'Stop your lab and remove everything it made', [
+      lessonOption(false, 'The lesson (default: this thread’s lab)'),
+    ]),
+    subcommand('kubectl', 'Run kubectl in your lab: get, describe, logs, scale, delete pod, rollout status', [
+      { type: STRING, name: 'args', description: 'e.g. get pods', required: true },
+    ]),
+    subcommand('list', 'Your labs'),
+    subcommand('lessons', 'The lessons you can start'),
+    subcommand('help', 'How to use labbot', [
+      { type: STRING, name: 'command', description: 'A subcommand, e.g. start', required: false },
+    ]),
+    {
+      type: SUBCOMMAND_GROUP,
+      name: 'class',
+      description: 'Run a class (instructors)',
+      options: [
+        subcommand('start', 'Start a class: learners join with a button', [
+          lessonOption(true, 'The lesson of the class'),
+        ]),
+        subcommand('status', 'The live board of your class'),
+        subcommand('end', 'End the class and tear down every lab of it'),
+        subcommand('export', 'Export the results of the class'),
+      ],
+    },
+  ],
+};
+
+/**
+ * The text after `/lab` that an interaction stands for: group, subcommand, then option values in
+ * the order the command declares them (unknown options last), e.g. `start docker-vs-kubernetes`.
+ */
+export function commandText(options: readonly InteractionOptionLike[] | undefined): string {
+  const words: string[] = [];
+  let level = options ?? [];
+  let declared: readonly { name: string; options?: readonly unknown[] }[] | undefined = LAB_COMMAND.options;
+  for (let depth = 0; depth < 3; depth++) {
+    const nested = level.find((option) => option.type === SUBCOMMAND || option.type === SUBCOMMAND_GROUP);
+    if (!nested) break;
+    words.push(nested.name);
+    declared = declared?.find((option) => option.name === nested.name)?.options as typeof declared;
+    level = nested.options ?? [];
+  }
+  const order = (name: string) => {
+    const index = declared?.findIndex((option) => option.name === name) ?? -1;
+    return index < 0 ? Number.MAX_SAFE_INTEGER : index;
+  };
+  const values = level
+    .filter((option) => option.type !== SUBCOMMAND && option.type !== SUBCOMMAND_GROUP)
+    .map((option, index) => ({ option, index }))
+    .sort((a, b) => order(a.option.name) - order(b.option.name) || a.index - b.index)
+    .map(({ option }) => String(option.value ?? ''));
+  return [...words, ...values].join(' ');
+}
+
+/** The value typed so far in the focused option of an autocomplete interaction. */
+export function focusedValue(options: readonly InteractionOptionLike[] | undefined): string {
+  for (const option of options ?? []) {
+    if (option.focused) return String(option.value ?? '');
+    if (option.options) {
+      const inner = focusedValue(option.options);
+      if (inner) return inner;
+    }
+  }
+  return '';
+}

@@ -1,0 +1,6 @@
+export {
+  createDiscordSimHarness,
+  type DiscordSimHarness,
+  interactionUserOf,
+  messageText,
+} from './sim-harness.js';
