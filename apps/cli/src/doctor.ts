@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { LabbotConfig } from '@labbot/config';
-import Docker from 'dockerode';
+import { dockerFor } from '@labbot/runner';
 import { Redis } from 'ioredis';
 
 /** One line of the doctor's report: what was found and, for a problem, how to fix it. */
@@ -63,16 +63,8 @@ async function checkRedis(url: string, timeoutMs: number): Promise<DoctorFinding
   }
 }
 
-function dockerFrom(config: LabbotConfig): Docker {
-  const host = config.dockerHost;
-  if (!host || host.startsWith('unix://'))
-    return new Docker({ socketPath: host ? host.slice('unix://'.length) : '/var/run/docker.sock' });
-  const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return new Docker({ host: url.hostname, port: Number(url.port || 2375) });
-}
-
 async function checkDocker(config: LabbotConfig, timeoutMs: number): Promise<DoctorFinding[]> {
-  const docker = dockerFrom(config);
+  const docker = dockerFor(config.dockerHost);
   try {
     const version = await withTimeout(docker.version(), timeoutMs, 'Docker');
     const findings: DoctorFinding[] = [

@@ -168,7 +168,12 @@ export function createReconciler(options: ReconcilerOptions) {
         lessonId: record.lessonId,
         classId: record.classId,
         expiresAt: record.expiresAt,
-        limits: { cpu: lesson.spec.limits.cpu, memory: lesson.spec.limits.memory, pods: lesson.spec.limits.pods },
+        // Per pod: the lesson's container limits; the lesson's pod count already holds the rolling-update surge pod.
+        limits: {
+          cpu: lesson.spec.limits.containerCpu,
+          memory: lesson.spec.limits.containerMemory,
+          pods: Math.max(lesson.spec.deployment.replicas, lesson.spec.limits.pods - 1),
+        },
       }),
     );
     await emit(record, 'lab.namespace-ready', { namespace: record.namespace });

@@ -1,10 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { createBuilder, createRedisBuildLock } from '@labbot/builder';
+import { type Builder, createBuilder, createRedisBuildLock } from '@labbot/builder';
 import { createClusterDriver, loadKubeConfig } from '@labbot/cluster';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
 import { closeOnSignals, createQueues, createReconcileWorker, publishLabEvent } from '@labbot/queue';
 import { createLabStore } from '@labbot/store';
+import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { createEmitter, type LabEventSink } from './events.js';
 import { createJanitor, type Janitor } from './janitor.js';
@@ -44,6 +45,8 @@ export interface StartRunnerOptions {
 
 export interface Runner {
   janitor: Janitor;
+  /** The image builder (its stats() count builds, cache hits and waits). */
+  builder: Builder;
   /** Resolves once the pod watch has listed the cluster. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -69,6 +72,14 @@ async function clusterConfig(
   return { kubeConfig: loadKubeConfig({ mode: 'sim', kubeconfigYaml: sim.kubeconfig }), stop: () => sim.stop() };
 }
 
+/** A Docker client for DOCKER_HOST (unix:// or tcp://), the local socket when unset. */
+export function dockerFor(host: string | undefined): Docker {
+  if (!host || host.startsWith('unix://'))
+    return new Docker({ socketPath: host ? host.slice('unix://'.length) : '/var/run/docker.sock' });
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
+  return new Docker({ host: url.hostname, port: Number(url.port || 2375) });
+}
+
 /** Wires the lab runner: reconcile worker, the shared pod watch, the janitor. */
 export async function startRunner(config: LabbotConfig, options: StartRunnerOptions = {}): Promise<Runner> {
   const logger = options.logger ?? createLogger({ name: 'labbot-runner', level: config.logLevel });
@@ -81,7 +92,10 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     ...(tuning.attempts ? { attempts: tuning.attempts } : {}),
     ...(tuning.backoffMs ? { backoffMs: tuning.backoffMs } : {}),
   });
-  const lessons = options.lessons ?? (await loadLessons(config.lessonsDir ? { extraDir: config.lessonsDir } : {}));
+  const lessons =
+    options.lessons ??
+    (await loadLessons({ skipInvalid: true, ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}) }));
+  for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
   const cluster = options.kubeConfig ? { kubeConfig: options.kubeConfig } : await clusterConfig(config, logger);
   const driver = createClusterDriver({
     kubeConfig: cluster.kubeConfig,
@@ -93,6 +107,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const lockRedis = new Redis(config.redisUrl);
   lockRedis.on('error', (error) => logger.warn({ err: error }, 'build lock Redis connection error'));
   const builder = createBuilder({
+    docker: dockerFor(config.dockerHost),
     ...(config.registry ? { registry: config.registry } : {}),
     lock: createRedisBuildLock(lockRedis),
     logger,
@@ -144,6 +159,10 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     warningMs: config.limits.expiryWarningMinutes * 60_000,
     ...(tuning.orphanGraceMs !== undefined ? { orphanGraceMs: tuning.orphanGraceMs } : {}),
   });
+  // After a restart, repair at once what changed while no runner watched (then every interval).
+  void watch.synced
+    .then(() => janitor.sweep())
+    .catch((error: unknown) => logger.warn({ err: error }, 'start-up janitor sweep failed'));
   const interval = tuning.janitorIntervalMs ?? 30_000;
   let sweeping = false;
   const timer =
@@ -177,5 +196,5 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   };
   if (options.handleSignals) closeOnSignals([{ close: stop }]);
   logger.info({ cluster: config.cluster.mode }, 'runner started');
-  return { janitor, ready: watch.synced, stop };
+  return { janitor, builder, ready: watch.synced, stop };
 }

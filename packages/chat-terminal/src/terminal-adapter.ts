@@ -56,6 +56,8 @@ export class TerminalChatAdapter implements ChatAdapter {
   private readonly channel: string[] = [];
   private nextThread = 1;
   private nextMessage = 1;
+  /** Ids of this session's threads and messages differ from those of earlier sessions. */
+  private readonly session = Date.now().toString(36);
   private readonly userId: string;
   private readonly interactive: boolean;
   private pending = Promise.resolve();
@@ -116,7 +118,7 @@ export class TerminalChatAdapter implements ChatAdapter {
 
   async postMessage(threadId: string, message: ChatMessage): Promise<string> {
     const thread = this.thread(threadId);
-    const id = String(this.nextMessage++);
+    const id = `${this.session}-${this.nextMessage++}`;
     const shown = { id, text: this.render(message) };
     thread.messages.push(shown);
     this.show(thread, shown, false);
@@ -125,8 +127,12 @@ export class TerminalChatAdapter implements ChatAdapter {
 
   async editMessage(threadId: string, messageId: string, message: ChatMessage): Promise<void> {
     const thread = this.thread(threadId);
-    const shown = thread.messages.find((m) => m.id === messageId);
-    if (!shown) throw new Error(`no message ${messageId} in thread ${threadId}`);
+    let shown = thread.messages.find((m) => m.id === messageId);
+    if (!shown) {
+      // A message of an earlier session (the terminal forgets on exit): show it again under its id.
+      shown = { id: messageId, text: '' };
+      thread.messages.push(shown);
+    }
     const text = this.render(message);
     if (text === shown.text) return;
     shown.text = text;
@@ -162,9 +168,17 @@ export class TerminalChatAdapter implements ChatAdapter {
     };
   }
 
+  /** A thread of this session, or one of an earlier session (a lab that outlived `labbot chat`), shown again. */
   private thread(threadId: string): Thread {
-    const thread = this.threads.get(threadId);
-    if (!thread) throw new Error(`unknown thread ${threadId}`);
+    let thread = this.threads.get(threadId);
+    if (!thread) {
+      thread = {
+        id: threadId,
+        title: `lab thread ${threadId.split(':').at(-1)} (from an earlier session)`,
+        messages: [],
+      };
+      this.threads.set(threadId, thread);
+    }
     return thread;
   }
 
@@ -182,7 +196,8 @@ export class TerminalChatAdapter implements ChatAdapter {
       this.redraw();
       return;
     }
-    const header = `── ${thread.title} · message ${message.id}${edited ? ' (updated)' : ''} ──`;
+    const position = thread.messages.indexOf(message) + 1;
+    const header = `── ${thread.title} · message ${position}${edited ? ' (updated)' : ''} ──`;
     this.write(`${header}\n${message.text}\n`);
   }
 
