@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerChatCommands } from './commands/chat.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerLessonCommand } from './commands/lesson.js';
+import { registerSimCommand } from './commands/sim.js';
 
 /** Builds the `labbot` command line; every subcommand lives in its own file under commands/. */
 export function createProgram(): Command {
@@ -9,6 +10,7 @@ export function createProgram(): Command {
   registerChatCommands(program);
   registerDoctorCommand(program);
   registerLessonCommand(program);
+  registerSimCommand(program);
   return program;
 }
 
