@@ -12,6 +12,7 @@ import {
   GatewayIntentBits,
   type Interaction,
   MessageFlags,
+  PermissionFlagsBits,
   RateLimitError,
   SlashCommandBuilder,
   type TextChannel,
@@ -308,6 +309,22 @@ describe('discord-sim with the real discord.js client', () => {
     expect(sim.channelMessages(channelId).some((message) => message.id === handle.original()?.id)).toBe(false);
     expect(handlerErrors).toEqual([]);
     expect(sim.violations).toEqual([]);
+  });
+
+  it('carries the member permissions a test gives (e.g. an instructor with Manage Guild)', async () => {
+    onInteraction = async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      const instructor = interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild) ?? false;
+      await interaction.reply({
+        content: instructor ? 'class started' : 'instructors only',
+        flags: MessageFlags.Ephemeral,
+      });
+    };
+    const manageGuild = String(PermissionFlagsBits.ManageGuild | PermissionFlagsBits.ViewChannel);
+    const teacher = sim.sendSlashCommand({ guildId, userId: learner, name: 'lab', memberPermissions: manageGuild });
+    const student = sim.sendSlashCommand({ guildId, userId: otherLearner, name: 'lab' });
+    expect((await teacher.acknowledged()).data).toMatchObject({ content: 'class started' });
+    expect((await student.acknowledged()).data).toMatchObject({ content: 'instructors only' });
   });
 
   it('delivers a DM slash command without guild or member', async () => {

@@ -262,6 +262,8 @@ export class DiscordSim {
         channelId: message.channelId,
         ...(channel?.guildId ? { guildId: channel.guildId } : {}),
         ...(input.username ? { username: input.username } : {}),
+        ...(input.memberPermissions ? { memberPermissions: input.memberPermissions } : {}),
+        ...(input.roles ? { roles: input.roles } : {}),
       },
       (base) => ({ ...base, message: message.data, data: { custom_id: input.customId, component_type: 2 } }),
     );
@@ -437,7 +439,14 @@ export class DiscordSim {
 
   #dispatchInteraction(
     type: number,
-    input: { guildId?: string; channelId?: string; userId: string; username?: string },
+    input: {
+      guildId?: string;
+      channelId?: string;
+      userId: string;
+      username?: string;
+      memberPermissions?: string;
+      roles?: string[];
+    },
     finish: (base: JsonObject) => JsonObject,
   ): InteractionHandle {
     const session = this.#readySession();
@@ -467,7 +476,7 @@ export class DiscordSim {
         guild_locale: 'en-US',
         channel_id: channel.id,
         channel: { ...channel.data, permissions: defaultBotPermissions },
-        member: memberObject(user, this.#startedAt, defaultBotPermissions),
+        member: memberObject(user, this.#startedAt, input.memberPermissions ?? defaultBotPermissions, input.roles),
         authorizing_integration_owners: { '0': guild.id },
         context: 0,
       });

@@ -117,12 +117,17 @@ export function everyoneRole(guildId: string, permissions: string): JsonObject {
 }
 
 /** A guild member object. */
-export function memberObject(user: JsonObject, joinedAt: string, permissions?: string): JsonObject {
+export function memberObject(
+  user: JsonObject,
+  joinedAt: string,
+  permissions?: string,
+  roles: string[] = [],
+): JsonObject {
   return {
     user,
     nick: null,
     avatar: null,
-    roles: [],
+    roles,
     joined_at: joinedAt,
     premium_since: null,
     deaf: false,

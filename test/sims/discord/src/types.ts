@@ -167,6 +167,10 @@ export interface SlashCommandInput {
   userId: string;
   /** User name shown in the payload. */
   username?: string;
+  /** The member's permission bitfield in the guild (default: the bot's, which lacks ADMINISTRATOR/MANAGE_GUILD). */
+  memberPermissions?: string;
+  /** Role ids of the member. */
+  roles?: string[];
   /** Top-level command name, e.g. 'lab'. */
   name: string;
   /** Subcommand group name, if any. */
@@ -196,6 +200,10 @@ export interface ButtonClickInput {
   userId: string;
   /** User name shown in the payload. */
   username?: string;
+  /** The member's permission bitfield in the guild (default: the bot's). */
+  memberPermissions?: string;
+  /** Role ids of the member. */
+  roles?: string[];
 }
 
 /** A rule making the sim answer 429. */

@@ -21,7 +21,7 @@ let driver: SlackDriver;
 const listenerErrors: unknown[] = [];
 
 beforeAll(async () => {
-  sim = await startSlackSim({ users: [{ id: learner, name: 'ada' }] });
+  sim = await startSlackSim({ users: [{ id: learner, name: 'ada', isAdmin: true }] });
   app = new App({
     token: sim.botToken,
     signingSecret: sim.signingSecret,
@@ -257,7 +257,12 @@ describe('slack-sim with a real Bolt app', () => {
   it('answers conversations.info, users.info, postEphemeral and views.open (with a trigger id from the driver)', async () => {
     const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
     expect((await client.conversations.info({ channel })).channel).toMatchObject({ id: channel, name: 'labs' });
-    expect((await client.users.info({ user: learner })).user).toMatchObject({ id: learner, name: 'ada' });
+    expect((await client.users.info({ user: learner })).user).toMatchObject({
+      id: learner,
+      name: 'ada',
+      is_admin: true,
+    });
+    expect((await client.users.info({ user: otherLearner })).user).toMatchObject({ is_admin: false });
     const ephemeral = await client.chat.postEphemeral({ channel, user: learner, text: 'only you' });
     expect(ephemeral.message_ts).toMatch(/^\d+\.\d{6}$/);
     const { triggerId } = await driver.slashCommand({ text: '', userId: learner, channelId: channel });

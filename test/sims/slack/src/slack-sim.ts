@@ -88,6 +88,7 @@ export class SlackSim {
   readonly #events = new EventEmitter();
   readonly #channels = new Map<string, ChannelState>();
   readonly #userNames = new Map<string, string>();
+  readonly #admins = new Set<string>();
   readonly #rateLimits: (SlackRateLimitRule & { left: number })[] = [];
   readonly #failures: (SlackFailureRule & { left: number })[] = [];
   readonly #limitedUntil = new Map<string, number>();
@@ -112,7 +113,10 @@ export class SlackSim {
     this.#socketPingIntervalMs = options.socketPingIntervalMs ?? 10_000;
     this.#events.setMaxListeners(1000);
     for (const channel of options.channels ?? [{ id: 'C0LABS0001', name: 'labs' }]) this.addChannel(channel);
-    for (const user of options.users ?? []) this.#userNames.set(user.id, user.name);
+    for (const user of options.users ?? []) {
+      this.#userNames.set(user.id, user.name);
+      if (user.isAdmin) this.#admins.add(user.id);
+    }
     server.on('request', (request, response) => void this.#onRequest(request, response));
     this.#wss = new WebSocketServer({ noServer: true });
     server.on('upgrade', (request, socket, head) => {
@@ -510,7 +514,7 @@ export class SlackSim {
           tz: 'Etc/UTC',
           tz_offset: 0,
           is_bot: user === this.botUserId,
-          is_admin: false,
+          is_admin: this.#admins.has(user),
           is_owner: false,
           profile: { display_name: name, real_name: name, team: this.teamId },
         },

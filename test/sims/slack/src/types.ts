@@ -17,6 +17,8 @@ export interface SlackSimUserOptions {
   id: string;
   /** Handle, e.g. 'ada'. */
   name: string;
+  /** Workspace admin (users.info is_admin), e.g. for instructor checks. */
+  isAdmin?: boolean;
 }
 
 /** Options of startSlackSim. */
