@@ -96,6 +96,8 @@ export class ControllerManager {
   private stopped = false;
   private readonly terminationDelay: number;
   private readonly retryMs: number;
+  /** Per Deployment uid: the last progress seen (updated/available counts) and since when. */
+  private readonly progress = new Map<string, { marker: string; since: number }>();
 
   constructor(
     private readonly api: KubeApi,
@@ -382,6 +384,9 @@ export class ControllerManager {
               : `ReplicaSet "${newRs.metadata.name}" is progressing.`,
           );
     }
+    if (newRs && !complete)
+      conditions = this.checkProgressDeadline(deployment, newRs, conditions, `${updated}/${newAvailable}`);
+    else this.progress.delete(deployment.metadata.uid ?? '');
     const failure = owned
       .flatMap((rs) => (Array.isArray(rs.status?.conditions) ? rs.status.conditions.filter(isObject) : []))
       .find((c) => c.type === 'ReplicaFailure');
@@ -413,6 +418,39 @@ export class ControllerManager {
       if (revision)
         object.metadata.annotations = { ...object.metadata.annotations, 'deployment.kubernetes.io/revision': revision };
     });
+  }
+
+  /**
+   * Progressing turns False (ProgressDeadlineExceeded) when the new ReplicaSet has made no progress
+   * for spec.progressDeadlineSeconds, so `kubectl rollout status` fails as it does on a real cluster.
+   */
+  private checkProgressDeadline(
+    deployment: KubeObject,
+    newRs: KubeObject,
+    conditions: JsonObject[],
+    marker: string,
+  ): JsonObject[] {
+    const uid = deployment.metadata.uid ?? '';
+    const deadlineMs = Number(deployment.spec?.progressDeadlineSeconds ?? 600) * 1000;
+    const now = Date.now();
+    let progress = this.progress.get(uid);
+    if (!progress || progress.marker !== marker) {
+      progress = { marker, since: now };
+      this.progress.set(uid, progress);
+      const namespace = deployment.metadata.namespace ?? '';
+      const name = deployment.metadata.name ?? '';
+      this.later(deadlineMs + 10, () =>
+        this.enqueue(`deploy/${namespace}/${name}`, () => this.syncDeployment(namespace, name)),
+      );
+    }
+    if (now - progress.since < deadlineMs) return conditions;
+    return setCondition(
+      conditions,
+      'Progressing',
+      'False',
+      'ProgressDeadlineExceeded',
+      `ReplicaSet "${newRs.metadata.name}" has timed out progressing.`,
+    );
   }
 
   private syncReplicaSet(namespace: string, name: string): void {

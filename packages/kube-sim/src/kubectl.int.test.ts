@@ -176,7 +176,11 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
 
   it('shows CrashLoopBackOff with growing restarts for an image that prints and exits', async () => {
     await namespace('crash');
-    await applyYaml('crash.yaml', deploymentYaml('crash', 1, 'echo bye'), 'crash');
+    await applyYaml(
+      'crash.yaml',
+      deploymentYaml('crash', 1, 'echo bye').replace('  replicas: 1', '  replicas: 1\n  progressDeadlineSeconds: 3'),
+      'crash',
+    );
     const seen = await waitFor(
       'CrashLoopBackOff with 2+ restarts',
       async () => {
@@ -208,6 +212,14 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
     expect((await kubectl('logs', '-n', 'crash', seen.name)).stdout).toContain('bye');
     const events = await kubectl('get', 'events', '-n', 'crash');
     expect(events.stdout).toContain('Back-off restarting failed container crash');
+    // No progress for progressDeadlineSeconds: rollout status gives up as on a real cluster.
+    const rollout = await runKubectl(
+      kubeconfig,
+      ['rollout', 'status', 'deployment/crash', '-n', 'crash', '--timeout=30s'],
+      { timeoutMs: 40_000 },
+    );
+    expect(rollout.code).not.toBe(0);
+    expect(rollout.stderr).toContain('error: deployment "crash" exceeded its progress deadline');
   });
 
   it('reports exit codes, OOMKilled and ImagePullBackOff like the kubelet', async () => {

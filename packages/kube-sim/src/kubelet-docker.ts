@@ -40,6 +40,8 @@ interface ContainerRuntime {
   previousDockerId?: string;
   backoffCount: number;
   timer?: NodeJS.Timeout;
+  /** The container whose exit was already handled (the start check and the die event may both see it). */
+  exitHandledFor?: string;
 }
 
 interface PodRuntime {
@@ -98,7 +100,14 @@ export class DockerKubelet implements Kubelet {
 
   /** Opens the Docker event stream (die/oom of this instance's containers). */
   async start(): Promise<void> {
-    await this.docker.ping();
+    try {
+      await this.docker.ping();
+    } catch (error) {
+      throw new Error(
+        `kube-sim docker kubelet: cannot reach the Docker engine (${error instanceof Error ? error.message : String(error)})`,
+        { cause: error },
+      );
+    }
     const stream = await this.docker.getEvents({
       filters: JSON.stringify({
         type: ['container'],
@@ -400,11 +409,9 @@ export class DockerKubelet implements Kubelet {
     this.onExit(runtime, container, String(event.Actor.ID));
   }
 
-  private handled = new Set<string>();
-
   private onExit(runtime: PodRuntime, container: ContainerRuntime, dockerId: string): void {
-    if (this.handled.has(dockerId) || runtime.deleting || this.stopped) return;
-    this.handled.add(dockerId);
+    if (container.exitHandledFor === dockerId || runtime.deleting || this.stopped) return;
+    container.exitHandledFor = dockerId;
     this.track(
       (async () => {
         const info = await this.docker.getContainer(dockerId).inspect();
