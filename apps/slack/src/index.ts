@@ -1,1 +1,1 @@
-export {};
+export { type SlackBot, type SlackBotOptions, startSlackBot } from './slack-bot.js';
