@@ -86,6 +86,8 @@ export interface SlackDriver {
   blockAction(request: BlockActionRequest): Promise<DriverResponse>;
 }
 
+const slackAckDeadlineMs = 3_000;
+
 /** Slack's v0 request signature of `body` at `timestamp` (seconds). */
 export function signSlackRequest(signingSecret: string, timestamp: number, body: string): string {
   return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
@@ -199,6 +201,10 @@ export function createSlackDriver(options: SlackDriverOptions): SlackDriver {
     });
     const text = await response.text();
     const ackMs = performance.now() - started;
+    // Slack shows the user an error when the app has not answered within 3 seconds.
+    if (ackMs > slackAckDeadlineMs && response.status === 200) {
+      options.sim?.recordViolation('late-ack', 'http', `the app answered after ${Math.round(ackMs)} ms`);
+    }
     let parsed: unknown;
     if (text.length > 0) {
       try {

@@ -362,6 +362,10 @@ describe('slack-sim Socket Mode with a real Bolt app', () => {
       await ack({ response_type: 'ephemeral', text: `got ${command.text}` });
       await client.chat.postMessage({ channel: command.channel_id, text: `Lab for <@${command.user_id}>` });
     });
+    socketApp.command('/slow', async ({ ack }) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await ack();
+    });
     await socketApp.start();
     await socketSim.waitFor(() => socketSim.socketModeConnections() === 1, 5_000);
   });
@@ -395,6 +399,16 @@ describe('slack-sim Socket Mode with a real Bolt app', () => {
       channelId: channel,
     });
     expect(answer.body).toMatchObject({ text: 'got status' });
+  });
+
+  it('notes an envelope the app does not acknowledge in time, and the late ack', async () => {
+    const slowDriver = createSocketModeDriver({ sim: socketSim, timeoutMs: 100 });
+    await expect(
+      slowDriver.slashCommand({ command: '/slow', text: '', userId: learner, channelId: channel }),
+    ).rejects.toThrow(/not acknowledged/);
+    await socketSim.waitFor(() => socketSim.violations.length === 2, 3_000);
+    expect(socketSim.violations.map((violation) => violation.kind)).toEqual(['late-ack', 'unknown-envelope']);
+    socketSim.violations.splice(0);
   });
 
   it('refuses the bot token for apps.connections.open and the app token for other methods', async () => {

@@ -217,6 +217,11 @@ export class SlackSim {
     this.#failures.push({ ...rule, left: rule.count ?? 1 });
   }
 
+  /** Notes a rule the app broke that a driver saw (e.g. an HTTP ack after Slack's 3 s); tests assert none. */
+  recordViolation(kind: string, method: string, message: string): void {
+    this.#violation(kind, method, message);
+  }
+
   /** Number of open Socket Mode connections that got their hello. */
   socketModeConnections(): number {
     return [...this.#sockets].filter((socket) => socket.readyState === socket.OPEN).length;
@@ -234,6 +239,11 @@ export class SlackSim {
     return new Promise<SocketModeAck>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pendingAcks.delete(envelopeId);
+        this.#violation(
+          'late-ack',
+          'socket-mode',
+          `envelope ${envelopeId} (${type}) not acknowledged in ${timeoutMs} ms`,
+        );
         reject(new Error(`slack-sim: envelope ${envelopeId} (${type}) not acknowledged within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pendingAcks.set(envelopeId, (ack) => {
