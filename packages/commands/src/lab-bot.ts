@@ -128,7 +128,16 @@ export function createLabBot(options: LabBotOptions) {
       );
     }
     const lesson = lessons.find(command.lessonId);
-    if (!lesson) throw new Refusal(userMessageOf(catchError(() => lessons.get(command.lessonId))));
+    if (!lesson) {
+      // A lesson folder that failed validation says why; otherwise the catalog lists the lessons there are.
+      const broken = lessons.problems.find(
+        (problem) =>
+          String(problem.context.lessonDir ?? '')
+            .split('/')
+            .at(-1) === command.lessonId,
+      );
+      throw new Refusal(userMessageOf(broken ?? catchError(() => lessons.get(command.lessonId))));
+    }
     if (command.variant && !lesson.spec.variants[command.variant]) {
       const known = Object.keys(lesson.spec.variants).join(', ') || 'none';
       throw new Refusal(`The lesson "${lesson.id}" has no variant "${command.variant}" (variants: ${known}).`);

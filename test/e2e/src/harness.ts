@@ -1,0 +1,167 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { TerminalChatAdapter } from '@labbot/chat-terminal';
+import { loadKubeConfig } from '@labbot/cluster';
+import { type ChatService, startChatService } from '@labbot/commands';
+import { createLogger, type LabbotConfig, loadConfig } from '@labbot/config';
+import type { LabRecord } from '@labbot/core';
+import { type KubeSim, startKubeSim } from '@labbot/kube-sim';
+import { type LessonCatalog, loadLessons } from '@labbot/lessons';
+import { type Runner, type RunnerTuning, startRunner } from '@labbot/runner';
+import { createLabStore, type LabStore } from '@labbot/store';
+import { Redis } from 'ioredis';
+
+/** End-to-end tests share one Redis server; each test file owns one database number. */
+export const REDIS_BASE = (process.env.REDIS_URL ?? 'redis://127.0.0.1:6390').replace(/\/\d+$/, '');
+
+/** Fast timings for tests: quick retries, quick stall detection, no periodic janitor (tests sweep by hand). */
+export const FAST_RUNNER: RunnerTuning = {
+  attempts: 3,
+  backoffMs: 200,
+  janitorIntervalMs: 0,
+  orphanGraceMs: 0,
+  watchDebounceMs: 100,
+  stalledIntervalMs: 1000,
+  lockDurationMs: 2000,
+  teardownTimeoutMs: 30_000,
+};
+
+export interface LabHarnessOptions {
+  /** The Redis database of this test file (1..15). */
+  redisDb: number;
+  kubelet?: 'docker' | 'virtual';
+  /** Extra environment for the config (e.g. LABBOT_LESSONS_DIR, DOCKER_HOST). */
+  env?: Record<string, string>;
+}
+
+export interface LabHarness {
+  sim: KubeSim;
+  kubeConfig: KubeConfig;
+  kubeconfigPath: string;
+  config: LabbotConfig;
+  redisUrl: string;
+  redis: Redis;
+  store: LabStore;
+  lessons: LessonCatalog;
+  /** Starts a runner in this process (several may run, like several replicas). */
+  startRunner(tuning?: RunnerTuning, config?: LabbotConfig): Promise<Runner>;
+  /** A local chat (terminal adapter on a pipe) with the chat service behind it. */
+  startChat(): Promise<LocalChat>;
+  /** Polls a lab's record until `done` holds (bounded). */
+  waitForLab(labId: string, done: (lab: LabRecord) => boolean, timeoutMs?: number): Promise<LabRecord>;
+  stop(): Promise<void>;
+}
+
+export interface LocalChat {
+  adapter: TerminalChatAdapter;
+  service: ChatService;
+  /** Types `/lab <text>` as a user and waits for the command to be handled. */
+  type(text: string, userId?: string): Promise<void>;
+  /** The texts of a lab's thread now. */
+  thread(lab: LabRecord): string[];
+  stop(): Promise<void>;
+}
+
+export async function eventually<T>(
+  read: () => Promise<T> | T,
+  check: (value: T) => boolean,
+  timeoutMs = 60_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)?.slice(0, 2000)}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** kube-sim (its pods real containers by default), a fresh Redis database, the built-in lessons, and runners and chats on demand. */
+export async function startLabHarness(options: LabHarnessOptions): Promise<LabHarness> {
+  const redisUrl = `${REDIS_BASE}/${options.redisDb}`;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  await redis.flushdb();
+  const sim = await startKubeSim({
+    kubelet: options.kubelet ?? 'docker',
+    backoffBaseMs: 300,
+    docker: { labels: { 'labbot.test': '1' } },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'labbot-e2e-'));
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, sim.kubeconfig);
+  const config = loadConfig({ REDIS_URL: redisUrl, KUBECONFIG: kubeconfigPath, LOG_LEVEL: 'warn', ...options.env });
+  const lessons = await loadLessons({
+    skipInvalid: true,
+    ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}),
+  });
+  const store = createLabStore({ redis });
+  const logger = createLogger({ name: 'e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' });
+  const kubeConfig = loadKubeConfig({ mode: 'sim', kubeconfigYaml: sim.kubeconfig });
+  const runners: Runner[] = [];
+  const chats: LocalChat[] = [];
+
+  const harness: LabHarness = {
+    sim,
+    kubeConfig,
+    kubeconfigPath,
+    config,
+    redisUrl,
+    redis,
+    store,
+    lessons,
+    async startRunner(tuning = FAST_RUNNER, runnerConfig = config) {
+      const runner = await startRunner(runnerConfig, { kubeConfig, lessons, logger, tuning });
+      runners.push(runner);
+      await runner.ready;
+      return runner;
+    },
+    async startChat() {
+      const input = new PassThrough();
+      const output = new PassThrough();
+      output.resume();
+      const adapter = new TerminalChatAdapter({ input, output, userId: 'ada' });
+      const service = await startChatService({
+        adapter,
+        redis,
+        store,
+        lessons,
+        instructorRoles: ['instructor'],
+        limits: config.limits,
+        logger,
+        minEditIntervalMs: 200,
+      });
+      const chat: LocalChat = {
+        adapter,
+        service,
+        type: (text, userId = 'ada') => adapter.handleLine(`/lab ${text}`, userId),
+        thread: (lab) => (lab.threadId ? adapter.threadTexts(lab.threadId) : []),
+        stop: () => service.stop(),
+      };
+      chats.push(chat);
+      return chat;
+    },
+    async waitForLab(labId, done, timeoutMs = 90_000) {
+      return eventually(
+        () => store.get(labId).then((lab) => lab as LabRecord),
+        (lab) => lab !== undefined && done(lab),
+        timeoutMs,
+        `lab ${labId}`,
+      );
+    },
+    async stop() {
+      for (const chat of chats) await chat.stop().catch(() => {});
+      for (const runner of runners) await runner.stop().catch(() => {});
+      await sim.stop();
+      await redis.flushdb();
+      redis.disconnect();
+    },
+  };
+  return harness;
+}
