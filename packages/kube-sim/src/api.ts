@@ -147,7 +147,7 @@ export class KubeApi {
       next.spec = { ...next.spec, replicas };
       recordUpdate(current, next, context.manager, groupVersionOf(resource), 'scale');
       const saved = context.dryRun ? next : this.store.update(resource, next);
-      return { object: scaleOf(resource, saved), warnings: [] };
+      return { object: scaleOf(saved), warnings: [] };
     }
     const object = this.normalizeBody(resource, namespace, body);
     if (object.metadata.name && object.metadata.name !== name) {
@@ -240,7 +240,7 @@ export class KubeApi {
       return result;
     }
     if (!current) throw notFound(resource, name);
-    const base = subresource === 'scale' ? scaleOf(resource, current) : current;
+    const base = subresource === 'scale' ? scaleOf(current) : current;
     let patched: unknown;
     if (patchType === 'json') patched = applyJsonPatch(base, patchBody);
     else if (patchType === 'merge') patched = applyMergePatch(base, patchBody);
@@ -255,7 +255,7 @@ export class KubeApi {
 
   /** Reads `scale` for deployments and replicasets. */
   getScale(resource: ResourceType, namespace: string | undefined, name: string): KubeObject {
-    return scaleOf(resource, this.store.mustGet(resource, namespace, name));
+    return scaleOf(this.store.mustGet(resource, namespace, name));
   }
 
   delete(resource: ResourceType, namespace: string | undefined, name: string, propagation = 'Background'): KubeObject {
@@ -336,7 +336,6 @@ export class KubeApi {
         uid: involved.metadata.uid,
         apiVersion: involved.apiVersion,
         resourceVersion: involved.metadata.resourceVersion,
-        ...(involved.kind === 'Pod' ? { fieldPath: undefined } : {}),
       },
       reason,
       message,
@@ -357,7 +356,7 @@ export class KubeApi {
   }
 }
 
-function scaleOf(resource: ResourceType, object: KubeObject): KubeObject {
+function scaleOf(object: KubeObject): KubeObject {
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -373,7 +372,6 @@ function scaleOf(resource: ResourceType, object: KubeObject): KubeObject {
       replicas: Number(object.status?.replicas ?? 0),
       selector: selectorToString(object.spec?.selector),
     },
-    ...(resource.kind ? {} : {}),
   };
 }
 

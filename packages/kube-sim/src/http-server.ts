@@ -5,7 +5,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, serverVersion } f
 import { countRequest, type FaultOptions, latencyOf, type RequestStats, shouldFail } from './faults.js';
 import { openApiV3Document, openApiV3Index, unknownFields } from './openapi.js';
 import { decodeProtobufObject } from './protobuf.js';
-import { findResource, groupVersionOf, type ResourceType, resourceTypes } from './resources.js';
+import { findResource, groupVersionOf, type ResourceType } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { StoreEvent } from './store.js';
 import { toTable } from './tables.js';
@@ -507,5 +507,3 @@ export class HttpApiServer {
     );
   }
 }
-
-export { resourceTypes };

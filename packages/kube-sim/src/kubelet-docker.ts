@@ -249,14 +249,10 @@ export class DockerKubelet implements Kubelet {
       }
     }
     const message = `Failed to pull image "${image}": rpc error: code = NotFound desc = ${failure}`;
-    const firstFailure =
-      container.status.state.kind !== 'waiting' ||
-      (!container.status.state.reason.startsWith('Err') && container.status.state.reason !== 'ImagePullBackOff');
     container.status.state = { kind: 'waiting', reason: 'ErrImagePull', message };
     this.podEvent(runtime, 'Warning', 'Failed', message);
     this.podEvent(runtime, 'Warning', 'Failed', 'Error: ErrImagePull');
     this.publish(runtime);
-    void firstFailure;
     const delay = this.backoff(container);
     container.timer = setTimeout(
       () => {
