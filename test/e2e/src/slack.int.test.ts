@@ -1,7 +1,8 @@
 // End to end on Slack: the real Bolt app (apps/slack wiring) driven by signed requests from slack-sim, the chat
 // service and outbox on Redis (DB 8), a runner building real images and kube-sim running the pods as containers.
+import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
-import { startSlackBot, type SlackBot } from '@labbot/slack';
+import { type SlackBot, startSlackBot } from '@labbot/slack';
 import {
   createSlackDriver,
   type JsonObject,
@@ -46,7 +47,10 @@ describe('labbot on Slack, end to end', () => {
   let driver: SlackDriver;
 
   async function startBot(): Promise<void> {
-    bot = await startSlackBot(lab.config, { port: 0 });
+    bot = await startSlackBot(lab.config, {
+      port: 0,
+      logger: createLogger({ name: 'slack-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+    });
     driver = createSlackDriver({
       targetUrl: `http://127.0.0.1:${bot.adapter.port()}/slack/events`,
       signingSecret: slack.signingSecret,
@@ -123,8 +127,6 @@ describe('labbot on Slack, end to end', () => {
     expect(shown).toContain('Output of the container');
     expect(shown).toContain('Deployment with 3 replicas applied');
     expect(shown).toContain('Pods ready: 3/3');
-    const versions = [visibleText({ text: '', blocks: status.data['blocks'] as JsonObject[] })];
-    expect(versions[0]).toContain('3/3');
     expect(status.edits.length).toBeGreaterThan(0);
     expect(status.edits.some((edit) => !edit.text.includes('Pods ready: 3/3'))).toBe(true);
     expect(status.blocks.at(-1)?.['type']).toBe('actions');
@@ -204,7 +206,12 @@ describe('labbot on Slack, end to end', () => {
   it('a forged or stale signature gets 401 and does nothing', async () => {
     const channelBefore = slack.channelMessages(CHANNEL).length;
     for (const signing of [{ signature: 'forged' }, { timestamp: 'stale' }] as const) {
-      const answer = await driver.slashCommand({ text: `start ${LESSON}`, userId: DAN, channelId: CHANNEL, ...signing });
+      const answer = await driver.slashCommand({
+        text: `start ${LESSON}`,
+        userId: DAN,
+        channelId: CHANNEL,
+        ...signing,
+      });
       expect(answer.status).toBe(401);
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
