@@ -1,29 +1,23 @@
 import { discordMessageText } from '@labbot/chat-discord';
-import { loadKubeConfig } from '@labbot/cluster';
-import { createLogger, type LabbotConfig, loadConfig } from '@labbot/config';
+import { createLogger, type LabbotConfig } from '@labbot/config';
 import { type DiscordBot, startDiscordBot } from '@labbot/discord';
 import { type DiscordSim, type RecordedCall, type SimMessage, startDiscordSim } from '@labbot/discord-sim';
-import { type KubeSim, startKubeSim } from '@labbot/kube-sim';
-import { type Runner, startRunner } from '@labbot/runner';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LabHarness, startLabHarness } from './harness.js';
 
 // End to end on Discord: discord-sim ← discord.js ← the Discord bot's wiring → Redis (DB 5) → runner → kube-sim (docker kubelet).
-const REDIS_URL = 'redis://127.0.0.1:6390/5';
 const LESSON = 'docker-vs-kubernetes';
 const ADA = '310000000000000001';
 const BOB = '310000000000000002';
 const LAB_TIMEOUT_MS = 150_000;
 
-let redis: Redis;
-let kubeSim: KubeSim;
-let runner: Runner;
+let harness: LabHarness;
 let sim: DiscordSim;
 let bot: DiscordBot | undefined;
 let config: LabbotConfig;
 let guildId = '';
 let channelId = '';
-const logger = createLogger({ name: 'discord-e2e', level: process.env.LOG_LEVEL ?? 'silent' });
+const logger = createLogger({ name: 'discord-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' });
 
 const textOf = (message: SimMessage | undefined) => (message ? discordMessageText(message.data) : '');
 
@@ -63,47 +57,27 @@ function command(userId: string, subcommand: string, options: Record<string, str
 }
 
 beforeAll(async () => {
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  await redis.flushdb();
   sim = await startDiscordSim({ botToken: 'e2e-bot-token' });
   guildId = sim.guilds[0]!.id;
   channelId = sim.guilds[0]!.channelIds[0]!;
-  config = loadConfig(
-    {
-      ...process.env,
-      REDIS_URL,
-      LABBOT_REGISTRY: process.env.LABBOT_REGISTRY ?? '127.0.0.1:5050',
-      LABBOT_BASE_IMAGE: process.env.LABBOT_BASE_IMAGE ?? 'labbot/busybox:1',
+  harness = await startLabHarness({
+    redisDb: 5,
+    env: {
       LABBOT_DISCORD_TOKEN: sim.botToken,
       LABBOT_DISCORD_APPLICATION_ID: sim.applicationId,
       LABBOT_DISCORD_GUILD_ID: guildId,
       LABBOT_DISCORD_API_URL: sim.apiUrl,
-      LOG_LEVEL: 'warn',
     },
-    { require: ['discord'] },
-  );
-  kubeSim = await startKubeSim({
-    kubelet: 'docker',
-    backoffBaseMs: 1000,
-    docker: { labels: { 'labbot.test': '1' } },
-    ...(config.registry ? { registry: config.registry } : {}),
   });
-  runner = await startRunner(config, {
-    kubeConfig: loadKubeConfig({ mode: 'sim', kubeconfigYaml: kubeSim.kubeconfig }),
-    logger,
-    tuning: { janitorIntervalMs: 0, watchDebounceMs: 100, backoffMs: 500 },
-  });
-  await runner.ready;
+  config = harness.config;
+  await harness.startRunner();
   await startBot();
 });
 
 afterAll(async () => {
   await bot?.close();
-  await runner?.stop();
-  await kubeSim?.stop();
+  await harness?.stop();
   await sim?.stop();
-  await redis?.flushdb();
-  redis?.disconnect();
 });
 
 describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, runner)', () => {

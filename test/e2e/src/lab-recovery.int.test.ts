@@ -1,0 +1,172 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { labIdFor } from '@labbot/core';
+import type { Runner } from '@labbot/runner';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { makeLessonsDir } from './lessons.js';
+
+// A lesson whose build takes a few seconds, so a runner can be killed in the middle of a reconcile.
+const slowLesson = `e2e-slow-${randomBytes(3).toString('hex')}`;
+const lessons = makeLessonsDir([
+  { id: slowLesson, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 4\nUSER ') },
+]);
+const repo = new URL('../../..', import.meta.url).pathname;
+
+let harness: LabHarness;
+let chat: LocalChat;
+let child: ChildProcess | undefined;
+
+beforeAll(async () => {
+  harness = await startLabHarness({
+    redisDb: 2,
+    kubelet: 'virtual',
+    env: { LABBOT_LESSONS_DIR: lessons.dir, LABBOT_EXPIRY_WARNING_MINUTES: '5' },
+  });
+  chat = await harness.startChat();
+});
+
+afterAll(async () => {
+  child?.kill('SIGKILL');
+  await harness?.stop();
+  await lessons.remove();
+});
+
+const labOf = (userId: string, lessonId: string) =>
+  labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId });
+
+describe('a runner that dies mid-reconcile', () => {
+  it('is replaced by a second runner that finishes the lab with nothing duplicated', async () => {
+    child = spawn(
+      process.execPath,
+      ['--conditions', 'labbot-source', '--import', 'tsx', 'test/e2e/src/fixtures/runner-process.ts'],
+      {
+        cwd: repo,
+        env: {
+          ...process.env,
+          REDIS_URL: harness.redisUrl,
+          KUBECONFIG: harness.kubeconfigPath,
+          LABBOT_LESSONS_DIR: lessons.dir,
+          LOG_LEVEL: 'silent',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the runner process did not start')), 60_000);
+      child?.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+
+    const labId = labOf('ada', slowLesson);
+    await chat.type(`start ${slowLesson}`, 'ada');
+    await harness.waitForLab(labId, (lab) => lab.observed.phase === 'building', 30_000);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child?.once('exit', resolve));
+
+    const second: Runner = await harness.startRunner();
+    const ready = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', 120_000);
+    expect(ready.observed.pods.filter((pod) => pod.ready)).toHaveLength(3);
+    expect(
+      second.builder.stats().builds + second.builder.stats().waits + second.builder.stats().cacheHits,
+    ).toBeGreaterThanOrEqual(1);
+
+    const core = harness.kubeConfig.makeApiClient(CoreV1Api);
+    expect((await core.listNamespace({ labelSelector: `labbot.dev/lab=${labId}` })).items).toHaveLength(1);
+    expect((await core.listNamespacedPod({ namespace: ready.namespace })).items).toHaveLength(3);
+    const thread = await eventually(
+      () => chat.thread(ready),
+      (texts) => (texts[0] ?? '').includes('Pods ready: 3/3'),
+      10_000,
+      '3/3 in the thread',
+    );
+    expect(thread).toHaveLength(1);
+    expect(chat.adapter.channelTexts().filter((text) => text.includes('opened'))).toHaveLength(1);
+  });
+});
+
+describe('the janitor', () => {
+  it('warns before a lab expires, then tears it down', async () => {
+    const runner = await harness.startRunner();
+    const labId = labOf('bob', 'docker-vs-kubernetes');
+    await chat.type('start docker-vs-kubernetes', 'bob');
+    const ready = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready');
+
+    await harness.store.update(labId, (lab) => ({
+      ...lab,
+      expiresAt: new Date(Date.now() + 2 * 60_000).toISOString(),
+    }));
+    const first = await runner.janitor.sweep();
+    expect(first.warned).toEqual([labId]);
+    expect((await runner.janitor.sweep()).warned).toEqual([]);
+    const warned = await eventually(
+      () => chat.thread(ready),
+      (texts) => texts.some((text) => text.includes('⏰')),
+      10_000,
+      'the warning',
+    );
+    expect(warned.find((text) => text.includes('⏰'))).toMatch(/expires in about 2 min/);
+
+    await harness.store.update(labId, (lab) => ({ ...lab, expiresAt: new Date(Date.now() - 1000).toISOString() }));
+    expect((await runner.janitor.sweep()).expired).toEqual([labId]);
+    const stopped = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'stopped');
+    const core = harness.kubeConfig.makeApiClient(CoreV1Api);
+    await expect(core.readNamespace({ name: stopped.namespace })).rejects.toMatchObject({ code: 404 });
+    expect((await harness.store.history(labId)).map((entry) => entry.action)).toContain('desired.stopped');
+  });
+
+  it('removes a lab namespace that no lab record owns, and leaves other namespaces alone', async () => {
+    const runner = await harness.startRunner();
+    const core = harness.kubeConfig.makeApiClient(CoreV1Api);
+    const orphan = 'lab-0123456789ab';
+    await core.createNamespace({
+      body: {
+        metadata: {
+          name: orphan,
+          labels: { 'app.kubernetes.io/managed-by': 'labbot', 'labbot.dev/lab': '0123456789ab' },
+        },
+      },
+    });
+    await core.createNamespace({ body: { metadata: { name: 'team-tools' } } });
+    const report = await runner.janitor.sweep();
+    expect(report.orphansRemoved).toEqual([orphan]);
+    await eventually(
+      () =>
+        core.readNamespace({ name: orphan }).then(
+          () => 'present',
+          (error: { code?: number }) => (error.code === 404 ? 'gone' : 'error'),
+        ),
+      (state) => state === 'gone',
+      30_000,
+      'the orphan to go',
+    );
+    expect((await core.readNamespace({ name: 'team-tools' })).metadata?.name).toBe('team-tools');
+  });
+
+  it('repairs a lab whose namespace vanished behind its back', async () => {
+    const runner = await harness.startRunner();
+    const labId = labOf('cy', 'docker-vs-kubernetes');
+    await chat.type('start docker-vs-kubernetes', 'cy');
+    const ready = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready');
+    const core = harness.kubeConfig.makeApiClient(CoreV1Api);
+    await core.deleteNamespace({ name: ready.namespace });
+    await eventually(
+      () =>
+        core.readNamespace({ name: ready.namespace }).then(
+          () => 'present',
+          () => 'gone',
+        ),
+      (state) => state === 'gone',
+      30_000,
+      'the namespace to go',
+    );
+    expect((await runner.janitor.sweep()).repaired).toEqual([labId]);
+    await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready' && lab.version > ready.version);
+    expect((await core.listNamespacedPod({ namespace: ready.namespace })).items).toHaveLength(3);
+  });
+});
