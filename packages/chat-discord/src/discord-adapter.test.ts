@@ -1,7 +1,8 @@
 import type { ChatHandlers, IncomingAction, IncomingCommand } from '@labbot/chat';
 import { describeChatAdapterContract } from '@labbot/chat/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DIRECT_MESSAGE_NOTICE, THREAD_FALLBACK_NOTICE } from './discord-adapter.js';
+import { renderDiscordMessage } from './cards.js';
+import { DIRECT_MESSAGE_NOTICE, memberRoles, THREAD_FALLBACK_NOTICE } from './discord-adapter.js';
 import { LAB_COMMAND } from './lab-command.js';
 import { createDiscordSimHarness, type DiscordSimHarness, messageText } from './testing/sim-harness.js';
 
@@ -222,6 +223,40 @@ describe('discord adapter on discord-sim', () => {
     );
     expect(error).toMatchObject({ name: 'RateLimitedError' });
     expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('sends status posts and edits exactly as the renderer made them (the golden JSON)', async () => {
+    let threadId = '';
+    const { sim, guildId } = await started({
+      onCommand: async (command) => {
+        threadId = await command.respond.openThread({
+          announcement: { blocks: [{ kind: 'text', text: 'Go' }] },
+          title: 'lab',
+        });
+      },
+    });
+    await sim.sendSlashCommand({ guildId, userId: '1001', name: 'lab', subcommand: 'start' }).acknowledged();
+    await sim.waitFor(() => threadId !== '');
+    const building = {
+      title: 'Lab · building',
+      tone: 'progress' as const,
+      blocks: [{ kind: 'text' as const, text: 'building' }],
+    };
+    const ready = { title: 'Lab · ready', tone: 'success' as const, blocks: [{ kind: 'text' as const, text: '3/3' }] };
+    const id = await harness!.adapter.postMessage(threadId, building);
+    await harness!.adapter.editMessage(threadId, id, ready);
+    const sent = sim.calls.filter(
+      (call) =>
+        ['/channels/:channelId/messages', '/channels/:channelId/messages/:messageId'].includes(call.route) &&
+        call.method !== 'GET',
+    );
+    expect(sent.map((call) => call.body)).toEqual([renderDiscordMessage(building), renderDiscordMessage(ready)]);
+  });
+
+  it("puts the member's role ids and names into the actor, never @everyone", () => {
+    const names: Record<string, string> = { '501': 'Instructor' };
+    expect(memberRoles(['900', '501', '502'], '900', (id) => names[id])).toEqual(['501', 'Instructor', '502']);
+    expect(memberRoles([], null, () => undefined)).toEqual([]);
   });
 
   it('declares options the way Discord validates them', () => {

@@ -248,22 +248,13 @@ export class DiscordChatAdapter implements ChatAdapter {
 
   /** Who acts: the user, with the ids and names of their roles in the guild (instructor roles match either). */
   #actorOf(interaction: ChatInputCommandInteraction | ButtonInteraction): Actor {
-    const roles = new Set<string>();
     const member = interaction.member;
-    if (member) {
-      const roleIds = Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
-      for (const id of roleIds) {
-        if (id === interaction.guildId) continue; // @everyone
-        roles.add(id);
-        const name = interaction.guild?.roles.cache.get(id)?.name;
-        if (name) roles.add(name);
-      }
-    }
+    const roleIds = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
     return {
       platform: 'discord',
       workspaceId: interaction.guildId ?? DM_WORKSPACE,
       userId: interaction.user.id,
-      roles: [...roles],
+      roles: memberRoles(roleIds, interaction.guildId, (id) => interaction.guild?.roles.cache.get(id)?.name),
     };
   }
 
@@ -320,6 +311,22 @@ export class DiscordChatAdapter implements ChatAdapter {
       throw error;
     }
   }
+}
+
+/** A member's roles as labbot matches instructor roles: every role id and, where known, its name; never @everyone. */
+export function memberRoles(
+  roleIds: readonly string[],
+  guildId: string | null,
+  nameOf: (roleId: string) => string | undefined,
+): string[] {
+  const roles = new Set<string>();
+  for (const id of roleIds) {
+    if (id === guildId) continue; // @everyone has the guild's id
+    roles.add(id);
+    const name = nameOf(id);
+    if (name) roles.add(name);
+  }
+  return [...roles];
 }
 
 /**

@@ -15,6 +15,7 @@ export {
   type DiscordAdapterLogger,
   type DiscordAdapterOptions,
   DiscordChatAdapter,
+  memberRoles,
   THREAD_FALLBACK_NOTICE,
 } from './discord-adapter.js';
 export { commandText, focusedValue, type InteractionOptionLike, LAB_COMMAND } from './lab-command.js';
