@@ -106,6 +106,31 @@ describe('discord adapter on discord-sim', () => {
     expect(sim.violations).toEqual([]);
   });
 
+  it('a slow start still gets its thread: deferred privately, then the announcement as a public follow-up', async () => {
+    let threadId = '';
+    const { sim, guildId, channelId } = await started(
+      {
+        onCommand: async (command) => {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          threadId = await command.respond.openThread({
+            announcement: { blocks: [{ kind: 'text', text: 'Starting your lab' }] },
+            title: 'lab: slow',
+          });
+        },
+      },
+      { autoDeferMs: 100 },
+    );
+    const handle = sim.sendSlashCommand({ guildId, userId: '1001', name: 'lab', subcommand: 'start' });
+    expect((await handle.acknowledged()).type).toBe(5);
+    await sim.waitFor(() => threadId !== '');
+    const [thread] = sim.threads(channelId);
+    expect(threadId).toBe(`discord:${guildId}:${channelId}:${thread?.id}`);
+    const announcement = handle.followUps()[0];
+    expect(announcement?.ephemeral).toBe(false);
+    expect(messageText(announcement!)).toContain('Starting your lab');
+    expect(sim.violations).toEqual([]);
+  });
+
   it('falls back to the channel, saying so, when the bot may not create threads', async () => {
     let threadId = '';
     const { sim, guildId, channelId } = await started({
@@ -257,6 +282,24 @@ describe('discord adapter on discord-sim', () => {
     const names: Record<string, string> = { '501': 'Instructor' };
     expect(memberRoles(['900', '501', '502'], '900', (id) => names[id])).toEqual(['501', 'Instructor', '502']);
     expect(memberRoles([], null, () => undefined)).toEqual([]);
+  });
+
+  it('says when a 429 is global, so the outbox holds every thread', async () => {
+    const { sim, channelId } = await started({});
+    sim.rateLimit({
+      route: '/channels/:channelId/messages',
+      method: 'POST',
+      count: 1,
+      retryAfterMs: 2000,
+      global: true,
+    });
+    const error = await harness!.adapter
+      .postMessage(`discord:${harness!.guildId}:${channelId}:${channelId}`, { blocks: [{ kind: 'text', text: 'x' }] })
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+    expect(error).toMatchObject({ name: 'RateLimitedError', global: true });
   });
 
   it('declares options the way Discord validates them', () => {
