@@ -47,7 +47,7 @@ export interface LabHarness {
   store: LabStore;
   lessons: LessonCatalog;
   /** Starts a runner in this process (several may run, like several replicas). */
-  startRunner(tuning?: RunnerTuning, config?: LabbotConfig): Promise<Runner>;
+  startRunner(tuning?: RunnerTuning, config?: LabbotConfig, kubeConfig?: KubeConfig): Promise<Runner>;
   /** A local chat (terminal adapter on a pipe) with the chat service behind it. */
   startChat(): Promise<LocalChat>;
   /** Polls a lab's record until `done` holds (bounded). */
@@ -116,10 +116,11 @@ export async function startLabHarness(options: LabHarnessOptions): Promise<LabHa
     redis,
     store,
     lessons,
-    async startRunner(tuning = FAST_RUNNER, runnerConfig = config) {
-      const runner = await startRunner(runnerConfig, { kubeConfig, lessons, logger, tuning });
+    async startRunner(tuning = FAST_RUNNER, runnerConfig = config, runnerKubeConfig = kubeConfig) {
+      const runner = await startRunner(runnerConfig, { kubeConfig: runnerKubeConfig, lessons, logger, tuning });
       runners.push(runner);
-      await runner.ready;
+      // A runner on an unreachable cluster never syncs; it still takes jobs.
+      if (runnerKubeConfig === kubeConfig) await runner.ready;
       return runner;
     },
     async startChat() {
