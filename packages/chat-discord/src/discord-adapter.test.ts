@@ -131,6 +131,21 @@ describe('discord adapter on discord-sim', () => {
     expect(sim.violations).toEqual([]);
   });
 
+  it('leaves no "thinking…" behind when a deferred reply was answered by an ephemeral follow-up', async () => {
+    const { sim, guildId } = await started({
+      onCommand: async (command) => {
+        await command.respond.defer();
+        await command.respond.error('Your lab is already running: see its thread.');
+      },
+    });
+    const handle = sim.sendSlashCommand({ guildId, userId: '1001', name: 'lab', subcommand: 'start' });
+    await sim.waitFor(() => handle.original()?.deletedAt !== undefined);
+    const [followUp] = handle.followUps();
+    expect(followUp?.ephemeral).toBe(true);
+    expect(messageText(followUp!)).toContain('already running');
+    expect(sim.channelMessages(harness!.channelId)).toEqual([]);
+  });
+
   it('falls back to the channel, saying so, when the bot may not create threads', async () => {
     let threadId = '';
     const { sim, guildId, channelId } = await started({

@@ -222,7 +222,7 @@ export class DiscordChatAdapter implements ChatAdapter {
       this.#logger.error({ err: error, interactionId: interaction.id, text: text.slice(0, 200) }, 'command failed');
       await respond.error(GENERIC_USER_MESSAGE).catch(silent);
     } finally {
-      respond.done();
+      await respond.finish();
     }
   }
 
@@ -242,7 +242,7 @@ export class DiscordChatAdapter implements ChatAdapter {
       this.#logger.error({ err: error, interactionId: interaction.id }, 'button failed');
       await respond.error(GENERIC_USER_MESSAGE).catch(silent);
     } finally {
-      respond.done();
+      await respond.finish();
     }
   }
 
@@ -353,9 +353,17 @@ class InteractionResponder implements Responder {
     }, options.autoDeferMs ?? 1500);
   }
 
-  /** The handler finished: no automatic defer any more. */
-  done(): void {
+  /** The handler finished: no automatic defer any more, and no "thinking…" left behind. */
+  finish(): Promise<void> {
     clearTimeout(this.#timer);
+    return this.#serial(async () => {
+      // A deferred reply nothing was written into (the answers went out as follow-ups) would show "thinking…" forever.
+      if (this.interaction.deferred && !this.#originalUsed) {
+        await this.interaction
+          .deleteReply()
+          .catch((error: unknown) => this.logger.warn({ err: error }, 'could not remove an unused deferred reply'));
+      }
+    });
   }
 
   defer(options: { ephemeral?: boolean } = {}): Promise<void> {
