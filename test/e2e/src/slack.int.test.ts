@@ -1,7 +1,12 @@
 // End to end on Slack: the real Bolt app (apps/slack wiring) driven by signed requests from slack-sim, the chat
 // service and outbox on Redis (DB 8), a runner building real images and kube-sim running the pods as containers.
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
+import { builtInLessonsDir } from '@labbot/lessons';
 import { type SlackBot, startSlackBot } from '@labbot/slack';
 import {
   createSlackDriver,
@@ -20,6 +25,19 @@ const ADA = 'U0LEARNER1';
 const BOB = 'U0LEARNER2';
 const CARA = 'U0LEARNER3';
 const DAN = 'U0LEARNER4';
+const EVE = 'U0LEARNER5';
+/** A copy of the lesson whose build context differs on every run, so its image is really built (no cache). */
+const COLD_LESSON = 'docker-vs-kubernetes-cold';
+
+function coldLessonsDir(): string {
+  const root = mkdtempSync(join(tmpdir(), 'labbot-slack-lessons-'));
+  const dir = join(root, COLD_LESSON);
+  cpSync(join(builtInLessonsDir(), LESSON), dir, { recursive: true });
+  const spec = join(dir, 'lesson.yaml');
+  writeFileSync(spec, readFileSync(spec, 'utf8').replace(/^id: .*$/m, `id: ${COLD_LESSON}`));
+  writeFileSync(join(dir, 'app', 'build-nonce.txt'), `${randomBytes(8).toString('hex')}\n`);
+  return root;
+}
 
 /** What a user sees of a Slack message: the texts of its blocks. */
 function visibleText(message: { text: string; blocks: JsonObject[] }): string {
@@ -45,6 +63,7 @@ describe('labbot on Slack, end to end', () => {
   let lab: LabHarness;
   let bot: SlackBot;
   let driver: SlackDriver;
+  let lessonsDir: string;
 
   async function startBot(): Promise<void> {
     bot = await startSlackBot(lab.config, {
@@ -58,20 +77,23 @@ describe('labbot on Slack, end to end', () => {
     });
   }
 
-  const labIdOf = (userId: string) =>
-    labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId, lessonId: LESSON });
+  const labIdOf = (userId: string, lessonId = LESSON) =>
+    labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId, lessonId });
 
   /** The channel message that opened this user's lab, and its thread's replies. */
-  async function threadOf(userId: string): Promise<{ parent: SlackSimMessage; replies: () => SlackSimMessage[] }> {
-    const record = await lab.waitForLab(labIdOf(userId), (r) => r.threadId !== undefined, 30_000);
+  async function threadOf(
+    userId: string,
+    lessonId = LESSON,
+  ): Promise<{ parent: SlackSimMessage; replies: () => SlackSimMessage[] }> {
+    const record = await lab.waitForLab(labIdOf(userId, lessonId), (r) => r.threadId !== undefined, 30_000);
     const ts = record.threadId?.split(':')[3] ?? '';
     const parent = slack.message(CHANNEL, ts);
     if (!parent) throw new Error(`no channel message ${ts}`);
     return { parent, replies: () => slack.threadReplies(CHANNEL, ts) };
   }
 
-  async function waitUntilReady(userId: string, timeoutMs = 120_000): Promise<SlackSimMessage> {
-    const { replies } = await threadOf(userId);
+  async function waitUntilReady(userId: string, lessonId = LESSON, timeoutMs = 120_000): Promise<SlackSimMessage> {
+    const { replies } = await threadOf(userId, lessonId);
     const [status] = await eventually(
       () => replies(),
       (list) => list.length > 0 && runningPods(visibleText(list[0]!)) === 3,
@@ -91,9 +113,11 @@ describe('labbot on Slack, end to end', () => {
 
   beforeAll(async () => {
     slack = await startSlackSim();
+    lessonsDir = coldLessonsDir();
     lab = await startLabHarness({
       redisDb: 8,
       env: {
+        LABBOT_LESSONS_DIR: lessonsDir,
         LABBOT_SLACK_BOT_TOKEN: slack.botToken,
         LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
         LABBOT_SLACK_API_URL: slack.apiUrl,
@@ -107,6 +131,7 @@ describe('labbot on Slack, end to end', () => {
     await bot?.close();
     await lab?.stop();
     await slack?.stop();
+    if (lessonsDir) rmSync(lessonsDir, { recursive: true, force: true });
   });
 
   it('/lab start: acknowledged at once, a channel message and its thread, the status edited until 3/3 Running', async () => {
@@ -145,6 +170,35 @@ describe('labbot on Slack, end to end', () => {
       `[slack e2e] ack ${answer.ackMs.toFixed(1)} ms; Web API calls until 3/3 ready: ${calls.length} ${JSON.stringify(byMethod)}; response_url posts: ${slack.responsePosts.length - responsesBefore}; status edits: ${status.edits.length} (${headers.join(' → ')})`,
     );
     expect(calls.every((call) => call.method.startsWith('chat.'))).toBe(true);
+    expect(slack.violations).toEqual([]);
+  });
+
+  it('with an image to build: the status message shows the build, the run output and the Deployment on the way', async () => {
+    const before = slack.calls.length;
+    await command(`start ${COLD_LESSON}`, EVE);
+    const { parent } = await threadOf(EVE, COLD_LESSON);
+    const status = await waitUntilReady(EVE, COLD_LESSON, 180_000);
+    const firstPost = slack.callsTo('chat.postMessage').find((call) => call.body['thread_ts'] === parent.ts);
+    const versions = [String(firstPost?.body['text'] ?? ''), ...status.edits.map((edit) => edit.text)];
+    // Coalesced (latest wins), so which phases show depends on timing; the progress is always in order.
+    expect(versions.length).toBeGreaterThan(2);
+    const reached = (text: string) =>
+      ['Pods ready: 3/3', 'Deployment with 3 replicas applied', 'Output of the container', 'built'].findIndex(
+        (mark) => text.includes(`✅ ${mark}`) || (mark !== 'built' && text.includes(mark)),
+      );
+    const progress = versions.map((text) => {
+      const index = reached(text);
+      return index === -1 ? 0 : 4 - index;
+    });
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+    expect(progress.at(-1)).toBe(4);
+    const calls = slack.calls.slice(before).filter((call) => call.method !== 'auth.test');
+    console.info(
+      `[slack e2e] cold build: Web API calls until 3/3 ready: ${calls.length}; versions: ${versions
+        .map((text) => text.split('\n')[0])
+        .join(' → ')}`,
+    );
+    expect(calls.length).toBeLessThanOrEqual(8);
     expect(slack.violations).toEqual([]);
   });
 
