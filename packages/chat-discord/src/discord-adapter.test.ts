@@ -299,6 +299,26 @@ describe('discord adapter on discord-sim', () => {
     expect(memberRoles([], null, () => undefined)).toEqual([]);
   });
 
+  it('keeps working after the gateway connection drops (discord.js resumes)', async () => {
+    const seen: string[] = [];
+    const { sim, guildId } = await started({
+      onCommand: async (command) => {
+        seen.push(command.text);
+        await command.respond.reply({ blocks: [{ kind: 'text', text: 'ok' }] }, { ephemeral: true });
+      },
+    });
+    sim.disconnectGateway();
+    await sim.waitFor(
+      () => sim.gatewayConnections().filter((connection) => connection.open && connection.ready).length === 1,
+      10_000,
+    );
+    await sim
+      .sendSlashCommand({ guildId, userId: '1001', name: 'lab', subcommand: 'help', options: { command: 'start' } })
+      .acknowledged();
+    await sim.waitFor(() => seen.length === 1);
+    expect(seen).toEqual(['help start']);
+  });
+
   it('says when a 429 is global, so the outbox holds every thread', async () => {
     const { sim, channelId } = await started({});
     sim.rateLimit({

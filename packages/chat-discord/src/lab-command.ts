@@ -1,3 +1,4 @@
+import { LAB_SUBCOMMANDS } from '@labbot/core';
 import type {
   APIApplicationCommandBasicOption,
   APIApplicationCommandSubcommandOption,
@@ -67,7 +68,13 @@ export const LAB_COMMAND: RESTPostAPIChatInputApplicationCommandsJSONBody = {
     subcommand('list', 'Your labs'),
     subcommand('lessons', 'The lessons you can start'),
     subcommand('help', 'How to use labbot', [
-      { type: STRING, name: 'command', description: 'A subcommand, e.g. start', required: false },
+      {
+        type: STRING,
+        name: 'command',
+        description: 'A subcommand, e.g. start',
+        required: false,
+        choices: LAB_SUBCOMMANDS.map((name) => ({ name, value: name })),
+      },
     ]),
     {
       type: SUBCOMMAND_GROUP,
