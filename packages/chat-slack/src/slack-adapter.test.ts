@@ -340,7 +340,6 @@ describe('Slack adapter', () => {
     const address = decodeThreadId(threadId)!;
     const replies = h.sim.threadReplies(address.channelId, address.threadId);
     expect(replies.map((m) => m.ts)).toEqual([ts]);
-    // The same key on a later attempt (the outbox's idempotency key) finds it too.
     await lossy.stop();
   });
 });

@@ -173,7 +173,7 @@ describe('labbot on Slack, end to end', () => {
     expect(slack.violations).toEqual([]);
   });
 
-  it('with an image to build: the status message shows the build, the run output and the Deployment on the way', async () => {
+  it('with an image to build: the status message moves forward in order (build, run output, Deployment) to 3/3', async () => {
     const before = slack.calls.length;
     await command(`start ${COLD_LESSON}`, EVE);
     const { parent } = await threadOf(EVE, COLD_LESSON);
