@@ -319,6 +319,14 @@ describe('discord adapter on discord-sim', () => {
     expect(seen).toEqual(['help start']);
   });
 
+  it('sends a direct message through a DM channel with the bot token', async () => {
+    const { sim } = await started({});
+    await harness!.adapter.sendDirect('3003', { blocks: [{ kind: 'text', text: 'Your lab expires in 5 min' }] });
+    const dm = [...sim.channels.values()].find((channel) => channel.guildId === undefined);
+    expect(dm).toBeDefined();
+    expect(sim.channelMessages(dm!.id).map(messageText)).toEqual(['Your lab expires in 5 min']);
+  });
+
   it('says when a 429 is global, so the outbox holds every thread', async () => {
     const { sim, channelId } = await started({});
     sim.rateLimit({
