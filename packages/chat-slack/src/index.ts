@@ -13,5 +13,6 @@ export {
   type SlackAdapterLogger,
   type SlackAdapterOptions,
   SlackChatAdapter,
+  SlackRateLimitedError,
   toChatError,
 } from './slack-adapter.js';

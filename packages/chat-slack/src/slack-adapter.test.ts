@@ -301,6 +301,8 @@ describe('Slack adapter', () => {
     const error = await h.adapter.postMessage(threadId, { blocks: [{ kind: 'text', text: 'x' }] }).catch((e) => e);
     expect(error).toBeInstanceOf(RateLimitedError);
     expect((error as RateLimitedError).retryAfterMs).toBe(2000);
+    // Slack limits a method for the whole workspace: the outbox holds every thread, not just this one.
+    expect(error).toMatchObject({ retryAfterMs: 2000, global: true });
     // Thrown at once, so the outbox (not the client) does the waiting.
     expect(Date.now() - started429).toBeLessThan(1000);
     expect(h.sim.violations).toEqual([]);

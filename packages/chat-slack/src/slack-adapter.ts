@@ -84,11 +84,19 @@ interface WebApiErrorShape {
   data?: { error?: unknown };
 }
 
+/**
+ * A 429 from Slack. Slack's Web API limits are per method and workspace, not per thread, so the outbox holds every
+ * Slack delivery (`global`) until Retry-After has passed, instead of letting other threads hit the same limit.
+ */
+export class SlackRateLimitedError extends RateLimitedError {
+  readonly global = true;
+}
+
 /** Turns a Web API failure into what the outbox understands: RateLimitedError, or a LabbotError with a retry verdict. */
 export function toChatError(error: unknown, method: string): Error {
   const shape = (typeof error === 'object' && error !== null ? error : {}) as WebApiErrorShape;
   if (shape.code === webApi.ErrorCode.RateLimitedError && typeof shape.retryAfter === 'number') {
-    return new RateLimitedError(shape.retryAfter * 1000, { cause: error });
+    return new SlackRateLimitedError(shape.retryAfter * 1000, { cause: error });
   }
   if (shape.code === webApi.ErrorCode.PlatformError) {
     const slackError = String(shape.data?.error ?? 'unknown_error');
