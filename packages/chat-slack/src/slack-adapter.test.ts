@@ -280,6 +280,29 @@ describe('Slack adapter', () => {
     expect(ephemerals[0]).toMatchObject({ user: 'U0INTRUDER', text: expect.stringContaining('your own labs') });
   });
 
+  it('marks direct messages, and explains a channel it cannot post in', async () => {
+    const h = await started();
+    await h.driver().slashCommand({ text: 'start demo', userId: 'U0LEARNER1', channelId: 'D0LEARNER1' });
+    await eventually(
+      () => commands.length,
+      (n) => n === 1,
+    );
+    expect(commands[0]?.conversation).toMatchObject({ channelId: 'D0LEARNER1', isDirect: true });
+    await h.sendCommand({ text: 'start demo', userId: 'U0LEARNER1' });
+    await eventually(
+      () => commands.length,
+      (n) => n === 2,
+    );
+    expect(commands[1]?.conversation.isDirect).toBeUndefined();
+    h.sim.failRequests({ method: 'chat.postMessage', error: 'not_in_channel' });
+    const refused = await commands[1]!.respond
+      .openThread({ announcement: { blocks: [{ kind: 'text', text: 'Starting' }] }, title: 'lab' })
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'SLACK_API_ERROR', retryable: false });
+    expect((refused as LabbotError).userMessage).toContain('/invite @labbot');
+    h.sim.violations.length = 0;
+  });
+
   it('ignores buttons that are not ours', async () => {
     const h = await started();
     const answer = await h.driver().blockAction({

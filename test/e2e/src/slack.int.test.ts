@@ -10,6 +10,7 @@ import { builtInLessonsDir } from '@labbot/lessons';
 import { type SlackBot, startSlackBot } from '@labbot/slack';
 import {
   createSlackDriver,
+  createSocketModeDriver,
   type JsonObject,
   type SlackDriver,
   type SlackSim,
@@ -345,6 +346,34 @@ describe('labbot on Slack, end to end', () => {
     expect(visibleText(status!)).toContain('Lab stopped.');
     expect(status!.blocks.some((block) => block['type'] === 'actions')).toBe(false);
     expect((await lab.store.get(labIdOf(ADA)))?.observed.phase).toBe('stopped');
+    expect(slack.violations).toEqual([]);
+  });
+  it('Socket Mode: the same bot over a WebSocket (no public URL) answers within the ack deadline', async () => {
+    await bot.close();
+    bot = await startSlackBot(
+      { ...lab.config, slack: { ...lab.config.slack, mode: 'socket', appToken: slack.appToken } },
+      { logger: createLogger({ name: 'slack-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' }) },
+    );
+    await eventually(
+      () => slack.socketModeConnections(),
+      (n) => n > 0,
+      10_000,
+      'a Socket Mode connection',
+    );
+    const before = ephemeralsFor(CARA).length;
+    const answer = await createSocketModeDriver({ sim: slack }).slashCommand({
+      text: `status ${LESSON}`,
+      userId: CARA,
+      channelId: CHANNEL,
+    });
+    expect(answer.ackMs).toBeLessThan(1000);
+    const seen = await eventually(
+      () => ephemeralsFor(CARA),
+      (texts) => texts.length > before,
+      10_000,
+      "Cara's status over Socket Mode",
+    );
+    expect(seen.at(-1)).toContain('Pods ready: 3/3');
     expect(slack.violations).toEqual([]);
   });
 });
