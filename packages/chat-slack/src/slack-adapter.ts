@@ -117,6 +117,14 @@ export function toChatError(error: unknown, method: string): Error {
   });
 }
 
+/**
+ * Lets the event loop read other pending requests before this one's work starts: in a burst, every request is
+ * acknowledged first (cheap) and the slower command work follows, so no ack waits behind another command's work.
+ */
+function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -230,11 +238,13 @@ export class SlackChatAdapter implements ChatAdapter {
     });
     app.command(options.command ?? '/lab', async ({ ack, command, respond }) => {
       await ack();
+      await afterPendingIo();
       await this.onSlashCommand(command, respond);
     });
     // Every button press is acknowledged (Slack shows a warning otherwise); only ours reach the handlers.
     app.action({ type: 'block_actions' }, async ({ ack, body, respond }) => {
       await ack();
+      await afterPendingIo();
       await this.onBlockAction(body as unknown as BlockActionPayload, respond);
     });
     app.error(async (error) => {
