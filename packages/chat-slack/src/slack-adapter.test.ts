@@ -338,7 +338,7 @@ describe('Slack adapter', () => {
       .editMessage(threadId, '1.999999', { blocks: [{ kind: 'text', text: 'x' }] })
       .catch((e: unknown) => e);
     expect(gone).toBeInstanceOf(LabbotError);
-    expect(gone).toMatchObject({ code: 'SLACK_API_ERROR', retryable: false });
+    expect(gone).toMatchObject({ code: 'CHAT_MESSAGE_GONE', retryable: false });
     h.sim.failRequests({ method: 'chat.update', error: 'internal_error' });
     const transient = await h.adapter
       .editMessage(threadId, '1.999999', { blocks: [{ kind: 'text', text: 'x' }] })

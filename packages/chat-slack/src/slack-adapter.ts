@@ -77,6 +77,9 @@ const PERMANENT_ERRORS = new Set([
   'restricted_action',
 ]);
 
+/** Web API errors saying the message or its channel is gone (deleted, archived, or never there). */
+const GONE_ERRORS = new Set(['message_not_found', 'channel_not_found', 'thread_not_found', 'is_archived']);
+
 interface WebApiErrorShape {
   code?: unknown;
   retryAfter?: unknown;
@@ -101,7 +104,9 @@ export function toChatError(error: unknown, method: string): Error {
   if (shape.code === webApi.ErrorCode.PlatformError) {
     const slackError = String(shape.data?.error ?? 'unknown_error');
     const notMember = slackError === 'not_in_channel' || slackError === 'channel_not_found';
-    return new LabbotError('SLACK_API_ERROR', `${method} failed: ${slackError}`, {
+    // The same code as the other adapters for a message or thread that no longer exists.
+    const code = GONE_ERRORS.has(slackError) ? 'CHAT_MESSAGE_GONE' : 'SLACK_API_ERROR';
+    return new LabbotError(code, `${method} failed: ${slackError}`, {
       cause: error,
       retryable: !PERMANENT_ERRORS.has(slackError),
       context: { method, slackError },
