@@ -62,8 +62,8 @@ export function apiResourceList(group: string, version: string) {
         singularName: '',
         namespaced: r.namespaced,
         ...(isScale ? { group: 'autoscaling', version: 'v1' } : {}),
-        kind: isScale ? 'Scale' : sub === 'log' ? 'Pod' : r.kind,
-        verbs: sub === 'log' ? ['get'] : ['get', 'patch', 'update'],
+        kind: isScale ? 'Scale' : sub === 'log' ? 'Pod' : sub === 'exec' ? 'PodExecOptions' : r.kind,
+        verbs: sub === 'log' ? ['get'] : sub === 'exec' ? ['create', 'get'] : ['get', 'patch', 'update'],
       });
     }
   }

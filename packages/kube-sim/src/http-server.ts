@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { KubeApi, PatchType, RequestContext, WriteResult } from './api.js';
 import { ApiError, badRequest, notFound } from './api-error.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.js';
+import type { ExecGateway } from './exec.js';
 import { countRequest, type FaultOptions, latencyOf, type RequestStats, shouldFail } from './faults.js';
 import { openApiV3Document, openApiV3Index, unknownFields } from './openapi.js';
 import { decodeProtobufObject } from './protobuf.js';
@@ -26,6 +28,8 @@ export interface LogSource {
 
 export interface HttpServerOptions {
   api: KubeApi;
+  /** Serves `pods/<name>/exec` over the remote-command WebSocket protocol. */
+  exec: ExecGateway;
   token: string;
   faults: FaultOptions;
   stats: RequestStats;
@@ -200,6 +204,48 @@ export class HttpApiServer {
       });
     });
     this.server.keepAliveTimeout = 5_000;
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.upgrade(req, socket, head);
+      } catch (error) {
+        const apiError = error instanceof ApiError ? error : new ApiError(500, 'InternalError', String(error));
+        const body = JSON.stringify(apiError.toStatus());
+        socket.end(
+          `HTTP/1.1 ${apiError.code} ${apiError.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      }
+    });
+  }
+
+  /** `kubectl exec`: a WebSocket upgrade of `pods/<name>/exec`; anything else cannot be upgraded. */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const route = routeOf(url.pathname.split('/').filter(Boolean).map(decodeURIComponent));
+    countRequest(
+      this.options.stats,
+      'create',
+      route ? `${route.resource.plural}/${route.subresource ?? ''}` : 'nonresource',
+    );
+    const authorization = req.headers.authorization;
+    if (authorization !== undefined && authorization !== `Bearer ${this.options.token}`) {
+      throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    }
+    if (route?.resource.plural !== 'pods' || route.subresource !== 'exec' || !route.name) {
+      throw new ApiError(400, 'BadRequest', 'only pods/exec can be upgraded');
+    }
+    if (!/websocket/i.test(req.headers.upgrade ?? '')) {
+      throw new ApiError(400, 'BadRequest', 'kube-sim serves exec over WebSocket only (v5.channel.k8s.io)');
+    }
+    const pod = this.options.api.store.mustGet(route.resource, route.namespace, route.name);
+    const command = url.searchParams.getAll('command');
+    if (command.length === 0) throw new ApiError(400, 'BadRequest', 'you must specify at least 1 command');
+    const container = url.searchParams.get('container');
+    this.options.exec.handle(req, socket, head, pod, {
+      ...(container ? { container } : {}),
+      command,
+      stdin: url.searchParams.get('stdin') === 'true',
+      tty: url.searchParams.get('tty') === 'true',
+    });
   }
 
   /**
@@ -330,6 +376,7 @@ export class HttpApiServer {
       case 'get': {
         if (!name) throw notFound(resource, '');
         if (subresource === 'log') return this.logs(req, res, url, resource, namespace, name);
+        if (subresource === 'exec') throw new ApiError(400, 'BadRequest', 'Upgrade request required');
         if (subresource === 'scale') return sendJson(res, 200, api.getScale(resource, namespace, name));
         const object = api.store.mustGet(resource, namespace, name);
         if (wantsTable(req))

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type Docker from 'dockerode';
 import { KubeApi, systemNamespaces } from './api.js';
 import { ControllerManager } from './controllers.js';
+import { ExecGateway } from './exec.js';
 import { emptyStats, type FaultOptions, type RequestStats } from './faults.js';
 import { HttpApiServer } from './http-server.js';
 import { DockerKubelet } from './kubelet-docker.js';
@@ -134,8 +135,10 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSim> {
   const token = options.token ?? 'kube-sim';
   let stats = emptyStats();
   const faults: FaultOptions = { ...options.faults };
+  const exec = new ExecGateway(kubelet);
   const http = new HttpApiServer({
     api,
+    exec,
     token,
     faults,
     get stats() {
@@ -167,6 +170,7 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSim> {
     stop: () => {
       stopping ??= (async () => {
         controllers.stop();
+        exec.close();
         http.dropWatches();
         http.server.closeAllConnections();
         await new Promise<void>((resolve) => http.server.close(() => resolve()));

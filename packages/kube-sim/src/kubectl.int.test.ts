@@ -447,6 +447,26 @@ spec:
     expect(run.stderr).toContain('pods "solo" is forbidden: failed quota: q: must specify requests.cpu for: solo');
   });
 
+  it('runs commands in a pod with kubectl exec (WebSocket remote command): output, exit code, stdin', async () => {
+    await namespace('shell');
+    await applyYaml(
+      'box.yaml',
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: box\nspec:\n  containers:\n  - name: c\n    image: ${baseImage}\n    command: [sleep, "1000"]\n`,
+      'shell',
+    );
+    await runningPods('shell', 1);
+    const echoed = await kubectl('exec', 'box', '-n', 'shell', '--', 'echo', 'hello from exec');
+    expect(echoed).toMatchObject({ code: 0, stdout: 'hello from exec\n' });
+    const failed = await kubectl('exec', 'box', '-n', 'shell', '--', 'sh', '-c', 'echo oops >&2; exit 3');
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toContain('oops');
+    expect(failed.stderr).toContain('command terminated with exit code 3');
+    const piped = await runKubectl(kubeconfig, ['exec', '-i', 'box', '-n', 'shell', '--', 'cat'], {
+      input: 'through stdin\n',
+    });
+    expect(piped).toMatchObject({ code: 0, stdout: 'through stdin\n' });
+  });
+
   it('deletes a namespace: Terminating, then its pods and containers go, then it is gone', async () => {
     await namespace('doomed');
     await applyYaml('doomed.yaml', deploymentYaml('d', 2, 'while true; do sleep 1; done'), 'doomed');

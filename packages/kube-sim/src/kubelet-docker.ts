@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import type { KubeApi } from './api.js';
 import { ApiError } from './api-error.js';
+import type { ExecRequest, ExecSession } from './exec.js';
 import type { PodLogOptions } from './http-server.js';
 import type { Kubelet } from './kubelet-virtual.js';
 import {
@@ -553,6 +554,54 @@ export class DockerKubelet implements Kubelet {
       });
     });
     out.end();
+  }
+
+  /** `kubectl exec`: a `docker exec` in the pod's running container, streams bridged to the session. */
+  async exec(pod: KubeObject, request: ExecRequest, session: ExecSession): Promise<void> {
+    const runtime = this.pods.get(pod.metadata.uid ?? '');
+    const names = podContainers(pod).map((c) => String(c.name));
+    const name = request.container ?? names[0];
+    const container = name ? runtime?.containers.get(name) : undefined;
+    if (!container?.dockerId || container.status.state.kind !== 'running') {
+      throw new ApiError(400, 'BadRequest', `unable to upgrade connection: container not found ("${name ?? ''}")`);
+    }
+    const exec = await this.docker.getContainer(container.dockerId).exec({
+      Cmd: request.command,
+      AttachStdin: request.stdin,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: request.tty,
+    });
+    const stream = (await exec.start({
+      hijack: true,
+      stdin: request.stdin,
+      Tty: request.tty,
+    })) as unknown as NodeJS.ReadWriteStream & {
+      destroy(): void;
+      end(): void;
+    };
+    session.onInput((data) => {
+      if (data === null) stream.end();
+      else stream.write(data);
+    });
+    session.onResize(({ width, height }) => {
+      if (request.tty) exec.resize({ w: width, h: height }).catch(() => undefined);
+    });
+    session.closed.addEventListener('abort', () => stream.destroy());
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.on('data', (chunk: Buffer) => session.write(1, chunk));
+    stderr.on('data', (chunk: Buffer) => session.write(2, chunk));
+    if (request.tty) stream.pipe(stdout);
+    else this.docker.modem.demuxStream(stream, stdout, stderr);
+    await new Promise<void>((resolve) => {
+      stream.on('end', () => resolve());
+      stream.on('close', () => resolve());
+      stream.on('error', () => resolve());
+    });
+    if (session.closed.aborted) return;
+    const info = await exec.inspect();
+    session.finish(info.ExitCode ?? 0, request.command);
   }
 
   async stop(): Promise<void> {

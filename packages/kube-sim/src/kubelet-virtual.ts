@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { KubeApi } from './api.js';
+import { ApiError } from './api-error.js';
+import type { ExecRequest, ExecRunner, ExecSession } from './exec.js';
 import type { LogSource, PodLogOptions } from './http-server.js';
 import { buildPodStatus, podContainers } from './pod-status.js';
 import { resourceByKind } from './resources.js';
@@ -8,7 +10,7 @@ import { type KubeObject, nowIso } from './types.js';
 
 const Pod = resourceByKind('Pod');
 
-export interface Kubelet extends LogSource {
+export interface Kubelet extends LogSource, ExecRunner {
   stop(): Promise<void>;
 }
 
@@ -74,6 +76,12 @@ export class VirtualKubelet implements Kubelet {
   async streamLogs(_pod: KubeObject, _options: PodLogOptions, res: ServerResponse): Promise<void> {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end();
+  }
+
+  async exec(_pod: KubeObject, _request: ExecRequest, session: ExecSession): Promise<void> {
+    session.fail(
+      new ApiError(400, 'BadRequest', 'the virtual kubelet runs no containers: exec needs --kubelet docker'),
+    );
   }
 
   async stop(): Promise<void> {

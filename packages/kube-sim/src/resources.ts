@@ -50,7 +50,11 @@ export const resourceTypes: readonly ResourceType[] = [
     readOnly: true,
     subresources: ['status'],
   }),
-  define('', 'v1', 'Pod', 'pods', true, { shortNames: ['po'], subresources: ['log', 'status'], categories: ['all'] }),
+  define('', 'v1', 'Pod', 'pods', true, {
+    shortNames: ['po'],
+    subresources: ['exec', 'log', 'status'],
+    categories: ['all'],
+  }),
   define('', 'v1', 'Service', 'services', true, {
     shortNames: ['svc'],
     subresources: ['status'],
