@@ -209,32 +209,38 @@ export function serverSideApply(
   const key = `${manager}\u0000Apply\u0000`;
   const previous = managers.get(key)?.fields ?? new Set<string>();
   const next = fieldsOf(applied);
-  const conflicts: { manager: string; path: string }[] = [];
+  const conflicts: { manager: string; apiVersion: string; path: string }[] = [];
   for (const path of leaves(next)) {
     const same = JSON.stringify(valueAt(live, path)) === JSON.stringify(valueAt(applied, path));
     if (same) continue;
     for (const [otherKey, { entry, fields }] of managers) {
       if (otherKey === key || !fields.has(path)) continue;
       if (force) fields.delete(path);
-      else conflicts.push({ manager: entry.manager, path });
+      else conflicts.push({ manager: entry.manager, apiVersion: entry.apiVersion, path });
     }
   }
   if (conflicts.length > 0) {
     const causes = conflicts.map((c) => ({
       reason: 'FieldManagerConflict',
-      message: `conflict with "${c.manager}"`,
-      field: `.${c.path
-        .split(separator)
-        .map((s) => (s.startsWith('f:') ? s.slice(2) : `[${s.slice(2)}]`))
-        .join('.')
-        .replace(/\.\[/g, '[')}`,
+      message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+      field: fieldPathText(c.path),
     }));
+    // The real message: one conflict inline, several grouped per manager as a list.
+    const byManager = new Map<string, string[]>();
+    for (const cause of causes) byManager.set(cause.message, [...(byManager.get(cause.message) ?? []), cause.field]);
+    const detail =
+      causes.length === 1
+        ? `${causes[0]?.message}: ${causes[0]?.field}`
+        : [...byManager]
+            .map(
+              ([who, fields]) =>
+                `${who.replace('conflict with', 'conflicts with')}:\n${fields.map((f) => `- ${f}`).join('\n')}`,
+            )
+            .join('\n');
     throw new ApiError(
       409,
       'Conflict',
-      `Apply failed with ${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'}: ${causes
-        .map((c) => `${c.message}: ${c.field}`)
-        .join('\n')}`,
+      `Apply failed with ${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'}: ${detail}`,
       { name: describe.name, ...(describe.group ? { group: describe.group } : {}), kind: describe.plural, causes },
     );
   }
@@ -262,6 +268,21 @@ export function serverSideApply(
   });
   writeManagers(result, managers);
   return result;
+}
+
+/** `.spec.template.spec.containers[name="web"].image`, as the API server names a field path. */
+function fieldPathText(path: string): string {
+  return path
+    .split(separator)
+    .filter((segment) => segment !== '.')
+    .map((segment) => {
+      if (segment.startsWith('f:')) return `.${segment.slice(2)}`;
+      const key = JSON.parse(segment.slice(2)) as Record<string, unknown>;
+      return `[${Object.entries(key)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(',')}]`;
+    })
+    .join('');
 }
 
 function stripForApply(applied: KubeObject): KubeObject {
