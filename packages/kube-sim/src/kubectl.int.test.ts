@@ -174,6 +174,41 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
     expect(explained.stdout).toContain('FIELD: replicas <integer>');
   });
 
+  it('applies server-side with field ownership: conflicts with another manager, then --force-conflicts', async () => {
+    await namespace('ssa');
+    const file = await writeText(temp.dir, 'ssa.yaml', deploymentYaml('owned', 2, 'sleep 1000'));
+    const first = await kubectl('apply', '--server-side', '-f', file, '-n', 'ssa');
+    expect(first.stdout).toContain('deployment.apps/owned serverside-applied');
+    const edited = await runKubectl(kubeconfig, [
+      'patch',
+      'deployment',
+      'owned',
+      '-n',
+      'ssa',
+      '--field-manager=kubectl-edit',
+      '-p',
+      '{"spec":{"replicas":1}}',
+    ]);
+    expect(edited.stdout).toContain('patched');
+    const conflict = await kubectl('apply', '--server-side', '-f', file, '-n', 'ssa');
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toContain(
+      'Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas',
+    );
+    const forced = await kubectl('apply', '--server-side', '--force-conflicts', '-f', file, '-n', 'ssa');
+    expect(forced.stdout).toContain('serverside-applied');
+    const live = JSON.parse(
+      (await kubectl('get', 'deployment', 'owned', '-n', 'ssa', '-o', 'json', '--show-managed-fields')).stdout,
+    );
+    expect(live.spec.replicas).toBe(2);
+    const owners = live.metadata.managedFields.filter(
+      (m: { fieldsV1: { 'f:spec'?: Record<string, unknown> } }) => m.fieldsV1['f:spec']?.['f:replicas'],
+    );
+    expect(owners.map((m: { manager: string; operation: string }) => `${m.manager}/${m.operation}`)).toEqual([
+      'kubectl/Apply',
+    ]);
+  });
+
   it('shows CrashLoopBackOff with growing restarts for an image that prints and exits', async () => {
     await namespace('crash');
     await applyYaml(
