@@ -245,6 +245,7 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
     const json = JSON.parse((await kubectl('get', 'pod', seen.name, '-n', 'crash', '-o', 'json')).stdout);
     expect(json.status.containerStatuses[0].lastState.terminated).toMatchObject({ reason: 'Completed', exitCode: 0 });
     expect((await kubectl('logs', '-n', 'crash', seen.name)).stdout).toContain('bye');
+    expect((await kubectl('logs', '--previous', '--tail=1', '-n', 'crash', seen.name)).stdout).toBe('bye\n');
     const events = await kubectl('get', 'events', '-n', 'crash');
     expect(events.stdout).toContain('Back-off restarting failed container crash');
     // No progress for progressDeadlineSeconds: rollout status gives up as on a real cluster.
