@@ -7,6 +7,7 @@ import {
   decodeButtonId,
   decodeThreadId,
   encodeThreadId,
+  MESSAGE_GONE_CODE,
   RateLimitedError,
   type Responder,
 } from '@labbot/chat';
@@ -306,7 +307,7 @@ export class DiscordChatAdapter implements ChatAdapter {
         });
       }
       if (error instanceof DiscordAPIError && (error.code === 10008 || error.code === 10003)) {
-        throw new LabbotError('CHAT_MESSAGE_GONE', `${what}: ${error.message}`, { cause: error, retryable: false });
+        throw new LabbotError(MESSAGE_GONE_CODE, `${what}: ${error.message}`, { cause: error, retryable: false });
       }
       throw error;
     }

@@ -10,6 +10,7 @@ import {
   decodeButtonId,
   decodeThreadId,
   encodeThreadId,
+  MESSAGE_GONE_CODE,
   RateLimitedError,
   type Responder,
   type ThreadAddress,
@@ -105,7 +106,7 @@ export function toChatError(error: unknown, method: string): Error {
     const slackError = String(shape.data?.error ?? 'unknown_error');
     const notMember = slackError === 'not_in_channel' || slackError === 'channel_not_found';
     // The same code as the other adapters for a message or thread that no longer exists.
-    const code = GONE_ERRORS.has(slackError) ? 'CHAT_MESSAGE_GONE' : 'SLACK_API_ERROR';
+    const code = GONE_ERRORS.has(slackError) ? MESSAGE_GONE_CODE : 'SLACK_API_ERROR';
     return new LabbotError(code, `${method} failed: ${slackError}`, {
       cause: error,
       retryable: !PERMANENT_ERRORS.has(slackError),

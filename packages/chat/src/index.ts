@@ -22,6 +22,8 @@ export {
   type Conversation,
   type IncomingAction,
   type IncomingCommand,
+  MESSAGE_GONE_CODE,
+  type PostOptions,
   RateLimitedError,
   type Responder,
   type Suggestion,

@@ -81,13 +81,24 @@ export interface ChatAdapter {
   start(handlers: ChatHandlers): Promise<void>;
   /** Disconnects; no handler is called afterwards. */
   stop(): Promise<void>;
-  /** Posts a new message in a thread with the bot's own credentials; returns its message id. */
-  postMessage(threadId: string, message: ChatMessage): Promise<string>;
+  /**
+   * Posts a new message in a thread with the bot's own credentials; returns its message id. The same
+   * `idempotencyKey` given again (a retried delivery) must not make a second message where the platform allows.
+   */
+  postMessage(threadId: string, message: ChatMessage, options?: PostOptions): Promise<string>;
   /** Replaces a message the bot posted earlier in that thread. */
   editMessage(threadId: string, messageId: string, message: ChatMessage): Promise<void>;
   /** Sends a direct message to a user, where the platform allows. */
   sendDirect?(userId: string, message: ChatMessage): Promise<void>;
 }
+
+export interface PostOptions {
+  /** Stable for one logical message (thread + key): Discord's nonce, Slack message metadata. */
+  idempotencyKey?: string;
+}
+
+/** The error code an adapter uses when the message to edit no longer exists (deleted by someone). */
+export const MESSAGE_GONE_CODE = 'CHAT_MESSAGE_GONE';
 
 /** A delivery the platform refused for now; the outbox waits `retryAfterMs` and tries again. */
 export class RateLimitedError extends Error {

@@ -1,5 +1,5 @@
-import { type ChatAdapter, ChatMessageSchema } from '@labbot/chat';
-import type { Platform } from '@labbot/core';
+import { type ChatAdapter, ChatMessageSchema, MESSAGE_GONE_CODE } from '@labbot/chat';
+import { LabbotError, type Platform } from '@labbot/core';
 import type { LessonCatalog } from '@labbot/lessons';
 import {
   createLabEventWorker,
@@ -71,12 +71,26 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
       ...options.tuning,
       ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
       deliver: async (delivery) => {
-        const message = ChatMessageSchema.parse(delivery.message);
-        if (delivery.messageId) {
-          await adapter.editMessage(delivery.threadId, delivery.messageId, message);
-          return { messageId: delivery.messageId };
+        const parsed = ChatMessageSchema.safeParse(delivery.message);
+        if (!parsed.success) {
+          // A malformed message will not get better by retrying.
+          throw new LabbotError('CHAT_MESSAGE_INVALID', `invalid outbox message: ${parsed.error.message}`, {
+            retryable: false,
+          });
         }
-        const messageId = await adapter.postMessage(delivery.threadId, message);
+        const message = parsed.data;
+        if (delivery.messageId) {
+          try {
+            await adapter.editMessage(delivery.threadId, delivery.messageId, message);
+            return { messageId: delivery.messageId };
+          } catch (error) {
+            // Someone deleted the message: post it again (and remember the new one) instead of failing forever.
+            if (!(error instanceof LabbotError && error.code === MESSAGE_GONE_CODE)) throw error;
+          }
+        }
+        const messageId = await adapter.postMessage(delivery.threadId, message, {
+          idempotencyKey: delivery.idempotencyKey,
+        });
         await delivery.recordMessageId(messageId);
         return { messageId };
       },
