@@ -461,7 +461,8 @@ export class DockerKubelet implements Kubelet {
       .getContainer(id)
       .remove({ force: true })
       .catch((error: unknown) => {
-        if (!(isObject(error) && error.statusCode === 404)) throw error;
+        // 404: already gone; 409: Docker is already removing it (a restart and a delete raced).
+        if (!(isObject(error) && (error.statusCode === 404 || error.statusCode === 409))) throw error;
       });
   }
 
@@ -471,7 +472,11 @@ export class DockerKubelet implements Kubelet {
       if (container.dockerId)
         this.api.recordEvent(pod, 'Normal', 'Killing', `Stopping container ${String(container.spec.name)}`, 'kubelet');
     }
-    await this.removePodContainers(runtime.uid);
+    // The pod goes from the API even when Docker fails, or its namespace would stay Terminating for good.
+    let failure: unknown;
+    await this.removePodContainers(runtime.uid).catch((error: unknown) => {
+      failure = error;
+    });
     this.pods.delete(runtime.uid);
     const current = this.api.store.get(Pod, runtime.namespace, runtime.name);
     if (current?.metadata.uid === runtime.uid) {
@@ -481,6 +486,7 @@ export class DockerKubelet implements Kubelet {
         if (!(error instanceof ApiError && error.code === 404)) throw error;
       }
     }
+    if (failure) throw failure;
   }
 
   private async removePodContainers(uid: string): Promise<void> {
