@@ -1,5 +1,6 @@
 export type { LabEventSink } from './events.js';
 export { createJanitor, type Janitor, type JanitorOptions, type SweepReport } from './janitor.js';
+export { POD_PHASES, PRE_POD_PHASES, phaseFromPods } from './lab-phase.js';
 export { createReconciler, type Reconciler, type ReconcilerOptions } from './reconciler.js';
 export { dockerFor, type Runner, type RunnerTuning, type StartRunnerOptions, startRunner } from './runner.js';
-export { phaseFromPods, startStatusWatcher } from './status-watcher.js';
+export { startStatusWatcher } from './status-watcher.js';

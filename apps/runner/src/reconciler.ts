@@ -13,6 +13,7 @@ import {
 import { buildSpecFor, type LessonCatalog, renderDeployment, runSpecFor } from '@labbot/lessons';
 import type { LabStore } from '@labbot/store';
 import type { Emit } from './events.js';
+import { PRE_POD_PHASES, phaseFromPods } from './lab-phase.js';
 
 export interface ReconcilerOptions {
   store: LabStore;
@@ -35,9 +36,6 @@ export interface ReconcileContext {
   finalAttempt: boolean;
   jobId?: string;
 }
-
-/** Phases the pod watcher owns once the Deployment is applied. */
-export const POD_PHASES: readonly LabPhase[] = ['deploying', 'waiting-for-pods', 'ready', 'degraded'];
 
 /** A failure of one step of one lab: the lab and step go along with the cause. */
 class StepError extends LabbotError {
@@ -160,7 +158,8 @@ export function createReconciler(options: ReconcilerOptions) {
     const variant = record.variant;
 
     record = await enterPhase(record, 'provisioning', 'namespace');
-    await step(record, 'namespace', () =>
+    // The namespace and the image do not depend on each other: make both at once.
+    const provisioning = step(record, 'namespace', () =>
       cluster.provisionNamespace({
         labId: record.labId,
         namespace: record.namespace,
@@ -176,13 +175,9 @@ export function createReconciler(options: ReconcilerOptions) {
         },
       }),
     );
-    await emit(record, 'lab.namespace-ready', { namespace: record.namespace });
-
-    record = await enterPhase(record, 'building', 'build');
     const build = buildSpecFor(lesson, variant, { baseImage: options.baseImage });
     const logTail: string[] = [];
-    await emit(record, 'lab.build-started', {});
-    const image = await step(record, 'build', () =>
+    const building = step(record, 'build', () =>
       buildSlot(() =>
         builder.ensureImage({
           lessonId: lesson.id,
@@ -197,10 +192,37 @@ export function createReconciler(options: ReconcilerOptions) {
         }),
       ),
     );
+    // Awaited below; this only keeps a build failure from being unhandled while the namespace step runs.
+    building.catch(() => {});
+    await provisioning;
+    await emit(record, 'lab.namespace-ready', { namespace: record.namespace });
+
+    record = await enterPhase(record, 'building', 'build');
+    await emit(record, 'lab.build-started', {});
+    const image = await building;
     const buildLog = (image.logTail.length ? image.logTail : logTail).slice(-12);
     record = await observe(record.labId, { imageTag: image.tag, imageCached: image.cached, buildLog });
     if (buildLog.length) await emit(record, 'lab.build-log', { lines: buildLog });
     await emit(record, 'lab.image-ready', { tag: image.tag, cached: image.cached });
+
+    // The one-off container and the Deployment do not depend on each other either: the apply starts at once.
+    const replicas = lesson.spec.deployment.replicas;
+    const { manifest } = renderDeployment(lesson, {
+      image: image.tag,
+      labels: { 'labbot.dev/lab': record.labId },
+      selectorLabels: { 'labbot.dev/lab': record.labId },
+    });
+    record = await observe(record.labId, { desiredReplicas: replicas });
+    const deploying = step(record, 'deploy', () =>
+      cluster.applyDeployment({
+        namespace: record.namespace,
+        labId: record.labId,
+        manifest,
+        image: image.tag,
+        readOnlyRootFilesystem: lesson.spec.deployment.readOnlyRootFilesystem,
+      }),
+    );
+    deploying.catch(() => {});
 
     if (record.observed.containerOutput === undefined) {
       record = await enterPhase(record, 'running-once', 'run-once');
@@ -220,30 +242,33 @@ export function createReconciler(options: ReconcilerOptions) {
     }
 
     record = await enterPhase(record, 'deploying', 'deploy');
-    const replicas = lesson.spec.deployment.replicas;
-    const { manifest } = renderDeployment(lesson, {
-      image: image.tag,
-      labels: { 'labbot.dev/lab': record.labId },
-      selectorLabels: { 'labbot.dev/lab': record.labId },
-    });
-    await step(record, 'deploy', () =>
-      cluster.applyDeployment({
-        namespace: record.namespace,
-        labId: record.labId,
-        manifest,
-        image: image.tag,
-        readOnlyRootFilesystem: lesson.spec.deployment.readOnlyRootFilesystem,
-      }),
+    await deploying;
+    // The pod watcher recorded the pods meanwhile; from here it owns the phase.
+    const before = record;
+    record = await store.update(record.labId, (current) =>
+      PRE_POD_PHASES.includes(current.observed.phase)
+        ? {
+            ...current,
+            observed: {
+              ...current.observed,
+              step: 'pods',
+              phase: phaseFromPods(current.observed.pods, replicas, current.observed.diagnosis),
+            },
+          }
+        : undefined,
     );
-    // The pod watcher may already have seen the pods: only move on from 'deploying'.
-    record = await observe(
-      record.labId,
-      { phase: 'waiting-for-pods', step: 'pods', desiredReplicas: replicas },
-      (current) => current.observed.phase === 'deploying',
-    );
-    if (record.observed.desiredReplicas !== replicas)
-      record = await observe(record.labId, { desiredReplicas: replicas });
     await emit(record, 'lab.deployment-applied', { name: lesson.spec.deployment.name, replicas });
+    if (record.observed.phase === 'ready' && before.observed.phase !== 'ready') {
+      await store.appendHistory(record.labId, {
+        actor: 'runner',
+        action: 'observed.ready',
+        detail: { pods: record.observed.pods.length },
+      });
+      await emit(record, 'lab.ready', {});
+    }
+    if (record.observed.phase === 'degraded' && record.observed.diagnosis) {
+      await emit(record, 'lab.diagnosis', { diagnosis: record.observed.diagnosis });
+    }
   }
 
   /** Reconciles one lab. Throws only retryable errors that are not on their last attempt (the job retries). */

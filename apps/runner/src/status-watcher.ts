@@ -1,9 +1,9 @@
 import type { ClusterDriver, LabPodWatch } from '@labbot/cluster';
 import type { Logger } from '@labbot/config';
-import type { Diagnosis, LabPhase, LabRecord, PodSummary } from '@labbot/core';
+import type { Diagnosis, LabRecord, PodSummary } from '@labbot/core';
 import type { LabStore } from '@labbot/store';
 import type { Emit } from './events.js';
-import { POD_PHASES } from './reconciler.js';
+import { POD_PHASES, PRE_POD_PHASES, phaseFromPods } from './lab-phase.js';
 
 export interface StatusWatcherOptions {
   store: LabStore;
@@ -11,14 +11,6 @@ export interface StatusWatcherOptions {
   emit: Emit;
   logger: Logger;
   debounceMs?: number;
-}
-
-/** The phase a lab's pods put it in: ready when every desired replica is ready, degraded on a diagnosis. */
-export function phaseFromPods(pods: PodSummary[], desired: number, diagnosis: Diagnosis | undefined): LabPhase {
-  const ready = pods.filter((pod) => pod.ready).length;
-  if (desired > 0 && ready >= desired) return 'ready';
-  if (diagnosis) return 'degraded';
-  return 'waiting-for-pods';
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -38,10 +30,14 @@ export function startStatusWatcher(options: StatusWatcherOptions): LabPodWatch {
     try {
       after = await store.update(labId, (current) => {
         before = current;
-        if (current.desired.state !== 'running' || !POD_PHASES.includes(current.observed.phase)) return undefined;
+        if (current.desired.state !== 'running') return undefined;
+        const early = PRE_POD_PHASES.includes(current.observed.phase);
+        if (!early && !POD_PHASES.includes(current.observed.phase)) return undefined;
         const desired = current.observed.desiredReplicas ?? 0;
-        const phase = phaseFromPods(pods, desired, diagnosis);
-        const shownDiagnosis = phase === 'ready' ? undefined : diagnosis;
+        // Before the runner finished its steps the pods are only recorded; it picks the phase from them.
+        const phase = early ? current.observed.phase : phaseFromPods(pods, desired, diagnosis);
+        const shownDiagnosis =
+          phase === 'ready' || (early && phaseFromPods(pods, desired, diagnosis) === 'ready') ? undefined : diagnosis;
         if (
           phase === current.observed.phase &&
           sameJson(pods, current.observed.pods) &&
@@ -56,6 +52,7 @@ export function startStatusWatcher(options: StatusWatcherOptions): LabPodWatch {
       throw error;
     }
     if (!before || !after || after.version === before.version) return;
+    if (PRE_POD_PHASES.includes(after.observed.phase)) return;
     const desired = after.observed.desiredReplicas ?? 0;
     await emit(after, 'lab.pods', { pods, ready: pods.filter((pod) => pod.ready).length, desired });
     if (after.observed.phase === 'ready' && before.observed.phase !== 'ready') {
