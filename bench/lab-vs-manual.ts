@@ -1,10 +1,11 @@
 // One lab end to end through labbot vs the material's manual steps on the same kube-sim, alternated.
 //   node --conditions labbot-source --import tsx bench/lab-vs-manual.ts [rounds]
 // Needs the services of scripts/services.sh (Redis on 6390, Docker). Uses Redis database 11.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { labIdFor } from '@labbot/core';
 import { builtInLessonsDir, loadLesson, renderDeployment } from '@labbot/lessons';
 import { startLabHarness } from '../test/e2e/src/harness.js';
@@ -17,22 +18,24 @@ const harness = await startLabHarness({ redisDb: 11, kubelet: 'docker', env: { L
 await harness.startRunner();
 const chat = await harness.startChat();
 const builtIn = await loadLesson(join(builtInLessonsDir(), 'docker-vs-kubernetes'));
+// Asynchronous: kube-sim answers from this very process.
+const run = promisify(execFile);
 const kubectl = (...args: string[]) =>
-  execFileSync('kubectl', ['--kubeconfig', harness.kubeconfigPath, ...args], { encoding: 'utf8', timeout: 120_000 });
+  run('kubectl', ['--kubeconfig', harness.kubeconfigPath, ...args], { timeout: 120_000 });
 
 async function viaLabbot(i: number): Promise<number> {
   const lessonId = ids[i] ?? '';
   const started = performance.now();
-  await chat.type(`start ${lessonId}`, 'bench');
+  await chat.type(`start ${lessonId}`, `bench-${i}`);
   await harness.waitForLab(
-    labIdFor({ platform: 'local', workspaceId: 'local', userId: 'bench', lessonId }),
+    labIdFor({ platform: 'local', workspaceId: 'local', userId: `bench-${i}`, lessonId }),
     (lab) => lab.observed.phase === 'ready',
     180_000,
   );
   return performance.now() - started;
 }
 
-function manually(i: number): number {
+async function manually(i: number): Promise<number> {
   // A fresh copy of the lesson's build context, so Docker really builds (as labbot does for a new lesson).
   const context = mkdtempSync(join(tmpdir(), 'bench-manual-'));
   cpSync(builtIn.dir, context, { recursive: true });
@@ -42,12 +45,12 @@ function manually(i: number): number {
   const manifest = join(context, 'deployment.rendered.yaml');
   writeFileSync(manifest, yaml);
   const started = performance.now();
-  execFileSync('docker', ['build', '--network', 'none', '-q', '-t', tag, context], { timeout: 120_000 });
-  kubectl('apply', '-f', manifest);
-  kubectl('rollout', 'status', 'deployment/hello', '--timeout=120s');
+  await run('docker', ['build', '--network', 'none', '-q', '-t', tag, context], { timeout: 120_000 });
+  await kubectl('apply', '-f', manifest);
+  await kubectl('rollout', 'status', 'deployment/hello', '--timeout=120s');
   const elapsed = performance.now() - started;
-  kubectl('delete', 'deployment', 'hello', '--wait=true');
-  execFileSync('docker', ['rmi', '-f', tag]);
+  await kubectl('delete', 'deployment', 'hello', '--wait=true');
+  await run('docker', ['rmi', '-f', tag]);
   return elapsed;
 }
 
@@ -64,9 +67,9 @@ try {
     // Alternate which goes first, so neither always meets a warmer machine.
     if (i % 2 === 0) {
       labbot.push(await viaLabbot(i));
-      manual.push(manually(i));
+      manual.push(await manually(i));
     } else {
-      manual.push(manually(i));
+      manual.push(await manually(i));
       labbot.push(await viaLabbot(i));
     }
     console.log(`round ${i + 1}: labbot ${labbot.at(-1)?.toFixed(0)} ms, manual ${manual.at(-1)?.toFixed(0)} ms`);
