@@ -3,11 +3,8 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-bash scripts/ensure-deps.sh || exit 1
-export LABBOT_SERVICES_LIST="$root/.labbot/services/started-by-bench.$$"
-bash scripts/services.sh up || exit 1
-trap 'bash scripts/services.sh down' EXIT
-set -a; eval "$(bash scripts/services.sh env)"; set +a
+source scripts/lib.sh
+start_services bench || exit 1
 run() { echo "== $*"; node --conditions labbot-source --import tsx "$@"; }
 run bench/lab-vs-manual.ts 5
 run bench/class-start.ts 20 virtual

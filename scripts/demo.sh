@@ -7,11 +7,8 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-bash scripts/ensure-deps.sh || exit 1
-export LABBOT_SERVICES_LIST="$root/.labbot/services/started-by-demo.$$"
-bash scripts/services.sh up || exit 1
-trap 'bash scripts/services.sh down' EXIT
-set -a; eval "$(bash scripts/services.sh env)"; set +a
+source scripts/lib.sh
+start_services demo || exit 1
 npx turbo run build --output-logs=errors-only >/dev/null || { echo "build failed: run npx turbo run build"; exit 1; }
 node apps/cli/bin/labbot.js doctor >/dev/null || { node apps/cli/bin/labbot.js doctor; exit 1; }
 node apps/cli/bin/labbot.js demo "$@"

@@ -5,12 +5,8 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-bash scripts/ensure-deps.sh || exit 1
-
-export LABBOT_SERVICES_LIST="$root/.labbot/services/started-by-test.$$"
-bash scripts/services.sh up || { echo "0 passed, 1 failed (services did not start)"; exit 1; }
-trap 'bash scripts/services.sh down' EXIT
-set -a; eval "$(bash scripts/services.sh env)"; set +a
+source scripts/lib.sh
+start_services test || { echo "0 passed, 1 failed (dependencies or services did not start)"; exit 1; }
 
 static_failed=0
 run_check() { # run_check <name> <command...>

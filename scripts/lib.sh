@@ -1,0 +1,12 @@
+# Sourced by test.sh, demo.sh, chat.sh and bench.sh (from the repository root): npm dependencies, then
+# the services (Redis, Docker, registry, base image) for this run, stopped on exit if this run started
+# them, and their settings exported (REDIS_URL, LABBOT_REGISTRY, LABBOT_BASE_IMAGE).
+start_services() { # start_services <run name>
+  bash scripts/ensure-deps.sh || return 1
+  export LABBOT_SERVICES_LIST="$PWD/.labbot/services/started-by-$1.$$"
+  bash scripts/services.sh up || return 1
+  trap 'bash scripts/services.sh down' EXIT
+  set -a
+  eval "$(bash scripts/services.sh env)"
+  set +a
+}
