@@ -47,7 +47,7 @@ export interface Runner {
   janitor: Janitor;
   /** The image builder (its stats() count builds, cache hits and waits). */
   builder: Builder;
-  /** Resolves once the pod watch has listed the cluster. */
+  /** Resolves once the pod watch has listed the cluster and the start-up janitor sweep is done. */
   ready: Promise<void>;
   stop(): Promise<void>;
 }
@@ -160,9 +160,12 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     ...(tuning.orphanGraceMs !== undefined ? { orphanGraceMs: tuning.orphanGraceMs } : {}),
   });
   // After a restart, repair at once what changed while no runner watched (then every interval).
-  void watch.synced
+  const ready = watch.synced
     .then(() => janitor.sweep())
-    .catch((error: unknown) => logger.warn({ err: error }, 'start-up janitor sweep failed'));
+    .then(
+      () => undefined,
+      (error: unknown) => logger.warn({ err: error }, 'start-up janitor sweep failed'),
+    );
   const interval = tuning.janitorIntervalMs ?? 30_000;
   let sweeping = false;
   const timer =
@@ -196,5 +199,5 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   };
   if (options.handleSignals) closeOnSignals([{ close: stop }]);
   logger.info({ cluster: config.cluster.mode }, 'runner started');
-  return { janitor, builder, ready: watch.synced, stop };
+  return { janitor, builder, ready, stop };
 }
