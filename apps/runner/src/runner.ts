@@ -9,6 +9,7 @@ import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { createEmitter, type LabEventSink } from './events.js';
 import { createJanitor, type Janitor } from './janitor.js';
+import { createKubectlRunner } from './kubectl-worker.js';
 import { createReconciler } from './reconciler.js';
 import { startStatusWatcher } from './status-watcher.js';
 
@@ -149,6 +150,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
         finalAttempt: context.attempt >= context.attempts,
       }),
   });
+  const kubectlWorker = createKubectlRunner({ connection: redis, store, cluster: driver, logger }).start();
   const janitor = createJanitor({
     store,
     cluster: driver,
@@ -188,6 +190,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     stopped ??= (async () => {
       if (timer) clearInterval(timer);
       await worker.close();
+      await kubectlWorker.close();
       await watch.stop();
       await queues.close();
       await cluster.stop?.();

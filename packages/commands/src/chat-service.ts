@@ -2,6 +2,7 @@ import { type ChatAdapter, ChatMessageSchema, MESSAGE_GONE_CODE } from '@labbot/
 import { LabbotError, type Platform } from '@labbot/core';
 import type { LessonCatalog } from '@labbot/lessons';
 import {
+  createKubectlClient,
   createLabEventWorker,
   createOutboxWorker,
   createQueues,
@@ -42,9 +43,11 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
   const { adapter, redis, store } = options;
   const platform: Platform = adapter.platform;
   const queues = createQueues({ connection: redis });
+  const kubectl = createKubectlClient({ connection: redis });
   const bot = createLabBot({
     store,
     queues,
+    kubectl,
     lessons: options.lessons,
     instructorRoles: options.instructorRoles,
     limits: options.limits,
@@ -103,6 +106,7 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     stop: async () => {
       await adapter.stop();
       await Promise.all(workers.map((worker) => worker.close()));
+      await kubectl.close();
       await queues.close();
     },
   };

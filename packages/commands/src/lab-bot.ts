@@ -10,6 +10,7 @@ import {
   type Actor,
   authorize,
   createLabRecord,
+  formatKubectlCommand,
   LAB_COMMAND_HELP,
   LabbotError,
   type LabCommand,
@@ -20,8 +21,8 @@ import {
   parseLabCommand,
   userMessageOf,
 } from '@labbot/core';
-import type { LessonCatalog } from '@labbot/lessons';
-import type { Queues } from '@labbot/queue';
+import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
+import type { KubectlClient, Queues } from '@labbot/queue';
 import type { LabStore } from '@labbot/store';
 import { renderStatus } from './status-view.js';
 
@@ -35,6 +36,8 @@ export interface BotLogger {
 export interface LabBotOptions {
   store: LabStore;
   queues: Queues;
+  /** Runs the learner's kubectl subset through the runner (the chat side holds no cluster credentials). */
+  kubectl: KubectlClient;
   lessons: LessonCatalog;
   /** Roles that make an actor an instructor (class commands). */
   instructorRoles: readonly string[];
@@ -290,14 +293,56 @@ export function createLabBot(options: LabBotOptions) {
         const lab = await labFor(actor, command.lessonId, conversation.threadId);
         return setDesired(lab, actor, command.kind, respond);
       }
-      case 'check':
-      case 'kubectl':
+      case 'check': {
+        const lab = await labFor(actor, command.lessonId, conversation.threadId);
+        return runChecks(lab, actor, respond);
+      }
+      case 'kubectl': {
+        const lab = await labFor(actor, undefined, conversation.threadId);
+        check(actor, 'kubectl', lab);
+        await respond.defer();
+        const result = await options.kubectl.run({ labId: lab.labId, command: command.kubectl, actor: actor.userId });
+        await respond.reply({
+          title: `$ ${formatKubectlCommand(command.kubectl)}`,
+          tone: result.ok ? 'info' : 'warning',
+          blocks: [{ kind: 'code', text: result.text.trimEnd() || '(no output)' }],
+        });
+        return;
+      }
       case 'class-start':
       case 'class-status':
       case 'class-end':
       case 'class-export':
         throw new Refusal(`"/lab ${command.kind.replace('-', ' ')}" is not available in this version of labbot yet.`);
     }
+  }
+
+  /** The lesson's checks against what was observed of the lab: ✅/❌ with a hint for each failure. */
+  async function runChecks(lab: LabRecord, actor: Actor, respond: Responder): Promise<void> {
+    check(actor, 'check', lab);
+    const lesson = lessons.find(lab.lessonId);
+    if (!lesson) throw new Refusal(`The lesson "${lab.lessonId}" is no longer installed.`);
+    const deletedPods = (await store.history(lab.labId))
+      .filter((entry) => entry.action === 'kubectl.delete-pod')
+      .map((entry) => String(entry.detail?.pod ?? ''));
+    const results = evaluateChecks(lesson, {
+      pods: lab.observed.pods,
+      containerOutput: lab.observed.containerOutput,
+      desiredReplicas: lab.observed.desiredReplicas,
+      deletedPods,
+    });
+    const passed = results.filter((result) => result.passed).length;
+    const lines = results.map((result) =>
+      result.passed
+        ? `✅ ${result.name}`
+        : `❌ ${result.name}
+   💡 ${result.hint ?? ''}`.trimEnd(),
+    );
+    await respond.reply({
+      title: `Checks of ${lesson.spec.title}: ${passed}/${results.length} passed`,
+      tone: passed === results.length ? 'success' : 'warning',
+      blocks: [{ kind: 'text', text: lines.join('\n') || 'This lesson has no checks.' }],
+    });
   }
 
   /** The error boundary of one command: a refusal or a learner-safe sentence, never a stack trace. */
@@ -335,9 +380,10 @@ export function createLabBot(options: LabBotOptions) {
           case 'stop':
           case 'reset':
             return setDesired(lab, incoming.actor, incoming.action, incoming.respond);
-          default:
-            check(incoming.actor, incoming.action === 'join' ? 'start' : incoming.action, lab);
-            throw new Refusal(`"${incoming.action}" is not available in this version of labbot yet.`);
+          case 'check':
+            return runChecks(lab, incoming.actor, incoming.respond);
+          case 'join':
+            throw new Refusal('Classes are not available in this version of labbot yet.');
         }
       }),
     suggestLessons: async (prefix) =>

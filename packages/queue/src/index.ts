@@ -1,5 +1,16 @@
 export type { OpenedConnection, QueueConnection } from './connection.js';
 export {
+  createKubectlClient,
+  createKubectlWorker,
+  KUBECTL_QUEUE,
+  type KubectlClient,
+  type KubectlClientOptions,
+  type KubectlJob,
+  type KubectlJobResult,
+  KubectlJobSchema,
+  type KubectlWorkerOptions,
+} from './kubectl.js';
+export {
   createLabEventWorker,
   type LabEventWorkerOptions,
   labEventsQueueName,
