@@ -18,6 +18,7 @@ function labbot(
   input = '',
   user = 'pipe-user',
   timeoutMs = 120_000,
+  extraEnv: Record<string, string> = {},
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const script = `import { main } from './apps/cli/src/main.ts'; await main(['node', 'labbot', ...${JSON.stringify(args)}]);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions', 'labbot-source', '-e', script], {
@@ -29,6 +30,7 @@ function labbot(
       REDIS_URL: redisUrl,
       KUBECONFIG: kubeconfig,
       LOG_LEVEL: 'warn',
+      ...extraEnv,
     },
   });
   let stdout = '';
@@ -101,5 +103,14 @@ describe('labbot chat from a pipe', () => {
     const list = (await labbot(['labs', 'list'])).stdout;
     expect(list).not.toContain('local:pipe-user');
     expect(list).toContain('local:slow-user');
+  });
+
+  it('says in one line what is wrong with the cluster settings, and exits instead of hanging', async () => {
+    const result = await labbot(['chat', '--timeout', '5'], '/lab list\n', 'pipe-user', 30_000, {
+      KUBECONFIG: '/nonexistent/kubeconfig',
+    });
+    expect(result.stderr.trim()).toMatch(/^labbot: cannot load kubeconfig \(file\): .*\/nonexistent\/kubeconfig/);
+    expect(result.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    expect(result.status).toBe(1);
   });
 });

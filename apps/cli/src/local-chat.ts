@@ -1,6 +1,6 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createTerminalChatAdapter } from '@labbot/chat-terminal';
-import { startChatService } from '@labbot/commands';
+import { type ChatService, startChatService } from '@labbot/commands';
 import { createLogger, type LabbotConfig } from '@labbot/config';
 import { isSettled, type LabRecord } from '@labbot/core';
 import { loadLessons } from '@labbot/lessons';
@@ -48,20 +48,8 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
   });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const store = createLabStore({ redis });
-  const lessons = await loadLessons(config.lessonsDir ? { extraDir: config.lessonsDir } : {});
   const startedAt = Date.now();
   const userId = options.userId ?? process.env.USER ?? 'you';
-
-  let runner: Runner | undefined;
-  if (options.embeddedRunner) {
-    runner = await startRunner(config, {
-      logger,
-      lessons,
-      ...(options.runnerTuning ? { tuning: options.runnerTuning } : {}),
-    });
-    await runner.ready;
-  }
-
   let inputEnded = false;
   const input = options.script ? new PassThrough() : options.input;
   const adapter = createTerminalChatAdapter({
@@ -74,15 +62,38 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
       inputEnded = true;
     },
   });
-  const service = await startChatService({
-    adapter,
-    redis,
-    store,
-    lessons,
-    instructorRoles: ['instructor', ...config.instructors.roles],
-    limits: config.limits,
-    logger,
-  });
+
+  let runner: Runner | undefined;
+  let service: ChatService;
+  try {
+    const lessons = await loadLessons({
+      skipInvalid: true,
+      ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}),
+    });
+    for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
+    if (options.embeddedRunner) {
+      runner = await startRunner(config, {
+        logger,
+        lessons,
+        ...(options.runnerTuning ? { tuning: options.runnerTuning } : {}),
+      });
+      await runner.ready;
+    }
+    service = await startChatService({
+      adapter,
+      redis,
+      store,
+      lessons,
+      instructorRoles: ['instructor', ...config.instructors.roles],
+      limits: config.limits,
+      logger,
+    });
+  } catch (error) {
+    // Nothing may keep the process alive after a failed start (a bad kubeconfig, Redis down...).
+    await runner?.stop();
+    redis.disconnect();
+    throw error;
+  }
 
   /** The labs this session touched: this user's, changed since it started. */
   const touched = async () =>

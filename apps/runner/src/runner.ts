@@ -86,6 +86,8 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const logger = options.logger ?? createLogger({ name: 'labbot-runner', level: config.logLevel });
   const clock = options.clock ?? (() => new Date());
   const tuning = options.tuning ?? {};
+  // The cluster first: a bad kubeconfig fails start-up before any connection is open.
+  const cluster = options.kubeConfig ? { kubeConfig: options.kubeConfig } : await clusterConfig(config, logger);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const store = createLabStore({ redis, clock });
   const queues = createQueues({
@@ -97,7 +99,6 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     options.lessons ??
     (await loadLessons({ skipInvalid: true, ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}) }));
   for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
-  const cluster = options.kubeConfig ? { kubeConfig: options.kubeConfig } : await clusterConfig(config, logger);
   const driver = createClusterDriver({
     kubeConfig: cluster.kubeConfig,
     ceilings: config.limits.ceilings,

@@ -159,7 +159,7 @@ export class TerminalChatAdapter implements ChatAdapter {
           platform: 'local',
           workspaceId: WORKSPACE,
           channelId: CHANNEL,
-          threadId: String(this.nextThread++),
+          threadId: `${this.session}-${this.nextThread++}`,
         });
         this.threads.set(id, { id, title, messages: [] });
         this.say(`${this.render(announcement)}\n→ thread "${title}" opened`);

@@ -33,8 +33,9 @@ export function createKubectlClient(options: KubectlClientOptions): KubectlClien
   const connection = openConnection(options.connection, 'producer');
   const prefix = options.prefix ?? 'labbot';
   const queue = new Queue(KUBECTL_QUEUE, { connection: connection.client, prefix });
-  // QueueEvents blocks on its own connection.
-  const events = new QueueEvents(KUBECTL_QUEUE, { connection: connection.client.duplicate(), prefix });
+  // QueueEvents blocks on its own connection (ours to close: BullMQ leaves a given client open).
+  const eventsClient = connection.client.duplicate();
+  const events = new QueueEvents(KUBECTL_QUEUE, { connection: eventsClient, prefix });
   const eventsReady = events.waitUntilReady();
   return {
     async run(job, timeoutMs = 20_000) {
@@ -58,6 +59,7 @@ export function createKubectlClient(options: KubectlClientOptions): KubectlClien
     },
     async close() {
       await events.close();
+      eventsClient.disconnect();
       await queue.close();
       await connection.release();
     },
