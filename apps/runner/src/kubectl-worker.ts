@@ -9,7 +9,7 @@ import {
   type QueueConnection,
 } from '@labbot/queue';
 import type { LabStore } from '@labbot/store';
-import { POD_PHASES, PRE_POD_PHASES } from './lab-phase.js';
+import { POD_PHASES, PRE_POD_PHASES, phaseFromPods } from './lab-phase.js';
 
 export interface KubectlRunnerOptions {
   connection: QueueConnection;
@@ -17,6 +17,8 @@ export interface KubectlRunnerOptions {
   cluster: ClusterDriver;
   logger: Logger;
   concurrency?: number;
+  /** After a scale: pods the quota refuses never appear, so the caller looks at the events. */
+  onScaled?: (labId: string) => void;
 }
 
 /** Runs a learner's kubectl command in their lab's namespace only, and records what changed the lab. */
@@ -54,7 +56,13 @@ export function createKubectlRunner(options: KubectlRunnerOptions) {
     } else if (command.verb === 'scale') {
       await store.update(
         job.labId,
-        (current) => ({ ...current, observed: { ...current.observed, desiredReplicas: command.replicas } }),
+        (current) => {
+          // The phase follows the new count at once (ready 3/3 becomes waiting for 5).
+          const observed = { ...current.observed, desiredReplicas: command.replicas };
+          if (POD_PHASES.includes(observed.phase))
+            observed.phase = phaseFromPods(observed.pods, command.replicas, observed.diagnosis);
+          return { ...current, observed };
+        },
         {
           audit: {
             actor: job.actor,
@@ -63,6 +71,7 @@ export function createKubectlRunner(options: KubectlRunnerOptions) {
           },
         },
       );
+      options.onScaled?.(job.labId);
     }
   }
 

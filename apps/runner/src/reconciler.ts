@@ -28,6 +28,8 @@ export interface ReconcilerOptions {
   maxConcurrentBuilds: number;
   /** Time budget of namespace teardown. */
   teardownTimeoutMs?: number;
+  /** Called once the Deployment is applied and the lab still waits for pods (to look for refused pods). */
+  onWaitingForPods?: (labId: string) => void;
 }
 
 export interface ReconcileContext {
@@ -269,6 +271,7 @@ export function createReconciler(options: ReconcilerOptions) {
     if (record.observed.phase === 'degraded' && record.observed.diagnosis) {
       await emit(record, 'lab.diagnosis', { diagnosis: record.observed.diagnosis });
     }
+    if (record.observed.phase === 'waiting-for-pods') options.onWaitingForPods?.(record.labId);
   }
 
   /** Reconciles one lab. Throws only retryable errors that are not on their last attempt (the job retries). */

@@ -130,6 +130,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     ceilings: config.limits.ceilings,
     maxConcurrentBuilds: config.limits.maxConcurrentBuilds,
     ...(tuning.teardownTimeoutMs ? { teardownTimeoutMs: tuning.teardownTimeoutMs } : {}),
+    onWaitingForPods: (labId) => watch.checkShortfall(labId),
   });
   const watch = startStatusWatcher({
     store,
@@ -151,7 +152,13 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
         finalAttempt: context.attempt >= context.attempts,
       }),
   });
-  const kubectlWorker = createKubectlRunner({ connection: redis, store, cluster: driver, logger }).start();
+  const kubectlWorker = createKubectlRunner({
+    connection: redis,
+    store,
+    cluster: driver,
+    logger,
+    onScaled: (labId) => watch.checkShortfall(labId),
+  }).start();
   const janitor = createJanitor({
     store,
     cluster: driver,

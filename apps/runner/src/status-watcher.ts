@@ -11,6 +11,14 @@ export interface StatusWatcherOptions {
   emit: Emit;
   logger: Logger;
   debounceMs?: number;
+  /** How long a lab may have fewer pods than desired before the cluster's events are asked why (default 2 s). */
+  shortfallCheckMs?: number;
+}
+
+/** The pod watch plus the one check the watch cannot do: pods that were never created (quota, Pod Security). */
+export interface StatusWatcher extends LabPodWatch {
+  /** Looks at the lab's events soon if it still has fewer pods than desired then (after a deploy or a scale). */
+  checkShortfall(labId: string): void;
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -19,7 +27,7 @@ const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringif
  * Turns the cluster's one shared pod watch into lab state and LabEvents: pods table, ready/degraded,
  * and a diagnosis in plain words. No polling: snapshots arrive from the watch, coalesced per lab.
  */
-export function startStatusWatcher(options: StatusWatcherOptions): LabPodWatch {
+export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher {
   const { store, cluster, emit, logger } = options;
   // Snapshots of one lab are applied in order, one at a time.
   const queues = new Map<string, Promise<void>>();
@@ -63,9 +71,42 @@ export function startStatusWatcher(options: StatusWatcherOptions): LabPodWatch {
     if (diagnosisNow && diagnosisNow.reason !== before.observed.diagnosis?.reason) {
       await emit(after, 'lab.diagnosis', { diagnosis: diagnosisNow });
     }
+    if (after.observed.phase === 'waiting-for-pods' && pods.length < desired) checkShortfall(labId);
   }
 
-  return cluster.watchLabPods({
+  // Refused pods never exist, so no pod event says why; their reason is in the namespace's events.
+  const shortfallChecks = new Map<string, NodeJS.Timeout>();
+  function checkShortfall(labId: string): void {
+    if (shortfallChecks.has(labId)) return;
+    const timer = setTimeout(() => {
+      shortfallChecks.delete(labId);
+      void diagnoseShortfall(labId).catch((error: unknown) =>
+        logger.warn({ err: error, labId }, 'could not diagnose missing pods'),
+      );
+    }, options.shortfallCheckMs ?? 2000);
+    timer.unref();
+    shortfallChecks.set(labId, timer);
+  }
+
+  async function diagnoseShortfall(labId: string): Promise<void> {
+    const lab = await store.get(labId);
+    const short = (current: LabRecord) =>
+      current.desired.state === 'running' &&
+      current.observed.phase === 'waiting-for-pods' &&
+      !current.observed.diagnosis &&
+      current.observed.pods.length < (current.observed.desiredReplicas ?? 0);
+    if (!lab || !short(lab)) return;
+    const diagnosis = await cluster.diagnoseNamespace(lab.namespace);
+    if (!diagnosis) return;
+    let changed = false;
+    const degraded = await store.update(labId, (current) => {
+      changed = short(current);
+      return changed ? { ...current, observed: { ...current.observed, phase: 'degraded', diagnosis } } : undefined;
+    });
+    if (changed) await emit(degraded, 'lab.diagnosis', { diagnosis });
+  }
+
+  const watch = cluster.watchLabPods({
     debounceMs: options.debounceMs ?? 250,
     onSnapshot: (labId, _namespace, pods, diagnosis) => {
       const previous = queues.get(labId) ?? Promise.resolve();
@@ -79,4 +120,14 @@ export function startStatusWatcher(options: StatusWatcherOptions): LabPodWatch {
     },
     onError: (error) => logger.warn({ err: error }, 'pod watch failed; retrying'),
   });
+  return {
+    synced: watch.synced,
+    podsOf: (labId) => watch.podsOf(labId),
+    checkShortfall,
+    stop: async () => {
+      for (const timer of shortfallChecks.values()) clearTimeout(timer);
+      shortfallChecks.clear();
+      await watch.stop();
+    },
+  };
 }

@@ -73,3 +73,28 @@ describe('the kubectl subset and the checks', () => {
     expect(lastAnswer()).toMatch(/^✖ You have no lab yet/);
   });
 });
+
+describe('pods the cluster refuses', () => {
+  it('explains a scale-up beyond the lab quota in plain words', async () => {
+    // The lab namespace's quota holds the lesson's pod limit; 10 replicas of 64Mi exceed a 512Mi ceiling.
+    const tight = await startLabHarness({ redisDb: 12, kubelet: 'virtual', env: { LABBOT_CEILING_MEMORY: '512Mi' } });
+    try {
+      await tight.startRunner();
+      const tightChat = await tight.startChat();
+      await tightChat.type('start docker-vs-kubernetes', 'ada');
+      await tight.waitForLab(labId, (lab) => lab.observed.phase === 'ready');
+      await tightChat.type('kubectl scale deployment/hello --replicas=10', 'ada');
+      const degraded = await tight.waitForLab(labId, (lab) => lab.observed.phase === 'degraded', 30_000);
+      expect(degraded.observed.diagnosis?.reason).toBe('PendingQuota');
+      const thread = await eventually(
+        () => tightChat.thread(degraded),
+        (texts) => (texts[0] ?? '').includes('PendingQuota'),
+        10_000,
+        'the quota diagnosis in the thread',
+      );
+      expect(thread[0]).toMatch(/quota/i);
+    } finally {
+      await tight.stop();
+    }
+  });
+});
