@@ -22,7 +22,12 @@ export async function startDiscordBot(config: LabbotConfig, options: DiscordBotO
   if (!token || !applicationId) throw new Error('LABBOT_DISCORD_TOKEN and LABBOT_DISCORD_APPLICATION_ID are required');
   const logger = options.logger ?? createLogger({ name: 'labbot-discord', level: config.logLevel });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const lessons = await loadLessons(config.lessonsDir ? { extraDir: config.lessonsDir } : {});
+  // Like the runner: an invalid extra lesson is skipped (and explained when a learner asks for it), not fatal.
+  const lessons = await loadLessons({
+    skipInvalid: true,
+    ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}),
+  });
+  for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
   const adapter = createDiscordAdapter({
     token,
     applicationId,

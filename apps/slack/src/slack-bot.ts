@@ -29,7 +29,12 @@ export async function startSlackBot(config: LabbotConfig, options: SlackBotOptio
     throw new Error('LABBOT_SLACK_BOT_TOKEN and LABBOT_SLACK_SIGNING_SECRET are required');
   const logger = options.logger ?? createLogger({ name: 'labbot-slack', level: config.logLevel });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const lessons = await loadLessons(config.lessonsDir ? { extraDir: config.lessonsDir } : {});
+  // Like the runner: an invalid extra lesson is skipped (and explained when a learner asks for it), not fatal.
+  const lessons = await loadLessons({
+    skipInvalid: true,
+    ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}),
+  });
+  for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
   const adapter = createSlackAdapter({
     botToken,
     signingSecret,
