@@ -1,12 +1,9 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createTerminalChatAdapter } from '@labbot/chat-terminal';
-import { type ChatService, startChatService } from '@labbot/commands';
+import { type ChatApp, startChatApp } from '@labbot/commands';
 import { createLogger, type LabbotConfig } from '@labbot/config';
 import { isSettled, type LabRecord } from '@labbot/core';
-import { loadLessons } from '@labbot/lessons';
 import { type Runner, type RunnerTuning, startRunner } from '@labbot/runner';
-import { createLabStore } from '@labbot/store';
-import { Redis } from 'ioredis';
 
 export interface LocalChatOptions {
   config: LabbotConfig;
@@ -46,8 +43,6 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
     level: options.interactive ? 'warn' : config.logLevel === 'info' ? 'warn' : config.logLevel,
     destination: process.stderr,
   });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const store = createLabStore({ redis });
   const startedAt = Date.now();
   const userId = options.userId ?? process.env.USER ?? 'you';
   let inputEnded = false;
@@ -63,36 +58,29 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
     },
   });
 
+  const app: ChatApp = await startChatApp({
+    adapter,
+    redisUrl: config.redisUrl,
+    lessonsDir: config.lessonsDir,
+    instructorRoles: ['instructor', ...config.instructors.roles],
+    limits: config.limits,
+    logger,
+  });
+  const { store, service } = app;
   let runner: Runner | undefined;
-  let service: ChatService;
-  try {
-    const lessons = await loadLessons({
-      skipInvalid: true,
-      ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}),
-    });
-    for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
-    if (options.embeddedRunner) {
+  if (options.embeddedRunner) {
+    try {
       runner = await startRunner(config, {
         logger,
-        lessons,
+        lessons: app.lessons,
         ...(options.runnerTuning ? { tuning: options.runnerTuning } : {}),
       });
       await runner.ready;
+    } catch (error) {
+      // Nothing may keep the process alive after a failed start (a bad kubeconfig, Redis down...).
+      await app.close();
+      throw error;
     }
-    service = await startChatService({
-      adapter,
-      redis,
-      store,
-      lessons,
-      instructorRoles: ['instructor', ...config.instructors.roles],
-      limits: config.limits,
-      logger,
-    });
-  } catch (error) {
-    // Nothing may keep the process alive after a failed start (a bad kubeconfig, Redis down...).
-    await runner?.stop();
-    redis.disconnect();
-    throw error;
   }
 
   /** The labs this session touched: this user's, changed since it started. */
@@ -151,9 +139,8 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
       );
     }
   } finally {
-    await service.stop();
+    await app.close();
     await runner?.stop();
-    redis.disconnect();
   }
   return code;
 }

@@ -1,9 +1,6 @@
 import { createSlackAdapter, type SlackChatAdapter } from '@labbot/chat-slack';
-import { type ChatService, startChatService } from '@labbot/commands';
+import { type ChatService, startChatApp } from '@labbot/commands';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
-import { loadLessons } from '@labbot/lessons';
-import { createLabStore } from '@labbot/store';
-import { Redis } from 'ioredis';
 
 /** The role the adapter gives the member ids of LABBOT_INSTRUCTOR_USERS (Slack itself has no roles). */
 const INSTRUCTOR_ROLE = 'instructor';
@@ -28,13 +25,6 @@ export async function startSlackBot(config: LabbotConfig, options: SlackBotOptio
   if (!botToken || !signingSecret)
     throw new Error('LABBOT_SLACK_BOT_TOKEN and LABBOT_SLACK_SIGNING_SECRET are required');
   const logger = options.logger ?? createLogger({ name: 'labbot-slack', level: config.logLevel });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  // Like the runner: an invalid extra lesson is skipped (and explained when a learner asks for it), not fatal.
-  const lessons = await loadLessons({
-    skipInvalid: true,
-    ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}),
-  });
-  for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
   const adapter = createSlackAdapter({
     botToken,
     signingSecret,
@@ -46,26 +36,18 @@ export async function startSlackBot(config: LabbotConfig, options: SlackBotOptio
     instructorRole: INSTRUCTOR_ROLE,
     logger,
   });
-  const service = await startChatService({
+  const app = await startChatApp({
     adapter,
-    redis,
-    store: createLabStore({ redis }),
-    lessons,
+    redisUrl: config.redisUrl,
+    lessonsDir: config.lessonsDir,
     instructorRoles: [INSTRUCTOR_ROLE, ...config.instructors.roles],
     limits: config.limits,
     logger,
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
   logger.info(
-    { mode, port: mode === 'http' ? adapter.port() : undefined, lessons: lessons.lessons.length },
+    { mode, port: mode === 'http' ? adapter.port() : undefined, lessons: app.lessons.lessons.length },
     mode === 'http' ? 'labbot is on Slack: POST /slack/events' : 'labbot is on Slack (Socket Mode)',
   );
-  return {
-    adapter,
-    service,
-    close: async () => {
-      await service.stop();
-      redis.disconnect();
-    },
-  };
+  return { adapter, service: app.service, close: app.close };
 }

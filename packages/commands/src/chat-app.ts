@@ -1,0 +1,63 @@
+import type { ChatAdapter } from '@labbot/chat';
+import { type LessonCatalog, loadLessons } from '@labbot/lessons';
+import { createLabStore, type LabStore } from '@labbot/store';
+import { Redis } from 'ioredis';
+import { type ChatService, type ChatServiceOptions, startChatService } from './chat-service.js';
+import type { BotLogger } from './lab-bot.js';
+
+export interface ChatAppOptions extends Pick<ChatServiceOptions, 'instructorRoles' | 'limits' | 'minEditIntervalMs'> {
+  adapter: ChatAdapter;
+  redisUrl: string;
+  /** An operator's extra lessons beside the built-in ones (LABBOT_LESSONS_DIR). */
+  lessonsDir?: string | undefined;
+  logger: BotLogger;
+}
+
+/** A chat process's own resources around the chat service: its Redis connection, the store and the lessons. */
+export interface ChatApp {
+  service: ChatService;
+  store: LabStore;
+  lessons: LessonCatalog;
+  /** Stops the chat service, then closes the Redis connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * What every chat process (Discord, Slack, the local chat) starts with: Redis, the store, the lessons
+ * (an invalid extra lesson is skipped and logged, and explained to a learner who asks for it) and the
+ * chat service on the given adapter. Nothing is left open when start-up fails.
+ */
+export async function startChatApp(options: ChatAppOptions): Promise<ChatApp> {
+  const { logger } = options;
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  try {
+    const lessons = await loadLessons({
+      skipInvalid: true,
+      ...(options.lessonsDir ? { extraDir: options.lessonsDir } : {}),
+    });
+    for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
+    const store = createLabStore({ redis });
+    const service = await startChatService({
+      adapter: options.adapter,
+      redis,
+      store,
+      lessons,
+      instructorRoles: options.instructorRoles,
+      limits: options.limits,
+      logger,
+      ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
+    });
+    return {
+      service,
+      store,
+      lessons,
+      close: async () => {
+        await service.stop();
+        redis.disconnect();
+      },
+    };
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+}
