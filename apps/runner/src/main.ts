@@ -1,4 +1,4 @@
 import { loadConfigOrExit } from '@labbot/config';
-import { startRunner } from './runner.js';
+import { startRunner } from '@labbot/runner';
 
 await startRunner(loadConfigOrExit(), { handleSignals: true });

@@ -39,6 +39,7 @@ const forbidden: Record<string, string[]> = {
   'packages/chat-discord': ['@slack/', ...clusterLibraries, ...buildLibraries],
   'packages/chat-slack': ['discord.js', '@discordjs/', ...clusterLibraries, ...buildLibraries],
   'packages/chat-terminal': [...chatLibraries, ...clusterLibraries, ...buildLibraries],
+  'packages/runner': [...chatLibraries, ...chatAdapters, '@labbot/commands'],
   'apps/runner': [...chatLibraries, ...chatAdapters, '@labbot/commands'],
   'apps/discord': ['@slack/', ...clusterLibraries, ...buildLibraries],
   'apps/slack': ['discord.js', '@discordjs/', ...clusterLibraries, ...buildLibraries],
