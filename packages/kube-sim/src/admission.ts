@@ -11,6 +11,17 @@ const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a
 const dns1035Label = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 function nameCause(name: string, resource: ResourceType): StatusCause | undefined {
+  // RBAC names are path segments (upstream ValidateRBACName): `system:discovery` is valid.
+  if (resource.group === 'rbac.authorization.k8s.io') {
+    const bad = ['.', '..'].includes(name)
+      ? `may not be '${name}'`
+      : /[/%]/.test(name)
+        ? `may not contain '${name.includes('/') ? '/' : '%'}'`
+        : '';
+    return bad
+      ? { reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${name}": ${bad}` }
+      : undefined;
+  }
   if (resource.plural === 'namespaces') {
     if (name.length > 63 || !dns1123Label.test(name)) {
       return {
@@ -153,8 +164,23 @@ function dropNullTimestamp(template: JsonObject): void {
     delete template.metadata.creationTimestamp;
 }
 
+const kindsWithoutSpec = new Set([
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+  'Secret',
+  'ConfigMap',
+  'ServiceAccount',
+]);
+
 /** Defaults the API server fills in, per kind. */
 export function applyDefaults(resource: ResourceType, object: KubeObject, clusterIps: () => string): void {
+  // Kinds without a spec (RBAC objects, Secrets, ConfigMaps, ServiceAccounts) get none.
+  if (kindsWithoutSpec.has(resource.kind)) {
+    if (resource.kind === 'Secret') object.type ??= 'Opaque';
+    return;
+  }
   object.spec ??= {};
   const spec = object.spec;
   switch (resource.plural) {

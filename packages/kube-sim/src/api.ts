@@ -4,6 +4,7 @@ import { applyDefaults, applyLimitRangeDefaults, checkPodSecurity, checkQuota, v
 import { ApiError, badRequest, conflict, notFound } from './api-error.js';
 import { recordUpdate, serverSideApply } from './managed-fields.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
+import { RbacAuthorizer, type UserInfo } from './rbac.js';
 import { groupVersionOf, type ResourceType, resourceByKind } from './resources.js';
 import { selectorToString } from './selectors.js';
 import { type ObjectStore, randomSuffix } from './store.js';
@@ -14,6 +15,10 @@ export interface RequestContext {
   manager: string;
   force?: boolean;
   dryRun?: boolean;
+  /** The authenticated caller; absent for the simulator's own controllers (its loopback, like system:masters). */
+  user?: UserInfo;
+  /** Authorizes `create` when an apply patch creates the object (upstream checks create-on-update). */
+  authorizeCreate?: () => void;
 }
 
 export interface WriteResult {
@@ -36,8 +41,11 @@ export const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-
 export class KubeApi {
   private nextClusterIp = 10;
   private readonly eventKeys = new Map<string, string>();
+  readonly rbac: RbacAuthorizer;
 
-  constructor(readonly store: ObjectStore) {}
+  constructor(readonly store: ObjectStore) {
+    this.rbac = new RbacAuthorizer(store);
+  }
 
   private allocateClusterIp = (): string => {
     const n = this.nextClusterIp++;
@@ -108,6 +116,7 @@ export class KubeApi {
     ) {
       delete object.status;
     }
+    if (context.user) this.rbac.admitWrite(context.user, resource, object.metadata.namespace, object);
     const warnings = this.admit(resource, object, true);
     if (resource.plural === 'pods') object.status = { phase: 'Pending', qosClass: qosClassOf(object) };
     if (this.store.get(resource, object.metadata.namespace, object.metadata.name ?? '')) {
@@ -167,6 +176,7 @@ export class KubeApi {
       next.metadata.managedFields = current.metadata.managedFields;
     }
     if (next.metadata.resourceVersion === undefined) next.metadata.resourceVersion = current.metadata.resourceVersion;
+    if (context.user && !subresource) this.rbac.admitWrite(context.user, resource, namespace, next);
     const warnings = subresource === 'status' ? [] : this.admit(resource, next, false);
     if (resource.plural === 'pods' && subresource !== 'status') checkImmutablePod(resource, current, next);
     if (appliedFields) next.metadata.managedFields = appliedFields;
@@ -195,6 +205,7 @@ export class KubeApi {
       if (!isObject(patchBody)) throw badRequest('apply patch must be an object');
       if (!current) {
         if (subresource) throw notFound(resource, name);
+        context.authorizeCreate?.();
         const body = { ...patchBody, metadata: { ...(isObject(patchBody.metadata) ? patchBody.metadata : {}), name } };
         const result = this.create(resource, namespace, body, context);
         const applied = clone(result.object);

@@ -57,13 +57,23 @@ export function apiResourceList(group: string, version: string) {
     });
     for (const sub of r.subresources) {
       const isScale = sub === 'scale';
+      const isToken = sub === 'token';
       list.push({
         name: `${r.plural}/${sub}`,
         singularName: '',
         namespaced: r.namespaced,
         ...(isScale ? { group: 'autoscaling', version: 'v1' } : {}),
-        kind: isScale ? 'Scale' : sub === 'log' ? 'Pod' : sub === 'exec' ? 'PodExecOptions' : r.kind,
-        verbs: sub === 'log' ? ['get'] : sub === 'exec' ? ['create', 'get'] : ['get', 'patch', 'update'],
+        ...(isToken ? { group: 'authentication.k8s.io', version: 'v1' } : {}),
+        kind: isScale
+          ? 'Scale'
+          : isToken
+            ? 'TokenRequest'
+            : sub === 'log'
+              ? 'Pod'
+              : sub === 'exec'
+                ? 'PodExecOptions'
+                : r.kind,
+        verbs: sub === 'log' ? ['get'] : sub === 'exec' || isToken ? ['create', 'get'] : ['get', 'patch', 'update'],
       });
     }
   }

@@ -1,13 +1,17 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { KubeApi, PatchType, RequestContext, WriteResult } from './api.js';
 import { ApiError, badRequest, notFound } from './api-error.js';
+import { type Authenticator, impersonate } from './authn.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.js';
 import type { ExecGateway } from './exec.js';
 import { countRequest, type FaultOptions, latencyOf, type RequestStats, shouldFail } from './faults.js';
 import { openApiV3Document, openApiV3Index, unknownFields } from './openapi.js';
 import { decodeProtobufObject } from './protobuf.js';
+import type { Attributes, UserInfo } from './rbac.js';
 import { findResource, groupVersionOf, type ResourceType } from './resources.js';
+import { answerReview } from './reviews.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { StoreEvent } from './store.js';
 import { toTable } from './tables.js';
@@ -30,7 +34,9 @@ export interface HttpServerOptions {
   api: KubeApi;
   /** Serves `pods/<name>/exec` over the remote-command WebSocket protocol. */
   exec: ExecGateway;
-  token: string;
+  authenticator: Authenticator;
+  /** The serving certificate and key (PEM): kube-sim speaks HTTPS only, as clients send tokens over TLS only. */
+  tls: { cert: string; key: string };
   faults: FaultOptions;
   stats: RequestStats;
   logs: LogSource;
@@ -190,7 +196,7 @@ export class HttpApiServer {
   private readonly watches = new Set<ServerResponse>();
 
   constructor(private readonly options: HttpServerOptions) {
-    this.server = createServer((req, res) => {
+    this.server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         const apiError =
           error instanceof ApiError
@@ -226,10 +232,8 @@ export class HttpApiServer {
       'create',
       route ? `${route.resource.plural}/${route.subresource ?? ''}` : 'nonresource',
     );
-    const authorization = req.headers.authorization;
-    if (authorization !== undefined && authorization !== `Bearer ${this.options.token}`) {
-      throw new ApiError(401, 'Unauthorized', 'Unauthorized');
-    }
+    const user = this.userOf(req);
+    if (route) this.authorize(user, url, route, 'create');
     if (route?.resource.plural !== 'pods' || route.subresource !== 'exec' || !route.name) {
       throw new ApiError(400, 'BadRequest', 'only pods/exec can be upgraded');
     }
@@ -297,14 +301,41 @@ export class HttpApiServer {
       res.end('ok');
       return;
     }
-    if (path === '/version') return sendJson(res, 200, serverVersion);
-    // kubectl sends no bearer token over plain http, so anonymous requests are served; a wrong token is refused.
-    const authorization = req.headers.authorization;
-    if (authorization !== undefined && authorization !== `Bearer ${this.options.token}`) {
-      throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    // Authentication, impersonation, then authorization, in the API server's filter order.
+    const user = this.userOf(req);
+    if (!route) {
+      this.options.api.rbac.check({ user, verb: method.toLowerCase(), resourceRequest: false, path });
+      if (path === '/version') return sendJson(res, 200, serverVersion);
+      return this.handleNonResource(path, segments, res);
     }
-    if (!route) return this.handleNonResource(path, segments, res);
-    return this.handleResource(req, res, url, route, verb);
+    this.authorize(user, url, route, verb);
+    return this.handleResource(req, res, url, route, verb, user);
+  }
+
+  /** The caller (401 without a valid token), or whom it impersonates when allowed to. */
+  private userOf(req: IncomingMessage): UserInfo {
+    const caller = this.options.authenticator.authenticate(req);
+    return impersonate(req, caller, this.options.api.rbac);
+  }
+
+  /** RBAC for a resource request; a list or watch narrowed to one name (fieldSelector) is authorized for that name. */
+  private authorize(user: UserInfo, url: URL, route: ResourceRoute, verb: string): void {
+    let name = route.name;
+    if (!name && (verb === 'list' || verb === 'watch')) {
+      const single = /(?:^|,)metadata\.name==?([^,]+)/.exec(url.searchParams.get('fieldSelector') ?? '');
+      if (single?.[1]) name = single[1];
+    }
+    const attributes: Attributes = {
+      user,
+      verb,
+      resourceRequest: true,
+      apiGroup: route.resource.group,
+      resource: route.resource.plural,
+      ...(route.subresource ? { subresource: route.subresource } : {}),
+      ...(route.namespace ? { namespace: route.namespace } : {}),
+      ...(name ? { name } : {}),
+    };
+    this.options.api.rbac.check(attributes);
   }
 
   private handleNonResource(path: string, segments: string[], res: ServerResponse) {
@@ -359,13 +390,52 @@ export class HttpApiServer {
     url: URL,
     route: ResourceRoute,
     verb: string,
+    user: UserInfo,
   ): Promise<void> {
     const { api } = this.options;
     const { resource, namespace, name, subresource } = route;
     if (subresource && !resource.subresources.includes(subresource)) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     }
-    const context = this.contextOf(req, url);
+    if (resource.review) {
+      if (verb !== 'create' || name)
+        throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      const body = await readObjectBody(req);
+      return sendJson(res, 201, answerReview(resource, body, user, api.rbac));
+    }
+    if (subresource === 'token' && verb === 'create') {
+      const body = await readObjectBody(req);
+      const spec =
+        typeof body === 'object' && body !== null && 'spec' in body ? (body.spec as Record<string, unknown>) : {};
+      const expiration = typeof spec?.expirationSeconds === 'number' ? spec.expirationSeconds : undefined;
+      const audiences = Array.isArray(spec?.audiences) ? spec.audiences.map(String) : undefined;
+      const issued = this.options.authenticator.issue(namespace ?? '', name ?? '', expiration, audiences);
+      return sendJson(res, 201, {
+        kind: 'TokenRequest',
+        apiVersion: 'authentication.k8s.io/v1',
+        metadata: { name, namespace, creationTimestamp: null },
+        spec: {
+          audiences: audiences?.length ? audiences : ['https://kubernetes.default.svc.cluster.local'],
+          expirationSeconds: expiration ?? 3600,
+          boundObjectRef: null,
+        },
+        status: issued,
+      });
+    }
+    const context: RequestContext = {
+      ...this.contextOf(req, url),
+      user,
+      authorizeCreate: () =>
+        api.rbac.check({
+          user,
+          verb: 'create',
+          resourceRequest: true,
+          apiGroup: resource.group,
+          resource: resource.plural,
+          ...(namespace ? { namespace } : {}),
+          ...(name ? { name } : {}),
+        }),
+    };
     const reply = (result: WriteResult, extraWarnings: string[] = []) =>
       sendJson(res, result.created ? 201 : 200, result.object, [...extraWarnings, ...result.warnings]);
     switch (verb) {

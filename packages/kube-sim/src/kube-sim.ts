@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type Docker from 'dockerode';
+import { Agent, fetch, type RequestInit, type Response } from 'undici';
 import { KubeApi, systemNamespaces } from './api.js';
+import { Authenticator } from './authn.js';
 import { ControllerManager } from './controllers.js';
 import { ExecGateway } from './exec.js';
 import { emptyStats, type FaultOptions, type RequestStats } from './faults.js';
@@ -10,8 +12,10 @@ import { HttpApiServer } from './http-server.js';
 import { DockerKubelet } from './kubelet-docker.js';
 import { type Kubelet, VirtualKubelet } from './kubelet-virtual.js';
 import { nodeName } from './pod-status.js';
+import { bootstrapPolicy } from './rbac.js';
 import { resourceByKind } from './resources.js';
 import { ObjectStore } from './store.js';
+import { servingCertificate } from './tls.js';
 import { clone } from './types.js';
 
 export interface KubeSimOptions {
@@ -31,16 +35,28 @@ export interface KubeSimOptions {
   watchHistory?: number;
   /** How long a deleted namespace shows Terminating before its contents go (default 300 ms). */
   namespaceTerminationDelayMs?: number;
-  /** Bearer token of the kubeconfig user (`kube-sim` by default); requests without a token are served too. */
+  /** Bearer token of the kubeconfig's admin user (group system:masters); random when absent. */
   token?: string;
+  /** Clock seam for ServiceAccount token expiry (ms since the epoch). */
+  now?: () => number;
 }
 
 export interface KubeSim {
-  /** `http://127.0.0.1:<port>` */
+  /** `https://127.0.0.1:<port>` */
   url: string;
-  /** A kubeconfig (YAML) for kubectl or client-node: plain http, a token user, context `kube-sim`. */
+  /** A kubeconfig (YAML) for kubectl or client-node: the admin token (system:masters), the CA, context `kube-sim`. */
   kubeconfig: string;
   writeKubeconfig(path: string): Promise<void>;
+  /** The admin bearer token of `kubeconfig`. */
+  adminToken: string;
+  /** The self-signed CA certificate (PEM) the server's certificate chains to. */
+  caCert: string;
+  /** A kubeconfig for another bearer token (a ServiceAccount's), same cluster and CA. */
+  kubeconfigForToken(token: string, namespace?: string): string;
+  /** TokenRequest for a ServiceAccount, as `kubectl create token` does (default 1 h). */
+  createToken(namespace: string, serviceAccount: string, expirationSeconds?: number): string;
+  /** A fetch of a path with the admin token, trusting the simulator's CA (for tests and benches). */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Kubernetes API requests served so far, by verb and resource. */
   stats(): RequestStats;
   resetStats(): void;
@@ -52,7 +68,7 @@ export interface KubeSim {
   stop(): Promise<void>;
 }
 
-function kubeconfigFor(url: string, token: string): string {
+function kubeconfigFor(url: string, token: string, caCert: string, namespace = 'default'): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -60,14 +76,13 @@ function kubeconfigFor(url: string, token: string): string {
     '- name: kube-sim',
     '  cluster:',
     `    server: ${url}`,
-    // client-node 2 refuses plain http unless this is set; kubectl ignores it for http.
-    '    insecure-skip-tls-verify: true',
+    `    certificate-authority-data: ${Buffer.from(caCert).toString('base64')}`,
     'contexts:',
     '- name: kube-sim',
     '  context:',
     '    cluster: kube-sim',
     '    user: kube-sim',
-    '    namespace: default',
+    `    namespace: ${namespace}`,
     'current-context: kube-sim',
     'preferences: {}',
     'users:',
@@ -79,6 +94,9 @@ function kubeconfigFor(url: string, token: string): string {
 }
 
 function seed(api: KubeApi): void {
+  const policy = bootstrapPolicy();
+  for (const role of policy.roles) api.store.create(resourceByKind('ClusterRole'), role);
+  for (const binding of policy.bindings) api.store.create(resourceByKind('ClusterRoleBinding'), binding);
   for (const name of systemNamespaces)
     api.create(resourceByKind('Namespace'), undefined, { metadata: { name } }, { manager: 'kube-apiserver' });
   api.store.create(resourceByKind('Node'), {
@@ -132,14 +150,17 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSim> {
     kubelet = dockerKubelet;
   } else kubelet = new VirtualKubelet(api, options.virtualReadyDelayMs ?? 50);
   seed(api);
-  const token = options.token ?? 'kube-sim';
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const authenticator = new Authenticator({ store, adminToken: token, now: options.now ?? Date.now });
+  const tls = await servingCertificate();
   let stats = emptyStats();
   const faults: FaultOptions = { ...options.faults };
   const exec = new ExecGateway(kubelet);
   const http = new HttpApiServer({
     api,
     exec,
-    token,
+    authenticator,
+    tls,
     faults,
     get stats() {
       return stats;
@@ -151,12 +172,23 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSim> {
     http.server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (http.server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
-  const kubeconfig = kubeconfigFor(url, token);
+  const url = `https://127.0.0.1:${port}`;
+  const kubeconfig = kubeconfigFor(url, token, tls.cert);
+  const dispatcher = new Agent({ connect: { ca: tls.cert } });
   let stopping: Promise<void> | undefined;
   return {
     url,
     kubeconfig,
+    adminToken: token,
+    caCert: tls.cert,
+    kubeconfigForToken: (other, namespace) => kubeconfigFor(url, other, tls.cert, namespace),
+    createToken: (namespace, serviceAccount, seconds) => authenticator.issue(namespace, serviceAccount, seconds).token,
+    fetch: (path, init = {}) =>
+      fetch(`${url}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) },
+        dispatcher,
+      }),
     writeKubeconfig: (path) => writeFile(path, kubeconfig, { mode: 0o600 }),
     stats: () => clone(stats),
     resetStats: () => {
@@ -175,6 +207,7 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSim> {
         http.server.closeAllConnections();
         await new Promise<void>((resolve) => http.server.close(() => resolve()));
         await kubelet.stop();
+        await dispatcher.close();
       })();
       return stopping;
     },

@@ -9,7 +9,17 @@ import type { JsonObject } from './types.js';
 type Field =
   | [
       name: string,
-      kind: 'string' | 'bool' | 'int' | 'intKeepZero' | 'strings' | 'map' | 'quantityMap' | 'intOrString' | 'skip',
+      kind:
+        | 'string'
+        | 'bool'
+        | 'int'
+        | 'intKeepZero'
+        | 'strings'
+        | 'map'
+        | 'bytesMap'
+        | 'quantityMap'
+        | 'intOrString'
+        | 'skip',
     ]
   | [name: string, kind: 'message' | 'messages', type: string];
 
@@ -100,6 +110,53 @@ const schemas: Record<string, Record<number, Field>> = {
   },
   Subject: { 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] },
   RoleRef: { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] },
+  ClusterRole: { 1: ['metadata', 'message', 'ObjectMeta'], 2: ['rules', 'messages', 'PolicyRule'] },
+  ClusterRoleBinding: {
+    1: ['metadata', 'message', 'ObjectMeta'],
+    2: ['subjects', 'messages', 'Subject'],
+    3: ['roleRef', 'message', 'RoleRef'],
+  },
+  Secret: {
+    1: ['metadata', 'message', 'ObjectMeta'],
+    2: ['data', 'bytesMap'],
+    3: ['type', 'string'],
+    4: ['stringData', 'map'],
+    5: ['immutable', 'bool'],
+  },
+  TokenRequest: { 1: ['metadata', 'message', 'ObjectMeta'], 2: ['spec', 'message', 'TokenRequestSpec'] },
+  TokenRequestSpec: { 1: ['audiences', 'strings'], 4: ['expirationSeconds', 'int'] },
+  SelfSubjectAccessReview: {
+    1: ['metadata', 'message', 'ObjectMeta'],
+    2: ['spec', 'message', 'SelfSubjectAccessReviewSpec'],
+  },
+  SelfSubjectAccessReviewSpec: {
+    1: ['resourceAttributes', 'message', 'ResourceAttributes'],
+    2: ['nonResourceAttributes', 'message', 'NonResourceAttributes'],
+  },
+  SubjectAccessReview: { 1: ['metadata', 'message', 'ObjectMeta'], 2: ['spec', 'message', 'SubjectAccessReviewSpec'] },
+  SubjectAccessReviewSpec: {
+    1: ['resourceAttributes', 'message', 'ResourceAttributes'],
+    2: ['nonResourceAttributes', 'message', 'NonResourceAttributes'],
+    3: ['user', 'string'],
+    4: ['groups', 'strings'],
+    6: ['uid', 'string'],
+  },
+  ResourceAttributes: {
+    1: ['namespace', 'string'],
+    2: ['verb', 'string'],
+    3: ['group', 'string'],
+    4: ['version', 'string'],
+    5: ['resource', 'string'],
+    6: ['subresource', 'string'],
+    7: ['name', 'string'],
+  },
+  NonResourceAttributes: { 1: ['path', 'string'], 2: ['verb', 'string'] },
+  SelfSubjectRulesReview: {
+    1: ['metadata', 'message', 'ObjectMeta'],
+    2: ['spec', 'message', 'SelfSubjectRulesReviewSpec'],
+  },
+  SelfSubjectRulesReviewSpec: { 1: ['namespace', 'string'] },
+  SelfSubjectReview: { 1: ['metadata', 'message', 'ObjectMeta'] },
 };
 
 interface RawField {
@@ -147,7 +204,7 @@ function readFields(buffer: Buffer): RawField[] {
   return fields;
 }
 
-function decodeEntry(bytes: Buffer, valueIsQuantity: boolean): [string, string] {
+function decodeEntry(bytes: Buffer, valueIsQuantity: boolean, valueIsBytes = false): [string, string] {
   let key = '';
   let value = '';
   for (const field of readFields(bytes)) {
@@ -157,7 +214,7 @@ function decodeEntry(bytes: Buffer, valueIsQuantity: boolean): [string, string] 
         ? (readFields(field.bytes)
             .find((f) => f.number === 1)
             ?.bytes?.toString('utf8') ?? '')
-        : field.bytes.toString('utf8');
+        : field.bytes.toString(valueIsBytes ? 'base64' : 'utf8');
     }
   }
   return [key, value];
@@ -189,8 +246,9 @@ function decodeMessage(bytes: Buffer, type: string): JsonObject {
         out[name] = Number(BigInt.asIntN(64, field.varint ?? 0n));
         break;
       case 'map':
+      case 'bytesMap':
       case 'quantityMap': {
-        const [key, value] = decodeEntry(field.bytes ?? Buffer.alloc(0), kind === 'quantityMap');
+        const [key, value] = decodeEntry(field.bytes ?? Buffer.alloc(0), kind === 'quantityMap', kind === 'bytesMap');
         out[name] = { ...((out[name] as JsonObject | undefined) ?? {}), [key]: value };
         break;
       }

@@ -12,6 +12,8 @@ export interface ResourceType {
   categories?: string[];
   /** Served by the simulator itself; clients may read it but not write it. */
   readOnly?: boolean;
+  /** A review (access review, whoami): only `create`, answered at once and never stored. */
+  review?: boolean;
 }
 
 const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -61,7 +63,8 @@ export const resourceTypes: readonly ResourceType[] = [
     categories: ['all'],
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   }),
-  define('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'] }),
+  define('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'], subresources: ['token'] }),
+  define('', 'v1', 'Secret', 'secrets', true),
   define('', 'v1', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
   define('', 'v1', 'ResourceQuota', 'resourcequotas', true, { shortNames: ['quota'], subresources: ['status'] }),
   define('', 'v1', 'LimitRange', 'limitranges', true, { shortNames: ['limits'] }),
@@ -77,8 +80,26 @@ export const resourceTypes: readonly ResourceType[] = [
     categories: ['all'],
   }),
   define('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true, { shortNames: ['netpol'] }),
+  define('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),
+  define('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
   define('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
   define('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
+  define('authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', false, {
+    verbs: ['create'],
+    review: true,
+  }),
+  define('authorization.k8s.io', 'v1', 'SubjectAccessReview', 'subjectaccessreviews', false, {
+    verbs: ['create'],
+    review: true,
+  }),
+  define('authorization.k8s.io', 'v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', false, {
+    verbs: ['create'],
+    review: true,
+  }),
+  define('authentication.k8s.io', 'v1', 'SelfSubjectReview', 'selfsubjectreviews', false, {
+    verbs: ['create'],
+    review: true,
+  }),
 ];
 
 export function groupVersionOf(resource: ResourceType): string {
