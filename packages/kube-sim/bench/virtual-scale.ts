@@ -20,21 +20,23 @@ gc();
 const base = process.memoryUsage();
 const sim = await startKubeSim({ kubelet: 'virtual', virtualReadyDelayMs: 10 });
 const post = (path: string, body: unknown) =>
-  fetch(`${sim.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  }).then((r) => {
-    if (!r.ok) throw new Error(`${path}: ${r.status}`);
-    return r.json();
-  });
+  sim
+    .fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    .then((r) => {
+      if (!r.ok) throw new Error(`${path}: ${r.status}`);
+      return r.json();
+    });
 
 const running = Array.from({ length: watchers }, () => new Set<string>());
 const aborts: AbortController[] = [];
 for (const seen of running) {
   const abort = new AbortController();
   aborts.push(abort);
-  const response = await fetch(`${sim.url}/api/v1/pods?watch=true`, { signal: abort.signal });
+  const response = await sim.fetch('/api/v1/pods?watch=true', { signal: abort.signal });
   const reader = response.body?.getReader();
   const decoder = new TextDecoder();
   let buffered = '';
