@@ -61,4 +61,40 @@ describe('toClusterError', () => {
     const own = new LabbotError('APPLY_INVALID', 'mine');
     expect(toClusterError(own, 'x')).toBe(own);
   });
+
+  it('names the missing RBAC permission of a 403 in one sentence, not retryable', () => {
+    const error = toClusterError(
+      status(
+        403,
+        'Forbidden',
+        'roles.rbac.authorization.k8s.io "lab-learner" is forbidden: User "system:serviceaccount:labbot:labbot-runner" cannot patch resource "roles" in API group "rbac.authorization.k8s.io" in the namespace "lab-1"',
+      ),
+      'apply Role lab-learner',
+    );
+    expect(error.code).toBe('CLUSTER_FORBIDDEN');
+    expect(error.retryable).toBe(false);
+    expect(error.userMessage).toBe(
+      'Kubernetes refused: system:serviceaccount:labbot:labbot-runner lacks the RBAC permission "patch roles.rbac.authorization.k8s.io" in namespace lab-1; an operator must grant it (run `labbot doctor` for the rule to add).',
+    );
+    const scale = toClusterError(
+      status(
+        403,
+        'Forbidden',
+        'deployments.apps "web" is forbidden: User "u" cannot patch resource "deployments/scale" in API group "apps" at the cluster scope',
+      ),
+      'scale',
+    );
+    expect(scale.userMessage).toContain('"patch deployments.apps/scale" cluster-wide');
+    const escalation = toClusterError(
+      status(
+        403,
+        'Forbidden',
+        'roles.rbac.authorization.k8s.io "lab-learner" is forbidden: user "u" (groups=["g"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:["events.k8s.io"], Resources:["events"], Verbs:["get" "list" "watch"]}',
+      ),
+      'apply Role',
+    );
+    expect(escalation.userMessage).toContain(
+      '{APIGroups:["events.k8s.io"], Resources:["events"], Verbs:["get" "list" "watch"]}',
+    );
+  });
 });

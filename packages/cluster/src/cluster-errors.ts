@@ -125,7 +125,10 @@ export function toClusterError(error: unknown, action: string, context: Record<s
     });
   }
   if (httpStatus === 403 || httpStatus === 401) {
-    return new LabbotError(ClusterErrorCode.forbidden, detail, options);
+    return new LabbotError(ClusterErrorCode.forbidden, detail, {
+      ...options,
+      userMessage: permissionSentence(httpStatus, message),
+    });
   }
   const retryable = httpStatus === undefined || httpStatus === 429 || httpStatus >= 500 || httpStatus === 409;
   const unavailable = httpStatus === 503 || httpStatus === 502 || httpStatus === 504;
@@ -134,6 +137,29 @@ export function toClusterError(error: unknown, action: string, context: Record<s
     retryable,
     userMessage: unavailable ? 'The lab cluster is not reachable right now. Please try again in a minute.' : undefined,
   });
+}
+
+/**
+ * One sentence naming the permission a 403 says is missing (the API server's wording is parsed:
+ * `User "x" cannot create resource "roles" in API group "rbac.authorization.k8s.io" in the namespace "lab-1"`).
+ */
+export function permissionSentence(httpStatus: number, message: string): string {
+  if (httpStatus === 401)
+    return 'The lab runner could not log in to the Kubernetes API (its token is missing, expired or revoked); an operator must fix its credentials.';
+  const denied =
+    /User "([^"]*)" cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)"| at the cluster scope)/.exec(
+      message,
+    );
+  if (denied) {
+    const [, user, verb, resource, group, namespace] = denied;
+    const qualified = group ? `${resource?.replace(/^([^/]+)/, `$1.${group}`)}` : resource;
+    const where = namespace ? `in namespace ${namespace}` : 'cluster-wide';
+    return `Kubernetes refused: ${user} lacks the RBAC permission "${verb} ${qualified}" ${where}; an operator must grant it (run \`labbot doctor\` for the rule to add).`;
+  }
+  const escalation = /attempting to grant RBAC permissions not currently held:\s*(\{[^}]*\})/.exec(message);
+  if (escalation)
+    return `Kubernetes refused to grant the learner ${escalation[1]} because the lab runner does not hold it itself; an operator must add it to the runner's lab-manager ClusterRole.`;
+  return `Kubernetes refused the lab runner: ${shorten(message)}`;
 }
 
 function shorten(text: string, max = 300): string {

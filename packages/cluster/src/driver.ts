@@ -1,7 +1,7 @@
 import {
   AppsV1Api,
   CoreV1Api,
-  type KubeConfig,
+  KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
@@ -12,7 +12,9 @@ import { httpStatusOf, toClusterError } from './cluster-errors.js';
 import { diagnose } from './diagnose.js';
 import {
   buildNamespaceObjects,
+  buildRunnerRoleBinding,
   type ClusterCeilings,
+  learnerUsername,
   type ProvisionNamespaceOptions as NamespaceObjectsOptions,
 } from './guard-rails.js';
 import { type KubectlResult, runKubectl } from './kubectl.js';
@@ -29,6 +31,7 @@ import {
   OWNER_LABEL,
 } from './labels.js';
 import { droppedFields, toModelForm, toPlainObject } from './model-form.js';
+import { LAB_MANAGER_CLUSTER_ROLE, subjectOf, whoAmI } from './permissions.js';
 import { isoTime, podSummary } from './pod-summary.js';
 import { type ClusterLogger, type LabPodWatch, type WatchLabPodsOptions, watchLabPods } from './pod-watcher.js';
 import type { Diagnosis, KubectlCommand, PodSummary } from './types.js';
@@ -45,6 +48,21 @@ export interface ClusterDriverOptions {
   now?: () => Date;
   /** Longest a learner's `rollout status` waits. Default 60 s. */
   rolloutTimeoutMs?: number;
+  /** The ClusterRole the runner binds to itself in each lab namespace. Default `labbot-lab-manager`. */
+  labManagerClusterRole?: string;
+}
+
+/** The same cluster and credentials, acting as `username` (the Impersonate-User header). */
+export function impersonating(kubeConfig: KubeConfig, username: string): KubeConfig {
+  const copy = new KubeConfig();
+  const current = kubeConfig.getCurrentUser()?.name;
+  copy.loadFromOptions({
+    clusters: kubeConfig.clusters,
+    contexts: kubeConfig.contexts,
+    currentContext: kubeConfig.currentContext,
+    users: kubeConfig.users.map((user) => (user.name === current ? { ...user, impersonateUser: username } : user)),
+  });
+  return copy;
 }
 
 export interface ProvisionNamespaceOptions extends Omit<NamespaceObjectsOptions, 'ownerKey'> {
@@ -118,8 +136,20 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
   const now = options.now ?? (() => new Date());
   const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const apps = kubeConfig.makeApiClient(AppsV1Api);
   const version = kubeConfig.makeApiClient(VersionApi);
+  const labManagerRole = options.labManagerClusterRole ?? LAB_MANAGER_CLUSTER_ROLE;
+  // Who the runner is, asked once: the subject of its RoleBinding in every lab namespace.
+  let self: Promise<ReturnType<typeof subjectOf>> | undefined;
+  const runnerSubject = () => {
+    self ??= whoAmI(kubeConfig).then(
+      (user) => subjectOf(user.username),
+      (error: unknown) => {
+        self = undefined;
+        throw error;
+      },
+    );
+    return self;
+  };
 
   const apply = async (object: KubernetesObject, model = toModelForm(object)): Promise<KubernetesObject> => {
     try {
@@ -156,6 +186,12 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       );
       if (!namespaceObject) throw new Error('no namespace object built');
       const applied = [await apply(namespaceObject)];
+      // The runner's write access inside the namespace comes from this binding, so it goes first.
+      applied.push(
+        await apply(
+          buildRunnerRoleBinding(provision.namespace, provision.labId, await runnerSubject(), labManagerRole),
+        ),
+      );
       // The namespaced objects do not depend on each other: apply them together.
       applied.push(...(await Promise.all(namespaced.map((object) => apply(object)))));
       logger?.info?.({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace provisioned');
@@ -201,10 +237,12 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
 
     async kubectl(namespace, command) {
       assertDnsLabel(namespace, 'namespace');
+      // As the lab's learner ServiceAccount: RBAC confines the command to the lab, beyond the parser.
+      const learner = impersonating(kubeConfig, learnerUsername(namespace));
       return runKubectl(
         {
-          core,
-          apps,
+          core: learner.makeApiClient(CoreV1Api),
+          apps: learner.makeApiClient(AppsV1Api),
           namespace,
           now,
           ...(options.rolloutTimeoutMs ? { rolloutTimeoutMs: options.rolloutTimeoutMs } : {}),

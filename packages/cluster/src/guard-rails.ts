@@ -42,6 +42,37 @@ export interface ProvisionNamespaceOptions {
 }
 
 export const LEARNER_SERVICE_ACCOUNT = 'lab-learner';
+
+/** The learner Role's rules: `get/describe/logs/scale/delete pod/rollout status` and nothing else. */
+export const LEARNER_RULES = [
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
+  { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['services'], verbs: ['get', 'list'] },
+  { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
+];
+
+/** The user name of a lab's learner ServiceAccount, which `/lab kubectl` impersonates. */
+export function learnerUsername(namespace: string): string {
+  return `system:serviceaccount:${namespace}:${LEARNER_SERVICE_ACCOUNT}`;
+}
+
+/** The runner's RoleBinding in a lab namespace: its lab-manager ClusterRole, for this namespace only. */
+export function buildRunnerRoleBinding(
+  namespace: string,
+  labId: string,
+  subject: { kind: string; name: string; namespace?: string; apiGroup?: string },
+  clusterRole: string,
+): KubernetesObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'labbot-runner', namespace, labels: labLabels(labId) },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+    subjects: [subject],
+  } as KubernetesObject;
+}
 export const LEARNER_ROLE = 'lab-learner';
 export const QUOTA_NAME = 'labbot-quota';
 export const LIMIT_RANGE_NAME = 'labbot-limits';
@@ -201,13 +232,9 @@ export function buildNamespaceObjects(
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: meta(LEARNER_ROLE),
-    rules: [
-      { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['pods'], verbs: ['delete'] },
-      { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
-      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'watch'] },
-    ],
+    // Exactly what the safe kubectl subset reads and changes; every rule is also in the runner's
+    // lab-manager ClusterRole, because the API server refuses a Role granting more than its author holds.
+    rules: LEARNER_RULES,
   };
 
   const roleBinding = {

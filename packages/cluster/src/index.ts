@@ -3,11 +3,14 @@ export { type DiagnoseOptions, type DiagnosisReason, diagnose } from './diagnose
 export * from './driver.js';
 export {
   buildNamespaceObjects,
+  buildRunnerRoleBinding,
   type ClusterCeilings,
   type LabLimits,
   LEARNER_ROLE,
+  LEARNER_RULES,
   LEARNER_SERVICE_ACCOUNT,
   LIMIT_RANGE_NAME,
+  learnerUsername,
   NETWORK_POLICY_NAMES,
   planQuota,
   QUOTA_NAME,
@@ -27,6 +30,7 @@ export {
 } from './kubectl-format.js';
 export * from './labels.js';
 export { droppedFields, toModelForm, toPlainObject } from './model-form.js';
+export * from './permissions.js';
 export { labIdOfPod, podStatusText, podSummary } from './pod-summary.js';
 export type { ClusterLogger, LabPodWatch, WatchLabPodsOptions } from './pod-watcher.js';
 export { cpuToMillicores, formatCpu, formatMemory, memoryToBytes } from './quantity.js';
