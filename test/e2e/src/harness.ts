@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { TerminalChatAdapter } from '@labbot/chat-terminal';
 import { loadKubeConfig } from '@labbot/cluster';
@@ -39,8 +41,12 @@ export interface LabHarnessOptions {
 
 export interface LabHarness {
   sim: KubeSim;
+  /** The admin (system:masters) of kube-sim. */
   kubeConfig: KubeConfig;
   kubeconfigPath: string;
+  /** The runners' identity: the labbot-runner ServiceAccount with the RBAC of infra/k8s. */
+  runnerKubeConfig: KubeConfig;
+  runnerKubeconfigPath: string;
   config: LabbotConfig;
   redisUrl: string;
   redis: Redis;
@@ -83,6 +89,25 @@ export async function eventually<T>(
   }
 }
 
+const runnerRbac = new URL('../../../infra/k8s/runner-rbac.yaml', import.meta.url).pathname;
+
+/**
+ * Applies infra/k8s/runner-rbac.yaml to kube-sim with the real kubectl (as admin) and returns a kubeconfig
+ * of the labbot-runner ServiceAccount, so tests run the runner with exactly the rights it gets in a cluster.
+ */
+export async function runnerCredentials(sim: KubeSim, dir: string): Promise<string> {
+  const kubectl = (...args: string[]) =>
+    promisify(execFile)(process.env.KUBECTL ?? '/usr/bin/kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), ...args], {
+      env: { ...process.env, HOME: dir },
+    });
+  await kubectl('create', 'namespace', 'labbot');
+  await kubectl('apply', '-f', runnerRbac);
+  const token = (await kubectl('create', 'token', 'labbot-runner', '-n', 'labbot', '--duration=24h')).stdout.trim();
+  const path = join(dir, 'runner-kubeconfig');
+  writeFileSync(path, sim.kubeconfigForToken(token, 'labbot'));
+  return path;
+}
+
 /** kube-sim (its pods real containers by default), a fresh Redis database, the built-in lessons, and runners and chats on demand. */
 export async function startLabHarness(options: LabHarnessOptions): Promise<LabHarness> {
   const redisUrl = `${REDIS_BASE}/${options.redisDb}`;
@@ -96,7 +121,13 @@ export async function startLabHarness(options: LabHarnessOptions): Promise<LabHa
   const dir = mkdtempSync(join(tmpdir(), 'labbot-e2e-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, sim.kubeconfig);
-  const config = loadConfig({ REDIS_URL: redisUrl, KUBECONFIG: kubeconfigPath, LOG_LEVEL: 'warn', ...options.env });
+  const runnerKubeconfigPath = await runnerCredentials(sim, dir);
+  const config = loadConfig({
+    REDIS_URL: redisUrl,
+    KUBECONFIG: runnerKubeconfigPath,
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  });
   const lessons = await loadLessons({
     skipInvalid: true,
     ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}),
@@ -104,6 +135,7 @@ export async function startLabHarness(options: LabHarnessOptions): Promise<LabHa
   const store = createLabStore({ redis });
   const logger = createLogger({ name: 'e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' });
   const kubeConfig = loadKubeConfig({ mode: 'sim', kubeconfigYaml: sim.kubeconfig });
+  const runnerKubeConfig = loadKubeConfig({ mode: 'file', path: runnerKubeconfigPath });
   const runners: Runner[] = [];
   const chats: LocalChat[] = [];
 
@@ -111,16 +143,18 @@ export async function startLabHarness(options: LabHarnessOptions): Promise<LabHa
     sim,
     kubeConfig,
     kubeconfigPath,
+    runnerKubeConfig,
+    runnerKubeconfigPath,
     config,
     redisUrl,
     redis,
     store,
     lessons,
-    async startRunner(tuning = FAST_RUNNER, runnerConfig = config, runnerKubeConfig = kubeConfig) {
-      const runner = await startRunner(runnerConfig, { kubeConfig: runnerKubeConfig, lessons, logger, tuning });
+    async startRunner(tuning = FAST_RUNNER, runnerConfig = config, clusterConfig = runnerKubeConfig) {
+      const runner = await startRunner(runnerConfig, { kubeConfig: clusterConfig, lessons, logger, tuning });
       runners.push(runner);
       // A runner on an unreachable cluster never syncs; it still takes jobs.
-      if (runnerKubeConfig === kubeConfig) await runner.ready;
+      if (clusterConfig === runnerKubeConfig || clusterConfig === kubeConfig) await runner.ready;
       return runner;
     },
     async startChat() {

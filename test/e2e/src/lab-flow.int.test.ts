@@ -77,7 +77,12 @@ describe('a lab from the local chat', () => {
     expect(account.automountServiceAccountToken).toBe(false);
     const rbac = harness.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
     expect((await rbac.listNamespacedRole({ namespace: ready.namespace })).items).toHaveLength(1);
-    expect((await rbac.listNamespacedRoleBinding({ namespace: ready.namespace })).items).toHaveLength(1);
+    // The learner's binding, and the runner's own (its lab-manager ClusterRole, in this namespace only).
+    const bindings = (await rbac.listNamespacedRoleBinding({ namespace: ready.namespace })).items;
+    expect(bindings.map((binding) => `${binding.metadata?.name}:${binding.roleRef.name}`).sort()).toEqual([
+      'lab-learner:lab-learner',
+      'labbot-runner:labbot-lab-manager',
+    ]);
     const pods = await core.listNamespacedPod({ namespace: ready.namespace });
     for (const pod of pods.items) {
       const container = pod.spec?.containers[0];

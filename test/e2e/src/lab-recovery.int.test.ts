@@ -46,7 +46,7 @@ describe('a runner that dies mid-reconcile', () => {
         env: {
           ...process.env,
           REDIS_URL: harness.redisUrl,
-          KUBECONFIG: harness.kubeconfigPath,
+          KUBECONFIG: harness.runnerKubeconfigPath,
           LABBOT_LESSONS_DIR: lessons.dir,
           LOG_LEVEL: 'silent',
         },
