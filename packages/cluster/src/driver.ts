@@ -192,8 +192,12 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
           buildRunnerRoleBinding(provision.namespace, provision.labId, await runnerSubject(), labManagerRole),
         ),
       );
-      // The namespaced objects do not depend on each other: apply them together.
-      applied.push(...(await Promise.all(namespaced.map((object) => apply(object)))));
+      // The rest apply together, except bindings: the API server resolves a binding's role when it checks
+      // that the runner may grant it, so each binding waits for the roles.
+      const bindings = namespaced.filter((object) => object.kind === 'RoleBinding');
+      const others = namespaced.filter((object) => object.kind !== 'RoleBinding');
+      applied.push(...(await Promise.all(others.map((object) => apply(object)))));
+      applied.push(...(await Promise.all(bindings.map((object) => apply(object)))));
       logger?.info?.({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace provisioned');
       return { namespace: provision.namespace, objects: applied };
     },
