@@ -1,4 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
+import {
+  checkRunnerPermissions,
+  createClusterDriver,
+  describePermission,
+  loadKubeConfig,
+  ruleToAdd,
+} from '@labbot/cluster';
 import type { LabbotConfig } from '@labbot/config';
 import { dockerFor } from '@labbot/runner';
 import { Redis } from 'ioredis';
@@ -140,6 +147,56 @@ function checkCluster(config: LabbotConfig): DoctorFinding {
       };
 }
 
+/**
+ * Asks the cluster (SelfSubjectAccessReview) for each permission the runner needs, cluster-wide and, when a lab
+ * namespace exists, inside it; each missing one is a finding with the rule to add.
+ */
+async function checkClusterPermissions(config: LabbotConfig, timeoutMs: number): Promise<DoctorFinding[]> {
+  const { mode, kubeconfigPath } = config.cluster;
+  if (mode === 'sim') return [];
+  if (mode === 'kubeconfig' && (!kubeconfigPath || !existsSync(kubeconfigPath))) return [];
+  try {
+    const kubeConfig = loadKubeConfig(
+      mode === 'in-cluster'
+        ? { mode: 'in-cluster' }
+        : { mode: 'file', ...(kubeconfigPath ? { path: kubeconfigPath } : {}) },
+    );
+    const driver = createClusterDriver({ kubeConfig, ceilings: config.limits.ceilings });
+    const labs = await withTimeout(
+      driver.listLabNamespaces().catch(() => []),
+      timeoutMs,
+      'the cluster',
+    );
+    const labNamespace = labs.find((lab) => lab.phase !== 'Terminating')?.name;
+    const checks = await withTimeout(
+      checkRunnerPermissions(kubeConfig, labNamespace ? { labNamespace } : {}),
+      timeoutMs * 3,
+      'the cluster',
+    );
+    const missing = checks.filter((check) => !check.allowed);
+    const scope = labNamespace
+      ? `cluster-wide and in ${labNamespace}`
+      : 'cluster-wide (no lab namespace yet to check inside)';
+    if (missing.length === 0)
+      return [{ name: 'rbac', status: 'ok', detail: `all ${checks.length} runner permissions held ${scope}` }];
+    return missing.map((check) => ({
+      name: 'rbac',
+      status: 'fail' as const,
+      detail: `the runner may not ${describePermission(check.permission)}${check.permission.scope === 'lab' ? ` in ${labNamespace}` : ''} (${check.permission.why})`,
+      fix: `${ruleToAdd(check.permission)} (see infra/k8s/runner-rbac.yaml)`,
+    }));
+  } catch (error) {
+    return [
+      {
+        name: 'rbac',
+        status: 'fail',
+        detail: `cannot check the runner's permissions: ${reason(error)}`,
+        fix: 'check that the kubeconfig points at a reachable cluster and its credentials are valid',
+      },
+    ];
+  }
+}
+
 function checkChat(config: LabbotConfig): DoctorFinding[] {
   const discord = Boolean(config.discord.token && config.discord.applicationId);
   const slack = Boolean(config.slack.botToken && config.slack.signingSecret);
@@ -166,10 +223,11 @@ function checkChat(config: LabbotConfig): DoctorFinding[] {
 /** Checks everything labbot needs; a 'fail' finding blocks start-up, a 'warn' does not. */
 export async function runDoctor(config: LabbotConfig, options: DoctorOptions = {}): Promise<DoctorFinding[]> {
   const timeoutMs = options.timeoutMs ?? 3000;
-  const [redis, docker, registry] = await Promise.all([
+  const [redis, docker, registry, permissions] = await Promise.all([
     checkRedis(config.redisUrl, timeoutMs),
     checkDocker(config, timeoutMs),
     checkRegistry(config.registry, timeoutMs),
+    checkClusterPermissions(config, timeoutMs),
   ]);
   return [
     checkNode(options.nodeVersion ?? process.version),
@@ -177,6 +235,7 @@ export async function runDoctor(config: LabbotConfig, options: DoctorOptions = {
     ...docker,
     registry,
     checkCluster(config),
+    ...permissions,
     ...checkChat(config),
   ];
 }
