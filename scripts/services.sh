@@ -61,6 +61,8 @@ docker_up() {
 
 registry_up() {
   ensure_apt docker-registry docker-registry
+  # htpasswd: the registry-credentials tests run a second registry with basic auth.
+  ensure_apt htpasswd apache2-utils
   if curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null 2>&1; then log "registry already answers on $registry_port"; return; fi
   mkdir -p "$state/registry-data"
   cat >"$state/registry.yml" <<YML

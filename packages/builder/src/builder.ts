@@ -46,6 +46,8 @@ export interface BuilderOptions {
   registry?: string;
   /** Base URL of the registry's HTTP API; by default http:// for loopback hosts, https:// otherwise. */
   registryUrl?: string;
+  /** Basic-auth credentials of the registry (never logged). */
+  registryCredentials?: { username: string; password: string };
   /** Build bounds (defaults: 10 minutes, 1 GiB). */
   limits?: Partial<BuildLimits>;
   /** Lock shared by every builder of the same images (default: within this process only). */
@@ -159,6 +161,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
   const docker = options.docker ?? new Dockerode();
   const registry = options.registry?.replace(/\/+$/, '') || undefined;
   const registryUrl = options.registryUrl ?? (registry ? registryBaseUrl(registry) : undefined);
+  const credentials = options.registryCredentials;
   const limits: BuildLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const lock = options.lock ?? createMemoryBuildLock();
   const logger = options.logger;
@@ -193,6 +196,11 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
       const response = await fetch(`${registryUrl}/v2/${repository}/manifests/${reference}`, {
         method: 'HEAD',
         headers: {
+          ...(credentials
+            ? {
+                authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
+              }
+            : {}),
           accept: [
             'application/vnd.docker.distribution.manifest.v2+json',
             'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -250,7 +258,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
     try {
       const stream = (await docker.getImage(repository).push({
         tag: reference,
-        authconfig: { serveraddress: registry },
+        authconfig: { serveraddress: registry, ...(credentials ?? {}) },
         abortSignal: controller.signal,
       })) as NodeJS.ReadableStream;
       const result = await followProgress(docker, stream, (event) => {
@@ -262,6 +270,20 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
       counters.failures += 1;
       if (isDaemonUnreachable(error)) throw dockerUnavailableError(error, { tag, lessonId });
       const reason = controller.signal.aborted ? `timed out after ${limits.timeoutMs} ms` : messageOf(error);
+      if (/unauthorized|authentication required|denied|401/i.test(reason)) {
+        throw new LabbotError(
+          BuilderErrorCode.registryAuthFailed,
+          `Pushing ${tag} to ${registry} was refused: ${reason}`,
+          {
+            cause: error,
+            retryable: false,
+            userMessage: credentials
+              ? `The image registry ${registry} refused labbot's credentials (LABBOT_REGISTRY_USERNAME / LABBOT_REGISTRY_PASSWORD); an operator must fix them.`
+              : `The image registry ${registry} requires a login; an operator must set LABBOT_REGISTRY_USERNAME and LABBOT_REGISTRY_PASSWORD.`,
+            context: { tag, lessonId, registry },
+          },
+        );
+      }
       throw new LabbotError(BuilderErrorCode.pushFailed, `Pushing ${tag} to ${registry} failed: ${reason}`, {
         cause: error,
         retryable: true,

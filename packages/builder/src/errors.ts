@@ -12,6 +12,7 @@ export const BuilderErrorCode = {
   invalidLessonId: 'INVALID_LESSON_ID',
   invalidImageHash: 'INVALID_IMAGE_HASH',
   pushFailed: 'PUSH_FAILED',
+  registryAuthFailed: 'REGISTRY_AUTH_FAILED',
   imageMissing: 'IMAGE_MISSING',
   runFailed: 'RUN_FAILED',
   dockerError: 'DOCKER_ERROR',

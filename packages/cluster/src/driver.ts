@@ -50,6 +50,42 @@ export interface ClusterDriverOptions {
   rolloutTimeoutMs?: number;
   /** The ClusterRole the runner binds to itself in each lab namespace. Default `labbot-lab-manager`. */
   labManagerClusterRole?: string;
+  /** Where lab images come from, as the cluster pulls them. */
+  imagePull?: ImagePullOptions;
+}
+
+export interface ImagePullOptions {
+  /** The registry the builder pushes to (`host:port`). */
+  registry: string;
+  /** The same registry as the cluster's nodes reach it, when that differs (LABBOT_REGISTRY_PULL). */
+  pullRegistry?: string;
+  /** Credentials: each lab namespace gets an imagePullSecret with them, and every lab pod references it. */
+  credentials?: { username: string; password: string };
+}
+
+/** The imagePullSecret every lab namespace gets when the registry needs a login. */
+export const PULL_SECRET_NAME = 'labbot-registry';
+
+/** A `kubernetes.io/dockerconfigjson` Secret for one registry. */
+export function buildPullSecret(
+  namespace: string,
+  labId: string,
+  registry: string,
+  credentials: { username: string; password: string },
+): KubernetesObject {
+  const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+  const config = { auths: { [registry]: { username: credentials.username, password: credentials.password, auth } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: PULL_SECRET_NAME,
+      namespace,
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [LAB_LABEL]: labId },
+    },
+    type: 'kubernetes.io/dockerconfigjson',
+    data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') },
+  } as KubernetesObject;
 }
 
 /** The same cluster and credentials, acting as `username` (the Impersonate-User header). */
@@ -196,6 +232,11 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       // that the runner may grant it, so each binding waits for the roles.
       const bindings = namespaced.filter((object) => object.kind === 'RoleBinding');
       const others = namespaced.filter((object) => object.kind !== 'RoleBinding');
+      const pull = options.imagePull;
+      if (pull?.credentials)
+        others.push(
+          buildPullSecret(provision.namespace, provision.labId, pull.pullRegistry ?? pull.registry, pull.credentials),
+        );
       applied.push(...(await Promise.all(others.map((object) => apply(object)))));
       applied.push(...(await Promise.all(bindings.map((object) => apply(object)))));
       logger?.info?.({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace provisioned');
@@ -203,7 +244,17 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
     },
 
     async applyDeployment(deployment) {
-      const hardened = hardenDeployment(deployment.manifest, deployment);
+      const pull = options.imagePull;
+      // The image as the nodes pull it: the pull address of the registry, with the namespace's pull secret.
+      const image =
+        pull?.pullRegistry && deployment.image.startsWith(`${pull.registry}/`)
+          ? `${pull.pullRegistry}/${deployment.image.slice(pull.registry.length + 1)}`
+          : deployment.image;
+      const hardened = hardenDeployment(deployment.manifest, { ...deployment, image });
+      if (pull?.credentials) {
+        const podSpec = (hardened as { spec?: { template?: { spec?: Record<string, unknown> } } }).spec?.template?.spec;
+        if (podSpec) podSpec.imagePullSecrets = [{ name: PULL_SECRET_NAME }];
+      }
       const model = toModelForm(hardened);
       // Like kubectl's strict field validation: a field the schema does not know (a typo) is an error, not ignored.
       const unknown = droppedFields(hardened, toPlainObject(model));

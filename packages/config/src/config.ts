@@ -17,6 +17,10 @@ export interface LabbotConfig {
     simKubelet: 'docker' | 'virtual';
   };
   registry: string | undefined;
+  /** Basic-auth credentials of the registry (push, and each lab namespace's imagePullSecret); never logged. */
+  registryCredentials: { username: string; password: string } | undefined;
+  /** The registry's address as the cluster's nodes see it, when it differs from `registry`. */
+  registryPull: string | undefined;
   baseImage: string;
   lessonsDir: string | undefined;
   discord: {
@@ -122,6 +126,12 @@ export function loadConfig(
   if (mode === 'in-cluster' && !e.KUBERNETES_SERVICE_HOST) {
     problems.push('LABBOT_CLUSTER: in-cluster needs KUBERNETES_SERVICE_HOST (set by Kubernetes inside a pod)');
   }
+  if (Boolean(e.LABBOT_REGISTRY_USERNAME) !== Boolean(e.LABBOT_REGISTRY_PASSWORD)) {
+    problems.push('LABBOT_REGISTRY_USERNAME / LABBOT_REGISTRY_PASSWORD: set both or neither');
+  }
+  if ((e.LABBOT_REGISTRY_USERNAME || e.LABBOT_REGISTRY_PULL) && !e.LABBOT_REGISTRY) {
+    problems.push('LABBOT_REGISTRY: must be set when registry credentials or LABBOT_REGISTRY_PULL are');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     env: e.NODE_ENV,
@@ -130,6 +140,11 @@ export function loadConfig(
     dockerHost: e.DOCKER_HOST,
     cluster: { mode, kubeconfigPath: e.KUBECONFIG, simPort: e.LABBOT_SIM_PORT, simKubelet: e.LABBOT_SIM_KUBELET },
     registry: e.LABBOT_REGISTRY,
+    registryCredentials:
+      e.LABBOT_REGISTRY_USERNAME && e.LABBOT_REGISTRY_PASSWORD
+        ? { username: e.LABBOT_REGISTRY_USERNAME, password: e.LABBOT_REGISTRY_PASSWORD }
+        : undefined,
+    registryPull: e.LABBOT_REGISTRY_PULL,
     baseImage: e.LABBOT_BASE_IMAGE,
     lessonsDir: e.LABBOT_LESSONS_DIR,
     discord: {

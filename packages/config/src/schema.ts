@@ -6,6 +6,7 @@ export const SECRET_VARIABLES = new Set([
   'LABBOT_SLACK_BOT_TOKEN',
   'LABBOT_SLACK_SIGNING_SECRET',
   'LABBOT_SLACK_APP_TOKEN',
+  'LABBOT_REGISTRY_PASSWORD',
 ]);
 
 const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
@@ -62,6 +63,17 @@ export const EnvironmentSchema = z.object({
     z
       .string()
       .regex(/^[a-z0-9.-]+(:\d{1,5})?$/i, 'must be host[:port] of a registry, without a scheme (e.g. 127.0.0.1:5050)')
+      .optional(),
+  ),
+  LABBOT_REGISTRY_USERNAME: optionalString,
+  LABBOT_REGISTRY_PASSWORD: optionalString,
+  LABBOT_REGISTRY_PULL: optionalString.pipe(
+    z
+      .string()
+      .regex(
+        /^[a-z0-9.-]+(:\d{1,5})?$/i,
+        'must be host[:port] of the registry as the cluster nodes see it, without a scheme',
+      )
       .optional(),
   ),
   LABBOT_BASE_IMAGE: z.preprocess(emptyToUndefined, z.string().min(1).default('labbot/busybox:1')),

@@ -207,6 +207,32 @@ export class DockerKubelet implements Kubelet {
     if (pod) this.api.recordEvent(pod, type, reason, message, 'kubelet');
   }
 
+  /** Username and password for `registry` from the pod's imagePullSecrets (`kubernetes.io/dockerconfigjson`). */
+  private pullCredentials(runtime: PodRuntime, registry: string): { username: string; password: string } | undefined {
+    const pod = this.currentPod(runtime);
+    const refs = isObject(pod?.spec) && Array.isArray(pod.spec.imagePullSecrets) ? pod.spec.imagePullSecrets : [];
+    for (const ref of refs) {
+      if (!isObject(ref) || typeof ref.name !== 'string') continue;
+      const secret = this.api.store.get(resourceByKind('Secret'), runtime.namespace, ref.name);
+      const data = isObject(secret?.data) ? secret.data['.dockerconfigjson'] : undefined;
+      if (typeof data !== 'string') continue;
+      try {
+        const config = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as {
+          auths?: Record<string, { username?: string; password?: string; auth?: string }>;
+        };
+        const entry = config.auths?.[registry];
+        if (!entry) continue;
+        const [username, password] = entry.auth
+          ? Buffer.from(entry.auth, 'base64').toString('utf8').split(/:(.*)/s)
+          : [entry.username, entry.password];
+        if (username && password !== undefined) return { username, password };
+      } catch {
+        // A malformed secret gives no credentials, as the kubelet skips it.
+      }
+    }
+    return undefined;
+  }
+
   private async ensureImage(runtime: PodRuntime, container: ContainerRuntime): Promise<boolean> {
     const image = String(container.spec.image);
     const policy = String(container.spec.imagePullPolicy ?? 'IfNotPresent');
@@ -234,7 +260,11 @@ export class DockerKubelet implements Kubelet {
     let failure = `image "${image}" is not present on the node and kube-sim pulls only from the local registry`;
     if (pullable) {
       try {
-        const stream = await this.docker.pull(image, { authconfig: { serveraddress: image.split('/')[0] ?? '' } });
+        const server = image.split('/')[0] ?? '';
+        // Like the kubelet: the credentials of the pod's imagePullSecrets for this registry, none otherwise.
+        const stream = await this.docker.pull(image, {
+          authconfig: { serveraddress: server, ...this.pullCredentials(runtime, server) },
+        });
         await new Promise<void>((resolve, reject) => {
           this.docker.modem.followProgress(stream, (error: Error | null, output: unknown[]) => {
             const failed = output?.find((item) => isObject(item) && item.error);

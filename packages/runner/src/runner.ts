@@ -104,6 +104,15 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     ceilings: config.limits.ceilings,
     logger,
     now: clock,
+    ...(config.registry
+      ? {
+          imagePull: {
+            registry: config.registry,
+            ...(config.registryPull ? { pullRegistry: config.registryPull } : {}),
+            ...(config.registryCredentials ? { credentials: config.registryCredentials } : {}),
+          },
+        }
+      : {}),
   });
   // The build lock gets its own client: with BullMQ's maxRetriesPerRequest null a Redis outage would hang it.
   const lockRedis = new Redis(config.redisUrl);
@@ -111,6 +120,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const builder = createBuilder({
     docker: dockerFor(config.dockerHost),
     ...(config.registry ? { registry: config.registry } : {}),
+    ...(config.registryCredentials ? { registryCredentials: config.registryCredentials } : {}),
     lock: createRedisBuildLock(lockRedis),
     logger,
     ...(tuning.buildTimeoutMs ? { limits: { timeoutMs: tuning.buildTimeoutMs } } : {}),
