@@ -44,19 +44,24 @@ describe('a valid manifest', () => {
     if (!result.ok) return;
     const [object] = result.objects as unknown as {
       metadata: { namespace: string; labels: Record<string, string> };
-      spec: { template: { metadata: { labels: Record<string, string> }; spec: Record<string, any> } };
+      spec: {
+        template: {
+          metadata: { labels: Record<string, string> };
+          spec: { containers: { image: string; securityContext: unknown }[]; automountServiceAccountToken: boolean };
+        };
+      };
     }[];
     expect(object?.metadata.namespace).toBe('lab-abc123');
     expect(object?.spec.template.metadata.labels['labbot.dev/lab']).toBe('abc123');
-    const pod = object?.spec.template.spec ?? {};
-    expect(pod['containers'][0].image).toBe(V2);
-    expect(pod['containers'][0].securityContext).toMatchObject({
+    const pod = object?.spec.template.spec;
+    expect(pod?.containers[0]?.image).toBe(V2);
+    expect(pod?.containers[0]?.securityContext).toMatchObject({
       runAsNonRoot: true,
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
       readOnlyRootFilesystem: true,
     });
-    expect(pod['automountServiceAccountToken']).toBe(false);
+    expect(pod?.automountServiceAccountToken).toBe(false);
   });
 
   it('takes several documents: a ConfigMap, a ClusterIP Service and a Deployment using the built tag itself', () => {
