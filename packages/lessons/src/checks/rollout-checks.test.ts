@@ -24,7 +24,7 @@ describe('the rolling-update checks', () => {
       desiredReplicas: 4,
       images,
     });
-    expect(midway[1]).toMatchObject({ name: 'web rolled out on image v2 with every replica ready', passed: false });
+    expect(midway[1]).toMatchObject({ name: 'Web rolled out on image v2 with every replica ready', passed: false });
     expect(midway[1]?.hint).toMatch(/rolling-update:v2/);
     const done = evaluateChecks(lesson, {
       pods: ['a', 'b', 'c', 'd'].map((name) => pod(`web-${name}`, V2)),
