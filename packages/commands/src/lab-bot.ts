@@ -378,14 +378,16 @@ export function createLabBot(options: LabBotOptions) {
       .map((entry) => String(entry.detail?.pod ?? ''));
     // An undo counts when it came after the learner's last apply (it undid that rollout).
     const lastApply = history.findLastIndex((entry) => entry.action === 'apply');
-    const rollbacks = history.slice(lastApply + 1).filter((entry) => entry.action === 'kubectl.rollout-undo').length;
+    const undos = history.slice(lastApply + 1).filter((entry) => entry.action === 'kubectl.rollout-undo');
+    const undoneRollouts = undos.map((entry) => String(entry.detail?.rolledOut ?? '')).filter(Boolean);
     const results = evaluateChecks(lesson, {
       pods: lab.observed.pods,
       containerOutput: lab.observed.containerOutput,
       desiredReplicas: lab.observed.desiredReplicas,
       deletedPods,
       images: lab.observed.images,
-      rollbacks,
+      rollbacks: undos.length,
+      undoneRollouts,
     });
     const passed = results.filter((result) => result.passed).length;
     const lines = results.map((result) =>

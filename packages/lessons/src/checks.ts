@@ -1,6 +1,6 @@
 import type { PodSummary } from '@labbot/core';
 import { rolledBackTitle, rolledBackTo } from './checks/rolled-back.js';
-import { rolledOutOn, rolledOutTitle } from './checks/rolled-out.js';
+import { rolledOutOnce, rolledOutTitle } from './checks/rolled-out.js';
 import type { Lesson } from './loader.js';
 import type { LessonCheck } from './schema.js';
 
@@ -16,8 +16,10 @@ export interface CheckFacts {
   deletedPods?: readonly string[] | undefined;
   /** The lab's images: `<lesson>:<name>` → built tag. */
   images?: Readonly<Record<string, string>> | undefined;
-  /** How many `rollout undo` the learner ran in this lab. */
+  /** How many `rollout undo` the learner ran in this lab (after their last apply). */
   rollbacks?: number | undefined;
+  /** Image tags whose rollout had finished when the learner undid it. */
+  undoneRollouts?: readonly string[] | undefined;
 }
 
 /** One line of `/lab check`: the same shape as the `lab.check-results` event's results. */
@@ -75,7 +77,7 @@ export function checkPasses(check: LessonCheck, facts: CheckFacts, lessonId = ''
     case 'replicas':
       return facts.desiredReplicas === check.count && readyCount(facts.pods) === check.count;
     case 'rolledOut':
-      return rolledOutOn({ ...facts, lessonId }, check.image);
+      return rolledOutOnce({ ...facts, lessonId }, check.image);
     case 'rolledBack':
       return rolledBackTo({ ...facts, lessonId }, check.image);
   }

@@ -41,7 +41,7 @@ export function createKubectlRunner(options: KubectlRunnerOptions) {
     try {
       if (job.command.verb === 'apply') return await applyManifest(lab, job, job.command);
       const result = await cluster.kubectl(lab.namespace, job.command);
-      if (result.ok) await record(job);
+      if (result.ok) await record(job, lab);
       return result;
     } catch (error) {
       logger.warn({ err: error, labId: job.labId, verb: job.command.verb }, 'kubectl failed');
@@ -99,13 +99,21 @@ export function createKubectlRunner(options: KubectlRunnerOptions) {
     return { ok: true, text: lines.join('\n') };
   }
 
-  async function record(job: KubectlJob): Promise<void> {
+  async function record(job: KubectlJob, lab: LabRecord): Promise<void> {
     const { command } = job;
     if (command.verb === 'rollout-undo') {
+      // The image the undo left, when its rollout had finished (every wanted pod ready on it): a check may ask.
+      const images = new Set(lab.observed.pods.map((pod) => pod.image ?? ''));
+      const [image] = images;
+      const finished =
+        images.size === 1 &&
+        image !== undefined &&
+        image !== '' &&
+        lab.observed.pods.filter((pod) => pod.ready).length >= (lab.observed.desiredReplicas ?? 1);
       await store.appendHistory(job.labId, {
         actor: job.actor,
         action: 'kubectl.rollout-undo',
-        detail: { deployment: command.deployment },
+        detail: { deployment: command.deployment, ...(finished ? { rolledOut: image } : {}) },
       });
     } else if (command.verb === 'delete') {
       await store.appendHistory(job.labId, {

@@ -18,6 +18,8 @@ export interface RolloutFacts {
   /** `<lesson>:<name>` → the built tag, for this lab. */
   images?: Readonly<Record<string, string>> | undefined;
   lessonId: string;
+  /** Tags whose rollout had finished when an undo replaced them (the rollout happened, then was undone). */
+  undoneRollouts?: readonly string[] | undefined;
 }
 
 /** The built tag of a lab image's short name, when it was built for this lab. */
@@ -28,6 +30,16 @@ export function tagOf(facts: RolloutFacts, image: string): string | undefined {
 /** A finished rollout: no pod of another image remains, and every wanted replica is ready on this one. */
 export function rolledOutOn(facts: RolloutFacts, image: string): boolean {
   const tag = tagOf(facts, image);
+  return rolledOutNow(facts, tag);
+}
+
+/** Rolled out now, or rolled out completely before an undo replaced it. */
+export function rolledOutOnce(facts: RolloutFacts, image: string): boolean {
+  const tag = tagOf(facts, image);
+  return rolledOutNow(facts, tag) || (tag !== undefined && (facts.undoneRollouts ?? []).includes(tag));
+}
+
+function rolledOutNow(facts: RolloutFacts, tag: string | undefined): boolean {
   const wanted = facts.desiredReplicas ?? 1;
   if (!tag || wanted < 1 || facts.pods.length === 0) return false;
   if (facts.pods.some((pod) => pod.image !== tag)) return false;

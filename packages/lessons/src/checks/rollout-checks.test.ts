@@ -40,6 +40,16 @@ describe('the rolling-update checks', () => {
     expect(evaluateChecks(lesson, { pods: backOnV1, desiredReplicas: 4, images })[2]?.passed).toBe(false);
     const undone = evaluateChecks(lesson, { pods: backOnV1, desiredReplicas: 4, images, rollbacks: 1 });
     expect(undone[2]).toEqual({ name: 'An undo rolled web back to image v1', passed: true });
+    expect(undone[1]?.passed).toBe(false);
+    // The v2 rollout still counts after the undo when it had finished before it.
+    const after = evaluateChecks(lesson, {
+      pods: backOnV1,
+      desiredReplicas: 4,
+      images,
+      rollbacks: 1,
+      undoneRollouts: [V2],
+    });
+    expect(after.map((result) => result.passed)).toEqual([true, true, true]);
     expect(evaluateChecks(lesson, { pods: backOnV1, desiredReplicas: 4, images: {}, rollbacks: 1 })[2]?.passed).toBe(
       false,
     );
