@@ -204,3 +204,41 @@ export function discordMessageText(body: { content?: unknown; embeds?: unknown }
   }
   return parts.join('\n');
 }
+
+/** The custom id prefix of a form asking for a document; the command the answer goes with follows it. */
+export const DOCUMENT_MODAL_PREFIX = 'labbot:document:';
+/** The custom id of the form's paragraph field. */
+export const DOCUMENT_FIELD_ID = 'document';
+/** A paragraph text input takes at most 4000 characters in Discord. */
+export const DOCUMENT_FIELD_MAX_LENGTH = 4000;
+
+/** The modal (interaction callback type 9) asking for a document, e.g. the manifest of `/lab apply`. */
+export function renderDocumentModal(request: {
+  title: string;
+  label: string;
+  placeholder?: string;
+  commandText: string;
+}) {
+  return {
+    custom_id: `${DOCUMENT_MODAL_PREFIX}${request.commandText}`.slice(0, 100),
+    title: request.title.slice(0, 45),
+    components: [
+      {
+        type: 1,
+        components: [
+          {
+            type: 4,
+            custom_id: DOCUMENT_FIELD_ID,
+            // 2 = paragraph: a multi-line field.
+            style: 2,
+            label: request.label.slice(0, 45),
+            ...(request.placeholder ? { placeholder: request.placeholder.slice(0, 100) } : {}),
+            min_length: 1,
+            max_length: DOCUMENT_FIELD_MAX_LENGTH,
+            required: true,
+          },
+        ],
+      },
+    ],
+  };
+}

@@ -4,14 +4,16 @@ import {
   type ChatHandlers,
   type ChatMessage,
   type Conversation,
+  type DocumentRequest,
   decodeButtonId,
   decodeThreadId,
   encodeThreadId,
+  type IncomingDocument,
   MESSAGE_GONE_CODE,
   RateLimitedError,
   type Responder,
 } from '@labbot/chat';
-import { type Actor, GENERIC_USER_MESSAGE, LabbotError } from '@labbot/core';
+import { type Actor, GENERIC_USER_MESSAGE, LabbotError, MAX_MANIFEST_LENGTH } from '@labbot/core';
 import {
   type AutocompleteInteraction,
   type ButtonInteraction,
@@ -22,6 +24,7 @@ import {
   GatewayIntentBits,
   type Interaction,
   MessageFlags,
+  type ModalSubmitInteraction,
   PermissionFlagsBits,
   type RateLimitData,
   RateLimitError,
@@ -29,7 +32,14 @@ import {
   type RESTPostAPIChannelThreadsResult,
   Routes,
 } from 'discord.js';
-import { type DiscordMessageBody, renderDiscordError, renderDiscordMessage } from './cards.js';
+import {
+  type DiscordMessageBody,
+  DOCUMENT_FIELD_ID,
+  DOCUMENT_MODAL_PREFIX,
+  renderDiscordError,
+  renderDiscordMessage,
+  renderDocumentModal,
+} from './cards.js';
 import { commandText, focusedValue, LAB_COMMAND } from './lab-command.js';
 
 /** What the adapter logs; pino's Logger fits. */
@@ -196,6 +206,39 @@ export class DiscordChatAdapter implements ChatAdapter {
       return this.#onCommand(interaction, handlers);
     }
     if (interaction.isButton()) return this.#onButton(interaction, handlers);
+    if (interaction.isModalSubmit() && interaction.customId.startsWith(DOCUMENT_MODAL_PREFIX)) {
+      return this.#onDocumentForm(interaction, handlers);
+    }
+  }
+
+  /** A document form submitted (`/lab apply` without an attachment): the command it belongs to, with the text. */
+  async #onDocumentForm(interaction: ModalSubmitInteraction, handlers: ChatHandlers): Promise<void> {
+    const respond = new InteractionResponder(interaction, this.options, this.#logger);
+    const text = interaction.customId.slice(DOCUMENT_MODAL_PREFIX.length);
+    try {
+      const document = { text: interaction.fields.getTextInputValue(DOCUMENT_FIELD_ID) };
+      const conversation = await this.#conversationOf(interaction);
+      await handlers.onCommand({ actor: this.#actorOf(interaction), text, document, conversation, respond });
+    } catch (error) {
+      this.#logger.error({ err: error, interactionId: interaction.id }, 'document form failed');
+      await respond.error(GENERIC_USER_MESSAGE).catch(silent);
+    } finally {
+      await respond.finish();
+    }
+  }
+
+  /** The attachment of a command as a document: never more than the manifest limit is downloaded. */
+  async #attachmentOf(interaction: ChatInputCommandInteraction): Promise<IncomingDocument | undefined> {
+    const attachment = interaction.options.data
+      .flatMap((option) => [option, ...(option.options ?? [])])
+      .find((option) => option.attachment)?.attachment;
+    if (!attachment) return undefined;
+    const name = attachment.name.slice(0, 256);
+    if (attachment.size > MAX_MANIFEST_LENGTH) return { name, text: '', size: attachment.size };
+    const response = await fetch(attachment.url, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`attachment download answered ${response.status}`);
+    const text = (await response.text()).slice(0, MAX_MANIFEST_LENGTH + 1);
+    return { name, text, size: Math.max(attachment.size, text.length) };
   }
 
   async #onAutocomplete(interaction: AutocompleteInteraction, handlers: ChatHandlers): Promise<void> {
@@ -218,7 +261,14 @@ export class DiscordChatAdapter implements ChatAdapter {
         await respond.error(DIRECT_MESSAGE_NOTICE);
         return;
       }
-      await handlers.onCommand({ actor: this.#actorOf(interaction), text, conversation, respond });
+      const document = await this.#attachmentOf(interaction);
+      await handlers.onCommand({
+        actor: this.#actorOf(interaction),
+        text,
+        ...(document ? { document } : {}),
+        conversation,
+        respond,
+      });
     } catch (error) {
       this.#logger.error({ err: error, interactionId: interaction.id, text: text.slice(0, 200) }, 'command failed');
       await respond.error(GENERIC_USER_MESSAGE).catch(silent);
@@ -248,7 +298,7 @@ export class DiscordChatAdapter implements ChatAdapter {
   }
 
   /** Who acts: the user, with the ids and names of their roles in the guild (instructor roles match either). */
-  #actorOf(interaction: ChatInputCommandInteraction | ButtonInteraction): Actor {
+  #actorOf(interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction): Actor {
     const member = interaction.member;
     const roleIds = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
     return {
@@ -259,7 +309,9 @@ export class DiscordChatAdapter implements ChatAdapter {
     };
   }
 
-  async #conversationOf(interaction: ChatInputCommandInteraction | ButtonInteraction): Promise<Conversation> {
+  async #conversationOf(
+    interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction,
+  ): Promise<Conversation> {
     const channelId = interaction.channelId ?? '';
     if (!interaction.guildId) {
       return { platform: 'discord', workspaceId: DM_WORKSPACE, channelId, isDirect: true };
@@ -343,7 +395,7 @@ class InteractionResponder implements Responder {
   readonly #timer: NodeJS.Timeout;
 
   constructor(
-    private readonly interaction: ChatInputCommandInteraction | ButtonInteraction,
+    private readonly interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction,
     private readonly options: DiscordAdapterOptions,
     private readonly logger: DiscordAdapterLogger,
   ) {
@@ -387,6 +439,18 @@ class InteractionResponder implements Responder {
     return this.#serial(async () => {
       await this.#send(renderDiscordError(text), true);
     });
+  }
+
+  /** A slash command or a button can answer with a modal (a form with a paragraph field); a form cannot. */
+  get requestDocument(): ((request: DocumentRequest) => Promise<void>) | undefined {
+    const interaction = this.interaction;
+    if (interaction.isModalSubmit()) return undefined;
+    return (request) =>
+      this.#serial(async () => {
+        clearTimeout(this.#timer);
+        if (this.#acknowledged()) throw new Error('the interaction was answered before the form could open');
+        await interaction.showModal(renderDocumentModal(request));
+      });
   }
 
   openThread(request: { announcement: ChatMessage; title: string }): Promise<string> {

@@ -15,6 +15,7 @@ export interface InteractionOptionLike {
 }
 
 const STRING = 3;
+const ATTACHMENT = 11;
 const SUBCOMMAND = 1;
 const SUBCOMMAND_GROUP = 2;
 
@@ -62,8 +63,11 @@ export const LAB_COMMAND: RESTPostAPIChatInputApplicationCommandsJSONBody = {
     subcommand('stop', 'Stop your lab and remove everything it made', [
       lessonOption(false, 'The lesson (default: this thread’s lab)'),
     ]),
-    subcommand('kubectl', 'Run kubectl in your lab: get, describe, logs, scale, delete pod, rollout status', [
+    subcommand('kubectl', 'Run kubectl in your lab: get, describe, logs, scale, delete pod, rollout', [
       { type: STRING, name: 'args', description: 'e.g. get pods', required: true },
+    ]),
+    subcommand('apply', 'Apply your own Deployment, Service or ConfigMap (attach it, or paste it in a form)', [
+      { type: ATTACHMENT, name: 'manifest', description: 'A YAML file (without one, a form opens)', required: false },
     ]),
     subcommand('list', 'Your labs'),
     subcommand('lessons', 'The lessons you can start'),
@@ -112,7 +116,8 @@ export function commandText(options: readonly InteractionOptionLike[] | undefine
     return index < 0 ? Number.MAX_SAFE_INTEGER : index;
   };
   const values = level
-    .filter((option) => option.type !== SUBCOMMAND && option.type !== SUBCOMMAND_GROUP)
+    // An attachment travels as a document beside the command, not as a word of it.
+    .filter((option) => option.type !== SUBCOMMAND && option.type !== SUBCOMMAND_GROUP && option.type !== ATTACHMENT)
     .map((option, index) => ({ option, index }))
     .sort((a, b) => order(a.option.name) - order(b.option.name) || a.index - b.index)
     .map(({ option }) => String(option.value ?? ''));

@@ -167,3 +167,41 @@ export function renderSlackError(text: string): SlackMessagePayload {
     blocks: [section(`${TONE_EMOJI.error} ${toMrkdwn(text)}`)],
   };
 }
+
+/** The callback id of the form that asks for a document (`/lab apply`); its one input block and action. */
+export const DOCUMENT_MODAL_CALLBACK_ID = 'labbot_document';
+export const DOCUMENT_INPUT_BLOCK_ID = 'document';
+export const DOCUMENT_INPUT_ACTION_ID = 'document';
+/** A plain-text input takes at most 3000 characters in Slack. */
+export const DOCUMENT_INPUT_MAX_LENGTH = 3000;
+
+/** A modal with one multi-line input, asking for a document; `privateMetadata` brings the context back. */
+export function renderDocumentModal(
+  request: { title: string; label: string; placeholder?: string },
+  privateMetadata: string,
+): SlackBlock {
+  return {
+    type: 'modal',
+    callback_id: DOCUMENT_MODAL_CALLBACK_ID,
+    private_metadata: privateMetadata,
+    title: { type: 'plain_text', text: truncate(request.title, 24) },
+    submit: { type: 'plain_text', text: 'Apply' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: DOCUMENT_INPUT_BLOCK_ID,
+        label: { type: 'plain_text', text: truncate(request.label, 2000) },
+        element: {
+          type: 'plain_text_input',
+          action_id: DOCUMENT_INPUT_ACTION_ID,
+          multiline: true,
+          max_length: DOCUMENT_INPUT_MAX_LENGTH,
+          ...(request.placeholder
+            ? { placeholder: { type: 'plain_text', text: truncate(request.placeholder, 150) } }
+            : {}),
+        },
+      },
+    ],
+  };
+}

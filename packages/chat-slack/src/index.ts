@@ -1,4 +1,9 @@
 export {
+  DOCUMENT_INPUT_ACTION_ID,
+  DOCUMENT_INPUT_BLOCK_ID,
+  DOCUMENT_INPUT_MAX_LENGTH,
+  DOCUMENT_MODAL_CALLBACK_ID,
+  renderDocumentModal,
   renderSlackError,
   renderSlackMessage,
   SLACK_LIMITS,

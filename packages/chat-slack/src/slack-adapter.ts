@@ -7,6 +7,7 @@ import {
   type ChatHandlers,
   type ChatMessage,
   type Conversation,
+  type DocumentRequest,
   decodeButtonId,
   decodeThreadId,
   encodeThreadId,
@@ -17,7 +18,16 @@ import {
 } from '@labbot/chat';
 import { type Actor, GENERIC_USER_MESSAGE, LabbotError } from '@labbot/core';
 import { App, HTTPReceiver, LogLevel, type RespondFn, SocketModeReceiver, webApi } from '@slack/bolt';
-import { renderSlackError, renderSlackMessage, SLACK_LIMITS, type SlackMessagePayload } from './cards.js';
+import {
+  DOCUMENT_INPUT_ACTION_ID,
+  DOCUMENT_INPUT_BLOCK_ID,
+  DOCUMENT_MODAL_CALLBACK_ID,
+  renderDocumentModal,
+  renderSlackError,
+  renderSlackMessage,
+  SLACK_LIMITS,
+  type SlackMessagePayload,
+} from './cards.js';
 
 /** What the adapter logs (pino's Logger fits). */
 export interface SlackAdapterLogger {
@@ -147,6 +157,24 @@ interface SlashCommandPayload {
   channel_id: string;
   user_id: string;
   text: string;
+  trigger_id?: string;
+  response_url?: string;
+}
+
+/** What a document form carries from the command that opened it to its submission. */
+interface DocumentFormContext {
+  /** The command the document goes with. */
+  command: string;
+  team: string;
+  channel: string;
+  /** The slash command's response_url (30 minutes, 5 answers): the submission is answered there. */
+  responseUrl: string;
+}
+
+interface ViewSubmissionPayload {
+  user: { id: string; team_id?: string };
+  team: { id: string } | null;
+  view: { private_metadata?: string; state?: { values?: Record<string, Record<string, { value?: string | null }>> } };
 }
 
 interface BlockActionPayload {
@@ -253,6 +281,12 @@ export class SlackChatAdapter implements ChatAdapter {
       await afterPendingIo();
       await this.onBlockAction(body as unknown as BlockActionPayload, respond);
     });
+    // A document form (`/lab apply`) submitted: acknowledged at once (the form closes), then handled.
+    app.view(DOCUMENT_MODAL_CALLBACK_ID, async ({ ack, body }) => {
+      await ack();
+      await afterPendingIo();
+      await this.onDocumentSubmitted(body as unknown as ViewSubmissionPayload);
+    });
     app.error(async (error) => {
       options.logger?.error({ err: error }, 'slack listener failed');
     });
@@ -346,7 +380,11 @@ export class SlackChatAdapter implements ChatAdapter {
       // Slack does not say whether a slash command was typed in a thread.
       ...(command.channel_id.startsWith('D') ? { isDirect: true } : {}),
     };
-    const responder = this.responder(conversation, respond);
+    const form =
+      command.trigger_id && command.response_url
+        ? { triggerId: command.trigger_id, responseUrl: command.response_url }
+        : undefined;
+    const responder = this.responder(conversation, respond, undefined, form);
     await this.guard(responder, { userId: command.user_id }, () =>
       handlers.onCommand({
         actor: this.actor(command.team_id, command.user_id),
@@ -386,6 +424,42 @@ export class SlackChatAdapter implements ChatAdapter {
     );
   }
 
+  private async onDocumentSubmitted(body: ViewSubmissionPayload): Promise<void> {
+    const handlers = this.handlers;
+    if (!handlers) return;
+    let context: DocumentFormContext;
+    try {
+      context = JSON.parse(body.view.private_metadata ?? '') as DocumentFormContext;
+      const url = new URL(context.responseUrl);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not an http(s) response_url');
+    } catch (error) {
+      this.options.logger?.warn({ err: error }, 'slack document form without its context');
+      return;
+    }
+    const text = body.view.state?.values?.[DOCUMENT_INPUT_BLOCK_ID]?.[DOCUMENT_INPUT_ACTION_ID]?.value ?? '';
+    const conversation: Conversation = { platform: PLATFORM, workspaceId: context.team, channelId: context.channel };
+    // The form has no response_url of its own: the answer goes to the slash command's.
+    const respond = (async (message: unknown) => {
+      const response = await fetch(context.responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(message),
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
+      });
+      if (!response.ok) throw new Error(`response_url answered ${response.status}`);
+    }) as unknown as RespondFn;
+    const responder = this.responder(conversation, respond);
+    await this.guard(responder, { userId: body.user.id, form: DOCUMENT_MODAL_CALLBACK_ID }, () =>
+      handlers.onCommand({
+        actor: this.actor(body.team?.id ?? body.user.team_id ?? context.team, body.user.id),
+        text: context.command,
+        document: { text },
+        conversation,
+        respond: responder,
+      }),
+    );
+  }
+
   /** A handler that throws: the user sees one plain sentence, the details go to the log. */
   private async guard(responder: Responder, context: Record<string, unknown>, work: () => Promise<void>) {
     try {
@@ -402,7 +476,12 @@ export class SlackChatAdapter implements ChatAdapter {
    * Answers through the interaction's response_url (works in channels the bot is not in, costs no Web API call);
    * the thread of a lab is a bot message posted with chat.postMessage, whose ts names the thread.
    */
-  private responder(conversation: Conversation, respond: RespondFn, threadTs?: string): Responder {
+  private responder(
+    conversation: Conversation,
+    respond: RespondFn,
+    threadTs?: string,
+    form?: { triggerId: string; responseUrl: string },
+  ): Responder {
     const answer = async (payload: SlackMessagePayload, ephemeral: boolean) => {
       await respond({
         response_type: ephemeral ? 'ephemeral' : 'in_channel',
@@ -435,6 +514,29 @@ export class SlackChatAdapter implements ChatAdapter {
           throw toChatError(error, 'chat.postMessage');
         }
       },
+      // Slash commands carry a trigger_id: a modal with a multi-line input asks for the document.
+      ...(form
+        ? {
+            requestDocument: async (request: DocumentRequest) => {
+              const app = this.app;
+              if (!app) throw new Error('the Slack adapter is stopped');
+              const context: DocumentFormContext = {
+                command: request.commandText,
+                team: conversation.workspaceId,
+                channel: conversation.channelId,
+                responseUrl: form.responseUrl,
+              };
+              try {
+                await app.client.views.open({
+                  trigger_id: form.triggerId,
+                  view: renderDocumentModal(request, JSON.stringify(context)) as never,
+                });
+              } catch (error) {
+                throw toChatError(error, 'views.open');
+              }
+            },
+          }
+        : {}),
     };
   }
 }

@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import {
@@ -7,6 +8,7 @@ import {
   type ChatMessage,
   type Conversation,
   encodeThreadId,
+  type IncomingDocument,
   messageToPlainText,
   type Responder,
   truncate,
@@ -24,7 +26,12 @@ export interface TerminalAdapterOptions {
   roles?: string[];
   /** Called once the input ends (a pipe reached end of file, or the user typed Ctrl-D). */
   onInputEnd?: () => void;
+  /** The most of a file or pasted block read for a command (the rest is only counted). Default 64 KiB + 1. */
+  maxDocumentBytes?: number;
 }
+
+/** A line that ends a pasted block (after `/lab apply` alone on its line). */
+const END_OF_BLOCK = /^(\.|EOF)$/;
 
 interface ShownMessage {
   id: string;
@@ -61,6 +68,8 @@ export class TerminalChatAdapter implements ChatAdapter {
   private readonly userId: string;
   private readonly interactive: boolean;
   private pending = Promise.resolve();
+  /** A block being pasted after `/lab apply`: its lines so far and its full size. */
+  private pasting: { userId: string; lines: string[]; kept: number; size: number } | undefined;
 
   constructor(private readonly options: TerminalAdapterOptions) {
     this.userId = options.userId ?? process.env.USER ?? 'you';
@@ -95,25 +104,86 @@ export class TerminalChatAdapter implements ChatAdapter {
 
   /** Runs one typed line as `userId` (the local user unless given): `/lab <command>`. */
   async handleLine(line: string, userId = this.userId): Promise<void> {
+    if (this.pasting) return this.pasteLine(line);
     const trimmed = line.trim();
     if (trimmed === '' || !this.handlers) return this.prompt();
     if (!/^\/lab(\s|$)/.test(trimmed)) {
       this.say(`Commands start with /lab, e.g. /lab start docker-vs-kubernetes (try /lab help).`);
       return this.prompt();
     }
+    const text = trimmed.replace(/^\/lab\s*/, '');
+    const apply = /^apply(?:\s+(\S+))?$/i.exec(text);
+    if (apply && apply[1] === undefined) {
+      // `/lab apply` alone: the lines after it are the manifest, up to a line with a single "." (or EOF).
+      this.pasting = { userId, lines: [], kept: 0, size: 0 };
+      this.say('Paste the manifest, then a line with a single "." to apply it.');
+      return this.prompt();
+    }
+    const document = apply?.[1] ? await this.readDocument(apply[1]) : undefined;
+    if (document === null) return this.prompt();
+    await this.dispatch(text, userId, document);
+    this.prompt();
+  }
+
+  private async pasteLine(line: string): Promise<void> {
+    const pasting = this.pasting;
+    if (!pasting) return;
+    if (END_OF_BLOCK.test(line.trim())) {
+      this.pasting = undefined;
+      await this.dispatch('apply', pasting.userId, {
+        text: pasting.lines.join('\n'),
+        size: pasting.size,
+      });
+      return this.prompt();
+    }
+    const bytes = Buffer.byteLength(line) + 1;
+    pasting.size += bytes;
+    if (pasting.kept + bytes <= this.maxDocumentBytes()) {
+      pasting.lines.push(line);
+      pasting.kept += bytes;
+    }
+  }
+
+  private maxDocumentBytes(): number {
+    return this.options.maxDocumentBytes ?? 64 * 1024 + 1;
+  }
+
+  /** A local file named after `/lab apply`: at most maxDocumentBytes are read, the size is reported whole. */
+  private async readDocument(path: string): Promise<IncomingDocument | null> {
+    try {
+      const file = await open(path, 'r');
+      try {
+        const { size } = await file.stat();
+        const buffer = Buffer.alloc(Math.min(size, this.maxDocumentBytes()));
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+        return { name: path, text: buffer.subarray(0, bytesRead).toString('utf8'), size };
+      } finally {
+        await file.close();
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      this.say(
+        `✖ Cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : 'it cannot be opened'}.`,
+      );
+      return null;
+    }
+  }
+
+  private async dispatch(text: string, userId: string, document?: IncomingDocument): Promise<void> {
+    if (!this.handlers) return;
     const conversation: Conversation = { platform: 'local', workspaceId: WORKSPACE, channelId: CHANNEL };
     const respond = this.responder();
     try {
       await this.handlers.onCommand({
         actor: { platform: 'local', workspaceId: WORKSPACE, userId, roles: this.options.roles ?? [] },
-        text: trimmed.replace(/^\/lab\s*/, ''),
+        text,
+        ...(document ? { document } : {}),
         conversation,
         respond,
       });
     } catch {
       this.say(GENERIC_USER_MESSAGE);
     }
-    this.prompt();
   }
 
   async postMessage(threadId: string, message: ChatMessage): Promise<string> {

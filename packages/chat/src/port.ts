@@ -37,6 +37,33 @@ export interface Responder {
    * (`<platform>:<workspace>:<channel>:<thread>`). Falls back to the channel where threads are not possible.
    */
   openThread(request: { announcement: ChatMessage; title: string }): Promise<string>;
+
+  /**
+   * Asks the user for a longer text that does not fit in a command (a manifest for `/lab apply`): Discord and
+   * Slack open a form with a multi-line field. The answer arrives as a new command (`commandText`) carrying it as
+   * `document`. Absent where the adapter takes documents with the command itself (a file or pasted block).
+   */
+  requestDocument?(request: DocumentRequest): Promise<void>;
+}
+
+/** What a form asking for a document shows, and the command its answer becomes. */
+export interface DocumentRequest {
+  /** The form's title, e.g. "Apply a manifest". */
+  title: string;
+  /** The label of the multi-line field. */
+  label: string;
+  placeholder?: string;
+  /** The command the submitted text goes with, e.g. `apply`. */
+  commandText: string;
+}
+
+/** A text that came with a command: an attached or named file, or a form's paragraph field. */
+export interface IncomingDocument {
+  /** The file or attachment name, when there is one. */
+  name?: string;
+  text: string;
+  /** Its full size in bytes when `text` holds only the start of it (an adapter never reads a huge file whole). */
+  size?: number;
 }
 
 /** A `/lab ...` command as typed by a user. */
@@ -44,6 +71,8 @@ export interface IncomingCommand {
   actor: Actor;
   /** The text after `/lab`, e.g. `start docker-vs-kubernetes`. */
   text: string;
+  /** A document sent with the command (e.g. the manifest of `/lab apply`). */
+  document?: IncomingDocument;
   conversation: Conversation;
   respond: Responder;
 }

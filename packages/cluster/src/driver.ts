@@ -30,6 +30,8 @@ import {
   MANAGED_SELECTOR,
   OWNER_LABEL,
 } from './labels.js';
+import { type LearnerManifestOptions, prepareLearnerManifest } from './manifest/learner-manifest.js';
+import type { ManifestProblem } from './manifest/parse.js';
 import { droppedFields, toModelForm, toPlainObject } from './model-form.js';
 import { LAB_MANAGER_CLUSTER_ROLE, subjectOf, whoAmI } from './permissions.js';
 import { isoTime, podSummary } from './pod-summary.js';
@@ -123,6 +125,11 @@ export interface ApplyDeploymentOptions {
   readOnlyRootFilesystem?: boolean;
 }
 
+/** What became of a learner's manifest: applied objects, or the problems that kept it away from the cluster. */
+export type LearnerApplyResult =
+  | { ok: true; applied: { kind: string; name: string }[]; desiredReplicas: number }
+  | { ok: false; problems: ManifestProblem[] };
+
 export interface DeleteNamespaceOptions {
   /** Wait until the namespace is gone. Default true. */
   wait?: boolean;
@@ -149,6 +156,11 @@ export interface ClusterDriver {
   provisionNamespace(options: ProvisionNamespaceOptions): Promise<{ namespace: string; objects: KubernetesObject[] }>;
   /** Applies the lesson's Deployment with lab labels and a PSA-restricted securityContext; returns what the API stored. */
   applyDeployment(options: ApplyDeploymentOptions): Promise<KubernetesObject>;
+  /**
+   * A learner's own manifest: parsed, schema-validated and policy-checked (nothing is sent on a refusal), then
+   * server-side applied under labbot's field manager. `desiredReplicas` sums the namespace's Deployments afterwards.
+   */
+  applyLearnerManifest(text: string, options: LearnerManifestOptions): Promise<LearnerApplyResult>;
   /** ONE shared cluster-wide watch over lab pods, reported as debounced per-lab snapshots. */
   watchLabPods(options: WatchLabPodsOptions): LabPodWatch;
   /** The pods of a lab namespace, summarised. */
@@ -270,6 +282,23 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
         'lab deployment applied',
       );
       return applied;
+    },
+
+    async applyLearnerManifest(text, manifestOptions) {
+      assertDnsLabel(manifestOptions.namespace, 'namespace');
+      const prepared = prepareLearnerManifest(text, manifestOptions);
+      if (!prepared.ok) return prepared;
+      const applied: { kind: string; name: string }[] = [];
+      // In order: a ConfigMap or Service before the Deployment that uses it, as kubectl applies a file.
+      for (const object of prepared.objects) {
+        await apply(object);
+        applied.push({ kind: object.kind ?? '', name: object.metadata?.name ?? '' });
+      }
+      const namespace = manifestOptions.namespace;
+      const deployments = await call('list deployments', () => apps.listNamespacedDeployment({ namespace }), namespace);
+      const desiredReplicas = deployments.items.reduce((sum, item) => sum + (item.spec?.replicas ?? 1), 0);
+      logger?.info?.({ namespace, labId: manifestOptions.labId, applied }, 'learner manifest applied');
+      return { ok: true, applied, desiredReplicas };
     },
 
     watchLabPods: (watchOptions) => watchLabPods(kubeConfig, watchOptions, logger),

@@ -29,6 +29,23 @@ export {
   humanAge,
 } from './kubectl-format.js';
 export * from './labels.js';
+export {
+  formatManifestProblems,
+  type LearnerManifestOptions,
+  type LearnerManifestResult,
+  prepareLearnerManifest,
+} from './manifest/learner-manifest.js';
+export {
+  formatPath,
+  MAX_MANIFEST_BYTES,
+  MAX_MANIFEST_DOCUMENTS,
+  type ManifestProblem,
+  type ParsedDocument,
+  type ParseManifestResult,
+  parseManifest,
+} from './manifest/parse.js';
+export { type ManifestPolicy, policyProblems, resolveLabImage } from './manifest/policy.js';
+export { ALLOWED_KINDS, validateManifestObject } from './manifest/schema.js';
 export { droppedFields, toModelForm, toPlainObject } from './model-form.js';
 export * from './permissions.js';
 export { labIdOfPod, podStatusText, podSummary } from './pod-summary.js';

@@ -20,6 +20,7 @@ import {
   humanAge,
 } from './kubectl-format.js';
 import { isoTime } from './pod-summary.js';
+import { rolloutHistory, rolloutUndo } from './rollout.js';
 import type { KubectlCommand } from './types.js';
 
 /** What a kubectl command printed; `ok: false` is what kubectl would print on stderr (e.g. NotFound). */
@@ -256,6 +257,19 @@ export async function runKubectl(context: KubectlContext, command: KubectlComman
       }
       case 'rollout-status':
         return await runRolloutStatus(context, command.deployment);
+      case 'rollout-history':
+      case 'rollout-undo': {
+        const deployment = await orNotFound(() =>
+          apps.readNamespacedDeployment({ name: command.deployment, namespace }),
+        );
+        if (!deployment) return notFound('deployment', command.deployment);
+        if (command.verb === 'rollout-history')
+          return { ok: true, text: await rolloutHistory({ apps, namespace }, deployment) };
+        return await rolloutUndo({ apps, namespace }, deployment, command.toRevision);
+      }
+      case 'apply':
+        // A learner's manifest goes through the lab's policy first: the driver's applyLearnerManifest, never here.
+        return { ok: false, text: 'error: use /lab apply for your own manifests' };
     }
   } catch (error) {
     throw toClusterError(error, `kubectl ${command.verb}`, { namespace });

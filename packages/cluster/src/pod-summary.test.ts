@@ -21,6 +21,7 @@ describe('podSummary', () => {
       totalContainers: 1,
       restarts: 0,
       startedAt: '2026-11-25T13:00:00.000Z',
+      image: 'labbot/docker-vs-kubernetes:3f2a9c',
     });
     expect(PodSummarySchema.parse(summary)).toEqual(summary);
     expect(labIdOfPod(runningPod())).toBe('0123456789ab');

@@ -82,5 +82,6 @@ export function podSummary(pod: V1Pod): PodSummary {
     ...(startedAt ? { startedAt } : {}),
     ...(status === 'Running' ? {} : { reason: status.slice(0, 128) }),
     ...(message ? { message } : {}),
+    ...(pod.spec?.containers?.[0]?.image ? { image: pod.spec.containers[0].image.slice(0, 512) } : {}),
   };
 }

@@ -18,6 +18,7 @@ import {
   type LabOwner,
   type LabRecord,
   labIdFor,
+  MAX_MANIFEST_LENGTH,
   parseLabCommand,
   userMessageOf,
 } from '@labbot/core';
@@ -309,6 +310,8 @@ export function createLabBot(options: LabBotOptions) {
         });
         return;
       }
+      case 'apply':
+        return applyManifest(command, incoming);
       case 'class-start':
       case 'class-status':
       case 'class-end':
@@ -317,19 +320,74 @@ export function createLabBot(options: LabBotOptions) {
     }
   }
 
+  /**
+   * `/lab apply`: the learner's manifest goes to the runner, which checks it against the lab's policy and applies
+   * it; without a document, an adapter that has forms asks for it.
+   */
+  async function applyManifest(
+    command: Extract<LabCommand, { kind: 'apply' }>,
+    incoming: IncomingCommand,
+  ): Promise<void> {
+    const { actor, respond, conversation, document } = incoming;
+    const lab = await labFor(actor, undefined, conversation.threadId);
+    check(actor, 'kubectl', lab);
+    if (!document) {
+      if (respond.requestDocument) {
+        await respond.requestDocument({
+          title: 'Apply a manifest',
+          label: 'Your Deployment, Service or ConfigMap (YAML)',
+          placeholder: 'apiVersion: apps/v1\nkind: Deployment\n...',
+          commandText: 'apply',
+        });
+        return;
+      }
+      throw new Refusal('Attach the manifest to /lab apply, or paste it after the command.');
+    }
+    const size = Math.max(document.size ?? 0, document.text.length);
+    if (size > MAX_MANIFEST_LENGTH) {
+      throw new Refusal(
+        `That manifest is too large (${size > 1024 * 1024 ? `${(size / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(size / 1024)} KiB`}); the limit is ${MAX_MANIFEST_LENGTH / 1024} KiB. Nothing was applied.`,
+      );
+    }
+    if (document.text.trim() === '') throw new Refusal('That manifest is empty.');
+    await respond.defer();
+    const source = (document.name ?? command.file)?.slice(0, 256);
+    const result = await options.kubectl.run(
+      {
+        labId: lab.labId,
+        command: { verb: 'apply', manifest: document.text, ...(source ? { source } : {}) },
+        actor: actor.userId,
+      },
+      60_000,
+    );
+    await respond.reply({
+      title: `$ kubectl apply --server-side -f ${source ?? '-'}`,
+      tone: result.ok ? 'info' : 'warning',
+      blocks: [{ kind: 'code', text: result.text.trimEnd() || '(no output)' }],
+    });
+  }
+
   /** The lesson's checks against what was observed of the lab: ✅/❌ with a hint for each failure. */
   async function runChecks(lab: LabRecord, actor: Actor, respond: Responder): Promise<void> {
     check(actor, 'check', lab);
     const lesson = lessons.find(lab.lessonId);
     if (!lesson) throw new Refusal(`The lesson "${lab.lessonId}" is no longer installed.`);
-    const deletedPods = (await store.history(lab.labId))
+    const history = await store.history(lab.labId);
+    const deletedPods = history
       .filter((entry) => entry.action === 'kubectl.delete-pod')
       .map((entry) => String(entry.detail?.pod ?? ''));
+    // An undo counts when it came after the learner's last apply (it undid that rollout).
+    const lastApply = history.findLastIndex((entry) => entry.action === 'apply');
+    const undos = history.slice(lastApply + 1).filter((entry) => entry.action === 'kubectl.rollout-undo');
+    const undoneRollouts = undos.map((entry) => String(entry.detail?.rolledOut ?? '')).filter(Boolean);
     const results = evaluateChecks(lesson, {
       pods: lab.observed.pods,
       containerOutput: lab.observed.containerOutput,
       desiredReplicas: lab.observed.desiredReplicas,
       deletedPods,
+      images: lab.observed.images,
+      rollbacks: undos.length,
+      undoneRollouts,
     });
     const passed = results.filter((result) => result.passed).length;
     const lines = results.map((result) =>

@@ -15,6 +15,7 @@ export const LAB_SUBCOMMANDS = [
   'lessons',
   'help',
   'kubectl',
+  'apply',
   'class',
 ] as const;
 export type LabSubcommand = (typeof LAB_SUBCOMMANDS)[number];
@@ -40,6 +41,8 @@ export const LabCommandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('lessons') }),
   z.object({ kind: z.literal('help'), topic: z.enum(LAB_SUBCOMMANDS).optional() }),
   z.object({ kind: z.literal('kubectl'), kubectl: KubectlCommandSchema, args: z.array(z.string()) }),
+  /** Apply the learner's own manifest; the text comes with the command (attachment, form or file), not in it. */
+  z.object({ kind: z.literal('apply'), file: z.string().min(1).max(256).optional() }),
   z.object({ kind: z.literal('class-start'), lessonId: LessonIdSchema }),
   z.object({ kind: z.literal('class-status') }),
   z.object({ kind: z.literal('class-end') }),
@@ -61,7 +64,8 @@ export const LAB_COMMAND_HELP: Record<LabSubcommand, string> = {
   list: '/lab list — your labs',
   lessons: '/lab lessons — the lessons you can start',
   help: '/lab help [command] — this help',
-  kubectl: '/lab kubectl <args> — get, describe, logs, scale, delete pod, rollout status in your lab',
+  kubectl: '/lab kubectl <args> — get, describe, logs, scale, delete pod, rollout status|history|undo in your lab',
+  apply: '/lab apply [file] — apply your own Deployment, Service or ConfigMap (attach, paste or name the file)',
   class: '/lab class start <lesson> | status | end | export — run a class (instructors)',
 };
 
@@ -174,6 +178,15 @@ export function parseLabCommand(text: string): LabCommandParseResult {
     case 'kubectl': {
       const parsed = parseKubectlArgs(args);
       return parsed.ok ? finish({ kind: 'kubectl', kubectl: parsed.command, args }) : fail(parsed.error);
+    }
+    case 'apply': {
+      if (args.length > 1)
+        return fail('"apply" takes at most one file name; the manifest itself is attached or pasted.');
+      const file = args[0];
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: a file name is shown back, so no control characters
+      if (file !== undefined && (file.length > 256 || /[\u0000-\u001f]/.test(file)))
+        return fail('That file name is not valid.');
+      return finish(file === undefined ? { kind: 'apply' } : { kind: 'apply', file });
     }
     case 'class':
       return parseClass(args);

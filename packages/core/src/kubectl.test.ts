@@ -30,6 +30,9 @@ describe('parseKubectlArgs: the allowed subset', () => {
     ['delete pod hello-abc', { verb: 'delete', resource: 'pod', name: 'hello-abc' }],
     ['delete pod/hello-abc', { verb: 'delete', resource: 'pod', name: 'hello-abc' }],
     ['rollout status deployment/hello', { verb: 'rollout-status', deployment: 'hello' }],
+    ['rollout history deployment/web', { verb: 'rollout-history', deployment: 'web' }],
+    ['rollout undo deploy/web', { verb: 'rollout-undo', deployment: 'web' }],
+    ['rollout undo deployment/web --to-revision=1', { verb: 'rollout-undo', deployment: 'web', toRevision: 1 }],
     ['kubectl get pods', { verb: 'get', resource: 'pods', wide: false }],
   ];
   it.each(table)('%s', (line, expected) => {
@@ -63,14 +66,14 @@ describe('parseKubectlArgs: refusals', () => {
     ['get pods --as-group=system:masters', /--as-group are not allowed/],
     ['get pods -w', /Watching is not available/],
     ['exec hello -- sh', /kubectl exec\) is not available/],
-    ['apply -f x.yaml', /kubectl apply is not available/],
+    ['apply -f x.yaml', /Use "\/lab apply"/],
     ['edit deployment hello', /kubectl edit is not available/],
     ['create deployment x --image=y', /kubectl create is not available/],
     ['patch deployment x', /Patching objects is not available/],
     ['port-forward pod/x 80', /Port forwarding is not available/],
     [
       'cordon node1',
-      /^Unknown kubectl command "cordon"\. You can use: get, describe, logs, scale, delete pod, rollout status\.$/,
+      /^Unknown kubectl command "cordon"\. You can use: get, describe, logs, scale, delete pod, rollout status\|history\|undo\.$/,
     ],
     ['', /^Say what kubectl should do/],
     ['--help', /^Start with the command/],
@@ -102,7 +105,9 @@ describe('parseKubectlArgs: refusals', () => {
     ['delete pod a b', /Delete one pod at a time/],
     ['delete pod x --force', /The option --force is not supported for kubectl delete/],
     ['delete pod x --grace-period=0', /--grace-period is not supported/],
-    ['rollout undo deployment/x', /Only "kubectl rollout status deployment\/NAME"/],
+    ['rollout restart deployment/x', /Use "kubectl rollout status\|history\|undo deployment\/NAME"/],
+    ['rollout undo deployment/x --to-revision=abc', /--to-revision must be a revision number/],
+    ['rollout history deployment/x --to-revision=1', /--to-revision is not supported for kubectl rollout history/],
     ['rollout status pod/x', /Use "kubectl rollout status deployment\/NAME"/],
     ['get pods -o wide -o wide', /given twice/],
   ];

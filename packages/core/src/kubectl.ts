@@ -2,10 +2,12 @@ import { z } from 'zod';
 
 /** The kubectl verbs a learner may use in a lab thread. */
 export const KUBECTL_VERBS = ['get', 'describe', 'logs', 'scale', 'delete', 'rollout'] as const;
-const USAGE = 'You can use: get, describe, logs, scale, delete pod, rollout status.';
+const USAGE = 'You can use: get, describe, logs, scale, delete pod, rollout status|history|undo.';
 
 export const MAX_LOG_TAIL = 500;
 export const MAX_SCALE_REPLICAS = 10;
+/** The longest manifest text `/lab apply` takes (the runner parses it again with the same limit in bytes). */
+export const MAX_MANIFEST_LENGTH = 64 * 1024;
 const MAX_KUBECTL_ARGS = 24;
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -37,6 +39,19 @@ export const KubectlCommandSchema = z.discriminatedUnion('verb', [
   }),
   z.object({ verb: z.literal('delete'), resource: z.literal('pod'), name: KubernetesNameSchema }),
   z.object({ verb: z.literal('rollout-status'), deployment: KubernetesNameSchema }),
+  z.object({ verb: z.literal('rollout-history'), deployment: KubernetesNameSchema }),
+  z.object({
+    verb: z.literal('rollout-undo'),
+    deployment: KubernetesNameSchema,
+    toRevision: z.number().int().min(1).optional(),
+  }),
+  /** A learner's own manifest (`/lab apply`): checked against the lab's policy by the runner before anything is sent. */
+  z.object({
+    verb: z.literal('apply'),
+    manifest: z.string().min(1).max(MAX_MANIFEST_LENGTH),
+    /** Where it came from (a file or attachment name), echoed back. */
+    source: z.string().min(1).max(256).optional(),
+  }),
 ]);
 export type KubectlCommand = z.infer<typeof KubectlCommandSchema>;
 export const KubectlCommand = KubectlCommandSchema;
@@ -70,7 +85,7 @@ const REFUSED_VERBS: Record<string, string> = {
   cp: 'Copying files (kubectl cp) is not available in labs.',
   'port-forward': 'Port forwarding is not available in labs.',
   proxy: 'kubectl proxy is not available in labs.',
-  apply: 'Changing objects with kubectl apply is not available in labs; labbot applies the lesson for you.',
+  apply: 'Use "/lab apply" to apply your own manifest (attach or paste it); kubectl apply itself is not available.',
   create: 'Creating objects with kubectl create is not available in labs; labbot applies the lesson for you.',
   edit: 'Editing objects with kubectl edit is not available in labs; try "scale" or "delete pod" instead.',
   patch: 'Patching objects is not available in labs; try "scale" or "delete pod" instead.',
@@ -279,17 +294,26 @@ function parseDelete(positional: string[], flags: Map<string, string | true>): K
 }
 
 function parseRollout(positional: string[], flags: Map<string, string | true>): KubectlParseResult {
-  const unknown = unknownFlags(flags, [], 'rollout');
-  if (unknown) return fail(unknown);
   const [sub, ...rest] = positional;
-  if (sub !== 'status') return fail('Only "kubectl rollout status deployment/NAME" is available in labs.');
+  if (sub !== 'status' && sub !== 'history' && sub !== 'undo') {
+    return fail('Use "kubectl rollout status|history|undo deployment/NAME" in labs.');
+  }
+  const unknown = unknownFlags(flags, sub === 'undo' ? ['--to-revision'] : [], `rollout ${sub}`);
+  if (unknown) return fail(unknown);
   const [type, name, extra] = typeAndName(rest);
   if (RESOURCE_ALIASES[type.toLowerCase()] !== 'deployments' || !name) {
-    return fail('Use "kubectl rollout status deployment/NAME".');
+    return fail(`Use "kubectl rollout ${sub} deployment/NAME".`);
   }
-  if (extra.length > 0) return fail('kubectl rollout status takes one deployment.');
+  if (extra.length > 0) return fail(`kubectl rollout ${sub} takes one deployment.`);
   if (!KubernetesNameSchema.safeParse(name).success) return fail(invalidName(name));
-  return finish({ verb: 'rollout-status', deployment: name });
+  if (sub === 'undo') {
+    const value = flags.get('--to-revision');
+    if (value === undefined) return finish({ verb: 'rollout-undo', deployment: name });
+    const revision = typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isInteger(revision) || revision < 1) return fail('--to-revision must be a revision number from 1 up.');
+    return finish({ verb: 'rollout-undo', deployment: name, toRevision: revision });
+  }
+  return finish({ verb: sub === 'status' ? 'rollout-status' : 'rollout-history', deployment: name });
 }
 
 function finish(candidate: unknown): KubectlParseResult {
@@ -316,7 +340,7 @@ export function parseKubectlArgs(args: readonly string[]): KubectlParseResult {
   if (verb.startsWith('-')) return fail(`Start with the command, e.g. "kubectl get pods". ${USAGE}`);
   const refused = REFUSED_VERBS[verb];
   if (refused) return fail(`${refused} ${USAGE}`);
-  const split = splitArgs(rest, ['-o', '--output', '--tail', '--replicas']);
+  const split = splitArgs(rest, ['-o', '--output', '--tail', '--replicas', '--to-revision']);
   if (typeof split === 'string') return fail(split);
   const { positional, flags } = split;
   switch (verb) {
@@ -352,5 +376,11 @@ export function formatKubectlCommand(command: KubectlCommand): string {
       return `kubectl delete pod ${command.name}`;
     case 'rollout-status':
       return `kubectl rollout status deployment/${command.deployment}`;
+    case 'rollout-history':
+      return `kubectl rollout history deployment/${command.deployment}`;
+    case 'rollout-undo':
+      return `kubectl rollout undo deployment/${command.deployment}${command.toRevision === undefined ? '' : ` --to-revision=${command.toRevision}`}`;
+    case 'apply':
+      return `kubectl apply --server-side -f ${command.source ?? '-'}`;
   }
 }

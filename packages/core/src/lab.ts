@@ -83,6 +83,8 @@ export const PodSummarySchema = z.object({
   /** Why it is not running, e.g. CrashLoopBackOff, ImagePullBackOff, ContainerCreating. */
   reason: z.string().max(128).optional(),
   message: z.string().max(2000).optional(),
+  /** The image of the pod's first container (which side of a rolling update it is on). */
+  image: z.string().max(512).optional(),
 });
 export type PodSummary = z.infer<typeof PodSummarySchema>;
 export const PodSummary = PodSummarySchema;
@@ -140,6 +142,8 @@ export const ObservedStateSchema = z.object({
   imageCached: z.boolean().optional(),
   /** Replicas the Deployment asks for (the "3" of "3/3 ready"). */
   desiredReplicas: z.number().int().min(0).optional(),
+  /** The lab's images a learner may use in `/lab apply`: `<lesson>:<name>` → the built tag. */
+  images: z.record(z.string().max(128), z.string().max(512)).optional(),
   /** When the learner was warned that the lab expires soon (set once per lab). */
   expiryWarnedAt: IsoTimestampSchema.optional(),
 });

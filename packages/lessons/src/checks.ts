@@ -1,4 +1,6 @@
 import type { PodSummary } from '@labbot/core';
+import { rolledBackTitle, rolledBackTo } from './checks/rolled-back.js';
+import { rolledOutOnce, rolledOutTitle } from './checks/rolled-out.js';
 import type { Lesson } from './loader.js';
 import type { LessonCheck } from './schema.js';
 
@@ -12,6 +14,12 @@ export interface CheckFacts {
   desiredReplicas?: number | undefined;
   /** Names of pods the learner deleted with `/lab kubectl delete pod` in this lab. */
   deletedPods?: readonly string[] | undefined;
+  /** The lab's images: `<lesson>:<name>` → built tag. */
+  images?: Readonly<Record<string, string>> | undefined;
+  /** How many `rollout undo` the learner ran in this lab (after their last apply). */
+  rollbacks?: number | undefined;
+  /** Image tags whose rollout had finished when the learner undid it. */
+  undoneRollouts?: readonly string[] | undefined;
 }
 
 /** One line of `/lab check`: the same shape as the `lab.check-results` event's results. */
@@ -40,6 +48,10 @@ function defaultTitle(check: LessonCheck, lesson?: Lesson): string {
       return `Kubernetes replaced a deleted pod of ${deployment}`;
     case 'replicas':
       return `${deployment} runs ${check.count} replicas`;
+    case 'rolledOut':
+      return rolledOutTitle(check.image, deployment);
+    case 'rolledBack':
+      return rolledBackTitle(check.image, deployment);
   }
 }
 
@@ -48,7 +60,7 @@ function readyCount(pods: readonly PodSummary[]): number {
 }
 
 /** Whether one check passes on these facts. */
-export function checkPasses(check: LessonCheck, facts: CheckFacts): boolean {
+export function checkPasses(check: LessonCheck, facts: CheckFacts, lessonId = ''): boolean {
   switch (check.kind) {
     case 'podsReady':
       return readyCount(facts.pods) >= check.count;
@@ -64,13 +76,17 @@ export function checkPasses(check: LessonCheck, facts: CheckFacts): boolean {
     }
     case 'replicas':
       return facts.desiredReplicas === check.count && readyCount(facts.pods) === check.count;
+    case 'rolledOut':
+      return rolledOutOnce({ ...facts, lessonId }, check.image);
+    case 'rolledBack':
+      return rolledBackTo({ ...facts, lessonId }, check.image);
   }
 }
 
 /** Runs every check of a lesson: ✅/❌ lines with the hint on each failure. */
 export function evaluateChecks(lesson: Lesson, facts: CheckFacts): CheckResult[] {
   return lesson.spec.checks.map((check) => {
-    const passed = checkPasses(check, facts);
+    const passed = checkPasses(check, facts, lesson.id);
     return passed
       ? { name: checkTitle(check, lesson), passed }
       : { name: checkTitle(check, lesson), passed, hint: check.hint };

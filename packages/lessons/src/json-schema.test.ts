@@ -18,6 +18,6 @@ describe('lesson JSON Schema', () => {
     };
     expect(schema.required).toEqual(['id', 'title', 'summary', 'steps', 'deployment']);
     const kinds = schema.properties['checks']?.items?.oneOf?.map((option) => option.properties.kind.const);
-    expect(kinds).toEqual(['podsReady', 'containerOutput', 'selfHeals', 'replicas']);
+    expect(kinds).toEqual(['podsReady', 'containerOutput', 'selfHeals', 'replicas', 'rolledOut', 'rolledBack']);
   });
 });

@@ -37,7 +37,7 @@ export interface Lesson {
   /** Absolute, real path of the lesson folder. */
   dir: string;
   /** The build of the lesson itself and of each variant, resolved on disk. */
-  builds: { default: ResolvedBuild; variants: Record<string, ResolvedBuild> };
+  builds: { default: ResolvedBuild; variants: Record<string, ResolvedBuild>; images?: Record<string, ResolvedBuild> };
   /** The deployment template's text (read once at load). */
   deploymentTemplate: string;
   /** Where it came from. */
@@ -157,6 +157,11 @@ export async function loadLesson(lessonDir: string, options: LoadLessonOptions =
       : defaultBuild;
     if (build) variantBuilds[name] = build;
   }
+  const imageBuilds: Record<string, ResolvedBuild> = {};
+  for (const [name, build] of Object.entries(spec.images)) {
+    const resolved = await resolveBuild(dir, build, `images.${name}`, problems);
+    if (resolved) imageBuilds[name] = resolved;
+  }
 
   let deploymentTemplate = '';
   const template = await resolveInside(dir, dir, spec.deployment.template, 'file');
@@ -179,7 +184,7 @@ export async function loadLesson(lessonDir: string, options: LoadLessonOptions =
     id: spec.id,
     spec,
     dir,
-    builds: { default: defaultBuild, variants: variantBuilds },
+    builds: { default: defaultBuild, variants: variantBuilds, images: imageBuilds },
     deploymentTemplate,
     source: options.source ?? 'dir',
   };
@@ -304,6 +309,22 @@ export function buildSpecFor(lesson: Lesson, variant?: string, options: BuildSpe
   const build = variant === undefined ? lesson.builds.default : lesson.builds.variants[variant];
   if (!build) throw unknownVariant(lesson, variant ?? '');
   return { ...build, args: { [BASE_IMAGE_BUILD_ARG]: options.baseImage ?? DEFAULT_BASE_IMAGE, ...build.args } };
+}
+
+/** The lesson's extra images (`images:`), each with what to build; the lab builds them next to its own. */
+export function extraImageBuildsFor(
+  lesson: Lesson,
+  options: BuildSpecOptions = {},
+): { name: string; build: ResolvedBuild }[] {
+  return Object.entries(lesson.builds.images ?? {}).map(([name, build]) => ({
+    name,
+    build: { ...build, args: { [BASE_IMAGE_BUILD_ARG]: options.baseImage ?? DEFAULT_BASE_IMAGE, ...build.args } },
+  }));
+}
+
+/** The name a learner writes for a lesson image in `/lab apply`: `<lesson id>:<short name>`. */
+export function labImageName(lesson: Pick<Lesson, 'id'>, shortName: string): string {
+  return `${lesson.id}:${shortName}`;
 }
 
 /** The run settings of the Docker step for a lesson or one of its variants. */

@@ -1,5 +1,7 @@
 import { LessonIdSchema } from '@labbot/core';
 import { z } from 'zod';
+import { RolledBackCheckFields } from './checks/rolled-back.js';
+import { RolledOutCheckFields } from './checks/rolled-out.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** A Kubernetes object name used in a lesson (a DNS-1123 label: lowercase letters, digits, dashes, ≤ 63). */
@@ -93,7 +95,14 @@ const checkBase = {
   hint: z.string().min(1).max(1000).describe('Shown to the learner when the check fails.'),
 };
 
-export const CHECK_KINDS = ['podsReady', 'containerOutput', 'selfHeals', 'replicas'] as const;
+export const CHECK_KINDS = [
+  'podsReady',
+  'containerOutput',
+  'selfHeals',
+  'replicas',
+  'rolledOut',
+  'rolledBack',
+] as const;
 
 export const LessonCheckSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -110,6 +119,8 @@ export const LessonCheckSchema = z.discriminatedUnion('kind', [
     count: z.number().int().min(0).max(10),
     ...checkBase,
   }),
+  z.strictObject({ ...RolledOutCheckFields, deployment: ObjectNameSchema.optional(), ...checkBase }),
+  z.strictObject({ ...RolledBackCheckFields, deployment: ObjectNameSchema.optional(), ...checkBase }),
 ]);
 export type LessonCheck = z.infer<typeof LessonCheckSchema>;
 
@@ -189,6 +200,15 @@ export const LessonSpecSchema = z
     build: LessonBuildSchema.prefault({}),
     run: LessonRunSchema.prefault({}),
     deployment: LessonDeploymentSchema,
+    /** The short name of the lesson's own image: learners write `<lesson id>:<imageName>` in `/lab apply`. */
+    imageName: ObjectNameSchema.default('latest').describe(
+      "The short name of the lesson's own image: learners write `<lesson id>:<imageName>` in `/lab apply`.",
+    ),
+    /** More images built with every lab of the lesson (once per content), e.g. a v2 for a rolling update. */
+    images: z
+      .record(ObjectNameSchema, LessonBuildSchema)
+      .default({})
+      .describe('More images built with every lab of the lesson (once per content), e.g. a v2 for a rolling update.'),
     variants: z.record(ObjectNameSchema, LessonVariantSchema).default({}),
     checks: z.array(LessonCheckSchema).max(20).default([]),
     limits: LessonLimitsSchema.prefault({}),
@@ -206,6 +226,26 @@ export const LessonSpecSchema = z
           code: 'custom',
           path: ['checks', index, 'deployment'],
           message: `"${check.deployment}" is not the lesson's deployment "${spec.deployment.name}"`,
+        });
+      }
+    });
+    if (spec.imageName in spec.images) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['images', spec.imageName],
+        message: `"${spec.imageName}" is the lesson's own image (imageName); give this image another name`,
+      });
+    }
+    spec.checks.forEach((check, index) => {
+      if (
+        (check.kind === 'rolledOut' || check.kind === 'rolledBack') &&
+        check.image !== spec.imageName &&
+        !(check.image in spec.images)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checks', index, 'image'],
+          message: `"${check.image}" is not an image of the lesson (${[spec.imageName, ...Object.keys(spec.images)].join(', ')})`,
         });
       }
     });

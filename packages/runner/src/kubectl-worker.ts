@@ -1,6 +1,7 @@
-import type { ClusterDriver } from '@labbot/cluster';
+import { type ClusterDriver, formatManifestProblems } from '@labbot/cluster';
 import type { Logger } from '@labbot/config';
-import { userMessageOf } from '@labbot/core';
+import { type KubectlCommand, type LabRecord, MAX_SCALE_REPLICAS, userMessageOf } from '@labbot/core';
+import type { LessonCatalog } from '@labbot/lessons';
 import {
   createKubectlWorker,
   type KubectlJob,
@@ -17,6 +18,8 @@ export interface KubectlRunnerOptions {
   cluster: ClusterDriver;
   logger: Logger;
   concurrency?: number;
+  /** The lessons: a learner's manifest gets the lab's replica ceiling and security settings from its lesson. */
+  lessons?: LessonCatalog;
   /** After a scale: pods the quota refuses never appear, so the caller looks at the events. */
   onScaled?: (labId: string) => void;
 }
@@ -36,8 +39,9 @@ export function createKubectlRunner(options: KubectlRunnerOptions) {
       };
     }
     try {
+      if (job.command.verb === 'apply') return await applyManifest(lab, job, job.command);
       const result = await cluster.kubectl(lab.namespace, job.command);
-      if (result.ok) await record(job);
+      if (result.ok) await record(job, lab);
       return result;
     } catch (error) {
       logger.warn({ err: error, labId: job.labId, verb: job.command.verb }, 'kubectl failed');
@@ -45,9 +49,73 @@ export function createKubectlRunner(options: KubectlRunnerOptions) {
     }
   }
 
-  async function record(job: KubectlJob): Promise<void> {
+  /** `/lab apply`: the lab's policy first (nothing reaches the cluster on a refusal), then server-side apply. */
+  async function applyManifest(
+    lab: LabRecord,
+    job: KubectlJob,
+    command: Extract<KubectlCommand, { verb: 'apply' }>,
+  ): Promise<KubectlJobResult> {
+    const lesson = options.lessons?.find(lab.lessonId);
+    const result = await cluster.applyLearnerManifest(command.manifest, {
+      namespace: lab.namespace,
+      labId: lab.labId,
+      // The namespace keeps one pod of room for a rolling update's surge, as for the lesson's own Deployment.
+      maxReplicas: Math.min(MAX_SCALE_REPLICAS, lesson ? lesson.spec.limits.pods - 1 : MAX_SCALE_REPLICAS),
+      images: lab.observed.images ?? (lab.observed.imageTag ? { [lab.observed.imageTag]: lab.observed.imageTag } : {}),
+      readOnlyRootFilesystem: lesson?.spec.deployment.readOnlyRootFilesystem ?? false,
+    });
+    if (!result.ok) {
+      await store.appendHistory(job.labId, {
+        actor: job.actor,
+        action: 'apply.refused',
+        detail: { problems: result.problems.length, first: result.problems[0]?.field ?? '' },
+      });
+      return {
+        ok: false,
+        text: `Nothing was applied: the manifest was refused.\n${formatManifestProblems(result.problems)}`,
+      };
+    }
+    await store.update(
+      job.labId,
+      (current) => {
+        const observed = { ...current.observed, desiredReplicas: result.desiredReplicas };
+        if (POD_PHASES.includes(observed.phase))
+          observed.phase = phaseFromPods(observed.pods, result.desiredReplicas, observed.diagnosis);
+        return { ...current, observed };
+      },
+      {
+        audit: {
+          actor: job.actor,
+          action: 'apply',
+          detail: { objects: result.applied.map((object) => `${object.kind}/${object.name}`).join(', ') },
+        },
+      },
+    );
+    options.onScaled?.(job.labId);
+    const lines = result.applied.map(
+      (object) =>
+        `${object.kind === 'Deployment' ? 'deployment.apps' : object.kind.toLowerCase()}/${object.name} serverside-applied`,
+    );
+    return { ok: true, text: lines.join('\n') };
+  }
+
+  async function record(job: KubectlJob, lab: LabRecord): Promise<void> {
     const { command } = job;
-    if (command.verb === 'delete') {
+    if (command.verb === 'rollout-undo') {
+      // The image the undo left, when its rollout had finished (every wanted pod ready on it): a check may ask.
+      const images = new Set(lab.observed.pods.map((pod) => pod.image ?? ''));
+      const [image] = images;
+      const finished =
+        images.size === 1 &&
+        image !== undefined &&
+        image !== '' &&
+        lab.observed.pods.filter((pod) => pod.ready).length >= (lab.observed.desiredReplicas ?? 1);
+      await store.appendHistory(job.labId, {
+        actor: job.actor,
+        action: 'kubectl.rollout-undo',
+        detail: { deployment: command.deployment, ...(finished ? { rolledOut: image } : {}) },
+      });
+    } else if (command.verb === 'delete') {
       await store.appendHistory(job.labId, {
         actor: job.actor,
         action: 'kubectl.delete-pod',

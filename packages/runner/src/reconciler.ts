@@ -10,7 +10,14 @@ import {
   type ObservedState,
   userMessageOf,
 } from '@labbot/core';
-import { buildSpecFor, type LessonCatalog, renderDeployment, runSpecFor } from '@labbot/lessons';
+import {
+  buildSpecFor,
+  extraImageBuildsFor,
+  type LessonCatalog,
+  labImageName,
+  renderDeployment,
+  runSpecFor,
+} from '@labbot/lessons';
 import type { LabStore } from '@labbot/store';
 import type { Emit } from './events.js';
 import { PRE_POD_PHASES, phaseFromPods } from './lab-phase.js';
@@ -196,6 +203,25 @@ export function createReconciler(options: ReconcilerOptions) {
     );
     // Awaited below; this only keeps a build failure from being unhandled while the namespace step runs.
     building.catch(() => {});
+    // The lesson's extra images (e.g. the v2 of a rolling update) for the learner's own manifests.
+    const extras = extraImageBuildsFor(lesson, { baseImage: options.baseImage });
+    const buildingExtras = step(record, 'build', () =>
+      Promise.all(
+        extras.map(async ({ name, build: extra }) => {
+          const built = await buildSlot(() =>
+            builder.ensureImage({
+              lessonId: lesson.id,
+              contextDir: extra.contextDir,
+              dockerfile: extra.dockerfile,
+              buildArgs: extra.args,
+              network: extra.network,
+            }),
+          );
+          return [labImageName(lesson, name), built.tag] as const;
+        }),
+      ),
+    );
+    buildingExtras.catch(() => {});
     await provisioning;
     await emit(record, 'lab.namespace-ready', { namespace: record.namespace });
 
@@ -203,7 +229,11 @@ export function createReconciler(options: ReconcilerOptions) {
     await emit(record, 'lab.build-started', {});
     const image = await building;
     const buildLog = (image.logTail.length ? image.logTail : logTail).slice(-12);
-    record = await observe(record.labId, { imageTag: image.tag, imageCached: image.cached, buildLog });
+    const images = Object.fromEntries([
+      [labImageName(lesson, lesson.spec.imageName), image.tag],
+      ...(await buildingExtras),
+    ]);
+    record = await observe(record.labId, { imageTag: image.tag, imageCached: image.cached, buildLog, images });
     if (buildLog.length) await emit(record, 'lab.build-log', { lines: buildLog });
     await emit(record, 'lab.image-ready', { tag: image.tag, cached: image.cached });
 

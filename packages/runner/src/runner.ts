@@ -167,6 +167,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     store,
     cluster: driver,
     logger,
+    lessons,
     onScaled: (labId) => watch.checkShortfall(labId),
   }).start();
   const janitor = createJanitor({

@@ -64,6 +64,16 @@ export interface BlockActionRequest extends SigningOptions {
   responseUrl?: string;
 }
 
+/** A submitted modal (view_submission) as Slack sends it: the view the app opened, with the user's input. */
+export interface ViewSubmissionRequest extends SigningOptions {
+  /** The view as the sim stored it from views.open (its callback_id, private_metadata, blocks). */
+  view: JsonObject;
+  /** What the user typed: block_id → action_id → value. */
+  values: Record<string, Record<string, string>>;
+  /** Who submitted it. */
+  userId: string;
+}
+
 /** What the app answered. */
 export interface DriverResponse {
   /** HTTP status (200 acked, 401 bad signature...). */
@@ -84,6 +94,8 @@ export interface SlackDriver {
   slashCommand(request: SlashCommandRequest): Promise<DriverResponse>;
   /** Sends a block_actions payload (payload= JSON form field, signed v0) for a button press. */
   blockAction(request: BlockActionRequest): Promise<DriverResponse>;
+  /** Sends a view_submission payload for a modal the app opened (payload= JSON form field, signed v0). */
+  viewSubmission(request: ViewSubmissionRequest): Promise<DriverResponse>;
 }
 
 const slackAckDeadlineMs = 3_000;
@@ -163,6 +175,30 @@ function blockActionPayload(
   };
 }
 
+/** The view_submission payload Slack sends when a user submits a modal (no response_url of its own). */
+function viewSubmissionPayload(request: ViewSubmissionRequest, context: PayloadContext, triggerId: string): JsonObject {
+  const values = Object.fromEntries(
+    Object.entries(request.values).map(([blockId, actions]) => [
+      blockId,
+      Object.fromEntries(
+        Object.entries(actions).map(([actionId, value]) => [actionId, { type: 'plain_text_input', value }]),
+      ),
+    ]),
+  );
+  return {
+    type: 'view_submission',
+    team: { id: context.teamId, domain: 'labbot-sim' },
+    user: { id: request.userId, username: `user-${request.userId.slice(-4).toLowerCase()}`, team_id: context.teamId },
+    api_app_id: context.appId,
+    token: 'deprecated-verification-token',
+    trigger_id: triggerId,
+    view: { ...request.view, state: { values } },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}
+
 function payloadIds(
   sim: SlackSim | undefined,
   target: { channel: string; user: string; messageTs?: string },
@@ -228,6 +264,13 @@ export function createSlackDriver(options: SlackDriverOptions): SlackDriver {
       const form = new URLSearchParams({ payload: JSON.stringify(blockActionPayload(request, context, ids)) });
       return send(form.toString(), request, ids);
     },
+    viewSubmission(request) {
+      const ids = { responseUrl: '', triggerId: options.sim?.createTriggerId() ?? `${Date.now()}.0` };
+      const form = new URLSearchParams({
+        payload: JSON.stringify(viewSubmissionPayload(request, context, ids.triggerId)),
+      });
+      return send(form.toString(), request, ids);
+    },
   };
 }
 
@@ -260,6 +303,10 @@ export function createSocketModeDriver(options: SocketModeDriverOptions): SlackD
       const target = { channel: request.channelId, user: request.userId, messageTs: request.messageTs };
       const ids = payloadIds(sim, target, request.responseUrl);
       return send('interactive', blockActionPayload(request, context, ids), ids);
+    },
+    viewSubmission(request) {
+      const ids = { responseUrl: '', triggerId: sim.createTriggerId() };
+      return send('interactive', viewSubmissionPayload(request, context, ids.triggerId), ids);
     },
   };
 }

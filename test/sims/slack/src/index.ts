@@ -23,6 +23,7 @@ export {
   type SlashCommandRequest,
   type SocketModeDriverOptions,
   signSlackRequest,
+  type ViewSubmissionRequest,
 } from './driver.js';
 export { SlackSim, slackMessageText, startSlackSim } from './slack-sim.js';
 export type {

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type KubeSim, startKubeSim } from './index.js';
+import { makeTempDir, runKubectl, waitFor, writeText } from './testing/helpers.js';
+
+// The real kubectl's rollout history and undo against kube-sim: revisions live in the ReplicaSets'
+// deployment.kubernetes.io/revision annotations, and an undo makes the old template the newest revision.
+let sim: KubeSim;
+let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let kubeconfig: string;
+const kubectl = (...args: string[]) => runKubectl(kubeconfig, args);
+
+beforeAll(async () => {
+  sim = await startKubeSim({ kubelet: 'virtual', virtualReadyDelayMs: 10 });
+  temp = await makeTempDir();
+  kubeconfig = await writeText(temp.dir, 'kubeconfig', sim.kubeconfig);
+});
+
+afterAll(async () => {
+  await sim?.stop();
+  await temp?.remove();
+});
+
+async function rolledOut(): Promise<string> {
+  const result = await kubectl('rollout', 'status', 'deployment/web', '-n', 'roll', '--timeout=30s');
+  expect(result.stderr).toBe('');
+  return result.stdout;
+}
+
+describe('kubectl rollout history and undo', () => {
+  it('lists revisions, undoes to the previous template and to a chosen revision', async () => {
+    await kubectl('create', 'namespace', 'roll');
+    const file = await writeText(
+      temp.dir,
+      'web.yaml',
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: roll}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "example/web:v1"}]
+`,
+    );
+    expect((await kubectl('apply', '-f', file)).code).toBe(0);
+    await rolledOut();
+    expect((await kubectl('set', 'image', 'deployment/web', 'web=example/web:v2', '-n', 'roll')).code).toBe(0);
+    expect(await rolledOut()).toContain('deployment "web" successfully rolled out');
+
+    const history = await kubectl('rollout', 'history', 'deployment/web', '-n', 'roll');
+    expect(history.stdout).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+
+    const undo = await kubectl('rollout', 'undo', 'deployment/web', '-n', 'roll');
+    expect(undo.stderr).toBe('');
+    expect(undo.stdout.trim()).toBe('deployment.apps/web rolled back');
+    await rolledOut();
+    const image = () =>
+      kubectl('get', 'deployment', 'web', '-n', 'roll', '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
+    expect((await image()).stdout).toBe('example/web:v1');
+    // The v1 ReplicaSet became revision 3; revision 1 is gone from the history.
+    const after = await kubectl('rollout', 'history', 'deployment/web', '-n', 'roll');
+    expect(after.stdout).toMatch(/REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>/);
+    const replicaSets = await kubectl(
+      'get',
+      'rs',
+      '-n',
+      'roll',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.annotations.deployment\\.kubernetes\\.io/revision}={.spec.replicas} {end}',
+    );
+    expect(replicaSets.stdout.trim().split(' ').sort()).toEqual(['2=0', '3=2']);
+
+    const again = await kubectl('rollout', 'undo', 'deployment/web', '-n', 'roll', '--to-revision=2');
+    expect(again.stdout.trim()).toBe('deployment.apps/web rolled back');
+    await waitFor(
+      'the v2 template back',
+      async () => ((await image()).stdout === 'example/web:v2' ? true : undefined),
+      10_000,
+    );
+    const skipped = await kubectl('rollout', 'undo', 'deployment/web', '-n', 'roll', '--to-revision=4');
+    expect(skipped.stdout.trim()).toBe(
+      'deployment.apps/web skipped rollback (current template already matches revision 4)',
+    );
+  });
+});

@@ -1,0 +1,4 @@
+#!/bin/sh
+# Say which version this is (it shows in `kubectl logs`), then serve the page on port 8080.
+echo "web app version 1"
+exec httpd -f -p 8080 -h /app/www

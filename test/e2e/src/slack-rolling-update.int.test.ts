@@ -1,0 +1,164 @@
+// The rolling-update lesson on Slack: the real Bolt app driven by slack-sim; `/lab apply` opens a modal with a
+// multi-line input (views.open), the learner submits v2 there (view_submission), then undoes the rollout.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger } from '@labbot/config';
+import { labIdFor } from '@labbot/core';
+import { builtInLessonsDir } from '@labbot/lessons';
+import { type SlackBot, startSlackBot } from '@labbot/slack';
+import {
+  createSlackDriver,
+  type JsonObject,
+  type SlackDriver,
+  type SlackSim,
+  slackMessageText,
+  startSlackSim,
+} from '@labbot/slack-sim';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type LabHarness, startLabHarness } from './harness.js';
+
+const CHANNEL = 'C0LABS0001';
+const ADA = 'U0LEARNER1';
+const LESSON = 'rolling-update';
+
+let slack: SlackSim;
+let lab: LabHarness;
+let bot: SlackBot;
+let driver: SlackDriver;
+let labId = '';
+
+function lessonManifest(): string {
+  const lesson = readFileSync(join(builtInLessonsDir(), LESSON, 'lesson.yaml'), 'utf8');
+  return (/```yaml\n([\s\S]*?)```/.exec(lesson)?.[1] ?? '').replace(/^ {6}/gm, '');
+}
+
+/** The text of the newest answer the bot sent through a response_url. */
+function lastAnswer(): string {
+  const body = slack.responsePosts.at(-1)?.body ?? {};
+  return slackMessageText({ text: String(body['text'] ?? ''), blocks: (body['blocks'] as JsonObject[]) ?? [] });
+}
+
+async function command(text: string): Promise<void> {
+  const before = slack.responsePosts.length;
+  const answer = await driver.slashCommand({ text, userId: ADA, channelId: CHANNEL });
+  expect(answer.status).toBe(200);
+  await eventually(
+    () => slack.responsePosts.length,
+    (count) => count > before,
+    60_000,
+    `an answer to ${text}`,
+  );
+}
+
+async function podImages(): Promise<string[]> {
+  const record = await lab.store.get(labId);
+  return [...new Set(record?.observed.pods.map((pod) => pod.image ?? '') ?? [])];
+}
+
+beforeAll(async () => {
+  slack = await startSlackSim();
+  lab = await startLabHarness({
+    redisDb: 11,
+    kubelet: 'virtual',
+    env: {
+      LABBOT_SLACK_BOT_TOKEN: slack.botToken,
+      LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
+      LABBOT_SLACK_API_URL: slack.apiUrl,
+    },
+  });
+  await lab.startRunner();
+  bot = await startSlackBot(lab.config, {
+    port: 0,
+    logger: createLogger({ name: 'slack-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+  });
+  driver = createSlackDriver({
+    targetUrl: `http://127.0.0.1:${bot.adapter.port()}/slack/events`,
+    signingSecret: slack.signingSecret,
+    sim: slack,
+  });
+  labId = labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId: ADA, lessonId: LESSON });
+});
+
+afterAll(async () => {
+  await bot?.close();
+  await lab?.stop();
+  await slack?.stop();
+});
+
+describe('the rolling-update lesson on Slack', () => {
+  it('applies v2 from the /lab apply modal, rolls it out, and undoes it back to v1', async () => {
+    await driver.slashCommand({ text: `start ${LESSON}`, userId: ADA, channelId: CHANNEL });
+    const started = await lab.waitForLab(labId, (record) => record.observed.phase === 'ready', 120_000);
+    const { 'rolling-update:v1': v1, 'rolling-update:v2': v2 } = started.observed.images ?? {};
+    expect(await podImages()).toEqual([v1]);
+
+    // `/lab apply` without a file opens a modal with one multi-line input.
+    const viewsBefore = slack.views.length;
+    const opened = await driver.slashCommand({ text: 'apply', userId: ADA, channelId: CHANNEL });
+    expect(opened.status).toBe(200);
+    const [view] = await eventually(
+      () => slack.views.slice(viewsBefore),
+      (views) => views.length === 1,
+      10_000,
+      'the apply modal',
+    );
+    expect(view?.['callback_id']).toBe('labbot_document');
+
+    // A hostile submission is refused with its field path; nothing changes in the lab.
+    const hostile = lessonManifest().replace(
+      '    spec:\n      containers:',
+      '    spec:\n      hostPID: true\n      containers:',
+    );
+    let before = slack.responsePosts.length;
+    const refused = await driver.viewSubmission({
+      view: view as JsonObject,
+      userId: ADA,
+      values: { document: { document: hostile } },
+    });
+    expect(refused.status).toBe(200);
+    await eventually(
+      () => slack.responsePosts.length,
+      (count) => count > before,
+      60_000,
+      'the refusal',
+    );
+    expect(lastAnswer()).toMatch(/Nothing was applied/);
+    expect(lastAnswer()).toMatch(/spec\.template\.spec\.hostPID/);
+    expect(await podImages()).toEqual([v1]);
+
+    before = slack.responsePosts.length;
+    await driver.slashCommand({ text: 'apply', userId: ADA, channelId: CHANNEL });
+    const [second] = await eventually(
+      () => slack.views.slice(viewsBefore + 1),
+      (views) => views.length === 1,
+      10_000,
+      'the second apply modal',
+    );
+    await driver.viewSubmission({
+      view: second as JsonObject,
+      userId: ADA,
+      values: { document: { document: lessonManifest() } },
+    });
+    await eventually(
+      () => slack.responsePosts.length,
+      (count) => count > before,
+      60_000,
+      'the apply answer',
+    );
+    expect(lastAnswer()).toContain('deployment.apps/web serverside-applied');
+    await eventually(podImages, (images) => images.length === 1 && images[0] === v2, 60_000, 'only v2 pods');
+    await lab.waitForLab(labId, (record) => record.observed.pods.filter((pod) => pod.ready).length === 4);
+
+    await command('kubectl rollout status deployment/web');
+    expect(lastAnswer()).toContain('deployment "web" successfully rolled out');
+    await command('kubectl rollout undo deployment/web');
+    expect(lastAnswer()).toContain('deployment.apps/web rolled back');
+    await eventually(podImages, (images) => images.length === 1 && images[0] === v1, 60_000, 'only v1 pods');
+    await lab.waitForLab(labId, (record) => record.observed.pods.filter((pod) => pod.ready).length === 4);
+    await command('kubectl rollout history deployment/web');
+    // Revision 1 became 3 (the undo re-used its ReplicaSet); Slack escapes the angle brackets of mrkdwn.
+    expect(lastAnswer()).toMatch(/REVISION\s+CHANGE-CAUSE\n2\s+&lt;none&gt;\n3\s+&lt;none&gt;/);
+    await command('check');
+    expect(lastAnswer()).toMatch(/3\/3 passed/);
+  });
+});
