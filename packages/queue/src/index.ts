@@ -21,6 +21,7 @@ export {
   type DeliveryResult,
   idempotencyKeyOf,
   type MessageRefStore,
+  type OutboxObserver,
   type OutboxDelivery,
   type OutboxWorkerOptions,
   type RateLimitHint,
@@ -54,3 +55,4 @@ export {
   type WorkerBaseOptions,
   type WorkerTuning,
 } from './workers.js';
+export { type QueueSnapshot, snapshotQueue } from './queue-snapshot.js';
