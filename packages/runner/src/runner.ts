@@ -199,12 +199,16 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   // Several runners share one Redis: a lease lets one of them sweep at a time.
   const lease = createJanitorLease({ redis: lockRedis });
   const leasedSweep = async () => {
-    const startedAt = Date.now();
-    const outcome = await lease.runExclusive(() => janitor.sweep());
+    const outcome = await lease.runExclusive(async () => {
+      // Times taken while holding the lease: two runners' sweeps never overlap.
+      const startedAt = Date.now();
+      const report = await janitor.sweep();
+      return { ...report, startedAt, finishedAt: Date.now() };
+    });
     if (outcome.ran) {
-      const { warned, expired, orphansRemoved, repaired } = outcome.value;
+      const { warned, expired, orphansRemoved, repaired, startedAt, finishedAt } = outcome.value;
       logger.debug(
-        { sweep: { startedAt, finishedAt: Date.now() }, warned: warned.length, expired: expired.length, orphansRemoved: orphansRemoved.length, repaired: repaired.length },
+        { sweep: { startedAt, finishedAt }, warned: warned.length, expired: expired.length, orphansRemoved: orphansRemoved.length, repaired: repaired.length },
         'janitor sweep done',
       );
     } else logger.debug('janitor sweep skipped: another runner holds the lease');
