@@ -266,7 +266,8 @@ export class SlackChatAdapter implements ChatAdapter {
 
   async checkConnection(): Promise<void> {
     if (!this.app) throw new Error('the Slack adapter is not started');
-    if ((this.options.mode ?? 'http') === 'http' && !this.server?.listening) throw new Error('the HTTP receiver is not listening');
+    if ((this.options.mode ?? 'http') === 'http' && !this.server?.listening)
+      throw new Error('the HTTP receiver is not listening');
     // auth.test: the Web API answers and the bot token is still valid.
     await this.client.auth.test();
   }

@@ -1,7 +1,7 @@
 import type { ChatAdapter } from '@labbot/chat';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
-import { createLabStore, type LabStore } from '@labbot/store';
 import { labEventsQueueName, outboxQueueName, type QueueSnapshot, snapshotQueue } from '@labbot/queue';
+import { createLabStore, type LabStore } from '@labbot/store';
 import { Redis } from 'ioredis';
 import { type ChatService, type ChatServiceOptions, startChatService } from './chat-service.js';
 import type { BotLogger } from './lab-bot.js';

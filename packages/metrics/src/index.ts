@@ -11,4 +11,10 @@ export {
   startHealthServer,
   startProcessMetrics,
 } from './health-server.js';
-export { type BuildResult, createMetrics, type LabbotMetrics, type MetricsOptions, type QueueSnapshot } from './metrics.js';
+export {
+  type BuildResult,
+  createMetrics,
+  type LabbotMetrics,
+  type MetricsOptions,
+  type QueueSnapshot,
+} from './metrics.js';

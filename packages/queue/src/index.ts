@@ -21,8 +21,8 @@ export {
   type DeliveryResult,
   idempotencyKeyOf,
   type MessageRefStore,
-  type OutboxObserver,
   type OutboxDelivery,
+  type OutboxObserver,
   type OutboxWorkerOptions,
   type RateLimitHint,
   rateLimitOf,
@@ -41,6 +41,7 @@ export {
   ReconcileJobSchema,
 } from './payloads.js';
 export { createQueues, type EnqueuedJob, type Queues, type QueuesOptions } from './producers.js';
+export { type QueueSnapshot, snapshotQueue } from './queue-snapshot.js';
 export { type Closable, type CloseOnSignalsOptions, closeOnSignals } from './shutdown.js';
 export {
   type BuildWorkerOptions,
@@ -55,4 +56,3 @@ export {
   type WorkerBaseOptions,
   type WorkerTuning,
 } from './workers.js';
-export { type QueueSnapshot, snapshotQueue } from './queue-snapshot.js';

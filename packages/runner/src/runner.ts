@@ -75,13 +75,21 @@ async function clusterConfig(
   const { mode, kubeconfigPath } = config.cluster;
   if (mode === 'in-cluster') {
     const kubeConfig = loadKubeConfig({ mode: 'in-cluster' });
-    logger.info({ cluster: mode, server: kubeConfig.getCurrentCluster()?.server }, 'labs run on this cluster (in-cluster ServiceAccount)');
+    logger.info(
+      { cluster: mode, server: kubeConfig.getCurrentCluster()?.server },
+      'labs run on this cluster (in-cluster ServiceAccount)',
+    );
     return { kubeConfig };
   }
   if (mode === 'kubeconfig') {
     const kubeConfig = loadKubeConfig({ mode: 'file', ...(kubeconfigPath ? { path: kubeconfigPath } : {}) });
     logger.info(
-      { cluster: mode, kubeconfig: kubeconfigPath, context: kubeConfig.getCurrentContext(), server: kubeConfig.getCurrentCluster()?.server },
+      {
+        cluster: mode,
+        kubeconfig: kubeconfigPath,
+        context: kubeConfig.getCurrentContext(),
+        server: kubeConfig.getCurrentCluster()?.server,
+      },
       'labs run on the cluster of the kubeconfig',
     );
     return { kubeConfig };
@@ -208,7 +216,13 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     if (outcome.ran) {
       const { warned, expired, orphansRemoved, repaired, startedAt, finishedAt } = outcome.value;
       logger.debug(
-        { sweep: { startedAt, finishedAt }, warned: warned.length, expired: expired.length, orphansRemoved: orphansRemoved.length, repaired: repaired.length },
+        {
+          sweep: { startedAt, finishedAt },
+          warned: warned.length,
+          expired: expired.length,
+          orphansRemoved: orphansRemoved.length,
+          repaired: repaired.length,
+        },
         'janitor sweep done',
       );
     } else logger.debug('janitor sweep skipped: another runner holds the lease');
@@ -253,7 +267,10 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   };
   if (options.handleSignals) closeOnSignals([{ close: stop }]);
   logger.info(
-    { cluster: options.kubeConfig ? 'given' : config.cluster.mode, docker: config.dockerHost ?? 'unix:///var/run/docker.sock' },
+    {
+      cluster: options.kubeConfig ? 'given' : config.cluster.mode,
+      docker: config.dockerHost ?? 'unix:///var/run/docker.sock',
+    },
     'runner started',
   );
   const readinessChecks: ReadinessProbe[] = [

@@ -49,7 +49,9 @@ describe('infra/k8s applied with kubectl', () => {
       '-o',
       'json',
     );
-    const items = (JSON.parse(stdout) as { items: { kind: string; metadata: { name: string }; spec?: Record<string, unknown> }[] }).items;
+    const items = (
+      JSON.parse(stdout) as { items: { kind: string; metadata: { name: string }; spec?: Record<string, unknown> }[] }
+    ).items;
     const names = items.map((item) => `${item.kind}/${item.metadata.name}`);
     expect(names).toEqual(
       expect.arrayContaining([
@@ -65,10 +67,15 @@ describe('infra/k8s applied with kubectl', () => {
         'ServiceAccount/labbot-runner',
       ]),
     );
-    expect(names.filter((name) => name.startsWith('Secret/labbot-secrets-')), names.join(' ')).toHaveLength(1);
+    expect(
+      names.filter((name) => name.startsWith('Secret/labbot-secrets-')),
+      names.join(' '),
+    ).toHaveLength(1);
     const runner = items.find((item) => item.kind === 'Deployment' && item.metadata.name === 'labbot-runner');
     expect(runner?.spec?.replicas).toBe(2);
-    const template = runner?.spec?.template as { spec: { containers: { name: string; image: string; readinessProbe?: { httpGet?: { path: string } } }[] } };
+    const template = runner?.spec?.template as {
+      spec: { containers: { name: string; image: string; readinessProbe?: { httpGet?: { path: string } } }[] };
+    };
     const container = template.spec.containers.find((c) => c.name === 'runner');
     expect(container?.image).toBe('registry.example.internal:5000/labbot/labbot:0.1.0');
     expect(container?.readinessProbe?.httpGet?.path).toBe('/readyz');

@@ -108,10 +108,19 @@ describe('/readyz of the runner when its Redis stops', () => {
 
   const startRedis = async () => {
     // Our own redis-server on a spare loopback port: stopping it disturbs no other test.
-    redis = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    await eventually(() => listening(redisPort), (up) => up, 10_000, 'redis-server to listen');
+    redis = spawn(
+      'redis-server',
+      ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await eventually(
+      () => listening(redisPort),
+      (up) => up,
+      10_000,
+      'redis-server to listen',
+    );
   };
   const stopRedis = async () => {
     const child = redis;
@@ -143,7 +152,12 @@ describe('/readyz of the runner when its Redis stops', () => {
     expect((await get(port, '/readyz')).status).toBe(200);
 
     await stopRedis();
-    const down = await eventually(() => get(port, '/readyz'), (r) => r.status === 503, 20_000, '/readyz 503');
+    const down = await eventually(
+      () => get(port, '/readyz'),
+      (r) => r.status === 503,
+      20_000,
+      '/readyz 503',
+    );
     const report = JSON.parse(down.body) as { status: string; checks: Record<string, string> };
     expect(report.status).toBe('unavailable');
     expect(report.checks.redis).not.toBe('ok');
@@ -151,6 +165,11 @@ describe('/readyz of the runner when its Redis stops', () => {
     expect((await get(port, '/healthz')).status).toBe(200);
 
     await startRedis();
-    await eventually(() => get(port, '/readyz'), (r) => r.status === 200, 30_000, '/readyz 200 again');
+    await eventually(
+      () => get(port, '/readyz'),
+      (r) => r.status === 200,
+      30_000,
+      '/readyz 200 again',
+    );
   });
 });

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { labIdFor, type LabRecord } from '@labbot/core';
+import { type LabRecord, labIdFor } from '@labbot/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
