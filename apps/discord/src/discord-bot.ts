@@ -1,23 +1,29 @@
 import { createDiscordAdapter } from '@labbot/chat-discord';
 import { type ChatService, startChatApp } from '@labbot/commands';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
+import { createMetrics, type ProcessMetrics, startProcessMetrics } from '@labbot/metrics';
 
 export interface DiscordBotOptions {
   logger?: Logger;
   /** Options of the chat service (tests shorten the edit interval). */
   minEditIntervalMs?: number;
+  /** Port of /metrics, /healthz, /readyz instead of LABBOT_METRICS_PORT (tests pass 0 for a free one). */
+  metricsPort?: number;
 }
 
 export interface DiscordBot {
   service: ChatService;
+  /** The metrics and health server, when LABBOT_METRICS_PORT (or metricsPort) is set. */
+  metrics: ProcessMetrics | undefined;
   close(): Promise<void>;
 }
 
-/** The Discord bot process: config → Redis, store, lessons → Discord adapter → chat service. */
+/** The Discord bot process: config → Redis, store, lessons → Discord adapter → chat service, metrics. */
 export async function startDiscordBot(config: LabbotConfig, options: DiscordBotOptions = {}): Promise<DiscordBot> {
   const { token, applicationId, guildId, apiUrl } = config.discord;
   if (!token || !applicationId) throw new Error('LABBOT_DISCORD_TOKEN and LABBOT_DISCORD_APPLICATION_ID are required');
   const logger = options.logger ?? createLogger({ name: 'labbot-discord', level: config.logLevel });
+  const metrics = createMetrics({ process: 'discord' });
   const adapter = createDiscordAdapter({
     token,
     applicationId,
@@ -32,8 +38,31 @@ export async function startDiscordBot(config: LabbotConfig, options: DiscordBotO
     instructorRoles: config.instructors.roles,
     limits: config.limits,
     logger,
+    outboxObserver: metrics,
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
+  const metricsPort = options.metricsPort ?? config.metrics.port;
+  const served =
+    metricsPort === undefined
+      ? undefined
+      : await startProcessMetrics({
+          metrics,
+          port: metricsPort,
+          host: config.metrics.host,
+          checks: app.readinessChecks,
+          queues: app.queueProbes,
+          logger,
+        }).catch(async (error: unknown) => {
+          await app.close();
+          throw error;
+        });
   logger.info({ guildId: guildId ?? 'global', lessons: app.lessons.lessons.length }, 'labbot is on Discord');
-  return { service: app.service, close: app.close };
+  return {
+    service: app.service,
+    metrics: served,
+    close: async () => {
+      await served?.close();
+      await app.close();
+    },
+  };
 }

@@ -1,4 +1,4 @@
 import { loadConfigOrExit } from '@labbot/config';
-import { startRunner } from '@labbot/runner';
+import { startRunnerApp } from './runner-app.js';
 
-await startRunner(loadConfigOrExit(), { handleSignals: true });
+await startRunnerApp(loadConfigOrExit(), { handleSignals: true });

@@ -1,6 +1,7 @@
 import { createSlackAdapter, type SlackChatAdapter } from '@labbot/chat-slack';
 import { type ChatService, startChatApp } from '@labbot/commands';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
+import { createMetrics, type ProcessMetrics, startProcessMetrics } from '@labbot/metrics';
 
 /** The role the adapter gives the member ids of LABBOT_INSTRUCTOR_USERS (Slack itself has no roles). */
 const INSTRUCTOR_ROLE = 'instructor';
@@ -11,11 +12,15 @@ export interface SlackBotOptions {
   port?: number;
   /** Options of the chat service (tests shorten the edit interval). */
   minEditIntervalMs?: number;
+  /** Port of /metrics, /healthz, /readyz instead of LABBOT_METRICS_PORT (tests pass 0 for a free one). */
+  metricsPort?: number;
 }
 
 export interface SlackBot {
   adapter: SlackChatAdapter;
   service: ChatService;
+  /** The metrics and health server, when LABBOT_METRICS_PORT (or metricsPort) is set. */
+  metrics: ProcessMetrics | undefined;
   close(): Promise<void>;
 }
 
@@ -25,6 +30,7 @@ export async function startSlackBot(config: LabbotConfig, options: SlackBotOptio
   if (!botToken || !signingSecret)
     throw new Error('LABBOT_SLACK_BOT_TOKEN and LABBOT_SLACK_SIGNING_SECRET are required');
   const logger = options.logger ?? createLogger({ name: 'labbot-slack', level: config.logLevel });
+  const metrics = createMetrics({ process: 'slack' });
   const adapter = createSlackAdapter({
     botToken,
     signingSecret,
@@ -32,6 +38,7 @@ export async function startSlackBot(config: LabbotConfig, options: SlackBotOptio
     ...(appToken ? { appToken } : {}),
     apiUrl,
     port: options.port ?? config.slack.port,
+    host: config.slack.host,
     instructorUserIds: config.instructors.users,
     instructorRole: INSTRUCTOR_ROLE,
     logger,
@@ -43,11 +50,40 @@ export async function startSlackBot(config: LabbotConfig, options: SlackBotOptio
     instructorRoles: [INSTRUCTOR_ROLE, ...config.instructors.roles],
     limits: config.limits,
     logger,
+    outboxObserver: metrics,
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
+  const metricsPort = options.metricsPort ?? config.metrics.port;
+  const served =
+    metricsPort === undefined
+      ? undefined
+      : await startProcessMetrics({
+          metrics,
+          port: metricsPort,
+          host: config.metrics.host,
+          checks: app.readinessChecks,
+          queues: app.queueProbes,
+          logger,
+        }).catch(async (error: unknown) => {
+          await app.close();
+          throw error;
+        });
   logger.info(
-    { mode, port: mode === 'http' ? adapter.port() : undefined, lessons: app.lessons.lessons.length },
+    {
+      mode,
+      host: mode === 'http' ? config.slack.host : undefined,
+      port: mode === 'http' ? adapter.port() : undefined,
+      lessons: app.lessons.lessons.length,
+    },
     mode === 'http' ? 'labbot is on Slack: POST /slack/events' : 'labbot is on Slack (Socket Mode)',
   );
-  return { adapter, service: app.service, close: app.close };
+  return {
+    adapter,
+    service: app.service,
+    metrics: served,
+    close: async () => {
+      await served?.close();
+      await app.close();
+    },
+  };
 }

@@ -31,6 +31,7 @@ import {
   type RESTPostAPIChannelMessageResult,
   type RESTPostAPIChannelThreadsResult,
   Routes,
+  Status,
 } from 'discord.js';
 import {
   type DiscordMessageBody,
@@ -140,6 +141,14 @@ export class DiscordChatAdapter implements ChatAdapter {
     await client.login(this.options.token);
     await ready;
     await this.#registerCommands(client);
+  }
+
+  async checkConnection(): Promise<void> {
+    const client = this.#client;
+    if (!client) throw new Error('the Discord adapter is not started');
+    if (!client.isReady() || client.ws.status !== Status.Ready) {
+      throw new Error(`Discord gateway not connected (status ${Status[client.ws.status] ?? client.ws.status})`);
+    }
   }
 
   async stop(): Promise<void> {

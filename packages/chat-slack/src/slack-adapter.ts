@@ -298,6 +298,14 @@ export class SlackChatAdapter implements ChatAdapter {
     }
   }
 
+  async checkConnection(): Promise<void> {
+    if (!this.app) throw new Error('the Slack adapter is not started');
+    if ((this.options.mode ?? 'http') === 'http' && !this.server?.listening)
+      throw new Error('the HTTP receiver is not listening');
+    // auth.test: the Web API answers and the bot token is still valid.
+    await this.client.auth.test();
+  }
+
   async stop(): Promise<void> {
     this.handlers = undefined;
     const app = this.app;

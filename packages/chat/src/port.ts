@@ -119,6 +119,8 @@ export interface ChatAdapter {
   editMessage(threadId: string, messageId: string, message: ChatMessage): Promise<void>;
   /** Sends a direct message to a user, where the platform allows. */
   sendDirect?(userId: string, message: ChatMessage): Promise<void>;
+  /** Resolves while the platform is reachable (gateway connected, Web API answering); rejects with why not. */
+  checkConnection?(): Promise<void>;
 }
 
 export interface PostOptions {

@@ -47,6 +47,7 @@ export {
 export { type ManifestPolicy, policyProblems, resolveLabImage } from './manifest/policy.js';
 export { ALLOWED_KINDS, validateManifestObject } from './manifest/schema.js';
 export { droppedFields, toModelForm, toPlainObject } from './model-form.js';
+export { type KubeRequestObserver, observeKubeRequests } from './observed-kubeconfig.js';
 export * from './permissions.js';
 export { labIdOfPod, podStatusText, podSummary } from './pod-summary.js';
 export type { ClusterLogger, LabPodWatch, WatchLabPodsOptions } from './pod-watcher.js';

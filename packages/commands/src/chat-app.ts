@@ -1,11 +1,13 @@
 import type { ChatAdapter } from '@labbot/chat';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
+import { labEventsQueueName, outboxQueueName, type QueueSnapshot, snapshotQueue } from '@labbot/queue';
 import { createLabStore, type LabStore } from '@labbot/store';
 import { Redis } from 'ioredis';
 import { type ChatService, type ChatServiceOptions, startChatService } from './chat-service.js';
 import type { BotLogger } from './lab-bot.js';
 
-export interface ChatAppOptions extends Pick<ChatServiceOptions, 'instructorRoles' | 'limits' | 'minEditIntervalMs'> {
+export interface ChatAppOptions
+  extends Pick<ChatServiceOptions, 'instructorRoles' | 'limits' | 'minEditIntervalMs' | 'outboxObserver'> {
   adapter: ChatAdapter;
   redisUrl: string;
   /** An operator's extra lessons beside the built-in ones (LABBOT_LESSONS_DIR). */
@@ -18,6 +20,10 @@ export interface ChatApp {
   service: ChatService;
   store: LabStore;
   lessons: LessonCatalog;
+  /** What /readyz asks: Redis and the chat platform answer. */
+  readinessChecks: { name: string; check(): Promise<unknown> }[];
+  /** The platform's queues this process consumes (lab events, outbox), read for metrics. */
+  queueProbes: { name: string; snapshot(): Promise<QueueSnapshot> }[];
   /** Stops the chat service, then closes the Redis connection. */
   close(): Promise<void>;
 }
@@ -46,11 +52,21 @@ export async function startChatApp(options: ChatAppOptions): Promise<ChatApp> {
       limits: options.limits,
       logger,
       ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
+      ...(options.outboxObserver ? { outboxObserver: options.outboxObserver } : {}),
     });
+    const { adapter } = options;
     return {
       service,
       store,
       lessons,
+      readinessChecks: [
+        { name: 'redis', check: () => redis.ping() },
+        { name: adapter.platform, check: async () => adapter.checkConnection?.() },
+      ],
+      queueProbes: [labEventsQueueName(adapter.platform), outboxQueueName(adapter.platform)].map((name) => ({
+        name,
+        snapshot: () => snapshotQueue(service.queues.queue(name)),
+      })),
       close: async () => {
         await service.stop();
         redis.disconnect();

@@ -7,6 +7,7 @@ import {
   createOutboxWorker,
   createQueues,
   type LabbotWorker,
+  type OutboxObserver,
   type Queues,
   type WorkerTuning,
 } from '@labbot/queue';
@@ -27,6 +28,8 @@ export interface ChatServiceOptions {
   /** At most one edit per thread in this time (default 1000 ms). */
   minEditIntervalMs?: number;
   tuning?: WorkerTuning;
+  /** Told about each chat delivery, 429 and outbox lag (the process's metrics). */
+  outboxObserver?: OutboxObserver;
 }
 
 export interface ChatService {
@@ -73,6 +76,7 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
       onError,
       ...options.tuning,
       ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
+      ...(options.outboxObserver ? { observer: options.outboxObserver } : {}),
       deliver: async (delivery) => {
         const parsed = ChatMessageSchema.safeParse(delivery.message);
         if (!parsed.success) {

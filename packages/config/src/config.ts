@@ -36,7 +36,11 @@ export interface LabbotConfig {
     mode: 'http' | 'socket';
     apiUrl: string;
     port: number;
+    /** Bind address of the HTTP receiver (0.0.0.0 in a container, so a published port reaches it). */
+    host: string;
   };
+  /** /metrics, /healthz and /readyz; off when port is undefined. */
+  metrics: { port: number | undefined; host: string };
   instructors: { roles: string[]; users: string[] };
   limits: {
     maxLabsPerUser: number;
@@ -160,7 +164,9 @@ export function loadConfig(
       mode: e.LABBOT_SLACK_MODE,
       apiUrl: e.LABBOT_SLACK_API_URL,
       port: e.LABBOT_SLACK_PORT,
+      host: e.LABBOT_SLACK_HOST,
     },
+    metrics: { port: e.LABBOT_METRICS_PORT, host: e.LABBOT_METRICS_HOST },
     instructors: { roles: e.LABBOT_INSTRUCTOR_ROLES, users: e.LABBOT_INSTRUCTOR_USERS },
     limits: {
       maxLabsPerUser: e.LABBOT_MAX_LABS_PER_USER,

@@ -66,6 +66,11 @@ export const resourceTypes: readonly ResourceType[] = [
   define('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'], subresources: ['token'] }),
   define('', 'v1', 'Secret', 'secrets', true),
   define('', 'v1', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
+  // Stored and validated, not acted on: labbot's own manifests (infra/k8s) use them.
+  define('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, {
+    shortNames: ['pvc'],
+    subresources: ['status'],
+  }),
   define('', 'v1', 'ResourceQuota', 'resourcequotas', true, { shortNames: ['quota'], subresources: ['status'] }),
   define('', 'v1', 'LimitRange', 'limitranges', true, { shortNames: ['limits'] }),
   define('', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
@@ -78,6 +83,15 @@ export const resourceTypes: readonly ResourceType[] = [
     shortNames: ['rs'],
     subresources: ['scale', 'status'],
     categories: ['all'],
+  }),
+  define('apps', 'v1', 'StatefulSet', 'statefulsets', true, {
+    shortNames: ['sts'],
+    subresources: ['scale', 'status'],
+    categories: ['all'],
+  }),
+  define('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, {
+    shortNames: ['pdb'],
+    subresources: ['status'],
   }),
   define('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true, { shortNames: ['netpol'] }),
   define('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),

@@ -22,6 +22,7 @@ export {
   idempotencyKeyOf,
   type MessageRefStore,
   type OutboxDelivery,
+  type OutboxObserver,
   type OutboxWorkerOptions,
   type RateLimitHint,
   rateLimitOf,
@@ -40,6 +41,7 @@ export {
   ReconcileJobSchema,
 } from './payloads.js';
 export { createQueues, type EnqueuedJob, type Queues, type QueuesOptions } from './producers.js';
+export { type QueueSnapshot, snapshotQueue } from './queue-snapshot.js';
 export { type Closable, type CloseOnSignalsOptions, closeOnSignals } from './shutdown.js';
 export {
   type BuildWorkerOptions,

@@ -36,6 +36,16 @@ export interface DeliveryResult {
   messageId: string;
 }
 
+/** Told about each delivery for metrics (the metrics package's object satisfies it); must not throw. */
+export interface OutboxObserver {
+  /** One delivery through the platform's API; failed: it threw something other than a rate limit. */
+  chatCall(platform: string, failed: boolean): void;
+  /** The platform answered 429 and the outbox waits this long. */
+  chatRateLimited(platform: string, waitMs: number): void;
+  /** A message reached the chat this long after it entered the outbox. */
+  outboxDelivered(platform: string, lagMs: number): void;
+}
+
 export interface OutboxWorkerOptions extends WorkerBaseOptions {
   platform: OutboxPlatform;
   /**
@@ -48,6 +58,7 @@ export interface OutboxWorkerOptions extends WorkerBaseOptions {
   minEditIntervalMs?: number;
   /** Must match the producers' `outboxTtlMs` (default 1 day). */
   outboxTtlMs?: number;
+  observer?: OutboxObserver;
 }
 
 /** A rate limit read from a thrown error (or its cause): `retryAfterMs`, and `global` for a platform-wide limit. */
@@ -80,7 +91,7 @@ export function idempotencyKeyOf(platform: string, threadId: string, key: string
  * a 429 says, and edits the message it already posted (message ids in the store) instead of posting twice.
  */
 export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
-  const { platform, deliver, store, ...tuning } = options;
+  const { platform, deliver, store, observer, ...tuning } = options;
   const minEditIntervalMs = options.minEditIntervalMs ?? 1000;
   // Real time on purpose: BullMQ schedules delayed jobs by the wall clock, so pacing must use it too.
   const now = Date.now;
@@ -126,9 +137,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
           recordMessageId,
         });
         await recordMessageId(result.messageId);
+        observer?.chatCall(platform, false);
+        observer?.outboxDelivered(platform, now() - job.timestamp);
       } catch (error) {
         const limit = rateLimitOf(error);
+        observer?.chatCall(platform, limit === undefined);
         if (limit === undefined) throw error;
+        observer?.chatRateLimited(platform, limit.retryAfterMs);
         // Rate limited: the thread (or, for a global limit, the platform) waits; this job comes back
         // after the wait without using an attempt.
         const until = now() + limit.retryAfterMs;

@@ -8,6 +8,7 @@ import {
   type LabPhase,
   type LabRecord,
   type ObservedState,
+  ownerKeyFor,
   userMessageOf,
 } from '@labbot/core';
 import {
@@ -311,7 +312,14 @@ export function createReconciler(options: ReconcilerOptions) {
       logger.info({ labId, reason: context.reason }, 'reconcile: no such lab (deleted)');
       return;
     }
-    const log = logger.child({ labId, lessonId: record.lessonId, reason: context.reason, jobId: context.jobId });
+    // learner: a hash of the owner, so logs tie a learner's labs together without their chat user id.
+    const log = logger.child({
+      labId,
+      jobId: context.jobId,
+      learner: ownerKeyFor(record.owner),
+      lessonId: record.lessonId,
+      reason: context.reason,
+    });
     try {
       if (record.desired.state === 'stopped') {
         await teardown(record);

@@ -1,15 +1,17 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Builder, createBuilder, createRedisBuildLock } from '@labbot/builder';
-import { createClusterDriver, loadKubeConfig } from '@labbot/cluster';
+import { createClusterDriver, loadKubeConfig, observeKubeRequests } from '@labbot/cluster';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
-import { closeOnSignals, createQueues, createReconcileWorker, publishLabEvent } from '@labbot/queue';
-import { createLabStore } from '@labbot/store';
+import { closeOnSignals, createQueues, createReconcileWorker, publishLabEvent, type Queues } from '@labbot/queue';
+import { createLabStore, type LabStore } from '@labbot/store';
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { createEmitter, type LabEventSink } from './events.js';
 import { createJanitor, type Janitor } from './janitor.js';
+import { createJanitorLease } from './janitor-lease.js';
 import { createKubectlRunner } from './kubectl-worker.js';
+import { observeBuilder, observeLabEvents, type RunnerObserver } from './observer.js';
 import { createReconciler } from './reconciler.js';
 import { startStatusWatcher } from './status-watcher.js';
 
@@ -40,14 +42,27 @@ export interface StartRunnerOptions {
   logger?: Logger;
   clock?: () => Date;
   tuning?: RunnerTuning;
+  /** Told about ready labs, builds and Kubernetes API requests (the process's metrics). */
+  observer?: RunnerObserver;
   /** Stop on SIGTERM/SIGINT (the runner process does; an embedding program handles signals itself). */
   handleSignals?: boolean;
+}
+
+/** One dependency a readiness probe asks (the shape the metrics package's server takes). */
+export interface ReadinessProbe {
+  name: string;
+  check(): Promise<unknown>;
 }
 
 export interface Runner {
   janitor: Janitor;
   /** The image builder (its stats() count builds, cache hits and waits). */
   builder: Builder;
+  /** The store and queues this runner works on (metrics read lab phases and queue depths from them). */
+  store: LabStore;
+  queues: Queues;
+  /** What /readyz asks: Redis, the Docker engine and the cluster answer. */
+  readinessChecks: ReadinessProbe[];
   /** Resolves once the pod watch has listed the cluster and the start-up janitor sweep is done. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -58,9 +73,26 @@ async function clusterConfig(
   logger: Logger,
 ): Promise<{ kubeConfig: KubeConfig; stop?: () => Promise<void> }> {
   const { mode, kubeconfigPath } = config.cluster;
-  if (mode === 'in-cluster') return { kubeConfig: loadKubeConfig({ mode: 'in-cluster' }) };
+  if (mode === 'in-cluster') {
+    const kubeConfig = loadKubeConfig({ mode: 'in-cluster' });
+    logger.info(
+      { cluster: mode, server: kubeConfig.getCurrentCluster()?.server },
+      'labs run on this cluster (in-cluster ServiceAccount)',
+    );
+    return { kubeConfig };
+  }
   if (mode === 'kubeconfig') {
-    return { kubeConfig: loadKubeConfig({ mode: 'file', ...(kubeconfigPath ? { path: kubeconfigPath } : {}) }) };
+    const kubeConfig = loadKubeConfig({ mode: 'file', ...(kubeconfigPath ? { path: kubeconfigPath } : {}) });
+    logger.info(
+      {
+        cluster: mode,
+        kubeconfig: kubeconfigPath,
+        context: kubeConfig.getCurrentContext(),
+        server: kubeConfig.getCurrentCluster()?.server,
+      },
+      'labs run on the cluster of the kubeconfig',
+    );
+    return { kubeConfig };
   }
   // No cluster configured: the bundled simulator, embedded in this process.
   const { startKubeSim } = await import('@labbot/kube-sim');
@@ -88,6 +120,8 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const tuning = options.tuning ?? {};
   // The cluster first: a bad kubeconfig fails start-up before any connection is open.
   const cluster = options.kubeConfig ? { kubeConfig: options.kubeConfig } : await clusterConfig(config, logger);
+  const { observer } = options;
+  const kubeConfig = observer ? observeKubeRequests(cluster.kubeConfig, observer) : cluster.kubeConfig;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const store = createLabStore({ redis, clock });
   const queues = createQueues({
@@ -100,7 +134,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     (await loadLessons({ skipInvalid: true, ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}) }));
   for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
   const driver = createClusterDriver({
-    kubeConfig: cluster.kubeConfig,
+    kubeConfig,
     ceilings: config.limits.ceilings,
     logger,
     now: clock,
@@ -117,7 +151,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   // The build lock gets its own client: with BullMQ's maxRetriesPerRequest null a Redis outage would hang it.
   const lockRedis = new Redis(config.redisUrl);
   lockRedis.on('error', (error) => logger.warn({ err: error }, 'build lock Redis connection error'));
-  const builder = createBuilder({
+  const dockerBuilder = createBuilder({
     docker: dockerFor(config.dockerHost),
     ...(config.registry ? { registry: config.registry } : {}),
     ...(config.registryCredentials ? { registryCredentials: config.registryCredentials } : {}),
@@ -125,10 +159,11 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     logger,
     ...(tuning.buildTimeoutMs ? { limits: { timeoutMs: tuning.buildTimeoutMs } } : {}),
   });
-  const sink: LabEventSink = {
+  const builder = observer ? observeBuilder(dockerBuilder, observer) : dockerBuilder;
+  const queueSink: LabEventSink = {
     publish: (event, record) => publishLabEvent(queues, record.owner.platform, event),
   };
-  const emit = createEmitter(sink, clock);
+  const emit = createEmitter(observer ? observeLabEvents(queueSink, observer, clock) : queueSink, clock);
   const reconciler = createReconciler({
     store,
     lessons,
@@ -180,9 +215,32 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     warningMs: config.limits.expiryWarningMinutes * 60_000,
     ...(tuning.orphanGraceMs !== undefined ? { orphanGraceMs: tuning.orphanGraceMs } : {}),
   });
+  // Several runners share one Redis: a lease lets one of them sweep at a time.
+  const lease = createJanitorLease({ redis: lockRedis });
+  const leasedSweep = async () => {
+    const outcome = await lease.runExclusive(async () => {
+      // Times taken while holding the lease: two runners' sweeps never overlap.
+      const startedAt = Date.now();
+      const report = await janitor.sweep();
+      return { ...report, startedAt, finishedAt: Date.now() };
+    });
+    if (outcome.ran) {
+      const { warned, expired, orphansRemoved, repaired, startedAt, finishedAt } = outcome.value;
+      logger.debug(
+        {
+          sweep: { startedAt, finishedAt },
+          warned: warned.length,
+          expired: expired.length,
+          orphansRemoved: orphansRemoved.length,
+          repaired: repaired.length,
+        },
+        'janitor sweep done',
+      );
+    } else logger.debug('janitor sweep skipped: another runner holds the lease');
+  };
   // After a restart, repair at once what changed while no runner watched (then every interval).
   const ready = watch.synced
-    .then(() => janitor.sweep())
+    .then(() => leasedSweep())
     .then(
       () => undefined,
       (error: unknown) => logger.warn({ err: error }, 'start-up janitor sweep failed'),
@@ -194,8 +252,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
       ? setInterval(() => {
           if (sweeping) return;
           sweeping = true;
-          janitor
-            .sweep()
+          leasedSweep()
             .catch((error: unknown) => logger.warn({ err: error }, 'janitor sweep failed'))
             .finally(() => {
               sweeping = false;
@@ -220,6 +277,17 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     return stopped;
   };
   if (options.handleSignals) closeOnSignals([{ close: stop }]);
-  logger.info({ cluster: config.cluster.mode }, 'runner started');
-  return { janitor, builder, ready, stop };
+  logger.info(
+    {
+      cluster: options.kubeConfig ? 'given' : config.cluster.mode,
+      docker: config.dockerHost ?? 'unix:///var/run/docker.sock',
+    },
+    'runner started',
+  );
+  const readinessChecks: ReadinessProbe[] = [
+    { name: 'redis', check: () => lockRedis.ping() },
+    { name: 'docker', check: () => dockerBuilder.docker.ping() },
+    { name: 'cluster', check: () => driver.checkConnection() },
+  ];
+  return { janitor, builder, store, queues, readinessChecks, ready, stop };
 }

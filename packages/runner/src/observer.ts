@@ -1,0 +1,48 @@
+import type { Builder } from '@labbot/builder';
+import type { KubeRequestObserver } from '@labbot/cluster';
+import { LAB_PHASES, type LabEvent, type LabRecord } from '@labbot/core';
+import type { LabStore } from '@labbot/store';
+import type { LabEventSink } from './events.js';
+
+/** What the runner reports for metrics (the metrics package's object satisfies it); must not throw. */
+export interface RunnerObserver extends KubeRequestObserver {
+  /** A lab became ready, this long after /lab start created it. */
+  labReady(secondsSinceStart: number): void;
+  /** An image request ended: a Docker build ran, an existing image answered, or it failed. */
+  buildFinished(result: 'built' | 'cached' | 'failed', seconds: number): void;
+}
+
+/** The sink, telling the observer when a lab becomes ready. */
+export function observeLabEvents(sink: LabEventSink, observer: RunnerObserver, clock: () => Date): LabEventSink {
+  return {
+    publish: (event: LabEvent, record: LabRecord) => {
+      if (event.type === 'lab.ready') observer.labReady((clock().getTime() - Date.parse(record.createdAt)) / 1000);
+      return sink.publish(event, record);
+    },
+  };
+}
+
+/** The builder, timing each ensureImage call and reporting its result. */
+export function observeBuilder(builder: Builder, observer: RunnerObserver): Builder {
+  return Object.assign(Object.create(builder) as Builder, {
+    ensureImage: async (options: Parameters<Builder['ensureImage']>[0]) => {
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      try {
+        const result = await builder.ensureImage(options);
+        observer.buildFinished(result.cached ? 'cached' : 'built', seconds());
+        return result;
+      } catch (error) {
+        observer.buildFinished('failed', seconds());
+        throw error;
+      }
+    },
+  });
+}
+
+/** Labs in the store by observed phase (every phase listed, zeros included, so a series drops to 0). */
+export async function countLabsByPhase(store: Pick<LabStore, 'listAll'>): Promise<Record<string, number>> {
+  const counts: Record<string, number> = Object.fromEntries(LAB_PHASES.map((phase) => [phase, 0]));
+  for (const lab of await store.listAll()) counts[lab.observed.phase] = (counts[lab.observed.phase] ?? 0) + 1;
+  return counts;
+}

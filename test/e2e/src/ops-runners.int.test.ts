@@ -1,0 +1,126 @@
+// Two runner processes against one Redis and one cluster share the work: nothing is done twice, and
+// only one of them sweeps (the janitor lease in Redis).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { type LabRecord, labIdFor } from '@labbot/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { makeLessonsDir } from './lessons.js';
+
+const repo = join(import.meta.dirname, '..', '..', '..');
+const LEARNERS = Array.from({ length: 20 }, (_, index) => `learner${String(index + 1).padStart(2, '0')}`);
+
+interface RunnerChild {
+  process: ChildProcess;
+  lines: string[];
+}
+
+function spawnRunner(env: Record<string, string>): Promise<RunnerChild> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions', 'labbot-source', '--import', 'tsx', 'test/e2e/src/fixtures/ops-runner-process.ts'],
+    { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const runner: RunnerChild = { process: child, lines: [] };
+  let rest = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('a runner process did not start')), 90_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const text = rest + chunk.toString();
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      runner.lines.push(...lines);
+      if (lines.includes('ready')) {
+        clearTimeout(timer);
+        resolve(runner);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`a runner process exited with ${code}`)));
+  });
+}
+
+async function stopRunner(runner: RunnerChild): Promise<void> {
+  if (runner.process.exitCode !== null) return;
+  const exited = new Promise((resolve) => runner.process.once('exit', resolve));
+  runner.process.kill('SIGTERM');
+  await exited;
+}
+
+/** The janitor sweeps a runner logged: when each started and finished. */
+function sweepsOf(runner: RunnerChild): { startedAt: number; finishedAt: number }[] {
+  return runner.lines
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg?: string; sweep?: { startedAt: number; finishedAt: number } })
+    .filter((entry) => entry.msg === 'janitor sweep done' && entry.sweep)
+    .map((entry) => entry.sweep as { startedAt: number; finishedAt: number });
+}
+
+describe('two runner processes on one Redis and one cluster', () => {
+  const lessonId = `shared-${randomBytes(3).toString('hex')}`;
+  // A build context no earlier run has built, so the one build is a real one.
+  const lessons = makeLessonsDir([
+    { id: lessonId, dockerfile: (text) => text.replace(/^(FROM .*)$/m, `$1\nRUN echo ${lessonId}`) },
+  ]);
+  let harness: LabHarness;
+  let chat: LocalChat;
+  const runners: RunnerChild[] = [];
+
+  beforeAll(async () => {
+    harness = await startLabHarness({ redisDb: 11, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
+    const env = {
+      REDIS_URL: harness.redisUrl,
+      KUBECONFIG: harness.kubeconfigPath,
+      LABBOT_LESSONS_DIR: lessons.dir,
+    };
+    runners.push(...(await Promise.all([spawnRunner(env), spawnRunner(env)])));
+    chat = await harness.startChat();
+  });
+
+  afterAll(async () => {
+    await Promise.all(runners.map(stopRunner));
+    await harness?.stop();
+    await lessons.remove();
+  });
+
+  it('share 20 starts with no duplicate namespace, build, thread or message, and one sweep at a time', async () => {
+    const labIds = LEARNERS.map((userId) => labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId }));
+    await Promise.all(LEARNERS.map((userId) => chat.type(`start ${lessonId}`, userId)));
+    const labs: LabRecord[] = await Promise.all(
+      labIds.map((labId) => harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', 180_000)),
+    );
+
+    const core = harness.kubeConfig.makeApiClient(CoreV1Api);
+    const namespaces = (await core.listNamespace({ labelSelector: 'app.kubernetes.io/managed-by=labbot' })).items;
+    expect(namespaces.map((ns) => ns.metadata?.name).sort()).toEqual(labs.map((lab) => lab.namespace).sort());
+
+    const threadIds = labs.map((lab) => lab.threadId);
+    expect(new Set(threadIds).size).toBe(20);
+    // Every thread shows the same messages (the status message and what follows it), none twice.
+    const threads = await eventually(
+      () => labs.map((lab) => chat.thread(lab)),
+      (all) => all.every((texts) => texts.length > 0 && texts.some((text) => text.includes('Running'))),
+      30_000,
+      'every thread to show its running pods',
+    );
+    const sizes = new Set(threads.map((texts) => texts.length));
+    expect(sizes.size).toBe(1);
+    for (const texts of threads) expect(new Set(texts).size).toBe(texts.length);
+
+    await Promise.all(runners.map(stopRunner));
+    const stats = runners.map((runner) => {
+      const line = runner.lines.find((l) => l.startsWith('stats '));
+      return JSON.parse(line?.slice('stats '.length) ?? '{}') as { builds: number };
+    });
+    expect(stats.reduce((sum, s) => sum + s.builds, 0)).toBe(1);
+
+    const [first, second] = runners.map(sweepsOf);
+    expect((first?.length ?? 0) + (second?.length ?? 0)).toBeGreaterThanOrEqual(4);
+    for (const a of first ?? [])
+      for (const b of second ?? []) {
+        const overlap = a.startedAt < b.finishedAt && b.startedAt < a.finishedAt;
+        expect(overlap, `sweeps ${JSON.stringify(a)} and ${JSON.stringify(b)} overlap`).toBe(false);
+      }
+  });
+});
