@@ -2,6 +2,7 @@ import { discordMessageText } from '@labbot/chat-discord';
 import { createLogger, type LabbotConfig } from '@labbot/config';
 import { type DiscordBot, startDiscordBot } from '@labbot/discord';
 import { type DiscordSim, type RecordedCall, type SimMessage, startDiscordSim } from '@labbot/discord-sim';
+import { waitFor } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LabHarness, startLabHarness } from './harness.js';
 
@@ -42,14 +43,6 @@ const isReady = (text: string) => text.includes('Pods ready: 3/3') && (text.matc
 async function startBot(): Promise<DiscordBot> {
   bot = await startDiscordBot(config, { logger });
   return bot;
-}
-
-async function waitFor<T>(what: string, read: () => T | undefined | false, timeoutMs = LAB_TIMEOUT_MS): Promise<T> {
-  try {
-    return await sim.waitFor(read, timeoutMs);
-  } catch {
-    throw new Error(`timed out waiting for ${what}`);
-  }
 }
 
 function command(userId: string, subcommand: string, options: Record<string, string> = {}, inChannel = channelId) {
@@ -109,7 +102,7 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
     sim.failRequests({ route: '/channels/:channelId/messages/:messageId', method: 'PATCH', status: 403, code: 50013 });
 
     const status = adaStatus;
-    await waitFor('3/3 Running', () => isReady(textOf(sim.messages.get(status.id))));
+    await waitFor('3/3 Running', () => isReady(textOf(sim.messages.get(status.id))), LAB_TIMEOUT_MS);
 
     // The new process kept the thread updating: the edit that shows 3/3 came after the restart.
     const readyEdit = status.edits.find((edit) => isReady(discordMessageText(edit.body)));
@@ -186,7 +179,7 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
     await started.acknowledged();
     const thread = await waitFor('Bob’s thread', () => sim.threads(channelId).find((t) => t.id !== adaThread), 10_000);
     const status = await waitFor('Bob’s status message', () => statusMessages(thread.id)[0], 30_000);
-    await waitFor('Bob’s lab 3/3 Running', () => isReady(textOf(sim.messages.get(status.id))));
+    await waitFor('Bob’s lab 3/3 Running', () => isReady(textOf(sim.messages.get(status.id))), LAB_TIMEOUT_MS);
     const readyAt = status.edits.find((edit) => isReady(discordMessageText(edit.body)))?.at ?? Date.now();
     const calls = sim.calls
       .slice(before)

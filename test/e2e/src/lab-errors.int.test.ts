@@ -4,9 +4,10 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { loadKubeConfig } from '@labbot/cluster';
 import { loadConfig } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
+import { waitForValue } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, FAST_RUNNER, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { FAST_RUNNER, type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 // Every way a start can go wrong ends in one clear sentence, and nothing is left half-made after /lab stop.
@@ -92,11 +93,11 @@ describe('failures while the lab is made', () => {
     await chat.type(`start ${broken.dockerfile}`, 'ada');
     const failed = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'failed');
     expect(failed.observed.error).toMatchObject({ code: 'BUILD_FAILED', step: 'build' });
-    const thread = await eventually(
+    const thread = await waitForValue(
+      'the failure in the thread',
       () => chat.thread(failed),
       (texts) => (texts[0] ?? '').includes('failed'),
-      10_000,
-      'the failure in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread[0]).toContain('❌');
     expect(thread[0]).toMatch(/exit 3|returned a non-zero code: 3|about to fail/);
@@ -117,11 +118,11 @@ describe('failures while the lab is made', () => {
     await chat.type('start docker-vs-kubernetes', 'bob');
     const failed = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'failed');
     expect(failed.observed.error).toMatchObject({ code: 'DOCKER_UNAVAILABLE', step: 'build' });
-    const thread = await eventually(
+    const thread = await waitForValue(
+      'the failure in the thread',
       () => chat.thread(failed),
       (texts) => (texts[0] ?? '').includes('❌'),
-      10_000,
-      'the failure in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread[0]).toMatch(/Docker/);
     await stopAndCheckClean('bob', 'docker-vs-kubernetes');
@@ -136,11 +137,11 @@ describe('failures while the lab is made', () => {
     const failed = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'failed');
     await runner.stop();
     expect(failed.observed.error).toMatchObject({ code: 'CLUSTER_UNAVAILABLE', step: 'namespace' });
-    const thread = await eventually(
+    const thread = await waitForValue(
+      'the failure in the thread',
       () => chat.thread(failed),
       (texts) => (texts[0] ?? '').includes('❌'),
-      10_000,
-      'the failure in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread[0]).toMatch(/cluster|Kubernetes/i);
     // With the cluster back (a healthy runner), stop cleans up whatever was made.

@@ -1,8 +1,9 @@
 import { CoreV1Api, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { labIdFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 
 // The whole lab through the local chat, the runner, kube-sim with real containers, real Redis and Docker.
 const lesson = 'docker-vs-kubernetes';
@@ -36,11 +37,11 @@ describe('a lab from the local chat', () => {
     expect(ready.observed.containerOutput).toContain('Hello from inside the Docker container!');
     expect(ready.observed.pods.filter((pod) => pod.ready && pod.phase === 'Running')).toHaveLength(3);
 
-    const thread = await eventually(
+    const thread = await waitForValue(
+      'the thread to show 3/3',
       () => chat.thread(ready),
       (texts) => (texts[0] ?? '').includes('Pods ready: 3/3'),
-      10_000,
-      'the thread to show 3/3',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread).toHaveLength(1);
     const status = thread[0] ?? '';
@@ -91,11 +92,11 @@ describe('a lab from the local chat', () => {
     await chat.type('stop', 'ada');
     const stopped = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'stopped');
     await expect(core.readNamespace({ name: stopped.namespace })).rejects.toMatchObject({ code: 404 });
-    await eventually(
+    await waitForValue(
+      'the thread to say stopped',
       () => chat.thread(stopped),
       (texts) => (texts[0] ?? '').includes('Lab stopped.'),
-      10_000,
-      'the thread to say stopped',
+      { ...labWait, timeoutMs: 10_000 },
     );
   });
 
@@ -105,11 +106,11 @@ describe('a lab from the local chat', () => {
     const degraded = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'degraded');
     expect(degraded.observed.diagnosis?.reason).toBe('CrashLoopBackOff');
     expect(degraded.observed.containerOutput).toContain('Hello from inside the Docker container!');
-    const thread = await eventually(
+    const thread = await waitForValue(
+      'the diagnosis in the thread',
       () => chat.thread(degraded),
       (texts) => (texts[0] ?? '').includes('CrashLoopBackOff'),
-      10_000,
-      'the diagnosis in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread[0]).toContain('needs attention');
     expect(thread[0]).toMatch(/⚠️ CrashLoopBackOff: .*(exit|ended|finish)/i);

@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { labIdFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 // A lesson whose build takes a few seconds, so a runner can be killed in the middle of a reconcile.
@@ -79,11 +80,11 @@ describe('a runner that dies mid-reconcile', () => {
     const core = harness.kubeConfig.makeApiClient(CoreV1Api);
     expect((await core.listNamespace({ labelSelector: `labbot.dev/lab=${labId}` })).items).toHaveLength(1);
     expect((await core.listNamespacedPod({ namespace: ready.namespace })).items).toHaveLength(3);
-    const thread = await eventually(
+    const thread = await waitForValue(
+      '3/3 in the thread',
       () => chat.thread(ready),
       (texts) => (texts[0] ?? '').includes('Pods ready: 3/3'),
-      10_000,
-      '3/3 in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread).toHaveLength(1);
     expect(chat.adapter.channelTexts().filter((text) => text.includes('opened'))).toHaveLength(1);
@@ -104,11 +105,11 @@ describe('the janitor', () => {
     const first = await runner.janitor.sweep();
     expect(first.warned).toEqual([labId]);
     expect((await runner.janitor.sweep()).warned).toEqual([]);
-    const warned = await eventually(
+    const warned = await waitForValue(
+      'the warning',
       () => chat.thread(ready),
       (texts) => texts.some((text) => text.includes('⏰')),
-      10_000,
-      'the warning',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(warned.find((text) => text.includes('⏰'))).toMatch(/expires in about 2 min/);
 
@@ -135,15 +136,15 @@ describe('the janitor', () => {
     await core.createNamespace({ body: { metadata: { name: 'team-tools' } } });
     const report = await runner.janitor.sweep();
     expect(report.orphansRemoved).toEqual([orphan]);
-    await eventually(
+    await waitForValue(
+      'the orphan to go',
       () =>
         core.readNamespace({ name: orphan }).then(
           () => 'present',
           (error: { code?: number }) => (error.code === 404 ? 'gone' : 'error'),
         ),
       (state) => state === 'gone',
-      30_000,
-      'the orphan to go',
+      { ...labWait, timeoutMs: 30_000 },
     );
     expect((await core.readNamespace({ name: 'team-tools' })).metadata?.name).toBe('team-tools');
   });
@@ -155,15 +156,15 @@ describe('the janitor', () => {
     const ready = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready');
     const core = harness.kubeConfig.makeApiClient(CoreV1Api);
     await core.deleteNamespace({ name: ready.namespace });
-    await eventually(
+    await waitForValue(
+      'the namespace to go',
       () =>
         core.readNamespace({ name: ready.namespace }).then(
           () => 'present',
           () => 'gone',
         ),
       (state) => state === 'gone',
-      30_000,
-      'the namespace to go',
+      { ...labWait, timeoutMs: 30_000 },
     );
     expect((await runner.janitor.sweep()).repaired).toEqual([labId]);
     await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready' && lab.version > ready.version);

@@ -1,6 +1,7 @@
 import { labIdFor } from '@labbot/core';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 
 // The learner's tools in a ready lab: the kubectl subset (confined to their namespace) and /lab check.
 let harness: LabHarness;
@@ -56,11 +57,11 @@ describe('the kubectl subset and the checks', () => {
       (lab) => lab.observed.pods.filter((pod) => pod.ready).length === 5 && lab.observed.phase === 'ready',
     );
     expect(scaled.observed.desiredReplicas).toBe(5);
-    await eventually(
+    await waitForValue(
+      '5/5 in the thread',
       () => chat.thread(scaled),
       (texts) => (texts[0] ?? '').includes('Pods ready: 5/5'),
-      10_000,
-      '5/5 in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
   });
 
@@ -86,11 +87,11 @@ describe('pods the cluster refuses', () => {
       await tightChat.type('kubectl scale deployment/hello --replicas=10', 'ada');
       const degraded = await tight.waitForLab(labId, (lab) => lab.observed.phase === 'degraded', 30_000);
       expect(degraded.observed.diagnosis?.reason).toBe('PendingQuota');
-      const thread = await eventually(
+      const thread = await waitForValue(
+        'the quota diagnosis in the thread',
         () => tightChat.thread(degraded),
         (texts) => (texts[0] ?? '').includes('PendingQuota'),
-        10_000,
-        'the quota diagnosis in the thread',
+        { ...labWait, timeoutMs: 10_000 },
       );
       expect(thread[0]).toMatch(/quota/i);
     } finally {

@@ -17,9 +17,10 @@ import {
   type SlackSimMessage,
   startSlackSim,
 } from '@labbot/slack-sim';
+import { waitForValue } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, startLabHarness } from './harness.js';
+import { type LabHarness, labWait, startLabHarness } from './harness.js';
 
 const CHANNEL = 'C0LABS0001';
 const LESSON = 'docker-vs-kubernetes';
@@ -103,11 +104,11 @@ describe('labbot on Slack, end to end', () => {
 
   async function waitUntilReady(userId: string, lessonId = LESSON, timeoutMs = 120_000): Promise<SlackSimMessage> {
     const { replies } = await threadOf(userId, lessonId);
-    const [status] = await eventually(
+    const [status] = await waitForValue(
+      `3/3 Running in ${userId}'s thread`,
       () => replies(),
       (list) => list.length > 0 && runningPods(visibleText(list[0]!)) === 3,
-      timeoutMs,
-      `3/3 Running in ${userId}'s thread`,
+      { ...labWait, timeoutMs: timeoutMs },
     );
     return status!;
   }
@@ -223,11 +224,11 @@ describe('labbot on Slack, end to end', () => {
 
   it('/lab status answers the learner only, with the current status', async () => {
     await command('status', ADA);
-    const seen = await eventually(
+    const seen = await waitForValue(
+      'the ephemeral status',
       () => ephemeralsFor(ADA),
       (texts) => texts.some((t) => t.includes('Pods ready: 3/3')),
-      10_000,
-      'the ephemeral status',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(seen.join('\n')).toContain('ready');
     expect(ephemeralsFor(BOB)).toEqual([]);
@@ -246,11 +247,11 @@ describe('labbot on Slack, end to end', () => {
     });
     expect(press.status).toBe(200);
     expect(press.ackMs).toBeLessThan(1000);
-    const seen = await eventually(
+    const seen = await waitForValue(
+      "Bob's refusal",
       () => ephemeralsFor(BOB),
       (texts) => texts.length > 0,
-      10_000,
-      "Bob's refusal",
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(seen.join('\n')).toContain('You can only use your own labs.');
     expect(ephemeralsFor(ADA).join('\n')).not.toContain('your own labs');
@@ -268,11 +269,11 @@ describe('labbot on Slack, end to end', () => {
       const before = ephemeralsFor(DAN).length;
       const answer = await command(text, DAN);
       expect(answer.ackMs).toBeLessThan(1000);
-      const seen = await eventually(
+      const seen = await waitForValue(
+        `the answer to "${text.slice(0, 30)}"`,
         () => ephemeralsFor(DAN),
         (texts) => texts.length > before,
-        10_000,
-        `the answer to "${text.slice(0, 30)}"`,
+        { ...labWait, timeoutMs: 10_000 },
       );
       const shown = seen.at(-1) ?? '';
       expect(shown, text.slice(0, 30)).toMatch(expected);
@@ -321,11 +322,11 @@ describe('labbot on Slack, end to end', () => {
   it('restarting the Slack process mid-lab: the same thread keeps updating afterwards', async () => {
     await command(`start ${LESSON}`, CARA);
     const { replies } = await threadOf(CARA);
-    await eventually(
+    await waitForValue(
+      "Cara's status message",
       () => replies(),
       (list) => list.length === 1,
-      60_000,
-      "Cara's status message",
+      { ...labWait, timeoutMs: 60_000 },
     );
     // Edits are paced at one a second per thread: the old process is gone before it could edit the first post.
     await bot.close();
@@ -336,30 +337,30 @@ describe('labbot on Slack, end to end', () => {
     expect(status.edits.filter((edit) => edit.at > restartedAt).length).toBeGreaterThan(0);
     // The new process answers commands too.
     await command('status', CARA);
-    await eventually(
+    await waitForValue(
+      "Cara's status answer",
       () => ephemeralsFor(CARA),
       (texts) => texts.some((t) => t.includes('3/3')),
-      10_000,
-      "Cara's status answer",
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(slack.violations).toEqual([]);
   });
 
   it('/lab stop: the teardown is reported in the thread', async () => {
     await command(`stop ${LESSON}`, ADA);
-    const seen = await eventually(
+    const seen = await waitForValue(
+      'the stop answer',
       () => ephemeralsFor(ADA),
       (texts) => texts.some((t) => t.includes('Stopping')),
-      10_000,
-      'the stop answer',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(seen.join('\n')).toContain('being removed');
     const { replies } = await threadOf(ADA);
-    const [status] = await eventually(
+    const [status] = await waitForValue(
+      'the stopped status',
       () => replies(),
       (list) => visibleText(list[0]!).includes('stopped'),
-      60_000,
-      'the stopped status',
+      { ...labWait, timeoutMs: 60_000 },
     );
     expect(visibleText(status!)).toContain('Lab stopped.');
     expect(status!.blocks.some((block) => block['type'] === 'actions')).toBe(false);
@@ -372,11 +373,11 @@ describe('labbot on Slack, end to end', () => {
       { ...lab.config, slack: { ...lab.config.slack, mode: 'socket', appToken: slack.appToken } },
       { logger: createLogger({ name: 'slack-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' }) },
     );
-    await eventually(
+    await waitForValue(
+      'a Socket Mode connection',
       () => slack.socketModeConnections(),
       (n) => n > 0,
-      10_000,
-      'a Socket Mode connection',
+      { ...labWait, timeoutMs: 10_000 },
     );
     const before = ephemeralsFor(CARA).length;
     const answer = await createSocketModeDriver({ sim: slack }).slashCommand({
@@ -385,11 +386,11 @@ describe('labbot on Slack, end to end', () => {
       channelId: CHANNEL,
     });
     expect(answer.ackMs).toBeLessThan(1000);
-    const seen = await eventually(
+    const seen = await waitForValue(
+      "Cara's status over Socket Mode",
       () => ephemeralsFor(CARA),
       (texts) => texts.length > before,
-      10_000,
-      "Cara's status over Socket Mode",
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(seen.at(-1)).toContain('Pods ready: 3/3');
     expect(slack.violations).toEqual([]);

@@ -484,8 +484,9 @@ describe('discord-sim with the real discord.js client', () => {
       expect(error).toBeInstanceOf(RateLimitError);
       const limited = error as RateLimitError;
       expect(limited.global).toBe(false);
-      expect(limited.timeToReset).toBeGreaterThan(600);
-      expect(limited.timeToReset).toBeLessThanOrEqual(800);
+      // What is left of the 700 ms the sim asked for (less if the machine is slow), never more.
+      expect(limited.timeToReset).toBeGreaterThan(0);
+      expect(limited.timeToReset).toBeLessThanOrEqual(700);
       expect(limited.retryAfter).toBeGreaterThanOrEqual(1_000);
     } finally {
       await outbox.destroy();
