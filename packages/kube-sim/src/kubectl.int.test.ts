@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { waitFor } from '@labbot/test-support';
+import { deleteRegistryRepository, waitFor } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeSim, startKubeSim } from './index.js';
@@ -8,6 +9,8 @@ import { makeTempDir, podWait, runKubectl, tableRows, writeText } from './testin
 // The real kubectl against kube-sim with the Docker kubelet: pods are containers of the offline base image.
 const baseImage = process.env.LABBOT_BASE_IMAGE ?? 'labbot/busybox:1';
 const registry = process.env.LABBOT_REGISTRY ?? '127.0.0.1:5050';
+const runId = randomBytes(4).toString('hex');
+const runLabel = `labbot.test.run=${runId}`;
 const docker = new Docker();
 let sim: KubeSim;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -80,7 +83,8 @@ beforeAll(async () => {
     kubelet: 'docker',
     backoffBaseMs: 200,
     registry,
-    docker: { labels: { 'labbot.test': '1' } },
+    // This run's containers carry its own label, so another run's (or a leftover's) never match a filter.
+    docker: { labels: { 'labbot.test': '1', 'labbot.test.run': runId } },
   });
   kubeconfig = path.join(temp.dir, 'kubeconfig');
   await sim.writeKubeconfig(kubeconfig);
@@ -115,7 +119,7 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
 
     // Each pod is one container on the engine, labelled back to its pod, with networking off.
     const containers = await docker.listContainers({
-      filters: JSON.stringify({ label: ['io.kubernetes.pod.namespace=seed', 'labbot.test=1'] }),
+      filters: JSON.stringify({ label: ['io.kubernetes.pod.namespace=seed', runLabel] }),
     });
     expect(containers.map((c) => c.Labels['io.kubernetes.pod.name']).sort()).toEqual(running.map((p) => p.name).sort());
     const inspected = await docker.getContainer(containers[0]?.Id ?? '').inspect();
@@ -134,7 +138,7 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
       async () => {
         const left = await docker.listContainers({
           all: true,
-          filters: JSON.stringify({ label: [`io.kubernetes.pod.name=${victim}`] }),
+          filters: JSON.stringify({ label: [`io.kubernetes.pod.name=${victim}`, runLabel] }),
         });
         return left.length === 0 ? true : undefined;
       },
@@ -310,7 +314,9 @@ ${extra}`;
   });
 
   it('pulls an image that names the local registry when it is not on the engine', async () => {
-    const tag = `${registry}/kube-sim-test/busybox:${Date.now().toString(36)}`;
+    // A repository of this run only, deleted from the shared registry at the end.
+    const repository = `kube-sim-test/busybox-${runId}`;
+    const tag = `${registry}/${repository}:1`;
     await docker
       .getImage(baseImage)
       .tag({ repo: tag.slice(0, tag.lastIndexOf(':')), tag: tag.slice(tag.lastIndexOf(':') + 1) });
@@ -336,6 +342,7 @@ ${extra}`;
         .getImage(tag)
         .remove({ force: true })
         .catch(() => undefined);
+      await deleteRegistryRepository(registry, repository);
     }
   });
 
@@ -546,7 +553,7 @@ spec:
     );
     const left = await docker.listContainers({
       all: true,
-      filters: JSON.stringify({ label: ['io.kubernetes.pod.namespace=doomed', 'labbot.test=1'] }),
+      filters: JSON.stringify({ label: ['io.kubernetes.pod.namespace=doomed', runLabel] }),
     });
     expect(left).toHaveLength(0);
   });

@@ -16,11 +16,19 @@ const broken = {
   dockerfile: `e2e-bad-dockerfile-${suffix}`,
   escape: `e2e-escape-${suffix}`,
   yaml: `e2e-bad-yaml-${suffix}`,
+  // A copy of the built-in lesson with this run's nonce: never built before, whatever earlier runs left.
+  cold: `e2e-cold-${suffix}`,
+  noStart: `e2e-no-start-${suffix}`,
 };
 const lessons = makeLessonsDir([
   { id: broken.dockerfile, dockerfile: (text) => text.replace(/^USER /m, 'RUN echo "about to fail" && exit 3\nUSER ') },
   { id: broken.escape, lessonYaml: (text) => text.replace(/^ {2}context: \.$/m, '  context: ../../..') },
   { id: broken.yaml, lessonYaml: (text) => `${text}\nsteps: [unclosed\n` },
+  { id: broken.cold },
+  {
+    id: broken.noStart,
+    lessonYaml: (text) => text.replace('command: ["/bin/sh", "/app/hello.sh"]', 'command: ["/no-such-program"]'),
+  },
 ]);
 
 let harness: LabHarness;
@@ -114,8 +122,8 @@ describe('failures while the lab is made', () => {
     });
     const runner = await harness.startRunner(FAST_RUNNER, config);
     stopAfter.push(() => runner.stop());
-    const labId = labOf('bob', 'docker-vs-kubernetes');
-    await chat.type('start docker-vs-kubernetes', 'bob');
+    const labId = labOf('bob', broken.cold);
+    await chat.type(`start ${broken.cold}`, 'bob');
     const failed = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'failed');
     expect(failed.observed.error).toMatchObject({ code: 'DOCKER_UNAVAILABLE', step: 'build' });
     const thread = await waitForValue(
@@ -125,7 +133,7 @@ describe('failures while the lab is made', () => {
       { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread[0]).toMatch(/Docker/);
-    await stopAndCheckClean('bob', 'docker-vs-kubernetes');
+    await stopAndCheckClean('bob', broken.cold);
   });
 
   it('says the cluster is unreachable when it is down', async () => {
@@ -148,8 +156,30 @@ describe('failures while the lab is made', () => {
     const healthy = await harness.startRunner();
     stopAfter.push(() => healthy.stop());
     await stopAndCheckClean('cy', 'docker-vs-kubernetes');
+  });
+
+  it('says the container could not start, and leaves no run-once container behind', async () => {
+    const runner = await harness.startRunner();
+    stopAfter.push(() => runner.stop());
+    const labId = labOf('dee', broken.noStart);
+    await chat.type(`start ${broken.noStart}`, 'dee');
+    const failed = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'failed');
+    expect(failed.observed.error).toMatchObject({ code: 'RUN_FAILED', step: 'run-once' });
+    const thread = await waitForValue(
+      'the failure in the thread',
+      () => chat.thread(failed),
+      (texts) => (texts[0] ?? '').includes('❌'),
+      { ...labWait, timeoutMs: 10_000 },
+    );
+    expect(thread[0]).toContain('The lesson container could not start');
+    // Every attempt's container is gone (only this lesson's image is looked at: other files run their own).
     const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-    const leftovers = await docker.listContainers({ all: true, filters: { label: ['labbot.dev/run-once=true'] } });
+    const leftovers = await docker.listContainers({
+      all: true,
+      filters: { label: ['labbot.dev/run-once=true'], ancestor: [failed.observed.imageTag ?? 'no-image'] },
+    });
+    expect(failed.observed.imageTag).toContain(`labbot/${broken.noStart}:`);
     expect(leftovers).toEqual([]);
+    await stopAndCheckClean('dee', broken.noStart);
   });
 });

@@ -67,9 +67,11 @@ describe('the kubectl subset and the checks', () => {
 
   it("refuses what the subset does not allow, and another learner's lab", async () => {
     await chat.type('kubectl get pods -n kube-system', 'ada');
-    expect(lastAnswer()).toMatch(/^✖ .*namespace/i);
+    expect(lastAnswer()).toBe('✖ Every command runs in your own lab namespace, so -n/--namespace is not allowed.');
     await chat.type('kubectl exec -it x -- sh', 'ada');
-    expect(lastAnswer()).toMatch(/^✖ /);
+    expect(lastAnswer()).toBe(
+      '✖ Running commands inside containers (kubectl exec) is not available in labs. You can use: get, describe, logs, scale, delete pod, rollout status.',
+    );
     await chat.type('kubectl get pods', 'mallory');
     expect(lastAnswer()).toMatch(/^✖ You have no lab yet/);
   });
