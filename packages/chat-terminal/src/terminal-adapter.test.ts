@@ -36,6 +36,8 @@ describe('terminal chat from a pipe', () => {
     await adapter.start({
       onCommand: async (command) => {
         seen.push(`${command.actor.userId}:${command.text}`);
+        // A handler that takes a moment, as a real one does: the end of input must still wait for it.
+        await new Promise((resolve) => setTimeout(resolve, 50));
         const thread = await command.respond.openThread({
           announcement: { blocks: [{ kind: 'text', text: 'Starting' }] },
           title: 'lab: demo',
