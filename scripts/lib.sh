@@ -1,6 +1,9 @@
 # Sourced by test.sh, demo.sh, chat.sh and bench.sh (from the repository root): npm dependencies, then
 # the services (Redis, Docker, registry, base image) for this run, stopped on exit if this run started
 # them, and their settings exported (REDIS_URL, LABBOT_REGISTRY, LABBOT_BASE_IMAGE).
+# turbo prints a telemetry notice on every run unless this is set; our scripts never send telemetry.
+export TURBO_TELEMETRY_DISABLED=1
+
 start_services() { # start_services <run name>
   bash scripts/ensure-deps.sh || return 1
   export LABBOT_SERVICES_LIST="$PWD/.labbot/services/started-by-$1.$$"

@@ -67,6 +67,13 @@ afterAll(async () => {
   redis.disconnect();
 });
 
+/** A lab of `user` recorded in Redis: ready (a runner in the chat process), or only asked for (`--no-runner`). */
+async function labOf(user: string, settle: 'ready' | 'pending'): Promise<void> {
+  const args = settle === 'ready' ? ['chat', '--timeout', '90'] : ['chat', '--timeout', '1', '--no-runner'];
+  const result = await labbot(args, '/lab start docker-vs-kubernetes\n', user);
+  expect(result.status, result.stdout + result.stderr).toBe(settle === 'ready' ? 0 : 1);
+}
+
 describe('labbot chat from a pipe', () => {
   it('prints the thread as plain text and exits 0 once the lab is ready', async () => {
     const result = await labbot(['chat', '--timeout', '90'], '/lab start docker-vs-kubernetes\n');
@@ -78,9 +85,10 @@ describe('labbot chat from a pipe', () => {
   });
 
   it('lists the lab for operators', async () => {
+    await labOf('list-user', 'ready');
     const result = await labbot(['labs', 'list']);
     expect(result.stdout).toMatch(/LAB\s+OWNER\s+LESSON\s+DESIRED\s+PHASE\s+READY\s+EXPIRES/);
-    expect(result.stdout).toMatch(/local:pipe-user\s+docker-vs-kubernetes\s+running\s+ready\s+3\/3\s+\d+m/);
+    expect(result.stdout).toMatch(/local:list-user\s+docker-vs-kubernetes\s+running\s+ready\s+3\/3\s+\d+m/);
     expect(result.status).toBe(0);
   });
 
@@ -95,14 +103,16 @@ describe('labbot chat from a pipe', () => {
   });
 
   it('stops the lab from the chat, and labs clean forgets stopped labs only', async () => {
-    const chat = await labbot(['chat', '--timeout', '90'], '/lab stop docker-vs-kubernetes\n');
+    await labOf('stop-user', 'ready');
+    await labOf('keep-user', 'pending');
+    const chat = await labbot(['chat', '--timeout', '90'], '/lab stop docker-vs-kubernetes\n', 'stop-user');
     expect(chat.stdout).toContain('Lab stopped.');
     expect(chat.status).toBe(0);
     const clean = await labbot(['labs', 'clean']);
     expect(clean.stdout).toContain('Removed 1 stopped lab record(s).');
     const list = (await labbot(['labs', 'list'])).stdout;
-    expect(list).not.toContain('local:pipe-user');
-    expect(list).toContain('local:slow-user');
+    expect(list).not.toContain('local:stop-user');
+    expect(list).toContain('local:keep-user');
   });
 
   it('says in one line what is wrong with the cluster settings, and exits instead of hanging', async () => {

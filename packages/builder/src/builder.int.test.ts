@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LabbotError } from '@labbot/core';
+import { deleteRegistryRepository } from '@labbot/test-support';
 import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +52,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The registry is shared by every run: take back the tags this run pushed.
+  await deleteRegistryRepository(registry, `labbot/${lessonId}`);
   const images = await docker.listImages({ filters: { label: [`labbot.dev/lesson=${lessonId}`] } });
   for (const image of images)
     await docker

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChatButton, ChatMessage } from '@labbot/chat';
 import { messageBodySchema } from '@labbot/discord-sim';
+import { expectGolden } from '@labbot/test-support';
 import { describe, expect, it } from 'vitest';
 import {
   DISCORD_LIMITS,
@@ -14,16 +14,9 @@ import {
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), '__golden__');
 
-/** Compares with src/__golden__/<name>.golden.json; UPDATE_GOLDEN=1 rewrites the file (review the diff). */
-function expectGolden(name: string, value: unknown): void {
-  const file = join(GOLDEN_DIR, `${name}.golden.json`);
-  const json = `${JSON.stringify(value, null, 2)}\n`;
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
-    mkdirSync(GOLDEN_DIR, { recursive: true });
-    writeFileSync(file, json);
-  }
-  expect(json).toBe(readFileSync(file, 'utf8'));
-}
+/** Compares with src/__golden__/<name>.golden.json (UPDATE_GOLDEN=1 rewrites it; review the diff). */
+const expectGoldenPayload = (name: string, value: unknown) =>
+  expectGolden(join(GOLDEN_DIR, `${name}.golden.json`), value);
 
 const buttons = (labId: string): ChatButton[] => [
   { action: 'check', target: labId, label: 'Check', style: 'primary' },
@@ -128,13 +121,13 @@ describe('Discord cards: the exact JSON sent', () => {
   for (const [name, message] of Object.entries(PHASES)) {
     it(`renders ${name}`, () => {
       const body = renderDiscordMessage(message);
-      expectGolden(name, body);
+      expectGoldenPayload(name, body);
       expect(messageBodySchema.safeParse(body).success).toBe(true);
     });
   }
 
   it('renders an ephemeral answer and an error', () => {
-    expectGolden(
+    expectGoldenPayload(
       'ephemeral-reply',
       renderDiscordMessage(
         { title: 'Your labs', blocks: [{ kind: 'text', text: '• docker-vs-kubernetes: ready (lab 3f9c2a1b7e4d)' }] },
@@ -142,7 +135,7 @@ describe('Discord cards: the exact JSON sent', () => {
       ),
     );
     const error = renderDiscordError('There is no lesson "nope". Try /lab lessons.');
-    expectGolden('error', error);
+    expectGoldenPayload('error', error);
     expect(error.flags).toBe(64);
     expect(error.embeds[0]?.color).toBe(0xed4245);
   });

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChatMessage } from '@labbot/chat';
 import { renderStatus } from '@labbot/commands';
 import { createLabRecord, type LabRecord, type PodSummary } from '@labbot/core';
 import { checkBlocks } from '@labbot/slack-sim';
+import { expectGolden } from '@labbot/test-support';
 import { describe, expect, it } from 'vitest';
 import { renderSlackError, renderSlackMessage, type SlackMessagePayload, toMrkdwn } from './cards.js';
 
@@ -11,15 +11,8 @@ import { renderSlackError, renderSlackMessage, type SlackMessagePayload, toMrkdw
 // deliberate change; review the diff like code.
 const goldenDir = join(import.meta.dirname, '__golden__');
 
-function expectGolden(name: string, payload: SlackMessagePayload): void {
-  const file = join(goldenDir, `${name}.golden.json`);
-  const json = `${JSON.stringify(payload, null, 2)}\n`;
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
-    if (process.env.CI) throw new Error(`golden file ${name} is missing (run with UPDATE_GOLDEN=1 and commit it)`);
-    mkdirSync(goldenDir, { recursive: true });
-    writeFileSync(file, json);
-  }
-  expect(JSON.parse(json)).toEqual(JSON.parse(readFileSync(file, 'utf8')));
+function expectGoldenPayload(name: string, payload: SlackMessagePayload): void {
+  expectGolden(join(goldenDir, `${name}.golden.json`), payload);
   // Whatever we send, Slack must accept.
   expect(checkBlocks(payload.blocks)).toEqual([]);
   expect(payload.text.trim().length).toBeGreaterThan(0);
@@ -62,7 +55,7 @@ describe('Block Kit rendering of the status message', () => {
         buildLog: ['Step 1/3 : FROM labbot/busybox:1', 'Step 2/3 : COPY app.sh /app.sh', 'Step 3/3 : CMD ["/app.sh"]'],
       }),
     );
-    expectGolden('status-building', payload);
+    expectGoldenPayload('status-building', payload);
     expect(payload.blocks[0]).toEqual({
       type: 'header',
       text: { type: 'plain_text', text: '⏳ docker-vs-kubernetes · building the image' },
@@ -81,7 +74,7 @@ describe('Block Kit rendering of the status message', () => {
         pods: [pod('web-7c9d8-abcde'), pod('web-7c9d8-fghij'), pod('web-7c9d8-klmno')],
       }),
     );
-    expectGolden('status-ready', payload);
+    expectGoldenPayload('status-ready', payload);
     const table = JSON.stringify(payload.blocks);
     expect(table).toContain('Pods ready: 3/3');
     expect(table).toContain('web-7c9d8-abcde   1/1     Running');
@@ -125,7 +118,7 @@ describe('Block Kit rendering of the status message', () => {
         },
       }),
     );
-    expectGolden('status-degraded', payload);
+    expectGoldenPayload('status-degraded', payload);
     expect(payload.text).toContain('CrashLoopBackOff');
   });
 
@@ -142,20 +135,20 @@ describe('Block Kit rendering of the status message', () => {
         },
       }),
     );
-    expectGolden('status-failed', payload);
+    expectGoldenPayload('status-failed', payload);
     expect(payload.blocks[0]).toMatchObject({ text: { text: '❌ docker-vs-kubernetes · failed' } });
   });
 
   it('stopped: no buttons left', () => {
     const payload = status(lab({ phase: 'stopped', generation: 0 }));
-    expectGolden('status-stopped', payload);
+    expectGoldenPayload('status-stopped', payload);
     expect(payload.blocks.some((block) => block['type'] === 'actions')).toBe(false);
   });
 });
 
 describe('Block Kit rendering of other messages', () => {
   it('an error for one user', () => {
-    expectGolden('error-unknown-lesson', renderSlackError('There is no lesson "nope". See /lab lessons.'));
+    expectGoldenPayload('error-unknown-lesson', renderSlackError('There is no lesson "nope". See /lab lessons.'));
   });
 
   it('the announcement of a lab: neutral **bold** becomes mrkdwn *bold*, mentions survive', () => {
@@ -167,7 +160,7 @@ describe('Block Kit rendering of other messages', () => {
         },
       ],
     });
-    expectGolden('announcement', payload);
+    expectGoldenPayload('announcement', payload);
     expect(payload.text).toBe('Starting a lab of *Docker vs Kubernetes* for <@U0LEARNER1>. Follow it in the thread.');
   });
 
@@ -187,7 +180,7 @@ describe('Block Kit rendering of other messages', () => {
       ],
       buttons: [{ action: 'join', target: 'c-1', label: 'Join', style: 'primary' }],
     };
-    expectGolden('fields-context', renderSlackMessage(message));
+    expectGoldenPayload('fields-context', renderSlackMessage(message));
   });
 
   it('escapes what Slack would read as markup, keeps links', () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import {
   type ChatHandlers,
   decodeThreadId,
+  encodeButtonId,
   type IncomingAction,
   type IncomingCommand,
   RateLimitedError,
@@ -17,6 +18,7 @@ import {
   type SlackSim,
   startSlackSim,
 } from '@labbot/slack-sim';
+import { waitFor, waitForValue } from '@labbot/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderSlackMessage } from './cards.js';
 import { createSlackAdapter, type SlackAdapterOptions, type SlackChatAdapter } from './slack-adapter.js';
@@ -115,16 +117,6 @@ async function slackHarness(mode: 'http' | 'socket', extra: Partial<SlackAdapter
 describeChatAdapterContract('slack (HTTP receiver against slack-sim)', () => slackHarness('http'));
 describeChatAdapterContract('slack (Socket Mode against slack-sim)', () => slackHarness('socket'));
 
-async function eventually<T>(read: () => T | Promise<T>, check: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!check(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    value = await read();
-  }
-  return value;
-}
-
 describe('Slack adapter', () => {
   let harness: SlackHarness | undefined;
   const commands: IncomingCommand[] = [];
@@ -159,7 +151,8 @@ describe('Slack adapter', () => {
     let threadId = '';
     const previous = commands.length;
     await h.sendCommand({ text: 'start demo', userId: 'U0LEARNER1' });
-    await eventually(
+    await waitForValue(
+      'n > previous',
       () => commands.length,
       (n) => n > previous,
     );
@@ -190,8 +183,15 @@ describe('Slack adapter', () => {
       signature: 'forged',
     });
     expect(forgedPress.status).toBe(401);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(commands).toHaveLength(0);
+    // A valid command sent after them arrives: once it is handled, the refused ones had every chance to be too.
+    const valid = await driver.slashCommand({
+      text: 'status after forgeries',
+      userId: 'U0LEARNER1',
+      channelId: CHANNEL,
+    });
+    expect(valid.status).toBe(200);
+    await waitFor('the valid command', () => commands.length > 0);
+    expect(commands.map((command) => command.text)).toEqual(['status after forgeries']);
     expect(actions).toHaveLength(0);
   });
 
@@ -204,8 +204,11 @@ describe('Slack adapter', () => {
     });
     const answer = await h.driver().slashCommand({ text: 'status', userId: 'U0LEARNER1', channelId: CHANNEL });
     expect(answer.status).toBe(200);
-    expect(answer.ackMs).toBeLessThan(500);
-    const seen = await eventually(
+    // Within Slack's real deadline, and before the handler finished (its answer is not there yet).
+    expect(answer.ackMs).toBeLessThan(3000);
+    expect(h.sim.ephemerals.map(visibleText)).not.toContain('done after a while');
+    const seen = await waitForValue(
+      "texts.includes('done after a while')",
       () => h.sim.ephemerals.map(visibleText),
       (texts) => texts.includes('done after a while'),
       6000,
@@ -217,7 +220,8 @@ describe('Slack adapter', () => {
     const h = await started({}, { instructorUserIds: ['U0TEACHER1'] });
     await h.sendCommand({ text: 'class start demo', userId: 'U0TEACHER1' });
     await h.sendCommand({ text: 'class start demo', userId: 'U0LEARNER1' });
-    await eventually(
+    await waitForValue(
+      'n === 2',
       () => commands.length,
       (n) => n === 2,
     );
@@ -263,7 +267,8 @@ describe('Slack adapter', () => {
       buttons: [{ action: 'stop', target: 'abc123', label: 'Stop', style: 'danger' }],
     });
     await h.pressButton({ threadId, messageId: ts, customId: 'lab:stop:abc123', userId: 'U0INTRUDER' });
-    await eventually(
+    await waitForValue(
+      'n === 1',
       () => actions.length,
       (n) => n === 1,
     );
@@ -273,7 +278,8 @@ describe('Slack adapter', () => {
       actor: { userId: 'U0INTRUDER' },
       conversation: { threadId },
     });
-    const ephemerals = await eventually(
+    const ephemerals = await waitForValue(
+      'list.length === 1',
       () => h.sim.ephemerals,
       (list) => list.length === 1,
     );
@@ -283,13 +289,15 @@ describe('Slack adapter', () => {
   it('marks direct messages, and explains a channel it cannot post in', async () => {
     const h = await started();
     await h.driver().slashCommand({ text: 'start demo', userId: 'U0LEARNER1', channelId: 'D0LEARNER1' });
-    await eventually(
+    await waitForValue(
+      'n === 1',
       () => commands.length,
       (n) => n === 1,
     );
     expect(commands[0]?.conversation).toMatchObject({ channelId: 'D0LEARNER1', isDirect: true });
     await h.sendCommand({ text: 'start demo', userId: 'U0LEARNER1' });
-    await eventually(
+    await waitForValue(
+      'n === 2',
       () => commands.length,
       (n) => n === 2,
     );
@@ -312,22 +320,30 @@ describe('Slack adapter', () => {
       messageTs: '1.000001',
     });
     expect(answer.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(actions).toHaveLength(0);
+    // A press of our own button sent afterwards arrives alone: the foreign one was dropped, not merely slow.
+    const ours = await h.driver().blockAction({
+      actionId: encodeButtonId({ action: 'stop', target: 'abc123abc123' }),
+      userId: 'U0LEARNER1',
+      channelId: CHANNEL,
+      messageTs: '1.000001',
+    });
+    expect(ours.status).toBe(200);
+    await waitFor('our own button press', () => actions.length > 0);
+    expect(actions.map((action) => action.action)).toEqual(['stop']);
   });
 
   it('turns a 429 into RateLimitedError with Slack’s Retry-After, without retrying early itself', async () => {
     const h = await started();
     const threadId = await openLabThread(h);
     h.sim.rateLimit({ method: 'chat.postMessage', count: 1, retryAfterSeconds: 2 });
-    const started429 = Date.now();
+    const postsBefore = h.sim.callsTo('chat.postMessage').length;
     const error = await h.adapter.postMessage(threadId, { blocks: [{ kind: 'text', text: 'x' }] }).catch((e) => e);
     expect(error).toBeInstanceOf(RateLimitedError);
     expect((error as RateLimitedError).retryAfterMs).toBe(2000);
     // Slack limits a method for the whole workspace: the outbox holds every thread, not just this one.
     expect(error).toMatchObject({ retryAfterMs: 2000, global: true });
-    // Thrown at once, so the outbox (not the client) does the waiting.
-    expect(Date.now() - started429).toBeLessThan(1000);
+    // Thrown on the first 429, so the outbox (not the client) does the waiting: one call, no retry.
+    expect(h.sim.callsTo('chat.postMessage').length - postsBefore).toBe(1);
     expect(h.sim.violations).toEqual([]);
   });
 

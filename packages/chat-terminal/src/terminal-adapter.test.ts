@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describeChatAdapterContract } from '@labbot/chat/testing';
+import { waitFor } from '@labbot/test-support';
 import { describe, expect, it } from 'vitest';
 import { TerminalChatAdapter } from './terminal-adapter.js';
 
@@ -35,6 +36,8 @@ describe('terminal chat from a pipe', () => {
     await adapter.start({
       onCommand: async (command) => {
         seen.push(`${command.actor.userId}:${command.text}`);
+        // A handler that takes a moment, as a real one does: the end of input must still wait for it.
+        await new Promise((resolve) => setTimeout(resolve, 50));
         const thread = await command.respond.openThread({
           announcement: { blocks: [{ kind: 'text', text: 'Starting' }] },
           title: 'lab: demo',
@@ -45,7 +48,8 @@ describe('terminal chat from a pipe', () => {
       onAction: async () => {},
     });
     input.end('/lab start demo\nhello\n');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The end of input is reported after every line before it was handled.
+    await waitFor('the end of input', () => ended);
     expect(seen).toEqual(['me:start demo']);
     expect(printed).toContain('Starting\n→ thread "lab: demo" opened');
     expect(printed).toContain('── lab: demo · message 1 ──\nStatus\nbuilding');

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PodSummary } from '@labbot/core';
+import { waitFor } from '@labbot/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadKubeConfig } from './kubeconfig.js';
 import { watchLabPods } from './pod-watcher.js';
@@ -91,16 +92,6 @@ function fakePodApi() {
   };
 }
 
-async function until<T>(read: () => T | undefined, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; attempt < 1000 && Date.now() < deadline; attempt++) {
-    const value = read();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('condition not reached in time');
-}
-
 const labPod = (name: string, labId: string, build = runningPod) => {
   const pod = build(name);
   if (pod.metadata) {
@@ -130,22 +121,28 @@ describe('watchLabPods', () => {
     });
     cleanup.push(() => watch.stop());
     await watch.synced;
-    await until(() => (api.watchers.size > 0 ? true : undefined));
-    // Three quick changes to one lab and one to another: coalesced into one snapshot each.
+    await waitFor('a watch to be open', () => api.watchers.size > 0);
+    // Three quick changes to one lab and one to another: coalesced into one snapshot each (the snapshot of
+    // a-1 alone, from the first list, may come before them on a slow machine).
+    const beforeBurst = snapshots.length;
     api.send('ADDED', labPod('a-2', 'aaaaaaaaaaaa'));
     api.send('ADDED', labPod('a-3', 'aaaaaaaaaaaa'));
     api.send('ADDED', labPod('b-1', 'bbbbbbbbbbbb', crashLoopExitZeroPod));
-    const labA = await until(() => snapshots.find((s) => s.labId === 'aaaaaaaaaaaa' && s.pods.length === 3));
+    const labA = await waitFor('lab a with 3 pods', () =>
+      snapshots.find((s) => s.labId === 'aaaaaaaaaaaa' && s.pods.length === 3),
+    );
     expect(labA.namespace).toBe('lab-aaaaaaaaaaaa');
     expect(labA.pods.map((pod) => pod.name)).toEqual(['a-1', 'a-2', 'a-3']);
     expect(labA.pods.every((pod) => pod.ready)).toBe(true);
-    expect(snapshots.filter((s) => s.labId === 'aaaaaaaaaaaa' && s.pods.length < 3)).toHaveLength(0);
-    const labB = await until(() => snapshots.find((s) => s.labId === 'bbbbbbbbbbbb'));
+    expect(snapshots.slice(beforeBurst).filter((s) => s.labId === 'aaaaaaaaaaaa' && s.pods.length < 3)).toHaveLength(0);
+    const labB = await waitFor('lab b', () => snapshots.find((s) => s.labId === 'bbbbbbbbbbbb'));
     expect(labB.diagnosis).toBe('CrashLoopBackOff');
     expect(watch.podsOf('aaaaaaaaaaaa')).toHaveLength(3);
 
     api.send('DELETED', labPod('b-1', 'bbbbbbbbbbbb'));
-    const gone = await until(() => snapshots.find((s) => s.labId === 'bbbbbbbbbbbb' && s.pods.length === 0));
+    const gone = await waitFor('lab b empty', () =>
+      snapshots.find((s) => s.labId === 'bbbbbbbbbbbb' && s.pods.length === 0),
+    );
     expect(gone.namespace).toBe('lab-bbbbbbbbbbbb');
     // Only the list and watch requests of ONE informer, all filtered on the lab label.
     const podRequests = api.requests.filter((request) => request.startsWith('/api/v1/pods'));
@@ -167,13 +164,14 @@ describe('watchLabPods', () => {
     });
     cleanup.push(() => watch.stop());
     await watch.synced;
-    await until(() => (api.watchers.size > 0 ? true : undefined));
+    await waitFor('a watch to be open', () => api.watchers.size > 0);
 
     // A dropped watch (socket destroyed) resumes from the last resourceVersion and misses nothing.
+    // The event happens in the gap, while no watch is open: only a resumed watch (or a re-list) can show it.
     api.dropWatches();
-    await until(() => (api.watchers.size > 0 ? true : undefined));
+    expect(api.watchers.size).toBe(0);
     api.send('ADDED', labPod('c-1', 'cccccccccccc'));
-    await until(() => snapshots.find((pods) => pods.some((pod) => pod.name === 'c-1')));
+    await waitFor('c-1 after the reconnect', () => snapshots.find((pods) => pods.some((pod) => pod.name === 'c-1')));
     const watchRequests = api.requests.filter((request) => request.includes('watch=true'));
     expect(watchRequests.at(-1)).toMatch(/resourceVersion=10[0-9]/);
 
@@ -182,7 +180,7 @@ describe('watchLabPods', () => {
     api.failNextLists(2);
     api.dropWatches();
     api.pods.set('c-2', labPod('c-2', 'cccccccccccc'));
-    await until(() => snapshots.find((pods) => pods.some((pod) => pod.name === 'c-2')), 10_000);
+    await waitFor('c-2 after the re-list', () => snapshots.find((pods) => pods.some((pod) => pod.name === 'c-2')));
     // Both failing lists were reported (a 500 is retryable), and the watch still recovered.
     expect(errors.filter((error) => (error as { code?: string }).code === 'CLUSTER_REQUEST_FAILED')).toHaveLength(2);
     expect(errors.every((error) => (error as { retryable?: boolean }).retryable)).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LabbotError } from './errors.js';
+import { GENERIC_USER_MESSAGE, isRetryable, LabbotError, userMessageOf } from './errors.js';
 import { LessonIdSchema, labIdFor, labIdFromNamespace, namespaceFor, ownerKeyFor, sameOwner } from './identity.js';
 
 const alice = { platform: 'discord', workspaceId: 'guild-1', userId: 'alice' } as const;
@@ -70,7 +70,23 @@ describe('owners', () => {
   });
 });
 
-it('LabbotError keeps its code and learner message', () => {
-  const error = new LabbotError('X', 'internal', { userMessage: 'plain' });
-  expect([error.code, error.userMessage]).toEqual(['X', 'plain']);
+describe('what a learner sees of an error', () => {
+  it('shows the learner sentence of a LabbotError, and a generic sentence for anything else', () => {
+    const cause = new Error('ECONNREFUSED /var/run/docker.sock');
+    const error = new LabbotError('BUILD_FAILED', 'docker build failed at step 3', {
+      userMessage: 'The image did not build.',
+      cause,
+    });
+    expect(userMessageOf(error)).toBe('The image did not build.');
+    expect(error.cause).toBe(cause);
+    // No learner sentence, or not our error at all: never the internal message.
+    expect(userMessageOf(new LabbotError('X', 'internal detail'))).toBe(GENERIC_USER_MESSAGE);
+    expect(userMessageOf(cause)).toBe(GENERIC_USER_MESSAGE);
+  });
+
+  it('retries unknown errors and retryable LabbotErrors only', () => {
+    expect(isRetryable(new Error('socket hang up'))).toBe(true);
+    expect(isRetryable(new LabbotError('X', 'bad lesson'))).toBe(false);
+    expect(isRetryable(new LabbotError('X', 'registry busy', { retryable: true }))).toBe(true);
+  });
 });

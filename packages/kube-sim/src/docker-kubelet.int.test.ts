@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { waitFor } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type KubeSim, startKubeSim } from './index.js';
-import { waitFor } from './testing/helpers.js';
+import { podWait } from './testing/helpers.js';
 
 // The Docker kubelet's bookkeeping: status follows the engine, and stop() leaves no container behind.
 const baseImage = process.env.LABBOT_BASE_IMAGE ?? 'labbot/busybox:1';
@@ -38,10 +39,14 @@ describe('docker kubelet', () => {
       },
     };
     await core.createNamespacedPod({ namespace: 'default', body: pod });
-    const running = await waitFor('worker running', async () => {
-      const current = await core.readNamespacedPod({ namespace: 'default', name: 'worker' });
-      return current.status?.containerStatuses?.[0]?.ready ? current : undefined;
-    });
+    const running = await waitFor(
+      'worker running',
+      async () => {
+        const current = await core.readNamespacedPod({ namespace: 'default', name: 'worker' });
+        return current.status?.containerStatuses?.[0]?.ready ? current : undefined;
+      },
+      podWait,
+    );
     const [container] = await containersOfRun(false);
     expect(container?.Labels['io.kubernetes.pod.uid']).toBe(running.metadata?.uid);
     const inspected = await docker.getContainer(container?.Id ?? '').inspect();
@@ -49,11 +54,15 @@ describe('docker kubelet', () => {
     expect(running.status?.containerStatuses?.[0]?.containerID).toBe(`docker://${container?.Id}`);
 
     await docker.getContainer(container?.Id ?? '').kill();
-    const restarted = await waitFor('a restart after the kill', async () => {
-      const current = await core.readNamespacedPod({ namespace: 'default', name: 'worker' });
-      const status = current.status?.containerStatuses?.[0];
-      return status?.restartCount === 1 && status.ready ? status : undefined;
-    });
+    const restarted = await waitFor(
+      'a restart after the kill',
+      async () => {
+        const current = await core.readNamespacedPod({ namespace: 'default', name: 'worker' });
+        const status = current.status?.containerStatuses?.[0];
+        return status?.restartCount === 1 && status.ready ? status : undefined;
+      },
+      podWait,
+    );
     expect(restarted.lastState?.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
 
     await sim.stop();

@@ -1,12 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { deleteRegistryRepository, waitFor } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeSim, startKubeSim } from './index.js';
-import { makeTempDir, runKubectl, tableRows, waitFor, writeText } from './testing/helpers.js';
+import { makeTempDir, podWait, runKubectl, tableRows, writeText } from './testing/helpers.js';
 
 // The real kubectl against kube-sim with the Docker kubelet: pods are containers of the offline base image.
 const baseImage = process.env.LABBOT_BASE_IMAGE ?? 'labbot/busybox:1';
 const registry = process.env.LABBOT_REGISTRY ?? '127.0.0.1:5050';
+const runId = randomBytes(4).toString('hex');
+const runLabel = `labbot.test.run=${runId}`;
 const docker = new Docker();
 let sim: KubeSim;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -63,10 +67,14 @@ async function pods(ns: string, selector?: string) {
 }
 
 async function runningPods(ns: string, count: number, selector?: string) {
-  return waitFor(`${count} Running pods in ${ns}`, async () => {
-    const rows = await pods(ns, selector);
-    return rows.length === count && rows.every((p) => p.status === 'Running' && p.ready === '1/1') ? rows : undefined;
-  });
+  return waitFor(
+    `${count} Running pods in ${ns}`,
+    async () => {
+      const rows = await pods(ns, selector);
+      return rows.length === count && rows.every((p) => p.status === 'Running' && p.ready === '1/1') ? rows : undefined;
+    },
+    podWait,
+  );
 }
 
 beforeAll(async () => {
@@ -75,7 +83,8 @@ beforeAll(async () => {
     kubelet: 'docker',
     backoffBaseMs: 200,
     registry,
-    docker: { labels: { 'labbot.test': '1' } },
+    // This run's containers carry its own label, so another run's (or a leftover's) never match a filter.
+    docker: { labels: { 'labbot.test': '1', 'labbot.test.run': runId } },
   });
   kubeconfig = path.join(temp.dir, 'kubeconfig');
   await sim.writeKubeconfig(kubeconfig);
@@ -110,7 +119,7 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
 
     // Each pod is one container on the engine, labelled back to its pod, with networking off.
     const containers = await docker.listContainers({
-      filters: JSON.stringify({ label: ['io.kubernetes.pod.namespace=seed', 'labbot.test=1'] }),
+      filters: JSON.stringify({ label: ['io.kubernetes.pod.namespace=seed', runLabel] }),
     });
     expect(containers.map((c) => c.Labels['io.kubernetes.pod.name']).sort()).toEqual(running.map((p) => p.name).sort());
     const inspected = await docker.getContainer(containers[0]?.Id ?? '').inspect();
@@ -124,13 +133,17 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
     expect(deleted.stdout).toContain(`pod "${victim}" deleted`);
     const healed = await runningPods('seed', 3);
     expect(healed.map((p) => p.name)).not.toContain(victim);
-    await waitFor('the deleted pod container to be removed', async () => {
-      const left = await docker.listContainers({
-        all: true,
-        filters: JSON.stringify({ label: [`io.kubernetes.pod.name=${victim}`] }),
-      });
-      return left.length === 0 ? true : undefined;
-    });
+    await waitFor(
+      'the deleted pod container to be removed',
+      async () => {
+        const left = await docker.listContainers({
+          all: true,
+          filters: JSON.stringify({ label: [`io.kubernetes.pod.name=${victim}`, runLabel] }),
+        });
+        return left.length === 0 ? true : undefined;
+      },
+      podWait,
+    );
 
     const scaled = await kubectl('scale', 'deployment/web', '-n', 'seed', '--replicas=5');
     expect(scaled.stdout).toContain('deployment.apps/web scaled');
@@ -222,8 +235,7 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
         const [pod] = await pods('crash');
         return pod && pod.status === 'CrashLoopBackOff' && pod.restarts >= 2 ? pod : undefined;
       },
-      60_000,
-      100,
+      { ...podWait, timeoutMs: 60_000, intervalMs: 100 },
     );
     // The back-off doubles from the 200 ms base: 200ms, 400ms, 800ms, 1.6s ...
     const delays = new Set<number>();
@@ -236,8 +248,7 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
         if (match?.[1]) delays.add(Number(match[1]) * (match[2] === 's' ? 1000 : 1));
         return delays.size >= 3 ? json : undefined;
       },
-      60_000,
-      50,
+      { ...podWait, timeoutMs: 60_000, intervalMs: 50 },
     );
     // Every delay is the base times a power of two, and three distinct ones were seen.
     for (const delay of delays) expect(Math.log2(delay / 200) % 1).toBe(0);
@@ -283,13 +294,17 @@ ${extra}`;
       'states',
     );
     await applyYaml('absent.yaml', pod('absent', `${registry}/kube-sim-test/absent:1`, 'true'), 'states');
-    const statuses = await waitFor('terminal states', async () => {
-      const rows = await pods('states');
-      const byName = Object.fromEntries(rows.map((r) => [r.name, r.status]));
-      return byName.fails === 'Error' && byName.oom === 'OOMKilled' && byName.absent === 'ImagePullBackOff'
-        ? byName
-        : undefined;
-    });
+    const statuses = await waitFor(
+      'terminal states',
+      async () => {
+        const rows = await pods('states');
+        const byName = Object.fromEntries(rows.map((r) => [r.name, r.status]));
+        return byName.fails === 'Error' && byName.oom === 'OOMKilled' && byName.absent === 'ImagePullBackOff'
+          ? byName
+          : undefined;
+      },
+      podWait,
+    );
     expect(statuses).toMatchObject({ fails: 'Error', oom: 'OOMKilled', absent: 'ImagePullBackOff' });
     const failed = JSON.parse((await kubectl('get', 'pod', 'fails', '-n', 'states', '-o', 'json')).stdout);
     expect(failed.status.phase).toBe('Failed');
@@ -299,7 +314,9 @@ ${extra}`;
   });
 
   it('pulls an image that names the local registry when it is not on the engine', async () => {
-    const tag = `${registry}/kube-sim-test/busybox:${Date.now().toString(36)}`;
+    // A repository of this run only, deleted from the shared registry at the end.
+    const repository = `kube-sim-test/busybox-${runId}`;
+    const tag = `${registry}/${repository}:1`;
     await docker
       .getImage(baseImage)
       .tag({ repo: tag.slice(0, tag.lastIndexOf(':')), tag: tag.slice(tag.lastIndexOf(':') + 1) });
@@ -325,6 +342,7 @@ ${extra}`;
         .getImage(tag)
         .remove({ force: true })
         .catch(() => undefined);
+      await deleteRegistryRepository(registry, repository);
     }
   });
 
@@ -340,10 +358,14 @@ ${extra}`;
     await runningPods('quota', 2);
     await kubectl('scale', 'deployment/q', '-n', 'quota', '--replicas=4');
     const message = 'exceeded quota: lab-quota, requested: pods=1, used: pods=2, limited: pods=2';
-    const events = await waitFor('a FailedCreate event', async () => {
-      const out = (await kubectl('get', 'events', '-n', 'quota')).stdout;
-      return out.includes(message) ? out : undefined;
-    });
+    const events = await waitFor(
+      'a FailedCreate event',
+      async () => {
+        const out = (await kubectl('get', 'events', '-n', 'quota')).stdout;
+        return out.includes(message) ? out : undefined;
+      },
+      podWait,
+    );
     expect(events).toContain('FailedCreate');
     expect((await pods('quota')).length).toBe(2);
     const bare = await applyYaml(
@@ -427,13 +449,19 @@ spec:
       'secure',
     );
     expect(hardened.stderr).toBe('');
-    await waitFor('the hardened pod to run', async () =>
-      (await pods('secure')).find((p) => p.name === 'hardened')?.status === 'Running' ? true : undefined,
+    await waitFor(
+      'the hardened pod to run',
+      async () => ((await pods('secure')).find((p) => p.name === 'hardened')?.status === 'Running' ? true : undefined),
+      podWait,
     );
-    const logs = await waitFor('id output', async () => {
-      const out = (await kubectl('logs', 'hardened', '-n', 'secure')).stdout;
-      return out.includes('10001') ? out : undefined;
-    });
+    const logs = await waitFor(
+      'id output',
+      async () => {
+        const out = (await kubectl('logs', 'hardened', '-n', 'secure')).stdout;
+        return out.includes('10001') ? out : undefined;
+      },
+      podWait,
+    );
     expect(logs.trim()).toBe('10001');
   });
 
@@ -467,10 +495,14 @@ spec:
     await runningPods('imperative', 2, 'app=hello');
     const quotaCreated = await kubectl('create', 'quota', 'q', '--hard=pods=5,requests.cpu=2', '-n', 'imperative');
     expect(quotaCreated.stdout).toContain('resourcequota/q created');
-    const logs = await waitFor('logs', async () => {
-      const out = (await kubectl('logs', 'deploy/hello', '-n', 'imperative')).stdout;
-      return out.includes('hi from create') ? out : undefined;
-    });
+    const logs = await waitFor(
+      'logs',
+      async () => {
+        const out = (await kubectl('logs', 'deploy/hello', '-n', 'imperative')).stdout;
+        return out.includes('hi from create') ? out : undefined;
+      },
+      podWait,
+    );
     expect(logs).toContain('hi from create');
     const role = JSON.parse((await kubectl('get', 'role', 'reader', '-n', 'imperative', '-o', 'json')).stdout);
     expect(role.rules).toEqual([{ verbs: ['get', 'list'], apiGroups: [''], resources: ['pods'] }]);
@@ -511,13 +543,17 @@ spec:
     expect(deleted.stdout).toContain('namespace "doomed" deleted');
     const listed = await kubectl('get', 'ns', 'doomed');
     expect(tableRows(listed.stdout)[0]?.[1]).toBe('Terminating');
-    await waitFor('the namespace to be gone', async () => {
-      const result = await kubectl('get', 'ns', 'doomed');
-      return result.code !== 0 && result.stderr.includes('namespaces "doomed" not found') ? true : undefined;
-    });
+    await waitFor(
+      'the namespace to be gone',
+      async () => {
+        const result = await kubectl('get', 'ns', 'doomed');
+        return result.code !== 0 && result.stderr.includes('namespaces "doomed" not found') ? true : undefined;
+      },
+      podWait,
+    );
     const left = await docker.listContainers({
       all: true,
-      filters: JSON.stringify({ label: ['io.kubernetes.pod.namespace=doomed', 'labbot.test=1'] }),
+      filters: JSON.stringify({ label: ['io.kubernetes.pod.namespace=doomed', runLabel] }),
     });
     expect(left).toHaveLength(0);
   });

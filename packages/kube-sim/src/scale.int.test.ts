@@ -1,7 +1,8 @@
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
+import { waitFor } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeSim, startKubeSim } from './index.js';
-import { waitFor } from './testing/helpers.js';
+import { podWait } from './testing/helpers.js';
 
 // Virtual kubelet at scale: 100 namespaces × one 10-replica Deployment = 1,000 pods, watched by 10 clients.
 const namespaceCount = 100;
@@ -65,18 +66,21 @@ describe('virtual kubelet at scale', () => {
     await waitFor(
       'every watcher to see 1,000 running pods',
       async () => (running.every((seen) => seen.size === total) ? true : undefined),
-      90_000,
-      200,
+      { ...podWait, timeoutMs: 90_000, intervalMs: 200 },
     );
     const elapsedMs = Date.now() - started;
     const list = await core.listPodForAllNamespaces({});
     expect(list.items).toHaveLength(total);
     expect(list.items.every((pod) => pod.status?.phase === 'Running')).toBe(true);
     const deployments = await apps.listDeploymentForAllNamespaces({});
-    await waitFor('all deployments available', async () => {
-      const current = await apps.listDeploymentForAllNamespaces({});
-      return current.items.every((d) => d.status?.availableReplicas === replicas) ? true : undefined;
-    });
+    await waitFor(
+      'all deployments available',
+      async () => {
+        const current = await apps.listDeploymentForAllNamespaces({});
+        return current.items.every((d) => d.status?.availableReplicas === replicas) ? true : undefined;
+      },
+      podWait,
+    );
     expect(deployments.items).toHaveLength(namespaceCount);
     const heapAfter = process.memoryUsage().heapUsed;
     // The figure the issue asks for; the bench script (bench/virtual-scale.ts) measures the simulator alone.

@@ -238,6 +238,14 @@ describe('loadLesson: clear errors naming file, field and what is wrong', () => 
     await symlink(dir, link);
     const lesson = await loadLesson(link, { requireIdMatchesFolder: false });
     expect(lesson.dir).toBe(dir);
+    // Checked against the real folder: a link that stays inside it is fine, one that leads out is refused.
+    await symlink('../lesson.yaml', join(dir, 'app', 'inside'));
+    await loadLesson(link, { requireIdMatchesFolder: false });
+    await symlink('/etc/passwd', join(dir, 'app', 'passwd'));
+    const error = await problemOf(loadLesson(link, { requireIdMatchesFolder: false }));
+    expect(error.problems).toEqual([
+      { file: 'app/passwd', field: '', message: 'is a symlink that leads out of the lesson folder' },
+    ]);
   });
 
   it('the id must match the folder name', async () => {
@@ -294,10 +302,12 @@ describe('loadLesson: clear errors naming file, field and what is wrong', () => 
     await expect(loadLessons({ extraDir: extra })).rejects.toThrow(/is already used by the lesson in/);
     await mkdir(join(extra, 'broken'));
     await writeFile(join(extra, 'broken', 'lesson.yaml'), 'id: broken\n');
-    const catalog = await loadLessons({ builtInDir: join(scratch, 'none-such'), extraDir: extra }).catch(
-      (e: unknown) => e,
-    );
+    // The built-in folder exists and is empty: the broken lesson alone makes the catalog fail.
+    const noBuiltIns = join(scratch, `no-built-ins-${n}`);
+    await mkdir(noBuiltIns);
+    const catalog = await loadLessons({ builtInDir: noBuiltIns, extraDir: extra }).catch((e: unknown) => e);
     expect(catalog).toBeInstanceOf(LabbotError);
+    expect((catalog as LabbotError).message).toMatch(/broken.*\n.*lesson\.yaml: title: is missing/);
     const skipping = await loadLessons({ builtInDir: extra, skipInvalid: true });
     expect(skipping.ids()).toEqual(['docker-vs-kubernetes']);
     expect(skipping.problems[0]?.message).toMatch(/broken.*\n.*lesson\.yaml: title: is missing/);

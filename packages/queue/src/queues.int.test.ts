@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLabEvent, LabbotError, type LabEvent } from '@labbot/core';
+import { waitFor } from '@labbot/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLabEventWorker, publishLabEvent } from './lab-events.js';
 import { BUILD_QUEUE, type BuildJob, RECONCILE_QUEUE, type ReconcileJob } from './payloads.js';
 import { createQueues, type Queues } from './producers.js';
-import { deleteKeys, randomLabId, redisUrl, uniquePrefix, waitFor, waitForIdle } from './testing/helpers.js';
+import { deleteKeys, randomLabId, redisUrl, uniquePrefix, waitForIdle } from './testing/helpers.js';
 import { createBuildWorker, createReconcileWorker, type JobContext, type LabbotWorker } from './workers.js';
 
 const prefix = uniquePrefix('queues');

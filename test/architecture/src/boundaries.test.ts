@@ -65,7 +65,26 @@ function importsOf(file: string): string[] {
   return specifiers;
 }
 
+/** Whether the banned name covers the specifier: itself, a subpath, and `fs` as well as `node:fs` for built-ins. */
+function bans(banned: string, specifier: string): boolean {
+  const builtIn = (name: string) => name.replace(/^node:/, '');
+  const [b, spec] = banned.startsWith('node:') ? [builtIn(banned), builtIn(specifier)] : [banned, specifier];
+  return spec === b || spec.startsWith(b.endsWith('/') ? b : `${b}/`);
+}
+
 describe('import boundaries', () => {
+  it('a ban on a Node built-in covers both spellings and subpaths, and nothing else', () => {
+    expect(['node:fs', 'fs', 'fs/promises', 'node:fs/promises'].map((s) => bans('node:fs', s))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['fs-extra', 'node:fsx', '@labbot/fs'].some((s) => bans('node:fs', s))).toBe(false);
+    expect(bans('@discordjs/', '@discordjs/rest')).toBe(true);
+    expect(bans('discord.js', 'discord.js-extra')).toBe(false);
+  });
+
   for (const [pkg, banned] of Object.entries(forbidden)) {
     it(`${pkg} imports nothing it must not`, () => {
       const violations: string[] = [];
@@ -73,7 +92,7 @@ describe('import boundaries', () => {
         for (const specifier of importsOf(file)) {
           const own = `@labbot/${pkg.split('/')[1]}`;
           if (specifier === own) continue;
-          const hit = banned.find((b) => specifier === b || specifier.startsWith(b.endsWith('/') ? b : `${b}/`));
+          const hit = banned.find((b) => bans(b, specifier));
           const coreOk = pkg === 'packages/core' && specifier === 'zod';
           if (hit && !coreOk) violations.push(`${relative(repo, file)} imports ${specifier}`);
         }

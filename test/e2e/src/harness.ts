@@ -14,6 +14,7 @@ import { type KubeSim, startKubeSim } from '@labbot/kube-sim';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
 import { type Runner, type RunnerTuning, startRunner } from '@labbot/runner';
 import { createLabStore, type LabStore } from '@labbot/store';
+import { type WaitForOptions, waitForValue } from '@labbot/test-support';
 import { Redis } from 'ioredis';
 
 /** End-to-end tests share one Redis server; each test file owns one database number. */
@@ -71,23 +72,8 @@ export interface LocalChat {
   stop(): Promise<void>;
 }
 
-export async function eventually<T>(
-  read: () => Promise<T> | T,
-  check: (value: T) => boolean,
-  timeoutMs = 60_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)?.slice(0, 2000)}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** How e2e tests wait on a lab: up to a minute, checked every 100 ms (waitForValue of @labbot/test-support). */
+export const labWait: WaitForOptions = { timeoutMs: 60_000, intervalMs: 100 };
 
 const runnerRbac = new URL('../../../infra/k8s/runner-rbac.yaml', import.meta.url).pathname;
 
@@ -183,11 +169,11 @@ export async function startLabHarness(options: LabHarnessOptions): Promise<LabHa
       return chat;
     },
     async waitForLab(labId, done, timeoutMs = 90_000) {
-      return eventually(
+      return waitForValue(
+        `lab ${labId}`,
         () => store.get(labId).then((lab) => lab as LabRecord),
         (lab) => lab !== undefined && done(lab),
-        timeoutMs,
-        `lab ${labId}`,
+        { ...labWait, timeoutMs },
       );
     },
     async stop() {

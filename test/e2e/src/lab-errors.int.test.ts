@@ -4,9 +4,10 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { loadKubeConfig } from '@labbot/cluster';
 import { loadConfig } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
+import { waitForValue } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, FAST_RUNNER, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { FAST_RUNNER, type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 // Every way a start can go wrong ends in one clear sentence, and nothing is left half-made after /lab stop.
@@ -15,11 +16,19 @@ const broken = {
   dockerfile: `e2e-bad-dockerfile-${suffix}`,
   escape: `e2e-escape-${suffix}`,
   yaml: `e2e-bad-yaml-${suffix}`,
+  // A copy of the built-in lesson with this run's nonce: never built before, whatever earlier runs left.
+  cold: `e2e-cold-${suffix}`,
+  noStart: `e2e-no-start-${suffix}`,
 };
 const lessons = makeLessonsDir([
   { id: broken.dockerfile, dockerfile: (text) => text.replace(/^USER /m, 'RUN echo "about to fail" && exit 3\nUSER ') },
   { id: broken.escape, lessonYaml: (text) => text.replace(/^ {2}context: \.$/m, '  context: ../../..') },
   { id: broken.yaml, lessonYaml: (text) => `${text}\nsteps: [unclosed\n` },
+  { id: broken.cold },
+  {
+    id: broken.noStart,
+    lessonYaml: (text) => text.replace('command: ["/bin/sh", "/app/hello.sh"]', 'command: ["/no-such-program"]'),
+  },
 ]);
 
 let harness: LabHarness;
@@ -92,14 +101,15 @@ describe('failures while the lab is made', () => {
     await chat.type(`start ${broken.dockerfile}`, 'ada');
     const failed = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'failed');
     expect(failed.observed.error).toMatchObject({ code: 'BUILD_FAILED', step: 'build' });
-    const thread = await eventually(
+    const thread = await waitForValue(
+      'the failure in the thread',
       () => chat.thread(failed),
       (texts) => (texts[0] ?? '').includes('failed'),
-      10_000,
-      'the failure in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread[0]).toContain('❌');
-    expect(thread[0]).toMatch(/exit 3|returned a non-zero code: 3|about to fail/);
+    expect(thread[0]).toContain('The lesson image failed to build at step "RUN echo "about to fail" && exit 3"');
+    expect(thread[0]).toContain('returned a non-zero code: 3');
     await stopAndCheckClean('ada', broken.dockerfile);
   });
 
@@ -113,18 +123,20 @@ describe('failures while the lab is made', () => {
     });
     const runner = await harness.startRunner(FAST_RUNNER, config);
     stopAfter.push(() => runner.stop());
-    const labId = labOf('bob', 'docker-vs-kubernetes');
-    await chat.type('start docker-vs-kubernetes', 'bob');
+    const labId = labOf('bob', broken.cold);
+    await chat.type(`start ${broken.cold}`, 'bob');
     const failed = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'failed');
     expect(failed.observed.error).toMatchObject({ code: 'DOCKER_UNAVAILABLE', step: 'build' });
-    const thread = await eventually(
+    const thread = await waitForValue(
+      'the failure in the thread',
       () => chat.thread(failed),
       (texts) => (texts[0] ?? '').includes('❌'),
-      10_000,
-      'the failure in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
-    expect(thread[0]).toMatch(/Docker/);
-    await stopAndCheckClean('bob', 'docker-vs-kubernetes');
+    expect(thread[0]).toContain(
+      'The Docker engine is not reachable right now, so the lab image cannot be built. Try again shortly.',
+    );
+    await stopAndCheckClean('bob', broken.cold);
   });
 
   it('says the cluster is unreachable when it is down', async () => {
@@ -136,19 +148,41 @@ describe('failures while the lab is made', () => {
     const failed = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'failed');
     await runner.stop();
     expect(failed.observed.error).toMatchObject({ code: 'CLUSTER_UNAVAILABLE', step: 'namespace' });
-    const thread = await eventually(
+    const thread = await waitForValue(
+      'the failure in the thread',
       () => chat.thread(failed),
       (texts) => (texts[0] ?? '').includes('❌'),
-      10_000,
-      'the failure in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
-    expect(thread[0]).toMatch(/cluster|Kubernetes/i);
+    expect(thread[0]).toContain('The lab cluster is not reachable right now. Please try again in a minute.');
     // With the cluster back (a healthy runner), stop cleans up whatever was made.
     const healthy = await harness.startRunner();
     stopAfter.push(() => healthy.stop());
     await stopAndCheckClean('cy', 'docker-vs-kubernetes');
+  });
+
+  it('says the container could not start, and leaves no run-once container behind', async () => {
+    const runner = await harness.startRunner();
+    stopAfter.push(() => runner.stop());
+    const labId = labOf('dee', broken.noStart);
+    await chat.type(`start ${broken.noStart}`, 'dee');
+    const failed = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'failed');
+    expect(failed.observed.error).toMatchObject({ code: 'RUN_FAILED', step: 'run-once' });
+    const thread = await waitForValue(
+      'the failure in the thread',
+      () => chat.thread(failed),
+      (texts) => (texts[0] ?? '').includes('❌'),
+      { ...labWait, timeoutMs: 10_000 },
+    );
+    expect(thread[0]).toContain('The lesson container could not start');
+    // Every attempt's container is gone (only this lesson's image is looked at: other files run their own).
     const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-    const leftovers = await docker.listContainers({ all: true, filters: { label: ['labbot.dev/run-once=true'] } });
+    const leftovers = await docker.listContainers({
+      all: true,
+      filters: { label: ['labbot.dev/run-once=true'], ancestor: [failed.observed.imageTag ?? 'no-image'] },
+    });
+    expect(failed.observed.imageTag).toContain(`labbot/${broken.noStart}:`);
     expect(leftovers).toEqual([]);
+    await stopAndCheckClean('dee', broken.noStart);
   });
 });

@@ -1,46 +1,64 @@
+import { randomBytes } from 'node:crypto';
 import { CoreV1Api, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { labIdFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
+import { waitForValue } from '@labbot/test-support';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
+import { makeLessonsDir } from './lessons.js';
 
 // The whole lab through the local chat, the runner, kube-sim with real containers, real Redis and Docker.
-const lesson = 'docker-vs-kubernetes';
-const labOf = (userId: string) => labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId: lesson });
+// Each test that claims a build uses its own copy of the lesson, new to this run, so a build really happens.
+const suffix = randomBytes(3).toString('hex');
+const lesson = `e2e-flow-${suffix}`;
+const twiceLesson = `e2e-flow-twice-${suffix}`;
+const lessons = makeLessonsDir([{ id: lesson }, { id: twiceLesson }]);
+const labOf = (userId: string, lessonId = lesson) =>
+  labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId });
 
 let harness: LabHarness;
 let chat: LocalChat;
 let runner: Runner;
-const imageRequests = () => {
-  const stats = runner.builder.stats();
-  return stats.builds + stats.cacheHits + stats.waits;
-};
 
 beforeAll(async () => {
-  harness = await startLabHarness({ redisDb: 1 });
+  harness = await startLabHarness({ redisDb: 1, env: { LABBOT_LESSONS_DIR: lessons.dir } });
   runner = await harness.startRunner();
   chat = await harness.startChat();
 });
 
 afterAll(async () => {
   await harness?.stop();
+  await lessons.remove();
 });
 
 describe('a lab from the local chat', () => {
   it('builds the image, runs one container, applies 3 replicas and shows 3/3 Running in the thread; stop removes the namespace', async () => {
     const labId = labOf('ada');
+    const buildsBefore = runner.builder.stats().builds;
     await chat.type(`start ${lesson}`, 'ada');
     expect(chat.adapter.channelTexts().join('\n')).toContain('Follow it in the thread');
 
     const ready = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready');
+    // Built now, not found in a cache.
+    expect(ready.observed.imageCached).toBe(false);
+    expect(runner.builder.stats().builds - buildsBefore).toBe(1);
+    expect(ready.observed.buildLog?.length ?? 0).toBeGreaterThan(0);
+    // The run-once container is removed after it printed.
+    const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+    const runOnceLeft = await docker.listContainers({
+      all: true,
+      filters: { label: ['labbot.dev/run-once=true'], ancestor: [ready.observed.imageTag ?? 'no-image'] },
+    });
+    expect(runOnceLeft).toEqual([]);
     expect(ready.observed.containerOutput).toContain('Hello from inside the Docker container!');
     expect(ready.observed.pods.filter((pod) => pod.ready && pod.phase === 'Running')).toHaveLength(3);
 
-    const thread = await eventually(
+    const thread = await waitForValue(
+      'the thread to show 3/3',
       () => chat.thread(ready),
       (texts) => (texts[0] ?? '').includes('Pods ready: 3/3'),
-      10_000,
-      'the thread to show 3/3',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread).toHaveLength(1);
     const status = thread[0] ?? '';
@@ -96,11 +114,11 @@ describe('a lab from the local chat', () => {
     await chat.type('stop', 'ada');
     const stopped = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'stopped');
     await expect(core.readNamespace({ name: stopped.namespace })).rejects.toMatchObject({ code: 404 });
-    await eventually(
+    await waitForValue(
+      'the thread to say stopped',
       () => chat.thread(stopped),
       (texts) => (texts[0] ?? '').includes('Lab stopped.'),
-      10_000,
-      'the thread to say stopped',
+      { ...labWait, timeoutMs: 10_000 },
     );
   });
 
@@ -110,11 +128,11 @@ describe('a lab from the local chat', () => {
     const degraded = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'degraded');
     expect(degraded.observed.diagnosis?.reason).toBe('CrashLoopBackOff');
     expect(degraded.observed.containerOutput).toContain('Hello from inside the Docker container!');
-    const thread = await eventually(
+    const thread = await waitForValue(
+      'the diagnosis in the thread',
       () => chat.thread(degraded),
       (texts) => (texts[0] ?? '').includes('CrashLoopBackOff'),
-      10_000,
-      'the diagnosis in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread[0]).toContain('needs attention');
     expect(thread[0]).toMatch(/⚠️ CrashLoopBackOff: .*(exit|ended|finish)/i);
@@ -123,12 +141,16 @@ describe('a lab from the local chat', () => {
   });
 
   it('turns two starts of the same lab at once into one namespace, one build and one thread', async () => {
-    const labId = labOf('cy');
+    const labId = labOf('cy', twiceLesson);
     const channelBefore = chat.adapter.channelTexts().length;
-    const requestsBefore = imageRequests();
-    await Promise.all([chat.type(`start ${lesson}`, 'cy'), chat.type(`start ${lesson}`, 'cy')]);
+    const statsBefore = runner.builder.stats();
+    await Promise.all([chat.type(`start ${twiceLesson}`, 'cy'), chat.type(`start ${twiceLesson}`, 'cy')]);
     const ready = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready');
-    expect(imageRequests() - requestsBefore).toBe(1);
+    // A lesson new to this run: exactly one real build, and nobody waited on it or found it cached.
+    const stats = runner.builder.stats();
+    expect(stats.builds - statsBefore.builds).toBe(1);
+    expect(stats.waits - statsBefore.waits).toBe(0);
+    expect(stats.cacheHits - statsBefore.cacheHits).toBe(0);
     const answers = chat.adapter.channelTexts().slice(channelBefore);
     expect(answers.filter((text) => text.includes('thread') && text.includes('opened'))).toHaveLength(1);
     expect(answers.filter((text) => text.includes('already'))).toHaveLength(1);
@@ -138,7 +160,7 @@ describe('a lab from the local chat', () => {
     expect((await core.listNamespacedPod({ namespace: ready.namespace })).items).toHaveLength(3);
     const history = await harness.store.history(labId);
     expect(history.filter((entry) => entry.action === 'created')).toHaveLength(1);
-    await chat.type('stop', 'cy');
+    await chat.type(`stop ${twiceLesson}`, 'cy');
     await harness.waitForLab(labId, (lab) => lab.observed.phase === 'stopped');
   });
 });

@@ -48,5 +48,10 @@ describe('a class of 20 learners', () => {
     // The shared watch: writes per lab start stay within the target, and nobody polls pods.
     const stats = harness.sim.stats();
     expect(stats.total / learners.length).toBeLessThanOrEqual(15);
+    // Pods are known from the one shared watch, opened before the class started: no request reads them.
+    expect({ list: stats.byVerbResource['list pods'] ?? 0, get: stats.byVerbResource['get pods'] ?? 0 }).toEqual({
+      list: 0,
+      get: 0,
+    });
   });
 });

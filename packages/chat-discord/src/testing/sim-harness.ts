@@ -1,5 +1,6 @@
 import type { ChatContractHarness } from '@labbot/chat/testing';
 import { type DiscordSim, type SimMessage, startDiscordSim } from '@labbot/discord-sim';
+import { expect } from 'vitest';
 import { discordMessageText } from '../cards.js';
 import { type DiscordAdapterOptions, DiscordChatAdapter } from '../discord-adapter.js';
 
@@ -74,7 +75,10 @@ export async function createDiscordSimHarness(
         .filter((message) => message.ephemeral)
         .map(messageText),
     close: async () => {
+      // Every rule of Discord's the adapter broke during the test fails it (as the Slack harness does).
+      const violations = [...sim.violations];
       if (!options.sim) await sim.stop();
+      expect(violations).toEqual([]);
     },
   };
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { WaitForOptions } from '@labbot/test-support';
 
 export interface KubectlResult {
   code: number;
@@ -35,26 +36,8 @@ export function runKubectl(
   });
 }
 
-/** Polls `check` until it returns a value (not undefined), bounded by time and attempts. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let attempt = 0; attempt < 10_000 && Date.now() < deadline; attempt++) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+/** How tests wait on pods and the API: up to a minute (real containers on a loaded engine), errors are "not yet". */
+export const podWait: WaitForOptions = { timeoutMs: 60_000, intervalMs: 250, retryErrors: true };
 
 export async function makeTempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'kube-sim-test-'));

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '@labbot/test-support';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
@@ -11,22 +12,6 @@ export function uniquePrefix(name: string): string {
 
 export function randomLabId(): string {
   return randomBytes(6).toString('hex');
-}
-
-/** Polls `check` every 25 ms until it returns a value other than undefined/false, at most `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let round = 0; round < 100_000; round++) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) break;
-    await sleep(25);
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 /** Waits until the queue has nothing waiting, delayed or running, twice in a row 100 ms apart. */

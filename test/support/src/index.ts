@@ -1,0 +1,11 @@
+/**
+ * @labbot/test-support: helpers every test file shares.
+ *
+ * - waitFor(what, check, options): polls until the check returns a value; the one poll helper of the repository.
+ * - waitForValue(what, read, accept, options): polls a reading until it is accepted.
+ * - expectGolden(file, value): compares with a golden JSON file; a missing one fails unless UPDATE_GOLDEN=1.
+ * - deleteRegistryRepository(registry, repository): removes the tags a test pushed to the local registry.
+ */
+export { expectGolden } from './golden.js';
+export { deleteRegistryRepository } from './registry.js';
+export { type NotYet, type WaitForOptions, waitFor, waitForValue } from './wait-for.js';
