@@ -184,6 +184,7 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
   const now = options.now ?? (() => new Date());
   const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
   const core = kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
   const version = kubeConfig.makeApiClient(VersionApi);
   const labManagerRole = options.labManagerClusterRole ?? LAB_MANAGER_CLUSTER_ROLE;
   // Who the runner is, asked once: the subject of its RoleBinding in every lab namespace.

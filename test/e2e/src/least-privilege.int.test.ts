@@ -118,7 +118,7 @@ describe('the runner under least privilege', () => {
       kubeConfig: harness.runnerKubeConfig,
       ceilings: { cpu: '2', memory: '1Gi', pods: 6 },
     });
-    const result = await driver.kubectl(mine, { verb: 'get', resource: 'pods' });
+    const result = await driver.kubectl(mine, { verb: 'get', resource: 'pods', wide: false });
     expect(result).toMatchObject({ ok: true });
   });
 
