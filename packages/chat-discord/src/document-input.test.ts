@@ -1,23 +1,16 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseLabCommand } from '@labbot/core';
 import { bulkCommandsSchema, interactionCallbackSchema } from '@labbot/discord-sim';
+import { expectGolden } from '@labbot/test-support';
 import { describe, expect, it } from 'vitest';
 import { renderDocumentModal } from './cards.js';
 import { commandText, LAB_COMMAND } from './lab-command.js';
 
 const GOLDEN_DIR = join(import.meta.dirname, '__golden__');
 
-/** Compares with src/__golden__/<name>.golden.json; UPDATE_GOLDEN=1 rewrites the file (review the diff). */
-function expectGolden(name: string, value: unknown): void {
-  const file = join(GOLDEN_DIR, `${name}.golden.json`);
-  const json = `${JSON.stringify(value, null, 2)}\n`;
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
-    mkdirSync(GOLDEN_DIR, { recursive: true });
-    writeFileSync(file, json);
-  }
-  expect(json).toBe(readFileSync(file, 'utf8'));
-}
+/** Compares with src/__golden__/<name>.golden.json (UPDATE_GOLDEN=1 rewrites it; review the diff). */
+const expectGoldenPayload = (name: string, value: unknown) =>
+  expectGolden(join(GOLDEN_DIR, `${name}.golden.json`), value);
 
 describe('/lab apply on Discord', () => {
   it('registers an apply subcommand whose manifest is an optional attachment, and Discord accepts the command', () => {
@@ -41,7 +34,7 @@ describe('/lab apply on Discord', () => {
       placeholder: 'apiVersion: apps/v1\nkind: Deployment\n...',
       commandText: 'apply',
     });
-    expectGolden('apply-modal', { type: 9, data: modal });
+    expectGoldenPayload('apply-modal', { type: 9, data: modal });
     expect(interactionCallbackSchema.safeParse({ type: 9, data: modal }).success).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkView } from '@labbot/slack-sim';
+import { expectGolden } from '@labbot/test-support';
 import { describe, expect, it } from 'vitest';
 import { renderDocumentModal } from './cards.js';
 
@@ -17,14 +17,7 @@ describe('the document form of /lab apply', () => {
       },
       '{"command":"apply","team":"T0LABBOT01","channel":"C0LABS0001","responseUrl":"https://hooks.slack.com/x"}',
     );
-    const json = `${JSON.stringify(view, null, 2)}\n`;
-    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
-      if (process.env.CI)
-        throw new Error('golden file apply-modal is missing (run with UPDATE_GOLDEN=1 and commit it)');
-      mkdirSync(join(file, '..'), { recursive: true });
-      writeFileSync(file, json);
-    }
-    expect(JSON.parse(json)).toEqual(JSON.parse(readFileSync(file, 'utf8')));
+    expectGolden(file, view);
     expect(checkView(view)).toEqual([]);
   });
 });

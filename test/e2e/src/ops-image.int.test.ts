@@ -10,8 +10,9 @@ import { promisify } from 'node:util';
 import { labIdFor } from '@labbot/core';
 import { type DiscordSim, startDiscordSim } from '@labbot/discord-sim';
 import { type SlackSim, startSlackSim } from '@labbot/slack-sim';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..', '..', '..');
@@ -116,11 +117,11 @@ describe.skipIf(!hasCompose)(
           `${harness.kubeconfigPath}:/kube/config:ro`,
         ],
       );
-      await eventually(
+      await waitForValue(
+        'the runner container healthy',
         () => health(runner),
         (status) => status === 'healthy',
-        120_000,
-        'the runner container healthy',
+        { ...labWait, timeoutMs: 120_000 },
       );
       expect(await logsOf(runner)).toContain('labs run on the cluster of the kubeconfig');
 
@@ -133,10 +134,11 @@ describe.skipIf(!hasCompose)(
       await chat.type('start docker-vs-kubernetes', 'ada');
       const lab = await harness.waitForLab(labId, (record) => record.observed.phase === 'ready', 180_000);
       expect(lab.observed.pods.filter((pod) => pod.ready)).toHaveLength(3);
-      const thread = await eventually(
+      const thread = await waitForValue(
+        "texts.some((t) => t.includes('Running'))",
         () => chat.thread(lab),
         (texts) => texts.some((t) => t.includes('Running')),
-        30_000,
+        { ...labWait, timeoutMs: 30_000 },
       );
       expect(thread.join('\n')).toContain('Running');
     });
@@ -169,10 +171,11 @@ describe.skipIf(!hasCompose)(
         ['apps/slack/dist/main.js'],
       );
       for (const container of [discordBot, slackBot]) {
-        const status = await eventually(
+        const status = await waitForValue(
+          "s === 'healthy' || s === 'unhealthy'",
           () => health(container),
           (s) => s === 'healthy' || s === 'unhealthy',
-          120_000,
+          { ...labWait, timeoutMs: 120_000 },
         );
         expect(status, await logsOf(container)).toBe('healthy');
       }

@@ -5,9 +5,10 @@ import { connect, createServer } from 'node:net';
 import { createLogger, loadConfig } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
 import { RECONCILE_QUEUE } from '@labbot/queue';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunnerApp, startRunnerApp } from '../../../apps/runner/src/runner-app.js';
-import { eventually, FAST_RUNNER, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { FAST_RUNNER, type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 const logger = createLogger({ name: 'ops-metrics', level: process.env.LABBOT_TEST_LOG ?? 'silent' });
@@ -115,11 +116,11 @@ describe('/readyz of the runner when its Redis stops', () => {
         stdio: 'ignore',
       },
     );
-    await eventually(
+    await waitForValue(
+      'redis-server to listen',
       () => listening(redisPort),
       (up) => up,
-      10_000,
-      'redis-server to listen',
+      { ...labWait, timeoutMs: 10_000 },
     );
   };
   const stopRedis = async () => {
@@ -152,11 +153,11 @@ describe('/readyz of the runner when its Redis stops', () => {
     expect((await get(port, '/readyz')).status).toBe(200);
 
     await stopRedis();
-    const down = await eventually(
+    const down = await waitForValue(
+      '/readyz 503',
       () => get(port, '/readyz'),
       (r) => r.status === 503,
-      20_000,
-      '/readyz 503',
+      { ...labWait, timeoutMs: 20_000 },
     );
     const report = JSON.parse(down.body) as { status: string; checks: Record<string, string> };
     expect(report.status).toBe('unavailable');
@@ -165,11 +166,11 @@ describe('/readyz of the runner when its Redis stops', () => {
     expect((await get(port, '/healthz')).status).toBe(200);
 
     await startRedis();
-    await eventually(
+    await waitForValue(
+      '/readyz 200 again',
       () => get(port, '/readyz'),
       (r) => r.status === 200,
-      30_000,
-      '/readyz 200 again',
+      { ...labWait, timeoutMs: 30_000 },
     );
   });
 });

@@ -5,8 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { type LabRecord, labIdFor } from '@labbot/core';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
@@ -98,11 +99,11 @@ describe('two runner processes on one Redis and one cluster', () => {
     const threadIds = labs.map((lab) => lab.threadId);
     expect(new Set(threadIds).size).toBe(20);
     // Every thread shows the same messages (the status message and what follows it), none twice.
-    const threads = await eventually(
+    const threads = await waitForValue(
+      'every thread to show its running pods',
       () => labs.map((lab) => chat.thread(lab)),
       (all) => all.every((texts) => texts.length > 0 && texts.some((text) => text.includes('Running'))),
-      30_000,
-      'every thread to show its running pods',
+      { ...labWait, timeoutMs: 30_000 },
     );
     const sizes = new Set(threads.map((texts) => texts.length));
     expect(sizes.size).toBe(1);

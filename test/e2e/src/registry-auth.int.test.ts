@@ -9,9 +9,10 @@ import { createBuilder } from '@labbot/builder';
 import { createClusterDriver, loadKubeConfig } from '@labbot/cluster';
 import { LabbotError, labIdFor } from '@labbot/core';
 import { type KubeSim, startKubeSim } from '@labbot/kube-sim';
+import { waitForValue } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from './harness.js';
+import { labWait } from './harness.js';
 
 // Debian's docker-registry with htpasswd basic auth on its own loopback port: labbot pushes with its
 // credentials, each lab namespace gets a pull secret, and kube-sim's Docker kubelet pulls with it.
@@ -56,15 +57,15 @@ beforeAll(async () => {
     `version: 0.1\nlog: { level: warn }\nstorage:\n  filesystem: { rootdirectory: ${dir}/data }\nhttp:\n  addr: ${registry}\nauth:\n  htpasswd:\n    realm: labbot\n    path: ${dir}/htpasswd\n`,
   );
   registryProcess = spawn('docker-registry', ['serve', join(dir, 'registry.yml')], { stdio: 'ignore' });
-  await eventually(
+  await waitForValue(
+    'the registry to ask for a login',
     () =>
       fetch(`http://${registry}/v2/`).then(
         (r) => r.status,
         () => 0,
       ),
     (status) => status === 401,
-    20_000,
-    'the registry to ask for a login',
+    { ...labWait, timeoutMs: 20_000 },
   );
   await writeFile(join(dir, 'Dockerfile'), `FROM ${baseImage}\nCOPY run.txt /run.txt\nCMD ["sleep", "3600"]\n`);
   await writeFile(join(dir, 'run.txt'), `${runId}\n`);
@@ -151,11 +152,11 @@ describe('a registry that needs a login', () => {
         },
       },
     });
-    const running = await eventually(
+    const running = await waitForValue(
+      'the lab pod to run from the pulled image',
       () => driver.listPods(namespace),
       (pods) => pods.length === 1 && pods[0]?.phase === 'Running',
-      60_000,
-      'the lab pod to run from the pulled image',
+      { ...labWait, timeoutMs: 60_000 },
     );
     expect(running[0]?.ready).toBe(true);
 
@@ -170,7 +171,8 @@ describe('a registry that needs a login', () => {
       },
     });
     const reasons = new Set<string>();
-    await eventually(
+    await waitForValue(
+      'ImagePullBackOff without a pull secret',
       async () => {
         const pod = await core.readNamespacedPod({ namespace: plain, name: 'no-secret' });
         const reason = pod.status?.containerStatuses?.[0]?.state?.waiting?.reason;
@@ -178,8 +180,7 @@ describe('a registry that needs a login', () => {
         return reasons;
       },
       (seen) => seen.has('ImagePullBackOff'),
-      30_000,
-      'ImagePullBackOff without a pull secret',
+      { ...labWait, timeoutMs: 30_000 },
     );
     expect([...reasons]).toEqual(expect.arrayContaining(['ErrImagePull', 'ImagePullBackOff']));
   });

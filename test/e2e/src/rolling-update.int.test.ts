@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labIdFor } from '@labbot/core';
 import { builtInLessonsDir } from '@labbot/lessons';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 
 // The rolling-update lesson in the local chat: v1 deployed, scaled, v2 applied by the learner as a file,
 // rolled out, and undone; hostile manifests refused with their field path and nothing applied.
@@ -116,7 +117,10 @@ describe('the rolling-update lesson in the local chat', () => {
     expect(lastAnswer()).toContain('deployment.apps/web serverside-applied');
     const lab = await harness.store.get(labId);
     const v2 = lab?.observed.images?.['rolling-update:v2'];
-    await eventually(imagesOfPods, (images) => images.length === 1 && images[0] === v2, 60_000, 'only v2 pods');
+    await waitForValue('only v2 pods', imagesOfPods, (images) => images.length === 1 && images[0] === v2, {
+      ...labWait,
+      timeoutMs: 60_000,
+    });
     await chat.type('kubectl rollout status deployment/web', 'ada');
     expect(lastAnswer()).toContain('deployment "web" successfully rolled out');
     await chat.type('kubectl get rs', 'ada');
@@ -125,11 +129,11 @@ describe('the rolling-update lesson in the local chat', () => {
     await chat.type('kubectl rollout history deployment/web', 'ada');
     expect(lastAnswer()).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
     const ready = await harness.waitForLab(labId, (current) => current.observed.phase === 'ready');
-    await eventually(
+    await waitForValue(
+      '4/4 in the thread',
       () => chat.thread(ready),
       (texts) => (texts[0] ?? '').includes('Pods ready: 4/4'),
-      10_000,
-      '4/4 in the thread',
+      { ...labWait, timeoutMs: 10_000 },
     );
     await chat.type('check', 'ada');
     expect(lastAnswer()).toMatch(/Checks of Scaling and rolling updates: 2\/3 passed/);
@@ -140,7 +144,10 @@ describe('the rolling-update lesson in the local chat', () => {
     await chat.type('kubectl rollout undo deployment/web', 'ada');
     expect(lastAnswer()).toContain('deployment.apps/web rolled back');
     const v1 = (await harness.store.get(labId))?.observed.images?.['rolling-update:v1'];
-    await eventually(imagesOfPods, (images) => images.length === 1 && images[0] === v1, 60_000, 'only v1 pods');
+    await waitForValue('only v1 pods', imagesOfPods, (images) => images.length === 1 && images[0] === v1, {
+      ...labWait,
+      timeoutMs: 60_000,
+    });
     await harness.waitForLab(labId, (lab) => lab.observed.pods.filter((pod) => pod.ready).length === 4);
     await chat.type('kubectl rollout history deployment/web', 'ada');
     expect(lastAnswer()).toMatch(/\n2\s+<none>\n3\s+<none>$/);

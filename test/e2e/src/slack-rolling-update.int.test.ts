@@ -14,8 +14,9 @@ import {
   slackMessageText,
   startSlackSim,
 } from '@labbot/slack-sim';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, startLabHarness } from './harness.js';
+import { type LabHarness, labWait, startLabHarness } from './harness.js';
 
 const CHANNEL = 'C0LABS0001';
 const ADA = 'U0LEARNER1';
@@ -42,11 +43,11 @@ async function command(text: string): Promise<void> {
   const before = slack.responsePosts.length;
   const answer = await driver.slashCommand({ text, userId: ADA, channelId: CHANNEL });
   expect(answer.status).toBe(200);
-  await eventually(
+  await waitForValue(
+    `an answer to ${text}`,
     () => slack.responsePosts.length,
     (count) => count > before,
-    60_000,
-    `an answer to ${text}`,
+    { ...labWait, timeoutMs: 60_000 },
   );
 }
 
@@ -96,11 +97,11 @@ describe('the rolling-update lesson on Slack', () => {
     const viewsBefore = slack.views.length;
     const opened = await driver.slashCommand({ text: 'apply', userId: ADA, channelId: CHANNEL });
     expect(opened.status).toBe(200);
-    const [view] = await eventually(
+    const [view] = await waitForValue(
+      'the apply modal',
       () => slack.views.slice(viewsBefore),
       (views) => views.length === 1,
-      10_000,
-      'the apply modal',
+      { ...labWait, timeoutMs: 10_000 },
     );
     expect(view?.['callback_id']).toBe('labbot_document');
 
@@ -116,11 +117,11 @@ describe('the rolling-update lesson on Slack', () => {
       values: { document: { document: hostile } },
     });
     expect(refused.status).toBe(200);
-    await eventually(
+    await waitForValue(
+      'the refusal',
       () => slack.responsePosts.length,
       (count) => count > before,
-      60_000,
-      'the refusal',
+      { ...labWait, timeoutMs: 60_000 },
     );
     expect(lastAnswer()).toMatch(/Nothing was applied/);
     expect(lastAnswer()).toMatch(/spec\.template\.spec\.hostPID/);
@@ -128,32 +129,38 @@ describe('the rolling-update lesson on Slack', () => {
 
     before = slack.responsePosts.length;
     await driver.slashCommand({ text: 'apply', userId: ADA, channelId: CHANNEL });
-    const [second] = await eventually(
+    const [second] = await waitForValue(
+      'the second apply modal',
       () => slack.views.slice(viewsBefore + 1),
       (views) => views.length === 1,
-      10_000,
-      'the second apply modal',
+      { ...labWait, timeoutMs: 10_000 },
     );
     await driver.viewSubmission({
       view: second as JsonObject,
       userId: ADA,
       values: { document: { document: lessonManifest() } },
     });
-    await eventually(
+    await waitForValue(
+      'the apply answer',
       () => slack.responsePosts.length,
       (count) => count > before,
-      60_000,
-      'the apply answer',
+      { ...labWait, timeoutMs: 60_000 },
     );
     expect(lastAnswer()).toContain('deployment.apps/web serverside-applied');
-    await eventually(podImages, (images) => images.length === 1 && images[0] === v2, 60_000, 'only v2 pods');
+    await waitForValue('only v2 pods', podImages, (images) => images.length === 1 && images[0] === v2, {
+      ...labWait,
+      timeoutMs: 60_000,
+    });
     await lab.waitForLab(labId, (record) => record.observed.pods.filter((pod) => pod.ready).length === 4);
 
     await command('kubectl rollout status deployment/web');
     expect(lastAnswer()).toContain('deployment "web" successfully rolled out');
     await command('kubectl rollout undo deployment/web');
     expect(lastAnswer()).toContain('deployment.apps/web rolled back');
-    await eventually(podImages, (images) => images.length === 1 && images[0] === v1, 60_000, 'only v1 pods');
+    await waitForValue('only v1 pods', podImages, (images) => images.length === 1 && images[0] === v1, {
+      ...labWait,
+      timeoutMs: 60_000,
+    });
     await lab.waitForLab(labId, (record) => record.observed.pods.filter((pod) => pod.ready).length === 4);
     await command('kubectl rollout history deployment/web');
     // Revision 1 became 3 (the undo re-used its ReplicaSet); Slack escapes the angle brackets of mrkdwn.
