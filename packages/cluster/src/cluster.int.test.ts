@@ -133,7 +133,7 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
   it('provisions a lab namespace with every guard rail, idempotently', async () => {
     const { labId, namespace } = newLab();
     const first = await driver.provisionNamespace(provisionOptions(labId, namespace));
-    expect(first.objects).toHaveLength(9);
+    expect(first.objects).toHaveLength(10);
     const kinds = [
       ['Namespace', 'v1', namespace, undefined],
       ['ResourceQuota', 'v1', 'labbot-quota', namespace],
@@ -144,6 +144,7 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
       ['ServiceAccount', 'v1', 'lab-learner', namespace],
       ['Role', 'rbac.authorization.k8s.io/v1', 'lab-learner', namespace],
       ['RoleBinding', 'rbac.authorization.k8s.io/v1', 'lab-learner', namespace],
+      ['RoleBinding', 'rbac.authorization.k8s.io/v1', 'labbot-runner', namespace],
     ] as const;
     const before = await Promise.all(kinds.map(([kind, version, name, ns]) => read(kind, version, name, ns)));
 
@@ -398,12 +399,12 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
     await driver.applyDeployment({ namespace, labId, manifest: deployment('hello', 3, sleepLoop), image: baseImage });
     await waitForSnapshot(labId, ({ pods }) => pods.length === 3 && pods.every((pod) => pod.ready));
     const stats = sim.stats();
-    // One server-side apply per object (9 guard rails + 1 Deployment); discovery is cached, the watch is shared.
-    expect(stats.byVerb['patch']).toBe(10);
+    // One server-side apply per object (9 guard rails + the runner's RoleBinding + 1 Deployment); discovery is cached, the watch is shared.
+    expect(stats.byVerb['patch']).toBe(11);
     expect(stats.byVerb['get'] ?? 0).toBe(0);
     expect(stats.byVerb['list'] ?? 0).toBe(0);
     // At most a reconnect of the one shared watch besides the applies.
-    expect(stats.total).toBeLessThanOrEqual(11);
+    expect(stats.total).toBeLessThanOrEqual(12);
   });
 
   it('tears a lab namespace down and waits until it is gone', async () => {
