@@ -38,7 +38,7 @@ describe('the runner process after one lab', () => {
   let chat: LocalChat;
 
   beforeAll(async () => {
-    harness = await startLabHarness({ redisDb: 9, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
+    harness = await startLabHarness({ redisDb: 6, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
     app = await startRunnerApp(harness.config, { metricsPort: 0, tuning: FAST_RUNNER, logger });
     await app.runner.ready;
     chat = await harness.startChat();
