@@ -114,7 +114,7 @@ describe.skipIf(!hasCompose)(
           '-v',
           '/var/run/docker.sock:/var/run/docker.sock',
           '-v',
-          `${harness.kubeconfigPath}:/kube/config:ro`,
+          `${harness.runnerKubeconfigPath}:/kube/config:ro`,
         ],
       );
       await waitForValue(

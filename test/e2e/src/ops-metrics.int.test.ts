@@ -39,7 +39,7 @@ describe('the runner process after one lab', () => {
   let chat: LocalChat;
 
   beforeAll(async () => {
-    harness = await startLabHarness({ redisDb: 9, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
+    harness = await startLabHarness({ redisDb: 6, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
     app = await startRunnerApp(harness.config, { metricsPort: 0, tuning: FAST_RUNNER, logger });
     await app.runner.ready;
     chat = await harness.startChat();
@@ -136,7 +136,7 @@ describe('/readyz of the runner when its Redis stops', () => {
     redisPort = await freePort();
     await startRedis();
     harness = await startLabHarness({ redisDb: 10, kubelet: 'virtual' });
-    const config = loadConfig({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, KUBECONFIG: harness.kubeconfigPath });
+    const config = loadConfig({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, KUBECONFIG: harness.runnerKubeconfigPath });
     app = await startRunnerApp(config, { metricsPort: 0, tuning: FAST_RUNNER, logger });
     await app.runner.ready;
   });

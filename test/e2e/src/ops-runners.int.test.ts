@@ -69,10 +69,10 @@ describe('two runner processes on one Redis and one cluster', () => {
   const runners: RunnerChild[] = [];
 
   beforeAll(async () => {
-    harness = await startLabHarness({ redisDb: 11, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
+    harness = await startLabHarness({ redisDb: 15, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
     const env = {
       REDIS_URL: harness.redisUrl,
-      KUBECONFIG: harness.kubeconfigPath,
+      KUBECONFIG: harness.runnerKubeconfigPath,
       LABBOT_LESSONS_DIR: lessons.dir,
     };
     runners.push(...(await Promise.all([spawnRunner(env), spawnRunner(env)])));
