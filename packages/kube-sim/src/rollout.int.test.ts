@@ -1,6 +1,7 @@
+import { waitFor } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeSim, startKubeSim } from './index.js';
-import { makeTempDir, runKubectl, waitFor, writeText } from './testing/helpers.js';
+import { makeTempDir, runKubectl, writeText } from './testing/helpers.js';
 
 // The real kubectl's rollout history and undo against kube-sim: revisions live in the ReplicaSets'
 // deployment.kubernetes.io/revision annotations, and an undo makes the old template the newest revision.
