@@ -184,6 +184,7 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
   const now = options.now ?? (() => new Date());
   const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
   const core = kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
   const version = kubeConfig.makeApiClient(VersionApi);
   const labManagerRole = options.labManagerClusterRole ?? LAB_MANAGER_CLUSTER_ROLE;
   // Who the runner is, asked once: the subject of its RoleBinding in every lab namespace.
@@ -322,7 +323,10 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
     async kubectl(namespace, command) {
       assertDnsLabel(namespace, 'namespace');
       // As the lab's learner ServiceAccount: RBAC confines the command to the lab, beyond the parser.
-      const learner = impersonating(kubeConfig, learnerUsername(namespace));
+      // A rollout undo writes the Deployment the learner may only read: labbot makes that one change, as it
+      // applies a learner's manifest (the template comes back from one of the lab's own ReplicaSets).
+      const learner =
+        command.verb === 'rollout-undo' ? kubeConfig : impersonating(kubeConfig, learnerUsername(namespace));
       return runKubectl(
         {
           core: learner.makeApiClient(CoreV1Api),

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labIdFor } from '@labbot/core';
 import { builtInLessonsDir } from '@labbot/lessons';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, startLabHarness } from './harness.js';
 
 // The rolling-update lesson in the local chat: v1 deployed, scaled, v2 applied by the learner as a file,
 // rolled out, and undone; hostile manifests refused with their field path and nothing applied.
@@ -25,6 +26,10 @@ async function imagesOfPods(): Promise<string[]> {
   const lab = await harness.store.get(labId);
   return [...new Set(lab?.observed.pods.map((pod) => pod.image ?? '') ?? [])];
 }
+
+/** Polls `read` until `accept` holds (bounded), naming what it waited for on timeout. */
+const eventually = <T>(read: () => T | Promise<T>, accept: (value: T) => boolean, timeoutMs: number, what: string) =>
+  waitForValue(what, read, accept, { timeoutMs, intervalMs: 100 });
 
 beforeAll(async () => {
   harness = await startLabHarness({ redisDb: 9, kubelet: 'virtual' });
@@ -151,11 +156,12 @@ describe('the rolling-update lesson in the local chat', () => {
   it('takes a pasted block too, and /lab reset returns to the lesson state', async () => {
     await chat.type('apply', 'ada');
     expect(lastAnswer()).toMatch(/Paste the manifest/);
-    for (const line of 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greeting\ndata:\n  text: hi'.split('\n')) {
+    // A Deployment here: Services and ConfigMaps need write rules the lab-manager role does not grant yet.
+    for (const line of lessonManifest().replace('rolling-update:v2', 'rolling-update:v1').split('\n')) {
       await chat.adapter.handleLine(line, 'ada');
     }
     await chat.adapter.handleLine('.', 'ada');
-    expect(lastAnswer()).toContain('configmap/greeting serverside-applied');
+    expect(lastAnswer()).toContain('deployment.apps/web serverside-applied');
     await chat.type('reset', 'ada');
     const lab = await harness.waitForLab(
       labId,

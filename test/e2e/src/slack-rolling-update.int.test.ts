@@ -14,8 +14,9 @@ import {
   slackMessageText,
   startSlackSim,
 } from '@labbot/slack-sim';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, startLabHarness } from './harness.js';
+import { type LabHarness, startLabHarness } from './harness.js';
 
 const CHANNEL = 'C0LABS0001';
 const ADA = 'U0LEARNER1';
@@ -54,6 +55,10 @@ async function podImages(): Promise<string[]> {
   const record = await lab.store.get(labId);
   return [...new Set(record?.observed.pods.map((pod) => pod.image ?? '') ?? [])];
 }
+
+/** Polls `read` until `accept` holds (bounded), naming what it waited for on timeout. */
+const eventually = <T>(read: () => T | Promise<T>, accept: (value: T) => boolean, timeoutMs: number, what: string) =>
+  waitForValue(what, read, accept, { timeoutMs, intervalMs: 100 });
 
 beforeAll(async () => {
   slack = await startSlackSim();
