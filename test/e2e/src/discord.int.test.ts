@@ -131,7 +131,7 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
     const restartedAt = Date.now();
     sim.failRequests({ route: '/channels/:channelId/messages/:messageId', method: 'PATCH', status: 403, code: 50013 });
 
-    const ready = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', LAB_TIMEOUT_MS);
+    await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', LAB_TIMEOUT_MS);
     await waitFor('3/3 Running', () => isReady(textOf(sim.messages.get(status.id))), LAB_TIMEOUT_MS);
 
     // The new process kept the thread updating: the first edit showing the image built came after the restart.

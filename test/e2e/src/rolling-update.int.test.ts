@@ -27,10 +27,6 @@ async function imagesOfPods(): Promise<string[]> {
   return [...new Set(lab?.observed.pods.map((pod) => pod.image ?? '') ?? [])];
 }
 
-/** Polls `read` until `accept` holds (bounded), naming what it waited for on timeout. */
-const eventually = <T>(read: () => T | Promise<T>, accept: (value: T) => boolean, timeoutMs: number, what: string) =>
-  waitForValue(what, read, accept, { timeoutMs, intervalMs: 100 });
-
 beforeAll(async () => {
   harness = await startLabHarness({ redisDb: 9, kubelet: 'virtual' });
   await harness.startRunner();

@@ -56,10 +56,6 @@ async function podImages(): Promise<string[]> {
   return [...new Set(record?.observed.pods.map((pod) => pod.image ?? '') ?? [])];
 }
 
-/** Polls `read` until `accept` holds (bounded), naming what it waited for on timeout. */
-const eventually = <T>(read: () => T | Promise<T>, accept: (value: T) => boolean, timeoutMs: number, what: string) =>
-  waitForValue(what, read, accept, { timeoutMs, intervalMs: 100 });
-
 beforeAll(async () => {
   slack = await startSlackSim();
   lab = await startLabHarness({
