@@ -115,6 +115,9 @@ export interface Builder {
   readonly registry: string | undefined;
 }
 
+/** What the lab runner needs of a builder: make the lesson image, run it once, count builds. */
+export type ImageBuilder = Pick<Builder, 'ensureImage' | 'runOnce' | 'stats'>;
+
 const DEFAULT_LIMITS: BuildLimits = { timeoutMs: 10 * 60_000, memoryBytes: 1024 ** 3 };
 const MAX_LOCK_ROUNDS = 3;
 /** Failures that a second build of the same content would repeat (timeouts and outages may not). */

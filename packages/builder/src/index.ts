@@ -7,6 +7,7 @@ export {
   createBuilder,
   type EnsureImageOptions,
   type EnsureImageResult,
+  type ImageBuilder,
 } from './builder.js';
 export {
   type BuildContextOptions,
