@@ -1,6 +1,5 @@
 export {
   type Builder,
-  type BuilderLogger,
   type BuilderOptions,
   type BuilderStats,
   type BuildLimits,

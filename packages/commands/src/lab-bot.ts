@@ -6,6 +6,7 @@ import {
   platformOfThread,
   type Responder,
 } from '@labbot/chat';
+import { createLogger, type Logger } from '@labbot/config';
 import {
   type Actor,
   authorize,
@@ -28,13 +29,6 @@ import type { KubectlClient, Queues } from '@labbot/queue';
 import type { LabStore } from '@labbot/store';
 import { renderStatus } from './status-view.js';
 
-/** What the bot logs; pino's Logger fits. */
-export interface BotLogger {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
-
 export interface LabBotOptions {
   store: LabStore;
   queues: Queues;
@@ -45,7 +39,7 @@ export interface LabBotOptions {
   instructorRoles: readonly string[];
   limits: { maxLabsPerUser: number; maxActiveLabs: number; labTtlMinutes: number };
   clock?: () => Date;
-  logger?: BotLogger;
+  logger?: Logger;
 }
 
 const text = (value: string, title?: string): ChatMessage => ({
@@ -73,8 +67,7 @@ class Refusal extends LabbotError {
 export function createLabBot(options: LabBotOptions) {
   const { store, queues, lessons } = options;
   const clock = options.clock ?? (() => new Date());
-  const silent = () => {};
-  const logger: BotLogger = options.logger ?? { info: silent, warn: silent, error: silent };
+  const logger: Logger = options.logger ?? createLogger({ name: 'labbot-bot', level: 'silent' });
 
   function statusOf(record: LabRecord): ChatMessage {
     return renderStatus(record, {

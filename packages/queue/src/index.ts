@@ -1,4 +1,4 @@
-export type { OpenedConnection, QueueConnection } from './connection.js';
+export { type OpenedConnection, openRedis, type QueueConnection, type RedisClient } from './connection.js';
 export {
   createKubectlClient,
   createKubectlWorker,
