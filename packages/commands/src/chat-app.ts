@@ -1,13 +1,7 @@
 import type { ChatAdapter } from '@labbot/chat';
 import type { Logger } from '@labbot/config';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
-import {
-  labEventsQueueName,
-  openRedis,
-  outboxQueueName,
-  type QueueSnapshot,
-  snapshotQueue,
-} from '@labbot/queue';
+import { labEventsQueueName, openRedis, outboxQueueName, type QueueSnapshot, snapshotQueue } from '@labbot/queue';
 import { createLabStore, type LabStore } from '@labbot/store';
 import { type ChatService, type ChatServiceOptions, startChatService } from './chat-service.js';
 
