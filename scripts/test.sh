@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: dependencies, services (Redis, Docker, registry, base image), build,
-# typecheck, lint, import boundaries, then every vitest project. Ends with "N passed, N failed".
+# typecheck, lint, structure (dependency-cruiser: layers and cycles; knip: unused files, exports and
+# dependencies), then every vitest project. Ends with "N passed, N failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,6 +25,8 @@ run_check() { # run_check <name> <command...>
 run_check build npx turbo run build --output-logs=errors-only
 run_check typecheck sh -c "npx turbo run typecheck --output-logs=errors-only && npx tsc -p tsconfig.json"
 run_check lint npx biome ci .
+# Import boundaries and cycles (dependency-cruiser), unused files, exports and dependencies (knip).
+run_check structure npm run -s structure
 
 results="$root/.labbot/test-results.json"
 rm -f "$results"

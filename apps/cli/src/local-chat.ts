@@ -2,7 +2,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createTerminalChatAdapter } from '@labbot/chat-terminal';
 import { type ChatApp, startChatApp } from '@labbot/commands';
 import { createLogger, type LabbotConfig } from '@labbot/config';
-import { isSettled, type LabRecord } from '@labbot/core';
+import { hasLabSettled, type LabRecord } from '@labbot/core';
 import { type Runner, type RunnerTuning, startRunner } from '@labbot/runner';
 
 export interface LocalChatOptions {
@@ -19,16 +19,6 @@ export interface LocalChatOptions {
   script?: string[];
   userId?: string;
   runnerTuning?: RunnerTuning;
-}
-
-/** A lab has settled when nothing more happens without a command: it reached what was asked, or failed. */
-export function hasSettled(lab: LabRecord): boolean {
-  if (lab.desired.state === 'stopped') return lab.observed.phase === 'stopped';
-  return (
-    isSettled(lab.observed.phase) &&
-    lab.observed.phase !== 'stopped' &&
-    lab.observed.generation === lab.desired.generation
-  );
 }
 
 /**
@@ -94,7 +84,7 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
     const title = service.bot.renderStatus(lab).title ?? '';
     return adapter.threadTexts(lab.threadId)[0]?.startsWith(title) ?? false;
   };
-  const allSettled = async () => (await touched()).every((lab) => hasSettled(lab) && shown(lab));
+  const allSettled = async () => (await touched()).every((lab) => hasLabSettled(lab) && shown(lab));
 
   const deadline = options.timeoutSeconds ? startedAt + options.timeoutSeconds * 1000 : Number.POSITIVE_INFINITY;
   const waitUntil = async (done: () => Promise<boolean>): Promise<boolean> => {
@@ -132,7 +122,7 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
     }
     if (code !== 0) {
       const pending = (await touched())
-        .filter((lab) => !hasSettled(lab))
+        .filter((lab) => !hasLabSettled(lab))
         .map((lab) => `${lab.lessonId} (${lab.observed.phase})`);
       options.output.write(
         `Timed out after ${options.timeoutSeconds} s; still in progress: ${pending.join(', ') || 'the last status update'}\n`,

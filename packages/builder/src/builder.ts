@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Logger } from '@labbot/config';
 import { LabbotError } from '@labbot/core';
 import Dockerode from 'dockerode';
 import {
@@ -32,12 +33,6 @@ export interface BuildLimits {
   cpuShares?: number;
 }
 
-/** A pino-style logger (context object first); the builder logs nothing when absent. */
-export interface BuilderLogger {
-  info(context: Record<string, unknown>, message: string): void;
-  warn(context: Record<string, unknown>, message: string): void;
-}
-
 /** Options of createBuilder. */
 export interface BuilderOptions {
   /** Docker client; by default from DOCKER_HOST or /var/run/docker.sock. */
@@ -52,7 +47,8 @@ export interface BuilderOptions {
   limits?: Partial<BuildLimits>;
   /** Lock shared by every builder of the same images (default: within this process only). */
   lock?: BuildLock;
-  logger?: BuilderLogger;
+  /** Logs builds and pushes; nothing is logged when absent. */
+  logger?: Logger;
   /** Extra labels put on every image built and container run (e.g. `labbot.test=1`). */
   labels?: Record<string, string>;
   /**
@@ -114,6 +110,9 @@ export interface Builder {
   readonly docker: Dockerode;
   readonly registry: string | undefined;
 }
+
+/** What the lab runner needs of a builder: make the lesson image, run it once, count builds. */
+export type ImageBuilder = Pick<Builder, 'ensureImage' | 'runOnce' | 'stats'>;
 
 const DEFAULT_LIMITS: BuildLimits = { timeoutMs: 10 * 60_000, memoryBytes: 1024 ** 3 };
 const MAX_LOCK_ROUNDS = 3;

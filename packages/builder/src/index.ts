@@ -1,12 +1,12 @@
 export {
   type Builder,
-  type BuilderLogger,
   type BuilderOptions,
   type BuilderStats,
   type BuildLimits,
   createBuilder,
   type EnsureImageOptions,
   type EnsureImageResult,
+  type ImageBuilder,
 } from './builder.js';
 export {
   type BuildContextOptions,

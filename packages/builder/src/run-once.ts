@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import type { Logger } from '@labbot/config';
 import { LabbotError } from '@labbot/core';
 import type Dockerode from 'dockerode';
 import {
@@ -44,7 +45,7 @@ export interface RunOnceResult {
 export interface RunOnceContext {
   registry: string | undefined;
   labels: Record<string, string>;
-  logger?: { warn(context: Record<string, unknown>, message: string): void } | undefined;
+  logger?: Logger | undefined;
 }
 
 const DEFAULT_MEMORY = 256 * 1024 ** 2;

@@ -13,6 +13,7 @@ import {
   RateLimitedError,
   type Responder,
 } from '@labbot/chat';
+import { createLogger, type Logger } from '@labbot/config';
 import { type Actor, GENERIC_USER_MESSAGE, LabbotError, MAX_MANIFEST_LENGTH } from '@labbot/core';
 import {
   type AutocompleteInteraction,
@@ -43,13 +44,6 @@ import {
 } from './cards.js';
 import { commandText, focusedValue, LAB_COMMAND } from './lab-command.js';
 
-/** What the adapter logs; pino's Logger fits. */
-export interface DiscordAdapterLogger {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
-
 export interface DiscordAdapterOptions {
   /** The bot token. */
   token: string;
@@ -66,7 +60,7 @@ export interface DiscordAdapterOptions {
   autoDeferMs?: number;
   /** Thread archive after inactivity, minutes (60, 1440, 4320 or 10080; default 1440). */
   threadArchiveMinutes?: 60 | 1440 | 4320 | 10080;
-  logger?: DiscordAdapterLogger;
+  logger?: Logger;
 }
 
 /** Text shown in a direct message for anything that needs a server channel. */
@@ -102,11 +96,11 @@ export class DiscordChatAdapter implements ChatAdapter {
 
   #client: Client | undefined;
   #handlers: ChatHandlers | undefined;
-  readonly #logger: DiscordAdapterLogger;
+  readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: DiscordAdapterOptions) {
-    this.#logger = options.logger ?? { info: silent, warn: silent, error: silent };
+    this.#logger = options.logger ?? createLogger({ name: 'labbot-discord', level: 'silent' });
   }
 
   /** The discord.js client while started (for tests and diagnostics). */
@@ -406,7 +400,7 @@ class InteractionResponder implements Responder {
   constructor(
     private readonly interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction,
     private readonly options: DiscordAdapterOptions,
-    private readonly logger: DiscordAdapterLogger,
+    private readonly logger: Logger,
   ) {
     this.#timer = setTimeout(() => {
       void this.defer({ ephemeral: true }).catch((error: unknown) =>

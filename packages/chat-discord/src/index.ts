@@ -12,7 +12,6 @@ export {
 export {
   createDiscordAdapter,
   DIRECT_MESSAGE_NOTICE,
-  type DiscordAdapterLogger,
   type DiscordAdapterOptions,
   DiscordChatAdapter,
   memberRoles,

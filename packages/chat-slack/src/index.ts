@@ -15,7 +15,6 @@ export {
 export {
   createSlackAdapter,
   POST_METADATA_TYPE,
-  type SlackAdapterLogger,
   type SlackAdapterOptions,
   SlackChatAdapter,
   SlackRateLimitedError,

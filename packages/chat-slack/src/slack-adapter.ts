@@ -16,6 +16,7 @@ import {
   type Responder,
   type ThreadAddress,
 } from '@labbot/chat';
+import type { Logger } from '@labbot/config';
 import { type Actor, GENERIC_USER_MESSAGE, LabbotError } from '@labbot/core';
 import { App, HTTPReceiver, LogLevel, type RespondFn, SocketModeReceiver, webApi } from '@slack/bolt';
 import {
@@ -28,12 +29,6 @@ import {
   SLACK_LIMITS,
   type SlackMessagePayload,
 } from './cards.js';
-
-/** What the adapter logs (pino's Logger fits). */
-export interface SlackAdapterLogger {
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
 
 export interface SlackAdapterOptions {
   /** The bot token (xoxb-...): every Web API call. */
@@ -63,7 +58,7 @@ export interface SlackAdapterOptions {
   requestTimeoutMs?: number;
   /** Retries of a failed Web API call made while answering a command (default 2; the outbox retries on its own). */
   responderRetries?: number;
-  logger?: SlackAdapterLogger;
+  logger?: Logger;
 }
 
 const PLATFORM = 'slack' as const;

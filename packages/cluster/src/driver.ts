@@ -7,6 +7,7 @@ import {
   PatchStrategy,
   VersionApi,
 } from '@kubernetes/client-node';
+import type { Logger } from '@labbot/config';
 import { LabbotError, type LabOwner, ownerKeyFor } from '@labbot/core';
 import { httpStatusOf, toClusterError } from './cluster-errors.js';
 import { diagnose } from './diagnose.js';
@@ -35,7 +36,7 @@ import type { ManifestProblem } from './manifest/parse.js';
 import { droppedFields, toModelForm, toPlainObject } from './model-form.js';
 import { LAB_MANAGER_CLUSTER_ROLE, subjectOf, whoAmI } from './permissions.js';
 import { isoTime, podSummary } from './pod-summary.js';
-import { type ClusterLogger, type LabPodWatch, type WatchLabPodsOptions, watchLabPods } from './pod-watcher.js';
+import { type LabPodWatch, type WatchLabPodsOptions, watchLabPods } from './pod-watcher.js';
 import type { Diagnosis, KubectlCommand, PodSummary } from './types.js';
 import { hardenDeployment } from './workload.js';
 
@@ -45,7 +46,7 @@ export interface ClusterDriverOptions {
   fieldManager?: string;
   /** The most CPU, memory and pods an operator allows one lab namespace. */
   ceilings: ClusterCeilings;
-  logger?: ClusterLogger;
+  logger?: Logger;
   /** Clock seam (ages in kubectl tables, event recency in diagnoses). */
   now?: () => Date;
   /** Longest a learner's `rollout status` waits. Default 60 s. */
@@ -252,7 +253,7 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
         );
       applied.push(...(await Promise.all(others.map((object) => apply(object)))));
       applied.push(...(await Promise.all(bindings.map((object) => apply(object)))));
-      logger?.info?.({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace provisioned');
+      logger?.info({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace provisioned');
       return { namespace: provision.namespace, objects: applied };
     },
 
@@ -278,7 +279,7 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
         });
       }
       const applied = await apply(hardened, model);
-      logger?.info?.(
+      logger?.info(
         { namespace: deployment.namespace, labId: deployment.labId, deployment: hardened.metadata?.name },
         'lab deployment applied',
       );
@@ -298,7 +299,7 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       const namespace = manifestOptions.namespace;
       const deployments = await call('list deployments', () => apps.listNamespacedDeployment({ namespace }), namespace);
       const desiredReplicas = deployments.items.reduce((sum, item) => sum + (item.spec?.replicas ?? 1), 0);
-      logger?.info?.({ namespace, labId: manifestOptions.labId, applied }, 'learner manifest applied');
+      logger?.info({ namespace, labId: manifestOptions.labId, applied }, 'learner manifest applied');
       return { ok: true, applied, desiredReplicas };
     },
 
@@ -369,7 +370,7 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       const deadline = Date.now() + timeoutMs;
       for (let poll = 0; poll <= Math.ceil(timeoutMs / pollMs); poll++) {
         if (!(await read())) {
-          logger?.info?.({ namespace }, 'lab namespace deleted');
+          logger?.info({ namespace }, 'lab namespace deleted');
           return;
         }
         if (Date.now() >= deadline) break;

@@ -50,6 +50,6 @@ export { droppedFields, toModelForm, toPlainObject } from './model-form.js';
 export { type KubeRequestObserver, observeKubeRequests } from './observed-kubeconfig.js';
 export * from './permissions.js';
 export { labIdOfPod, podStatusText, podSummary } from './pod-summary.js';
-export type { ClusterLogger, LabPodWatch, WatchLabPodsOptions } from './pod-watcher.js';
+export type { LabPodWatch, WatchLabPodsOptions } from './pod-watcher.js';
 export { cpuToMillicores, formatCpu, formatMemory, memoryToBytes } from './quantity.js';
 export { type HardenDeploymentOptions, hardenDeployment, LAB_RUN_AS_USER } from './workload.js';

@@ -1,16 +1,10 @@
 import { CoreV1Api, type KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '@labbot/config';
 import { toClusterError } from './cluster-errors.js';
 import { diagnose } from './diagnose.js';
 import { LAB_LABEL } from './labels.js';
 import { podSummary } from './pod-summary.js';
 import type { Diagnosis, PodSummary } from './types.js';
-
-/** Minimal logger the driver writes to (pino-compatible argument order). */
-export interface ClusterLogger {
-  debug?(fields: Record<string, unknown>, message: string): void;
-  info?(fields: Record<string, unknown>, message: string): void;
-  warn?(fields: Record<string, unknown>, message: string): void;
-}
 
 export interface WatchLabPodsOptions {
   /** Called at most once per `debounceMs` per lab with every current pod of that lab (empty when all are gone). */
@@ -37,11 +31,7 @@ const MAX_RETRY_DELAY_MS = 30_000;
  * ONE cluster-wide list+watch over pods carrying the `labbot.dev/lab` label, turned into debounced per-lab
  * snapshots. A dropped watch resumes from the last resourceVersion (or re-lists); errors retry with back-off.
  */
-export function watchLabPods(
-  kubeConfig: KubeConfig,
-  options: WatchLabPodsOptions,
-  logger?: ClusterLogger,
-): LabPodWatch {
+export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOptions, logger?: Logger): LabPodWatch {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const debounceMs = options.debounceMs ?? 250;
   const baseRetryMs = options.retryDelayMs ?? 1000;
@@ -79,7 +69,7 @@ export function watchLabPods(
     try {
       options.onSnapshot(labId, namespace, pods.map(podSummary), diagnose(pods));
     } catch (error) {
-      logger?.warn?.({ labId, err: error }, 'pod snapshot handler failed');
+      logger?.warn({ labId, err: error }, 'pod snapshot handler failed');
     }
   };
 
@@ -106,7 +96,7 @@ export function watchLabPods(
   const onFailure = (error: unknown) => {
     if (stopped) return;
     const clusterError = toClusterError(error, 'watch lab pods');
-    logger?.warn?.({ err: clusterError, retryInMs: retryDelayMs }, 'lab pod watch failed; retrying');
+    logger?.warn({ err: clusterError, retryInMs: retryDelayMs }, 'lab pod watch failed; retrying');
     options.onError?.(clusterError);
     if (retryTimer) return;
     retryTimer = setTimeout(() => {

@@ -1,10 +1,9 @@
 import type { ChatAdapter } from '@labbot/chat';
+import type { Logger } from '@labbot/config';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
-import { labEventsQueueName, outboxQueueName, type QueueSnapshot, snapshotQueue } from '@labbot/queue';
+import { labEventsQueueName, openRedis, outboxQueueName, type QueueSnapshot, snapshotQueue } from '@labbot/queue';
 import { createLabStore, type LabStore } from '@labbot/store';
-import { Redis } from 'ioredis';
 import { type ChatService, type ChatServiceOptions, startChatService } from './chat-service.js';
-import type { BotLogger } from './lab-bot.js';
 
 export interface ChatAppOptions
   extends Pick<ChatServiceOptions, 'instructorRoles' | 'limits' | 'minEditIntervalMs' | 'outboxObserver'> {
@@ -12,7 +11,7 @@ export interface ChatAppOptions
   redisUrl: string;
   /** An operator's extra lessons beside the built-in ones (LABBOT_LESSONS_DIR). */
   lessonsDir?: string | undefined;
-  logger: BotLogger;
+  logger: Logger;
 }
 
 /** A chat process's own resources around the chat service: its Redis connection, the store and the lessons. */
@@ -35,7 +34,7 @@ export interface ChatApp {
  */
 export async function startChatApp(options: ChatAppOptions): Promise<ChatApp> {
   const { logger } = options;
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const redis = openRedis(options.redisUrl);
   try {
     const lessons = await loadLessons({
       skipInvalid: true,

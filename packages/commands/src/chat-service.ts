@@ -1,4 +1,5 @@
 import { type ChatAdapter, ChatMessageSchema, MESSAGE_GONE_CODE } from '@labbot/chat';
+import type { Logger } from '@labbot/config';
 import { LabbotError, type Platform } from '@labbot/core';
 import type { LessonCatalog } from '@labbot/lessons';
 import {
@@ -9,21 +10,21 @@ import {
   type LabbotWorker,
   type OutboxObserver,
   type Queues,
+  type RedisClient,
   type WorkerTuning,
 } from '@labbot/queue';
 import type { LabStore } from '@labbot/store';
-import type { Redis } from 'ioredis';
-import { type BotLogger, createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
+import { createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
 
 export interface ChatServiceOptions {
   adapter: ChatAdapter;
   /** A Redis client with `maxRetriesPerRequest: null` (shared by the queues and workers). */
-  redis: Redis;
+  redis: RedisClient;
   store: LabStore;
   lessons: LessonCatalog;
   instructorRoles: readonly string[];
   limits: LabBotOptions['limits'];
-  logger?: BotLogger;
+  logger?: Logger;
   clock?: () => Date;
   /** At most one edit per thread in this time (default 1000 ms). */
   minEditIntervalMs?: number;

@@ -6,11 +6,13 @@ import {
   platformOfThread,
   type Responder,
 } from '@labbot/chat';
+import { createLogger, type Logger } from '@labbot/config';
 import {
   type Actor,
   authorize,
   createLabRecord,
   formatKubectlCommand,
+  isLabActive,
   LAB_COMMAND_HELP,
   LabbotError,
   type LabCommand,
@@ -27,13 +29,6 @@ import type { KubectlClient, Queues } from '@labbot/queue';
 import type { LabStore } from '@labbot/store';
 import { renderStatus } from './status-view.js';
 
-/** What the bot logs; pino's Logger fits. */
-export interface BotLogger {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
-
 export interface LabBotOptions {
   store: LabStore;
   queues: Queues;
@@ -44,16 +39,13 @@ export interface LabBotOptions {
   instructorRoles: readonly string[];
   limits: { maxLabsPerUser: number; maxActiveLabs: number; labTtlMinutes: number };
   clock?: () => Date;
-  logger?: BotLogger;
+  logger?: Logger;
 }
 
 const text = (value: string, title?: string): ChatMessage => ({
   ...(title ? { title } : {}),
   blocks: [{ kind: 'text', text: value }],
 });
-
-/** Labs that hold (or are about to hold) cluster resources. */
-const isActive = (lab: LabRecord) => lab.desired.state === 'running' && lab.observed.phase !== 'failed';
 
 const ownerOf = (actor: Actor): LabOwner => ({
   platform: actor.platform,
@@ -75,8 +67,7 @@ class Refusal extends LabbotError {
 export function createLabBot(options: LabBotOptions) {
   const { store, queues, lessons } = options;
   const clock = options.clock ?? (() => new Date());
-  const silent = () => {};
-  const logger: BotLogger = options.logger ?? { info: silent, warn: silent, error: silent };
+  const logger: Logger = options.logger ?? createLogger({ name: 'labbot-bot', level: 'silent' });
 
   function statusOf(record: LabRecord): ChatMessage {
     return renderStatus(record, {
@@ -112,7 +103,7 @@ export function createLabBot(options: LabBotOptions) {
     const mine = await store.listByOwner(ownerOf(actor));
     const inThread = threadId ? mine.find((lab) => lab.threadId === threadId) : undefined;
     if (inThread) return inThread;
-    const active = mine.filter(isActive);
+    const active = mine.filter(isLabActive);
     if (active.length === 1 && active[0]) return active[0];
     if (mine.length === 0) throw new Refusal('You have no lab yet. Start one with /lab start docker-vs-kubernetes.');
     throw new Refusal(
@@ -148,13 +139,13 @@ export function createLabBot(options: LabBotOptions) {
     }
     const owner = ownerOf(actor);
     const labId = labIdFor({ ...owner, lessonId: lesson.id });
-    const mine = (await store.listByOwner(owner)).filter((lab) => isActive(lab) && lab.labId !== labId);
+    const mine = (await store.listByOwner(owner)).filter((lab) => isLabActive(lab) && lab.labId !== labId);
     if (mine.length >= options.limits.maxLabsPerUser) {
       throw new Refusal(
         `You already have ${mine.length} labs running (the limit is ${options.limits.maxLabsPerUser}). Stop one with /lab stop <lesson> first.`,
       );
     }
-    const active = (await store.listAll()).filter((lab) => isActive(lab) && lab.labId !== labId);
+    const active = (await store.listAll()).filter((lab) => isLabActive(lab) && lab.labId !== labId);
     if (active.length >= options.limits.maxActiveLabs) {
       throw new Refusal('All lab slots are in use right now. Please try again in a few minutes.');
     }
@@ -169,7 +160,7 @@ export function createLabBot(options: LabBotOptions) {
     const created = await store.create(record, { actor: actor.userId });
     if (!created.created) {
       const existing = created.record;
-      if (isActive(existing) && existing.observed.phase !== 'stopping') {
+      if (isLabActive(existing) && existing.observed.phase !== 'stopping') {
         await respond.error(
           existing.threadId
             ? `Your ${lesson.id} lab is already running: see its thread. Use /lab reset to start it over.`

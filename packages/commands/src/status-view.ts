@@ -1,5 +1,5 @@
 import type { ChatButton, ChatMessage, MessageBlock, Tone } from '@labbot/chat';
-import type { LabPhase, LabRecord, PodSummary } from '@labbot/core';
+import { isPodPhase, type LabPhase, type LabRecord, type PodSummary, progressOf } from '@labbot/core';
 import type { Lesson } from '@labbot/lessons';
 
 /** Human age like kubectl's: 45s, 3m, 2h, 4d. */
@@ -28,16 +28,6 @@ export function podRows(pods: PodSummary[], now: Date): string[][] {
       age(pod.startedAt, now),
     ]);
 }
-
-const ORDER: LabPhase[] = [
-  'pending',
-  'provisioning',
-  'building',
-  'running-once',
-  'deploying',
-  'waiting-for-pods',
-  'ready',
-];
 
 type StepState = 'done' | 'active' | 'todo' | 'failed';
 const MARK: Record<StepState, string> = { done: '✅', active: '⏳', todo: '▫️', failed: '❌' };
@@ -77,7 +67,7 @@ function lessonStep(lesson: Lesson | undefined, record: LabRecord): { title: str
   const reached = new Set<string>(['start']);
   if (record.observed.imageTag) reached.add('image-ready');
   if (containerOutput !== undefined) reached.add('container-output');
-  if (['waiting-for-pods', 'ready', 'degraded'].includes(phase)) reached.add('deployment-applied');
+  if (isPodPhase(phase)) reached.add('deployment-applied');
   if (phase === 'ready') reached.add('ready');
   if (diagnosis) reached.add('diagnosis');
   const shown = lesson.spec.steps.filter((step) => reached.has(step.shownAt ?? 'start'));
@@ -94,7 +84,7 @@ export function renderStatus(record: LabRecord, options: StatusViewOptions): Cha
   const { observed } = record;
   const phase = observed.phase;
   const failedStep = phase === 'failed' ? observed.error?.step : undefined;
-  const position = ORDER.indexOf(phase === 'degraded' ? 'ready' : phase);
+  const position = progressOf(phase);
   const stateOf = (stepPhase: LabPhase, stepName: string, done: boolean): StepState => {
     if (failedStep === stepName) return 'failed';
     if (done) return 'done';
@@ -104,10 +94,10 @@ export function renderStatus(record: LabRecord, options: StatusViewOptions): Cha
   const desired = observed.desiredReplicas ?? options.lesson?.spec.deployment.replicas ?? 0;
   const ready = observed.pods.filter((pod) => pod.ready).length;
   const lines = [
-    `${MARK[stateOf('provisioning', 'namespace', position > ORDER.indexOf('provisioning'))]} Namespace \`${record.namespace}\` (sandboxed: quota, network policy, restricted pods)`,
+    `${MARK[stateOf('provisioning', 'namespace', position > progressOf('provisioning'))]} Namespace \`${record.namespace}\` (sandboxed: quota, network policy, restricted pods)`,
     `${MARK[stateOf('building', 'build', observed.imageTag !== undefined)]} Image ${observed.imageTag ? `\`${observed.imageTag}\`${observed.imageCached ? ' (already built, reused)' : ' built'}` : 'build'}`,
     `${MARK[stateOf('running-once', 'run-once', observed.containerOutput !== undefined)]} One container run with Docker`,
-    `${MARK[stateOf('deploying', 'deploy', position > ORDER.indexOf('deploying'))]} Deployment with ${desired || 'N'} replicas applied`,
+    `${MARK[stateOf('deploying', 'deploy', position > progressOf('deploying'))]} Deployment with ${desired || 'N'} replicas applied`,
     `${MARK[phase === 'ready' ? 'done' : phase === 'degraded' ? 'failed' : stateOf('waiting-for-pods', 'pods', false)]} Pods ready: ${ready}/${desired || '?'}`,
   ];
   const stopping = phase === 'stopping' || phase === 'stopped';

@@ -76,12 +76,6 @@ export function namespaceFor(labId: LabId): string {
   return `lab-${LabIdSchema.parse(labId)}`;
 }
 
-/** The lab id inside a namespace name made by namespaceFor, or undefined for any other name. */
-export function labIdFromNamespace(namespace: string): LabId | undefined {
-  const match = /^lab-([0-9a-f]{12})$/.exec(namespace);
-  return match?.[1];
-}
-
 /** True when both refer to the same user of the same workspace on the same platform. */
 export function sameOwner(a: LabOwner, b: LabOwner): boolean {
   return a.platform === b.platform && a.workspaceId === b.workspaceId && a.userId === b.userId;

@@ -4,4 +4,5 @@ export * from './events.js';
 export * from './identity.js';
 export * from './kubectl.js';
 export * from './lab.js';
+export * from './lab-machine.js';
 export * from './permissions.js';

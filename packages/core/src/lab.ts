@@ -8,6 +8,7 @@ import {
   namespaceFor,
   ThreadIdSchema,
 } from './identity.js';
+import { LabPhaseSchema } from './lab-machine.js';
 
 /** An ISO-8601 timestamp with time zone, e.g. `2026-11-25T13:42:26.000Z`. */
 export const IsoTimestampSchema = z.iso.datetime({ offset: true });
@@ -20,54 +21,17 @@ export const DesiredStateSchema = z.object({
 export type DesiredState = z.infer<typeof DesiredStateSchema>;
 export const DesiredState = DesiredStateSchema;
 
-/** Where a lab is, as last observed by the runner. */
-export const LAB_PHASES = [
-  'pending',
-  'provisioning',
-  'building',
-  'running-once',
-  'deploying',
-  'waiting-for-pods',
-  'ready',
-  'degraded',
-  'failed',
-  'stopping',
-  'stopped',
-] as const;
-export const LabPhaseSchema = z.enum(LAB_PHASES);
-export type LabPhase = z.infer<typeof LabPhaseSchema>;
-export const LabPhase = LabPhaseSchema;
+/** The most container output a lab record keeps (the status message shows it). */
+export const MAX_CONTAINER_OUTPUT_LENGTH = 16_000;
 
-/**
- * Phases in which nothing more happens without a new command: ready, degraded (pods running but
- * unhealthy, with a diagnosis, e.g. CrashLoopBackOff), failed and stopped.
- */
-export const SETTLED_PHASES: readonly LabPhase[] = ['ready', 'degraded', 'failed', 'stopped'];
-
-export function isSettled(phase: LabPhase): boolean {
-  return SETTLED_PHASES.includes(phase);
+/** Cuts container output to the record's limit, keeping the start and saying how much was dropped. */
+export function boundedOutput(output: string, limit = MAX_CONTAINER_OUTPUT_LENGTH): string {
+  if (output.length <= limit) return output;
+  const kept = Math.max(0, limit - 64); // room for the note below
+  return `${output.slice(0, kept)}\n… (${output.length - kept} more characters not shown)`;
 }
 
-/** Phases in which the lab holds cluster resources (everything but pending, failed and stopped). */
-export function holdsResources(phase: LabPhase): boolean {
-  return phase !== 'pending' && phase !== 'stopped' && phase !== 'failed';
-}
-
-/** The step names the runner reports in `lab.step` and `lab.failed` (free text is accepted too). */
-export const LAB_STEPS = ['namespace', 'build', 'run-once', 'deploy', 'pods', 'check', 'teardown'] as const;
-export type LabStepName = (typeof LAB_STEPS)[number];
-
-/** The phase a step puts the lab in while it runs. */
-export const PHASE_OF_STEP: Record<LabStepName, LabPhase> = {
-  namespace: 'provisioning',
-  build: 'building',
-  'run-once': 'running-once',
-  deploy: 'deploying',
-  pods: 'waiting-for-pods',
-  check: 'ready',
-  teardown: 'stopping',
-};
-
+/** The name of a runner step (`namespace`, `build`, `run-once`, `deploy`, `pods`, `teardown`...). */
 export const StepNameSchema = z.string().min(1).max(64);
 
 /** One pod as a learner sees it in the pod table. */
@@ -130,7 +94,7 @@ export const ObservedStateSchema = z.object({
   phase: LabPhaseSchema,
   step: StepNameSchema.optional(),
   imageTag: z.string().min(1).max(512).optional(),
-  containerOutput: z.string().max(16_000).optional(),
+  containerOutput: z.string().max(MAX_CONTAINER_OUTPUT_LENGTH).optional(),
   pods: z.array(PodSummarySchema),
   diagnosis: DiagnosisSchema.optional(),
   error: LabErrorSchema.optional(),
@@ -205,30 +169,4 @@ export function createLabRecord(options: CreateLabRecordOptions): LabRecord {
     expiresAt: new Date(now.getTime() + options.ttlMinutes * 60_000).toISOString(),
     version: 0,
   });
-}
-
-/** What the runner must do next for a lab, decided from desired and observed state alone. */
-export type ReconcileDecision =
-  /** Tear everything down (desired stopped, not yet stopped). */
-  | { action: 'teardown' }
-  /** Start over: a reset bumped the desired generation past the observed one. */
-  | { action: 'restart'; generation: number }
-  /** Carry on with the next missing step (every step is idempotent). */
-  | { action: 'continue' }
-  /** Nothing to do until something changes (settled, or a failure that needs a reset). */
-  | { action: 'none' };
-
-/**
- * The lab state machine's one rule set: level-triggered, so the same record always gives the same
- * decision however often reconcile runs.
- */
-export function decideReconcile(record: Pick<LabRecord, 'desired' | 'observed'>): ReconcileDecision {
-  const { desired, observed } = record;
-  if (desired.state === 'stopped') return observed.phase === 'stopped' ? { action: 'none' } : { action: 'teardown' };
-  if (observed.generation !== undefined && observed.generation !== desired.generation) {
-    return { action: 'restart', generation: desired.generation };
-  }
-  if (observed.phase === 'failed') return { action: 'none' };
-  if (observed.phase === 'ready' || observed.phase === 'degraded') return { action: 'none' };
-  return { action: 'continue' };
 }

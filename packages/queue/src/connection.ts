@@ -7,6 +7,14 @@ import { Redis } from 'ioredis';
  */
 export type QueueConnection = Redis | string;
 
+/** The Redis client type the queues, workers and the store share (so callers need not import ioredis). */
+export type RedisClient = Redis;
+
+/** A Redis client fit for queue workers and the store (`maxRetriesPerRequest: null`); the caller closes it. */
+export function openRedis(url: string): RedisClient {
+  return new Redis(url, { maxRetriesPerRequest: null });
+}
+
 export interface OpenedConnection {
   client: Redis;
   /** Closes the client when this package opened it; leaves a caller's client alone. */

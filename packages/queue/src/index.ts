@@ -1,4 +1,4 @@
-export type { OpenedConnection, QueueConnection } from './connection.js';
+export { type OpenedConnection, openRedis, type QueueConnection, type RedisClient } from './connection.js';
 export {
   createKubectlClient,
   createKubectlWorker,
@@ -28,9 +28,6 @@ export {
   rateLimitOf,
 } from './outbox.js';
 export {
-  BUILD_QUEUE,
-  type BuildJob,
-  BuildJobSchema,
   type OutboxItem,
   OutboxItemSchema,
   type OutboxPlatform,
@@ -40,13 +37,11 @@ export {
   type ReconcileJob,
   ReconcileJobSchema,
 } from './payloads.js';
-export { createQueues, type EnqueuedJob, type Queues, type QueuesOptions } from './producers.js';
+export { createQueues, type EnqueuedJob, type LabQueues, type Queues, type QueuesOptions } from './producers.js';
 export { type QueueSnapshot, snapshotQueue } from './queue-snapshot.js';
 export { type Closable, type CloseOnSignalsOptions, closeOnSignals } from './shutdown.js';
 export {
-  type BuildWorkerOptions,
   type CreateWorkerOptions,
-  createBuildWorker,
   createLabbotWorker,
   createReconcileWorker,
   type JobContext,

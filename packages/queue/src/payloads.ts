@@ -1,9 +1,8 @@
-import { LabIdSchema, LessonIdSchema, PlatformSchema, ThreadIdSchema } from '@labbot/core';
+import { LabIdSchema, PlatformSchema, ThreadIdSchema } from '@labbot/core';
 import { z } from 'zod';
 
 /** Queue names; the outbox has one queue per chat platform, so one platform's rate limits never slow another. */
 export const RECONCILE_QUEUE = 'lab-reconcile';
-export const BUILD_QUEUE = 'image-build';
 export const outboxQueueName = (platform: OutboxPlatform): string => `chat-outbox-${platform}`;
 
 export const OutboxPlatformSchema = PlatformSchema;
@@ -16,17 +15,6 @@ export const ReconcileJobSchema = z.object({
   reason: z.string().min(1).max(200),
 });
 export type ReconcileJob = z.infer<typeof ReconcileJobSchema>;
-
-/** Build one lesson image; `hash` is the content hash of the build context (the image tag). */
-export const BuildJobSchema = z.object({
-  lessonId: LessonIdSchema,
-  hash: z.string().regex(/^[0-9a-f]{12,64}$/, { message: 'A build hash is 12 to 64 lowercase hex characters.' }),
-  /** The full image reference to produce, when the requester already knows it. */
-  tag: z.string().min(1).max(512).optional(),
-  /** The lab that asked first (for logs and build-log events). */
-  labId: LabIdSchema.optional(),
-});
-export type BuildJob = z.infer<typeof BuildJobSchema>;
 
 /** One message the chat should show: the newest item for a thread + key replaces older ones. */
 export const OutboxItemSchema = z.object({

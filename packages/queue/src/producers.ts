@@ -4,9 +4,6 @@ import type { z } from 'zod';
 import { openConnection, type QueueConnection } from './connection.js';
 import { createOutboxState, type OutboxState } from './outbox-state.js';
 import {
-  BUILD_QUEUE,
-  type BuildJob,
-  BuildJobSchema,
   type OutboxItem,
   OutboxItemSchema,
   type OutboxPlatform,
@@ -33,12 +30,13 @@ export interface EnqueuedJob {
   jobId: string;
 }
 
+/** What the bot asks of the queues: a reconcile of a lab, a message in a thread (the port its fake implements). */
+export type LabQueues = Pick<Queues, 'enqueueReconcile' | 'enqueueOutbox'>;
+
 /** The producers of labbot's queues. */
 export interface Queues {
   /** Asks for a reconcile of one lab; absorbed while one is waiting, queued once more while one runs. */
   enqueueReconcile(labId: string, reason: string): Promise<EnqueuedJob>;
-  /** Asks for the build of one content hash; absorbed while a build of that hash is waiting or running. */
-  enqueueBuild(job: BuildJob): Promise<EnqueuedJob>;
   /** Shows `item.message` as the `item.key` message of a thread; a newer item for the same thread + key wins. */
   enqueueOutbox(platform: OutboxPlatform, item: OutboxItem): Promise<EnqueuedJob & { seq: number }>;
   /** The BullMQ queue behind a name (counts, events, admin). */
@@ -46,7 +44,7 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-function parsePayload<T>(schema: z.ZodType<T>, value: unknown, queueName: string): T {
+export function parsePayload<T>(schema: z.ZodType<T>, value: unknown, queueName: string): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new LabbotError('QUEUE_INVALID_PAYLOAD', `Invalid ${queueName} payload: ${parsed.error.message}`, {
@@ -92,12 +90,6 @@ export function createQueues(options: QueuesOptions): Queues {
         deduplication: { id: payload.labId, keepLastIfActive: true },
       });
       return { jobId: idOf(job.id, RECONCILE_QUEUE) };
-    },
-
-    enqueueBuild: async (build) => {
-      const payload = parsePayload(BuildJobSchema, build, BUILD_QUEUE);
-      const job = await queue(BUILD_QUEUE).add('build', payload, { deduplication: { id: payload.hash } });
-      return { jobId: idOf(job.id, BUILD_QUEUE) };
     },
 
     enqueueOutbox: async (platform, item) => {

@@ -4,10 +4,10 @@ import { waitFor } from '@labbot/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLabEventWorker, publishLabEvent } from './lab-events.js';
-import { BUILD_QUEUE, type BuildJob, RECONCILE_QUEUE, type ReconcileJob } from './payloads.js';
+import { RECONCILE_QUEUE, type ReconcileJob } from './payloads.js';
 import { createQueues, type Queues } from './producers.js';
 import { deleteKeys, randomLabId, redisUrl, uniquePrefix, waitForIdle } from './testing/helpers.js';
-import { createBuildWorker, createReconcileWorker, type JobContext, type LabbotWorker } from './workers.js';
+import { createReconcileWorker, type JobContext, type LabbotWorker } from './workers.js';
 
 const prefix = uniquePrefix('queues');
 let redis: Redis;
@@ -168,42 +168,6 @@ describe('lab-reconcile', () => {
   });
 });
 
-describe('image-build', () => {
-  it('absorbs a duplicate build of one hash, waiting or running, and builds another hash separately', async () => {
-    const hashA = 'a'.repeat(12);
-    const hashB = 'b'.repeat(12);
-    const first = await queues.enqueueBuild({ lessonId: 'docker-vs-kubernetes', hash: hashA });
-    const duplicate = await queues.enqueueBuild({ lessonId: 'docker-vs-kubernetes', hash: hashA });
-    const other = await queues.enqueueBuild({ lessonId: 'docker-vs-kubernetes', hash: hashB });
-    expect(duplicate.jobId).toBe(first.jobId);
-    expect(other.jobId).not.toBe(first.jobId);
-
-    const builds: BuildJob[] = [];
-    let release: () => void = () => {};
-    const buildMayEnd = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const worker = createBuildWorker({
-      connection: redis,
-      prefix,
-      concurrency: 2,
-      onError: quiet,
-      process: async (job) => {
-        builds.push(job);
-        await buildMayEnd;
-      },
-    });
-    workers.push(worker);
-    await waitFor('both builds to start', () => builds.length === 2);
-    // A third learner asks while the build of hash A runs: absorbed into the running build.
-    const whileRunning = await queues.enqueueBuild({ lessonId: 'docker-vs-kubernetes', hash: hashA });
-    expect(whileRunning.jobId).toBe(first.jobId);
-    release();
-    await waitForIdle(queues.queue(BUILD_QUEUE));
-    expect(builds.map((build) => build.hash).sort()).toEqual([hashA, hashB]);
-  });
-});
-
 describe('lab-events', () => {
   it('carries a LabEvent from the runner to the chat side of its platform, in order', async () => {
     const labId = randomLabId();
@@ -219,15 +183,15 @@ describe('lab-events', () => {
         },
       }),
     );
-    await publishLabEvent(queues, 'slack', createLabEvent('lab.step', { labId, step: 'build', phase: 'building' }));
-    await publishLabEvent(queues, 'slack', createLabEvent('lab.ready', { labId }));
+    await publishLabEvent(queues, 'slack', createLabEvent('lab.changed', { labId, phase: 'building' }));
+    await publishLabEvent(queues, 'slack', createLabEvent('lab.changed', { labId, phase: 'ready' }));
     await waitFor('both events', () => received.length === 2);
-    expect(received.map((event) => event.type)).toEqual(['lab.step', 'lab.ready']);
-    expect(received[0]).toMatchObject({ labId, step: 'build', phase: 'building' });
+    expect(received.map((event) => event.type === 'lab.changed' && event.phase)).toEqual(['building', 'ready']);
+    expect(received[0]).toMatchObject({ labId, type: 'lab.changed', phase: 'building' });
   });
 
   it('refuses to publish an invalid event', async () => {
-    const bogus = { type: 'lab.ready', labId: 'nope', at: 'yesterday' } as unknown as LabEvent;
+    const bogus = { type: 'lab.changed', labId: 'nope', phase: 'ready', at: 'yesterday' } as unknown as LabEvent;
     await expect(publishLabEvent(queues, 'slack', bogus)).rejects.toSatisfy(
       (error: unknown) => error instanceof LabbotError && error.code === 'LAB_EVENT_INVALID',
     );

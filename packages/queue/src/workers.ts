@@ -10,14 +10,7 @@ import {
 } from 'bullmq';
 import type { z } from 'zod';
 import { openConnection, type QueueConnection } from './connection.js';
-import {
-  BUILD_QUEUE,
-  type BuildJob,
-  BuildJobSchema,
-  RECONCILE_QUEUE,
-  type ReconcileJob,
-  ReconcileJobSchema,
-} from './payloads.js';
+import { RECONCILE_QUEUE, type ReconcileJob, ReconcileJobSchema } from './payloads.js';
 
 /** Settings shared by every labbot worker. */
 export interface WorkerTuning {
@@ -149,24 +142,6 @@ export function createReconcileWorker(options: ReconcileWorkerOptions): LabbotWo
     ...rest,
     queueName: RECONCILE_QUEUE,
     schema: ReconcileJobSchema,
-    process: async (payload, context) => {
-      await process(payload, context);
-    },
-  });
-}
-
-export interface BuildWorkerOptions extends WorkerBaseOptions {
-  /** Builds the image of one content hash (idempotent: skips when the image exists). */
-  process: (job: BuildJob, context: JobContext) => Promise<void>;
-}
-
-/** Image builds, one job per content hash while it is queued or running. */
-export function createBuildWorker(options: BuildWorkerOptions): LabbotWorker {
-  const { process, ...rest } = options;
-  return createLabbotWorker({
-    ...rest,
-    queueName: BUILD_QUEUE,
-    schema: BuildJobSchema,
     process: async (payload, context) => {
       await process(payload, context);
     },

@@ -1,26 +1,31 @@
-import { createLabEvent, type LabEvent, type LabEventFields, type LabEventType, type LabRecord } from '@labbot/core';
+import { createLabEvent, type LabEvent, type LabRecord } from '@labbot/core';
 
 /** Where the runner's LabEvents go: the chat side of the lab's platform renders them. */
 export interface LabEventSink {
   publish(event: LabEvent, record: LabRecord): Promise<void>;
 }
 
-export type Emit = <T extends LabEventType>(
-  record: LabRecord,
-  type: T,
-  fields: Omit<LabEventFields<T>, 'labId' | 'threadId'>,
-) => Promise<void>;
+/** The notices the runner sends; the chat renders the lab from its record (see core's LabEventSchema). */
+export interface LabNotices {
+  /** The lab's observed state changed: its status message should show the record as it is now. */
+  changed(record: LabRecord): Promise<void>;
+  /** The lab expires soon: the learner gets a warning. */
+  expiring(record: LabRecord): Promise<void>;
+}
 
-/** Builds events for a lab (its id and thread filled in) and hands them to the sink. */
-export function createEmitter(sink: LabEventSink, clock: () => Date): Emit {
-  return async (record, type, fields) => {
-    const event = createLabEvent(
-      type,
-      { ...fields, labId: record.labId, ...(record.threadId ? { threadId: record.threadId } : {}) } as LabEventFields<
-        typeof type
-      >,
-      clock,
-    );
-    await sink.publish(event, record);
+/** Builds the events of a lab (its id and thread filled in) and hands them to the sink. */
+export function createLabNotices(sink: LabEventSink, clock: () => Date): LabNotices {
+  const where = (record: LabRecord) => ({
+    labId: record.labId,
+    ...(record.threadId ? { threadId: record.threadId } : {}),
+  });
+  return {
+    changed: (record) =>
+      sink.publish(createLabEvent('lab.changed', { ...where(record), phase: record.observed.phase }, clock), record),
+    expiring: (record) =>
+      sink.publish(
+        createLabEvent('lab.expiry-warning', { ...where(record), expiresAt: record.expiresAt }, clock),
+        record,
+      ),
   };
 }

@@ -1,7 +1,6 @@
-export type { LabEventSink } from './events.js';
+export { createLabNotices, type LabEventSink, type LabNotices } from './events.js';
 export { createJanitor, type Janitor, type JanitorOptions, type SweepReport } from './janitor.js';
 export { createJanitorLease, JANITOR_LEASE_KEY, type JanitorLease, type JanitorLeaseOptions } from './janitor-lease.js';
-export { POD_PHASES, PRE_POD_PHASES, phaseFromPods } from './lab-phase.js';
 export { countLabsByPhase, observeBuilder, observeLabEvents, type RunnerObserver } from './observer.js';
 export { createReconciler, type Reconciler, type ReconcilerOptions } from './reconciler.js';
 export {

@@ -1,13 +1,13 @@
 import type { ClusterDriver } from '@labbot/cluster';
 import type { Logger } from '@labbot/config';
-import type { LabPhase } from '@labbot/core';
+import { isPodPhase, movePhase } from '@labbot/core';
 import type { LabStore } from '@labbot/store';
-import type { Emit } from './events.js';
+import type { LabNotices } from './events.js';
 
 export interface JanitorOptions {
   store: LabStore;
   cluster: ClusterDriver;
-  emit: Emit;
+  notices: LabNotices;
   enqueueReconcile: (labId: string, reason: string) => Promise<unknown>;
   logger: Logger;
   clock?: () => Date;
@@ -24,12 +24,9 @@ export interface SweepReport {
   repaired: string[];
 }
 
-/** Phases in which the lab's namespace must exist; if it vanished, the janitor asks for a reconcile. */
-const NAMESPACE_PHASES: readonly LabPhase[] = ['waiting-for-pods', 'ready', 'degraded'];
-
 /** TTL warnings and expiry, orphaned namespaces, and records whose namespace vanished. */
 export function createJanitor(options: JanitorOptions) {
-  const { store, cluster, emit, logger } = options;
+  const { store, cluster, notices, logger } = options;
   const clock = options.clock ?? (() => new Date());
   const graceMs = options.orphanGraceMs ?? 60_000;
 
@@ -56,7 +53,7 @@ export function createJanitor(options: JanitorOptions) {
             ? undefined
             : { ...current, observed: { ...current.observed, expiryWarnedAt: clock().toISOString() } },
         );
-        await emit(warned, 'lab.expiry-warning', { expiresAt: lab.expiresAt });
+        await notices.expiring(warned);
         report.warned.push(lab.labId);
       }
     }
@@ -77,11 +74,15 @@ export function createJanitor(options: JanitorOptions) {
     }
 
     for (const lab of await store.listAll()) {
-      if (lab.desired.state !== 'running' || !NAMESPACE_PHASES.includes(lab.observed.phase)) continue;
+      // Once deployed, the namespace must exist; if it vanished, the lab is built again.
+      if (lab.desired.state !== 'running' || !isPodPhase(lab.observed.phase)) continue;
       if (present.has(lab.namespace)) continue;
       await store.update(
         lab.labId,
-        (current) => ({ ...current, observed: { ...current.observed, phase: 'pending', pods: [] } }),
+        (current) =>
+          isPodPhase(current.observed.phase)
+            ? { ...current, observed: { ...movePhase('janitor', current.observed, 'pending'), pods: [] } }
+            : undefined,
         {
           audit: { actor: 'janitor', action: 'observed.repaired', detail: { reason: 'namespace vanished' } },
         },

@@ -1,6 +1,15 @@
 import { type ClusterDriver, formatManifestProblems } from '@labbot/cluster';
 import type { Logger } from '@labbot/config';
-import { type KubectlCommand, type LabRecord, MAX_SCALE_REPLICAS, userMessageOf } from '@labbot/core';
+import {
+  isPodPhase,
+  type KubectlCommand,
+  type LabRecord,
+  MAX_SCALE_REPLICAS,
+  mayHavePods,
+  movePhase,
+  phaseFromPods,
+  userMessageOf,
+} from '@labbot/core';
 import type { LessonCatalog } from '@labbot/lessons';
 import {
   createKubectlWorker,
@@ -10,7 +19,6 @@ import {
   type QueueConnection,
 } from '@labbot/queue';
 import type { LabStore } from '@labbot/store';
-import { POD_PHASES, PRE_POD_PHASES, phaseFromPods } from './lab-phase.js';
 
 export interface KubectlRunnerOptions {
   connection: QueueConnection;
@@ -30,8 +38,7 @@ export function createKubectlRunner(options: KubectlRunnerOptions) {
 
   async function run(job: KubectlJob): Promise<KubectlJobResult> {
     const lab = await store.get(job.labId);
-    const deployed =
-      lab?.desired.state === 'running' && [...PRE_POD_PHASES, ...POD_PHASES].includes(lab.observed.phase);
+    const deployed = lab?.desired.state === 'running' && mayHavePods(lab.observed.phase);
     if (!lab || !deployed) {
       return {
         ok: false,
@@ -78,10 +85,14 @@ export function createKubectlRunner(options: KubectlRunnerOptions) {
     await store.update(
       job.labId,
       (current) => {
-        const observed = { ...current.observed, desiredReplicas: result.desiredReplicas };
-        if (POD_PHASES.includes(observed.phase))
-          observed.phase = phaseFromPods(observed.pods, result.desiredReplicas, observed.diagnosis);
-        return { ...current, observed };
+        const { observed } = current;
+        const phase = isPodPhase(observed.phase)
+          ? phaseFromPods(observed.pods, result.desiredReplicas, observed.diagnosis)
+          : observed.phase;
+        return {
+          ...current,
+          observed: { ...movePhase('pods', observed, phase), desiredReplicas: result.desiredReplicas },
+        };
       },
       {
         audit: {
@@ -126,10 +137,11 @@ export function createKubectlRunner(options: KubectlRunnerOptions) {
         job.labId,
         (current) => {
           // The phase follows the new count at once (ready 3/3 becomes waiting for 5).
-          const observed = { ...current.observed, desiredReplicas: command.replicas };
-          if (POD_PHASES.includes(observed.phase))
-            observed.phase = phaseFromPods(observed.pods, command.replicas, observed.diagnosis);
-          return { ...current, observed };
+          const { observed } = current;
+          const phase = isPodPhase(observed.phase)
+            ? phaseFromPods(observed.pods, command.replicas, observed.diagnosis)
+            : observed.phase;
+          return { ...current, observed: { ...movePhase('pods', observed, phase), desiredReplicas: command.replicas } };
         },
         {
           audit: {

@@ -12,11 +12,19 @@ export interface RunnerObserver extends KubeRequestObserver {
   buildFinished(result: 'built' | 'cached' | 'failed', seconds: number): void;
 }
 
-/** The sink, telling the observer when a lab becomes ready. */
+/** The sink, telling the observer when a lab becomes ready (a `lab.changed` to ready after another phase). */
 export function observeLabEvents(sink: LabEventSink, observer: RunnerObserver, clock: () => Date): LabEventSink {
+  const lastPhase = new Map<string, string>();
   return {
     publish: (event: LabEvent, record: LabRecord) => {
-      if (event.type === 'lab.ready') observer.labReady((clock().getTime() - Date.parse(record.createdAt)) / 1000);
+      if (event.type === 'lab.changed') {
+        const before = lastPhase.get(event.labId);
+        if (event.phase === 'stopped') lastPhase.delete(event.labId);
+        else lastPhase.set(event.labId, event.phase);
+        if (event.phase === 'ready' && before !== 'ready') {
+          observer.labReady((clock().getTime() - Date.parse(record.createdAt)) / 1000);
+        }
+      }
       return sink.publish(event, record);
     },
   };

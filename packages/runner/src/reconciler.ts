@@ -3,12 +3,16 @@ import type { ClusterDriver } from '@labbot/cluster';
 import type { Logger } from '@labbot/config';
 import {
   boundedOutput,
+  decideReconcile,
   isRetryable,
   LabbotError,
   type LabPhase,
   type LabRecord,
+  movePhase,
   type ObservedState,
   ownerKeyFor,
+  PRE_POD_PHASES,
+  phaseFromPods,
   userMessageOf,
 } from '@labbot/core';
 import {
@@ -20,15 +24,14 @@ import {
   runSpecFor,
 } from '@labbot/lessons';
 import type { LabStore } from '@labbot/store';
-import type { Emit } from './events.js';
-import { PRE_POD_PHASES, phaseFromPods } from './lab-phase.js';
+import type { LabNotices } from './events.js';
 
 export interface ReconcilerOptions {
   store: LabStore;
   lessons: LessonCatalog;
   builder: Builder;
   cluster: ClusterDriver;
-  emit: Emit;
+  notices: LabNotices;
   logger: Logger;
   baseImage: string;
   ceilings: { cpu: string; memory: string; pods: number };
@@ -88,13 +91,13 @@ function createSemaphore(size: number) {
  * so a retried job, a doubled command or a second runner after a crash converge on one result.
  */
 export function createReconciler(options: ReconcilerOptions) {
-  const { store, lessons, builder, cluster, emit, logger } = options;
+  const { store, lessons, builder, cluster, notices, logger } = options;
   const buildSlot = createSemaphore(options.maxConcurrentBuilds);
 
-  /** Writes part of the observed state; `when` can refuse the write (returns the record unchanged). */
+  /** Writes part of the observed state (not the phase); `when` can refuse the write (returns the record unchanged). */
   async function observe(
     labId: string,
-    patch: Partial<ObservedState>,
+    patch: Partial<Omit<ObservedState, 'phase'>>,
     when: (record: LabRecord) => boolean = () => true,
   ): Promise<LabRecord> {
     return store.update(labId, (current) =>
@@ -102,25 +105,33 @@ export function createReconciler(options: ReconcilerOptions) {
     );
   }
 
-  async function enterPhase(record: LabRecord, phase: LabPhase, step: string): Promise<LabRecord> {
-    if (record.observed.phase === phase && record.observed.step === step) return record;
-    const next = await observe(record.labId, { phase, step });
-    await emit(next, 'lab.step', { step, phase });
+  /** Moves the lab to `phase` (checked by core's transition table) with the rest of `patch`, and tells the chat. */
+  async function enterPhase(
+    record: LabRecord,
+    phase: LabPhase,
+    step: string,
+    patch: Partial<ObservedState> = {},
+  ): Promise<LabRecord> {
+    if (record.observed.phase === phase && record.observed.step === step && Object.keys(patch).length === 0) {
+      return record;
+    }
+    const next = await store.update(record.labId, (current) => ({
+      ...current,
+      observed: { ...movePhase('reconciler', current.observed, phase), step, ...patch },
+    }));
+    await notices.changed(next);
     return next;
   }
 
   async function fail(record: LabRecord, error: StepError): Promise<void> {
-    const next = await observe(record.labId, {
-      phase: 'failed',
-      step: error.step,
+    const next = await enterPhase(record, 'failed', error.step, {
       error: { code: error.code, step: error.step, message: error.userMessage ?? userMessageOf(error) },
     });
-    await store.appendHistory(record.labId, {
+    await store.appendHistory(next.labId, {
       actor: 'runner',
       action: 'lab.failed',
       detail: { code: error.code, step: error.step },
     });
-    await emit(next, 'lab.failed', { code: error.code, step: error.step, message: next.observed.error?.message ?? '' });
   }
 
   async function step<T>(record: LabRecord, name: string, work: () => Promise<T>): Promise<T> {
@@ -132,23 +143,12 @@ export function createReconciler(options: ReconcilerOptions) {
   }
 
   async function teardown(record: LabRecord): Promise<void> {
-    if (record.observed.phase === 'stopped') return;
-    let current = record;
-    if (current.observed.phase !== 'stopping') {
-      current = await observe(current.labId, { phase: 'stopping', step: 'teardown' });
-      await emit(current, 'lab.stopping', {});
-    }
+    const current = await enterPhase(record, 'stopping', 'teardown');
     await step(current, 'teardown', () =>
       cluster.deleteNamespace(current.namespace, { wait: true, timeoutMs: options.teardownTimeoutMs ?? 60_000 }),
     );
-    const stopped = await observe(current.labId, {
-      phase: 'stopped',
-      step: 'teardown',
-      pods: [],
-      diagnosis: undefined,
-    });
-    await store.appendHistory(current.labId, { actor: 'runner', action: 'lab.stopped' });
-    await emit(stopped, 'lab.stopped', {});
+    const stopped = await enterPhase(current, 'stopped', 'teardown', { pods: [], diagnosis: undefined });
+    await store.appendHistory(stopped.labId, { actor: 'runner', action: 'lab.stopped' });
   }
 
   /** A reset (desired generation bumped): the old namespace goes, the lab starts over. */
@@ -156,9 +156,14 @@ export function createReconciler(options: ReconcilerOptions) {
     await step(record, 'reset', () =>
       cluster.deleteNamespace(record.namespace, { wait: true, timeoutMs: options.teardownTimeoutMs ?? 60_000 }),
     );
+    // Nothing observed of the old generation is kept: a fresh namespace, image run and pods.
     return store.update(record.labId, (current) => ({
       ...current,
-      observed: { phase: 'pending', pods: [], generation: current.desired.generation },
+      observed: {
+        ...movePhase('reconciler', { phase: current.observed.phase }, 'pending'),
+        pods: [],
+        generation: current.desired.generation,
+      },
     }));
   }
 
@@ -224,10 +229,8 @@ export function createReconciler(options: ReconcilerOptions) {
     );
     buildingExtras.catch(() => {});
     await provisioning;
-    await emit(record, 'lab.namespace-ready', { namespace: record.namespace });
 
     record = await enterPhase(record, 'building', 'build');
-    await emit(record, 'lab.build-started', {});
     const image = await building;
     const buildLog = (image.logTail.length ? image.logTail : logTail).slice(-12);
     const images = Object.fromEntries([
@@ -235,8 +238,7 @@ export function createReconciler(options: ReconcilerOptions) {
       ...(await buildingExtras),
     ]);
     record = await observe(record.labId, { imageTag: image.tag, imageCached: image.cached, buildLog, images });
-    if (buildLog.length) await emit(record, 'lab.build-log', { lines: buildLog });
-    await emit(record, 'lab.image-ready', { tag: image.tag, cached: image.cached });
+    await notices.changed(record);
 
     // The one-off container and the Deployment do not depend on each other either: the apply starts at once.
     const replicas = lesson.spec.deployment.replicas;
@@ -269,38 +271,36 @@ export function createReconciler(options: ReconcilerOptions) {
           user: '10001',
         }),
       );
-      const output = boundedOutput(result.output);
-      record = await observe(record.labId, { containerOutput: output });
-      await emit(record, 'lab.container-output', { output, exitCode: result.exitCode ?? -1 });
+      record = await observe(record.labId, { containerOutput: boundedOutput(result.output) });
+      await notices.changed(record);
     }
 
     record = await enterPhase(record, 'deploying', 'deploy');
     await deploying;
-    // The pod watcher recorded the pods meanwhile; from here it owns the phase.
+    // The pod watcher recorded the pods meanwhile; from here the pods own the phase.
     const before = record;
     record = await store.update(record.labId, (current) =>
       PRE_POD_PHASES.includes(current.observed.phase)
         ? {
             ...current,
             observed: {
-              ...current.observed,
+              ...movePhase(
+                'reconciler',
+                current.observed,
+                phaseFromPods(current.observed.pods, replicas, current.observed.diagnosis),
+              ),
               step: 'pods',
-              phase: phaseFromPods(current.observed.pods, replicas, current.observed.diagnosis),
             },
           }
         : undefined,
     );
-    await emit(record, 'lab.deployment-applied', { name: lesson.spec.deployment.name, replicas });
+    await notices.changed(record);
     if (record.observed.phase === 'ready' && before.observed.phase !== 'ready') {
       await store.appendHistory(record.labId, {
         actor: 'runner',
         action: 'observed.ready',
         detail: { pods: record.observed.pods.length },
       });
-      await emit(record, 'lab.ready', {});
-    }
-    if (record.observed.phase === 'degraded' && record.observed.diagnosis) {
-      await emit(record, 'lab.diagnosis', { diagnosis: record.observed.diagnosis });
     }
     if (record.observed.phase === 'waiting-for-pods') options.onWaitingForPods?.(record.labId);
   }
@@ -321,19 +321,25 @@ export function createReconciler(options: ReconcilerOptions) {
       reason: context.reason,
     });
     try {
-      if (record.desired.state === 'stopped') {
-        await teardown(record);
-        return;
+      let decision = decideReconcile(record);
+      if (decision.action === 'continue' && decision.adoptGeneration !== undefined) {
+        record = await observe(labId, { generation: decision.adoptGeneration });
+        decision = decideReconcile(record);
       }
-      const generation = record.desired.generation;
-      if (record.observed.generation === undefined) {
-        record = await observe(labId, { generation });
-      } else if (record.observed.generation !== generation) {
-        log.info({ generation }, 'reset: starting the lab over');
-        record = await startOver(record);
+      switch (decision.action) {
+        case 'none':
+          log.info({ why: decision.why, phase: record.observed.phase }, 'reconcile: nothing to do');
+          return;
+        case 'teardown':
+          await teardown(record);
+          return;
+        case 'restart':
+          log.info({ generation: decision.generation }, 'reset: starting the lab over');
+          record = await startOver(record);
+          break;
+        case 'continue':
+          break;
       }
-      // A failed lab stays failed until the learner resets or starts it again (new generation).
-      if (record.observed.phase === 'failed') return;
       await bringUp(record);
       log.info({ phase: (await store.get(labId))?.observed.phase }, 'reconciled');
     } catch (error) {

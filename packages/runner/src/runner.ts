@@ -7,7 +7,7 @@ import { closeOnSignals, createQueues, createReconcileWorker, publishLabEvent, t
 import { createLabStore, type LabStore } from '@labbot/store';
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
-import { createEmitter, type LabEventSink } from './events.js';
+import { createLabNotices, type LabEventSink } from './events.js';
 import { createJanitor, type Janitor } from './janitor.js';
 import { createJanitorLease } from './janitor-lease.js';
 import { createKubectlRunner } from './kubectl-worker.js';
@@ -163,13 +163,13 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const queueSink: LabEventSink = {
     publish: (event, record) => publishLabEvent(queues, record.owner.platform, event),
   };
-  const emit = createEmitter(observer ? observeLabEvents(queueSink, observer, clock) : queueSink, clock);
+  const notices = createLabNotices(observer ? observeLabEvents(queueSink, observer, clock) : queueSink, clock);
   const reconciler = createReconciler({
     store,
     lessons,
     builder,
     cluster: driver,
-    emit,
+    notices,
     logger,
     baseImage: config.baseImage,
     ceilings: config.limits.ceilings,
@@ -180,7 +180,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const watch = startStatusWatcher({
     store,
     cluster: driver,
-    emit,
+    notices,
     logger,
     ...(tuning.watchDebounceMs !== undefined ? { debounceMs: tuning.watchDebounceMs } : {}),
   });
@@ -208,7 +208,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const janitor = createJanitor({
     store,
     cluster: driver,
-    emit,
+    notices,
     enqueueReconcile: (labId, reason) => queues.enqueueReconcile(labId, reason),
     logger,
     clock,

@@ -1,14 +1,21 @@
 import type { ClusterDriver, LabPodWatch } from '@labbot/cluster';
 import type { Logger } from '@labbot/config';
-import type { Diagnosis, LabRecord, PodSummary } from '@labbot/core';
+import {
+  type Diagnosis,
+  isPodPhase,
+  type LabRecord,
+  movePhase,
+  type PodSummary,
+  PRE_POD_PHASES,
+  phaseFromPods,
+} from '@labbot/core';
 import type { LabStore } from '@labbot/store';
-import type { Emit } from './events.js';
-import { POD_PHASES, PRE_POD_PHASES, phaseFromPods } from './lab-phase.js';
+import type { LabNotices } from './events.js';
 
 export interface StatusWatcherOptions {
   store: LabStore;
   cluster: ClusterDriver;
-  emit: Emit;
+  notices: LabNotices;
   logger: Logger;
   debounceMs?: number;
   /** How long a lab may have fewer pods than desired before the cluster's events are asked why (default 2 s). */
@@ -28,7 +35,7 @@ const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringif
  * and a diagnosis in plain words. No polling: snapshots arrive from the watch, coalesced per lab.
  */
 export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher {
-  const { store, cluster, emit, logger } = options;
+  const { store, cluster, notices, logger } = options;
   // Snapshots of one lab are applied in order, one at a time.
   const queues = new Map<string, Promise<void>>();
 
@@ -40,7 +47,7 @@ export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher
         before = current;
         if (current.desired.state !== 'running') return undefined;
         const early = PRE_POD_PHASES.includes(current.observed.phase);
-        if (!early && !POD_PHASES.includes(current.observed.phase)) return undefined;
+        if (!early && !isPodPhase(current.observed.phase)) return undefined;
         const desired = current.observed.desiredReplicas ?? 0;
         // Before the runner finished its steps the pods are only recorded; it picks the phase from them.
         const phase = early ? current.observed.phase : phaseFromPods(pods, desired, diagnosis);
@@ -53,7 +60,10 @@ export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher
         ) {
           return undefined;
         }
-        return { ...current, observed: { ...current.observed, phase, pods, diagnosis: shownDiagnosis } };
+        return {
+          ...current,
+          observed: { ...movePhase('pods', current.observed, phase), pods, diagnosis: shownDiagnosis },
+        };
       });
     } catch (error) {
       if (error instanceof Error && 'code' in error && error.code === 'STORE_NOT_FOUND') return;
@@ -61,16 +71,11 @@ export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher
     }
     if (!before || !after || after.version === before.version) return;
     if (PRE_POD_PHASES.includes(after.observed.phase)) return;
-    const desired = after.observed.desiredReplicas ?? 0;
-    await emit(after, 'lab.pods', { pods, ready: pods.filter((pod) => pod.ready).length, desired });
+    await notices.changed(after);
     if (after.observed.phase === 'ready' && before.observed.phase !== 'ready') {
       await store.appendHistory(labId, { actor: 'runner', action: 'observed.ready', detail: { pods: pods.length } });
-      await emit(after, 'lab.ready', {});
     }
-    const diagnosisNow = after.observed.diagnosis;
-    if (diagnosisNow && diagnosisNow.reason !== before.observed.diagnosis?.reason) {
-      await emit(after, 'lab.diagnosis', { diagnosis: diagnosisNow });
-    }
+    const desired = after.observed.desiredReplicas ?? 0;
     if (after.observed.phase === 'waiting-for-pods' && pods.length < desired) checkShortfall(labId);
   }
 
@@ -101,9 +106,11 @@ export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher
     let changed = false;
     const degraded = await store.update(labId, (current) => {
       changed = short(current);
-      return changed ? { ...current, observed: { ...current.observed, phase: 'degraded', diagnosis } } : undefined;
+      return changed
+        ? { ...current, observed: { ...movePhase('pods', current.observed, 'degraded'), diagnosis } }
+        : undefined;
     });
-    if (changed) await emit(degraded, 'lab.diagnosis', { diagnosis });
+    if (changed) await notices.changed(degraded);
   }
 
   const watch = cluster.watchLabPods({

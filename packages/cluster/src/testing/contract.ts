@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { LabbotError } from '@labbot/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterErrorCode } from '../cluster-errors.js';
+import type { ClusterDriver } from '../driver.js';
+
+export interface ClusterDriverContractHarness {
+  create(): ClusterDriver | Promise<ClusterDriver>;
+  cleanup?(): Promise<void>;
+}
+
+interface ContainerSpec {
+  spec?: { template?: { spec?: { containers?: { image?: string }[] } } };
+}
+
+/**
+ * What every ClusterDriver must do for the runner, run against the real driver on kube-sim
+ * (`driver-contract.int.test.ts`) and the in-memory one (`memory-cluster.test.ts`).
+ */
+export function describeClusterDriverContract(name: string, harness: ClusterDriverContractHarness): void {
+  describe(`ClusterDriver contract: ${name}`, () => {
+    let driver: ClusterDriver;
+    const made: string[] = [];
+
+    const newLab = () => {
+      const labId = randomBytes(6).toString('hex');
+      const namespace = `lab-${labId}`;
+      made.push(namespace);
+      return {
+        labId,
+        namespace,
+        owner: { platform: 'local' as const, workspaceId: 'machine', userId: 'ada' },
+        lessonId: 'docker-vs-kubernetes',
+        expiresAt: new Date('2030-01-01T00:00:00Z'),
+        limits: { cpu: '100m', memory: '32Mi', pods: 3 },
+      };
+    };
+    const deployment = (replicas: number) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'hello', labels: { app: 'hello' } },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: 'hello' } },
+        template: { metadata: { labels: { app: 'hello' } }, spec: { containers: [{ name: 'hello' }] } },
+      },
+    });
+
+    beforeAll(async () => {
+      driver = await harness.create();
+    });
+
+    afterAll(async () => {
+      for (const namespace of made) await driver?.deleteNamespace(namespace, { wait: false }).catch(() => undefined);
+      await harness.cleanup?.();
+    });
+
+    it('answers a version when the cluster is there', async () => {
+      expect((await driver.checkConnection()).gitVersion).toMatch(/^v\d+\.\d+/);
+    });
+
+    it('provisions a lab namespace idempotently and lists it with its lab and lesson', async () => {
+      const lab = newLab();
+      const first = await driver.provisionNamespace(lab);
+      const second = await driver.provisionNamespace(lab);
+      expect(first.namespace).toBe(lab.namespace);
+      expect(second.namespace).toBe(lab.namespace);
+      const listed = (await driver.listLabNamespaces()).filter((ns) => ns.name === lab.namespace);
+      expect(listed).toHaveLength(1);
+      expect(listed[0]).toMatchObject({ labId: lab.labId, lessonId: 'docker-vs-kubernetes' });
+    });
+
+    it('applies the Deployment with the lesson image and the lab label', async () => {
+      const lab = newLab();
+      await driver.provisionNamespace(lab);
+      const applied = await driver.applyDeployment({
+        namespace: lab.namespace,
+        labId: lab.labId,
+        manifest: deployment(2),
+        image: 'labbot/busybox:1',
+      });
+      expect(applied.metadata?.labels?.['labbot.dev/lab']).toBe(lab.labId);
+      expect((applied as ContainerSpec).spec?.template?.spec?.containers?.map((c) => c.image)).toEqual([
+        'labbot/busybox:1',
+      ]);
+    });
+
+    it('refuses a Deployment in a namespace that does not exist with CLUSTER_NOT_FOUND', async () => {
+      const lab = newLab();
+      await expect(
+        driver.applyDeployment({ namespace: lab.namespace, labId: lab.labId, manifest: deployment(1), image: 'x:1' }),
+      ).rejects.toSatisfy((error: unknown) => error instanceof LabbotError && error.code === ClusterErrorCode.notFound);
+    });
+
+    it('deletes a namespace (waiting until it is gone) and treats an absent one as deleted', async () => {
+      const lab = newLab();
+      await driver.provisionNamespace(lab);
+      await driver.deleteNamespace(lab.namespace, { wait: true, timeoutMs: 30_000 });
+      expect((await driver.listLabNamespaces()).map((ns) => ns.name)).not.toContain(lab.namespace);
+      await expect(driver.deleteNamespace(lab.namespace, { wait: true, timeoutMs: 5000 })).resolves.toBeUndefined();
+    });
+  });
+}

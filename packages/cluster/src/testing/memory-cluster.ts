@@ -1,0 +1,168 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { LabbotError } from '@labbot/core';
+import { ClusterErrorCode } from '../cluster-errors.js';
+import { type ClusterDriver, type LabNamespace, ownerLabelValue } from '../driver.js';
+import type { KubectlResult } from '../kubectl.js';
+import { CLASS_LABEL, LAB_LABEL, LESSON_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../labels.js';
+import type { WatchLabPodsOptions } from '../pod-watcher.js';
+import type { Diagnosis, KubectlCommand, PodSummary } from '../types.js';
+
+type DriverMethod = Exclude<keyof ClusterDriver, 'watchLabPods'>;
+
+/** A working ClusterDriver in memory: namespaces, one Deployment per lab, pods a test sets. */
+export interface MemoryClusterDriver extends ClusterDriver {
+  /** Lab namespaces by name. */
+  readonly namespaces: ReadonlyMap<string, LabNamespace>;
+  /** The last Deployment applied per namespace. */
+  readonly deployments: ReadonlyMap<string, KubernetesObject>;
+  /** Every kubectl command run, in order. */
+  readonly kubectlCalls: { namespace: string; command: KubectlCommand }[];
+  /** Makes the next call of `method` throw `error` (once). */
+  failNext(method: DriverMethod, error: Error): void;
+  /** Sets a lab's pods (and diagnosis); every pod watch gets the snapshot at once. */
+  setPods(labId: string, pods: PodSummary[], diagnosis?: Diagnosis): void;
+  /** What diagnoseNamespace answers for a namespace (e.g. PendingQuota from its events). */
+  setNamespaceDiagnosis(namespace: string, diagnosis: Diagnosis | undefined): void;
+  /** Makes a namespace vanish, as if someone deleted it behind labbot's back. */
+  removeNamespace(namespace: string): void;
+}
+
+export interface MemoryClusterDriverOptions {
+  /** The clock for namespace creation times (default: the wall clock). */
+  clock?: () => Date;
+}
+
+/**
+ * The in-memory ClusterDriver for unit tests of the runner. It passes the same contract suite
+ * (`describeClusterDriverContract`) as the real driver on kube-sim.
+ */
+export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = {}): MemoryClusterDriver {
+  const clock = options.clock ?? (() => new Date());
+  const namespaces = new Map<string, LabNamespace>();
+  const deployments = new Map<string, KubernetesObject>();
+  const pods = new Map<string, { namespace: string; pods: PodSummary[]; diagnosis?: Diagnosis }>();
+  const namespaceDiagnoses = new Map<string, Diagnosis>();
+  const failures = new Map<DriverMethod, Error>();
+  const watchers = new Set<WatchLabPodsOptions>();
+  const kubectlCalls: { namespace: string; command: KubectlCommand }[] = [];
+
+  const failing = (method: DriverMethod) => {
+    const error = failures.get(method);
+    if (error) {
+      failures.delete(method);
+      throw error;
+    }
+  };
+  const labOf = (namespace: string) => namespaces.get(namespace)?.labId;
+
+  return {
+    namespaces,
+    deployments,
+    kubectlCalls,
+    failNext: (method, error) => {
+      failures.set(method, error);
+    },
+    setPods: (labId, list, diagnosis) => {
+      const namespace = [...namespaces.values()].find((ns) => ns.labId === labId)?.name ?? `lab-${labId}`;
+      pods.set(labId, { namespace, pods: list, ...(diagnosis ? { diagnosis } : {}) });
+      for (const watcher of watchers) watcher.onSnapshot(labId, namespace, structuredClone(list), diagnosis);
+    },
+    setNamespaceDiagnosis: (namespace, diagnosis) => {
+      if (diagnosis) namespaceDiagnoses.set(namespace, diagnosis);
+      else namespaceDiagnoses.delete(namespace);
+    },
+    removeNamespace: (namespace) => {
+      namespaces.delete(namespace);
+      deployments.delete(namespace);
+    },
+
+    provisionNamespace: async (provision) => {
+      failing('provisionNamespace');
+      const existing = namespaces.get(provision.namespace);
+      namespaces.set(provision.namespace, {
+        name: provision.namespace,
+        labId: provision.labId,
+        ownerKey: ownerLabelValue(provision.owner),
+        lessonId: provision.lessonId,
+        classId: provision.classId,
+        expiresAt: new Date(provision.expiresAt).toISOString(),
+        createdAt: existing?.createdAt ?? clock().toISOString(),
+        phase: 'Active',
+      });
+      const object: KubernetesObject = {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name: provision.namespace,
+          labels: {
+            [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+            [LAB_LABEL]: provision.labId,
+            [LESSON_LABEL]: provision.lessonId,
+            ...(provision.classId ? { [CLASS_LABEL]: provision.classId } : {}),
+          },
+        },
+      };
+      return { namespace: provision.namespace, objects: [object] };
+    },
+    applyDeployment: async (apply) => {
+      failing('applyDeployment');
+      if (!namespaces.has(apply.namespace)) {
+        throw new LabbotError(ClusterErrorCode.notFound, `namespaces "${apply.namespace}" not found`, {
+          context: { namespace: apply.namespace },
+        });
+      }
+      const manifest = structuredClone(apply.manifest) as KubernetesObject & {
+        spec?: { template?: { spec?: { containers?: { image?: string }[] } } };
+      };
+      for (const container of manifest.spec?.template?.spec?.containers ?? []) container.image = apply.image;
+      manifest.metadata = {
+        ...manifest.metadata,
+        namespace: apply.namespace,
+        labels: { ...manifest.metadata?.labels, [LAB_LABEL]: apply.labId },
+      };
+      deployments.set(apply.namespace, manifest);
+      return manifest;
+    },
+    watchLabPods: (watch) => {
+      watchers.add(watch);
+      return {
+        synced: Promise.resolve(),
+        podsOf: (labId) => structuredClone(pods.get(labId)?.pods ?? []),
+        stop: async () => {
+          watchers.delete(watch);
+        },
+      };
+    },
+    listPods: async (namespace) => {
+      failing('listPods');
+      const labId = labOf(namespace);
+      return structuredClone((labId && pods.get(labId)?.pods) || []);
+    },
+    diagnoseNamespace: async (namespace) => {
+      failing('diagnoseNamespace');
+      return namespaceDiagnoses.get(namespace);
+    },
+    kubectl: async (namespace, command): Promise<KubectlResult> => {
+      failing('kubectl');
+      kubectlCalls.push({ namespace, command });
+      if (!namespaces.has(namespace))
+        return { ok: false, text: `Error from server (NotFound): namespaces "${namespace}" not found` };
+      return { ok: true, text: `${command.verb} done\n` };
+    },
+    deleteNamespace: async (namespace) => {
+      failing('deleteNamespace');
+      namespaces.delete(namespace);
+      deployments.delete(namespace);
+      const labId = [...pods.entries()].find(([, entry]) => entry.namespace === namespace)?.[0];
+      if (labId) pods.delete(labId);
+    },
+    listLabNamespaces: async () => {
+      failing('listLabNamespaces');
+      return structuredClone([...namespaces.values()]);
+    },
+    checkConnection: async () => {
+      failing('checkConnection');
+      return { gitVersion: 'v1.32.0-memory' };
+    },
+  };
+}

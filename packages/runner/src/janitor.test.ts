@@ -1,0 +1,96 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createJanitor, type Janitor } from './janitor.js';
+import { createRunnerWorld } from './testing/runner-fixtures.js';
+
+let world: ReturnType<typeof createRunnerWorld>;
+let janitor: Janitor;
+let reconciles: [string, string][];
+
+beforeEach(() => {
+  world = createRunnerWorld();
+  reconciles = [];
+  janitor = createJanitor({
+    store: world.store,
+    cluster: world.cluster,
+    notices: world.notices,
+    enqueueReconcile: async (labId, reason) => {
+      reconciles.push([labId, reason]);
+    },
+    logger: world.logger,
+    clock: world.clock.now,
+    warningMs: 10 * 60_000,
+    orphanGraceMs: 60_000,
+  });
+});
+
+const provision = (labId: string, namespace: string) =>
+  world.cluster.provisionNamespace({
+    labId,
+    namespace,
+    owner: 'owner',
+    lessonId: 'docker-vs-kubernetes',
+    expiresAt: new Date('2030-01-01T00:00:00Z'),
+    limits: { cpu: '100m', memory: '32Mi', pods: 3 },
+  });
+
+describe('janitor', () => {
+  it('warns a learner once, ten minutes before the lab expires', async () => {
+    const lab = await world.newLab({ ttlMinutes: 30 });
+    expect((await janitor.sweep()).warned).toEqual([]);
+    world.clock.advance(21 * 60_000);
+    expect((await janitor.sweep()).warned).toEqual([lab.labId]);
+    expect((await janitor.sweep()).warned).toEqual([]);
+    expect(world.events.filter((event) => event.type === 'lab.expiry-warning').map((e) => e.labId)).toEqual([
+      lab.labId,
+    ]);
+    expect((await world.store.get(lab.labId))?.observed.expiryWarnedAt).toBe(world.clock.now().toISOString());
+  });
+
+  it('asks for the teardown of an expired lab, once', async () => {
+    const lab = await world.newLab({ ttlMinutes: 30 });
+    world.clock.advance(31 * 60_000);
+    expect((await janitor.sweep()).expired).toEqual([lab.labId]);
+    expect((await world.store.get(lab.labId))?.desired.state).toBe('stopped');
+    expect(reconciles).toEqual([[lab.labId, 'janitor.ttl']]);
+    expect((await janitor.sweep()).expired).toEqual([]);
+    const audit = (await world.store.history(lab.labId)).map((entry) => entry.action);
+    expect(audit).toContain('desired.stopped');
+  });
+
+  it('removes a lab namespace nobody wants once it is older than the grace period', async () => {
+    await provision('aaaaaaaaaaaa', 'lab-aaaaaaaaaaaa');
+    expect((await janitor.sweep()).orphansRemoved).toEqual([]);
+    world.clock.advance(61_000);
+    expect((await janitor.sweep()).orphansRemoved).toEqual(['lab-aaaaaaaaaaaa']);
+    expect(world.cluster.namespaces.has('lab-aaaaaaaaaaaa')).toBe(false);
+  });
+
+  it('keeps the namespace of a running lab', async () => {
+    const lab = await world.newLab();
+    await provision(lab.labId, lab.namespace);
+    world.clock.advance(61_000);
+    expect((await janitor.sweep()).orphansRemoved).toEqual([]);
+    expect(world.cluster.namespaces.has(lab.namespace)).toBe(true);
+  });
+
+  it('sends a deployed lab whose namespace vanished back to pending and asks for a reconcile', async () => {
+    const lab = await world.newLab();
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      observed: { ...current.observed, phase: 'ready', generation: 0 },
+    }));
+    expect((await janitor.sweep()).repaired).toEqual([lab.labId]);
+    expect((await world.store.get(lab.labId))?.observed).toMatchObject({ phase: 'pending', pods: [] });
+    expect(reconciles).toEqual([[lab.labId, 'janitor.repair']]);
+  });
+
+  it('leaves a lab still being built alone even though its namespace is not there yet', async () => {
+    const lab = await world.newLab();
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      observed: { ...current.observed, phase: 'building', generation: 0 },
+    }));
+    expect((await janitor.sweep()).repaired).toEqual([]);
+    expect((await world.store.get(lab.labId))?.observed.phase).toBe('building');
+  });
+});

@@ -1,0 +1,232 @@
+import { LabbotError, type LabRecord } from '@labbot/core';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createReconciler } from './reconciler.js';
+import { builtInLessons, createRunnerWorld, pod } from './testing/runner-fixtures.js';
+
+type World = ReturnType<typeof createRunnerWorld>;
+let world: World;
+let reconcile: (labId: string, finalAttempt?: boolean) => Promise<void>;
+let waitingForPods: string[];
+
+beforeEach(async () => {
+  world = createRunnerWorld();
+  waitingForPods = [];
+  const reconciler = createReconciler({
+    store: world.store,
+    lessons: await builtInLessons(),
+    builder: world.builder,
+    cluster: world.cluster,
+    notices: world.notices,
+    logger: world.logger,
+    baseImage: 'labbot/busybox:1',
+    ceilings: { cpu: '2', memory: '1Gi', pods: 10 },
+    maxConcurrentBuilds: 2,
+    onWaitingForPods: (labId) => waitingForPods.push(labId),
+  });
+  reconcile = (labId, finalAttempt = false) => reconciler.reconcile(labId, { reason: 'test', finalAttempt });
+});
+
+const stored = async (lab: LabRecord) => {
+  const record = await world.store.get(lab.labId);
+  if (!record) throw new Error(`lab ${lab.labId} is gone`);
+  return record;
+};
+
+/** A failure a retry cannot fix (e.g. a lesson's Dockerfile error). */
+const permanent = (code: string) => new LabbotError(code, `${code} happened`, { userMessage: `${code} in words.` });
+/** A failure a retry may fix (e.g. the API server was briefly away). */
+const transient = (code: string) => new LabbotError(code, `${code} happened`, { retryable: true });
+
+describe('reconcile: bringing a lab up', () => {
+  it('provisions, builds, runs once and deploys, then waits for the pods', async () => {
+    const lab = await world.newLab();
+    await reconcile(lab.labId);
+    const record = await stored(lab);
+    expect(record.observed).toMatchObject({
+      phase: 'waiting-for-pods',
+      step: 'pods',
+      generation: 0,
+      imageCached: false,
+      containerOutput: 'Hello from the container!\n',
+      desiredReplicas: 3,
+    });
+    expect(record.observed.imageTag).toMatch(/^labbot\/docker-vs-kubernetes:[0-9a-f]{12}$/);
+    expect(record.observed.buildLog?.length).toBeGreaterThan(0);
+    expect(world.cluster.namespaces.get(lab.namespace)?.labId).toBe(lab.labId);
+    const deployment = world.cluster.deployments.get(lab.namespace) as {
+      spec: { replicas: number; template: { spec: { containers: { image: string }[] } } };
+    };
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.spec.template.spec.containers.map((c) => c.image)).toEqual([record.observed.imageTag]);
+    expect(world.builder.runs.map((run) => [run.image, run.user])).toEqual([[record.observed.imageTag, '10001']]);
+    expect(waitingForPods).toEqual([lab.labId]);
+    expect(world.phasesShown(lab.labId)).toEqual([
+      'provisioning',
+      'building',
+      'building',
+      'running-once',
+      'running-once',
+      'deploying',
+      'waiting-for-pods',
+    ]);
+  });
+
+  it('goes straight to ready when the pods recorded during the deploy are all ready', async () => {
+    const lab = await world.newLab();
+    // The pod watch records pods while the runner is still deploying (see the status watcher).
+    world.cluster.failNext('applyDeployment', transient('CLUSTER_TIMEOUT'));
+    await expect(reconcile(lab.labId)).rejects.toThrow(/CLUSTER_TIMEOUT happened/);
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      observed: { ...current.observed, pods: [pod('a', true), pod('b', true), pod('c', true)] },
+    }));
+    await reconcile(lab.labId);
+    expect((await stored(lab)).observed.phase).toBe('ready');
+    expect((await world.store.history(lab.labId)).map((entry) => entry.action)).toContain('observed.ready');
+    expect(waitingForPods).toEqual([]);
+  });
+
+  it('reuses the image and skips the one-off container when a retried job finds them done', async () => {
+    const lab = await world.newLab();
+    world.cluster.failNext('applyDeployment', transient('CLUSTER_TIMEOUT'));
+    await expect(reconcile(lab.labId)).rejects.toThrow();
+    await reconcile(lab.labId);
+    expect((await stored(lab)).observed).toMatchObject({ phase: 'waiting-for-pods', imageCached: true });
+    expect(world.builder.stats()).toMatchObject({ builds: 1, cacheHits: 1 });
+    expect(world.builder.runs).toHaveLength(1);
+  });
+
+  it('does nothing for a lab that is ready, degraded, waiting for its pods or failed', async () => {
+    for (const phase of ['ready', 'degraded', 'waiting-for-pods', 'failed'] as const) {
+      const lab = await world.newLab();
+      await world.store.update(lab.labId, (current) => ({
+        ...current,
+        observed: { ...current.observed, phase, generation: 0 },
+      }));
+      await reconcile(lab.labId);
+      expect((await stored(lab)).observed.phase).toBe(phase);
+      expect(world.cluster.namespaces.has(lab.namespace)).toBe(false);
+    }
+    expect(world.builder.stats().builds).toBe(0);
+    expect(world.events).toEqual([]);
+  });
+
+  it('ignores a reconcile of a lab that was deleted', async () => {
+    await expect(reconcile('0123456789ab')).resolves.toBeUndefined();
+    expect(world.events).toEqual([]);
+  });
+});
+
+describe('reconcile: failures', () => {
+  it.each([
+    ['namespace', 'provisionNamespace', 'cluster'],
+    ['deploy', 'applyDeployment', 'cluster'],
+    ['build', 'ensureImage', 'builder'],
+    ['run-once', 'runOnce', 'builder'],
+  ] as const)(
+    'a failure that a retry cannot fix in the %s step fails the lab at once, in words',
+    async (step, method, where) => {
+      const lab = await world.newLab();
+      if (where === 'cluster') world.cluster.failNext(method as 'applyDeployment', permanent('STEP_BROKEN'));
+      else world.builder.failNext(method as 'runOnce', permanent('STEP_BROKEN'));
+      await reconcile(lab.labId);
+      const record = await stored(lab);
+      expect(record.observed.phase).toBe('failed');
+      expect(record.observed.error).toEqual({ code: 'STEP_BROKEN', step, message: 'STEP_BROKEN in words.' });
+      expect(world.phasesShown(lab.labId).at(-1)).toBe('failed');
+      const failed = (await world.store.history(lab.labId)).find((entry) => entry.action === 'lab.failed');
+      expect(failed?.detail).toEqual({ code: 'STEP_BROKEN', step });
+    },
+  );
+
+  it('throws a retryable failure for the job to retry, and fails the lab on the final attempt', async () => {
+    const lab = await world.newLab();
+    world.cluster.failNext('provisionNamespace', transient('CLUSTER_UNAVAILABLE'));
+    await expect(reconcile(lab.labId)).rejects.toSatisfy(
+      (error: unknown) => error instanceof LabbotError && error.code === 'CLUSTER_UNAVAILABLE' && error.retryable,
+    );
+    expect((await stored(lab)).observed.phase).not.toBe('failed');
+
+    world.cluster.failNext('provisionNamespace', transient('CLUSTER_UNAVAILABLE'));
+    await reconcile(lab.labId, true);
+    expect((await stored(lab)).observed).toMatchObject({
+      phase: 'failed',
+      error: { code: 'CLUSTER_UNAVAILABLE', step: 'namespace' },
+    });
+  });
+
+  it('fails an unknown lesson in the lesson step, never retrying it', async () => {
+    const lab = await world.newLab({ lessonId: 'no-such-lesson' });
+    await reconcile(lab.labId);
+    expect((await stored(lab)).observed).toMatchObject({ phase: 'failed', error: { step: 'lesson' } });
+  });
+
+  it('leaves a failed lab failed until a reset', async () => {
+    const lab = await world.newLab();
+    world.builder.failNext('ensureImage', permanent('BUILD_FAILED'));
+    await reconcile(lab.labId);
+    await reconcile(lab.labId);
+    expect(world.builder.stats().builds).toBe(0);
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      desired: { ...current.desired, generation: current.desired.generation + 1 },
+    }));
+    await reconcile(lab.labId);
+    const record = await stored(lab);
+    expect(record.observed).toMatchObject({ phase: 'waiting-for-pods', generation: 1 });
+    expect(record.observed.error).toBeUndefined();
+  });
+});
+
+describe('reconcile: stop and reset', () => {
+  it('tears a lab down when it is asked to stop, and forgets its pods', async () => {
+    const lab = await world.newLab();
+    await reconcile(lab.labId);
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      desired: { ...current.desired, state: 'stopped' },
+      observed: { ...current.observed, pods: [pod('a', true)] },
+    }));
+    await reconcile(lab.labId);
+    const record = await stored(lab);
+    expect(record.observed).toMatchObject({ phase: 'stopped', step: 'teardown', pods: [] });
+    expect(world.cluster.namespaces.has(lab.namespace)).toBe(false);
+    expect(world.phasesShown(lab.labId).slice(-2)).toEqual(['stopping', 'stopped']);
+    await reconcile(lab.labId);
+    expect(world.phasesShown(lab.labId).slice(-2)).toEqual(['stopping', 'stopped']);
+  });
+
+  it('retries a teardown that failed for a moment, and stays stopping meanwhile', async () => {
+    const lab = await world.newLab();
+    await reconcile(lab.labId);
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      desired: { ...current.desired, state: 'stopped' },
+    }));
+    world.cluster.failNext('deleteNamespace', transient('CLUSTER_TIMEOUT'));
+    await expect(reconcile(lab.labId)).rejects.toThrow();
+    expect((await stored(lab)).observed.phase).toBe('stopping');
+    await reconcile(lab.labId);
+    expect((await stored(lab)).observed.phase).toBe('stopped');
+  });
+
+  it('starts a reset lab over from a fresh namespace, running the container again', async () => {
+    const lab = await world.newLab();
+    await reconcile(lab.labId);
+    world.builder.setOutput('second run\n');
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      desired: { state: 'running', generation: current.desired.generation + 1 },
+    }));
+    await reconcile(lab.labId);
+    const record = await stored(lab);
+    expect(record.observed).toMatchObject({
+      phase: 'waiting-for-pods',
+      generation: 1,
+      containerOutput: 'second run\n',
+      imageCached: true,
+    });
+    expect(world.builder.runs).toHaveLength(2);
+    expect(world.cluster.namespaces.has(lab.namespace)).toBe(true);
+  });
+});

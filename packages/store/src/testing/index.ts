@@ -1,0 +1,2 @@
+export { describeLabStoreContract, type LabStoreContractHarness } from './contract.js';
+export { createMemoryLabStore, type MemoryLabStoreOptions } from './memory-store.js';
