@@ -1,6 +1,7 @@
 import {
   type ChatAdapter,
   type ChatCapabilities,
+  type ChatFile,
   type ChatHandlers,
   type ChatMessage,
   type Conversation,
@@ -13,7 +14,14 @@ import {
   RateLimitedError,
   type Responder,
 } from '@labbot/chat';
-import { type Actor, GENERIC_USER_MESSAGE, LabbotError, MAX_MANIFEST_LENGTH } from '@labbot/core';
+import {
+  ADMIN_PERMISSION_ROLE,
+  type Actor,
+  GENERIC_USER_MESSAGE,
+  INSTRUCTOR_PERMISSION_ROLE,
+  LabbotError,
+  MAX_MANIFEST_LENGTH,
+} from '@labbot/core';
 import {
   type AutocompleteInteraction,
   type ButtonInteraction,
@@ -64,6 +72,10 @@ export interface DiscordAdapterOptions {
    * 3-second deadline is never missed however slow a handler is.
    */
   autoDeferMs?: number;
+  /** User ids that may end any class (they are instructors too). */
+  adminUserIds?: readonly string[];
+  /** Instructor user ids (besides instructor roles and the Manage Server permission). */
+  instructorUserIds?: readonly string[];
   /** Thread archive after inactivity, minutes (60, 1440, 4320 or 10080; default 1440). */
   threadArchiveMinutes?: 60 | 1440 | 4320 | 10080;
   logger?: DiscordAdapterLogger;
@@ -183,6 +195,11 @@ export class DiscordChatAdapter implements ChatAdapter {
         body: renderDiscordMessage(message),
       }),
     );
+  }
+
+  threadLink(threadId: string): string {
+    const address = decodeThreadId(threadId);
+    return address ? `<#${address.threadId}>` : 'your thread';
   }
 
   async sendDirect(userId: string, message: ChatMessage): Promise<void> {
@@ -310,12 +327,17 @@ export class DiscordChatAdapter implements ChatAdapter {
   #actorOf(interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction): Actor {
     const member = interaction.member;
     const roleIds = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
-    return {
-      platform: 'discord',
-      workspaceId: interaction.guildId ?? DM_WORKSPACE,
-      userId: interaction.user.id,
-      roles: memberRoles(roleIds, interaction.guildId, (id) => interaction.guild?.roles.cache.get(id)?.name),
-    };
+    const roles = memberRoles(roleIds, interaction.guildId, (id) => interaction.guild?.roles.cache.get(id)?.name);
+    // Platform permissions, never names: Manage Server makes an instructor, Administrator an admin.
+    const permissions = interaction.guildId ? interaction.memberPermissions : null;
+    const userId = interaction.user.id;
+    if (permissions?.has(PermissionFlagsBits.Administrator) || this.options.adminUserIds?.includes(userId)) {
+      roles.push(ADMIN_PERMISSION_ROLE);
+    }
+    if (permissions?.has(PermissionFlagsBits.ManageGuild) || this.options.instructorUserIds?.includes(userId)) {
+      roles.push(INSTRUCTOR_PERMISSION_ROLE);
+    }
+    return { platform: 'discord', workspaceId: interaction.guildId ?? DM_WORKSPACE, userId, roles };
   }
 
   async #conversationOf(
@@ -386,7 +408,8 @@ export function memberRoles(
     if (id === guildId) continue; // @everyone has the guild's id
     roles.add(id);
     const name = nameOf(id);
-    if (name) roles.add(name);
+    // A name is chosen by whoever manages roles: it may never pose as a permission-derived role.
+    if (name && !name.startsWith('@')) roles.add(name);
   }
   return [...roles];
 }
@@ -460,6 +483,26 @@ class InteractionResponder implements Responder {
         if (this.#acknowledged()) throw new Error('the interaction was answered before the form could open');
         await interaction.showModal(renderDocumentModal(request));
       });
+  }
+
+  replyFile(file: ChatFile, options: { ephemeral?: boolean } = {}): Promise<void> {
+    const ephemeral = options.ephemeral ?? false;
+    return this.#serial(async () => {
+      const { flags: _ignored, ...content } = renderDiscordMessage(file.message, { ephemeral });
+      const files = [{ attachment: Buffer.from(file.content, 'utf8'), name: file.name }];
+      if (!this.#acknowledged()) {
+        await this.interaction.reply({ ...content, files, ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}) });
+        this.#originalUsed = true;
+        this.#originalEphemeral = ephemeral;
+        return;
+      }
+      if (!this.#originalUsed && this.#originalEphemeral === ephemeral) {
+        await this.interaction.editReply({ ...content, files });
+        this.#originalUsed = true;
+        return;
+      }
+      await this.interaction.followUp({ ...content, files, ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}) });
+    });
   }
 
   openThread(request: { announcement: ChatMessage; title: string }): Promise<string> {

@@ -7,7 +7,7 @@ import { type ChatService, type ChatServiceOptions, startChatService } from './c
 import type { BotLogger } from './lab-bot.js';
 
 export interface ChatAppOptions
-  extends Pick<ChatServiceOptions, 'instructorRoles' | 'limits' | 'minEditIntervalMs' | 'outboxObserver'> {
+  extends Pick<ChatServiceOptions, 'instructorRoles' | 'limits' | 'minEditIntervalMs' | 'outboxObserver' | 'classes'> {
   adapter: ChatAdapter;
   redisUrl: string;
   /** An operator's extra lessons beside the built-in ones (LABBOT_LESSONS_DIR). */
@@ -50,6 +50,7 @@ export async function startChatApp(options: ChatAppOptions): Promise<ChatApp> {
       lessons,
       instructorRoles: options.instructorRoles,
       limits: options.limits,
+      ...(options.classes ? { classes: options.classes } : {}),
       logger,
       ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
       ...(options.outboxObserver ? { outboxObserver: options.outboxObserver } : {}),

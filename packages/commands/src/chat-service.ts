@@ -11,7 +11,7 @@ import {
   type Queues,
   type WorkerTuning,
 } from '@labbot/queue';
-import type { LabStore } from '@labbot/store';
+import { createClassRoster, type LabStore } from '@labbot/store';
 import type { Redis } from 'ioredis';
 import { type BotLogger, createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
 
@@ -23,6 +23,8 @@ export interface ChatServiceOptions {
   lessons: LessonCatalog;
   instructorRoles: readonly string[];
   limits: LabBotOptions['limits'];
+  /** Class limits and admins (defaults: 200 learners, 16 provisions at once, no admins). */
+  classes?: Partial<Pick<LabBotOptions['classes'], 'limits' | 'adminRoles' | 'boardIntervalMs'>>;
   logger?: BotLogger;
   clock?: () => Date;
   /** At most one edit per thread in this time (default 1000 ms). */
@@ -54,6 +56,16 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     lessons: options.lessons,
     instructorRoles: options.instructorRoles,
     limits: options.limits,
+    classes: {
+      roster: createClassRoster({ redis }),
+      limits: options.classes?.limits ?? { maxLearners: 200, maxConcurrentProvisions: 16 },
+      ...(options.classes?.adminRoles ? { adminRoles: options.classes.adminRoles } : {}),
+      ...(options.classes?.boardIntervalMs !== undefined ? { boardIntervalMs: options.classes.boardIntervalMs } : {}),
+    },
+    maxMessageLength: adapter.capabilities.maxMessageLength,
+    ...(adapter.threadLink
+      ? { threadLink: (threadId: string) => adapter.threadLink?.(threadId) ?? 'your thread' }
+      : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
@@ -104,10 +116,15 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     }),
   ];
   await adapter.start(bot.handlers);
+  // Boards of open classes are redrawn after a restart (learners may have moved meanwhile).
+  await bot.classes
+    .resume(platform)
+    .catch((error: unknown) => options.logger?.warn({ err: error }, 'could not resume class boards'));
   return {
     bot,
     queues,
     stop: async () => {
+      bot.classes.stop();
       await adapter.stop();
       await Promise.all(workers.map((worker) => worker.close()));
       await kubectl.close();

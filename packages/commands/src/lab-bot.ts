@@ -9,10 +9,10 @@ import {
 import {
   type Actor,
   authorize,
+  type ClassLimits,
   createLabRecord,
   formatKubectlCommand,
   LAB_COMMAND_HELP,
-  LabbotError,
   type LabCommand,
   type LabEvent,
   type LabOwner,
@@ -24,7 +24,9 @@ import {
 } from '@labbot/core';
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { KubectlClient, Queues } from '@labbot/queue';
-import type { LabStore } from '@labbot/store';
+import type { ClassRoster, LabStore } from '@labbot/store';
+import { type ClassBot, createClassBot } from './class-bot.js';
+import { Refusal } from './refusal.js';
 import { renderStatus } from './status-view.js';
 
 /** What the bot logs; pino's Logger fits. */
@@ -43,6 +45,18 @@ export interface LabBotOptions {
   /** Roles that make an actor an instructor (class commands). */
   instructorRoles: readonly string[];
   limits: { maxLabsPerUser: number; maxActiveLabs: number; labTtlMinutes: number };
+  /** Classes: who joined which class (see createClassRoster), limits, admins. */
+  classes: {
+    roster: ClassRoster;
+    limits: ClassLimits;
+    adminRoles?: readonly string[];
+    /** At most one class board edit per this time (default 2000 ms). */
+    boardIntervalMs?: number;
+  };
+  /** The longest text block of the platform (the adapter's capabilities). */
+  maxMessageLength?: number;
+  /** How a message points at a thread (the adapter's threadLink). */
+  threadLink?: (threadId: string) => string;
   clock?: () => Date;
   logger?: BotLogger;
 }
@@ -60,13 +74,6 @@ const ownerOf = (actor: Actor): LabOwner => ({
   workspaceId: actor.workspaceId,
   userId: actor.userId,
 });
-
-/** A refusal a user may read: shown as an ephemeral error. */
-class Refusal extends LabbotError {
-  constructor(message: string) {
-    super('REFUSED', message, { userMessage: message });
-  }
-}
 
 /**
  * What labbot does in chat, on ports only: parse → authorize → record desired state → enqueue,
@@ -201,10 +208,10 @@ export function createLabBot(options: LabBotOptions) {
     logger.info({ labId, lessonId: lesson.id, actor: actor.userId }, 'lab requested');
   }
 
-  async function openThreadIfMissing(record: LabRecord, respond: Responder, title: string): Promise<void> {
+  async function openThreadIfMissing(record: LabRecord, respond: Responder, title: string): Promise<LabRecord> {
     if (record.threadId) {
       await showStatus(record);
-      return;
+      return record;
     }
     const threadId = await respond.openThread({
       announcement: text(
@@ -219,7 +226,25 @@ export function createLabBot(options: LabBotOptions) {
       current.threadId ? undefined : { ...current, threadId },
     );
     await showStatus(withThread);
+    return withThread;
   }
+
+  const classes: ClassBot = createClassBot({
+    store,
+    roster: options.classes.roster,
+    queues,
+    lessons,
+    instructorRoles: options.instructorRoles,
+    ...(options.classes.adminRoles ? { adminRoles: options.classes.adminRoles } : {}),
+    limits: options.limits,
+    classLimits: options.classes.limits,
+    maxMessageLength: options.maxMessageLength ?? 3000,
+    threadLink: options.threadLink ?? (() => 'your thread'),
+    ...(options.classes.boardIntervalMs !== undefined ? { boardIntervalMs: options.classes.boardIntervalMs } : {}),
+    clock,
+    hooks: { openThreadIfMissing },
+    logger,
+  });
 
   async function setDesired(lab: LabRecord, actor: Actor, change: 'stop' | 'reset', respond: Responder): Promise<void> {
     check(actor, change, lab);
@@ -313,10 +338,11 @@ export function createLabBot(options: LabBotOptions) {
       case 'apply':
         return applyManifest(command, incoming);
       case 'class-start':
+      case 'class-join':
       case 'class-status':
       case 'class-end':
       case 'class-export':
-        throw new Refusal(`"/lab ${command.kind.replace('-', ' ')}" is not available in this version of labbot yet.`);
+        return classes.run(command, incoming);
     }
   }
 
@@ -389,6 +415,7 @@ export function createLabBot(options: LabBotOptions) {
       rollbacks: undos.length,
       undoneRollouts,
     });
+    await classes.recordChecks(lab, results);
     const passed = results.filter((result) => result.passed).length;
     const lines = results.map((result) =>
       result.passed
@@ -428,6 +455,7 @@ export function createLabBot(options: LabBotOptions) {
       }),
     onAction: (incoming) =>
       guarded(incoming.respond, { userId: incoming.actor.userId, action: incoming.action }, async () => {
+        if (incoming.action === 'join') return classes.join(incoming.target, incoming);
         const lab = await store.get(incoming.target);
         if (!lab) throw new Refusal('That lab no longer exists.');
         switch (incoming.action) {
@@ -440,8 +468,6 @@ export function createLabBot(options: LabBotOptions) {
             return setDesired(lab, incoming.actor, incoming.action, incoming.respond);
           case 'check':
             return runChecks(lab, incoming.actor, incoming.respond);
-          case 'join':
-            throw new Refusal('Classes are not available in this version of labbot yet.');
         }
       }),
     suggestLessons: async (prefix) =>
@@ -454,6 +480,7 @@ export function createLabBot(options: LabBotOptions) {
   /** A LabEvent from the runner: the lab's status message shows the record as it is now. */
   async function handleLabEvent(event: LabEvent): Promise<void> {
     const record = await store.get(event.labId);
+    if (record?.classId) classes.touchBoard(record.classId);
     if (!record?.threadId) return;
     await showStatus(record);
     if (event.type === 'lab.expiry-warning') {
@@ -475,7 +502,7 @@ export function createLabBot(options: LabBotOptions) {
     }
   }
 
-  return { handlers, handleLabEvent, renderStatus: statusOf };
+  return { handlers, handleLabEvent, renderStatus: statusOf, classes };
 }
 
 function catchError(work: () => unknown): unknown {
