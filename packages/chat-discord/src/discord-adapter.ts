@@ -326,7 +326,15 @@ export class DiscordChatAdapter implements ChatAdapter {
   /** Who acts: the user, with the ids and names of their roles in the guild (instructor roles match either). */
   #actorOf(interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction): Actor {
     const member = interaction.member;
-    const roleIds = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
+    // The member's own role ids: discord.js keeps them in `_roles`; its role cache drops ids of roles it has not seen.
+    const ownIds = (member as unknown as { _roles?: unknown } | null)?._roles;
+    const roleIds = !member
+      ? []
+      : Array.isArray(member.roles)
+        ? member.roles
+        : Array.isArray(ownIds)
+          ? ownIds.filter((id): id is string => typeof id === 'string')
+          : [...member.roles.cache.keys()];
     const roles = memberRoles(roleIds, interaction.guildId, (id) => interaction.guild?.roles.cache.get(id)?.name);
     // Platform permissions, never names: Manage Server makes an instructor, Administrator an admin.
     const permissions = interaction.guildId ? interaction.memberPermissions : null;
