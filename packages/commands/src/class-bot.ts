@@ -210,6 +210,7 @@ export function createClassBot(options: ClassBotOptions) {
   async function start(command: Extract<ClassCommand, { kind: 'class-start' }>, incoming: IncomingCommand) {
     const { actor, conversation, respond } = incoming;
     requireInstructor(actor, 'class-start');
+    await respond.defer({ ephemeral: true });
     if (conversation.isDirect) throw new Refusal('A class runs in a channel: type /lab class start in a channel.');
     const lesson = lessons.find(command.lessonId);
     if (!lesson) throw new Refusal(`There is no lesson "${command.lessonId}". See /lab lessons.`);
@@ -273,6 +274,8 @@ export function createClassBot(options: ClassBotOptions) {
   async function join(classId: string | undefined, incoming: IncomingCommand | IncomingAction): Promise<void> {
     const { actor, conversation, respond } = incoming;
     if (conversation.isDirect) throw new Refusal('Join a class from its channel.');
+    // Acknowledge at once: in a burst of joins the lookups below may take longer than the platform waits.
+    await respond.defer({ ephemeral: true });
     const klass = await findClass(classId, conversation, actor);
     if (!klass || (classId === undefined && klass.state !== 'open' && !sameOwner(klass.instructor, actor))) {
       throw new Refusal('There is no open class in this channel. Ask your instructor to start one.');
@@ -305,7 +308,6 @@ export function createClassBot(options: ClassBotOptions) {
         `You already have ${mine.length} labs running (the limit is ${options.limits.maxLabsPerUser}). Stop one with /lab stop <lesson> first.`,
       );
     }
-    await respond.defer({ ephemeral: true });
     const max = Math.min(klass.maxLearners ?? options.classLimits.maxLearners, options.classLimits.maxLearners);
     const joined = await roster.join(
       klass.classId,
