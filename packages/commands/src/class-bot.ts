@@ -460,8 +460,13 @@ export function createClassBot(options: ClassBotOptions) {
       blocks: [{ kind: 'text', text: `Results of class ${klass.classId} as CSV.` }],
     };
     if (respond.replyFile) {
-      await respond.replyFile({ name: `class-${klass.classId}.csv`, content: csv, message }, { ephemeral: true });
-      return;
+      try {
+        await respond.replyFile({ name: `class-${klass.classId}.csv`, content: csv, message }, { ephemeral: true });
+        return;
+      } catch (error) {
+        // The upload failed: the CSV still reaches the instructor, as text.
+        options.logger.warn({ err: error, classId: klass.classId }, 'could not send the export as a file');
+      }
     }
     // No files on this platform: the CSV in code blocks, cut at line ends to fit each block.
     const budget = Math.max(500, Math.min(options.maxMessageLength, 3000) - 100);
