@@ -217,7 +217,9 @@ describe('a class of 30 on Discord', () => {
         ((call.body as { attachments?: unknown[] } | undefined)?.attachments?.length ?? 0) === 1,
     );
     if (!upload) {
-      const lines = textOf(answer).split('\n').filter((line) => /^\d{18},/.test(line));
+      const lines = textOf(answer)
+        .split('\n')
+        .filter((line) => /^\d{18},/.test(line));
       expect(lines).toHaveLength(30);
     }
   });
