@@ -15,8 +15,8 @@ import {
   type Responder,
 } from '@labbot/chat';
 import {
-  ADMIN_PERMISSION_ROLE,
   type Actor,
+  ADMIN_PERMISSION_ROLE,
   GENERIC_USER_MESSAGE,
   INSTRUCTOR_PERMISSION_ROLE,
   LabbotError,
