@@ -9,3 +9,5 @@ run() { echo "== $*"; node --conditions labbot-source --import tsx "$@"; }
 run bench/lab-vs-manual.ts 5
 run bench/class-start.ts 20 virtual
 run bench/class-start.ts 20 docker
+run bench/class.ts 100 virtual
+run bench/class.ts 30 docker

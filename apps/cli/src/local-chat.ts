@@ -18,6 +18,8 @@ export interface LocalChatOptions {
   /** Lines typed one after another, each once the labs settled (the demo's script); the input is not read. */
   script?: string[];
   userId?: string;
+  /** The local user is an instructor (class commands); default true. Lines `as ann: ...` play learners. */
+  instructor?: boolean;
   runnerTuning?: RunnerTuning;
 }
 
@@ -42,7 +44,7 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
     output: options.output,
     interactive: options.interactive,
     userId,
-    roles: ['instructor'],
+    roles: options.instructor === false ? [] : ['instructor'],
     onInputEnd: () => {
       inputEnded = true;
     },
@@ -54,6 +56,7 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
     lessonsDir: config.lessonsDir,
     instructorRoles: ['instructor', ...config.instructors.roles],
     limits: config.limits,
+    classes: { limits: config.classes, adminRoles: config.admins.roles },
     logger,
   });
   const { store, service } = app;
@@ -73,10 +76,14 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
     }
   }
 
-  /** The labs this session touched: this user's, changed since it started. */
+  /** The labs this session touched: local ones (this user's, or learners played with `as <name>:`) changed since it started. */
   const touched = async () =>
-    (await store.listByOwner({ platform: 'local', workspaceId: 'local', userId })).filter(
-      (lab) => Date.parse(lab.updatedAt) >= startedAt,
+    (await store.listAll()).filter(
+      (lab) =>
+        lab.owner.platform === 'local' &&
+        lab.owner.workspaceId === 'local' &&
+        Date.parse(lab.updatedAt) >= startedAt &&
+        (lab.owner.userId === userId || lab.classId !== undefined),
     );
   /** Settled, and the thread shows it (the outbox has delivered the final status). */
   const shown = (lab: LabRecord) => {

@@ -1,6 +1,7 @@
 import { LabbotError } from '@labbot/core';
 import { Command } from 'commander';
 import { registerChatCommands } from './commands/chat.js';
+import { registerClassCommand } from './commands/class.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerLabsCommand } from './commands/labs.js';
 import { registerLessonCommand } from './commands/lesson.js';
@@ -10,6 +11,7 @@ import { registerSimCommand } from './commands/sim.js';
 export function createProgram(): Command {
   const program = new Command('labbot').description('labbot: Docker and Kubernetes labs in chat').showHelpAfterError();
   registerChatCommands(program);
+  registerClassCommand(program);
   registerDoctorCommand(program);
   registerLabsCommand(program);
   registerLessonCommand(program);

@@ -29,14 +29,25 @@ export async function startDiscordBot(config: LabbotConfig, options: DiscordBotO
     applicationId,
     apiUrl,
     ...(guildId ? { guildId } : {}),
+    instructorUserIds: config.instructors.users,
+    adminUserIds: config.admins.users,
     logger,
   });
+  // Role ids cannot be faked; a role name can be given to anyone by whoever may create roles.
+  const names = config.instructors.roles.filter((role) => !/^\d{5,25}$/.test(role));
+  if (names.length > 0) {
+    logger.warn(
+      { roles: names },
+      'LABBOT_INSTRUCTOR_ROLES has role names, not ids: anyone who can name a role can become an instructor. Use role ids.',
+    );
+  }
   const app = await startChatApp({
     adapter,
     redisUrl: config.redisUrl,
     lessonsDir: config.lessonsDir,
     instructorRoles: config.instructors.roles,
     limits: config.limits,
+    classes: { limits: config.classes, adminRoles: config.admins.roles },
     logger,
     outboxObserver: metrics,
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),

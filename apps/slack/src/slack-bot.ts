@@ -41,6 +41,8 @@ export async function startSlackBot(config: LabbotConfig, options: SlackBotOptio
     host: config.slack.host,
     instructorUserIds: config.instructors.users,
     instructorRole: INSTRUCTOR_ROLE,
+    instructorGroupIds: config.instructors.slackGroups,
+    adminUserIds: config.admins.users,
     logger,
   });
   const app = await startChatApp({
@@ -49,6 +51,7 @@ export async function startSlackBot(config: LabbotConfig, options: SlackBotOptio
     lessonsDir: config.lessonsDir,
     instructorRoles: [INSTRUCTOR_ROLE, ...config.instructors.roles],
     limits: config.limits,
+    classes: { limits: config.classes, adminRoles: config.admins.roles },
     logger,
     outboxObserver: metrics,
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),

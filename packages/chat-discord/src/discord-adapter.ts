@@ -1,6 +1,7 @@
 import {
   type ChatAdapter,
   type ChatCapabilities,
+  type ChatFile,
   type ChatHandlers,
   type ChatMessage,
   type Conversation,
@@ -14,7 +15,14 @@ import {
   type Responder,
 } from '@labbot/chat';
 import { createLogger, type Logger } from '@labbot/config';
-import { type Actor, GENERIC_USER_MESSAGE, LabbotError, MAX_MANIFEST_LENGTH } from '@labbot/core';
+import {
+  type Actor,
+  ADMIN_PERMISSION_ROLE,
+  GENERIC_USER_MESSAGE,
+  INSTRUCTOR_PERMISSION_ROLE,
+  LabbotError,
+  MAX_MANIFEST_LENGTH,
+} from '@labbot/core';
 import {
   type AutocompleteInteraction,
   type ButtonInteraction,
@@ -58,6 +66,10 @@ export interface DiscordAdapterOptions {
    * 3-second deadline is never missed however slow a handler is.
    */
   autoDeferMs?: number;
+  /** User ids that may end any class (they are instructors too). */
+  adminUserIds?: readonly string[];
+  /** Instructor user ids (besides instructor roles and the Manage Server permission). */
+  instructorUserIds?: readonly string[];
   /** Thread archive after inactivity, minutes (60, 1440, 4320 or 10080; default 1440). */
   threadArchiveMinutes?: 60 | 1440 | 4320 | 10080;
   logger?: Logger;
@@ -177,6 +189,11 @@ export class DiscordChatAdapter implements ChatAdapter {
         body: renderDiscordMessage(message),
       }),
     );
+  }
+
+  threadLink(threadId: string): string {
+    const address = decodeThreadId(threadId);
+    return address ? `<#${address.threadId}>` : 'your thread';
   }
 
   async sendDirect(userId: string, message: ChatMessage): Promise<void> {
@@ -303,13 +320,26 @@ export class DiscordChatAdapter implements ChatAdapter {
   /** Who acts: the user, with the ids and names of their roles in the guild (instructor roles match either). */
   #actorOf(interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction): Actor {
     const member = interaction.member;
-    const roleIds = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
-    return {
-      platform: 'discord',
-      workspaceId: interaction.guildId ?? DM_WORKSPACE,
-      userId: interaction.user.id,
-      roles: memberRoles(roleIds, interaction.guildId, (id) => interaction.guild?.roles.cache.get(id)?.name),
-    };
+    // The member's own role ids: discord.js keeps them in `_roles`; its role cache drops ids of roles it has not seen.
+    const ownIds = (member as unknown as { _roles?: unknown } | null)?._roles;
+    const roleIds = !member
+      ? []
+      : Array.isArray(member.roles)
+        ? member.roles
+        : Array.isArray(ownIds)
+          ? ownIds.filter((id): id is string => typeof id === 'string')
+          : [...member.roles.cache.keys()];
+    const roles = memberRoles(roleIds, interaction.guildId, (id) => interaction.guild?.roles.cache.get(id)?.name);
+    // Platform permissions, never names: Manage Server makes an instructor, Administrator an admin.
+    const permissions = interaction.guildId ? interaction.memberPermissions : null;
+    const userId = interaction.user.id;
+    if (permissions?.has(PermissionFlagsBits.Administrator) || this.options.adminUserIds?.includes(userId)) {
+      roles.push(ADMIN_PERMISSION_ROLE);
+    }
+    if (permissions?.has(PermissionFlagsBits.ManageGuild) || this.options.instructorUserIds?.includes(userId)) {
+      roles.push(INSTRUCTOR_PERMISSION_ROLE);
+    }
+    return { platform: 'discord', workspaceId: interaction.guildId ?? DM_WORKSPACE, userId, roles };
   }
 
   async #conversationOf(
@@ -380,7 +410,8 @@ export function memberRoles(
     if (id === guildId) continue; // @everyone has the guild's id
     roles.add(id);
     const name = nameOf(id);
-    if (name) roles.add(name);
+    // A name is chosen by whoever manages roles: it may never pose as a permission-derived role.
+    if (name && !name.startsWith('@')) roles.add(name);
   }
   return [...roles];
 }
@@ -454,6 +485,26 @@ class InteractionResponder implements Responder {
         if (this.#acknowledged()) throw new Error('the interaction was answered before the form could open');
         await interaction.showModal(renderDocumentModal(request));
       });
+  }
+
+  replyFile(file: ChatFile, options: { ephemeral?: boolean } = {}): Promise<void> {
+    const ephemeral = options.ephemeral ?? false;
+    return this.#serial(async () => {
+      const { flags: _ignored, ...content } = renderDiscordMessage(file.message, { ephemeral });
+      const files = [{ attachment: Buffer.from(file.content, 'utf8'), name: file.name }];
+      if (!this.#acknowledged()) {
+        await this.interaction.reply({ ...content, files, ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}) });
+        this.#originalUsed = true;
+        this.#originalEphemeral = ephemeral;
+        return;
+      }
+      if (!this.#originalUsed && this.#originalEphemeral === ephemeral) {
+        await this.interaction.editReply({ ...content, files });
+        this.#originalUsed = true;
+        return;
+      }
+      await this.interaction.followUp({ ...content, files, ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}) });
+    });
   }
 
   openThread(request: { announcement: ChatMessage; title: string }): Promise<string> {

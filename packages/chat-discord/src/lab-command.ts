@@ -15,6 +15,7 @@ export interface InteractionOptionLike {
 }
 
 const STRING = 3;
+const INTEGER = 4;
 const ATTACHMENT = 11;
 const SUBCOMMAND = 1;
 const SUBCOMMAND_GROUP = 2;
@@ -26,6 +27,13 @@ const lessonOption = (required: boolean, description: string): APIApplicationCom
   required,
   autocomplete: true,
 });
+
+const classOption: APIApplicationCommandBasicOption = {
+  type: STRING,
+  name: 'class',
+  description: 'The class id (default: the class of this channel)',
+  required: false,
+};
 
 const subcommand = (
   name: string,
@@ -87,10 +95,28 @@ export const LAB_COMMAND: RESTPostAPIChatInputApplicationCommandsJSONBody = {
       options: [
         subcommand('start', 'Start a class: learners join with a button', [
           lessonOption(true, 'The lesson of the class'),
+          { type: STRING, name: 'variant', description: 'A variant of the lesson, e.g. exits', required: false },
+          {
+            type: INTEGER,
+            name: 'ttl',
+            description: 'Minutes each lab lives',
+            required: false,
+            min_value: 5,
+            max_value: 1440,
+          },
+          {
+            type: INTEGER,
+            name: 'max',
+            description: 'Most learners who may join',
+            required: false,
+            min_value: 1,
+            max_value: 500,
+          },
         ]),
-        subcommand('status', 'The live board of your class'),
-        subcommand('end', 'End the class and tear down every lab of it'),
-        subcommand('export', 'Export the results of the class'),
+        subcommand('join', 'Join the class of this channel: your own lab in your own thread', [classOption]),
+        subcommand('status', 'Every learner of your class: stage, diagnosis, thread', [classOption]),
+        subcommand('end', 'End the class and tear down every lab of it', [classOption]),
+        subcommand('export', 'Export the results of the class as CSV', [classOption]),
       ],
     },
   ],
@@ -120,7 +146,10 @@ export function commandText(options: readonly InteractionOptionLike[] | undefine
     .filter((option) => option.type !== SUBCOMMAND && option.type !== SUBCOMMAND_GROUP && option.type !== ATTACHMENT)
     .map((option, index) => ({ option, index }))
     .sort((a, b) => order(a.option.name) - order(b.option.name) || a.index - b.index)
-    .map(({ option }) => String(option.value ?? ''));
+    // Optional numbers are named (`ttl=90`), so leaving out an earlier one cannot shift a later one.
+    .map(({ option }) =>
+      option.type === INTEGER ? `${option.name}=${option.value ?? ''}` : String(option.value ?? ''),
+    );
   return [...words, ...values].join(' ');
 }
 

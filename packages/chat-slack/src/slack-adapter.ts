@@ -17,7 +17,7 @@ import {
   type ThreadAddress,
 } from '@labbot/chat';
 import type { Logger } from '@labbot/config';
-import { type Actor, GENERIC_USER_MESSAGE, LabbotError } from '@labbot/core';
+import { type Actor, ADMIN_PERMISSION_ROLE, GENERIC_USER_MESSAGE, LabbotError } from '@labbot/core';
 import { App, HTTPReceiver, LogLevel, type RespondFn, SocketModeReceiver, webApi } from '@slack/bolt';
 import {
   DOCUMENT_INPUT_ACTION_ID,
@@ -49,6 +49,10 @@ export interface SlackAdapterOptions {
   command?: string;
   /** Slack has no roles: these member ids (U...) act as instructors. */
   instructorUserIds?: readonly string[];
+  /** User groups (S...) whose members act as instructors (looked up at start and every 10 minutes). */
+  instructorGroupIds?: readonly string[];
+  /** Member ids that may end any class (they are instructors too). */
+  adminUserIds?: readonly string[];
   /** The role name given to them (default 'instructor'; pass it in the chat service's instructorRoles). */
   instructorRole?: string;
   /** The bot's identity; when both are given Bolt skips its auth.test call. */
@@ -202,6 +206,9 @@ export class SlackChatAdapter implements ChatAdapter {
   private server: Server | undefined;
   private handlers: ChatHandlers | undefined;
   private readonly instructors: Set<string>;
+  /** Members of the instructor user groups, as last looked up. */
+  private groupInstructors = new Set<string>();
+  private groupTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SlackAdapterOptions) {
     if ((options.mode ?? 'http') === 'socket' && !options.appToken) {
@@ -286,6 +293,11 @@ export class SlackChatAdapter implements ChatAdapter {
       options.logger?.error({ err: error }, 'slack listener failed');
     });
     this.app = app;
+    if (options.instructorGroupIds?.length) {
+      await this.refreshInstructorGroups();
+      this.groupTimer = setInterval(() => void this.refreshInstructorGroups(), 10 * 60_000);
+      this.groupTimer.unref();
+    }
     if (receiver instanceof HTTPReceiver) {
       this.server = await receiver.start({ port: options.port ?? 3000, host: options.host ?? '127.0.0.1' });
     } else {
@@ -301,7 +313,22 @@ export class SlackChatAdapter implements ChatAdapter {
     await this.client.auth.test();
   }
 
+  /** Looks up the members of the instructor user groups (usergroups.users.list); keeps the last list on failure. */
+  private async refreshInstructorGroups(): Promise<void> {
+    const members = new Set<string>();
+    try {
+      for (const usergroup of this.options.instructorGroupIds ?? []) {
+        const result = await this.client.usergroups.users.list({ usergroup });
+        for (const user of result.users ?? []) members.add(user);
+      }
+      this.groupInstructors = members;
+    } catch (error) {
+      this.options.logger?.warn({ err: error }, 'could not look up the instructor user groups');
+    }
+  }
+
   async stop(): Promise<void> {
+    if (this.groupTimer) clearInterval(this.groupTimer);
     this.handlers = undefined;
     const app = this.app;
     this.app = undefined;
@@ -321,7 +348,8 @@ export class SlackChatAdapter implements ChatAdapter {
     try {
       const result = await this.client.chat.postMessage({
         channel: address.channelId,
-        thread_ts: address.threadId,
+        // A "thread" that is the channel itself (e.g. a class message) is a top-level post.
+        ...(address.threadId === address.channelId ? {} : { thread_ts: address.threadId }),
         ...renderSlackMessage(message),
         metadata: { event_type: POST_METADATA_TYPE, event_payload: { key } },
       });
@@ -370,7 +398,9 @@ export class SlackChatAdapter implements ChatAdapter {
 
   private actor(teamId: string, userId: string): Actor {
     const role = this.options.instructorRole ?? 'instructor';
-    return { platform: PLATFORM, workspaceId: teamId, userId, roles: this.instructors.has(userId) ? [role] : [] };
+    const roles = this.instructors.has(userId) || this.groupInstructors.has(userId) ? [role] : [];
+    if (this.options.adminUserIds?.includes(userId)) roles.push(ADMIN_PERMISSION_ROLE);
+    return { platform: PLATFORM, workspaceId: teamId, userId, roles };
   }
 
   private async onSlashCommand(command: SlashCommandPayload, respond: RespondFn): Promise<void> {

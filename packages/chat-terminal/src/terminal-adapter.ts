@@ -22,7 +22,7 @@ export interface TerminalAdapterOptions {
   interactive?: boolean;
   /** The local user's id (the OS user by default). */
   userId?: string;
-  /** Roles of the local user (e.g. an instructor role, to try class commands). */
+  /** Roles of the local user (e.g. an instructor role, to try class commands); other named users have none. */
   roles?: string[];
   /** Called once the input ends (a pipe reached end of file, or the user typed Ctrl-D). */
   onInputEnd?: () => void;
@@ -102,9 +102,14 @@ export class TerminalChatAdapter implements ChatAdapter {
     this.readline = undefined;
   }
 
-  /** Runs one typed line as `userId` (the local user unless given): `/lab <command>`. */
+  /**
+   * Runs one typed line as `userId` (the local user unless given): `/lab <command>`. A line
+   * `as ann: /lab class join` plays another learner (to try a whole class on one machine).
+   */
   async handleLine(line: string, userId = this.userId): Promise<void> {
     if (this.pasting) return this.pasteLine(line);
+    const playing = /^\s*as\s+([A-Za-z0-9._-]{1,64})\s*:\s*(.*)$/.exec(line);
+    if (playing) return this.handleLine(playing[2] ?? '', playing[1]);
     const trimmed = line.trim();
     if (trimmed === '' || !this.handlers) return this.prompt();
     if (!/^\/lab(\s|$)/.test(trimmed)) {
@@ -175,7 +180,12 @@ export class TerminalChatAdapter implements ChatAdapter {
     const respond = this.responder();
     try {
       await this.handlers.onCommand({
-        actor: { platform: 'local', workspaceId: WORKSPACE, userId, roles: this.options.roles ?? [] },
+        actor: {
+          platform: 'local',
+          workspaceId: WORKSPACE,
+          userId,
+          roles: userId === this.userId ? (this.options.roles ?? []) : [],
+        },
         text,
         ...(document ? { document } : {}),
         conversation,
@@ -207,6 +217,11 @@ export class TerminalChatAdapter implements ChatAdapter {
     if (text === shown.text) return;
     shown.text = text;
     this.show(thread, shown, true);
+  }
+
+  threadLink(threadId: string): string {
+    const thread = this.threads.get(threadId);
+    return thread ? `thread "${thread.title}"` : 'your thread';
   }
 
   /** What the user sees in a thread now, one text per message. */
@@ -242,9 +257,11 @@ export class TerminalChatAdapter implements ChatAdapter {
   private thread(threadId: string): Thread {
     let thread = this.threads.get(threadId);
     if (!thread) {
+      const part = threadId.split(':').at(-1);
       thread = {
         id: threadId,
-        title: `lab thread ${threadId.split(':').at(-1)} (from an earlier session)`,
+        // The channel itself (e.g. a class message) or a lab thread that outlived an earlier session.
+        title: part === CHANNEL ? 'channel' : `lab thread ${part} (from an earlier session)`,
         messages: [],
       };
       this.threads.set(threadId, thread);

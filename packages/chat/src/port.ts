@@ -64,6 +64,17 @@ export interface IncomingDocument {
   text: string;
   /** Its full size in bytes when `text` holds only the start of it (an adapter never reads a huge file whole). */
   size?: number;
+  /** Answers with a file (e.g. a class export as CSV), where the platform takes files; otherwise absent. */
+  replyFile?(file: ChatFile, options?: { ephemeral?: boolean }): Promise<void>;
+}
+
+/** A small text file sent in chat. */
+export interface ChatFile {
+  /** The file name, e.g. `class-1a2b3c4d5e.csv`. */
+  name: string;
+  content: string;
+  /** The message the file comes with. */
+  message: ChatMessage;
 }
 
 /** A `/lab ...` command as typed by a user. */
@@ -121,6 +132,8 @@ export interface ChatAdapter {
   sendDirect?(userId: string, message: ChatMessage): Promise<void>;
   /** Resolves while the platform is reachable (gateway connected, Web API answering); rejects with why not. */
   checkConnection?(): Promise<void>;
+  /** How a message points at a thread (e.g. Discord's `<#id>`); plain words are used where absent. */
+  threadLink?(threadId: string): string;
 }
 
 export interface PostOptions {

@@ -13,7 +13,7 @@ import {
   type RedisClient,
   type WorkerTuning,
 } from '@labbot/queue';
-import type { LabStore } from '@labbot/store';
+import { createClassRoster, type LabStore } from '@labbot/store';
 import { createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
 
 export interface ChatServiceOptions {
@@ -24,6 +24,8 @@ export interface ChatServiceOptions {
   lessons: LessonCatalog;
   instructorRoles: readonly string[];
   limits: LabBotOptions['limits'];
+  /** Class limits and admins (defaults: 200 learners, 16 provisions at once, no admins). */
+  classes?: Partial<Pick<LabBotOptions['classes'], 'limits' | 'adminRoles' | 'boardIntervalMs'>>;
   logger?: Logger;
   clock?: () => Date;
   /** At most one edit per thread in this time (default 1000 ms). */
@@ -55,6 +57,16 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     lessons: options.lessons,
     instructorRoles: options.instructorRoles,
     limits: options.limits,
+    classes: {
+      roster: createClassRoster({ redis }),
+      limits: options.classes?.limits ?? { maxLearners: 200, maxConcurrentProvisions: 16 },
+      ...(options.classes?.adminRoles ? { adminRoles: options.classes.adminRoles } : {}),
+      ...(options.classes?.boardIntervalMs !== undefined ? { boardIntervalMs: options.classes.boardIntervalMs } : {}),
+    },
+    maxMessageLength: adapter.capabilities.maxMessageLength,
+    ...(adapter.threadLink
+      ? { threadLink: (threadId: string) => adapter.threadLink?.(threadId) ?? 'your thread' }
+      : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
@@ -105,10 +117,15 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     }),
   ];
   await adapter.start(bot.handlers);
+  // Boards of open classes are redrawn after a restart (learners may have moved meanwhile).
+  await bot.classes
+    .resume(platform)
+    .catch((error: unknown) => options.logger?.warn({ err: error }, 'could not resume class boards'));
   return {
     bot,
     queues,
     stop: async () => {
+      bot.classes.stop();
       await adapter.stop();
       await Promise.all(workers.map((worker) => worker.close()));
       await kubectl.close();

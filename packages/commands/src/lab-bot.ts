@@ -10,11 +10,11 @@ import { createLogger, type Logger } from '@labbot/config';
 import {
   type Actor,
   authorize,
+  type ClassLimits,
   createLabRecord,
   formatKubectlCommand,
   isLabActive,
   LAB_COMMAND_HELP,
-  LabbotError,
   type LabCommand,
   type LabEvent,
   type LabOwner,
@@ -26,7 +26,9 @@ import {
 } from '@labbot/core';
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { KubectlClient, Queues } from '@labbot/queue';
-import type { LabStore } from '@labbot/store';
+import type { ClassRoster, LabStore } from '@labbot/store';
+import { type ClassBot, createClassBot } from './class-bot.js';
+import { Refusal } from './refusal.js';
 import { renderStatus } from './status-view.js';
 
 export interface LabBotOptions {
@@ -38,6 +40,18 @@ export interface LabBotOptions {
   /** Roles that make an actor an instructor (class commands). */
   instructorRoles: readonly string[];
   limits: { maxLabsPerUser: number; maxActiveLabs: number; labTtlMinutes: number };
+  /** Classes: who joined which class (see createClassRoster), limits, admins. */
+  classes: {
+    roster: ClassRoster;
+    limits: ClassLimits;
+    adminRoles?: readonly string[];
+    /** At most one class board edit per this time (default 2000 ms). */
+    boardIntervalMs?: number;
+  };
+  /** The longest text block of the platform (the adapter's capabilities). */
+  maxMessageLength?: number;
+  /** How a message points at a thread (the adapter's threadLink). */
+  threadLink?: (threadId: string) => string;
   clock?: () => Date;
   logger?: Logger;
 }
@@ -52,13 +66,6 @@ const ownerOf = (actor: Actor): LabOwner => ({
   workspaceId: actor.workspaceId,
   userId: actor.userId,
 });
-
-/** A refusal a user may read: shown as an ephemeral error. */
-class Refusal extends LabbotError {
-  constructor(message: string) {
-    super('REFUSED', message, { userMessage: message });
-  }
-}
 
 /**
  * What labbot does in chat, on ports only: parse → authorize → record desired state → enqueue,
@@ -192,10 +199,10 @@ export function createLabBot(options: LabBotOptions) {
     logger.info({ labId, lessonId: lesson.id, actor: actor.userId }, 'lab requested');
   }
 
-  async function openThreadIfMissing(record: LabRecord, respond: Responder, title: string): Promise<void> {
+  async function openThreadIfMissing(record: LabRecord, respond: Responder, title: string): Promise<LabRecord> {
     if (record.threadId) {
       await showStatus(record);
-      return;
+      return record;
     }
     const threadId = await respond.openThread({
       announcement: text(
@@ -210,7 +217,25 @@ export function createLabBot(options: LabBotOptions) {
       current.threadId ? undefined : { ...current, threadId },
     );
     await showStatus(withThread);
+    return withThread;
   }
+
+  const classes: ClassBot = createClassBot({
+    store,
+    roster: options.classes.roster,
+    queues,
+    lessons,
+    instructorRoles: options.instructorRoles,
+    ...(options.classes.adminRoles ? { adminRoles: options.classes.adminRoles } : {}),
+    limits: options.limits,
+    classLimits: options.classes.limits,
+    maxMessageLength: options.maxMessageLength ?? 3000,
+    threadLink: options.threadLink ?? (() => 'your thread'),
+    ...(options.classes.boardIntervalMs !== undefined ? { boardIntervalMs: options.classes.boardIntervalMs } : {}),
+    clock,
+    hooks: { openThreadIfMissing },
+    logger,
+  });
 
   async function setDesired(lab: LabRecord, actor: Actor, change: 'stop' | 'reset', respond: Responder): Promise<void> {
     check(actor, change, lab);
@@ -304,10 +329,11 @@ export function createLabBot(options: LabBotOptions) {
       case 'apply':
         return applyManifest(command, incoming);
       case 'class-start':
+      case 'class-join':
       case 'class-status':
       case 'class-end':
       case 'class-export':
-        throw new Refusal(`"/lab ${command.kind.replace('-', ' ')}" is not available in this version of labbot yet.`);
+        return classes.run(command, incoming);
     }
   }
 
@@ -380,6 +406,7 @@ export function createLabBot(options: LabBotOptions) {
       rollbacks: undos.length,
       undoneRollouts,
     });
+    await classes.recordChecks(lab, results);
     const passed = results.filter((result) => result.passed).length;
     const lines = results.map((result) =>
       result.passed
@@ -419,6 +446,7 @@ export function createLabBot(options: LabBotOptions) {
       }),
     onAction: (incoming) =>
       guarded(incoming.respond, { userId: incoming.actor.userId, action: incoming.action }, async () => {
+        if (incoming.action === 'join') return classes.join(incoming.target, incoming);
         const lab = await store.get(incoming.target);
         if (!lab) throw new Refusal('That lab no longer exists.');
         switch (incoming.action) {
@@ -431,8 +459,6 @@ export function createLabBot(options: LabBotOptions) {
             return setDesired(lab, incoming.actor, incoming.action, incoming.respond);
           case 'check':
             return runChecks(lab, incoming.actor, incoming.respond);
-          case 'join':
-            throw new Refusal('Classes are not available in this version of labbot yet.');
         }
       }),
     suggestLessons: async (prefix) =>
@@ -445,6 +471,7 @@ export function createLabBot(options: LabBotOptions) {
   /** A LabEvent from the runner: the lab's status message shows the record as it is now. */
   async function handleLabEvent(event: LabEvent): Promise<void> {
     const record = await store.get(event.labId);
+    if (record?.classId) classes.touchBoard(record.classId);
     if (!record?.threadId) return;
     await showStatus(record);
     if (event.type === 'lab.expiry-warning') {
@@ -466,7 +493,7 @@ export function createLabBot(options: LabBotOptions) {
     }
   }
 
-  return { handlers, handleLabEvent, renderStatus: statusOf };
+  return { handlers, handleLabEvent, renderStatus: statusOf, classes };
 }
 
 function catchError(work: () => unknown): unknown {

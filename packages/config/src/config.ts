@@ -41,7 +41,12 @@ export interface LabbotConfig {
   };
   /** /metrics, /healthz and /readyz; off when port is undefined. */
   metrics: { port: number | undefined; host: string };
-  instructors: { roles: string[]; users: string[] };
+  /** Instructor role ids (Discord; names only with a start-up warning) and user ids (Slack, Discord). */
+  instructors: { roles: string[]; users: string[]; slackGroups: string[] };
+  /** Admins may end any class: user ids, or role ids. */
+  admins: { users: string[]; roles: string[] };
+  /** Class limits (operator ceilings). */
+  classes: { maxLearners: number; maxConcurrentProvisions: number };
   limits: {
     maxLabsPerUser: number;
     maxActiveLabs: number;
@@ -167,7 +172,16 @@ export function loadConfig(
       host: e.LABBOT_SLACK_HOST,
     },
     metrics: { port: e.LABBOT_METRICS_PORT, host: e.LABBOT_METRICS_HOST },
-    instructors: { roles: e.LABBOT_INSTRUCTOR_ROLES, users: e.LABBOT_INSTRUCTOR_USERS },
+    instructors: {
+      roles: e.LABBOT_INSTRUCTOR_ROLES,
+      users: e.LABBOT_INSTRUCTOR_USERS,
+      slackGroups: e.LABBOT_INSTRUCTOR_SLACK_GROUPS,
+    },
+    admins: { users: e.LABBOT_ADMIN_USERS, roles: e.LABBOT_ADMIN_ROLES },
+    classes: {
+      maxLearners: e.LABBOT_CLASS_MAX_LEARNERS,
+      maxConcurrentProvisions: e.LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS,
+    },
     limits: {
       maxLabsPerUser: e.LABBOT_MAX_LABS_PER_USER,
       maxActiveLabs: e.LABBOT_MAX_ACTIVE_LABS,

@@ -107,6 +107,12 @@ export const EnvironmentSchema = z.object({
   LABBOT_METRICS_HOST: z.preprocess(emptyToUndefined, z.string().min(1).default('0.0.0.0')),
   LABBOT_INSTRUCTOR_ROLES: list,
   LABBOT_INSTRUCTOR_USERS: list,
+  /** Slack user group ids (S...) whose members are instructors. */
+  LABBOT_INSTRUCTOR_SLACK_GROUPS: list,
+  LABBOT_ADMIN_USERS: list,
+  LABBOT_ADMIN_ROLES: list,
+  LABBOT_CLASS_MAX_LEARNERS: integer(200, 1, 500),
+  LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS: integer(16, 1, 200),
   LABBOT_MAX_LABS_PER_USER: integer(3, 1, 50),
   LABBOT_MAX_ACTIVE_LABS: integer(200, 1, 100_000),
   LABBOT_MAX_CONCURRENT_BUILDS: integer(2, 1, 64),

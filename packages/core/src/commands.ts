@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ClassCommandSchema, parseClassCommand } from './class.js';
 import { invalidLessonIdMessage, LessonIdSchema } from './identity.js';
 import { KubectlCommandSchema, parseKubectlArgs } from './kubectl.js';
 
@@ -43,10 +44,7 @@ export const LabCommandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('kubectl'), kubectl: KubectlCommandSchema, args: z.array(z.string()) }),
   /** Apply the learner's own manifest; the text comes with the command (attachment, form or file), not in it. */
   z.object({ kind: z.literal('apply'), file: z.string().min(1).max(256).optional() }),
-  z.object({ kind: z.literal('class-start'), lessonId: LessonIdSchema }),
-  z.object({ kind: z.literal('class-status') }),
-  z.object({ kind: z.literal('class-end') }),
-  z.object({ kind: z.literal('class-export') }),
+  ...ClassCommandSchema.options,
 ]);
 export type LabCommand = z.infer<typeof LabCommandSchema>;
 export const LabCommand = LabCommandSchema;
@@ -66,7 +64,8 @@ export const LAB_COMMAND_HELP: Record<LabSubcommand, string> = {
   help: '/lab help [command] — this help',
   kubectl: '/lab kubectl <args> — get, describe, logs, scale, delete pod, rollout status|history|undo in your lab',
   apply: '/lab apply [file] — apply your own Deployment, Service or ConfigMap (attach, paste or name the file)',
-  class: '/lab class start <lesson> | status | end | export — run a class (instructors)',
+  class:
+    '/lab class start <lesson> [variant] [ttl] [max] | join | status | end | export — run a class (instructors; learners join)',
 };
 
 function fail(error: string): LabCommandParseResult {
@@ -101,27 +100,8 @@ function lessonArgument(
 }
 
 function parseClass(args: string[]): LabCommandParseResult {
-  const [action, ...rest] = args;
-  if (action === undefined) return fail('Say what to do with the class: start <lesson>, status, end or export.');
-  switch (action.toLowerCase()) {
-    case 'start': {
-      if (rest.length === 0)
-        return fail('Say which lesson the class runs, e.g. "/lab class start docker-vs-kubernetes".');
-      if (rest.length > 1) return fail('"class start" takes one lesson id.');
-      const lessonId = rest[0] ?? '';
-      if (!LessonIdSchema.safeParse(lessonId).success) return fail(invalidLessonIdMessage(lessonId));
-      return finish({ kind: 'class-start', lessonId });
-    }
-    case 'status':
-    case 'end':
-    case 'export':
-      if (rest.length > 0) return fail(`"class ${action.toLowerCase()}" takes no arguments.`);
-      return finish({ kind: `class-${action.toLowerCase()}` });
-    default:
-      return fail(
-        `Unknown class command ${shown(action)}. Try: class start <lesson>, class status, class end, class export.`,
-      );
-  }
+  const parsed = parseClassCommand(args);
+  return parsed.ok ? finish(parsed.command) : parsed;
 }
 
 /**

@@ -1,3 +1,4 @@
+export * from './class.js';
 export * from './commands.js';
 export * from './errors.js';
 export * from './events.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ADMIN_PERMISSION_ROLE, INSTRUCTOR_PERMISSION_ROLE } from './class.js';
 import { type LabOwner, PlatformSchema, sameOwner } from './identity.js';
 
 /** What someone may try to do; the same names as the command kinds. */
@@ -16,6 +17,7 @@ export const LAB_ACTIONS = [
   'class-status',
   'class-end',
   'class-export',
+  'class-join',
 ] as const;
 export const LabActionSchema = z.enum(LAB_ACTIONS);
 export type LabAction = z.infer<typeof LabActionSchema>;
@@ -40,13 +42,16 @@ export interface AuthorizeRequest {
 
 export type AuthorizeResult = { allowed: true } | { allowed: false; reason: string };
 
-const OPEN_ACTIONS: readonly LabAction[] = ['list', 'lessons', 'help'];
+const OPEN_ACTIONS: readonly LabAction[] = ['list', 'lessons', 'help', 'class-join'];
 const CLASS_ACTIONS: readonly LabAction[] = ['class-start', 'class-status', 'class-end', 'class-export'];
 /** What an instructor may do on a learner's lab of their class (not reset or kubectl: those are the learner's). */
 const INSTRUCTOR_LAB_ACTIONS: readonly LabAction[] = ['status', 'check', 'stop'];
 
+/** Instructor roles from config, or a role the adapter derived from platform permissions (e.g. Manage Server). */
 export function isInstructor(actor: Actor, instructorRoles: readonly string[]): boolean {
-  return actor.roles.some((role) => instructorRoles.includes(role));
+  return actor.roles.some(
+    (role) => role === INSTRUCTOR_PERMISSION_ROLE || role === ADMIN_PERMISSION_ROLE || instructorRoles.includes(role),
+  );
 }
 
 /**

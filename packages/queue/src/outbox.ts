@@ -116,7 +116,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
       if (latest && latest.seq <= (await state.deliveredSeq(threadId, key))) return { skipped: true };
       const item = latest?.item ?? payload;
 
-      const wait = await state.reserveSlot(threadId, now(), minEditIntervalMs);
+      const wait = await state.reserveSlot(threadId, now(), Math.max(minEditIntervalMs, item.minIntervalMs ?? 0));
       if (wait > 0) return delay(job, token, now() + wait);
 
       let recorded = await store.getMessageRef(threadId, key);

@@ -26,5 +26,7 @@ export const OutboxItemSchema = z.object({
   /** The neutral message as JSON (the outbox does not know its shape); the platform's adapter renders it. */
   message: z.json(),
   labId: LabIdSchema.optional(),
+  /** At least this long between two deliveries to this thread (e.g. a class board: 2 s); the worker's default otherwise. */
+  minIntervalMs: z.number().int().min(0).max(60_000).optional(),
 });
 export type OutboxItem = z.infer<typeof OutboxItemSchema>;

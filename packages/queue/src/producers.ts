@@ -35,8 +35,11 @@ export type LabQueues = Pick<Queues, 'enqueueReconcile' | 'enqueueOutbox'>;
 
 /** The producers of labbot's queues. */
 export interface Queues {
-  /** Asks for a reconcile of one lab; absorbed while one is waiting, queued once more while one runs. */
-  enqueueReconcile(labId: string, reason: string): Promise<EnqueuedJob>;
+  /**
+   * Asks for a reconcile of one lab; absorbed while one is waiting, queued once more while one runs.
+   * `priority` (1 first) orders waiting requests, e.g. a class's labs in join order.
+   */
+  enqueueReconcile(labId: string, reason: string, options?: { priority?: number }): Promise<EnqueuedJob>;
   /** Shows `item.message` as the `item.key` message of a thread; a newer item for the same thread + key wins. */
   enqueueOutbox(platform: OutboxPlatform, item: OutboxItem): Promise<EnqueuedJob & { seq: number }>;
   /** The BullMQ queue behind a name (counts, events, admin). */
@@ -83,11 +86,12 @@ export function createQueues(options: QueuesOptions): Queues {
   };
 
   return {
-    enqueueReconcile: async (labId, reason) => {
+    enqueueReconcile: async (labId, reason, enqueueOptions = {}) => {
       const payload = parsePayload(ReconcileJobSchema, { labId, reason }, RECONCILE_QUEUE);
       // keepLastIfActive: a request while a run is active is kept and started after it (exactly once).
       const job = await queue(RECONCILE_QUEUE).add('reconcile', payload, {
         deduplication: { id: payload.labId, keepLastIfActive: true },
+        ...(enqueueOptions.priority ? { priority: Math.min(enqueueOptions.priority, 2_097_152) } : {}),
       });
       return { jobId: idOf(job.id, RECONCILE_QUEUE) };
     },

@@ -21,7 +21,7 @@ export interface RunnerTuning {
   attempts?: number;
   /** First retry delay, doubled each time (default 1000 ms). */
   backoffMs?: number;
-  /** Labs reconciled at once by this process (default 4). */
+  /** Labs reconciled at once by this process (default LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS, 16). */
   concurrency?: number;
   /** How often a dead runner's job is looked for, and how long its lock lives (defaults 30 s). */
   stalledIntervalMs?: number;
@@ -186,7 +186,8 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   });
   const worker = createReconcileWorker({
     connection: redis,
-    concurrency: tuning.concurrency ?? 4,
+    // Labs provisioned at once (a class's joins queue in join order behind this limit).
+    concurrency: tuning.concurrency ?? config.classes.maxConcurrentProvisions,
     ...(tuning.stalledIntervalMs ? { stalledIntervalMs: tuning.stalledIntervalMs } : {}),
     ...(tuning.lockDurationMs ? { lockDurationMs: tuning.lockDurationMs } : {}),
     onError: (error, jobId) => logger.warn({ err: error, jobId }, 'reconcile job failed'),

@@ -23,8 +23,17 @@ export const ClassRecordSchema = z.object({
   instructor: LabOwnerSchema,
   /** Where the class message (the live board) lives. */
   board: MessageRefSchema.optional(),
-  members: z.array(ClassMemberSchema),
+  /** Unused since members live in the class roster (kept so older records still parse). */
+  members: z.array(ClassMemberSchema).default([]),
   state: z.enum(['open', 'ended']),
+  /** A lesson variant all labs of the class use. */
+  variant: z.string().min(1).max(63).optional(),
+  /** How long each learner's lab lives. */
+  ttlMinutes: z.number().int().min(1).optional(),
+  /** Most learners who may join. */
+  maxLearners: z.number().int().min(1).optional(),
+  /** The channel the class message lives in, as a thread id whose thread is the channel itself. */
+  channelThreadId: ThreadIdSchema.optional(),
   createdAt: IsoTimestampSchema,
   updatedAt: IsoTimestampSchema,
   endedAt: IsoTimestampSchema.optional(),

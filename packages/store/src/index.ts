@@ -7,5 +7,14 @@ export {
   type MessageRef,
   MessageRefSchema,
 } from './class-record.js';
+export {
+  type CheckRecord,
+  type ClassRoster,
+  type ClassRosterOptions,
+  createClassRoster,
+  type FinalResult,
+  type JoinResult,
+  type RosterEntry,
+} from './class-roster.js';
 export { type ActorOption, createLabStore, type LabStore, type LabStoreOptions } from './lab-store.js';
 export type { AuditInput, UpdateOptions } from './versioned-collection.js';

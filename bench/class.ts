@@ -1,0 +1,161 @@
+// A class: the instructor starts it, N learners (default 100) press Join within one second (local chat), until every
+// lab is ready: image builds, time to all ready vs one lab alone in the same run, class board edits, chat calls per
+// learner and Kubernetes API requests per lab (counted by kube-sim).
+//   node --conditions labbot-source --import tsx bench/class.ts [learners] [virtual|docker]
+// Needs the services of scripts/services.sh (REDIS_URL, Docker). Uses Redis database 13.
+import { PassThrough } from 'node:stream';
+import type { ChatMessage, Responder } from '@labbot/chat';
+import { TerminalChatAdapter } from '@labbot/chat-terminal';
+import { startChatService } from '@labbot/commands';
+import { createLogger } from '@labbot/config';
+import { labIdFor } from '@labbot/core';
+import { startLabHarness } from '../test/e2e/src/harness.js';
+import { makeLessonsDir } from '../test/e2e/src/lessons.js';
+
+const learners = Number(process.argv[2] ?? 100);
+const kubelet = process.argv[3] === 'docker' ? 'docker' : 'virtual';
+const stamp = Date.now().toString(36);
+const alone = `bench-solo-${stamp}`;
+const together = `bench-class-${stamp}`;
+const lessons = makeLessonsDir([{ id: alone }, { id: together }]);
+const harness = await startLabHarness({
+  redisDb: 13,
+  kubelet,
+  env: {
+    LABBOT_LESSONS_DIR: lessons.dir,
+    LABBOT_MAX_ACTIVE_LABS: String(learners + 10),
+    LABBOT_CLASS_MAX_LEARNERS: String(Math.max(learners, 1)),
+  },
+});
+const runner = await harness.startRunner({
+  attempts: 3,
+  backoffMs: 200,
+  janitorIntervalMs: 0,
+  watchDebounceMs: 100,
+});
+
+/** Counts every chat call: the adapter's posts and edits, and each command's answers (defer, reply, thread). */
+class CountingAdapter extends TerminalChatAdapter {
+  readonly calls = new Map<string, number>();
+  boardEdits: number[] = [];
+  count(key: string): void {
+    this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
+  }
+  override async postMessage(threadId: string, message: ChatMessage): Promise<string> {
+    this.count(threadId.endsWith(':terminal') ? 'board.post' : 'thread.post');
+    return super.postMessage(threadId, message);
+  }
+  override async editMessage(threadId: string, messageId: string, message: ChatMessage): Promise<void> {
+    if (threadId.endsWith(':terminal')) this.boardEdits.push(Date.now());
+    this.count(threadId.endsWith(':terminal') ? 'board.edit' : 'thread.edit');
+    return super.editMessage(threadId, messageId, message);
+  }
+}
+const output = new PassThrough();
+output.resume();
+const adapter = new CountingAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
+// Answers to commands count too: wrap the responder the adapter hands to the handlers.
+const responderOf = (adapter as unknown as { responder: () => Responder }).responder.bind(adapter);
+(adapter as unknown as { responder: () => Responder }).responder = () => {
+  const inner = responderOf();
+  return {
+    defer: async (options) => inner.defer(options),
+    reply: async (message, options) => {
+      adapter.count('answer');
+      return inner.reply(message, options);
+    },
+    error: async (text) => {
+      adapter.count('answer');
+      return inner.error(text);
+    },
+    openThread: async (request) => {
+      adapter.count('thread.open');
+      return inner.openThread(request);
+    },
+  };
+};
+const service = await startChatService({
+  adapter,
+  redis: harness.redis,
+  store: harness.store,
+  lessons: harness.lessons,
+  instructorRoles: ['instructor'],
+  limits: harness.config.limits,
+  classes: { limits: harness.config.classes },
+  logger: createLogger({ name: 'bench-class', level: 'warn' }),
+});
+const labOf = (userId: string, lessonId: string) =>
+  labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId });
+const ready = (userId: string, lessonId: string) =>
+  harness.waitForLab(labOf(userId, lessonId), (lab) => lab.observed.phase === 'ready', 600_000);
+
+try {
+  // One lab alone (its own lesson copy: a cold build, as for the class).
+  let started = performance.now();
+  await adapter.handleLine(`/lab start ${alone}`, 'solo');
+  await ready('solo', alone);
+  const oneMs = Math.round(performance.now() - started);
+
+  await adapter.handleLine(`/lab class start ${together}`);
+  harness.sim.resetStats();
+  adapter.calls.clear();
+  adapter.boardEdits = [];
+  const buildsBefore = runner.builder.stats().builds;
+  const names = Array.from({ length: learners }, (_, i) => `learner-${String(i + 1).padStart(3, '0')}`);
+  started = performance.now();
+  // Every learner presses Join within one second.
+  const joins: Promise<void>[] = [];
+  for (const name of names) {
+    joins.push(adapter.handleLine(`as ${name}: /lab class join`));
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(1000 / learners)));
+  }
+  await Promise.all(joins);
+  const joinedMs = Math.round(performance.now() - started);
+  await Promise.all(names.map((name) => ready(name, together)));
+  const allReadyMs = Math.round(performance.now() - started);
+  // Let the last board edit and status edits go out.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const stats = harness.sim.stats();
+  const calls = Object.fromEntries(adapter.calls);
+  const learnerCalls =
+    (adapter.calls.get('thread.post') ?? 0) +
+    (adapter.calls.get('thread.edit') ?? 0) +
+    (adapter.calls.get('thread.open') ?? 0) +
+    (adapter.calls.get('answer') ?? 0);
+  const edits = adapter.boardEdits;
+  const spanS = edits.length > 1 ? ((edits.at(-1) ?? 0) - (edits[0] ?? 0)) / 1000 : 0;
+  let minGapMs = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < edits.length; i++) minGapMs = Math.min(minGapMs, (edits[i] ?? 0) - (edits[i - 1] ?? 0));
+  console.log(
+    JSON.stringify(
+      {
+        kubelet,
+        learners,
+        oneLabMs: oneMs,
+        joinsTookMs: joinedMs,
+        allReadyMs,
+        slowdown: Number((allReadyMs / oneMs).toFixed(2)),
+        builds: runner.builder.stats().builds - buildsBefore,
+        boardEdits: edits.length,
+        boardEditSpanS: Number(spanS.toFixed(1)),
+        boardMinGapMs: Number.isFinite(minGapMs) ? minGapMs : null,
+        chatCallsPerLearner: Number((learnerCalls / learners).toFixed(2)),
+        chatCalls: calls,
+        k8sRequestsPerLab: Number((stats.total / learners).toFixed(1)),
+        k8sByVerb: stats.byVerb,
+      },
+      null,
+      2,
+    ),
+  );
+  await adapter.handleLine('/lab class end');
+  await adapter.handleLine('/lab stop', 'solo');
+  await harness.waitForLab(labOf('solo', alone), (lab) => lab.observed.phase === 'stopped', 120_000);
+  for (const name of names) {
+    await harness.waitForLab(labOf(name, together), (lab) => lab.observed.phase === 'stopped', 300_000);
+  }
+} finally {
+  await service.stop();
+  await harness.stop();
+  await lessons.remove();
+}

@@ -1,0 +1,531 @@
+import {
+  type ChatMessage,
+  type Conversation,
+  encodeThreadId,
+  type IncomingAction,
+  type IncomingCommand,
+  platformOfThread,
+  type Responder,
+} from '@labbot/chat';
+import {
+  type Actor,
+  authorize,
+  type ClassCommand,
+  type ClassLimits,
+  classStageOf,
+  createLabRecord,
+  type LabOwner,
+  type LabRecord,
+  labIdFor,
+  mayManageClass,
+  newClassId,
+  sameOwner,
+} from '@labbot/core';
+import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
+import type { Queues } from '@labbot/queue';
+import type { ClassRecord, ClassRoster, FinalResult, LabStore } from '@labbot/store';
+import { type ClassSnapshot, classCsv, learnerRows, renderClassBoard, renderClassStatus } from './class-board.js';
+import { Refusal } from './refusal.js';
+
+/** What the class side needs of the lab side (the lab bot owns lab threads and status messages). */
+export interface ClassLabHooks {
+  /** Opens the lab's thread when it has none (announcement in the channel) and shows its status there. */
+  openThreadIfMissing(record: LabRecord, respond: Responder, title: string): Promise<LabRecord>;
+}
+
+export interface ClassBotOptions {
+  store: LabStore;
+  roster: ClassRoster;
+  queues: Queues;
+  lessons: LessonCatalog;
+  instructorRoles: readonly string[];
+  /** Roles (or user ids given as roles by the adapter) that may end any class. */
+  adminRoles?: readonly string[];
+  limits: { maxLabsPerUser: number; maxActiveLabs: number; labTtlMinutes: number };
+  classLimits: ClassLimits;
+  /** The longest text the platform takes in one block. */
+  maxMessageLength: number;
+  /** How a message points at a thread on this platform. */
+  threadLink: (threadId: string) => string;
+  /** At most one board edit per class in this time (default 2000 ms). */
+  boardIntervalMs?: number;
+  clock: () => Date;
+  hooks: ClassLabHooks;
+  logger: { warn(fields: Record<string, unknown>, message: string): void };
+}
+
+const text = (value: string, title?: string): ChatMessage => ({
+  ...(title ? { title } : {}),
+  blocks: [{ kind: 'text', text: value }],
+});
+
+const ownerOf = (actor: Actor): LabOwner => ({
+  platform: actor.platform,
+  workspaceId: actor.workspaceId,
+  userId: actor.userId,
+});
+
+const isActive = (lab: LabRecord) => lab.desired.state === 'running' && lab.observed.phase !== 'failed';
+
+/** The outbox key of a class's board message in its channel. */
+export const boardKeyOf = (classId: string) => `class-${classId}`;
+
+/** The channel a command came from, as a thread id whose thread is the channel itself. */
+export function channelThreadIdOf(conversation: Conversation): string {
+  return encodeThreadId({
+    platform: conversation.platform,
+    workspaceId: conversation.workspaceId,
+    channelId: conversation.channelId,
+    threadId: conversation.channelId,
+  });
+}
+
+/** Where class views read from. */
+export interface ClassSources {
+  store: LabStore;
+  roster: ClassRoster;
+  lessons: LessonCatalog;
+}
+
+/** Everything a class view is drawn from, read now. */
+export async function classSnapshot(sources: ClassSources, klass: ClassRecord): Promise<ClassSnapshot> {
+  const lesson = sources.lessons.find(klass.lessonId);
+  const [members, labList, checks, finals] = await Promise.all([
+    sources.roster.members(klass.classId),
+    sources.store.listByClass(klass.classId),
+    sources.roster.checks(klass.classId),
+    sources.roster.finals(klass.classId),
+  ]);
+  return {
+    klass,
+    lessonTitle: lesson?.spec.title ?? klass.lessonId,
+    checkCount: lesson?.spec.checks.length ?? 0,
+    members,
+    labs: new Map(labList.map((lab) => [lab.labId, lab])),
+    checks,
+    finals,
+  };
+}
+
+/** When each lab first became ready (the runner's `observed.ready` audit entry). */
+async function readyTimesOf(store: LabStore, labIds: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  await Promise.all(
+    labIds.map(async (labId) => {
+      const entry = (await store.history(labId)).find((candidate) => candidate.action === 'observed.ready');
+      if (entry) out.set(labId, entry.at);
+    }),
+  );
+  return out;
+}
+
+/** The class results as CSV (`/lab class export` and `labbot class export`). */
+export async function classExportCsv(sources: ClassSources, klass: ClassRecord): Promise<string> {
+  const snapshot = await classSnapshot(sources, klass);
+  const lesson = sources.lessons.find(klass.lessonId);
+  const checkNames = lesson
+    ? evaluateChecks(lesson, { pods: [], containerOutput: undefined, desiredReplicas: undefined, deletedPods: [] }).map(
+        (result) => result.name,
+      )
+    : [];
+  const ready = await readyTimesOf(
+    sources.store,
+    snapshot.members.map((member) => member.labId),
+  );
+  return classCsv(snapshot, checkNames, (labId) => ready.get(labId));
+}
+
+/**
+ * The class commands: start (the board with a Join button), join (an own lab and thread per learner),
+ * status, end (every lab torn down, final results on the board) and export (CSV). The board is edited
+ * through the outbox at most once per `boardIntervalMs` however many learners move.
+ */
+export function createClassBot(options: ClassBotOptions) {
+  const { store, roster, queues, lessons, clock } = options;
+  const boardIntervalMs = options.boardIntervalMs ?? 2000;
+  const timers = new Map<string, NodeJS.Timeout>();
+  const lastRefresh = new Map<string, number>();
+  let stopped = false;
+
+  function requireInstructor(actor: Actor, action: 'class-start' | 'class-status' | 'class-end' | 'class-export') {
+    const verdict = authorize({ actor, action, instructorRoles: options.instructorRoles });
+    if (!verdict.allowed) throw new Refusal(`${verdict.reason} Ask your instructor for the class's Join button.`);
+  }
+
+  const sources: ClassSources = { store, roster, lessons };
+  const snapshotOf = (klass: ClassRecord) => classSnapshot(sources, klass);
+
+  /** Posts or edits the class message now (through the outbox, which keeps one message per class). */
+  async function refreshBoard(classId: string): Promise<void> {
+    const klass = await store.getClass(classId);
+    if (!klass?.channelThreadId) return;
+    const platform = platformOfThread(klass.channelThreadId) ?? klass.instructor.platform;
+    const message = renderClassBoard(await snapshotOf(klass), { maxLength: options.maxMessageLength });
+    await queues.enqueueOutbox(platform, {
+      threadId: klass.channelThreadId,
+      key: boardKeyOf(classId),
+      message,
+      minIntervalMs: boardIntervalMs,
+    });
+  }
+
+  /** Something about a class changed: redraw its board once the interval since the last redraw has passed. */
+  function touchBoard(classId: string): void {
+    if (stopped || timers.has(classId)) return;
+    const wait = Math.max(0, (lastRefresh.get(classId) ?? 0) + boardIntervalMs - Date.now());
+    const timer = setTimeout(() => {
+      timers.delete(classId);
+      lastRefresh.set(classId, Date.now());
+      refreshBoard(classId).catch((error: unknown) =>
+        options.logger.warn({ err: error, classId }, 'could not refresh the class board'),
+      );
+    }, wait);
+    timer.unref?.();
+    timers.set(classId, timer);
+  }
+
+  /** The class a command means: the given id, else the open class of this channel, else the actor's latest class. */
+  async function findClass(
+    classId: string | undefined,
+    conversation: Conversation,
+    actor: Actor,
+  ): Promise<ClassRecord | undefined> {
+    if (classId) {
+      const klass = await store.getClass(classId);
+      const sameWorkspace =
+        klass?.instructor.platform === actor.platform && klass.instructor.workspaceId === actor.workspaceId;
+      return sameWorkspace ? klass : undefined;
+    }
+    const open = await roster.openClassOf(channelThreadIdOf(conversation));
+    if (open) {
+      const klass = await store.getClass(open);
+      if (klass) return klass;
+    }
+    const mine = (await store.listClasses())
+      .filter((klass) => sameOwner(klass.instructor, actor))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return mine.find((klass) => klass.state === 'open') ?? mine[0];
+  }
+
+  async function start(command: Extract<ClassCommand, { kind: 'class-start' }>, incoming: IncomingCommand) {
+    const { actor, conversation, respond } = incoming;
+    requireInstructor(actor, 'class-start');
+    await respond.defer({ ephemeral: true });
+    if (conversation.isDirect) throw new Refusal('A class runs in a channel: type /lab class start in a channel.');
+    const lesson = lessons.find(command.lessonId);
+    if (!lesson) throw new Refusal(`There is no lesson "${command.lessonId}". See /lab lessons.`);
+    if (command.variant && !lesson.spec.variants[command.variant]) {
+      const known = Object.keys(lesson.spec.variants).join(', ') || 'none';
+      throw new Refusal(`The lesson "${lesson.id}" has no variant "${command.variant}" (variants: ${known}).`);
+    }
+    const ceiling = options.classLimits.maxLearners;
+    if (command.maxLearners !== undefined && command.maxLearners > ceiling) {
+      throw new Refusal(`A class may have at most ${ceiling} learners here (you asked for ${command.maxLearners}).`);
+    }
+    if (command.ttlMinutes !== undefined && command.ttlMinutes > options.limits.labTtlMinutes) {
+      throw new Refusal(
+        `Labs may live at most ${options.limits.labTtlMinutes} minutes here (you asked for ${command.ttlMinutes}).`,
+      );
+    }
+    const channelThreadId = channelThreadIdOf(conversation);
+    const classId = newClassId();
+    let holder = await roster.claimChannel(channelThreadId, classId);
+    if (holder !== classId) {
+      const other = await store.getClass(holder);
+      if (other?.state === 'open') {
+        throw new Refusal(
+          `A class of ${other.lessonId} is already running in this channel (class ${other.classId}). End it with /lab class end, or start yours in another channel.`,
+        );
+      }
+      await roster.releaseChannel(channelThreadId, holder);
+      holder = await roster.claimChannel(channelThreadId, classId);
+      if (holder !== classId) throw new Refusal('Another class was just started in this channel.');
+    }
+    const now = clock().toISOString();
+    const ttlMinutes = command.ttlMinutes ?? Math.min(lesson.spec.limits.ttlMinutes, options.limits.labTtlMinutes);
+    const maxLearners = command.maxLearners ?? ceiling;
+    await store.createClass(
+      {
+        classId,
+        lessonId: lesson.id,
+        ...(command.variant ? { variant: command.variant } : {}),
+        instructor: ownerOf(actor),
+        members: [],
+        state: 'open',
+        ttlMinutes,
+        maxLearners,
+        channelThreadId,
+        createdAt: now,
+        updatedAt: now,
+        version: 0,
+      },
+      { actor: actor.userId },
+    );
+    lastRefresh.set(classId, Date.now());
+    await refreshBoard(classId);
+    await respond.reply(
+      text(
+        `Class ${classId} of ${lesson.spec.title} started: the class message with a Join button is in this channel. Up to ${maxLearners} learners, labs live ${ttlMinutes} min. /lab class status to see everyone, /lab class end to finish.`,
+      ),
+      { ephemeral: true },
+    );
+  }
+
+  async function join(classId: string | undefined, incoming: IncomingCommand | IncomingAction): Promise<void> {
+    const { actor, conversation, respond } = incoming;
+    if (conversation.isDirect) throw new Refusal('Join a class from its channel.');
+    // Acknowledge at once: in a burst of joins the lookups below may take longer than the platform waits.
+    await respond.defer({ ephemeral: true });
+    const klass = await findClass(classId, conversation, actor);
+    if (!klass || (classId === undefined && klass.state !== 'open' && !sameOwner(klass.instructor, actor))) {
+      throw new Refusal('There is no open class in this channel. Ask your instructor to start one.');
+    }
+    if (klass.state !== 'open') throw new Refusal('This class has ended: its labs were torn down.');
+    const lesson = lessons.find(klass.lessonId);
+    if (!lesson) throw new Refusal(`The lesson "${klass.lessonId}" of this class is no longer installed.`);
+    const owner = ownerOf(actor);
+    const labId = labIdFor({ ...owner, lessonId: lesson.id });
+    const member = await roster.member(klass.classId, actor.userId);
+    if (member) {
+      const lab = await store.get(member.labId);
+      await respond.reply(
+        text(
+          `You already joined this class: your lab is in ${lab?.threadId ? options.threadLink(lab.threadId) : 'your thread (opening)'}.`,
+        ),
+        { ephemeral: true },
+      );
+      return;
+    }
+    const existing = await store.get(labId);
+    if (existing && isActive(existing) && existing.classId !== klass.classId) {
+      throw new Refusal(
+        `You already have a ${lesson.id} lab running outside this class. Stop it with /lab stop ${lesson.id}, then join again.`,
+      );
+    }
+    const mine = (await store.listByOwner(owner)).filter((lab) => isActive(lab) && lab.labId !== labId);
+    if (mine.length >= options.limits.maxLabsPerUser) {
+      throw new Refusal(
+        `You already have ${mine.length} labs running (the limit is ${options.limits.maxLabsPerUser}). Stop one with /lab stop <lesson> first.`,
+      );
+    }
+    const max = Math.min(klass.maxLearners ?? options.classLimits.maxLearners, options.classLimits.maxLearners);
+    const joined = await roster.join(
+      klass.classId,
+      { userId: actor.userId, labId, joinedAt: clock().toISOString() },
+      max,
+    );
+    if (joined.outcome === 'full') throw new Refusal(`This class is full: ${max} learners joined already.`);
+    if (joined.outcome === 'already') {
+      await respond.reply(text('You already joined this class: your lab is in your thread.'), { ephemeral: true });
+      return;
+    }
+    const record = createLabRecord({
+      owner,
+      lessonId: lesson.id,
+      ...(klass.variant ? { variant: klass.variant } : {}),
+      ttlMinutes: klass.ttlMinutes ?? options.limits.labTtlMinutes,
+      classId: klass.classId,
+      now: clock,
+    });
+    const created = await store.create(record, { actor: actor.userId });
+    let lab = created.record;
+    if (!created.created) {
+      // A lab of this lesson from before (stopped, failed, or of an ended class): start it over for this class.
+      lab = await store.update(
+        labId,
+        (current) => ({
+          ...current,
+          classId: klass.classId,
+          variant: klass.variant,
+          threadId: current.classId === klass.classId ? current.threadId : undefined,
+          desired: { state: 'running', generation: current.desired.generation + 1 },
+          expiresAt: record.expiresAt,
+          observed: { ...current.observed, expiryWarnedAt: undefined },
+        }),
+        { audit: { actor: actor.userId, action: 'class.joined', detail: { classId: klass.classId } } },
+      );
+    }
+    // Provisioning follows join order: the join's place in the class is the request's priority.
+    await queues.enqueueReconcile(labId, 'class.join', { priority: joined.entry.seq });
+    touchBoard(klass.classId);
+    const withThread = await options.hooks.openThreadIfMissing(lab, respond, lesson.spec.title);
+    await respond.reply(
+      text(
+        `You joined the class: your own lab of ${lesson.spec.title} is starting in ${withThread.threadId ? options.threadLink(withThread.threadId) : 'your thread'}.`,
+      ),
+      { ephemeral: true },
+    );
+  }
+
+  async function status(classId: string | undefined, incoming: IncomingCommand): Promise<void> {
+    const { actor, conversation, respond } = incoming;
+    requireInstructor(actor, 'class-status');
+    const klass = await findClass(classId, conversation, actor);
+    if (!klass) throw new Refusal('There is no class here. Start one with /lab class start <lesson>.');
+    const message = renderClassStatus(await snapshotOf(klass), {
+      maxLength: options.maxMessageLength,
+      threadLink: options.threadLink,
+    });
+    await respond.reply(message, { ephemeral: true });
+  }
+
+  const readyTimes = (labIds: string[]) => readyTimesOf(store, labIds);
+
+  async function end(classId: string | undefined, incoming: IncomingCommand): Promise<void> {
+    const { actor, conversation, respond } = incoming;
+    requireInstructor(actor, 'class-end');
+    const klass = await findClass(classId, conversation, actor);
+    if (!klass) throw new Refusal('There is no class here to end.');
+    if (!mayManageClass(actor, klass, options.adminRoles)) {
+      throw new Refusal(`Only the instructor who started class ${klass.classId}, or an admin, can end it.`);
+    }
+    if (klass.state === 'ended') {
+      await respond.error(`Class ${klass.classId} has ended already.`);
+      return;
+    }
+    await respond.defer({ ephemeral: true });
+    const snapshot = await snapshotOf(klass);
+    const ready = await readyTimes(snapshot.members.map((member) => member.labId));
+    const finals = new Map<string, FinalResult>();
+    for (const row of learnerRows(snapshot)) {
+      const lab = snapshot.labs.get(row.entry.labId);
+      finals.set(row.entry.labId, {
+        stage: lab ? classStageOf(lab.observed.phase) : row.stage,
+        ...(row.diagnosis ? { diagnosis: row.diagnosis.slice(0, 64) } : {}),
+        ...(ready.get(row.entry.labId) ? { readyAt: ready.get(row.entry.labId) } : {}),
+      });
+    }
+    await roster.setFinal(klass.classId, finals);
+    await store.updateClass(
+      klass.classId,
+      (current) =>
+        current.state === 'ended' ? undefined : { ...current, state: 'ended', endedAt: clock().toISOString() },
+      { audit: { actor: actor.userId, action: 'class.ended' } },
+    );
+    if (klass.channelThreadId) await roster.releaseChannel(klass.channelThreadId, klass.classId);
+    let stopping = 0;
+    for (const lab of snapshot.labs.values()) {
+      if (lab.classId !== klass.classId) continue;
+      if (lab.desired.state === 'running') {
+        await store.update(
+          lab.labId,
+          (current) =>
+            current.desired.state === 'stopped'
+              ? undefined
+              : { ...current, desired: { ...current.desired, state: 'stopped' } },
+          { audit: { actor: actor.userId, action: 'desired.stopped', detail: { classId: klass.classId } } },
+        );
+        stopping++;
+      }
+      await queues.enqueueReconcile(lab.labId, 'class.end');
+      if (lab.threadId) {
+        await queues.enqueueOutbox(platformOfThread(lab.threadId) ?? lab.owner.platform, {
+          threadId: lab.threadId,
+          key: 'class-ended',
+          labId: lab.labId,
+          message: {
+            tone: 'info',
+            blocks: [
+              {
+                kind: 'text',
+                text: `🏁 The class has ended: this lab is being torn down. Thank you for joining, <@${lab.owner.userId}>!`,
+              },
+            ],
+          },
+        });
+      }
+    }
+    lastRefresh.set(klass.classId, Date.now());
+    await refreshBoard(klass.classId);
+    await respond.reply(
+      text(
+        `Class ${klass.classId} ended: ${stopping} labs are being torn down. The class message shows the final results; /lab class export ${klass.classId} gives them as CSV.`,
+      ),
+      { ephemeral: true },
+    );
+  }
+
+  const exportCsv = (klass: ClassRecord) => classExportCsv(sources, klass);
+
+  async function exportClass(classId: string | undefined, incoming: IncomingCommand): Promise<void> {
+    const { actor, conversation, respond } = incoming;
+    requireInstructor(actor, 'class-export');
+    const klass = await findClass(classId, conversation, actor);
+    if (!klass) throw new Refusal('There is no class here to export.');
+    await respond.defer({ ephemeral: true });
+    const csv = await exportCsv(klass);
+    const rows = csv.trimEnd().split('\n').length - 1;
+    const message: ChatMessage = {
+      title: `Class ${klass.classId} (${klass.lessonId}): ${rows} learners`,
+      blocks: [{ kind: 'text', text: `Results of class ${klass.classId} as CSV.` }],
+    };
+    if (respond.replyFile) {
+      try {
+        await respond.replyFile({ name: `class-${klass.classId}.csv`, content: csv, message }, { ephemeral: true });
+        return;
+      } catch (error) {
+        // The upload failed: the CSV still reaches the instructor, as text.
+        options.logger.warn({ err: error, classId: klass.classId }, 'could not send the export as a file');
+      }
+    }
+    // No files on this platform: the CSV in code blocks, cut at line ends to fit each block.
+    const budget = Math.max(500, Math.min(options.maxMessageLength, 3000) - 100);
+    const chunks: string[] = [];
+    let current = '';
+    for (const line of csv.trimEnd().split('\n')) {
+      if (current.length + line.length + 1 > budget && current) {
+        chunks.push(current);
+        current = '';
+      }
+      current += `${current ? '\n' : ''}${line}`;
+    }
+    if (current) chunks.push(current);
+    await respond.reply(
+      { ...message, blocks: chunks.slice(0, 19).map((chunk) => ({ kind: 'code' as const, text: chunk })) },
+      { ephemeral: true },
+    );
+  }
+
+  return {
+    /** Runs one class command (the lab bot routes every `class-*` command here). */
+    async run(command: ClassCommand, incoming: IncomingCommand): Promise<void> {
+      switch (command.kind) {
+        case 'class-start':
+          return start(command, incoming);
+        case 'class-join':
+          return join(command.classId, incoming);
+        case 'class-status':
+          return status(command.classId, incoming);
+        case 'class-end':
+          return end(command.classId, incoming);
+        case 'class-export':
+          return exportClass(command.classId, incoming);
+      }
+    },
+    /** The Join button of a class message. */
+    join: (classId: string, incoming: IncomingAction) => join(classId, incoming),
+    /** A learner of the class moved (a LabEvent, a check): redraw the board soon. */
+    touchBoard,
+    /** Records a learner's `/lab check` results for the board and the export. */
+    async recordChecks(lab: LabRecord, results: { name: string; passed: boolean }[]): Promise<void> {
+      if (!lab.classId) return;
+      await roster.recordChecks(lab.classId, lab.labId, results, clock().toISOString());
+      touchBoard(lab.classId);
+    },
+    /** After a restart: redraw the boards of this platform's open classes (events may have been missed). */
+    async resume(platform: string): Promise<void> {
+      for (const klass of await store.listClasses()) {
+        if (klass.state === 'open' && klass.instructor.platform === platform) touchBoard(klass.classId);
+      }
+    },
+    exportCsv,
+    refreshBoard,
+    stop(): void {
+      stopped = true;
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+    },
+  };
+}
+
+export type ClassBot = ReturnType<typeof createClassBot>;

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { invalidLessonIdMessage, type LabOwner, LessonIdSchema, sameOwner } from './identity.js';
+import type { LabPhase } from './lab.js';
+
+/** A class id: 10 lowercase hex characters (fits button payloads, Kubernetes label values and Redis keys). */
+export const CLASS_ID_PATTERN = /^[0-9a-f]{10}$/;
+export const ClassIdSchema = z
+  .string()
+  .regex(CLASS_ID_PATTERN, { message: 'A class id is 10 lowercase hex characters.' });
+export type ClassId = z.infer<typeof ClassIdSchema>;
+
+/** A fresh class id (random: two classes of one lesson in one channel stay apart). */
+export function newClassId(): ClassId {
+  return randomBytes(5).toString('hex');
+}
+
+const VARIANT = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Bounds of the numbers an instructor may give `/lab class start`. */
+export const CLASS_TTL_MINUTES = { min: 5, max: 24 * 60 } as const;
+export const CLASS_MAX_LEARNERS = { min: 1, max: 500 } as const;
+
+/** The `/lab class ...` commands. */
+export const ClassCommandSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('class-start'),
+    lessonId: LessonIdSchema,
+    variant: z.string().regex(VARIANT).optional(),
+    ttlMinutes: z.number().int().min(CLASS_TTL_MINUTES.min).max(CLASS_TTL_MINUTES.max).optional(),
+    maxLearners: z.number().int().min(CLASS_MAX_LEARNERS.min).max(CLASS_MAX_LEARNERS.max).optional(),
+  }),
+  z.object({ kind: z.literal('class-join'), classId: ClassIdSchema.optional() }),
+  z.object({ kind: z.literal('class-status'), classId: ClassIdSchema.optional() }),
+  z.object({ kind: z.literal('class-end'), classId: ClassIdSchema.optional() }),
+  z.object({ kind: z.literal('class-export'), classId: ClassIdSchema.optional() }),
+]);
+export type ClassCommand = z.infer<typeof ClassCommandSchema>;
+
+export type ClassCommandParseResult = { ok: true; command: ClassCommand } | { ok: false; error: string };
+
+const CLASS_USAGE =
+  'class start <lesson> [variant] [ttl minutes] [max learners], class join, class status, class end, class export';
+
+function fail(error: string): ClassCommandParseResult {
+  return { ok: false, error };
+}
+
+function numberArgument(word: string, what: string, bounds: { min: number; max: number }): number | string {
+  if (!/^\d{1,6}$/.test(word)) return `"${word.slice(0, 20)}" is not a number of ${what}.`;
+  const value = Number(word);
+  if (value < bounds.min || value > bounds.max) return `The ${what} must be between ${bounds.min} and ${bounds.max}.`;
+  return value;
+}
+
+/** `start <lesson> [variant] [ttl] [max]`; the numbers may also be written `ttl=90` and `max=30`. */
+function parseStart(args: string[]): ClassCommandParseResult {
+  const [lessonId, ...rest] = args;
+  if (lessonId === undefined) {
+    return fail('Say which lesson the class runs, e.g. "/lab class start docker-vs-kubernetes".');
+  }
+  if (!LessonIdSchema.safeParse(lessonId).success) return fail(invalidLessonIdMessage(lessonId));
+  const command: Extract<ClassCommand, { kind: 'class-start' }> = { kind: 'class-start', lessonId };
+  const positional: ('ttl' | 'max')[] = ['ttl', 'max'];
+  for (const [index, word] of rest.entries()) {
+    const named = /^(ttl|max)=(.*)$/i.exec(word);
+    const isNumber = /^\d+$/.test(word);
+    if (!named && !isNumber) {
+      if (index !== 0 || command.variant !== undefined)
+        return fail(`Unexpected "${word.slice(0, 20)}". Usage: /lab class start <lesson> [variant] [ttl] [max].`);
+      if (!VARIANT.test(word)) return fail(`"${word.slice(0, 20)}" is not a variant name.`);
+      command.variant = word;
+      continue;
+    }
+    const name = named ? (named[1]?.toLowerCase() as 'ttl' | 'max') : positional[0];
+    if (name === undefined) return fail('"class start" takes at most two numbers: ttl minutes, then max learners.');
+    const value =
+      name === 'ttl'
+        ? numberArgument(named?.[2] ?? word, 'minutes a lab lives (ttl)', CLASS_TTL_MINUTES)
+        : numberArgument(named?.[2] ?? word, 'learners (max)', CLASS_MAX_LEARNERS);
+    if (typeof value === 'string') return fail(value);
+    if (name === 'ttl') command.ttlMinutes = value;
+    else command.maxLearners = value;
+    positional.splice(positional.indexOf(name), 1);
+  }
+  return { ok: true, command };
+}
+
+/** Parses the words after `/lab class`. */
+export function parseClassCommand(args: string[]): ClassCommandParseResult {
+  const [action, ...rest] = args;
+  if (action === undefined) return fail(`Say what to do with the class: ${CLASS_USAGE}.`);
+  const verb = action.toLowerCase();
+  switch (verb) {
+    case 'start':
+      return parseStart(rest);
+    case 'join':
+    case 'status':
+    case 'end':
+    case 'export': {
+      if (rest.length > 1) return fail(`"class ${verb}" takes at most a class id.`);
+      const classId = rest[0];
+      if (classId !== undefined && !CLASS_ID_PATTERN.test(classId))
+        return fail(`"${classId.slice(0, 20)}" is not a class id (10 hex characters, shown on the class message).`);
+      const kind = `class-${verb}` as 'class-join' | 'class-status' | 'class-end' | 'class-export';
+      return { ok: true, command: classId ? { kind, classId } : { kind } };
+    }
+    default:
+      return fail(`Unknown class command "${action.slice(0, 20)}". Try: ${CLASS_USAGE}.`);
+  }
+}
+
+/** Where a learner is, as the class board counts them. */
+export const CLASS_STAGES = ['joined', 'building', 'deploying', 'ready', 'failing', 'stopped'] as const;
+export type ClassStage = (typeof CLASS_STAGES)[number];
+
+const STAGE_OF_PHASE: Record<LabPhase, ClassStage> = {
+  pending: 'joined',
+  provisioning: 'joined',
+  building: 'building',
+  'running-once': 'building',
+  deploying: 'deploying',
+  'waiting-for-pods': 'deploying',
+  ready: 'ready',
+  degraded: 'failing',
+  failed: 'failing',
+  stopping: 'stopped',
+  stopped: 'stopped',
+};
+
+/** The board stage of a lab phase (the one mapping every class view uses). */
+export function classStageOf(phase: LabPhase): ClassStage {
+  return STAGE_OF_PHASE[phase];
+}
+
+/** Roles an adapter gives an actor from platform permissions (never from a name a user can choose). */
+export const INSTRUCTOR_PERMISSION_ROLE = '@instructor';
+export const ADMIN_PERMISSION_ROLE = '@admin';
+
+/** An instructor may do anything to their own class; an admin to any class. */
+export function mayManageClass(
+  actor: LabOwner & { roles: readonly string[] },
+  klass: { instructor: LabOwner },
+  adminRoles: readonly string[] = [],
+): boolean {
+  if (sameOwner(actor, klass.instructor)) return true;
+  const sameWorkspace =
+    actor.platform === klass.instructor.platform && actor.workspaceId === klass.instructor.workspaceId;
+  return sameWorkspace && actor.roles.some((role) => role === ADMIN_PERMISSION_ROLE || adminRoles.includes(role));
+}
+
+/** Per-class limits: operator ceilings and the instructor's choice. */
+export interface ClassLimits {
+  /** Most learners one class may take (operator ceiling). */
+  maxLearners: number;
+  /** Labs of one class provisioned at once (the rest wait their turn in join order). */
+  maxConcurrentProvisions: number;
+}

@@ -1,0 +1,247 @@
+// A class on Discord end to end: discord-sim ← discord.js ← the Discord bot's wiring → Redis (DB 7) → runner →
+// kube-sim (virtual kubelet). 30 learners press Join within 2 s; two classes run in two channels at once.
+import { CoreV1Api } from '@kubernetes/client-node';
+import { discordMessageText } from '@labbot/chat-discord';
+import { createLogger } from '@labbot/config';
+import { labIdFor } from '@labbot/core';
+import { type DiscordBot, startDiscordBot } from '@labbot/discord';
+import { type DiscordSim, type SimMessage, startDiscordSim } from '@labbot/discord-sim';
+import type { Runner } from '@labbot/runner';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisioningOrder } from './class-order.js';
+import { eventually, type LabHarness, startLabHarness } from './harness.js';
+import { makeLessonsDir } from './lessons.js';
+
+const LESSON = `class-discord-${Date.now().toString(36)}`;
+const INSTRUCTOR_ROLE = '320000000000000001';
+const TEACHER = '310000000000000900';
+const OTHER_TEACHER = '310000000000000901';
+const LEARNERS = Array.from({ length: 30 }, (_, i) => `3100000000000001${String(i).padStart(2, '0')}`);
+const SECOND_LEARNERS = ['310000000000000201', '310000000000000202', '310000000000000203'];
+
+let harness: LabHarness;
+let sim: DiscordSim;
+let bot: DiscordBot | undefined;
+let runner: Runner;
+let lessons: ReturnType<typeof makeLessonsDir>;
+let guildId = '';
+let channelId = '';
+let secondChannelId = '';
+
+const textOf = (message: SimMessage | undefined) => (message ? discordMessageText(message.data) : '');
+const labOf = (userId: string) => labIdFor({ platform: 'discord', workspaceId: guildId, userId, lessonId: LESSON });
+const core = () => harness.kubeConfig.makeApiClient(CoreV1Api);
+
+function customIdOf(message: SimMessage, prefix: string): string | undefined {
+  const rows = (message.data['components'] ?? []) as { components: { custom_id?: string }[] }[];
+  return rows.flatMap((row) => row.components).find((c) => c.custom_id?.startsWith(prefix))?.custom_id;
+}
+
+/** The class message of a channel: the bot's message carrying a Join button (or, once ended, its final results). */
+function boardIn(channel: string): SimMessage | undefined {
+  return sim
+    .channelMessages(channel)
+    .find((message) => message.via === 'bot' && /Class( ended)?:/.test(textOf(message)));
+}
+
+/** `/lab class <subcommand>`; the two teachers carry the instructor role, learners none. */
+function classCommand(
+  userId: string,
+  subcommand: string,
+  options: Record<string, string | number> = {},
+  inChannel = channelId,
+) {
+  const roles = userId === TEACHER || userId === OTHER_TEACHER ? [INSTRUCTOR_ROLE] : [];
+  return sim.sendSlashCommand({
+    guildId,
+    channelId: inChannel,
+    userId,
+    name: 'lab',
+    subcommandGroup: 'class',
+    subcommand,
+    options,
+    roles,
+  });
+}
+
+async function ephemeralAnswer(handle: ReturnType<typeof classCommand>): Promise<string> {
+  const answer = await handle.waitForOriginal((message) => textOf(message).length > 0, 15_000);
+  expect(answer.ephemeral).toBe(true);
+  return textOf(answer);
+}
+
+beforeAll(async () => {
+  sim = await startDiscordSim({
+    botToken: 'class-bot-token',
+    // The sim, the bot, the runner and kube-sim share this process: under 30 labs provisioning at once its event
+    // loop lags, which would count against Discord's 3 s answer deadline although the bot defers first thing.
+    interactionAckDeadlineMs: 15_000,
+    guilds: [{ name: 'school', channels: [{ name: 'class-a' }, { name: 'class-b' }] }],
+  });
+  guildId = sim.guilds[0]!.id;
+  [channelId, secondChannelId] = sim.guilds[0]!.channelIds as [string, string];
+  lessons = makeLessonsDir([{ id: LESSON }]);
+  harness = await startLabHarness({
+    redisDb: 7,
+    kubelet: 'virtual',
+    env: {
+      LABBOT_LESSONS_DIR: lessons.dir,
+      LABBOT_DISCORD_TOKEN: sim.botToken,
+      LABBOT_DISCORD_APPLICATION_ID: sim.applicationId,
+      LABBOT_DISCORD_GUILD_ID: guildId,
+      LABBOT_DISCORD_API_URL: sim.apiUrl,
+      LABBOT_INSTRUCTOR_ROLES: INSTRUCTOR_ROLE,
+      LABBOT_MAX_ACTIVE_LABS: '100',
+    },
+  });
+  runner = await harness.startRunner();
+  bot = await startDiscordBot(harness.config, {
+    logger: createLogger({ name: 'class-discord', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await bot?.close();
+  await harness?.stop();
+  await sim?.stop();
+  await lessons?.remove();
+});
+
+describe('a class of 30 on Discord', () => {
+  let classId = '';
+  let board: SimMessage;
+
+  it('refuses class commands from a learner, ephemerally', async () => {
+    for (const [subcommand, options] of [
+      ['start', { lesson: LESSON }],
+      ['status', {}],
+      ['end', {}],
+      ['export', {}],
+    ] as const) {
+      const text = await ephemeralAnswer(classCommand(LEARNERS[0]!, subcommand, options));
+      expect(text).toMatch(/Only instructors/);
+    }
+    expect(boardIn(channelId)).toBeUndefined();
+  });
+
+  it('the instructor starts a class: one class message with a Join button in the channel', async () => {
+    const text = await ephemeralAnswer(classCommand(TEACHER, 'start', { lesson: LESSON, max: 40 }));
+    classId = /Class ([0-9a-f]{10})/.exec(text)?.[1] ?? '';
+    expect(classId).not.toBe('');
+    board = await sim.waitFor(() => boardIn(channelId), 10_000);
+    expect(customIdOf(board, 'lab:join:')).toBe(`lab:join:${classId}`);
+  });
+
+  it('30 learners press Join within 2 s: each an own lab and thread, one build, provisioning in join order, the board reaches 30 ready', async () => {
+    const buildsBefore = runner.builder.stats().builds;
+    const customId = `lab:join:${classId}`;
+    const presses = [];
+    for (const userId of LEARNERS) {
+      presses.push(sim.clickButton({ messageId: board.id, customId, userId }));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Each learner is told, ephemerally, where their thread is.
+    for (const press of presses) {
+      const answer = await press.waitForOriginal((message) => /You joined the class/.test(textOf(message)), 30_000);
+      expect(answer.ephemeral).toBe(true);
+      expect(textOf(answer)).toMatch(/<#\d+>/);
+    }
+    for (const userId of LEARNERS) {
+      const lab = await harness.waitForLab(labOf(userId), (record) => record.observed.phase === 'ready', 120_000);
+      expect(lab.classId).toBe(classId);
+    }
+    await sim.waitFor(() => /Ready: 30\b/.test(textOf(sim.messages.get(board.id))) || undefined, 20_000);
+    expect(runner.builder.stats().builds - buildsBefore).toBe(1);
+    // One thread per learner, under the announcements in the channel.
+    expect(sim.threads(channelId)).toHaveLength(30);
+    const order = await provisioningOrder(harness, classId);
+    expect(order.started).toBe(30);
+    expect(order.outOfOrder).toEqual([]);
+    // The namespaces carry the class label.
+    const namespaces = await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` });
+    expect(namespaces.items).toHaveLength(30);
+    // Board edits are paced: at most one per 2 s (with a little clock slack).
+    // (Measured where the sim receives them: a busy event loop may bunch two sends, so count over the whole run.)
+    const edits = sim.messages.get(board.id)?.edits ?? [];
+    const span = (edits.at(-1)?.at ?? 0) - (edits[0]?.at ?? 0);
+    expect(edits.length).toBeLessThanOrEqual(2 + Math.floor(span / 2000));
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('joining twice leads to the same lab', async () => {
+    const press = sim.clickButton({ messageId: board.id, customId: `lab:join:${classId}`, userId: LEARNERS[3]! });
+    const answer = await press.waitForOriginal((message) => message.ephemeral && textOf(message).length > 0, 15_000);
+    expect(textOf(answer)).toMatch(/already joined/);
+    expect(await harness.store.listByClass(classId)).toHaveLength(30);
+  });
+
+  it('a second class in another channel does not mix with the first', async () => {
+    const text = await ephemeralAnswer(classCommand(OTHER_TEACHER, 'start', { lesson: LESSON }, secondChannelId));
+    const secondId = /Class ([0-9a-f]{10})/.exec(text)?.[1] ?? '';
+    const secondBoard = await sim.waitFor(() => boardIn(secondChannelId), 10_000);
+    for (const userId of SECOND_LEARNERS)
+      sim.clickButton({ messageId: secondBoard.id, customId: `lab:join:${secondId}`, userId });
+    for (const userId of SECOND_LEARNERS) {
+      const lab = await harness.waitForLab(labOf(userId), (record) => record.observed.phase === 'ready', 60_000);
+      expect(lab.classId).toBe(secondId);
+    }
+    await sim.waitFor(() => /Ready: 3\b/.test(textOf(sim.messages.get(secondBoard.id))) || undefined, 20_000);
+    expect(textOf(sim.messages.get(board.id))).toMatch(/Joined: 30\/40/);
+    // The other instructor (not an admin) may not end the first class.
+    const refused = await ephemeralAnswer(classCommand(OTHER_TEACHER, 'end', {}));
+    expect(refused).toMatch(/Only the instructor who started/);
+    // Ending the second class leaves the first alone.
+    await ephemeralAnswer(classCommand(OTHER_TEACHER, 'end', {}, secondChannelId));
+    await eventually(
+      async () => (await core().listNamespace({ labelSelector: `labbot.dev/class=${secondId}` })).items.length,
+      (count) => count === 0,
+      60_000,
+      'the second class torn down',
+    );
+    expect((await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items).toHaveLength(30);
+  });
+
+  it('/lab class status answers the instructor only; export gives a CSV file with a row per learner', async () => {
+    const status = await ephemeralAnswer(classCommand(TEACHER, 'status', {}));
+    expect(status).toMatch(/30 joined, 30 ready/);
+    const exported = classCommand(TEACHER, 'export', {});
+    const answer = await exported.waitForOriginal((message) => textOf(message).length > 0, 15_000);
+    expect(answer.ephemeral).toBe(true);
+    expect(textOf(answer)).toMatch(/30 learners/);
+    // A CSV file (the sim keeps the JSON part of a multipart upload: one attachment), or the CSV as text when the
+    // upload failed (in this one-process test discord.js's undici 6 body can meet the undici 7 global dispatcher).
+    const upload = sim.calls.find(
+      (call) =>
+        call.path.endsWith('/messages/@original') &&
+        call.status === 200 &&
+        ((call.body as { attachments?: unknown[] } | undefined)?.attachments?.length ?? 0) === 1,
+    );
+    if (!upload) {
+      const lines = textOf(answer)
+        .split('\n')
+        .filter((line) => /^\d{18},/.test(line));
+      expect(lines).toHaveLength(30);
+    }
+  });
+
+  it('class end: no namespace of the class remains, threads are told, the board shows the final results', async () => {
+    const text = await ephemeralAnswer(classCommand(TEACHER, 'end', {}));
+    expect(text).toMatch(/ended: 30 labs/);
+    await eventually(
+      async () => (await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items.length,
+      (count) => count === 0,
+      90_000,
+      'no namespace of the class',
+    );
+    await sim.waitFor(() => /Class ended/.test(textOf(sim.messages.get(board.id))) || undefined, 15_000);
+    const final = sim.messages.get(board.id)!;
+    expect(textOf(final)).toMatch(/Ready: 30\b/);
+    expect(customIdOf(final, 'lab:join:')).toBeUndefined();
+    const thread = sim.threads(channelId)[0]!;
+    await sim.waitFor(
+      () => sim.channelMessages(thread.id).some((message) => /The class has ended/.test(textOf(message))) || undefined,
+      15_000,
+    );
+    expect(sim.violations).toEqual([]);
+  });
+});

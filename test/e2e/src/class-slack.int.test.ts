@@ -1,0 +1,210 @@
+// A class on Slack end to end: signed requests from slack-sim → the real Bolt app (apps/slack wiring) → Redis (DB 9)
+// → runner → kube-sim (virtual kubelet). 30 learners press Join within 2 s.
+import { CoreV1Api } from '@kubernetes/client-node';
+import { createLogger } from '@labbot/config';
+import { labIdFor } from '@labbot/core';
+import type { Runner } from '@labbot/runner';
+import { type SlackBot, startSlackBot } from '@labbot/slack';
+import {
+  createSlackDriver,
+  type JsonObject,
+  type SlackDriver,
+  type SlackSim,
+  type SlackSimMessage,
+  startSlackSim,
+} from '@labbot/slack-sim';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisioningOrder } from './class-order.js';
+import { eventually, type LabHarness, startLabHarness } from './harness.js';
+import { makeLessonsDir } from './lessons.js';
+
+const CHANNEL = 'C0LABS0001';
+const LESSON = `class-slack-${Date.now().toString(36)}`;
+const TEACHER = 'U0TEACHER1';
+const LEARNERS = Array.from({ length: 30 }, (_, i) => `U0LRN${String(i).padStart(4, '0')}`);
+
+let slack: SlackSim;
+let harness: LabHarness;
+let bot: SlackBot;
+let driver: SlackDriver;
+let runner: Runner;
+let lessons: ReturnType<typeof makeLessonsDir>;
+
+const core = () => harness.kubeConfig.makeApiClient(CoreV1Api);
+const labOf = (userId: string) => labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId, lessonId: LESSON });
+
+/** What a user sees of a Slack message: the texts of its blocks. */
+function visibleText(message: { text: string; blocks: JsonObject[] } | undefined): string {
+  if (!message) return '';
+  if (message.blocks.length === 0) return message.text;
+  const textOf = (value: unknown) =>
+    typeof value === 'object' && value !== null && typeof (value as JsonObject)['text'] === 'string'
+      ? String((value as JsonObject)['text'])
+      : '';
+  return message.blocks
+    .flatMap((block) => [
+      textOf(block['text']),
+      ...(Array.isArray(block['elements']) ? block['elements'].map((e) => textOf(e) || textOf(e?.text)) : []),
+      ...(Array.isArray(block['fields']) ? block['fields'].map(textOf) : []),
+    ])
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** The class message: a top-level bot message carrying the class title. */
+const board = (): SlackSimMessage | undefined =>
+  slack.channelMessages(CHANNEL).find((message) => !message.threadTs && /Class( ended)?:/.test(visibleText(message)));
+
+const joinButton = (message: SlackSimMessage): string | undefined =>
+  message.blocks
+    .flatMap((block) => (Array.isArray(block['elements']) ? (block['elements'] as JsonObject[]) : []))
+    .map((element) => element['action_id'])
+    .find((id): id is string => typeof id === 'string' && id.startsWith('lab:join:'));
+
+async function ephemeralAfter(userId: string, before: number, pattern: RegExp): Promise<string> {
+  const [found] = await eventually(
+    () =>
+      slack.ephemerals
+        .slice(before)
+        .filter((e) => e.user === userId)
+        .map(visibleText)
+        .filter((text) => pattern.test(text)),
+    (texts) => texts.length > 0,
+    30_000,
+    `an ephemeral answer to ${userId} matching ${pattern}`,
+  );
+  return found ?? '';
+}
+
+async function command(text: string, userId: string): Promise<void> {
+  const answer = await driver.slashCommand({ text, userId, channelId: CHANNEL });
+  expect(answer.status).toBe(200);
+}
+
+beforeAll(async () => {
+  slack = await startSlackSim();
+  lessons = makeLessonsDir([{ id: LESSON }]);
+  harness = await startLabHarness({
+    redisDb: 9,
+    kubelet: 'virtual',
+    env: {
+      LABBOT_LESSONS_DIR: lessons.dir,
+      LABBOT_SLACK_BOT_TOKEN: slack.botToken,
+      LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
+      LABBOT_SLACK_API_URL: slack.apiUrl,
+      LABBOT_INSTRUCTOR_USERS: TEACHER,
+      LABBOT_MAX_ACTIVE_LABS: '100',
+    },
+  });
+  runner = await harness.startRunner();
+  bot = await startSlackBot(harness.config, {
+    port: 0,
+    logger: createLogger({ name: 'class-slack', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+  });
+  driver = createSlackDriver({
+    targetUrl: `http://127.0.0.1:${bot.adapter.port()}/slack/events`,
+    signingSecret: slack.signingSecret,
+    sim: slack,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await bot?.close();
+  await harness?.stop();
+  await slack?.stop();
+  await lessons?.remove();
+});
+
+describe('a class of 30 on Slack', () => {
+  let classId = '';
+  let message: SlackSimMessage;
+
+  it('refuses class commands from a learner', async () => {
+    for (const text of [`class start ${LESSON}`, 'class status', 'class end', 'class export']) {
+      const before = slack.ephemerals.length;
+      await command(text, LEARNERS[0]!);
+      await ephemeralAfter(LEARNERS[0]!, before, /Only instructors/);
+    }
+    expect(board()).toBeUndefined();
+  });
+
+  it('the instructor starts a class: a top-level class message with a Join button', async () => {
+    const before = slack.ephemerals.length;
+    await command(`class start ${LESSON} 30 40`, TEACHER);
+    const text = await ephemeralAfter(TEACHER, before, /started/);
+    classId = /Class ([0-9a-f]{10})/.exec(text)?.[1] ?? '';
+    message = (await eventually(board, (found) => found !== undefined, 10_000, 'the class message')) as SlackSimMessage;
+    expect(joinButton(message)).toBe(`lab:join:${classId}`);
+  });
+
+  it('30 learners press Join within 2 s: own labs and threads, one build, join order, the board reaches 30 ready', async () => {
+    const buildsBefore = runner.builder.stats().builds;
+    const before = slack.ephemerals.length;
+    const presses: Promise<unknown>[] = [];
+    for (const userId of LEARNERS) {
+      presses.push(
+        driver.blockAction({ actionId: `lab:join:${classId}`, userId, channelId: CHANNEL, messageTs: message.ts }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await Promise.all(presses);
+    for (const userId of LEARNERS) {
+      await ephemeralAfter(userId, before, /You joined the class/);
+      const lab = await harness.waitForLab(labOf(userId), (record) => record.observed.phase === 'ready', 120_000);
+      expect(lab.classId).toBe(classId);
+      expect(lab.threadId).toMatch(/^slack:/);
+    }
+    await eventually(
+      () => visibleText(slack.message(CHANNEL, message.ts)),
+      (text) => /Ready\*?\s*\n?\s*30\b/.test(text) || /Ready: 30\b/.test(text),
+      30_000,
+      'the board showing 30 ready',
+    );
+    expect(runner.builder.stats().builds - buildsBefore).toBe(1);
+    const order = await provisioningOrder(harness, classId);
+    expect(order.started).toBe(30);
+    expect(order.outOfOrder).toEqual([]);
+    expect((await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items).toHaveLength(30);
+    expect(slack.violations).toEqual([]);
+  });
+
+  it('joining twice leads to the same lab', async () => {
+    const before = slack.ephemerals.length;
+    await driver.blockAction({
+      actionId: `lab:join:${classId}`,
+      userId: LEARNERS[5]!,
+      channelId: CHANNEL,
+      messageTs: message.ts,
+    });
+    await ephemeralAfter(LEARNERS[5]!, before, /already joined/);
+    expect(await harness.store.listByClass(classId)).toHaveLength(30);
+  });
+
+  it('class end: no namespace of the class remains, the threads are told, the board shows the final results', async () => {
+    const before = slack.ephemerals.length;
+    await command('class end', TEACHER);
+    await ephemeralAfter(TEACHER, before, /ended: 30 labs/);
+    await eventually(
+      async () => (await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items.length,
+      (count) => count === 0,
+      90_000,
+      'no namespace of the class',
+    );
+    const final = await eventually(
+      () => slack.message(CHANNEL, message.ts),
+      (found) => /Class ended/.test(visibleText(found)),
+      15_000,
+      'the final board',
+    );
+    expect(final && joinButton(final)).toBeUndefined();
+    const lab = await harness.store.get(labOf(LEARNERS[0]!));
+    const threadTs = lab?.threadId?.split(':')[3] ?? '';
+    await eventually(
+      () => slack.threadReplies(CHANNEL, threadTs).map(visibleText),
+      (texts) => texts.some((text) => text.includes('The class has ended')),
+      15_000,
+      'the class-ended note in the thread',
+    );
+    expect(slack.violations).toEqual([]);
+  });
+});
