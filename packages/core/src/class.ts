@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { invalidLessonIdMessage, type LabOwner, LessonIdSchema, sameOwner } from './identity.js';
-import type { LabPhase } from './lab.js';
+import type { LabPhase } from './lab-machine.js';
 
 /** A class id: 10 lowercase hex characters (fits button payloads, Kubernetes label values and Redis keys). */
 export const CLASS_ID_PATTERN = /^[0-9a-f]{10}$/;

@@ -4,6 +4,7 @@ import { ClusterErrorCode } from '../cluster-errors.js';
 import { type ClusterDriver, type LabNamespace, ownerLabelValue } from '../driver.js';
 import type { KubectlResult } from '../kubectl.js';
 import { CLASS_LABEL, LAB_LABEL, LESSON_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../labels.js';
+import { prepareLearnerManifest } from '../manifest/learner-manifest.js';
 import type { WatchLabPodsOptions } from '../pod-watcher.js';
 import type { Diagnosis, KubectlCommand, PodSummary } from '../types.js';
 
@@ -122,6 +123,23 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
       };
       deployments.set(apply.namespace, manifest);
       return manifest;
+    },
+    applyLearnerManifest: async (text, manifestOptions) => {
+      failing('applyLearnerManifest');
+      // The same parse, schema and policy checks as the real driver: a refusal applies nothing.
+      const prepared = prepareLearnerManifest(text, manifestOptions);
+      if (!prepared.ok) return prepared;
+      const applied = prepared.objects.map((object) => ({
+        kind: object.kind ?? '',
+        name: object.metadata?.name ?? '',
+      }));
+      let desiredReplicas = 0;
+      for (const object of prepared.objects) {
+        if (object.kind !== 'Deployment') continue;
+        deployments.set(manifestOptions.namespace, object);
+        desiredReplicas += (object as { spec?: { replicas?: number } }).spec?.replicas ?? 1;
+      }
+      return { ok: true, applied, desiredReplicas };
     },
     watchLabPods: (watch) => {
       watchers.add(watch);
