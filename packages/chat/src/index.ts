@@ -18,6 +18,7 @@ export {
 export {
   type ChatAdapter,
   type ChatCapabilities,
+  type ChatFile,
   type ChatHandlers,
   type Conversation,
   type DocumentRequest,
