@@ -238,7 +238,7 @@ const learnerMessages = {
 describe('/lab build and the generated manifest', () => {
   for (const [name, message] of Object.entries(learnerMessages)) {
     it(`renders ${name} exactly as the golden file`, () => {
-      expectGolden(name, renderSlackMessage(message));
+      expectGoldenPayload(name, renderSlackMessage(message));
     });
   }
 });
