@@ -22,6 +22,30 @@ export {
 } from './context.js';
 export { BuilderErrorCode, isDaemonUnreachable } from './errors.js';
 export {
+  createLearnerBuilder,
+  DEFAULT_LEARNER_BUILD_LIMITS,
+  hashLearnerBuild,
+  LEARNER_BUILD_LABEL,
+  type LearnerBuilder,
+  type LearnerBuilderOptions,
+  type LearnerBuildLimits,
+  type LearnerBuildRequest,
+  type LearnerBuildResult,
+  type LearnerRunResult,
+  learnerRepositoryFor,
+} from './learner-build.js';
+export {
+  type CheckLearnerBuildOptions,
+  checkLearnerBuild,
+  checkLearnerPath,
+  DEFAULT_MAX_CONTEXT_BYTES,
+  formatBytes,
+  LearnerBuildErrorCode,
+  type LearnerDockerfile,
+  type LearnerFile,
+  type LearnerInstruction,
+} from './learner-dockerfile.js';
+export {
   type BuildLock,
   createMemoryBuildLock,
   createRedisBuildLock,

@@ -25,6 +25,12 @@ export interface RunOnceOptions {
   user?: string;
   /** Memory limit in bytes (default 256 MiB, no swap). */
   memoryBytes?: number;
+  /** CPU bound in billionths of a CPU (default none). */
+  nanoCpus?: number;
+  /** Processes at most (default 128). */
+  pidsLimit?: number;
+  /** Largest file the container may write (RLIMIT_FSIZE; default none). */
+  maxFileBytes?: number;
 }
 
 /** What the container printed and how it ended. */
@@ -113,7 +119,11 @@ export async function runOnce(
       NetworkMode: 'none',
       Memory: memory,
       MemorySwap: memory,
-      PidsLimit: 128,
+      PidsLimit: options.pidsLimit ?? 128,
+      ...(options.nanoCpus ? { NanoCpus: options.nanoCpus } : {}),
+      ...(options.maxFileBytes
+        ? { Ulimits: [{ Name: 'fsize', Soft: options.maxFileBytes, Hard: options.maxFileBytes }] }
+        : {}),
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       // Output is read through attach; nothing needs to be stored on the daemon's disk.

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChatButton, ChatMessage } from '@labbot/chat';
+import { buildResultMessage, manifestMessage } from '@labbot/commands';
 import { messageBodySchema } from '@labbot/discord-sim';
 import { expectGolden } from '@labbot/test-support';
 import { describe, expect, it } from 'vitest';
@@ -195,4 +196,35 @@ describe('Discord cards: the exact JSON sent', () => {
     const body = renderDiscordMessage({ blocks: [{ kind: 'text', text: 'x' }], buttons: many.slice(0, 5) });
     expect(body.components.map((row) => row.components.length)).toEqual([5]);
   });
+});
+
+const learnerTag = '127.0.0.1:5057/labbot/learner-0123456789ab:fedcba9876543210';
+const learnerMessages = {
+  'build-result': buildResultMessage({
+    ok: true,
+    tag: learnerTag,
+    cached: false,
+    logTail: [
+      'Step 1/4 : FROM labbot/busybox:1',
+      'Step 2/4 : COPY hello.sh /app/hello.sh',
+      `Successfully tagged ${learnerTag}`,
+    ],
+    output: 'Hello from my first image!\n',
+    exitCode: 0,
+  }),
+  'build-refused': buildResultMessage({
+    ok: false,
+    logTail: [],
+    message:
+      'FROM "ubuntu:22.04" is not allowed here (line 1: `FROM ubuntu:22.04`). Lab images are built offline, so nothing can be downloaded: start from the base image this lesson allows: labbot/busybox:1. Write `FROM labbot/busybox:1`.',
+  }),
+  'generated-manifest': manifestMessage({ name: 'hello', image: 'hello:1', replicas: 3 }, learnerTag),
+};
+
+describe('/lab build and the generated manifest', () => {
+  for (const [name, message] of Object.entries(learnerMessages)) {
+    it(`renders ${name} exactly as the golden file`, () => {
+      expectGoldenPayload(name, renderDiscordMessage(message));
+    });
+  }
 });

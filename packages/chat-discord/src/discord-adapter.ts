@@ -42,6 +42,7 @@ import {
   Routes,
   Status,
 } from 'discord.js';
+import { AttachmentError, type AttachmentOptionLike, attachmentOptions, fetchAttachments } from './attachments.js';
 import {
   type DiscordMessageBody,
   DOCUMENT_FIELD_ID,
@@ -61,6 +62,8 @@ export interface DiscordAdapterOptions {
   guildId?: string;
   /** Discord's REST base, `https://discord.com/api` by default (LABBOT_DISCORD_API_URL; a simulator in tests). */
   apiUrl?: string;
+  /** Hosts attachments (/lab build files) are downloaded from: Discord's CDN by default (a simulator in tests). */
+  attachmentHosts?: readonly string[];
   /**
    * Defer an interaction the handler has not answered after this long (default 1500 ms), so Discord's
    * 3-second deadline is never missed however slow a handler is.
@@ -281,6 +284,19 @@ export class DiscordChatAdapter implements ChatAdapter {
         await respond.error(DIRECT_MESSAGE_NOTICE);
         return;
       }
+      const options = interaction.options.data as readonly AttachmentOptionLike[];
+      let attachments: ChatFile[] | undefined;
+      if (text.split(' ')[0] === 'build' && attachmentOptions(options).length > 0) {
+        try {
+          attachments = await fetchAttachments(options, {
+            ...(this.options.attachmentHosts ? { allowedHosts: this.options.attachmentHosts } : {}),
+          });
+        } catch (error) {
+          if (!(error instanceof AttachmentError)) throw error;
+          await respond.error(error.message);
+          return;
+        }
+      }
       const document = await this.#attachmentOf(interaction);
       await handlers.onCommand({
         actor: this.#actorOf(interaction),
@@ -288,6 +304,7 @@ export class DiscordChatAdapter implements ChatAdapter {
         ...(document ? { document } : {}),
         conversation,
         respond,
+        ...(attachments ? { attachments } : {}),
       });
     } catch (error) {
       this.#logger.error({ err: error, interactionId: interaction.id, text: text.slice(0, 200) }, 'command failed');

@@ -77,6 +77,12 @@ export const LAB_COMMAND: RESTPostAPIChatInputApplicationCommandsJSONBody = {
     subcommand('apply', 'Apply your own Deployment, Service or ConfigMap (attach it, or paste it in a form)', [
       { type: ATTACHMENT, name: 'manifest', description: 'A YAML file (without one, a form opens)', required: false },
     ]),
+    subcommand('build', 'Build your own Dockerfile (attach it, and the files it COPYs)', [
+      { type: ATTACHMENT, name: 'dockerfile', description: 'Your Dockerfile', required: true },
+      { type: ATTACHMENT, name: 'file1', description: 'A file your Dockerfile COPYs', required: false },
+      { type: ATTACHMENT, name: 'file2', description: 'Another file', required: false },
+      { type: ATTACHMENT, name: 'file3', description: 'Another file', required: false },
+    ]),
     subcommand('list', 'Your labs'),
     subcommand('lessons', 'The lessons you can start'),
     subcommand('help', 'How to use labbot', [

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ChatMessage } from '@labbot/chat';
-import { renderStatus } from '@labbot/commands';
+import { buildResultMessage, manifestMessage, renderStatus } from '@labbot/commands';
 import { createLabRecord, type LabRecord, type PodSummary } from '@labbot/core';
 import { checkBlocks } from '@labbot/slack-sim';
 import { expectGolden } from '@labbot/test-support';
@@ -210,4 +210,35 @@ describe('Block Kit rendering of other messages', () => {
     expect(shown).not.toContain('line 0 of the build');
     expect(shown).toContain('(cut)');
   });
+});
+
+const learnerTag = '127.0.0.1:5057/labbot/learner-0123456789ab:fedcba9876543210';
+const learnerMessages = {
+  'build-result': buildResultMessage({
+    ok: true,
+    tag: learnerTag,
+    cached: false,
+    logTail: [
+      'Step 1/4 : FROM labbot/busybox:1',
+      'Step 2/4 : COPY hello.sh /app/hello.sh',
+      `Successfully tagged ${learnerTag}`,
+    ],
+    output: 'Hello from my first image!\n',
+    exitCode: 0,
+  }),
+  'build-refused': buildResultMessage({
+    ok: false,
+    logTail: [],
+    message:
+      'FROM "ubuntu:22.04" is not allowed here (line 1: `FROM ubuntu:22.04`). Lab images are built offline, so nothing can be downloaded: start from the base image this lesson allows: labbot/busybox:1. Write `FROM labbot/busybox:1`.',
+  }),
+  'generated-manifest': manifestMessage({ name: 'hello', image: 'hello:1', replicas: 3 }, learnerTag),
+};
+
+describe('/lab build and the generated manifest', () => {
+  for (const [name, message] of Object.entries(learnerMessages)) {
+    it(`renders ${name} exactly as the golden file`, () => {
+      expectGoldenPayload(name, renderSlackMessage(message));
+    });
+  }
 });

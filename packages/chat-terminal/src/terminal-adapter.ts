@@ -1,9 +1,11 @@
-import { open } from 'node:fs/promises';
+import { lstat, open, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import {
   type ChatAdapter,
   type ChatCapabilities,
+  type ChatFile,
   type ChatHandlers,
   type ChatMessage,
   type Conversation,
@@ -190,6 +192,7 @@ export class TerminalChatAdapter implements ChatAdapter {
         ...(document ? { document } : {}),
         conversation,
         respond,
+        readFolder: (folder) => readFolderFiles(folder),
       });
     } catch {
       this.say(GENERIC_USER_MESSAGE);
@@ -312,4 +315,35 @@ export class TerminalChatAdapter implements ChatAdapter {
 
 export function createTerminalChatAdapter(options: TerminalAdapterOptions): TerminalChatAdapter {
   return new TerminalChatAdapter(options);
+}
+
+/** Files read from a folder at most: a lab build takes far less, so reading stops early. */
+const MAX_FOLDER_FILES = 60;
+const MAX_FOLDER_BYTES = 2 * 1024 * 1024;
+
+/** The regular files of a folder on this machine (the local chat runs as the user), with relative paths. */
+export async function readFolderFiles(folder: string): Promise<ChatFile[]> {
+  const root = path.resolve(folder);
+  const files: ChatFile[] = [];
+  let bytes = 0;
+  async function walk(relative: string): Promise<void> {
+    for (const name of (await readdir(path.join(root, relative))).sort()) {
+      if (files.length >= MAX_FOLDER_FILES || bytes > MAX_FOLDER_BYTES) return;
+      if (name === '.git' || name === 'node_modules') continue;
+      const child = relative ? `${relative}/${name}` : name;
+      const stat = await lstat(path.join(root, child));
+      if (stat.isDirectory()) await walk(child);
+      else if (stat.isFile()) {
+        // Stop before reading a file that alone is above what a build takes; the builder says why.
+        const content =
+          stat.size > MAX_FOLDER_BYTES
+            ? new Uint8Array(stat.size > 0 ? MAX_FOLDER_BYTES + 1 : 0)
+            : await readFile(path.join(root, child));
+        bytes += content.length;
+        files.push({ path: child, content, mode: stat.mode & 0o7777 });
+      }
+    }
+  }
+  await walk('');
+  return files;
 }

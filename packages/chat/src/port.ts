@@ -77,6 +77,15 @@ export interface ChatFile {
   message: ChatMessage;
 }
 
+/** A file a user sent with a command (e.g. a Dockerfile for /lab build). */
+export interface ChatFile {
+  /** Relative path with forward slashes, e.g. `app/hello.sh`. */
+  path: string;
+  content: Uint8Array;
+  /** Permission bits where the source has them (a local folder). */
+  mode?: number;
+}
+
 /** A `/lab ...` command as typed by a user. */
 export interface IncomingCommand {
   actor: Actor;
@@ -86,6 +95,10 @@ export interface IncomingCommand {
   document?: IncomingDocument;
   conversation: Conversation;
   respond: Responder;
+  /** Files sent with the command, where the platform takes files (attachments, a modal's fields). */
+  attachments?: ChatFile[];
+  /** Reads the files of a folder the user named, where the chat runs on the user's own machine (local chat). */
+  readFolder?(path: string): Promise<ChatFile[]>;
 }
 
 /** A press of one of our buttons. */

@@ -5,6 +5,7 @@ import type { LessonCatalog } from '@labbot/lessons';
 import {
   createKubectlClient,
   createLabEventWorker,
+  createLearnerBuildClient,
   createOutboxWorker,
   createQueues,
   type LabbotWorker,
@@ -50,10 +51,12 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
   const platform: Platform = adapter.platform;
   const queues = createQueues({ connection: redis });
   const kubectl = createKubectlClient({ connection: redis });
+  const builds = createLearnerBuildClient({ connection: redis });
   const bot = createLabBot({
     store,
     queues,
     kubectl,
+    builds,
     lessons: options.lessons,
     instructorRoles: options.instructorRoles,
     limits: options.limits,
@@ -129,6 +132,7 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
       await adapter.stop();
       await Promise.all(workers.map((worker) => worker.close()));
       await kubectl.close();
+      await builds.close();
       await queues.close();
     },
   };

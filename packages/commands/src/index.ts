@@ -22,4 +22,5 @@ export {
   createClassBot,
 } from './class-bot.js';
 export { createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
+export { buildResultMessage, manifestMessage } from './learner-build.js';
 export { age, podRows, podStatus, renderStatus, type StatusViewOptions } from './status-view.js';

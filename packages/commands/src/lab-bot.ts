@@ -25,9 +25,10 @@ import {
   userMessageOf,
 } from '@labbot/core';
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
-import type { KubectlClient, Queues } from '@labbot/queue';
+import type { KubectlClient, LearnerBuildClient, Queues } from '@labbot/queue';
 import type { ClassRoster, LabStore } from '@labbot/store';
 import { type ClassBot, createClassBot } from './class-bot.js';
+import { buildResultMessage, filesOfBuild, manifestMessage, submitBuild } from './learner-build.js';
 import { Refusal } from './refusal.js';
 import { renderStatus } from './status-view.js';
 
@@ -36,6 +37,8 @@ export interface LabBotOptions {
   queues: Queues;
   /** Runs the learner's kubectl subset through the runner (the chat side holds no cluster credentials). */
   kubectl: KubectlClient;
+  /** Sends a learner's Dockerfile to the runner to build (/lab build); the command is refused without it. */
+  builds?: LearnerBuildClient;
   lessons: LessonCatalog;
   /** Roles that make an actor an instructor (class commands). */
   instructorRoles: readonly string[];
@@ -328,6 +331,30 @@ export function createLabBot(options: LabBotOptions) {
       }
       case 'apply':
         return applyManifest(command, incoming);
+      case 'build': {
+        const lab = await labFor(actor, undefined, conversation.threadId);
+        check(actor, 'kubectl', lab);
+        if (!options.builds) throw new Refusal('Building your own image is not available on this labbot.');
+        const sent = await filesOfBuild(command, incoming);
+        await respond.defer();
+        const result = await submitBuild(options.builds, lab, actor.userId, sent);
+        await respond.reply(buildResultMessage(result));
+        return;
+      }
+      case 'create-deployment': {
+        const lab = await labFor(actor, undefined, conversation.threadId);
+        check(actor, 'kubectl', lab);
+        if (!lab.observed.imageTag) {
+          throw new Refusal('Your lab has no image yet: build one with /lab build first, then generate its manifest.');
+        }
+        await respond.reply(manifestMessage(command.create, lab.observed.imageTag));
+        await store.appendHistory(lab.labId, {
+          actor: actor.userId,
+          action: 'kubectl.create-deployment',
+          detail: { name: command.create.name, replicas: command.create.replicas },
+        });
+        return;
+      }
       case 'class-start':
       case 'class-join':
       case 'class-status':

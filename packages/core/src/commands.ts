@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClassCommandSchema, parseClassCommand } from './class.js';
+import { CreateDeploymentCommandSchema, isCreateDeployment, parseCreateDeployment } from './create-deployment.js';
 import { invalidLessonIdMessage, LessonIdSchema } from './identity.js';
 import { KubectlCommandSchema, parseKubectlArgs } from './kubectl.js';
 
@@ -17,6 +18,7 @@ export const LAB_SUBCOMMANDS = [
   'help',
   'kubectl',
   'apply',
+  'build',
   'class',
 ] as const;
 export type LabSubcommand = (typeof LAB_SUBCOMMANDS)[number];
@@ -44,6 +46,10 @@ export const LabCommandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('kubectl'), kubectl: KubectlCommandSchema, args: z.array(z.string()) }),
   /** Apply the learner's own manifest; the text comes with the command (attachment, form or file), not in it. */
   z.object({ kind: z.literal('apply'), file: z.string().min(1).max(256).optional() }),
+  /** `kubectl create deployment ... --dry-run=client -o yaml`: a manifest printed, never applied. */
+  z.object({ kind: z.literal('create-deployment'), create: CreateDeploymentCommandSchema }),
+  /** Build the learner's own Dockerfile (sent with the command, or from a folder in the local chat). */
+  z.object({ kind: z.literal('build'), path: z.string().min(1).max(300).optional() }),
   ...ClassCommandSchema.options,
 ]);
 export type LabCommand = z.infer<typeof LabCommandSchema>;
@@ -62,8 +68,11 @@ export const LAB_COMMAND_HELP: Record<LabSubcommand, string> = {
   list: '/lab list — your labs',
   lessons: '/lab lessons — the lessons you can start',
   help: '/lab help [command] — this help',
-  kubectl: '/lab kubectl <args> — get, describe, logs, scale, delete pod, rollout status|history|undo in your lab',
+  kubectl:
+    '/lab kubectl <args> — get, describe, logs, scale, delete pod, rollout status|history|undo in your lab; create deployment NAME --image=IMAGE --dry-run=client -o yaml prints a manifest',
   apply: '/lab apply [file] — apply your own Deployment, Service or ConfigMap (attach, paste or name the file)',
+  build:
+    '/lab build [folder] — build your own Dockerfile (attach it with your files, or name a folder in the local chat)',
   class:
     '/lab class start <lesson> [variant] [ttl] [max] | join | status | end | export — run a class (instructors; learners join)',
 };
@@ -155,7 +164,14 @@ export function parseLabCommand(text: string): LabCommandParseResult {
       }
       return finish({ kind: 'help', topic });
     }
+    case 'build':
+      if (args.length > 1) return fail('"build" takes at most one folder path, e.g. "/lab build ./my-image".');
+      return finish({ kind: 'build', ...(args[0] ? { path: args[0] } : {}) });
     case 'kubectl': {
+      if (isCreateDeployment(args)) {
+        const created = parseCreateDeployment(args);
+        return created.ok ? finish({ kind: 'create-deployment', create: created.command }) : fail(created.error);
+      }
       const parsed = parseKubectlArgs(args);
       return parsed.ok ? finish({ kind: 'kubectl', kubectl: parsed.command, args }) : fail(parsed.error);
     }

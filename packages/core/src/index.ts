@@ -1,5 +1,6 @@
 export * from './class.js';
 export * from './commands.js';
+export * from './create-deployment.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './identity.js';

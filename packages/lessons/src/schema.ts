@@ -190,6 +190,31 @@ export const LessonVariantSchema = z.strictObject({
     .optional(),
 });
 
+/** The learner writes the Dockerfile (`/lab build`): which base images FROM may name, and who deploys. */
+export const LessonLearnerBuildSchema = z.strictObject({
+  /** Images a learner's FROM may name; empty means the offline base image labbot is configured with. */
+  baseImages: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(256)
+        .regex(/^[a-z0-9][a-z0-9._/:@-]*$/),
+    )
+    .max(10)
+    .default([])
+    .describe("Images a learner's FROM may name; empty means the offline base image labbot is configured with."),
+  /**
+   * The learner builds and deploys (with /lab build and /lab apply): labbot makes the namespace and waits
+   * for their pods, without building or deploying the lesson's own image.
+   */
+  learnerDeploys: z
+    .boolean()
+    .default(false)
+    .describe('The learner builds and deploys: labbot makes the namespace and waits for their pods.'),
+});
+export type LessonLearnerBuild = z.infer<typeof LessonLearnerBuildSchema>;
+
 /** lesson.yaml */
 export const LessonSpecSchema = z
   .strictObject({
@@ -212,6 +237,10 @@ export const LessonSpecSchema = z
     variants: z.record(ObjectNameSchema, LessonVariantSchema).default({}),
     checks: z.array(LessonCheckSchema).max(20).default([]),
     limits: LessonLimitsSchema.prefault({}),
+    /** Learners may build their own Dockerfile in this lesson's labs (`/lab build`). */
+    learnerBuild: LessonLearnerBuildSchema.optional().describe(
+      "Learners may build their own Dockerfile in this lesson's labs (/lab build).",
+    ),
   })
   .superRefine((spec, ctx) => {
     const seen = new Set<string>();

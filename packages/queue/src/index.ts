@@ -17,6 +17,18 @@ export {
   publishLabEvent,
 } from './lab-events.js';
 export {
+  createLearnerBuildClient,
+  createLearnerBuildWorker,
+  LEARNER_BUILD_QUEUE,
+  type LearnerBuildClient,
+  type LearnerBuildClientOptions,
+  type LearnerBuildFile,
+  type LearnerBuildJob,
+  type LearnerBuildJobResult,
+  LearnerBuildJobSchema,
+  type LearnerBuildWorkerOptions,
+} from './learner-build.js';
+export {
   createOutboxWorker,
   type DeliveryResult,
   idempotencyKeyOf,

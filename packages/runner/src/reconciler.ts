@@ -41,6 +41,8 @@ export interface ReconcilerOptions {
   teardownTimeoutMs?: number;
   /** Called once the Deployment is applied and the lab still waits for pods (to look for refused pods). */
   onWaitingForPods?: (labId: string) => void;
+  /** Deletes the images a learner built for a lab (/lab build) when the lab is torn down. */
+  removeLearnerImages?: (labId: string) => Promise<unknown>;
 }
 
 export interface ReconcileContext {
@@ -147,6 +149,11 @@ export function createReconciler(options: ReconcilerOptions) {
     await step(current, 'teardown', () =>
       cluster.deleteNamespace(current.namespace, { wait: true, timeoutMs: options.teardownTimeoutMs ?? 60_000 }),
     );
+    await options
+      .removeLearnerImages?.(current.labId)
+      .catch((error: unknown) =>
+        logger.warn({ err: error, labId: current.labId }, "could not delete the learner's images"),
+      );
     const stopped = await enterPhase(current, 'stopped', 'teardown', { pods: [], diagnosis: undefined });
     await store.appendHistory(stopped.labId, { actor: 'runner', action: 'lab.stopped' });
   }
@@ -190,6 +197,27 @@ export function createReconciler(options: ReconcilerOptions) {
         },
       }),
     );
+    if (lesson.spec.learnerBuild?.learnerDeploys) {
+      // The learner builds and applies their own Deployment: the lab waits for the pods it brings.
+      await provisioning;
+      await emit(record, 'lab.namespace-ready', { namespace: record.namespace });
+      const waiting = await store.update(record.labId, (current) =>
+        ['pending', 'provisioning'].includes(current.observed.phase)
+          ? {
+              ...current,
+              observed: {
+                ...current.observed,
+                phase: 'waiting-for-pods',
+                step: 'pods',
+                desiredReplicas: lesson.spec.deployment.replicas,
+              },
+            }
+          : undefined,
+      );
+      if (waiting.version !== record.version)
+        await emit(waiting, 'lab.step', { step: 'pods', phase: 'waiting-for-pods' });
+      return;
+    }
     const build = buildSpecFor(lesson, variant, { baseImage: options.baseImage });
     const logTail: string[] = [];
     const building = step(record, 'build', () =>

@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { type Builder, createBuilder, createRedisBuildLock } from '@labbot/builder';
+import { type Builder, createBuilder, createLearnerBuilder, createRedisBuildLock } from '@labbot/builder';
 import { createClusterDriver, loadKubeConfig, observeKubeRequests } from '@labbot/cluster';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
@@ -11,6 +11,7 @@ import { createLabNotices, type LabEventSink } from './events.js';
 import { createJanitor, type Janitor } from './janitor.js';
 import { createJanitorLease } from './janitor-lease.js';
 import { createKubectlRunner } from './kubectl-worker.js';
+import { createLearnerBuildRunner } from './learner-build-worker.js';
 import { observeBuilder, observeLabEvents, type RunnerObserver } from './observer.js';
 import { createReconciler } from './reconciler.js';
 import { startStatusWatcher } from './status-watcher.js';
@@ -160,6 +161,12 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     ...(tuning.buildTimeoutMs ? { limits: { timeoutMs: tuning.buildTimeoutMs } } : {}),
   });
   const builder = observer ? observeBuilder(dockerBuilder, observer) : dockerBuilder;
+  const learnerBuilder = createLearnerBuilder({
+    docker: dockerBuilder.docker,
+    allowedBaseImages: [config.baseImage],
+    ...(config.registry ? { registry: config.registry } : {}),
+    logger,
+  });
   const queueSink: LabEventSink = {
     publish: (event, record) => publishLabEvent(queues, record.owner.platform, event),
   };
@@ -176,6 +183,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     maxConcurrentBuilds: config.limits.maxConcurrentBuilds,
     ...(tuning.teardownTimeoutMs ? { teardownTimeoutMs: tuning.teardownTimeoutMs } : {}),
     onWaitingForPods: (labId) => watch.checkShortfall(labId),
+    removeLearnerImages: (labId) => learnerBuilder.removeImagesOf(labId),
   });
   const watch = startStatusWatcher({
     store,
@@ -205,6 +213,14 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     logger,
     lessons,
     onScaled: (labId) => watch.checkShortfall(labId),
+  }).start();
+  const learnerBuildWorker = createLearnerBuildRunner({
+    connection: redis,
+    store,
+    lessons,
+    builder: learnerBuilder,
+    emit,
+    logger,
   }).start();
   const janitor = createJanitor({
     store,
@@ -268,6 +284,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
       if (timer) clearInterval(timer);
       await worker.close();
       await kubectlWorker.close();
+      await learnerBuildWorker.close();
       await watch.stop();
       await queues.close();
       await cluster.stop?.();

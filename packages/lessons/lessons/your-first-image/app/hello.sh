@@ -1,0 +1,2 @@
+echo "Hello from my first image!"
+exec httpd -f -p 8080 -h /tmp
