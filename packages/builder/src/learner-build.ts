@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Writable } from 'node:stream';
+import type { Logger } from '@labbot/config';
 import { LabbotError, LabIdSchema } from '@labbot/core';
 import Dockerode from 'dockerode';
-import type { BuilderLogger } from './builder.js';
 import { BuilderErrorCode, dockerStatusOf, messageOf, wrapDockerError } from './errors.js';
 import {
   checkLearnerBuild,
@@ -65,7 +65,7 @@ export interface LearnerBuilderOptions {
   /** Extra labels on every container and image (e.g. a test run's own label, to find leftovers). */
   labels?: Record<string, string>;
   limits?: Partial<LearnerBuildLimits>;
-  logger?: BuilderLogger;
+  logger?: Logger;
   /** Build lines kept in results and errors (default 20). */
   logTailLines?: number;
 }

@@ -11,6 +11,7 @@ import {
   encodeThreadId,
   type IncomingDocument,
   MESSAGE_GONE_CODE,
+  type OutgoingFile,
   RateLimitedError,
   type Responder,
 } from '@labbot/chat';
@@ -504,7 +505,7 @@ class InteractionResponder implements Responder {
       });
   }
 
-  replyFile(file: ChatFile, options: { ephemeral?: boolean } = {}): Promise<void> {
+  replyFile(file: OutgoingFile, options: { ephemeral?: boolean } = {}): Promise<void> {
     const ephemeral = options.ephemeral ?? false;
     return this.#serial(async () => {
       const { flags: _ignored, ...content } = renderDiscordMessage(file.message, { ephemeral });

@@ -26,6 +26,7 @@ export {
   type IncomingCommand,
   type IncomingDocument,
   MESSAGE_GONE_CODE,
+  type OutgoingFile,
   type PostOptions,
   RateLimitedError,
   type Responder,

@@ -44,6 +44,8 @@ export interface Responder {
    * `document`. Absent where the adapter takes documents with the command itself (a file or pasted block).
    */
   requestDocument?(request: DocumentRequest): Promise<void>;
+  /** Answers with a file (e.g. a class export as CSV), where the platform takes files; otherwise absent. */
+  replyFile?(file: OutgoingFile, options?: { ephemeral?: boolean }): Promise<void>;
 }
 
 /** What a form asking for a document shows, and the command its answer becomes. */
@@ -64,12 +66,10 @@ export interface IncomingDocument {
   text: string;
   /** Its full size in bytes when `text` holds only the start of it (an adapter never reads a huge file whole). */
   size?: number;
-  /** Answers with a file (e.g. a class export as CSV), where the platform takes files; otherwise absent. */
-  replyFile?(file: ChatFile, options?: { ephemeral?: boolean }): Promise<void>;
 }
 
-/** A small text file sent in chat. */
-export interface ChatFile {
+/** A small text file labbot sends in chat (e.g. a class export). */
+export interface OutgoingFile {
   /** The file name, e.g. `class-1a2b3c4d5e.csv`. */
   name: string;
   content: string;

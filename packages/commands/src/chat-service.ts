@@ -26,7 +26,7 @@ export interface ChatServiceOptions {
   instructorRoles: readonly string[];
   limits: LabBotOptions['limits'];
   /** Class limits and admins (defaults: 200 learners, 16 provisions at once, no admins). */
-  classes?: Partial<Pick<LabBotOptions['classes'], 'limits' | 'adminRoles' | 'boardIntervalMs'>>;
+  classes?: Partial<Pick<NonNullable<LabBotOptions['classes']>, 'limits' | 'adminRoles' | 'boardIntervalMs'>>;
   logger?: Logger;
   clock?: () => Date;
   /** At most one edit per thread in this time (default 1000 ms). */
@@ -122,13 +122,13 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
   await adapter.start(bot.handlers);
   // Boards of open classes are redrawn after a restart (learners may have moved meanwhile).
   await bot.classes
-    .resume(platform)
+    ?.resume(platform)
     .catch((error: unknown) => options.logger?.warn({ err: error }, 'could not resume class boards'));
   return {
     bot,
     queues,
     stop: async () => {
-      bot.classes.stop();
+      bot.classes?.stop();
       await adapter.stop();
       await Promise.all(workers.map((worker) => worker.close()));
       await kubectl.close();

@@ -22,7 +22,7 @@ import {
   sameOwner,
 } from '@labbot/core';
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
-import type { Queues } from '@labbot/queue';
+import type { LabQueues } from '@labbot/queue';
 import type { ClassRecord, ClassRoster, FinalResult, LabStore } from '@labbot/store';
 import { type ClassSnapshot, classCsv, learnerRows, renderClassBoard, renderClassStatus } from './class-board.js';
 import { Refusal } from './refusal.js';
@@ -36,7 +36,7 @@ export interface ClassLabHooks {
 export interface ClassBotOptions {
   store: LabStore;
   roster: ClassRoster;
-  queues: Queues;
+  queues: LabQueues;
   lessons: LessonCatalog;
   instructorRoles: readonly string[];
   /** Roles (or user ids given as roles by the adapter) that may end any class. */

@@ -252,9 +252,9 @@ describe('refusals and help', () => {
     expect(calls[0]?.text?.length).toBeLessThan(300);
   });
 
-  it('says class commands are not there yet', async () => {
+  it('refuses class commands on a labbot without class labs set up', async () => {
     expect((await command(teacher, 'class start docker-vs-kubernetes')).texts()).toEqual([
-      'error: "/lab class start" is not available in this version of labbot yet.',
+      'error: Class labs are not set up on this labbot.',
     ]);
   });
 

@@ -25,7 +25,7 @@ import {
   userMessageOf,
 } from '@labbot/core';
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
-import type { KubectlClient, LearnerBuildClient, Queues } from '@labbot/queue';
+import type { KubectlClient, LabQueues, LearnerBuildClient } from '@labbot/queue';
 import type { ClassRoster, LabStore } from '@labbot/store';
 import { type ClassBot, createClassBot } from './class-bot.js';
 import { buildResultMessage, filesOfBuild, manifestMessage, submitBuild } from './learner-build.js';
@@ -34,7 +34,7 @@ import { renderStatus } from './status-view.js';
 
 export interface LabBotOptions {
   store: LabStore;
-  queues: Queues;
+  queues: LabQueues;
   /** Runs the learner's kubectl subset through the runner (the chat side holds no cluster credentials). */
   kubectl: KubectlClient;
   /** Sends a learner's Dockerfile to the runner to build (/lab build); the command is refused without it. */
@@ -43,8 +43,8 @@ export interface LabBotOptions {
   /** Roles that make an actor an instructor (class commands). */
   instructorRoles: readonly string[];
   limits: { maxLabsPerUser: number; maxActiveLabs: number; labTtlMinutes: number };
-  /** Classes: who joined which class (see createClassRoster), limits, admins. */
-  classes: {
+  /** Classes: who joined which class (see createClassRoster), limits, admins; class commands are refused without. */
+  classes?: {
     roster: ClassRoster;
     limits: ClassLimits;
     adminRoles?: readonly string[];
@@ -223,22 +223,29 @@ export function createLabBot(options: LabBotOptions) {
     return withThread;
   }
 
-  const classes: ClassBot = createClassBot({
-    store,
-    roster: options.classes.roster,
-    queues,
-    lessons,
-    instructorRoles: options.instructorRoles,
-    ...(options.classes.adminRoles ? { adminRoles: options.classes.adminRoles } : {}),
-    limits: options.limits,
-    classLimits: options.classes.limits,
-    maxMessageLength: options.maxMessageLength ?? 3000,
-    threadLink: options.threadLink ?? (() => 'your thread'),
-    ...(options.classes.boardIntervalMs !== undefined ? { boardIntervalMs: options.classes.boardIntervalMs } : {}),
-    clock,
-    hooks: { openThreadIfMissing },
-    logger,
-  });
+  const classOptions = options.classes;
+  const classes: ClassBot | undefined =
+    classOptions &&
+    createClassBot({
+      store,
+      roster: classOptions.roster,
+      queues,
+      lessons,
+      instructorRoles: options.instructorRoles,
+      ...(classOptions.adminRoles ? { adminRoles: classOptions.adminRoles } : {}),
+      limits: options.limits,
+      classLimits: classOptions.limits,
+      maxMessageLength: options.maxMessageLength ?? 3000,
+      threadLink: options.threadLink ?? (() => 'your thread'),
+      ...(classOptions.boardIntervalMs !== undefined ? { boardIntervalMs: classOptions.boardIntervalMs } : {}),
+      clock,
+      hooks: { openThreadIfMissing },
+      logger,
+    });
+  const classesOrRefuse = (): ClassBot => {
+    if (!classes) throw new Refusal('Class labs are not set up on this labbot.');
+    return classes;
+  };
 
   async function setDesired(lab: LabRecord, actor: Actor, change: 'stop' | 'reset', respond: Responder): Promise<void> {
     check(actor, change, lab);
@@ -360,7 +367,7 @@ export function createLabBot(options: LabBotOptions) {
       case 'class-status':
       case 'class-end':
       case 'class-export':
-        return classes.run(command, incoming);
+        return classesOrRefuse().run(command, incoming);
     }
   }
 
@@ -433,7 +440,7 @@ export function createLabBot(options: LabBotOptions) {
       rollbacks: undos.length,
       undoneRollouts,
     });
-    await classes.recordChecks(lab, results);
+    await classes?.recordChecks(lab, results);
     const passed = results.filter((result) => result.passed).length;
     const lines = results.map((result) =>
       result.passed
@@ -473,7 +480,7 @@ export function createLabBot(options: LabBotOptions) {
       }),
     onAction: (incoming) =>
       guarded(incoming.respond, { userId: incoming.actor.userId, action: incoming.action }, async () => {
-        if (incoming.action === 'join') return classes.join(incoming.target, incoming);
+        if (incoming.action === 'join') return classesOrRefuse().join(incoming.target, incoming);
         const lab = await store.get(incoming.target);
         if (!lab) throw new Refusal('That lab no longer exists.');
         switch (incoming.action) {
@@ -498,7 +505,7 @@ export function createLabBot(options: LabBotOptions) {
   /** A LabEvent from the runner: the lab's status message shows the record as it is now. */
   async function handleLabEvent(event: LabEvent): Promise<void> {
     const record = await store.get(event.labId);
-    if (record?.classId) classes.touchBoard(record.classId);
+    if (record?.classId) classes?.touchBoard(record.classId);
     if (!record?.threadId) return;
     await showStatus(record);
     if (event.type === 'lab.expiry-warning') {

@@ -10,14 +10,14 @@ import {
   type QueueConnection,
 } from '@labbot/queue';
 import type { LabStore } from '@labbot/store';
-import type { Emit } from './events.js';
+import type { LabNotices } from './events.js';
 
 export interface LearnerBuildRunnerOptions {
   connection: QueueConnection;
   store: LabStore;
   lessons: LessonCatalog;
   builder: LearnerBuilder;
-  emit: Emit;
+  notices: LabNotices;
   logger: Logger;
   concurrency?: number;
 }
@@ -27,7 +27,7 @@ export interface LearnerBuildRunnerOptions {
  * the lab's image: the thread shows the build's last lines and the output as for the lesson's image.
  */
 export function createLearnerBuildRunner(options: LearnerBuildRunnerOptions) {
-  const { store, lessons, builder, emit, logger } = options;
+  const { store, lessons, builder, notices, logger } = options;
 
   async function run(job: LearnerBuildJob): Promise<LearnerBuildJobResult> {
     const lab = await store.get(job.labId);
@@ -38,7 +38,6 @@ export function createLearnerBuildRunner(options: LearnerBuildRunnerOptions) {
     const allowed = lesson?.spec.learnerBuild?.baseImages ?? [];
     const logTail: string[] = [];
     try {
-      await emit(lab, 'lab.build-started', {});
       const image = await builder.build({
         labId: lab.labId,
         dockerfile: job.dockerfile,
@@ -70,9 +69,8 @@ export function createLearnerBuildRunner(options: LearnerBuildRunnerOptions) {
         }),
         { audit: { actor: job.actor, action: 'learner.build', detail: { tag: image.tag, cached: image.cached } } },
       );
-      if (buildLog.length) await emit(updated, 'lab.build-log', { lines: buildLog });
-      await emit(updated, 'lab.image-ready', { tag: image.tag, cached: image.cached });
-      await emit(updated, 'lab.container-output', { output, exitCode: ran.exitCode ?? -1 });
+      // The status message shows the new image, its build's last lines and its output from the record.
+      await notices.changed(updated);
       return {
         ok: true,
         tag: image.tag,

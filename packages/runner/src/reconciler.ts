@@ -1,4 +1,4 @@
-import type { Builder } from '@labbot/builder';
+import type { ImageBuilder } from '@labbot/builder';
 import type { ClusterDriver } from '@labbot/cluster';
 import type { Logger } from '@labbot/config';
 import {
@@ -29,7 +29,7 @@ import type { LabNotices } from './events.js';
 export interface ReconcilerOptions {
   store: LabStore;
   lessons: LessonCatalog;
-  builder: Builder;
+  builder: ImageBuilder;
   cluster: ClusterDriver;
   notices: LabNotices;
   logger: Logger;
@@ -200,22 +200,7 @@ export function createReconciler(options: ReconcilerOptions) {
     if (lesson.spec.learnerBuild?.learnerDeploys) {
       // The learner builds and applies their own Deployment: the lab waits for the pods it brings.
       await provisioning;
-      await emit(record, 'lab.namespace-ready', { namespace: record.namespace });
-      const waiting = await store.update(record.labId, (current) =>
-        ['pending', 'provisioning'].includes(current.observed.phase)
-          ? {
-              ...current,
-              observed: {
-                ...current.observed,
-                phase: 'waiting-for-pods',
-                step: 'pods',
-                desiredReplicas: lesson.spec.deployment.replicas,
-              },
-            }
-          : undefined,
-      );
-      if (waiting.version !== record.version)
-        await emit(waiting, 'lab.step', { step: 'pods', phase: 'waiting-for-pods' });
+      await enterPhase(record, 'waiting-for-pods', 'pods', { desiredReplicas: lesson.spec.deployment.replicas });
       return;
     }
     const build = buildSpecFor(lesson, variant, { baseImage: options.baseImage });

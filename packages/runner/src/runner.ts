@@ -219,7 +219,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     store,
     lessons,
     builder: learnerBuilder,
-    emit,
+    notices,
     logger,
   }).start();
   const janitor = createJanitor({

@@ -1,5 +1,6 @@
 // A class on Discord end to end: discord-sim ← discord.js ← the Discord bot's wiring → Redis (DB 7) → runner →
 // kube-sim (virtual kubelet). 30 learners press Join within 2 s; two classes run in two channels at once.
+
 import { CoreV1Api } from '@kubernetes/client-node';
 import { discordMessageText } from '@labbot/chat-discord';
 import { createLogger } from '@labbot/config';
@@ -7,9 +8,10 @@ import { labIdFor } from '@labbot/core';
 import { type DiscordBot, startDiscordBot } from '@labbot/discord';
 import { type DiscordSim, type SimMessage, startDiscordSim } from '@labbot/discord-sim';
 import type { Runner } from '@labbot/runner';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisioningOrder } from './class-order.js';
-import { eventually, type LabHarness, startLabHarness } from './harness.js';
+import { type LabHarness, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 const LESSON = `class-discord-${Date.now().toString(36)}`;
@@ -192,11 +194,11 @@ describe('a class of 30 on Discord', () => {
     expect(refused).toMatch(/Only the instructor who started/);
     // Ending the second class leaves the first alone.
     await ephemeralAnswer(classCommand(OTHER_TEACHER, 'end', {}, secondChannelId));
-    await eventually(
+    await waitForValue(
+      'the second class torn down',
       async () => (await core().listNamespace({ labelSelector: `labbot.dev/class=${secondId}` })).items.length,
       (count) => count === 0,
-      60_000,
-      'the second class torn down',
+      { timeoutMs: 60_000, intervalMs: 100 },
     );
     expect((await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items).toHaveLength(30);
   });
@@ -227,11 +229,11 @@ describe('a class of 30 on Discord', () => {
   it('class end: no namespace of the class remains, threads are told, the board shows the final results', async () => {
     const text = await ephemeralAnswer(classCommand(TEACHER, 'end', {}));
     expect(text).toMatch(/ended: 30 labs/);
-    await eventually(
+    await waitForValue(
+      'no namespace of the class',
       async () => (await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items.length,
       (count) => count === 0,
-      90_000,
-      'no namespace of the class',
+      { timeoutMs: 90_000, intervalMs: 100 },
     );
     await sim.waitFor(() => /Class ended/.test(textOf(sim.messages.get(board.id))) || undefined, 15_000);
     const final = sim.messages.get(board.id)!;

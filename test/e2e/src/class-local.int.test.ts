@@ -1,6 +1,7 @@
 // A whole class in the local chat: the instructor starts it, learners join with `as <name>:` lines, the board
 // counts them to ready, status/export/end work, a second class runs beside the first, and a learner cannot run
 // instructor commands. Redis DB 6, kube-sim with the virtual kubelet.
+
 import { PassThrough } from 'node:stream';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { TerminalChatAdapter } from '@labbot/chat-terminal';
@@ -8,8 +9,9 @@ import { type ChatService, startChatService } from '@labbot/commands';
 import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
 import { createClassRoster } from '@labbot/store';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, startLabHarness } from './harness.js';
+import { type LabHarness, startLabHarness } from './harness.js';
 
 const LESSON = 'docker-vs-kubernetes';
 const LEARNERS = ['ann', 'ben', 'cleo', 'dev', 'eli'];
@@ -56,7 +58,10 @@ describe('a class in the local chat', () => {
     await say('/lab class start docker-vs-kubernetes 30 6');
     expect(adapter.channelTexts().at(-1)).toMatch(/Class [0-9a-f]{10} of .* started/);
     classId = /Class ([0-9a-f]{10})/.exec(adapter.channelTexts().at(-1) ?? '')?.[1] ?? '';
-    const [board] = await eventually(boardTexts, (texts) => texts.length === 1, 10_000, 'the class board');
+    const [board] = await waitForValue('the class board', boardTexts, (texts) => texts.length === 1, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     expect(board).toContain('[Join]');
     expect(board).toContain(`class ${classId}`);
   });
@@ -70,7 +75,10 @@ describe('a class in the local chat', () => {
       const namespace = await core().readNamespace({ name: lab.namespace });
       expect(namespace.metadata?.labels?.['labbot.dev/class']).toBe(classId);
     }
-    await eventually(boardTexts, (texts) => /Ready: 5\b/.test(texts[0] ?? ''), 20_000, 'the board showing 5 ready');
+    await waitForValue('the board showing 5 ready', boardTexts, (texts) => /Ready: 5\b/.test(texts[0] ?? ''), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     expect(adapter.channelTexts().filter((text) => text.includes('You joined the class'))).toHaveLength(5);
   });
 
@@ -97,11 +105,11 @@ describe('a class in the local chat', () => {
     await harness.waitForLab(labOf('ann'), (record) => record.observed.phase === 'ready');
     await adapter.handleLine('/lab check', 'ann');
     const roster = createClassRoster({ redis: harness.redis });
-    await eventually(
+    await waitForValue(
+      'ann’s checks',
       () => roster.checks(classId),
       (checks) => checks.has(labOf('ann')),
-      5_000,
-      'ann’s checks',
+      { timeoutMs: 5_000, intervalMs: 100 },
     );
     await say(`/lab class export ${classId}`);
     const csv = (adapter.channelTexts().at(-1) ?? '').split('\n').filter((line) => line.includes(','));
@@ -126,21 +134,24 @@ describe('a class in the local chat', () => {
   it('class end tears down every lab of the class, tells each thread, and the board shows the final results', async () => {
     await say('/lab class end');
     expect(adapter.channelTexts().at(-1)).toMatch(/ended: 6 labs are being torn down/);
-    await eventually(
+    await waitForValue(
+      'no namespace of the class',
       async () => (await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items,
       (items) => items.length === 0,
-      60_000,
-      'no namespace of the class',
+      { timeoutMs: 60_000, intervalMs: 100 },
     );
-    const [board] = await eventually(boardTexts, (texts) => /Class ended/.test(texts[0] ?? ''), 10_000, 'final board');
+    const [board] = await waitForValue('final board', boardTexts, (texts) => /Class ended/.test(texts[0] ?? ''), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     expect(board).not.toContain('[Join]');
     expect(board).toMatch(/Ready: [56]\b/);
     const lab = await harness.store.get(labOf('ben'));
-    await eventually(
+    await waitForValue(
+      'the class-ended note in ben’s thread',
       () => adapter.threadTexts(lab?.threadId ?? ''),
       (texts) => texts.some((text) => text.includes('The class has ended')),
-      10_000,
-      'the class-ended note in ben’s thread',
+      { timeoutMs: 10_000, intervalMs: 100 },
     );
     await say('as ben: /lab class join');
     expect(adapter.channelTexts().at(-1)).toMatch(/no open class|ended/);

@@ -1,6 +1,7 @@
 // A runner killed in the middle of a class (SIGKILL while labs build) and a restarted chat process: a second runner
 // finishes every lab with no duplicate lab, namespace, thread or status message, and the board catches up.
 // Redis DB 10, kube-sim with the virtual kubelet.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
@@ -9,8 +10,9 @@ import { TerminalChatAdapter } from '@labbot/chat-terminal';
 import { type ChatService, startChatService } from '@labbot/commands';
 import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, startLabHarness } from './harness.js';
+import { type LabHarness, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 // A lesson whose build takes a few seconds, so the runner dies while the class's labs wait on it.
@@ -122,27 +124,27 @@ describe('a class whose runner dies', () => {
     // The new chat session shows one status message per learner's thread (edited, never posted twice).
     for (const name of LEARNERS) {
       const lab = await harness.store.get(labOf(name));
-      await eventually(
+      await waitForValue(
+        `${name}'s one status message at 3/3`,
         () => adapter.threadTexts(lab?.threadId ?? ''),
         (texts) => texts.length === 1 && /Pods ready: 3\/3/.test(texts[0] ?? ''),
-        20_000,
-        `${name}'s one status message at 3/3`,
+        { timeoutMs: 20_000, intervalMs: 100 },
       );
     }
-    const [board] = await eventually(
+    const [board] = await waitForValue(
+      'the board showing every learner ready',
       () => adapter.threadTexts(BOARD),
       (texts) => texts.length === 1 && new RegExp(`Ready: ${LEARNERS.length}\\b`).test(texts[0] ?? ''),
-      20_000,
-      'the board showing every learner ready',
+      { timeoutMs: 20_000, intervalMs: 100 },
     );
     expect(board).toContain(`Joined: ${LEARNERS.length}`);
 
     await adapter.handleLine('/lab class end');
-    await eventually(
+    await waitForValue(
+      'no namespace of the class',
       async () => (await core.listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items.length,
       (count) => count === 0,
-      60_000,
-      'no namespace of the class',
+      { timeoutMs: 60_000, intervalMs: 100 },
     );
   });
 });

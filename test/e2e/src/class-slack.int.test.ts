@@ -1,5 +1,6 @@
 // A class on Slack end to end: signed requests from slack-sim → the real Bolt app (apps/slack wiring) → Redis (DB 9)
 // → runner → kube-sim (virtual kubelet). 30 learners press Join within 2 s.
+
 import { CoreV1Api } from '@kubernetes/client-node';
 import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
@@ -13,9 +14,10 @@ import {
   type SlackSimMessage,
   startSlackSim,
 } from '@labbot/slack-sim';
+import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisioningOrder } from './class-order.js';
-import { eventually, type LabHarness, startLabHarness } from './harness.js';
+import { type LabHarness, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 const CHANNEL = 'C0LABS0001';
@@ -62,7 +64,8 @@ const joinButton = (message: SlackSimMessage): string | undefined =>
     .find((id): id is string => typeof id === 'string' && id.startsWith('lab:join:'));
 
 async function ephemeralAfter(userId: string, before: number, pattern: RegExp): Promise<string> {
-  const [found] = await eventually(
+  const [found] = await waitForValue(
+    `an ephemeral answer to ${userId} matching ${pattern}`,
     () =>
       slack.ephemerals
         .slice(before)
@@ -70,8 +73,7 @@ async function ephemeralAfter(userId: string, before: number, pattern: RegExp): 
         .map(visibleText)
         .filter((text) => pattern.test(text)),
     (texts) => texts.length > 0,
-    30_000,
-    `an ephemeral answer to ${userId} matching ${pattern}`,
+    { timeoutMs: 30_000, intervalMs: 100 },
   );
   return found ?? '';
 }
@@ -133,7 +135,10 @@ describe('a class of 30 on Slack', () => {
     await command(`class start ${LESSON} 30 40`, TEACHER);
     const text = await ephemeralAfter(TEACHER, before, /started/);
     classId = /Class ([0-9a-f]{10})/.exec(text)?.[1] ?? '';
-    message = (await eventually(board, (found) => found !== undefined, 10_000, 'the class message')) as SlackSimMessage;
+    message = (await waitForValue('the class message', board, (found) => found !== undefined, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    })) as SlackSimMessage;
     expect(joinButton(message)).toBe(`lab:join:${classId}`);
   });
 
@@ -154,11 +159,11 @@ describe('a class of 30 on Slack', () => {
       expect(lab.classId).toBe(classId);
       expect(lab.threadId).toMatch(/^slack:/);
     }
-    await eventually(
+    await waitForValue(
+      'the board showing 30 ready',
       () => visibleText(slack.message(CHANNEL, message.ts)),
       (text) => /Ready\*?\s*\n?\s*30\b/.test(text) || /Ready: 30\b/.test(text),
-      30_000,
-      'the board showing 30 ready',
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(runner.builder.stats().builds - buildsBefore).toBe(1);
     const order = await provisioningOrder(harness, classId);
@@ -184,26 +189,26 @@ describe('a class of 30 on Slack', () => {
     const before = slack.ephemerals.length;
     await command('class end', TEACHER);
     await ephemeralAfter(TEACHER, before, /ended: 30 labs/);
-    await eventually(
+    await waitForValue(
+      'no namespace of the class',
       async () => (await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items.length,
       (count) => count === 0,
-      90_000,
-      'no namespace of the class',
+      { timeoutMs: 90_000, intervalMs: 100 },
     );
-    const final = await eventually(
+    const final = await waitForValue(
+      'the final board',
       () => slack.message(CHANNEL, message.ts),
       (found) => /Class ended/.test(visibleText(found)),
-      15_000,
-      'the final board',
+      { timeoutMs: 15_000, intervalMs: 100 },
     );
     expect(final && joinButton(final)).toBeUndefined();
     const lab = await harness.store.get(labOf(LEARNERS[0]!));
     const threadTs = lab?.threadId?.split(':')[3] ?? '';
-    await eventually(
+    await waitForValue(
+      'the class-ended note in the thread',
       () => slack.threadReplies(CHANNEL, threadTs).map(visibleText),
       (texts) => texts.some((text) => text.includes('The class has ended')),
-      15_000,
-      'the class-ended note in the thread',
+      { timeoutMs: 15_000, intervalMs: 100 },
     );
     expect(slack.violations).toEqual([]);
   });

@@ -136,7 +136,10 @@ describe('/readyz of the runner when its Redis stops', () => {
     redisPort = await freePort();
     await startRedis();
     harness = await startLabHarness({ redisDb: 10, kubelet: 'virtual' });
-    const config = loadConfig({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, KUBECONFIG: harness.runnerKubeconfigPath });
+    const config = loadConfig({
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      KUBECONFIG: harness.runnerKubeconfigPath,
+    });
     app = await startRunnerApp(config, { metricsPort: 0, tuning: FAST_RUNNER, logger });
     await app.runner.ready;
   });

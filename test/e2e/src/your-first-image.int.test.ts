@@ -2,9 +2,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { labIdFor } from '@labbot/core';
+import { waitForValue } from '@labbot/test-support';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, startLabHarness } from './harness.js';
 
 // The your-first-image lesson in the local chat, with the learner's own Dockerfile: build and run it,
 // then generate the Deployment manifest the kubectl way. (Applying it needs /lab apply, issue #12.)
@@ -78,11 +79,11 @@ describe('your-first-image in the local chat', () => {
     expect(lab?.observed.containerOutput).toContain(`Hello from ${user}'s first image!`);
     // The thread's status message shows the learner's image and its output, as for the lesson's image.
     const record = await harness.waitForLab(labId, () => true);
-    const thread = await eventually(
+    const thread = await waitForValue(
+      "the learner's output in the thread",
       () => chat.thread(record).join('\n'),
       (text) => text.includes(`Hello from ${user}'s first image!`),
-      20_000,
-      "the learner's output in the thread",
+      { timeoutMs: 20_000, intervalMs: 100 },
     );
     expect(thread).toContain(`Image \`${lab?.observed.imageTag}\` built`);
   });
