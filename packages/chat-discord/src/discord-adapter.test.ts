@@ -358,9 +358,29 @@ describe('discord adapter on discord-sim', () => {
   });
 
   it('declares options the way Discord validates them', () => {
-    // The schema discord-sim checks registrations with: names, lengths, option kinds and counts, required first.
+    // The schema discord-sim checks registrations with: names, lengths, option kinds and counts, required first,
+    // and the 4000 characters of names, descriptions and choices a command may have in all.
     const parsed = applicationCommandSchema.safeParse(LAB_COMMAND);
     expect(parsed.error?.issues ?? []).toEqual([]);
-    expect(JSON.stringify(LAB_COMMAND).length).toBeLessThan(4000);
+    const oversized = applicationCommandSchema.safeParse({
+      ...LAB_COMMAND,
+      options: [
+        ...(LAB_COMMAND.options ?? []).slice(0, 24),
+        {
+          type: 3,
+          name: 'padding',
+          description: 'x'.repeat(100),
+          choices: Array.from({ length: 25 }, (_, i) => ({
+            name: `choice ${i} ${'y'.repeat(80)}`,
+            value: `v${i}${'z'.repeat(80)}`,
+          })),
+        },
+      ],
+    });
+    expect(oversized.error?.issues.map((issue) => issue.message)).toContainEqual(
+      expect.stringMatching(
+        /^Command names, descriptions and choice values add up to \d+ characters \(at most 4000\)\.$/,
+      ),
+    );
   });
 });

@@ -201,7 +201,23 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
     return self;
   };
 
+  // client-node caches API discovery per apiVersion only once its first answer is in, so labs starting together
+  // would each ask: the first apply of an apiVersion goes alone, the others wait for it and use the cache.
+  const firstApplyOfVersion = new Map<string, Promise<unknown>>();
   const apply = async (object: KubernetesObject, model = toModelForm(object)): Promise<KubernetesObject> => {
+    const apiVersion = object.apiVersion ?? '';
+    const first = firstApplyOfVersion.get(apiVersion);
+    if (first) await first.catch(() => {});
+    else {
+      const applying = applyNow(object, model);
+      firstApplyOfVersion.set(apiVersion, applying);
+      applying.catch(() => firstApplyOfVersion.delete(apiVersion));
+      return applying;
+    }
+    return applyNow(object, model);
+  };
+
+  const applyNow = async (object: KubernetesObject, model: KubernetesObject): Promise<KubernetesObject> => {
     try {
       const applied = await objects.patch(
         model,

@@ -174,8 +174,15 @@ describe('@kubernetes/client-node against kube-sim', () => {
     const fields = managers.find((m) => m.manager === 'labbot')?.fieldsV1 as Record<string, Record<string, unknown>>;
     expect(fields['f:spec']).toHaveProperty('f:replicas');
 
-    // A repeated apply is a no-op: no new resourceVersion.
-    const before = await objects.read(spec);
+    // A repeated apply is a no-op: no new resourceVersion (once the controllers stopped writing its status).
+    const before = await waitFor(
+      'the Deployment settled (2 ready, generation observed)',
+      async () => {
+        const live = await apps.readNamespacedDeployment({ name: 'ssa-web', namespace: 'ssa' });
+        return live.status?.readyReplicas === 2 && live.status.observedGeneration === 1 ? live : undefined;
+      },
+      podWait,
+    );
     const same = (await objects.patch(
       spec,
       undefined,

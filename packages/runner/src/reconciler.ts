@@ -200,7 +200,9 @@ export function createReconciler(options: ReconcilerOptions) {
     if (lesson.spec.learnerBuild?.learnerDeploys) {
       // The learner builds and applies their own Deployment: the lab waits for the pods it brings.
       await provisioning;
-      await enterPhase(record, 'waiting-for-pods', 'pods', { desiredReplicas: lesson.spec.deployment.replicas });
+      // Through deploying (the learner's Deployment is the one expected), as the state machine walks every lab.
+      const deploying = await enterPhase(record, 'deploying', 'deploy');
+      await enterPhase(deploying, 'waiting-for-pods', 'pods', { desiredReplicas: lesson.spec.deployment.replicas });
       return;
     }
     const build = buildSpecFor(lesson, variant, { baseImage: options.baseImage });

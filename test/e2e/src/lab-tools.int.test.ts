@@ -70,7 +70,7 @@ describe('the kubectl subset and the checks', () => {
     expect(lastAnswer()).toBe('✖ Every command runs in your own lab namespace, so -n/--namespace is not allowed.');
     await chat.type('kubectl exec -it x -- sh', 'ada');
     expect(lastAnswer()).toBe(
-      '✖ Running commands inside containers (kubectl exec) is not available in labs. You can use: get, describe, logs, scale, delete pod, rollout status.',
+      '✖ Running commands inside containers (kubectl exec) is not available in labs. You can use: get, describe, logs, scale, delete pod, rollout status|history|undo.',
     );
     await chat.type('kubectl get pods', 'mallory');
     expect(lastAnswer()).toMatch(/^✖ You have no lab yet/);

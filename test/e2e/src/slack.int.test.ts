@@ -270,7 +270,7 @@ describe('labbot on Slack, end to end', () => {
   it('unknown subcommand, empty or 10 KB argument, unknown lesson: a clear private error each', async () => {
     const cases: [string, RegExp][] = [
       ['frobnicate', /Unknown subcommand "frobnicate"\. Try: start, status, stop/],
-      ['', /\/lab stop \[lesson\] — stop your lab and remove everything it made/],
+      ['', /^❌ Type a command after \/lab\. Try: start, status, stop, reset, check, list, lessons, help\.$/],
       [`start ${'x'.repeat(10_240)}`, /too long/i],
       ['start no-such-lesson', /There is no lesson "no-such-lesson"\. Lessons: .*docker-vs-kubernetes/],
     ];

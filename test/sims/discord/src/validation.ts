@@ -294,7 +294,26 @@ export const applicationCommandSchema = z
       context.addIssue({ code: 'custom', message: 'A chat input command needs a description (1-100).' });
     }
     if (command.options) checkOptionList(command.options, context);
+    const characters = commandCharacters(command);
+    if (characters > 4000) {
+      context.addIssue({
+        code: 'custom',
+        message: `Command names, descriptions and choice values add up to ${characters} characters (at most 4000).`,
+      });
+    }
   });
+
+/**
+ * Discord's size rule for one command: the names, descriptions and choice names and values of the command and
+ * all its options, added up, are at most 4000 characters.
+ */
+function commandCharacters(node: unknown): number {
+  if (Array.isArray(node)) return node.reduce((sum: number, item) => sum + commandCharacters(item), 0);
+  if (!node || typeof node !== 'object') return 0;
+  const { name, description, value, options, choices } = node as Record<string, unknown>;
+  const text = (field: unknown) => (typeof field === 'string' || typeof field === 'number' ? String(field).length : 0);
+  return text(name) + text(description) + text(value) + commandCharacters(options) + commandCharacters(choices);
+}
 
 /** Body of PUT applications/:id/commands (bulk overwrite): at most 100 commands, unique names. */
 export const bulkCommandsSchema = z.array(applicationCommandSchema).max(100);
