@@ -158,11 +158,34 @@ describe('the rolling-update lesson in the local chat', () => {
   it('takes a pasted block too, and /lab reset returns to the lesson state', async () => {
     await chat.type('apply', 'ada');
     expect(lastAnswer()).toMatch(/Paste the manifest/);
-    // A Deployment here: Services and ConfigMaps need write rules the lab-manager role does not grant yet.
-    for (const line of lessonManifest().replace('rolling-update:v2', 'rolling-update:v1').split('\n')) {
+    // A ConfigMap and a ClusterIP Service with the Deployment: the runner's lab-manager role may write all three.
+    const extras = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: web-settings',
+      'data:',
+      '  greeting: hello',
+      '---',
+      'apiVersion: v1',
+      'kind: Service',
+      'metadata:',
+      '  name: web',
+      'spec:',
+      '  selector:',
+      '    app: web',
+      '  ports:',
+      '    - port: 80',
+      '      targetPort: 8080',
+      '---',
+    ];
+    const manifest = lessonManifest().replace('rolling-update:v2', 'rolling-update:v1').split('\n');
+    for (const line of [...extras, ...manifest]) {
       await chat.adapter.handleLine(line, 'ada');
     }
     await chat.adapter.handleLine('.', 'ada');
+    expect(lastAnswer()).toContain('configmap/web-settings serverside-applied');
+    expect(lastAnswer()).toContain('service/web serverside-applied');
     expect(lastAnswer()).toContain('deployment.apps/web serverside-applied');
     await chat.type('reset', 'ada');
     const lab = await harness.waitForLab(
