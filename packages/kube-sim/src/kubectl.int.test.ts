@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { deleteRegistryRepository, waitFor } from '@labbot/test-support';
+import { deleteRegistryRepository, waitFor, waitForValue } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeSim, startKubeSim } from './index.js';
@@ -294,16 +294,12 @@ ${extra}`;
       'states',
     );
     await applyYaml('absent.yaml', pod('absent', `${registry}/kube-sim-test/absent:1`, 'true'), 'states');
-    const statuses = await waitFor(
+    const statuses = await waitForValue(
       'terminal states',
-      async () => {
-        const rows = await pods('states');
-        const byName = Object.fromEntries(rows.map((r) => [r.name, r.status]));
-        return byName.fails === 'Error' && byName.oom === 'OOMKilled' && byName.absent === 'ImagePullBackOff'
-          ? byName
-          : undefined;
-      },
-      podWait,
+      async () => Object.fromEntries((await pods('states')).map((r) => [r.name, r.status])),
+      (byName) => byName.fails === 'Error' && byName.oom === 'OOMKilled' && byName.absent === 'ImagePullBackOff',
+      // Three containers and a failed pull on an engine other test files share: a bound, not a speed claim.
+      { ...podWait, timeoutMs: 100_000 },
     );
     expect(statuses).toMatchObject({ fails: 'Error', oom: 'OOMKilled', absent: 'ImagePullBackOff' });
     const failed = JSON.parse((await kubectl('get', 'pod', 'fails', '-n', 'states', '-o', 'json')).stdout);

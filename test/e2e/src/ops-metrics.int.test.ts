@@ -145,7 +145,8 @@ describe('/readyz of the runner when its Redis stops', () => {
   });
 
   afterAll(async () => {
-    await startRedis().catch(() => {});
+    // Back up only if a failed test left it down (a second redis-server on the port would leak the first).
+    if (!redis) await startRedis().catch(() => {});
     await app?.stop();
     await stopRedis();
     await harness?.stop();
