@@ -1,5 +1,5 @@
 import type { ChatButton, ChatMessage, MessageBlock, Tone } from '@labbot/chat';
-import { isPodPhase, type LabPhase, type LabRecord, type PodSummary, progressOf } from '@labbot/core';
+import { isPodPhase, isTearingDown, type LabPhase, type LabRecord, type PodSummary, progressOf } from '@labbot/core';
 import type { Lesson } from '@labbot/lessons';
 
 /** Human age like kubectl's: 45s, 3m, 2h, 4d. */
@@ -100,7 +100,7 @@ export function renderStatus(record: LabRecord, options: StatusViewOptions): Cha
     `${MARK[stateOf('deploying', 'deploy', position > progressOf('deploying'))]} Deployment with ${desired || 'N'} replicas applied`,
     `${MARK[phase === 'ready' ? 'done' : phase === 'degraded' ? 'failed' : stateOf('waiting-for-pods', 'pods', false)]} Pods ready: ${ready}/${desired || '?'}`,
   ];
-  const stopping = phase === 'stopping' || phase === 'stopped';
+  const stopping = isTearingDown(phase);
   const blocks: MessageBlock[] = [{ kind: 'text', text: stopping ? `Lab ${HEADLINE[phase]}.` : lines.join('\n') }];
   if (!stopping) {
     if (observed.buildLog?.length && (phase === 'building' || failedStep === 'build')) {

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { LabbotError } from './errors.js';
 import {
+  acceptsLearnerWork,
   allowedMoves,
   canMovePhase,
   decideReconcile,
   hasLabSettled,
   isLabActive,
   isSettled,
+  isTearingDown,
   LAB_PHASES,
   type LabPhase,
   mayHavePods,
@@ -46,6 +48,14 @@ describe('the lab state machine', () => {
     expect(isLabActive(lab('running', 0, 'ready', 0))).toBe(true);
     expect(isLabActive(lab('running', 0, 'failed', 0))).toBe(false);
     expect(isLabActive(lab('stopped', 0, 'ready', 0))).toBe(false);
+  });
+
+  it('counts stopping and stopped as the teardown, in which the learner can no longer build', () => {
+    expect(LAB_PHASES.filter(isTearingDown)).toEqual(['stopping', 'stopped']);
+    expect(acceptsLearnerWork(lab('running', 0, 'ready', 0))).toBe(true);
+    expect(acceptsLearnerWork(lab('running', 0, 'failed', 0))).toBe(true);
+    expect(acceptsLearnerWork(lab('running', 1, 'stopping', 0))).toBe(false);
+    expect(acceptsLearnerWork(lab('stopped', 0, 'ready', 0))).toBe(false);
   });
 
   it('has settled when it reached what was last asked, in the generation asked', () => {

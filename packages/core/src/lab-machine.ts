@@ -64,6 +64,14 @@ export function isSettled(phase: LabPhase): boolean {
   return SETTLED_PHASES.includes(phase);
 }
 
+/** The teardown: the lab's resources are going or gone. */
+const TEARDOWN_PHASES: readonly LabPhase[] = ['stopping', 'stopped'];
+
+/** The lab is being torn down, or was: its status shows one line and nothing more is built in it. */
+export function isTearingDown(phase: LabPhase): boolean {
+  return TEARDOWN_PHASES.includes(phase);
+}
+
 /** The parts of a lab record the state machine reads. */
 export interface LabStateView {
   desired: { state: 'running' | 'stopped'; generation: number };
@@ -73,6 +81,11 @@ export interface LabStateView {
 /** A lab that holds, or is about to hold, cluster resources: counted against the learner's and the cluster's limits. */
 export function isLabActive(lab: LabStateView): boolean {
   return lab.desired.state === 'running' && lab.observed.phase !== 'failed';
+}
+
+/** The learner may still work in the lab (build their own image into it): asked to run, and not torn down. */
+export function acceptsLearnerWork(lab: LabStateView): boolean {
+  return lab.desired.state === 'running' && !isTearingDown(lab.observed.phase);
 }
 
 /** The lab reached what was last asked (running: settled in this generation; stopped: stopped), or failed. */

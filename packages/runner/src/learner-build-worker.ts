@@ -1,6 +1,6 @@
 import type { LearnerBuilder } from '@labbot/builder';
 import type { Logger } from '@labbot/config';
-import { boundedOutput, LabbotError, userMessageOf } from '@labbot/core';
+import { acceptsLearnerWork, boundedOutput, LabbotError, userMessageOf } from '@labbot/core';
 import type { LessonCatalog } from '@labbot/lessons';
 import {
   createLearnerBuildWorker,
@@ -31,7 +31,7 @@ export function createLearnerBuildRunner(options: LearnerBuildRunnerOptions) {
 
   async function run(job: LearnerBuildJob): Promise<LearnerBuildJobResult> {
     const lab = await store.get(job.labId);
-    if (lab?.desired.state !== 'running' || ['stopping', 'stopped'].includes(lab.observed.phase)) {
+    if (!lab || !acceptsLearnerWork(lab)) {
       return { ok: false, logTail: [], message: 'Your lab is not running: start it with /lab start first.' };
     }
     const lesson = lessons.find(lab.lessonId);
