@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createDockerClient } from '@labbot/builder';
 import {
   checkRunnerPermissions,
   createClusterDriver,
@@ -7,7 +8,6 @@ import {
   ruleToAdd,
 } from '@labbot/cluster';
 import type { LabbotConfig } from '@labbot/config';
-import { dockerFor } from '@labbot/runner';
 import { Redis } from 'ioredis';
 
 /** One line of the doctor's report: what was found and, for a problem, how to fix it. */
@@ -71,8 +71,8 @@ async function checkRedis(url: string, timeoutMs: number): Promise<DoctorFinding
 }
 
 async function checkDocker(config: LabbotConfig, timeoutMs: number): Promise<DoctorFinding[]> {
-  const docker = dockerFor(config.dockerHost);
   try {
+    const docker = createDockerClient(config.docker);
     const version = await withTimeout(docker.version(), timeoutMs, 'Docker');
     const findings: DoctorFinding[] = [
       { name: 'docker', status: 'ok', detail: `Docker engine ${version.Version} (API ${version.ApiVersion})` },

@@ -11,14 +11,8 @@ import {
   listContextEntries,
   packEntries,
 } from './context.js';
-import {
-  BuilderErrorCode,
-  dockerStatusOf,
-  dockerUnavailableError,
-  isDaemonUnreachable,
-  messageOf,
-  wrapDockerError,
-} from './errors.js';
+import { imageExists } from './docker-engine.js';
+import { BuilderErrorCode, dockerUnavailableError, isDaemonUnreachable, messageOf, wrapDockerError } from './errors.js';
 import { type BuildLock, createMemoryBuildLock } from './lock.js';
 import { followProgress } from './progress.js';
 import { type RunOnceOptions, type RunOnceResult, runOnce } from './run-once.js';
@@ -170,23 +164,7 @@ export function createBuilder(options: BuilderOptions = {}): Builder {
   const inFlight = new Map<string, InFlight>();
   const counters: BuilderStats = { builds: 0, cacheHits: 0, waits: 0, pushes: 0, failures: 0 };
 
-  async function imageExistsLocally(tag: string): Promise<boolean> {
-    try {
-      await docker.getImage(tag).inspect();
-      return true;
-    } catch (error) {
-      if (dockerStatusOf(error) === 404) return false;
-      throw wrapDockerError(
-        error,
-        BuilderErrorCode.dockerError,
-        `Inspecting image ${tag} failed`,
-        'The Docker engine failed.',
-        {
-          tag,
-        },
-      );
-    }
-  }
+  const imageExistsLocally = (tag: string) => imageExists(docker, tag);
 
   async function imageExistsInRegistry(tag: string): Promise<boolean> {
     if (!registry || !registryUrl || !tag.startsWith(`${registry}/`)) return false;

@@ -20,6 +20,7 @@ export {
   listContextEntries,
   packEntries,
 } from './context.js';
+export { createDockerClient, type DockerEngineSettings } from './docker-engine.js';
 export { BuilderErrorCode, isDaemonUnreachable } from './errors.js';
 export {
   createLearnerBuilder,

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import type { Logger } from '@labbot/config';
 import { LabbotError, LabIdSchema } from '@labbot/core';
 import Dockerode from 'dockerode';
+import { imageExists } from './docker-engine.js';
 import { BuilderErrorCode, dockerStatusOf, messageOf, wrapDockerError } from './errors.js';
 import {
   checkLearnerBuild,
@@ -224,21 +225,6 @@ export function createLearnerBuilder(options: LearnerBuilderOptions): LearnerBui
     });
   }
 
-  async function exists(tag: string): Promise<boolean> {
-    try {
-      await docker.getImage(tag).inspect();
-      return true;
-    } catch (error) {
-      if (dockerStatusOf(error) === 404) return false;
-      throw wrapDockerError(
-        error,
-        BuilderErrorCode.dockerError,
-        `Inspecting ${tag} failed`,
-        'The Docker engine failed.',
-      );
-    }
-  }
-
   async function removeContainer(container: Dockerode.Container): Promise<void> {
     await container.remove({ force: true }).catch((error: unknown) => {
       if (dockerStatusOf(error) !== 404) logger?.warn({ error: messageOf(error) }, 'removing a build container failed');
@@ -270,7 +256,7 @@ export function createLearnerBuilder(options: LearnerBuilderOptions): LearnerBui
         logger?.warn({ error: messageOf(error) }, 'build log listener threw');
       }
     };
-    if (await exists(tag)) {
+    if (await imageExists(docker, tag)) {
       const info = await docker.getImage(tag).inspect();
       return { tag, hash, cached: true, logTail: [], sizeBytes: info.Size };
     }

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@labbot/chat';
+import type { ChatMessage, MessageBlock } from '@labbot/chat';
 import { createLabRecord, type LabRecord, type ObservedState, type PodSummary } from '@labbot/core';
 import { loadLessons } from '@labbot/lessons';
 import { describe, expect, it } from 'vitest';
@@ -43,7 +43,9 @@ function progressLines(message: ChatMessage): string[] {
 }
 
 function block(message: ChatMessage, title: string) {
-  return message.blocks.find((item) => item.kind === 'code' && item.title === title);
+  return message.blocks.find(
+    (item): item is Extract<MessageBlock, { kind: 'code' }> => item.kind === 'code' && item.title === title,
+  );
 }
 
 function texts(message: ChatMessage): string[] {

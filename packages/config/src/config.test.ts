@@ -43,6 +43,14 @@ describe('loadConfig', () => {
     expect(config.instructors.roles).toEqual(['Instructor', 'TA']);
   });
 
+  it('reads the Docker engine as the docker CLI does: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH', () => {
+    expect(loadConfig({}).docker).toEqual({ host: undefined, tlsVerify: false, certPath: undefined });
+    expect(
+      loadConfig({ DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/certs' }).docker,
+    ).toEqual({ host: 'tcp://127.0.0.1:2376', tlsVerify: true, certPath: '/certs' });
+    expect(loadConfig({ DOCKER_TLS_VERIFY: '0' }).docker.tlsVerify).toBe(false);
+  });
+
   it.each([
     [
       { REDIS_URL: 'http://localhost:6379' },
@@ -63,6 +71,7 @@ describe('loadConfig', () => {
     [{ LABBOT_MAX_LABS_PER_USER: '0' }, 'LABBOT_MAX_LABS_PER_USER: must be at least 1 (got "0")'],
     [{ LABBOT_CEILING_MEMORY: 'lots' }, 'LABBOT_CEILING_MEMORY: must be a Kubernetes memory quantity'],
     [{ DOCKER_HOST: '/var/run/docker.sock' }, 'DOCKER_HOST: must start with unix://, tcp:// or npipe://'],
+    [{ DOCKER_TLS_VERIFY: 'yes' }, 'DOCKER_TLS_VERIFY: must be one of 0, 1, true, false (got "yes")'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
   ])('names the variable and the fix for %o', (env, expected) => {
     const problems = problemsOf(env);

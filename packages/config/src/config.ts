@@ -9,7 +9,8 @@ export interface LabbotConfig {
   env: Environment['NODE_ENV'];
   logLevel: Environment['LOG_LEVEL'];
   redisUrl: string;
-  dockerHost: string | undefined;
+  /** The Docker engine: DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH as the docker CLI reads them. */
+  docker: { host: string | undefined; tlsVerify: boolean; certPath: string | undefined };
   cluster: {
     mode: ClusterMode;
     kubeconfigPath: string | undefined;
@@ -146,7 +147,7 @@ export function loadConfig(
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL,
-    dockerHost: e.DOCKER_HOST,
+    docker: { host: e.DOCKER_HOST, tlsVerify: e.DOCKER_TLS_VERIFY, certPath: e.DOCKER_CERT_PATH },
     cluster: { mode, kubeconfigPath: e.KUBECONFIG, simPort: e.LABBOT_SIM_PORT, simKubelet: e.LABBOT_SIM_KUBELET },
     registry: e.LABBOT_REGISTRY,
     registryCredentials:

@@ -54,6 +54,14 @@ export const EnvironmentSchema = z.object({
       .regex(/^(unix|tcp|npipe):\/\//, 'must start with unix://, tcp:// or npipe://')
       .optional(),
   ),
+  DOCKER_TLS_VERIFY: z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['0', '1', 'true', 'false'])
+      .optional()
+      .transform((value) => value === '1' || value === 'true'),
+  ),
+  DOCKER_CERT_PATH: optionalString,
   LABBOT_CLUSTER: z.preprocess(emptyToUndefined, z.enum(['auto', 'sim', 'kubeconfig', 'in-cluster']).default('auto')),
   KUBECONFIG: optionalString,
   KUBERNETES_SERVICE_HOST: optionalString,

@@ -4,7 +4,6 @@ export { createJanitorLease, JANITOR_LEASE_KEY, type JanitorLease, type JanitorL
 export { countLabsByPhase, observeBuilder, observeLabEvents, type RunnerObserver } from './observer.js';
 export { createReconciler, type Reconciler, type ReconcilerOptions } from './reconciler.js';
 export {
-  dockerFor,
   type ReadinessProbe,
   type Runner,
   type RunnerTuning,

@@ -1,11 +1,17 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { type Builder, createBuilder, createLearnerBuilder, createRedisBuildLock } from '@labbot/builder';
+import {
+  type Builder,
+  createBuilder,
+  createDockerClient,
+  createLearnerBuilder,
+  createRedisBuildLock,
+} from '@labbot/builder';
 import { createClusterDriver, loadKubeConfig, observeKubeRequests } from '@labbot/cluster';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
 import { closeOnSignals, createQueues, createReconcileWorker, publishLabEvent, type Queues } from '@labbot/queue';
 import { createLabStore, type LabStore } from '@labbot/store';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { createLabNotices, type LabEventSink } from './events.js';
 import { createJanitor, type Janitor } from './janitor.js';
@@ -72,6 +78,7 @@ export interface Runner {
 async function clusterConfig(
   config: LabbotConfig,
   logger: Logger,
+  docker: Docker,
 ): Promise<{ kubeConfig: KubeConfig; stop?: () => Promise<void> }> {
   const { mode, kubeconfigPath } = config.cluster;
   if (mode === 'in-cluster') {
@@ -99,19 +106,12 @@ async function clusterConfig(
   const { startKubeSim } = await import('@labbot/kube-sim');
   const sim = await startKubeSim({
     kubelet: config.cluster.simKubelet,
+    docker: { client: docker },
     ...(config.cluster.simPort ? { port: config.cluster.simPort } : {}),
     ...(config.registry ? { registry: config.registry } : {}),
   });
   logger.info({ url: sim.url }, 'no kubeconfig: labs run on the embedded kube-sim');
   return { kubeConfig: loadKubeConfig({ mode: 'sim', kubeconfigYaml: sim.kubeconfig }), stop: () => sim.stop() };
-}
-
-/** A Docker client for DOCKER_HOST (unix:// or tcp://), the local socket when unset. */
-export function dockerFor(host: string | undefined): Docker {
-  if (!host || host.startsWith('unix://'))
-    return new Docker({ socketPath: host ? host.slice('unix://'.length) : '/var/run/docker.sock' });
-  const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return new Docker({ host: url.hostname, port: Number(url.port || 2375) });
 }
 
 /** Wires the lab runner: reconcile worker, the shared pod watch, the janitor. */
@@ -120,7 +120,9 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const clock = options.clock ?? (() => new Date());
   const tuning = options.tuning ?? {};
   // The cluster first: a bad kubeconfig fails start-up before any connection is open.
-  const cluster = options.kubeConfig ? { kubeConfig: options.kubeConfig } : await clusterConfig(config, logger);
+  // The Docker client of the config (no connection is opened yet): the builder's, and the embedded kube-sim's kubelet's.
+  const docker = createDockerClient(config.docker);
+  const cluster = options.kubeConfig ? { kubeConfig: options.kubeConfig } : await clusterConfig(config, logger, docker);
   const { observer } = options;
   const kubeConfig = observer ? observeKubeRequests(cluster.kubeConfig, observer) : cluster.kubeConfig;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
@@ -153,7 +155,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const lockRedis = new Redis(config.redisUrl);
   lockRedis.on('error', (error) => logger.warn({ err: error }, 'build lock Redis connection error'));
   const dockerBuilder = createBuilder({
-    docker: dockerFor(config.dockerHost),
+    docker,
     ...(config.registry ? { registry: config.registry } : {}),
     ...(config.registryCredentials ? { registryCredentials: config.registryCredentials } : {}),
     lock: createRedisBuildLock(lockRedis),
@@ -298,7 +300,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   logger.info(
     {
       cluster: options.kubeConfig ? 'given' : config.cluster.mode,
-      docker: config.dockerHost ?? 'unix:///var/run/docker.sock',
+      docker: config.docker.host ?? 'unix:///var/run/docker.sock',
     },
     'runner started',
   );
