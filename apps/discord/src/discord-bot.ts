@@ -1,7 +1,7 @@
 import { createDiscordAdapter } from '@labbot/chat-discord';
 import { type ChatService, startChatApp } from '@labbot/commands';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
-import { createMetrics, type ProcessMetrics, startProcessMetrics } from '@labbot/metrics';
+import { createMetrics, type ProcessMetrics, serveProcessMetrics } from '@labbot/metrics';
 
 export interface DiscordBotOptions {
   logger?: Logger;
@@ -52,21 +52,8 @@ export async function startDiscordBot(config: LabbotConfig, options: DiscordBotO
     outboxObserver: metrics,
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
-  const metricsPort = options.metricsPort ?? config.metrics.port;
-  const served =
-    metricsPort === undefined
-      ? undefined
-      : await startProcessMetrics({
-          metrics,
-          port: metricsPort,
-          host: config.metrics.host,
-          checks: app.readinessChecks,
-          queues: app.queueProbes,
-          logger,
-        }).catch(async (error: unknown) => {
-          await app.close();
-          throw error;
-        });
+  const port = options.metricsPort ?? config.metrics.port;
+  const served = await serveProcessMetrics(app, { metrics, port, host: config.metrics.host, logger });
   logger.info({ guildId: guildId ?? 'global', lessons: app.lessons.lessons.length }, 'labbot is on Discord');
   return {
     service: app.service,

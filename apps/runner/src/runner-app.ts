@@ -1,5 +1,5 @@
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
-import { createMetrics, type ProcessMetrics, startProcessMetrics } from '@labbot/metrics';
+import { createMetrics, type ProcessMetrics, serveProcessMetrics } from '@labbot/metrics';
 import { closeOnSignals, KUBECTL_QUEUE, RECONCILE_QUEUE, snapshotQueue } from '@labbot/queue';
 import { countLabsByPhase, type Runner, type StartRunnerOptions, startRunner } from '@labbot/runner';
 
@@ -26,33 +26,29 @@ export async function startRunnerApp(config: LabbotConfig, options: RunnerAppOpt
   void runner.ready.then(() => {
     started = true;
   });
-  const metricsPort = options.metricsPort ?? config.metrics.port;
-  const served =
-    metricsPort === undefined
-      ? undefined
-      : await startProcessMetrics({
-          metrics,
-          port: metricsPort,
-          host: config.metrics.host,
-          checks: [
-            {
-              name: 'pod-watch',
-              check: async () => {
-                if (!started) throw new Error('the pod watch has not listed the cluster yet');
-              },
-            },
-            ...runner.readinessChecks,
-          ],
-          queues: [RECONCILE_QUEUE, KUBECTL_QUEUE].map((name) => ({
-            name,
-            snapshot: () => snapshotQueue(runner.queues.queue(name)),
-          })),
-          collect: async (target) => target.setLabsByPhase(await countLabsByPhase(runner.store)),
-          logger,
-        }).catch(async (error: unknown) => {
-          await runner.stop();
-          throw error;
-        });
+  const monitored = {
+    readinessChecks: [
+      {
+        name: 'pod-watch',
+        check: async () => {
+          if (!started) throw new Error('the pod watch has not listed the cluster yet');
+        },
+      },
+      ...runner.readinessChecks,
+    ],
+    queueProbes: [RECONCILE_QUEUE, KUBECTL_QUEUE].map((name) => ({
+      name,
+      snapshot: () => snapshotQueue(runner.queues.queue(name)),
+    })),
+    close: () => runner.stop(),
+  };
+  const served = await serveProcessMetrics(monitored, {
+    metrics,
+    port: options.metricsPort ?? config.metrics.port,
+    host: config.metrics.host,
+    collect: async (target) => target.setLabsByPhase(await countLabsByPhase(runner.store)),
+    logger,
+  });
   const stop = async () => {
     await served?.close();
     await runner.stop();

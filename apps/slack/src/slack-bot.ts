@@ -1,7 +1,7 @@
 import { createSlackAdapter, type SlackChatAdapter } from '@labbot/chat-slack';
 import { type ChatService, startChatApp } from '@labbot/commands';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
-import { createMetrics, type ProcessMetrics, startProcessMetrics } from '@labbot/metrics';
+import { createMetrics, type ProcessMetrics, serveProcessMetrics } from '@labbot/metrics';
 
 /** The role the adapter gives the member ids of LABBOT_INSTRUCTOR_USERS (Slack itself has no roles). */
 const INSTRUCTOR_ROLE = 'instructor';
@@ -56,21 +56,8 @@ export async function startSlackBot(config: LabbotConfig, options: SlackBotOptio
     outboxObserver: metrics,
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
-  const metricsPort = options.metricsPort ?? config.metrics.port;
-  const served =
-    metricsPort === undefined
-      ? undefined
-      : await startProcessMetrics({
-          metrics,
-          port: metricsPort,
-          host: config.metrics.host,
-          checks: app.readinessChecks,
-          queues: app.queueProbes,
-          logger,
-        }).catch(async (error: unknown) => {
-          await app.close();
-          throw error;
-        });
+  const port = options.metricsPort ?? config.metrics.port;
+  const served = await serveProcessMetrics(app, { metrics, port, host: config.metrics.host, logger });
   logger.info(
     {
       mode,

@@ -143,3 +143,38 @@ export async function startProcessMetrics(options: ProcessMetricsOptions): Promi
   const server = await startHealthServer({ ...serverOptions, metrics });
   return { metrics, server, close: () => server.close() };
 }
+
+/** What a process serves metrics beside: the dependencies /readyz asks, the queues it reads, how to close it. */
+export interface MonitoredProcess {
+  readinessChecks: ReadinessCheck[];
+  queueProbes?: QueueProbe[];
+  close(): Promise<void>;
+}
+
+export interface ServeProcessMetricsOptions extends Omit<ProcessMetricsOptions, 'port' | 'checks' | 'queues'> {
+  /** LABBOT_METRICS_PORT (0 picks a free one); no server when undefined. */
+  port: number | undefined;
+}
+
+/**
+ * The process's /metrics, /healthz and /readyz when a port is set (undefined otherwise). When the server
+ * cannot start (a port in use), the process is closed before the error is thrown, so nothing stays open.
+ */
+export async function serveProcessMetrics(
+  monitored: MonitoredProcess,
+  options: ServeProcessMetricsOptions,
+): Promise<ProcessMetrics | undefined> {
+  const { port, ...rest } = options;
+  if (port === undefined) return undefined;
+  try {
+    return await startProcessMetrics({
+      ...rest,
+      port,
+      checks: monitored.readinessChecks,
+      queues: monitored.queueProbes ?? [],
+    });
+  } catch (error) {
+    await monitored.close();
+    throw error;
+  }
+}

@@ -8,8 +8,8 @@ export {
   type QueueProbe,
   type ReadinessCheck,
   type ReadinessReport,
+  serveProcessMetrics,
   startHealthServer,
-  startProcessMetrics,
 } from './health-server.js';
 export {
   type BuildResult,
