@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { ChatMessage } from '@labbot/chat';
 import { buildResultMessage, manifestMessage, renderStatus } from '@labbot/commands';
-import { createLabRecord, type LabRecord, type PodSummary } from '@labbot/core';
+import type { LabRecord, PodSummary } from '@labbot/core';
+import { labRecordFixture, podFixture } from '@labbot/core/testing';
 import { checkBlocks } from '@labbot/slack-sim';
 import { expectGolden } from '@labbot/test-support';
 import { describe, expect, it } from 'vitest';
@@ -22,26 +23,9 @@ const now = new Date('2026-01-15T10:00:00.000Z');
 const started = '2026-01-15T09:58:30.000Z';
 const owner = { platform: 'slack' as const, workspaceId: 'T0LABBOT01', userId: 'U0LEARNER1' };
 
-function lab(observed: Partial<LabRecord['observed']>): LabRecord {
-  const record = createLabRecord({
-    owner,
-    lessonId: 'docker-vs-kubernetes',
-    ttlMinutes: 60,
-    now: () => new Date('2026-01-15T09:55:00.000Z'),
-  });
-  return { ...record, observed: { ...record.observed, ...observed } };
-}
-
-const pod = (name: string, extra: Partial<PodSummary> = {}): PodSummary => ({
-  name,
-  phase: 'Running',
-  ready: true,
-  readyContainers: 1,
-  totalContainers: 1,
-  restarts: 0,
-  startedAt: started,
-  ...extra,
-});
+const lab = (observed: Partial<LabRecord['observed']>): LabRecord =>
+  labRecordFixture({ owner, createdAt: '2026-01-15T09:55:00.000Z', observed });
+const pod = (name: string, extra: Partial<PodSummary> = {}) => podFixture(name, { startedAt: started, ...extra });
 
 const imageTag = '127.0.0.1:5050/labbot/docker-vs-kubernetes:3f9a1c2e4b5d';
 const status = (record: LabRecord) => renderSlackMessage(renderStatus(record, { now }));

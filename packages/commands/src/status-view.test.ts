@@ -1,5 +1,6 @@
 import type { ChatMessage, MessageBlock } from '@labbot/chat';
-import { createLabRecord, type LabRecord, type ObservedState, type PodSummary } from '@labbot/core';
+import type { LabRecord, ObservedState, PodSummary } from '@labbot/core';
+import { labRecordFixture, podFixture } from '@labbot/core/testing';
 import { loadLessons } from '@labbot/lessons';
 import { describe, expect, it } from 'vitest';
 import { age, podRows, renderStatus } from './status-view.js';
@@ -12,28 +13,13 @@ const created = new Date('2026-11-25T12:00:00.000Z');
 /** Ten minutes after the lab was created (its TTL is 60 minutes). */
 const now = new Date('2026-11-25T12:10:00.000Z');
 
-function lab(observed: Partial<ObservedState>, extra: Partial<LabRecord> = {}): LabRecord {
-  const record = createLabRecord({
-    owner: { platform: 'discord', workspaceId: 'guild-1', userId: 'ada' },
-    lessonId: 'docker-vs-kubernetes',
-    ttlMinutes: 60,
-    now: () => created,
-  });
-  return { ...record, ...extra, observed: { ...record.observed, ...observed } };
+function lab(observed: Partial<ObservedState>, variant?: string): LabRecord {
+  return labRecordFixture({ observed, createdAt: created.toISOString(), ...(variant ? { variant } : {}) });
 }
 
-function pod(name: string, fields: Partial<PodSummary> = {}): PodSummary {
-  return {
-    name,
-    phase: 'Running',
-    ready: true,
-    readyContainers: 1,
-    totalContainers: 1,
-    restarts: 0,
-    startedAt: '2026-11-25T12:07:00.000Z',
-    ...fields,
-  };
-}
+/** A pod started three minutes before `now`, Running and ready unless `fields` say otherwise. */
+const pod = (name: string, fields: Partial<PodSummary> = {}) =>
+  podFixture(name, { startedAt: '2026-11-25T12:07:00.000Z', ...fields });
 
 /** The five progress lines of the status message. */
 function progressLines(message: ChatMessage): string[] {
@@ -181,7 +167,7 @@ describe('renderStatus', () => {
             hint: 'Keep a process running.',
           },
         },
-        { variant: 'exits' },
+        'exits',
       ),
       { now, lesson },
     );

@@ -1,1 +1,2 @@
 export { createManualClock, type ManualClock } from './manual-clock.js';
+export { type LabRecordFixture, labRecordFixture, podFixture } from './records.js';
