@@ -19,7 +19,10 @@ export function createProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; a failure prints one line (LABBOT_DEBUG=1 adds the stack) and sets exit code 1. */
+/**
+ * Runs the CLI; a failure prints one line (LABBOT_DEBUG=1 adds the stack) and sets exit code 1.
+ * @public bin/labbot.js calls it (through dist, which knip does not follow).
+ */
 export async function main(argv: string[]): Promise<void> {
   try {
     await createProgram().parseAsync(argv);

@@ -1,1 +1,1 @@
-export { type DiscordBot, type DiscordBotOptions, startDiscordBot } from './discord-bot.js';
+export { type DiscordBot, startDiscordBot } from './discord-bot.js';

@@ -1,1 +1,1 @@
-export { type SlackBot, type SlackBotOptions, startSlackBot } from './slack-bot.js';
+export { type SlackBot, startSlackBot } from './slack-bot.js';

@@ -1,1 +1,1 @@
-export { createTerminalChatAdapter, type TerminalAdapterOptions, TerminalChatAdapter } from './terminal-adapter.js';
+export { createTerminalChatAdapter, TerminalChatAdapter } from './terminal-adapter.js';

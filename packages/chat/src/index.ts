@@ -1,18 +1,13 @@
 export {
-  type ButtonAction,
-  ButtonActionSchema,
   type ChatButton,
-  ChatButtonSchema,
   type ChatMessage,
   ChatMessageSchema,
   decodeButtonId,
   encodeButtonId,
   formatTable,
   type MessageBlock,
-  MessageBlockSchema,
   messageToPlainText,
   type Tone,
-  ToneSchema,
   truncate,
 } from './message.js';
 export {
@@ -27,9 +22,7 @@ export {
   type IncomingDocument,
   MESSAGE_GONE_CODE,
   type OutgoingFile,
-  type PostOptions,
   RateLimitedError,
   type Responder,
-  type Suggestion,
 } from './port.js';
 export { decodeThreadId, encodeThreadId, platformOfThread, type ThreadAddress } from './thread-id.js';

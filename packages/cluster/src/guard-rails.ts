@@ -11,6 +11,7 @@ import {
   OWNER_LABEL,
   toLabelValue,
 } from './labels.js';
+import { RUNNER_ROLE_BINDING } from './permissions.js';
 import { cpuToMillicores, formatCpu, formatMemory, memoryToBytes } from './quantity.js';
 
 /** What one lesson asks for. */
@@ -68,7 +69,7 @@ export function buildRunnerRoleBinding(
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
-    metadata: { name: 'labbot-runner', namespace, labels: labLabels(labId) },
+    metadata: { name: RUNNER_ROLE_BINDING, namespace, labels: labLabels(labId) },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
     subjects: [subject],
   } as KubernetesObject;
@@ -76,7 +77,6 @@ export function buildRunnerRoleBinding(
 export const LEARNER_ROLE = 'lab-learner';
 export const QUOTA_NAME = 'labbot-quota';
 export const LIMIT_RANGE_NAME = 'labbot-limits';
-export const NETWORK_POLICY_NAMES = ['default-deny', 'allow-same-namespace', 'allow-dns'] as const;
 export const SERVICES_PER_LAB = 2;
 
 /** Resource figures of a lab namespace once lesson limits are clamped by the operator's ceilings. */

@@ -1,26 +1,7 @@
-export { type ChatApp, type ChatAppOptions, startChatApp } from './chat-app.js';
-export { type ChatService, type ChatServiceOptions, startChatService } from './chat-service.js';
-export {
-  type BoardOptions,
-  boardCounts,
-  type ClassSnapshot,
-  classCsv,
-  foldedLearnerList,
-  type LearnerRow,
-  learnerRows,
-  renderClassBoard,
-  renderClassStatus,
-} from './class-board.js';
-export {
-  boardKeyOf,
-  type ClassBot,
-  type ClassBotOptions,
-  type ClassSources,
-  channelThreadIdOf,
-  classExportCsv,
-  classSnapshot,
-  createClassBot,
-} from './class-bot.js';
-export { createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
+export { type ChatApp, startChatApp } from './chat-app.js';
+export { type ChatService, startChatService } from './chat-service.js';
+
+export { classExportCsv } from './class-bot.js';
+
 export { buildResultMessage, manifestMessage } from './learner-build.js';
-export { age, podRows, podStatus, renderStatus, type StatusViewOptions } from './status-view.js';
+export { renderStatus } from './status-view.js';

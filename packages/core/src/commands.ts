@@ -54,7 +54,6 @@ export const LabCommandSchema = z.discriminatedUnion('kind', [
 ]);
 export type LabCommand = z.infer<typeof LabCommandSchema>;
 export const LabCommand = LabCommandSchema;
-export type LabCommandKind = LabCommand['kind'];
 
 export type LabCommandParseResult = { ok: true; command: LabCommand } | { ok: false; error: string };
 

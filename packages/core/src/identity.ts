@@ -30,8 +30,6 @@ export const LESSON_ID_RULE =
 export const LessonIdSchema = z
   .string()
   .regex(LESSON_ID_PATTERN, { message: `A lesson id must ${LESSON_ID_RULE.replace(/^use/, 'use only')}.` });
-export type LessonId = z.infer<typeof LessonIdSchema>;
-export const LessonId = LessonIdSchema;
 
 /** The sentence shown when a learner types a lesson id that is not one. */
 export function invalidLessonIdMessage(text: string): string {
@@ -47,8 +45,6 @@ export const LabId = LabIdSchema;
 
 /** Where a lab's messages go, e.g. `discord:<guild>:<channel>:<thread>`; opaque to core (the chat package owns the codec). */
 export const ThreadIdSchema = z.string().min(1).max(512);
-export type ThreadId = z.infer<typeof ThreadIdSchema>;
-export const ThreadId = ThreadIdSchema;
 
 export interface LabIdentity extends LabOwner {
   lessonId: string;

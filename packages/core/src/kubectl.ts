@@ -1,7 +1,5 @@
 import { z } from 'zod';
 
-/** The kubectl verbs a learner may use in a lab thread. */
-export const KUBECTL_VERBS = ['get', 'describe', 'logs', 'scale', 'delete', 'rollout'] as const;
 const USAGE = 'You can use: get, describe, logs, scale, delete pod, rollout status|history|undo.';
 
 export const MAX_LOG_TAIL = 500;

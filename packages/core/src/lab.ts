@@ -18,8 +18,6 @@ export const DesiredStateSchema = z.object({
   state: z.enum(['running', 'stopped']),
   generation: z.number().int().min(0),
 });
-export type DesiredState = z.infer<typeof DesiredStateSchema>;
-export const DesiredState = DesiredStateSchema;
 
 /** The most container output a lab record keeps (the status message shows it). */
 export const MAX_CONTAINER_OUTPUT_LENGTH = 16_000;
@@ -53,21 +51,6 @@ export const PodSummarySchema = z.object({
 export type PodSummary = z.infer<typeof PodSummarySchema>;
 export const PodSummary = PodSummarySchema;
 
-/** Diagnosis codes labbot knows; others may be added by the cluster driver. */
-export const DIAGNOSIS_REASONS = [
-  'CrashLoopBackOff',
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'PendingQuota',
-  'PendingResources',
-  'OOMKilled',
-  'PodSecurity',
-  'BuildError',
-  'ContainerExited',
-  'Unknown',
-] as const;
-export type KnownDiagnosisReason = (typeof DIAGNOSIS_REASONS)[number];
-
 /** A plain-language explanation of why pods are not healthy. */
 export const DiagnosisSchema = z.object({
   /** A stable code such as CrashLoopBackOff, ImagePullBackOff, PendingQuota, OOMKilled, PodSecurity, BuildError. */
@@ -88,7 +71,6 @@ export const LabErrorSchema = z.object({
   message: z.string().min(1).max(2000),
   step: StepNameSchema,
 });
-export type LabError = z.infer<typeof LabErrorSchema>;
 
 export const ObservedStateSchema = z.object({
   phase: LabPhaseSchema,

@@ -95,15 +95,6 @@ const checkBase = {
   hint: z.string().min(1).max(1000).describe('Shown to the learner when the check fails.'),
 };
 
-export const CHECK_KINDS = [
-  'podsReady',
-  'containerOutput',
-  'selfHeals',
-  'replicas',
-  'rolledOut',
-  'rolledBack',
-] as const;
-
 export const LessonCheckSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('podsReady'),
@@ -213,7 +204,6 @@ export const LessonLearnerBuildSchema = z.strictObject({
     .default(false)
     .describe('The learner builds and deploys: labbot makes the namespace and waits for their pods.'),
 });
-export type LessonLearnerBuild = z.infer<typeof LessonLearnerBuildSchema>;
 
 /** lesson.yaml */
 export const LessonSpecSchema = z
@@ -287,13 +277,8 @@ export const LessonSpecSchema = z
     }
   });
 export type LessonSpec = z.infer<typeof LessonSpecSchema>;
-export type LessonSpecInput = z.input<typeof LessonSpecSchema>;
 export type LessonBuildSpec = z.infer<typeof LessonBuildSchema>;
 export type LessonRunSpec = z.infer<typeof LessonRunSchema>;
-export type LessonDeploymentSpec = z.infer<typeof LessonDeploymentSchema>;
-export type LessonStep = z.infer<typeof LessonStepSchema>;
-export type LessonVariant = z.infer<typeof LessonVariantSchema>;
-export type LessonLimits = z.infer<typeof LessonLimitsSchema>;
 
 /** The JSON Schema of lesson.yaml (for editors), generated from the zod schema. */
 export function lessonJsonSchema(): Record<string, unknown> {

@@ -3,7 +3,6 @@ import { z } from 'zod';
 
 /** Placeholders a deployment template may use, written `{{name}}` (spaces inside the braces are fine). */
 export const TEMPLATE_PLACEHOLDERS = ['name', 'image', 'replicas', 'labels', 'selectorLabels', 'lessonId'] as const;
-export type TemplatePlaceholder = (typeof TEMPLATE_PLACEHOLDERS)[number];
 
 /** `{{key}}`, also written `{{ key }}`, `"{{key}}"` or (as a YAML formatter leaves it) `{ { key } }`. */
 const PLACEHOLDER = /(["']?)\{\s*\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\s*\}\1/g;

@@ -13,7 +13,6 @@ export const LearnerBuildFileSchema = z.object({
   contentBase64: z.string().max(1_500_000),
   mode: z.number().int().min(0).max(0o7777).optional(),
 });
-export type LearnerBuildFile = z.infer<typeof LearnerBuildFileSchema>;
 
 export const LearnerBuildJobSchema = z.object({
   labId: LabIdSchema,

@@ -368,5 +368,3 @@ export function createReconciler(options: ReconcilerOptions) {
 
   return { reconcile, observe };
 }
-
-export type Reconciler = ReturnType<typeof createReconciler>;

@@ -106,16 +106,24 @@ describe('/readyz of the runner when its Redis stops', () => {
   let redisPort: number;
   let harness: LabHarness;
   let app: RunnerApp;
+  /** Every redis-server this file started and that still runs: afterAll stops each by PID, whatever the tests did. */
+  const running = new Set<ChildProcess>();
+  // Last resort if the worker ends before afterAll could stop them (a hook timeout ending the file).
+  const killAll = () => {
+    for (const child of running) if (child.pid) process.kill(child.pid, 'SIGKILL');
+  };
+  process.once('exit', killAll);
 
   const startRedis = async () => {
     // Our own redis-server on a spare loopback port: stopping it disturbs no other test.
-    redis = spawn(
+    const child = spawn(
       'redis-server',
       ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
+      { stdio: 'ignore' },
     );
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    redis = child;
     await waitForValue(
       'redis-server to listen',
       () => listening(redisPort),
@@ -123,13 +131,15 @@ describe('/readyz of the runner when its Redis stops', () => {
       { ...labWait, timeoutMs: 10_000 },
     );
   };
-  const stopRedis = async () => {
-    const child = redis;
-    redis = undefined;
-    if (!child || child.exitCode !== null) return;
+  /** Stops one redis-server by its PID: SIGTERM, then SIGKILL when it has not exited within 5 s. */
+  const stopRedis = async (child = redis) => {
+    if (child === redis) redis = undefined;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    process.kill(child.pid, 'SIGTERM');
+    const timer = setTimeout(() => child.pid && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
     await exited;
+    clearTimeout(timer);
   };
 
   beforeAll(async () => {
@@ -145,11 +155,16 @@ describe('/readyz of the runner when its Redis stops', () => {
   });
 
   afterAll(async () => {
-    // Back up only if a failed test left it down (a second redis-server on the port would leak the first).
-    if (!redis) await startRedis().catch(() => {});
-    await app?.stop();
-    await stopRedis();
-    await harness?.stop();
+    try {
+      // The runner closes its queues cleanly only with its Redis up: back up if a failed test left it down.
+      if (!redis) await startRedis().catch(() => {});
+      // Bounded, so that a runner which cannot close still leaves time to stop the Redis servers below.
+      await Promise.race([app?.stop(), new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
+      await harness?.stop();
+    } finally {
+      await Promise.all([...running].map((child) => stopRedis(child)));
+      process.off('exit', killAll);
+    }
   });
 
   it('turns 503 naming Redis while it is down, and 200 once it is back', async () => {

@@ -8,4 +8,4 @@
  */
 export { expectGolden } from './golden.js';
 export { deleteRegistryRepository } from './registry.js';
-export { type NotYet, type WaitForOptions, waitFor, waitForValue } from './wait-for.js';
+export { type WaitForOptions, waitFor, waitForValue } from './wait-for.js';

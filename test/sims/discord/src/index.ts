@@ -11,32 +11,14 @@
  * - *Schema: the zod schemas of the request bodies the sim checks (message, thread, channel patch, callback, commands).
  */
 export { DiscordSim, discordMessageText, startDiscordSim } from './discord-sim.js';
-export { defaultBotPermissions } from './payloads.js';
-export { nextSnowflake, randomToken } from './snowflake.js';
+
 export type {
-  AutocompleteInput,
-  ButtonClickInput,
-  DiscordSimOptions,
-  FailureRule,
-  GatewayConnectionInfo,
-  InteractionCallback,
-  InteractionHandle,
-  InteractionRecord,
-  JsonObject,
-  RateLimitRule,
   RecordedCall,
-  SimChannel,
-  SimChannelOptions,
-  SimGuildOptions,
   SimMessage,
-  SlashCommandInput,
-  Violation,
 } from './types.js';
 export {
   applicationCommandSchema,
   bulkCommandsSchema,
-  channelPatchSchema,
   interactionCallbackSchema,
   messageBodySchema,
-  threadBodySchema,
 } from './validation.js';

@@ -13,31 +13,13 @@
  */
 export { checkBlocks, checkView } from './block-kit.js';
 export {
-  type BlockActionRequest,
   createSlackDriver,
   createSocketModeDriver,
-  type DriverResponse,
-  type SigningOptions,
   type SlackDriver,
-  type SlackDriverOptions,
-  type SlashCommandRequest,
-  type SocketModeDriverOptions,
   signSlackRequest,
-  type ViewSubmissionRequest,
 } from './driver.js';
 export { SlackSim, slackMessageText, startSlackSim } from './slack-sim.js';
 export type {
   JsonObject,
-  ResponseUrlPost,
-  ResponseUrlTarget,
-  SlackEphemeral,
-  SlackFailureRule,
-  SlackRateLimitRule,
-  SlackRecordedCall,
-  SlackSimChannelOptions,
   SlackSimMessage,
-  SlackSimOptions,
-  SlackSimUserOptions,
-  SlackViolation,
-  SocketModeAck,
 } from './types.js';
