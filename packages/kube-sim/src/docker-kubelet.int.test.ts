@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { waitFor } from '@labbot/test-support';
 import Docker from 'dockerode';
@@ -68,5 +70,27 @@ describe('docker kubelet', () => {
     await sim.stop();
     sim = undefined;
     expect(await containersOfRun()).toHaveLength(0);
+  });
+
+  it('removes the containers of a simulator whose process ended without stop(), and only those', async () => {
+    const namespace = readlinkSync('/proc/self/ns/pid');
+    const ended = spawnSync('true').pid;
+    const create = (owner: string) =>
+      docker.createContainer({
+        Image: baseImage,
+        Cmd: ['true'],
+        Labels: { 'labbot.test': '1', 'labbot.test.run': runLabel, 'dev.labbot.kube-sim.owner': owner },
+        HostConfig: { NetworkMode: 'none' },
+      });
+    const orphan = await create(`${namespace}:${ended}`);
+    const alive = await create(`${namespace}:${process.pid}`);
+    const elsewhere = await create(`pid:[1]:${ended}`);
+    sim = await startKubeSim({
+      kubelet: 'docker',
+      docker: { labels: { 'labbot.test': '1', 'labbot.test.run': runLabel } },
+    });
+    const left = (await containersOfRun()).map((container) => container.Id).sort();
+    expect(left).toEqual([alive.id, elsewhere.id].sort());
+    expect(left).not.toContain(orphan.id);
   });
 });

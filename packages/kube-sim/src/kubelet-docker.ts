@@ -1,3 +1,4 @@
+import { readlinkSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
@@ -20,6 +21,30 @@ import { isObject, type JsonObject, type KubeObject, nowIso } from './types.js';
 
 const Pod = resourceByKind('Pod');
 const instanceLabel = 'dev.labbot.kube-sim.instance';
+/** `<pid namespace>:<pid>` of the process that runs the simulator: its containers are orphans once that process is gone. */
+const ownerLabel = 'dev.labbot.kube-sim.owner';
+
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Whether the owner of a container (an ownerLabel value) is a process that has ended, in our pid namespace. */
+function ownerIsGone(owner: string, namespace: string): boolean {
+  const separator = owner.lastIndexOf(':');
+  const pid = Number(owner.slice(separator + 1));
+  if (owner.slice(0, separator) !== namespace || namespace === 'unknown' || !Number.isInteger(pid) || pid <= 0)
+    return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return isObject(error) && error.code === 'ESRCH';
+  }
+}
 
 export interface DockerKubeletOptions {
   docker?: Docker;
@@ -90,6 +115,7 @@ export class DockerKubelet implements Kubelet {
   private events: NodeJS.ReadableStream | undefined;
   private stopped = false;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly owner = `${pidNamespace()}:${process.pid}`;
 
   constructor(
     private readonly api: KubeApi,
@@ -99,7 +125,7 @@ export class DockerKubelet implements Kubelet {
     this.unsubscribe = api.store.subscribe((event) => this.observe(event));
   }
 
-  /** Opens the Docker event stream (die/oom of this instance's containers). */
+  /** Opens the Docker event stream (die/oom of this instance's containers); removes containers of simulators whose process ended. */
   async start(): Promise<void> {
     try {
       await this.docker.ping();
@@ -109,6 +135,7 @@ export class DockerKubelet implements Kubelet {
         { cause: error },
       );
     }
+    await this.removeOrphans();
     const stream = await this.docker.getEvents({
       filters: JSON.stringify({
         type: ['container'],
@@ -368,6 +395,7 @@ export class DockerKubelet implements Kubelet {
     const labels = {
       ...this.options.labels,
       [instanceLabel]: this.options.instanceId,
+      [ownerLabel]: this.owner,
       'io.kubernetes.pod.uid': runtime.uid,
       'io.kubernetes.pod.name': runtime.name,
       'io.kubernetes.pod.namespace': runtime.namespace,
@@ -647,11 +675,29 @@ export class DockerKubelet implements Kubelet {
       for (const container of runtime.containers.values()) clearTimeout(container.timer);
     (this.events as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
     await Promise.allSettled([...this.pending]);
+    await this.removeContainersLabelled(`${instanceLabel}=${this.options.instanceId}`);
+    this.pods.clear();
+  }
+
+  /** Removes every container with the label, whatever state it is in; a removal that fails does not stop the others. */
+  private async removeContainersLabelled(label: string): Promise<void> {
+    const containers = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [label] }) });
+    const results = await Promise.allSettled(containers.map((c) => this.removeContainer(c.Id)));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /**
+   * Containers left by simulators whose process ended without stop() (a killed test worker): they would
+   * pile up on the engine, run after run. Only processes of this pid namespace are judged, by their pid.
+   */
+  private async removeOrphans(): Promise<void> {
+    const namespace = pidNamespace();
     const containers = await this.docker.listContainers({
       all: true,
-      filters: JSON.stringify({ label: [`${instanceLabel}=${this.options.instanceId}`] }),
+      filters: JSON.stringify({ label: [ownerLabel] }),
     });
-    await Promise.all(containers.map((c) => this.removeContainer(c.Id)));
-    this.pods.clear();
+    const orphans = containers.filter((c) => ownerIsGone(c.Labels?.[ownerLabel] ?? '', namespace));
+    await Promise.allSettled(orphans.map((c) => this.removeContainer(c.Id)));
   }
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { type LessonCatalog, loadLessons } from '@labbot/lessons';
 import { type Runner, type RunnerTuning, startRunner } from '@labbot/runner';
 import { createLabStore, type LabStore } from '@labbot/store';
 import { type WaitForOptions, waitForValue } from '@labbot/test-support';
+import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 
 /** End-to-end tests share one Redis server; each test file owns one database number. */
@@ -94,15 +96,32 @@ export async function runnerCredentials(sim: KubeSim, dir: string): Promise<stri
   return path;
 }
 
+/**
+ * Removes the containers a harness leaves if anything went wrong: its kube-sim's (by the run label) and the
+ * run-once containers of its own per-run lessons. Never those of another run or a shared lesson.
+ */
+async function removeLeftoverContainers(runId: string, lessonIds: string[]): Promise<void> {
+  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  const labelled = async (label: string) =>
+    docker.listContainers({ all: true, filters: JSON.stringify({ label: [label] }) });
+  const leftovers = [
+    ...(await labelled(`labbot.test.run=${runId}`)),
+    ...(await Promise.all(lessonIds.map((id) => labelled(`labbot.dev/lesson=${id}`)))).flat(),
+  ];
+  await Promise.allSettled(leftovers.map((container) => docker.getContainer(container.Id).remove({ force: true })));
+}
+
 /** kube-sim (its pods real containers by default), a fresh Redis database, the built-in lessons, and runners and chats on demand. */
 export async function startLabHarness(options: LabHarnessOptions): Promise<LabHarness> {
   const redisUrl = `${REDIS_BASE}/${options.redisDb}`;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   await redis.flushdb();
+  // This harness's own label on its kube-sim's containers, so its teardown removes exactly those.
+  const runId = randomBytes(6).toString('hex');
   const sim = await startKubeSim({
     kubelet: options.kubelet ?? 'docker',
     backoffBaseMs: 300,
-    docker: { labels: { 'labbot.test': '1' } },
+    docker: { labels: { 'labbot.test': '1', 'labbot.test.run': runId } },
   });
   const dir = mkdtempSync(join(tmpdir(), 'labbot-e2e-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
@@ -179,7 +198,12 @@ export async function startLabHarness(options: LabHarnessOptions): Promise<LabHa
     async stop() {
       for (const chat of chats) await chat.stop().catch(() => {});
       for (const runner of runners) await runner.stop().catch(() => {});
-      await sim.stop();
+      try {
+        await sim.stop();
+      } finally {
+        const ownLessons = lessons.lessons.filter((lesson) => lesson.source === 'extra').map((lesson) => lesson.id);
+        await removeLeftoverContainers(runId, ownLessons);
+      }
       await redis.flushdb();
       redis.disconnect();
     },
