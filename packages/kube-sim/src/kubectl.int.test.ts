@@ -91,8 +91,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sim?.stop();
-  await temp?.remove();
+  try {
+    await sim?.stop();
+  } finally {
+    // Whatever stop() could not remove: only this run's containers carry its label.
+    const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [runLabel] }) });
+    await Promise.allSettled(left.map((container) => docker.getContainer(container.Id).remove({ force: true })));
+    await temp?.remove();
+  }
 });
 
 describe('kubectl against kube-sim (docker kubelet)', () => {
