@@ -21,7 +21,8 @@ function doctor(env: Record<string, string>) {
     cwd: repo,
     env: { PATH: process.env.PATH, ...env },
     encoding: 'utf8',
-    timeout: 30_000,
+    // A TypeScript process (tsx) that checks every service: a minute on a loaded 2-core machine is not a failure.
+    timeout: 60_000,
   });
 }
 
