@@ -23,7 +23,7 @@ import {
 } from '@labbot/core';
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { LabQueues } from '@labbot/queue';
-import type { ClassRecord, ClassRoster, FinalResult, LabStore } from '@labbot/store';
+import type { ClassProvisionSlots, ClassRecord, ClassRoster, FinalResult, LabStore } from '@labbot/store';
 import { type ClassSnapshot, classCsv, learnerRows, renderClassBoard, renderClassStatus } from './class-board.js';
 import { Refusal } from './refusal.js';
 
@@ -36,6 +36,8 @@ export interface ClassLabHooks {
 export interface ClassBotOptions {
   store: LabStore;
   roster: ClassRoster;
+  /** The class's provision slots (the runner takes them); a joiner behind a full class is told their place. */
+  provisions?: Pick<ClassProvisionSlots, 'counts' | 'enterLine'>;
   queues: LabQueues;
   lessons: LessonCatalog;
   instructorRoles: readonly string[];
@@ -227,6 +229,12 @@ export function createClassBot(options: ClassBotOptions) {
         `Labs may live at most ${options.limits.labTtlMinutes} minutes here (you asked for ${command.ttlMinutes}).`,
       );
     }
+    const provisionCeiling = options.classLimits.maxConcurrentProvisions;
+    if (command.maxConcurrentProvisions !== undefined && command.maxConcurrentProvisions > provisionCeiling) {
+      throw new Refusal(
+        `A class may set up at most ${provisionCeiling} labs at once here (you asked for ${command.maxConcurrentProvisions}).`,
+      );
+    }
     const channelThreadId = channelThreadIdOf(conversation);
     const classId = newClassId();
     let holder = await roster.claimChannel(channelThreadId, classId);
@@ -254,6 +262,7 @@ export function createClassBot(options: ClassBotOptions) {
         state: 'open',
         ttlMinutes,
         maxLearners,
+        maxConcurrentProvisions: command.maxConcurrentProvisions ?? provisionCeiling,
         channelThreadId,
         createdAt: now,
         updatedAt: now,
@@ -345,16 +354,28 @@ export function createClassBot(options: ClassBotOptions) {
         { audit: { actor: actor.userId, action: 'class.joined', detail: { classId: klass.classId } } },
       );
     }
-    // Provisioning follows join order: the join's place in the class is the request's priority.
+    // Provisioning follows join order: the join's place in the class is its place in line and the request's priority.
+    const line = await lineNotice(klass);
+    await options.provisions?.enterLine(klass.classId, labId, joined.entry.seq);
     await queues.enqueueReconcile(labId, 'class.join', { priority: joined.entry.seq });
     touchBoard(klass.classId);
     const withThread = await options.hooks.openThreadIfMissing(lab, respond, lesson.spec.title);
     await respond.reply(
       text(
-        `You joined the class: your own lab of ${lesson.spec.title} is starting in ${withThread.threadId ? options.threadLink(withThread.threadId) : 'your thread'}.`,
+        `You joined the class: your own lab of ${lesson.spec.title} is starting in ${withThread.threadId ? options.threadLink(withThread.threadId) : 'your thread'}.${line}`,
       ),
       { ephemeral: true },
     );
+  }
+
+  /** When every provision slot of the class is taken: one sentence on the joiner's place (empty otherwise). */
+  async function lineNotice(klass: ClassRecord): Promise<string> {
+    if (!options.provisions) return '';
+    const max = klass.maxConcurrentProvisions ?? options.classLimits.maxConcurrentProvisions;
+    const { inFlight, waiting } = await options.provisions.counts(klass.classId);
+    const place = inFlight + waiting - max + 1;
+    if (place < 1) return '';
+    return ` This class sets up ${max} labs at a time and all ${max} are taken: you are number ${place} in line, and your lab starts as soon as one is done (in join order).`;
   }
 
   async function status(classId: string | undefined, incoming: IncomingCommand): Promise<void> {

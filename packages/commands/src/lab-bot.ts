@@ -27,7 +27,7 @@ import {
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { KubectlClient, LabQueues, LearnerBuildClient } from '@labbot/queue';
 import type { ClassRoster, LabStore } from '@labbot/store';
-import { type ClassBot, createClassBot } from './class-bot.js';
+import { type ClassBot, type ClassBotOptions, createClassBot } from './class-bot.js';
 import { buildResultMessage, filesOfBuild, manifestMessage, submitBuild } from './learner-build.js';
 import { Refusal } from './refusal.js';
 import { renderStatus } from './status-view.js';
@@ -46,6 +46,7 @@ export interface LabBotOptions {
   /** Classes: who joined which class (see createClassRoster), limits, admins; class commands are refused without. */
   classes?: {
     roster: ClassRoster;
+    provisions?: ClassBotOptions['provisions'];
     limits: ClassLimits;
     adminRoles?: readonly string[];
     /** At most one class board edit per this time (default 2000 ms). */
@@ -229,6 +230,7 @@ export function createLabBot(options: LabBotOptions) {
     createClassBot({
       store,
       roster: classOptions.roster,
+      ...(classOptions.provisions ? { provisions: classOptions.provisions } : {}),
       queues,
       lessons,
       instructorRoles: options.instructorRoles,

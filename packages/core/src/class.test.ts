@@ -11,6 +11,10 @@ describe('class commands', () => {
     ['class start intro exits 90', { kind: 'class-start', lessonId: 'intro', variant: 'exits', ttlMinutes: 90 }],
     ['class start intro max=30', { kind: 'class-start', lessonId: 'intro', maxLearners: 30 }],
     ['class start intro max=30 ttl=45', { kind: 'class-start', lessonId: 'intro', maxLearners: 30, ttlMinutes: 45 }],
+    [
+      'class start intro exits 60 at-once=4',
+      { kind: 'class-start', lessonId: 'intro', variant: 'exits', ttlMinutes: 60, maxConcurrentProvisions: 4 },
+    ],
     ['class join', { kind: 'class-join' }],
     ['class join 0123456789', { kind: 'class-join', classId: '0123456789' }],
     ['class end abcdefabcd', { kind: 'class-end', classId: 'abcdefabcd' }],
@@ -25,6 +29,8 @@ describe('class commands', () => {
     ['class start intro 60 0', /between 1 and 500/],
     ['class start intro 60 30 9', /at most two numbers/],
     ['class start intro a b', /Unexpected "b"/],
+    ['class start intro at-once=0', /labs set up at once \(at-once\) must be between 1 and 200/],
+    ['class start intro at-once=x', /"x" is not a number of labs set up at once/],
     ['class join nope', /not a class id/],
     ['class frobnicate', /Unknown class command/],
   ])('refuses %s with one sentence', (text, message) => {

@@ -20,6 +20,7 @@ const VARIANT = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Bounds of the numbers an instructor may give `/lab class start`. */
 export const CLASS_TTL_MINUTES = { min: 5, max: 24 * 60 } as const;
 export const CLASS_MAX_LEARNERS = { min: 1, max: 500 } as const;
+export const CLASS_CONCURRENT_PROVISIONS = { min: 1, max: 200 } as const;
 
 /** The `/lab class ...` commands. */
 export const ClassCommandSchema = z.discriminatedUnion('kind', [
@@ -29,6 +30,13 @@ export const ClassCommandSchema = z.discriminatedUnion('kind', [
     variant: z.string().regex(VARIANT).optional(),
     ttlMinutes: z.number().int().min(CLASS_TTL_MINUTES.min).max(CLASS_TTL_MINUTES.max).optional(),
     maxLearners: z.number().int().min(CLASS_MAX_LEARNERS.min).max(CLASS_MAX_LEARNERS.max).optional(),
+    /** Labs of the class set up at once (within the operator's ceiling). */
+    maxConcurrentProvisions: z
+      .number()
+      .int()
+      .min(CLASS_CONCURRENT_PROVISIONS.min)
+      .max(CLASS_CONCURRENT_PROVISIONS.max)
+      .optional(),
   }),
   z.object({ kind: z.literal('class-join'), classId: ClassIdSchema.optional() }),
   z.object({ kind: z.literal('class-status'), classId: ClassIdSchema.optional() }),
@@ -40,7 +48,7 @@ export type ClassCommand = z.infer<typeof ClassCommandSchema>;
 export type ClassCommandParseResult = { ok: true; command: ClassCommand } | { ok: false; error: string };
 
 const CLASS_USAGE =
-  'class start <lesson> [variant] [ttl minutes] [max learners], class join, class status, class end, class export';
+  'class start <lesson> [variant] [ttl minutes] [max learners] [at-once=N], class join, class status, class end, class export';
 
 function fail(error: string): ClassCommandParseResult {
   return { ok: false, error };
@@ -53,7 +61,10 @@ function numberArgument(word: string, what: string, bounds: { min: number; max: 
   return value;
 }
 
-/** `start <lesson> [variant] [ttl] [max]`; the numbers may also be written `ttl=90` and `max=30`. */
+/**
+ * `start <lesson> [variant] [ttl] [max] [at-once=N]`; the numbers may also be written `ttl=90` and `max=30`;
+ * `at-once` (labs set up at once) is named only.
+ */
 function parseStart(args: string[]): ClassCommandParseResult {
   const [lessonId, ...rest] = args;
   if (lessonId === undefined) {
@@ -63,6 +74,13 @@ function parseStart(args: string[]): ClassCommandParseResult {
   const command: Extract<ClassCommand, { kind: 'class-start' }> = { kind: 'class-start', lessonId };
   const positional: ('ttl' | 'max')[] = ['ttl', 'max'];
   for (const [index, word] of rest.entries()) {
+    const atOnce = /^at-once=(.*)$/i.exec(word);
+    if (atOnce) {
+      const value = numberArgument(atOnce[1] ?? '', 'labs set up at once (at-once)', CLASS_CONCURRENT_PROVISIONS);
+      if (typeof value === 'string') return fail(value);
+      command.maxConcurrentProvisions = value;
+      continue;
+    }
     const named = /^(ttl|max)=(.*)$/i.exec(word);
     const isNumber = /^\d+$/.test(word);
     if (!named && !isNumber) {

@@ -8,6 +8,12 @@ export {
   MessageRefSchema,
 } from './class-record.js';
 export {
+  type ClassProvisionSlots,
+  type ClassProvisionSlotsOptions,
+  createClassProvisionSlots,
+  type ProvisionTurn,
+} from './class-provisions.js';
+export {
   type CheckRecord,
   type ClassRoster,
   type ClassRosterOptions,

@@ -11,12 +11,14 @@ import { labIdFor } from '@labbot/core';
 import { createClassRoster } from '@labbot/store';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Runner } from '@labbot/runner';
 import { type LabHarness, startLabHarness } from './harness.js';
 
 const LESSON = 'docker-vs-kubernetes';
 const LEARNERS = ['ann', 'ben', 'cleo', 'dev', 'eli'];
 
 let harness: LabHarness;
+let runner: Runner;
 let adapter: TerminalChatAdapter;
 let service: ChatService;
 
@@ -27,7 +29,7 @@ const core = () => harness.kubeConfig.makeApiClient(CoreV1Api);
 
 beforeAll(async () => {
   harness = await startLabHarness({ redisDb: 6, kubelet: 'virtual' });
-  await harness.startRunner();
+  runner = await harness.startRunner();
   const output = new PassThrough();
   output.resume();
   adapter = new TerminalChatAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
@@ -155,5 +157,44 @@ describe('a class in the local chat', () => {
     );
     await say('as ben: /lab class join');
     expect(adapter.channelTexts().at(-1)).toMatch(/no open class|ended/);
+  });
+});
+
+describe('a class that sets up 2 labs at a time', () => {
+  const late = ['hal', 'ivy', 'jon', 'kim'];
+
+  it('tells the third and fourth joiner their place in line, then brings every lab up in join order', async () => {
+    // No runner while they join: nobody's lab is taken yet, so the places are exact.
+    await runner.stop();
+    await say('/lab class start docker-vs-kubernetes 30 6 at-once=9');
+    expect(adapter.channelTexts().at(-1)).toMatch(/at most 4 labs at once here \(you asked for 9\)/);
+    await say('/lab class start docker-vs-kubernetes 30 6 at-once=2');
+    const classId = /Class ([0-9a-f]{10})/.exec(adapter.channelTexts().at(-1) ?? '')?.[1] ?? '';
+    expect(classId).toMatch(/^[0-9a-f]{10}$/);
+    const replies: string[] = [];
+    for (const name of late) {
+      await say(`as ${name}: /lab class join`);
+      replies.push(adapter.channelTexts().at(-1) ?? '');
+    }
+    expect(replies[0]).toMatch(/^You joined the class/);
+    expect(replies[0]).not.toMatch(/in line/);
+    expect(replies[1]).not.toMatch(/in line/);
+    expect(replies[2]).toMatch(/sets up 2 labs at a time and all 2 are taken: you are number 1 in line/);
+    expect(replies[3]).toMatch(/you are number 2 in line/);
+
+    runner = await harness.startRunner();
+    const started = new Map<string, number>();
+    for (const name of late) {
+      await harness.waitForLab(labOf(name), (record) => record.observed.phase === 'ready', 60_000);
+      const entry = (await harness.store.history(labOf(name))).find((item) => item.action === 'class.provisioning');
+      expect(entry?.detail?.classId).toBe(classId);
+      started.set(name, Date.parse(entry?.at ?? ''));
+    }
+    // Two at a time in join order: the third and fourth start no earlier than the first and second.
+    const at = (name: string) => started.get(name) ?? Number.NaN;
+    expect(at('jon')).toBeGreaterThanOrEqual(Math.min(at('hal'), at('ivy')));
+    expect(at('kim')).toBeGreaterThanOrEqual(Math.max(at('hal'), at('ivy')));
+    await say('/lab class end');
+    expect(adapter.channelTexts().at(-1)).toMatch(/ended: 4 labs are being torn down/);
   });
 });

@@ -1,0 +1,61 @@
+import type { Logger } from '@labbot/config';
+import { decideReconcile } from '@labbot/core';
+import type { JobContext } from '@labbot/queue';
+import type { ClassProvisionSlots, ClassRoster, LabStore } from '@labbot/store';
+
+export interface ClassProvisionGateOptions {
+  store: LabStore;
+  roster: ClassRoster;
+  slots: ClassProvisionSlots;
+  /** Labs of one class provisioned at once when the class record does not say (LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS). */
+  defaultMaxConcurrent: number;
+  logger: Logger;
+  /** How long a lab in line waits before asking again: the first in line soon, later places less often. */
+  retryDelayMs?: (place: number) => number;
+}
+
+const defaultRetryDelay = (place: number) => Math.min(2000, 100 + 50 * place);
+
+/**
+ * Keeps each class to its cap of labs provisioned at once, in join order: a class lab that has work to do
+ * waits for a slot (its job goes back to the queue without spending an attempt) and gives it back when the
+ * run ends. Labs outside a class, and class labs with nothing to bring up (teardown, settled), pass at once.
+ */
+export function createClassProvisionGate(options: ClassProvisionGateOptions) {
+  const { store, roster, slots, logger } = options;
+  const retryDelayMs = options.retryDelayMs ?? defaultRetryDelay;
+
+  return {
+    async run(labId: string, context: Pick<JobContext, 'later'>, work: () => Promise<void>): Promise<void> {
+      const record = await store.get(labId);
+      if (!record?.classId || record.desired.state !== 'running' || decideReconcile(record).action === 'none') {
+        return work();
+      }
+      const klass = await store.getClass(record.classId);
+      if (!klass || klass.state !== 'open') return work();
+      const member = await roster.member(klass.classId, record.owner.userId);
+      const max = klass.maxConcurrentProvisions ?? options.defaultMaxConcurrent;
+      const turn = await slots.acquire(klass.classId, labId, member?.seq ?? Number.MAX_SAFE_INTEGER, max);
+      if (!turn.admitted) {
+        logger.debug({ labId, classId: klass.classId, place: turn.place, inFlight: turn.inFlight }, 'class lab waits');
+        throw await context.later(retryDelayMs(turn.place));
+      }
+      if (turn.first) {
+        await store.appendHistory(labId, {
+          actor: 'runner',
+          action: 'class.provisioning',
+          detail: { classId: klass.classId, seq: member?.seq ?? 0 },
+        });
+      }
+      try {
+        await work();
+      } finally {
+        await slots
+          .release(klass.classId, labId)
+          .catch((error: unknown) => logger.warn({ err: error, labId }, 'could not give back a class provision slot'));
+      }
+    },
+  };
+}
+
+export type ClassProvisionGate = ReturnType<typeof createClassProvisionGate>;
