@@ -30,6 +30,7 @@ export type {
   SimGuildOptions,
   SimMessage,
   SlashCommandInput,
+  UploadedFile,
   Violation,
 } from './types.js';
 export {
