@@ -141,6 +141,10 @@ describe('a class of 30 on Discord', () => {
       presses.push(sim.clickButton({ messageId: board.id, customId, userId }));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    // Every press is acknowledged (deferred) within Discord's 3 s, as the first thing the bot does.
+    for (const press of presses) expect((await press.acknowledged(3_000)).type).toBe(5);
+    const ackMs = presses.map((press) => press.record.callback?.latencyMs ?? Number.NaN).sort((a, b) => a - b);
+    if (process.env.LABBOT_TEST_LOG) console.info(`join acks: median ${ackMs[15]} ms, slowest ${ackMs.at(-1)} ms`);
     // Each learner is told, ephemerally, where their thread is.
     for (const press of presses) {
       const answer = await press.waitForOriginal((message) => /You joined the class/.test(textOf(message)), 30_000);

@@ -23,6 +23,9 @@ import { makeLessonsDir } from './lessons.js';
 const CHANNEL = 'C0LABS0001';
 const LESSON = `class-slack-${Date.now().toString(36)}`;
 const TEACHER = 'U0TEACHER1';
+/** An instructor only through the instructor user group. */
+const GROUP_TEACHER = 'U0GRPTCH01';
+const INSTRUCTOR_GROUP = 'S0INSTRUCT';
 const LEARNERS = Array.from({ length: 30 }, (_, i) => `U0LRN${String(i).padStart(4, '0')}`);
 
 let slack: SlackSim;
@@ -84,7 +87,7 @@ async function command(text: string, userId: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  slack = await startSlackSim();
+  slack = await startSlackSim({ userGroups: [{ id: INSTRUCTOR_GROUP, users: [GROUP_TEACHER] }] });
   lessons = makeLessonsDir([{ id: LESSON }]);
   harness = await startLabHarness({
     redisDb: 9,
@@ -95,6 +98,7 @@ beforeAll(async () => {
       LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
       LABBOT_SLACK_API_URL: slack.apiUrl,
       LABBOT_INSTRUCTOR_USERS: TEACHER,
+      LABBOT_INSTRUCTOR_SLACK_GROUPS: INSTRUCTOR_GROUP,
       LABBOT_MAX_ACTIVE_LABS: '100',
     },
   });
@@ -171,6 +175,19 @@ describe('a class of 30 on Slack', () => {
     expect(order.outOfOrder).toEqual([]);
     expect((await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items).toHaveLength(30);
     expect(slack.violations).toEqual([]);
+  });
+
+  it('a member of the instructor user group is an instructor (usergroups.users.list); a learner is not', async () => {
+    expect(slack.calls.filter((call) => call.method === 'usergroups.users.list').map((call) => call.body)).toContainEqual(
+      { usergroup: INSTRUCTOR_GROUP },
+    );
+    const before = slack.ephemerals.length;
+    await command('class status', GROUP_TEACHER);
+    const status = await ephemeralAfter(GROUP_TEACHER, before, /joined/);
+    expect(status).toMatch(/30 joined, 30 ready/);
+    // An instructor by group, but not this class's: may look, may not end it.
+    await command('class end', GROUP_TEACHER);
+    await ephemeralAfter(GROUP_TEACHER, before, /Only the instructor who started/);
   });
 
   it('joining twice leads to the same lab', async () => {
