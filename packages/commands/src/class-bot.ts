@@ -149,7 +149,10 @@ export function createClassBot(options: ClassBotOptions) {
   const lastRefresh = new Map<string, number>();
   let stopped = false;
 
-  function requireInstructor(actor: Actor, action: 'class-start' | 'class-status' | 'class-end' | 'class-export') {
+  function requireInstructor(
+    actor: Actor,
+    action: 'class-start' | 'class-status' | 'class-end' | 'class-export' | 'class-say',
+  ) {
     const verdict = authorize({ actor, action, instructorRoles: options.instructorRoles });
     if (!verdict.allowed) throw new Refusal(`${verdict.reason} Ask your instructor for the class's Join button.`);
   }
@@ -466,6 +469,36 @@ export function createClassBot(options: ClassBotOptions) {
     );
   }
 
+  /** `/lab class say <text>`: one message in every learner's thread, through the outbox (one post per thread). */
+  async function say(said: string, incoming: IncomingCommand): Promise<void> {
+    const { actor, conversation, respond } = incoming;
+    requireInstructor(actor, 'class-say');
+    const klass = await findClass(undefined, conversation, actor);
+    if (!klass || klass.state !== 'open') throw new Refusal('There is no open class here to send a message to.');
+    if (!mayManageClass(actor, klass, options.adminRoles)) {
+      throw new Refusal(`Only the instructor who started class ${klass.classId}, or an admin, can message its learners.`);
+    }
+    await respond.defer({ ephemeral: true });
+    // One key per broadcast: each is a new message in every thread, and a retried delivery posts it once.
+    const key = `class-say-${clock().getTime().toString(36)}-${newClassId().slice(0, 4)}`;
+    const labs = (await store.listByClass(klass.classId)).filter(
+      (lab) => lab.classId === klass.classId && lab.threadId !== undefined && lab.desired.state === 'running',
+    );
+    await Promise.all(
+      labs.map((lab) =>
+        queues.enqueueOutbox(platformOfThread(lab.threadId ?? '') ?? lab.owner.platform, {
+          threadId: lab.threadId ?? '',
+          key,
+          labId: lab.labId,
+          message: { tone: 'info', blocks: [{ kind: 'text', text: `📣 From <@${actor.userId}>: ${said}` }] },
+        }),
+      ),
+    );
+    await respond.reply(text(`Sent to the threads of ${labs.length} learners of class ${klass.classId}.`), {
+      ephemeral: true,
+    });
+  }
+
   const exportCsv = (klass: ClassRecord) => classExportCsv(sources, klass);
 
   async function exportClass(classId: string | undefined, incoming: IncomingCommand): Promise<void> {
@@ -521,6 +554,8 @@ export function createClassBot(options: ClassBotOptions) {
           return end(command.classId, incoming);
         case 'class-export':
           return exportClass(command.classId, incoming);
+        case 'class-say':
+          return say(command.text, incoming);
       }
     },
     /** The Join button of a class message. */

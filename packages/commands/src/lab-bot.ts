@@ -369,6 +369,7 @@ export function createLabBot(options: LabBotOptions) {
       case 'class-status':
       case 'class-end':
       case 'class-export':
+      case 'class-say':
         return classesOrRefuse().run(command, incoming);
     }
   }

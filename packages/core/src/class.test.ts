@@ -15,6 +15,7 @@ describe('class commands', () => {
       'class start intro exits 60 at-once=4',
       { kind: 'class-start', lessonId: 'intro', variant: 'exits', ttlMinutes: 60, maxConcurrentProvisions: 4 },
     ],
+    ['class say step 2 now:   open the README', { kind: 'class-say', text: 'step 2 now: open the README' }],
     ['class join', { kind: 'class-join' }],
     ['class join 0123456789', { kind: 'class-join', classId: '0123456789' }],
     ['class end abcdefabcd', { kind: 'class-end', classId: 'abcdefabcd' }],
@@ -31,6 +32,7 @@ describe('class commands', () => {
     ['class start intro a b', /Unexpected "b"/],
     ['class start intro at-once=0', /labs set up at once \(at-once\) must be between 1 and 200/],
     ['class start intro at-once=x', /"x" is not a number of labs set up at once/],
+    ['class say', /Say what to tell the class/],
     ['class join nope', /not a class id/],
     ['class frobnicate', /Unknown class command/],
   ])('refuses %s with one sentence', (text, message) => {

@@ -22,6 +22,9 @@ export const CLASS_TTL_MINUTES = { min: 5, max: 24 * 60 } as const;
 export const CLASS_MAX_LEARNERS = { min: 1, max: 500 } as const;
 export const CLASS_CONCURRENT_PROVISIONS = { min: 1, max: 200 } as const;
 
+/** The longest broadcast an instructor may send to a class. */
+export const CLASS_SAY_MAX_LENGTH = 1000;
+
 /** The `/lab class ...` commands. */
 export const ClassCommandSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -42,13 +45,15 @@ export const ClassCommandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('class-status'), classId: ClassIdSchema.optional() }),
   z.object({ kind: z.literal('class-end'), classId: ClassIdSchema.optional() }),
   z.object({ kind: z.literal('class-export'), classId: ClassIdSchema.optional() }),
+  /** A message for every learner's thread of the class (e.g. "step 2 now"). */
+  z.object({ kind: z.literal('class-say'), text: z.string().min(1).max(CLASS_SAY_MAX_LENGTH) }),
 ]);
 export type ClassCommand = z.infer<typeof ClassCommandSchema>;
 
 export type ClassCommandParseResult = { ok: true; command: ClassCommand } | { ok: false; error: string };
 
 const CLASS_USAGE =
-  'class start <lesson> [variant] [ttl minutes] [max learners] [at-once=N], class join, class status, class end, class export';
+  'class start <lesson> [variant] [ttl minutes] [max learners] [at-once=N], class join, class status, class say <text>, class end, class export';
 
 function fail(error: string): ClassCommandParseResult {
   return { ok: false, error };
@@ -112,6 +117,13 @@ export function parseClassCommand(args: string[]): ClassCommandParseResult {
   switch (verb) {
     case 'start':
       return parseStart(rest);
+    case 'say': {
+      const said = rest.join(' ').trim();
+      if (said === '') return fail('Say what to tell the class, e.g. "/lab class say step 2 now".');
+      if (said.length > CLASS_SAY_MAX_LENGTH)
+        return fail(`A class message may be at most ${CLASS_SAY_MAX_LENGTH} characters (yours has ${said.length}).`);
+      return { ok: true, command: { kind: 'class-say', text: said } };
+    }
     case 'join':
     case 'status':
     case 'end':

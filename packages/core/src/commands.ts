@@ -74,7 +74,7 @@ export const LAB_COMMAND_HELP: Record<LabSubcommand, string> = {
   build:
     '/lab build [folder] — build your own Dockerfile (attach it with your files, or name a folder in the local chat)',
   class:
-    '/lab class start <lesson> [variant] [ttl] [max] | join | status | end | export — run a class (instructors; learners join)',
+    '/lab class start <lesson> [variant] [ttl] [max] [at-once=N] | join | status | say <text> | end | export — run a class (instructors; learners join)',
 };
 
 function fail(error: string): LabCommandParseResult {

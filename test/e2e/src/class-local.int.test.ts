@@ -103,6 +103,28 @@ describe('a class in the local chat', () => {
     for (const name of LEARNERS) expect(status).toContain(`<@${name}>`);
   });
 
+  it('a broadcast reaches every learner thread once; a learner cannot broadcast', async () => {
+    await say('as ben: /lab class say hello all');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors/);
+    await say('/lab class say step 2 now: open the README');
+    // The five, and fay who joined as the sixth.
+    expect(adapter.channelTexts().at(-1)).toMatch(/Sent to the threads of 6 learners/);
+    await say('/lab class say step 3');
+    const threads = await Promise.all(
+      [...LEARNERS, 'fay'].map(async (name) => (await harness.store.get(labOf(name)))?.threadId ?? ''),
+    );
+    const count = (texts: string[], needle: string) => texts.filter((text) => text.includes(needle)).length;
+    for (const threadId of threads) {
+      await waitForValue(
+        `both broadcasts in ${threadId}`,
+        () => adapter.threadTexts(threadId),
+        (texts) => count(texts, 'From <@teacher>: step 3') === 1 && count(texts, 'step 2 now: open the README') === 1,
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+    }
+    expect(threads.flatMap((threadId) => adapter.threadTexts(threadId)).filter((text) => text.includes('hello all'))).toEqual([]);
+  });
+
   it('checks are recorded; the export has a row per learner and a column pair per check', async () => {
     await harness.waitForLab(labOf('ann'), (record) => record.observed.phase === 'ready');
     await adapter.handleLine('/lab check', 'ann');

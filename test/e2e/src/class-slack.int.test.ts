@@ -190,6 +190,28 @@ describe('a class of 30 on Slack', () => {
     await ephemeralAfter(GROUP_TEACHER, before, /Only the instructor who started/);
   });
 
+  it('a broadcast reaches each of the 30 threads once', async () => {
+    const before = slack.ephemerals.length;
+    await command('class say step 2 now', TEACHER);
+    await ephemeralAfter(TEACHER, before, /Sent to the threads of 30 learners/);
+    const threads = await Promise.all(
+      LEARNERS.map(async (userId) => (await harness.store.get(labOf(userId)))?.threadId?.split(':')[3] ?? ''),
+    );
+    for (const threadTs of threads) {
+      await waitForValue(
+        `the broadcast in thread ${threadTs}`,
+        () => slack.threadReplies(CHANNEL, threadTs).map(visibleText),
+        (texts) => texts.some((text) => text.includes(`From <@${TEACHER}>: step 2 now`)),
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+    }
+    // Once per thread, however the outbox delivered it.
+    for (const threadTs of threads) {
+      const copies = slack.threadReplies(CHANNEL, threadTs).filter((reply) => visibleText(reply).includes('step 2 now'));
+      expect(copies).toHaveLength(1);
+    }
+  });
+
   it('joining twice leads to the same lab', async () => {
     const before = slack.ephemerals.length;
     await driver.blockAction({
