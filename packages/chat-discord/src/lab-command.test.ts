@@ -30,6 +30,9 @@ describe('the /lab class options as command text', () => {
     const text = commandText(
       group('say', [{ name: 'text', type: ApplicationCommandOptionType.String, value: 'step 2 now: open the README' }]),
     );
-    expect(parseLabCommand(text)).toEqual({ ok: true, command: { kind: 'class-say', text: 'step 2 now: open the README' } });
+    expect(parseLabCommand(text)).toEqual({
+      ok: true,
+      command: { kind: 'class-say', text: 'step 2 now: open the README' },
+    });
   });
 });

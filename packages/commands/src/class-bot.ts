@@ -109,12 +109,21 @@ export async function classSnapshot(sources: ClassSources, klass: ClassRecord): 
   };
 }
 
-/** When each lab first became ready (the runner's `observed.ready` audit entry). */
-async function readyTimesOf(store: LabStore, labIds: string[]): Promise<Map<string, string>> {
+/**
+ * When each learner's lab first became ready after they joined (the runner's `observed.ready` audit entry; a lab
+ * id is the same for the same learner and lesson, so its trail may hold a ready from an earlier class or lab).
+ */
+async function readyTimesOf(
+  store: LabStore,
+  members: readonly { labId: string; joinedAt: string }[],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   await Promise.all(
-    labIds.map(async (labId) => {
-      const entry = (await store.history(labId)).find((candidate) => candidate.action === 'observed.ready');
+    members.map(async ({ labId, joinedAt }) => {
+      const joined = Date.parse(joinedAt);
+      const entry = (await store.history(labId)).find(
+        (candidate) => candidate.action === 'observed.ready' && Date.parse(candidate.at) >= joined,
+      );
       if (entry) out.set(labId, entry.at);
     }),
   );
@@ -130,10 +139,7 @@ export async function classExportCsv(sources: ClassSources, klass: ClassRecord):
         (result) => result.name,
       )
     : [];
-  const ready = await readyTimesOf(
-    sources.store,
-    snapshot.members.map((member) => member.labId),
-  );
+  const ready = await readyTimesOf(sources.store, snapshot.members);
   return classCsv(snapshot, checkNames, (labId) => ready.get(labId));
 }
 
@@ -393,7 +399,7 @@ export function createClassBot(options: ClassBotOptions) {
     await respond.reply(message, { ephemeral: true });
   }
 
-  const readyTimes = (labIds: string[]) => readyTimesOf(store, labIds);
+  const readyTimes = (members: readonly { labId: string; joinedAt: string }[]) => readyTimesOf(store, members);
 
   async function end(classId: string | undefined, incoming: IncomingCommand): Promise<void> {
     const { actor, conversation, respond } = incoming;
@@ -409,7 +415,7 @@ export function createClassBot(options: ClassBotOptions) {
     }
     await respond.defer({ ephemeral: true });
     const snapshot = await snapshotOf(klass);
-    const ready = await readyTimes(snapshot.members.map((member) => member.labId));
+    const ready = await readyTimes(snapshot.members);
     const finals = new Map<string, FinalResult>();
     for (const row of learnerRows(snapshot)) {
       const lab = snapshot.labs.get(row.entry.labId);
@@ -476,7 +482,9 @@ export function createClassBot(options: ClassBotOptions) {
     const klass = await findClass(undefined, conversation, actor);
     if (!klass || klass.state !== 'open') throw new Refusal('There is no open class here to send a message to.');
     if (!mayManageClass(actor, klass, options.adminRoles)) {
-      throw new Refusal(`Only the instructor who started class ${klass.classId}, or an admin, can message its learners.`);
+      throw new Refusal(
+        `Only the instructor who started class ${klass.classId}, or an admin, can message its learners.`,
+      );
     }
     await respond.defer({ ephemeral: true });
     // One key per broadcast: each is a new message in every thread, and a retried delivery posts it once.

@@ -94,7 +94,10 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
               throw new LabbotError('CLUSTER_UNAVAILABLE', 'the cluster did not answer', { retryable: true });
             }
             finished.add(job.labId);
-            await store.update(job.labId, (current) => ({ ...current, observed: { ...current.observed, phase: 'waiting-for-pods', generation: 0 } }));
+            await store.update(job.labId, (current) => ({
+              ...current,
+              observed: { ...current.observed, phase: 'waiting-for-pods', generation: 0 },
+            }));
           } finally {
             running--;
           }
@@ -102,10 +105,15 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
     });
     // Every learner's request is in the queue before the worker takes any, the last joiner's first.
     for (const labId of [...labs].reverse()) await queues.enqueueReconcile(labId, 'class.join');
-    await waitForValue('every lab brought up', () => finished.size, (count) => count === labs.length, {
-      timeoutMs: 30_000,
-      intervalMs: 50,
-    });
+    await waitForValue(
+      'every lab brought up',
+      () => finished.size,
+      (count) => count === labs.length,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      },
+    );
     expect(mostAtOnce).toBe(2);
     // Join order: two learners admitted together may start either way round, but nobody starts before a
     // learner who joined two or more places earlier.

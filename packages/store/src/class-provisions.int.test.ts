@@ -7,7 +7,8 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6390';
 const prefix = `labbot-test-slots-${randomBytes(4).toString('hex')}`;
 let redis: Redis;
 let clock = 1_000_000;
-const slots = () => createClassProvisionSlots({ redis, prefix, now: () => clock, slotLeaseMs: 60_000, placeLeaseMs: 5_000 });
+const slots = () =>
+  createClassProvisionSlots({ redis, prefix, now: () => clock, slotLeaseMs: 60_000, placeLeaseMs: 5_000 });
 
 beforeAll(() => {
   redis = new Redis(redisUrl);

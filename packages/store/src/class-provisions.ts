@@ -93,7 +93,11 @@ export function createClassProvisionSlots(options: ClassProvisionSlotsOptions): 
     },
     async enterLine(classId, labId, seq) {
       const [, line, seen] = keys(classId) as [string, string, string];
-      await redis.multi().zadd(line, 'NX', seq, labId).zadd(seen, now() + placeLeaseMs, labId).exec();
+      await redis
+        .multi()
+        .zadd(line, 'NX', seq, labId)
+        .zadd(seen, now() + placeLeaseMs, labId)
+        .exec();
     },
     async release(classId, labId) {
       const [slots] = keys(classId);

@@ -1,5 +1,11 @@
 export { type AuditEntry, AuditEntrySchema } from './audit.js';
 export {
+  type ClassProvisionSlots,
+  type ClassProvisionSlotsOptions,
+  createClassProvisionSlots,
+  type ProvisionTurn,
+} from './class-provisions.js';
+export {
   type ClassMember,
   ClassMemberSchema,
   type ClassRecord,
@@ -7,12 +13,6 @@ export {
   type MessageRef,
   MessageRefSchema,
 } from './class-record.js';
-export {
-  type ClassProvisionSlots,
-  type ClassProvisionSlotsOptions,
-  createClassProvisionSlots,
-  type ProvisionTurn,
-} from './class-provisions.js';
 export {
   type CheckRecord,
   type ClassRoster,

@@ -220,7 +220,12 @@ describe('a class of 30 on Discord', () => {
     expect(upload?.files?.[0]?.name).toBe(`class-${classId}.csv`);
     const rows = (upload?.files?.[0]?.content ?? '').trimEnd().split('\n');
     expect(rows[0]).toMatch(/^learner,lab,joined_at,seconds_to_ready,/);
-    expect(rows.slice(1).map((row) => row.split(',')[0]).sort()).toEqual([...LEARNERS].sort());
+    expect(
+      rows
+        .slice(1)
+        .map((row) => row.split(',')[0])
+        .sort(),
+    ).toEqual([...LEARNERS].sort());
     expect(textOf(answer)).not.toMatch(/^\d{18},/m);
   });
 

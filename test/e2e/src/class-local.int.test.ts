@@ -8,10 +8,10 @@ import { TerminalChatAdapter } from '@labbot/chat-terminal';
 import { type ChatService, startChatService } from '@labbot/commands';
 import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
+import type { Runner } from '@labbot/runner';
 import { createClassRoster } from '@labbot/store';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runner } from '@labbot/runner';
 import { type LabHarness, startLabHarness } from './harness.js';
 
 const LESSON = 'docker-vs-kubernetes';
@@ -122,7 +122,9 @@ describe('a class in the local chat', () => {
         { timeoutMs: 10_000, intervalMs: 100 },
       );
     }
-    expect(threads.flatMap((threadId) => adapter.threadTexts(threadId)).filter((text) => text.includes('hello all'))).toEqual([]);
+    expect(
+      threads.flatMap((threadId) => adapter.threadTexts(threadId)).filter((text) => text.includes('hello all')),
+    ).toEqual([]);
   });
 
   it('checks are recorded; the export has a row per learner and a column pair per check', async () => {
@@ -216,7 +218,23 @@ describe('a class that sets up 2 labs at a time', () => {
     const at = (name: string) => started.get(name) ?? Number.NaN;
     expect(at('jon')).toBeGreaterThanOrEqual(Math.min(at('hal'), at('ivy')));
     expect(at('kim')).toBeGreaterThanOrEqual(Math.max(at('hal'), at('ivy')));
+
+    // ann was in the first class: her lab (same id) is started over, and the export times this class's ready.
+    await say('as ann: /lab class join');
+    await harness.waitForLab(
+      labOf('ann'),
+      (record) => record.classId === classId && record.observed.phase === 'ready',
+      60_000,
+    );
+    await say(`/lab class export ${classId}`);
+    const annRow = (adapter.channelTexts().at(-1) ?? '').split('\n').find((line) => line.startsWith('ann,')) ?? '';
+    const [, , joinedAt, secondsToReady] = annRow.split(',');
+    const readyAt = (await harness.store.history(labOf('ann')))
+      .filter((entry) => entry.action === 'observed.ready')
+      .at(-1)?.at;
+    expect(Number(secondsToReady)).toBeCloseTo((Date.parse(readyAt ?? '') - Date.parse(joinedAt ?? '')) / 1000, 0);
+    expect(Number(secondsToReady)).toBeGreaterThan(0);
     await say('/lab class end');
-    expect(adapter.channelTexts().at(-1)).toMatch(/ended: 4 labs are being torn down/);
+    expect(adapter.channelTexts().at(-1)).toMatch(/ended: 5 labs are being torn down/);
   });
 });

@@ -178,9 +178,9 @@ describe('a class of 30 on Slack', () => {
   });
 
   it('a member of the instructor user group is an instructor (usergroups.users.list); a learner is not', async () => {
-    expect(slack.calls.filter((call) => call.method === 'usergroups.users.list').map((call) => call.body)).toContainEqual(
-      { usergroup: INSTRUCTOR_GROUP },
-    );
+    expect(
+      slack.calls.filter((call) => call.method === 'usergroups.users.list').map((call) => call.body),
+    ).toContainEqual({ usergroup: INSTRUCTOR_GROUP });
     const before = slack.ephemerals.length;
     await command('class status', GROUP_TEACHER);
     const status = await ephemeralAfter(GROUP_TEACHER, before, /joined/);
@@ -207,7 +207,9 @@ describe('a class of 30 on Slack', () => {
     }
     // Once per thread, however the outbox delivered it.
     for (const threadTs of threads) {
-      const copies = slack.threadReplies(CHANNEL, threadTs).filter((reply) => visibleText(reply).includes('step 2 now'));
+      const copies = slack
+        .threadReplies(CHANNEL, threadTs)
+        .filter((reply) => visibleText(reply).includes('step 2 now'));
       expect(copies).toHaveLength(1);
     }
   });
