@@ -480,7 +480,7 @@ export function createClassBot(options: ClassBotOptions) {
     const { actor, conversation, respond } = incoming;
     requireInstructor(actor, 'class-say');
     const klass = await findClass(undefined, conversation, actor);
-    if (!klass || klass.state !== 'open') throw new Refusal('There is no open class here to send a message to.');
+    if (klass?.state !== 'open') throw new Refusal('There is no open class here to send a message to.');
     if (!mayManageClass(actor, klass, options.adminRoles)) {
       throw new Refusal(
         `Only the instructor who started class ${klass.classId}, or an admin, can message its learners.`,
