@@ -14,7 +14,7 @@ import {
   type RedisClient,
   type WorkerTuning,
 } from '@labbot/queue';
-import { createClassProvisionSlots, createClassRoster, type LabStore } from '@labbot/store';
+import { createClassHelpDesk, createClassProvisionSlots, createClassRoster, type LabStore } from '@labbot/store';
 import { createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
 
 export interface ChatServiceOptions {
@@ -63,6 +63,7 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     classes: {
       roster: createClassRoster({ redis }),
       provisions: createClassProvisionSlots({ redis }),
+      helpDesk: createClassHelpDesk({ redis }),
       limits: options.classes?.limits ?? { maxLearners: 200, maxConcurrentProvisions: 12 },
       ...(options.classes?.adminRoles ? { adminRoles: options.classes.adminRoles } : {}),
       ...(options.classes?.boardIntervalMs !== undefined ? { boardIntervalMs: options.classes.boardIntervalMs } : {}),

@@ -23,7 +23,15 @@ import {
 } from '@labbot/core';
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { LabQueues } from '@labbot/queue';
-import type { ClassProvisionSlots, ClassRecord, ClassRoster, FinalResult, LabStore } from '@labbot/store';
+import type {
+  ClassHelpDesk,
+  ClassProvisionSlots,
+  ClassRecord,
+  ClassRoster,
+  FinalResult,
+  HelpRequest,
+  LabStore,
+} from '@labbot/store';
 import { type ClassSnapshot, classCsv, learnerRows, renderClassBoard, renderClassStatus } from './class-board.js';
 import { Refusal } from './refusal.js';
 
@@ -38,6 +46,8 @@ export interface ClassBotOptions {
   roster: ClassRoster;
   /** The class's provision slots (the runner takes them); a joiner behind a full class is told their place. */
   provisions?: Pick<ClassProvisionSlots, 'counts' | 'enterLine'>;
+  /** Raised hands (Need help / `/lab help-me`, Take / Done); help requests are refused without it. */
+  helpDesk?: ClassHelpDesk;
   queues: LabQueues;
   lessons: LessonCatalog;
   instructorRoles: readonly string[];
@@ -69,6 +79,12 @@ const ownerOf = (actor: Actor): LabOwner => ({
 
 const isActive = (lab: LabRecord) => lab.desired.state === 'running' && lab.observed.phase !== 'failed';
 
+/**
+ * A class lab's status message is edited at most this often: a class of 100 editing every second would be 100
+ * edits a second, over Discord's global limit and far over Slack's chat.update tier, and the board shows the class.
+ */
+export const CLASS_STATUS_INTERVAL_MS = 4000;
+
 /** The outbox key of a class's board message in its channel. */
 export const boardKeyOf = (classId: string) => `class-${classId}`;
 
@@ -87,16 +103,18 @@ export interface ClassSources {
   store: LabStore;
   roster: ClassRoster;
   lessons: LessonCatalog;
+  helpDesk?: ClassHelpDesk | undefined;
 }
 
 /** Everything a class view is drawn from, read now. */
 export async function classSnapshot(sources: ClassSources, klass: ClassRecord): Promise<ClassSnapshot> {
   const lesson = sources.lessons.find(klass.lessonId);
-  const [members, labList, checks, finals] = await Promise.all([
+  const [members, labList, checks, finals, hands] = await Promise.all([
     sources.roster.members(klass.classId),
     sources.store.listByClass(klass.classId),
     sources.roster.checks(klass.classId),
     sources.roster.finals(klass.classId),
+    sources.helpDesk?.list(klass.classId) ?? Promise.resolve([]),
   ]);
   return {
     klass,
@@ -106,6 +124,7 @@ export async function classSnapshot(sources: ClassSources, klass: ClassRecord): 
     labs: new Map(labList.map((lab) => [lab.labId, lab])),
     checks,
     finals,
+    hands,
   };
 }
 
@@ -163,7 +182,7 @@ export function createClassBot(options: ClassBotOptions) {
     if (!verdict.allowed) throw new Refusal(`${verdict.reason} Ask your instructor for the class's Join button.`);
   }
 
-  const sources: ClassSources = { store, roster, lessons };
+  const sources: ClassSources = { store, roster, lessons, helpDesk: options.helpDesk };
   const snapshotOf = (klass: ClassRecord) => classSnapshot(sources, klass);
 
   /** Posts or edits the class message now (through the outbox, which keeps one message per class). */
@@ -507,6 +526,149 @@ export function createClassBot(options: ClassBotOptions) {
     });
   }
 
+  function helpDeskOrRefuse(): ClassHelpDesk {
+    if (!options.helpDesk) throw new Refusal('Help requests are not set up on this labbot.');
+    return options.helpDesk;
+  }
+
+  /** Where a raised hand is shown to the instructors: one message in the class channel per raised hand. */
+  async function showHand(klass: ClassRecord, hand: HelpRequest, lab: LabRecord | undefined): Promise<void> {
+    if (!klass.channelThreadId) return;
+    const where = lab?.threadId ? options.threadLink(lab.threadId) : 'their thread';
+    const learner = `<@${hand.userId}>`;
+    const stage = lab ? classStageOf(lab.observed.phase) : undefined;
+    const diagnosis = lab?.observed.diagnosis?.reason ?? lab?.observed.error?.code;
+    const detail = [stage, diagnosis].filter(Boolean).join(' · ');
+    const message: ChatMessage = hand.takenBy
+      ? {
+          title: `🧑‍🏫 <@${hand.takenBy}> is helping ${learner}`,
+          tone: 'progress',
+          blocks: [{ kind: 'text', text: `In ${where}. Press Done when ${learner} is unstuck.` }],
+          buttons: [{ action: 'done', target: hand.labId, label: 'Done', style: 'primary' }],
+        }
+      : {
+          title: `✋ ${learner} needs help`,
+          tone: 'warning',
+          blocks: [
+            {
+              kind: 'text',
+              text: `${learner}${detail ? ` (${detail})` : ''} raised a hand${hand.text ? `: “${hand.text}”` : '.'} Their lab is in ${where}. Press Take to go there (one instructor per hand).`,
+            },
+          ],
+          buttons: [{ action: 'take', target: hand.labId, label: 'Take', style: 'primary' }],
+        };
+    await queues.enqueueOutbox(platformOfThread(klass.channelThreadId) ?? klass.instructor.platform, {
+      threadId: klass.channelThreadId,
+      // One message per raised hand (a hand raised again after Done is a new message).
+      key: `help-${hand.labId}-${Date.parse(hand.raisedAt).toString(36)}`,
+      message,
+    });
+  }
+
+  /** A learner raises their hand: from their thread, or from the channel of their class. */
+  async function raiseHand(lab: LabRecord, actor: Actor, note: string | undefined, respond: Responder): Promise<void> {
+    const desk = helpDeskOrRefuse();
+    if (!sameOwner(lab.owner, actor)) throw new Refusal('Only the learner of this lab can ask for help with it.');
+    const klass = lab.classId ? await store.getClass(lab.classId) : undefined;
+    if (klass?.state !== 'open')
+      throw new Refusal('Raising a hand works in a class: this lab is not in an open class.');
+    await respond.defer({ ephemeral: true });
+    const raised = await desk.raise(klass.classId, {
+      labId: lab.labId,
+      userId: actor.userId,
+      raisedAt: clock().toISOString(),
+      ...(note ? { text: note } : {}),
+    });
+    if (raised.outcome === 'already') {
+      const helper = raised.request.takenBy ? ` <@${raised.request.takenBy}> is on the way.` : '';
+      await respond.reply(text(`Your hand is already up.${helper}`), { ephemeral: true });
+      return;
+    }
+    await showHand(klass, raised.request, lab);
+    touchBoard(klass.classId);
+    await respond.reply(
+      text('✋ Your hand is up: your instructor was told and will come to your thread. Keep going meanwhile.'),
+      { ephemeral: true },
+    );
+  }
+
+  /** `/lab help-me`: the learner's lab of this thread, else their lab in the class of this channel. */
+  async function helpMe(note: string | undefined, incoming: IncomingCommand): Promise<void> {
+    const { actor, conversation } = incoming;
+    const mine = (await store.listByOwner(ownerOf(actor))).filter((lab) => lab.classId && isActive(lab));
+    const openClass = await roster.openClassOf(channelThreadIdOf(conversation));
+    const lab =
+      mine.find((candidate) => conversation.threadId && candidate.threadId === conversation.threadId) ??
+      mine.find((candidate) => candidate.classId === openClass) ??
+      (mine.length === 1 ? mine[0] : undefined);
+    if (!lab) throw new Refusal('Ask for help from your class lab’s thread: you have no lab in a class here.');
+    await raiseHand(lab, actor, note, incoming.respond);
+  }
+
+  /** An instructor takes a raised hand (one instructor per hand), or says the learner was helped. */
+  async function takeOrDone(
+    action: 'take' | 'done',
+    labId: string,
+    incoming: IncomingCommand | IncomingAction,
+  ): Promise<void> {
+    const { actor, respond } = incoming;
+    const desk = helpDeskOrRefuse();
+    const verdict = authorize({ actor, action: 'class-take', instructorRoles: options.instructorRoles });
+    if (!verdict.allowed) throw new Refusal(`${verdict.reason} Only instructors take raised hands.`);
+    const lab = await store.get(labId);
+    const klass = lab?.classId ? await store.getClass(lab.classId) : undefined;
+    if (!lab || !klass || klass.instructor.workspaceId !== actor.workspaceId)
+      throw new Refusal('That hand is not up any more.');
+    await respond.defer({ ephemeral: true });
+    const learner = `<@${lab.owner.userId}>`;
+    const where = lab.threadId ? options.threadLink(lab.threadId) : 'their thread';
+    if (action === 'take') {
+      const taken = await desk.take(klass.classId, labId, actor.userId, clock().toISOString());
+      if (taken.outcome === 'none') throw new Refusal(`${learner}'s hand is not up any more.`);
+      if (taken.outcome === 'taken-by-other')
+        throw new Refusal(`<@${taken.request.takenBy}> is already helping ${learner}.`);
+      await showHand(klass, taken.request, lab);
+      if (lab.threadId) {
+        await queues.enqueueOutbox(platformOfThread(lab.threadId) ?? lab.owner.platform, {
+          threadId: lab.threadId,
+          key: `help-coming-${Date.parse(taken.request.raisedAt).toString(36)}`,
+          labId,
+          message: { tone: 'info', blocks: [{ kind: 'text', text: `🧑‍🏫 <@${actor.userId}> is coming to help you.` }] },
+        });
+      }
+      touchBoard(klass.classId);
+      await respond.reply(text(`You are helping ${learner}: ${where}.`), { ephemeral: true });
+      return;
+    }
+    const hands = await desk.list(klass.classId);
+    const hand = hands.find((candidate) => candidate.labId === labId);
+    if (!hand) throw new Refusal(`${learner}'s hand is not up any more.`);
+    if (hand.takenBy && hand.takenBy !== actor.userId && !mayManageClass(actor, klass, options.adminRoles))
+      throw new Refusal(`<@${hand.takenBy}> is helping ${learner}: they press Done.`);
+    const lowered = await desk.done(klass.classId, labId);
+    if (lowered) {
+      await queues.enqueueOutbox(platformOfThread(klass.channelThreadId ?? '') ?? klass.instructor.platform, {
+        threadId: klass.channelThreadId ?? '',
+        key: `help-${labId}-${Date.parse(lowered.raisedAt).toString(36)}`,
+        message: {
+          title: `✅ ${learner} was helped${lowered.takenBy ? ` by <@${lowered.takenBy}>` : ''}`,
+          tone: 'success',
+          blocks: [{ kind: 'text', text: `Their lab is in ${where}.` }],
+        },
+      });
+    }
+    touchBoard(klass.classId);
+    await respond.reply(text(`${learner}'s hand is down.`), { ephemeral: true });
+  }
+
+  /** `/lab class take|done <learner>`: the learner's lab in the class of this channel (or the instructor's class). */
+  async function takeOrDoneByName(action: 'take' | 'done', learner: string, incoming: IncomingCommand): Promise<void> {
+    const klass = await findClass(undefined, incoming.conversation, incoming.actor);
+    const member = klass ? await roster.member(klass.classId, learner) : undefined;
+    if (!member) throw new Refusal(`<@${learner}> is not a learner of the class here.`);
+    await takeOrDone(action, member.labId, incoming);
+  }
+
   const exportCsv = (klass: ClassRecord) => classExportCsv(sources, klass);
 
   async function exportClass(classId: string | undefined, incoming: IncomingCommand): Promise<void> {
@@ -564,10 +726,23 @@ export function createClassBot(options: ClassBotOptions) {
           return exportClass(command.classId, incoming);
         case 'class-say':
           return say(command.text, incoming);
+        case 'help-me':
+          return helpMe(command.text, incoming);
+        case 'class-take':
+          return takeOrDoneByName('take', command.learner, incoming);
+        case 'class-done':
+          return takeOrDoneByName('done', command.learner, incoming);
       }
     },
     /** The Join button of a class message. */
     join: (classId: string, incoming: IncomingAction) => join(classId, incoming),
+    /** The Need help button of a lab (its learner), and Take / Done on a raised hand (instructors). */
+    async helpAction(action: 'help' | 'take' | 'done', labId: string, incoming: IncomingAction): Promise<void> {
+      if (action !== 'help') return takeOrDone(action, labId, incoming);
+      const lab = await store.get(labId);
+      if (!lab) throw new Refusal('That lab no longer exists.');
+      await raiseHand(lab, incoming.actor, undefined, incoming.respond);
+    },
     /** A learner of the class moved (a LabEvent, a check): redraw the board soon. */
     touchBoard,
     /** Records a learner's `/lab check` results for the board and the export. */

@@ -16,6 +16,10 @@ describe('class commands', () => {
       { kind: 'class-start', lessonId: 'intro', variant: 'exits', ttlMinutes: 60, maxConcurrentProvisions: 4 },
     ],
     ['class say step 2 now:   open the README', { kind: 'class-say', text: 'step 2 now: open the README' }],
+    ['class take ann', { kind: 'class-take', learner: 'ann' }],
+    ['class done <@U0LRN0001>', { kind: 'class-done', learner: 'U0LRN0001' }],
+    ['help-me', { kind: 'help-me' }],
+    ['help-me my pods   are pending', { kind: 'help-me', text: 'my pods are pending' }],
     ['class join', { kind: 'class-join' }],
     ['class join 0123456789', { kind: 'class-join', classId: '0123456789' }],
     ['class end abcdefabcd', { kind: 'class-end', classId: 'abcdefabcd' }],
@@ -33,6 +37,7 @@ describe('class commands', () => {
     ['class start intro at-once=0', /labs set up at once \(at-once\) must be between 1 and 200/],
     ['class start intro at-once=x', /"x" is not a number of labs set up at once/],
     ['class say', /Say what to tell the class/],
+    ['class take', /Say whose raised hand/],
     ['class join nope', /not a class id/],
     ['class frobnicate', /Unknown class command/],
   ])('refuses %s with one sentence', (text, message) => {

@@ -22,6 +22,9 @@ export const CLASS_TTL_MINUTES = { min: 5, max: 24 * 60 } as const;
 export const CLASS_MAX_LEARNERS = { min: 1, max: 500 } as const;
 export const CLASS_CONCURRENT_PROVISIONS = { min: 1, max: 200 } as const;
 
+/** The longest text a learner may add to a raised hand. */
+export const HELP_TEXT_MAX_LENGTH = 300;
+
 /** The longest broadcast an instructor may send to a class. */
 export const CLASS_SAY_MAX_LENGTH = 1000;
 
@@ -45,6 +48,11 @@ export const ClassCommandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('class-status'), classId: ClassIdSchema.optional() }),
   z.object({ kind: z.literal('class-end'), classId: ClassIdSchema.optional() }),
   z.object({ kind: z.literal('class-export'), classId: ClassIdSchema.optional() }),
+  /** A learner raises their hand (`/lab help-me [text]`, or the Need help button of their lab). */
+  z.object({ kind: z.literal('help-me'), text: z.string().min(1).max(HELP_TEXT_MAX_LENGTH).optional() }),
+  /** An instructor takes a learner's raised hand, or says they were helped (the local chat's Take / Done). */
+  z.object({ kind: z.literal('class-take'), learner: z.string().min(1).max(128) }),
+  z.object({ kind: z.literal('class-done'), learner: z.string().min(1).max(128) }),
   /** A message for every learner's thread of the class (e.g. "step 2 now"). */
   z.object({ kind: z.literal('class-say'), text: z.string().min(1).max(CLASS_SAY_MAX_LENGTH) }),
 ]);
@@ -52,8 +60,7 @@ export type ClassCommand = z.infer<typeof ClassCommandSchema>;
 
 export type ClassCommandParseResult = { ok: true; command: ClassCommand } | { ok: false; error: string };
 
-const CLASS_USAGE =
-  'class start <lesson> [variant] [ttl minutes] [max learners] [at-once=N], class join, class status, class say <text>, class end, class export';
+const CLASS_USAGE = 'start <lesson> [variant] [ttl] [max] [at-once=N], join, status, say, take, done, end, export';
 
 function fail(error: string): ClassCommandParseResult {
   return { ok: false, error };
@@ -109,6 +116,14 @@ function parseStart(args: string[]): ClassCommandParseResult {
   return { ok: true, command };
 }
 
+/** Parses the words after `/lab help-me`: an optional note for the instructor. */
+export function parseHelpMe(args: string[]): ClassCommandParseResult {
+  const text = args.join(' ').trim();
+  if (text.length > HELP_TEXT_MAX_LENGTH)
+    return fail(`Keep the note to ${HELP_TEXT_MAX_LENGTH} characters (yours has ${text.length}).`);
+  return { ok: true, command: text ? { kind: 'help-me', text } : { kind: 'help-me' } };
+}
+
 /** Parses the words after `/lab class`. */
 export function parseClassCommand(args: string[]): ClassCommandParseResult {
   const [action, ...rest] = args;
@@ -123,6 +138,13 @@ export function parseClassCommand(args: string[]): ClassCommandParseResult {
       if (said.length > CLASS_SAY_MAX_LENGTH)
         return fail(`A class message may be at most ${CLASS_SAY_MAX_LENGTH} characters (yours has ${said.length}).`);
       return { ok: true, command: { kind: 'class-say', text: said } };
+    }
+    case 'take':
+    case 'done': {
+      const learner = /^<@!?([^>]+)>$/.exec(rest[0] ?? '')?.[1] ?? rest[0];
+      if (learner === undefined || rest.length > 1 || !/^[\w.-]{1,128}$/.test(learner))
+        return fail(`Say whose raised hand, e.g. "/lab class ${verb} ann".`);
+      return { ok: true, command: { kind: verb === 'take' ? 'class-take' : 'class-done', learner } };
     }
     case 'join':
     case 'status':

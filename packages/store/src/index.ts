@@ -1,5 +1,13 @@
 export { type AuditEntry, AuditEntrySchema } from './audit.js';
 export {
+  type ClassHelpDesk,
+  type ClassHelpDeskOptions,
+  createClassHelpDesk,
+  type HelpRequest,
+  HelpRequestSchema,
+  type TakeResult,
+} from './class-help.js';
+export {
   type ClassProvisionSlots,
   type ClassProvisionSlotsOptions,
   createClassProvisionSlots,

@@ -127,6 +127,58 @@ describe('a class in the local chat', () => {
     ).toEqual([]);
   });
 
+  it('a raised hand is shown first on the board, taken by an instructor only, and cleared with done', async () => {
+    await adapter.handleLine('/lab help-me my pods are pending', 'cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Your hand is up/);
+    await adapter.handleLine('/lab help-me', 'cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/already up/);
+    const [board] = await waitForValue(
+      'the raised hand on the board',
+      boardTexts,
+      (texts) => /Raised hands: 1/.test(texts[0] ?? ''),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    // The hand comes before the counts and the learner list.
+    expect(board?.indexOf('Raised hands')).toBeLessThan(board?.indexOf('Ready:') ?? 0);
+    expect(board).toMatch(/✋ <@cleo> \(ready\) — waiting for an instructor/);
+    await waitForValue(
+      'the help message in the channel',
+      boardTexts,
+      (texts) => texts.some((text) => text.includes('<@cleo> needs help') && text.includes('my pods are pending')),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+
+    await say('as ben: /lab class take cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors take raised hands/);
+    await say('/lab class take cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/You are helping <@cleo>/);
+    const cleoThread = (await harness.store.get(labOf('cleo')))?.threadId ?? '';
+    await waitForValue(
+      'the instructor is coming, in cleo’s thread',
+      () => adapter.threadTexts(cleoThread),
+      (texts) => texts.some((text) => text.includes('<@teacher> is coming to help you')),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    await waitForValue(
+      'the board shows who helps',
+      boardTexts,
+      (texts) => /🧑‍🏫 <@cleo> \(ready\) — <@teacher> is helping/.test(texts[0] ?? ''),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+
+    await say('/lab class done cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/<@cleo>'s hand is down/);
+    await waitForValue(
+      'the board without raised hands',
+      boardTexts,
+      (texts) =>
+        !/Raised hands/.test(texts[0] ?? '') && texts.some((text) => text.includes('<@cleo> was helped by <@teacher>')),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    await say('/lab class done cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/not up any more/);
+  });
+
   it('checks are recorded; the export has a row per learner and a column pair per check', async () => {
     await harness.waitForLab(labOf('ann'), (record) => record.observed.phase === 'ready');
     await adapter.handleLine('/lab check', 'ann');

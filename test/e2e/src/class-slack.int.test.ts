@@ -214,6 +214,66 @@ describe('a class of 30 on Slack', () => {
     }
   });
 
+  it('Need help: the hand is on the board, two instructors press Take at once and one gets it, Done clears it', async () => {
+    const learner = LEARNERS[7]!;
+    const labId = labOf(learner);
+    const before = slack.ephemerals.length;
+    await driver.blockAction({
+      actionId: `lab:help:${labId}`,
+      userId: learner,
+      channelId: CHANNEL,
+      messageTs: message.ts,
+    });
+    await ephemeralAfter(learner, before, /Your hand is up/);
+    await waitForValue(
+      'the raised hand on the board',
+      () => visibleText(slack.message(CHANNEL, message.ts)),
+      (text) => text.includes('Raised hands: 1') && text.includes(`<@${learner}>`),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    // A learner cannot take it; both instructors press Take together.
+    await driver.blockAction({
+      actionId: `lab:take:${labId}`,
+      userId: LEARNERS[8]!,
+      channelId: CHANNEL,
+      messageTs: message.ts,
+    });
+    await ephemeralAfter(LEARNERS[8]!, before, /Only instructors take raised hands/);
+    const takers = [TEACHER, GROUP_TEACHER];
+    await Promise.all(
+      takers.map((userId) =>
+        driver.blockAction({ actionId: `lab:take:${labId}`, userId, channelId: CHANNEL, messageTs: message.ts }),
+      ),
+    );
+    const answers = await Promise.all(
+      takers.map((userId) => ephemeralAfter(userId, before, /You are helping|already helping/)),
+    );
+    expect(answers.filter((answer) => /You are helping/.test(answer))).toHaveLength(1);
+    const helper = takers[answers.findIndex((answer) => /You are helping/.test(answer))]!;
+    expect(answers.find((answer) => /already helping/.test(answer))).toContain(`<@${helper}> is already helping`);
+    const threadTs = (await harness.store.get(labId))?.threadId?.split(':')[3] ?? '';
+    await waitForValue(
+      'who is coming, in the learner’s thread',
+      () => slack.threadReplies(CHANNEL, threadTs).map(visibleText),
+      (texts) => texts.filter((text) => text.includes(`<@${helper}> is coming to help you`)).length === 1,
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    await driver.blockAction({
+      actionId: `lab:done:${labId}`,
+      userId: helper,
+      channelId: CHANNEL,
+      messageTs: message.ts,
+    });
+    await ephemeralAfter(helper, before, /hand is down/);
+    await waitForValue(
+      'the board without raised hands',
+      () => visibleText(slack.message(CHANNEL, message.ts)),
+      (text) => !text.includes('Raised hands'),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    expect(slack.violations).toEqual([]);
+  });
+
   it('joining twice leads to the same lab', async () => {
     const before = slack.ephemerals.length;
     await driver.blockAction({
