@@ -26,6 +26,17 @@ describe('the /lab class options as command text', () => {
     });
   });
 
+  it('a raised hand with a note', () => {
+    const text = commandText([
+      {
+        name: 'help-me',
+        type: ApplicationCommandOptionType.Subcommand,
+        options: [{ name: 'note', type: ApplicationCommandOptionType.String, value: 'pods pending' }],
+      },
+    ]);
+    expect(parseLabCommand(text)).toEqual({ ok: true, command: { kind: 'help-me', text: 'pods pending' } });
+  });
+
   it('a broadcast keeps its words', () => {
     const text = commandText(
       group('say', [{ name: 'text', type: ApplicationCommandOptionType.String, value: 'step 2 now: open the README' }]),

@@ -83,6 +83,9 @@ export const LAB_COMMAND: RESTPostAPIChatInputApplicationCommandsJSONBody = {
       { type: ATTACHMENT, name: 'file2', description: 'Another file', required: false },
       { type: ATTACHMENT, name: 'file3', description: 'Another file', required: false },
     ]),
+    subcommand('help-me', 'In a class: raise your hand, your instructor comes to your thread', [
+      { type: STRING, name: 'note', description: 'What you are stuck on', required: false, max_length: 300 },
+    ]),
     subcommand('list', 'Your labs'),
     subcommand('lessons', 'The lessons you can start'),
     subcommand('help', 'How to use labbot', [
