@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '@labbot/config';
 import { createLabRecord, LabbotError } from '@labbot/core';
-import { createQueues, createReconcileWorker, type LabbotWorker, type Queues } from '@labbot/queue';
+import { createQueues, createReconcileWorker, type LabbotWorker, type Queues, RECONCILE_QUEUE } from '@labbot/queue';
 import { createClassProvisionSlots, createClassRoster } from '@labbot/store';
 import { createMemoryLabStore } from '@labbot/store/testing';
 import { waitForValue } from '@labbot/test-support';
@@ -70,8 +70,17 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
       slots,
       defaultMaxConcurrent: 12,
       logger: createLogger({ name: 'gate-test', level: 'silent' }),
-      retryDelayMs: () => 50,
+      // A lab in line asks again only after 1 s unless a freed slot wakes it (as the runner wires it).
+      retryDelayMs: () => 1000,
+      wake: async (labId) => {
+        const queue = queues.queue(RECONCILE_QUEUE);
+        const jobId = await queue.getDeduplicationJobId(labId);
+        const job = jobId ? await queue.getJob(jobId) : undefined;
+        if (job && (await job.isDelayed())) await job.promote();
+        woken.push(labId);
+      },
     });
+    const woken: string[] = [];
     let running = 0;
     let mostAtOnce = 0;
     const started: string[] = [];
@@ -115,6 +124,9 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
       },
     );
     expect(mostAtOnce).toBe(2);
+    // Each freed slot woke the next in line.
+    expect(woken.length).toBeGreaterThan(0);
+    for (const labId of woken) expect(labs).toContain(labId);
     // Join order: two learners admitted together may start either way round, but nobody starts before a
     // learner who joined two or more places earlier.
     const firstStart = (labId: string) => started.indexOf(labId);

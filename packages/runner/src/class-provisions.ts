@@ -12,6 +12,8 @@ export interface ClassProvisionGateOptions {
   logger: Logger;
   /** How long a lab in line waits before asking again: the first in line soon, later places less often. */
   retryDelayMs?: (place: number) => number;
+  /** Starts a waiting lab's reconcile now (a slot was given back and it is first in line). */
+  wake?: (labId: string) => Promise<void>;
 }
 
 const defaultRetryDelay = (place: number) => Math.min(2000, 100 + 50 * place);
@@ -50,9 +52,14 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
       try {
         await work();
       } finally {
-        await slots
-          .release(klass.classId, labId)
-          .catch((error: unknown) => logger.warn({ err: error, labId }, 'could not give back a class provision slot'));
+        try {
+          await slots.release(klass.classId, labId);
+          // The next in line need not wait out its retry delay: start it now.
+          const next = await slots.head(klass.classId);
+          if (next) await options.wake?.(next);
+        } catch (error) {
+          logger.warn({ err: error, labId }, 'could not give back a class provision slot');
+        }
       }
     },
   };

@@ -3,7 +3,14 @@ import { type Builder, createBuilder, createLearnerBuilder, createRedisBuildLock
 import { createClusterDriver, loadKubeConfig, observeKubeRequests } from '@labbot/cluster';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
-import { closeOnSignals, createQueues, createReconcileWorker, publishLabEvent, type Queues } from '@labbot/queue';
+import {
+  closeOnSignals,
+  createQueues,
+  createReconcileWorker,
+  publishLabEvent,
+  type Queues,
+  RECONCILE_QUEUE,
+} from '@labbot/queue';
 import { createClassProvisionSlots, createClassRoster, createLabStore, type LabStore } from '@labbot/store';
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
@@ -199,6 +206,12 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     slots: createClassProvisionSlots({ redis }),
     defaultMaxConcurrent: config.classes.maxConcurrentProvisions,
     logger,
+    wake: async (labId) => {
+      const queue = queues.queue(RECONCILE_QUEUE);
+      const jobId = await queue.getDeduplicationJobId(labId);
+      const job = jobId ? await queue.getJob(jobId) : undefined;
+      if (job && (await job.isDelayed())) await job.promote();
+    },
   });
   const worker = createReconcileWorker({
     connection: redis,

@@ -41,7 +41,9 @@ describe('per-class provision slots (Redis)', () => {
     await s.enterLine('c5', 'early', 1);
     await s.enterLine('c5', 'late', 2);
     expect(await s.acquire('c5', 'late', 2, 1)).toMatchObject({ admitted: false, place: 2, inFlight: 0 });
+    expect(await s.head('c5')).toBe('early');
     expect(await s.acquire('c5', 'early', 1, 1)).toEqual({ admitted: true, first: true });
+    expect(await s.head('c5')).toBe('late');
   });
 
   it("a retry gives the slot back: the next learner goes while the first one's retry waits its turn again", async () => {

@@ -18,6 +18,8 @@ export interface ClassProvisionSlots {
   enterLine(classId: string, labId: string, seq: number): Promise<void>;
   /** Gives the slot back (the reconcile run ended, whatever its outcome). */
   release(classId: string, labId: string): Promise<void>;
+  /** The lab first in line (the next to get a slot), if any. */
+  head(classId: string): Promise<string | undefined>;
   /** Labs holding a slot and labs in line, now. */
   counts(classId: string): Promise<{ inFlight: number; waiting: number }>;
 }
@@ -102,6 +104,11 @@ export function createClassProvisionSlots(options: ClassProvisionSlotsOptions): 
     async release(classId, labId) {
       const [slots] = keys(classId);
       await redis.zrem(slots as string, labId);
+    },
+    async head(classId) {
+      const [, line] = keys(classId) as [string, string];
+      const [first] = await redis.zrange(line, 0, 0);
+      return first;
     },
     async counts(classId) {
       const [slots, line] = keys(classId) as [string, string];
