@@ -64,5 +64,3 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
     },
   };
 }
-
-export type ClassProvisionGate = ReturnType<typeof createClassProvisionGate>;

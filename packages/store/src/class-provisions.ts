@@ -107,7 +107,7 @@ export function createClassProvisionSlots(options: ClassProvisionSlotsOptions): 
     },
     async head(classId) {
       const [, line] = keys(classId) as [string, string];
-      const [first] = await redis.zrange(line, 0, 0);
+      const [first] = await redis.zrange(line, '0', '0');
       return first;
     },
     async counts(classId) {
