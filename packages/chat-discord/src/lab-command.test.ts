@@ -37,6 +37,19 @@ describe('the /lab class options as command text', () => {
     expect(parseLabCommand(text)).toEqual({ ok: true, command: { kind: 'help-me', text: 'pods pending' } });
   });
 
+  it('more time for one learner', () => {
+    const text = commandText(
+      group('extend', [
+        { name: 'minutes', type: ApplicationCommandOptionType.Integer, value: 15 },
+        { name: 'learner', type: ApplicationCommandOptionType.User, value: '310000000000000101' },
+      ]),
+    );
+    expect(parseLabCommand(text)).toEqual({
+      ok: true,
+      command: { kind: 'class-extend', learner: '310000000000000101', minutes: 15 },
+    });
+  });
+
   it('a broadcast keeps its words', () => {
     const text = commandText(
       group('say', [{ name: 'text', type: ApplicationCommandOptionType.String, value: 'step 2 now: open the README' }]),

@@ -16,6 +16,7 @@ export interface InteractionOptionLike {
 
 const STRING = 3;
 const INTEGER = 4;
+const USER = 6;
 const ATTACHMENT = 11;
 const SUBCOMMAND = 1;
 const SUBCOMMAND_GROUP = 2;
@@ -134,6 +135,17 @@ export const LAB_COMMAND: RESTPostAPIChatInputApplicationCommandsJSONBody = {
         subcommand('status', 'Every learner of your class: stage, diagnosis, thread', [classOption]),
         subcommand('say', "Post a message in every learner's thread of your class", [
           { type: STRING, name: 'text', description: 'What to tell the class', required: true, max_length: 1000 },
+        ]),
+        subcommand('extend', 'Give one learner, or everyone, more minutes', [
+          {
+            type: INTEGER,
+            name: 'minutes',
+            description: 'Minutes to add',
+            required: true,
+            min_value: 1,
+            max_value: 1440,
+          },
+          { type: USER, name: 'learner', description: 'One learner (default: everyone)', required: false },
         ]),
         subcommand('end', 'End the class and tear down every lab of it', [classOption]),
         subcommand('export', 'Export the results of the class as CSV', [classOption]),

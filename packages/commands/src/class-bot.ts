@@ -176,7 +176,7 @@ export function createClassBot(options: ClassBotOptions) {
 
   function requireInstructor(
     actor: Actor,
-    action: 'class-start' | 'class-status' | 'class-end' | 'class-export' | 'class-say',
+    action: 'class-start' | 'class-status' | 'class-end' | 'class-export' | 'class-say' | 'class-extend',
   ) {
     const verdict = authorize({ actor, action, instructorRoles: options.instructorRoles });
     if (!verdict.allowed) throw new Refusal(`${verdict.reason} Ask your instructor for the class's Join button.`);
@@ -669,6 +669,79 @@ export function createClassBot(options: ClassBotOptions) {
     await takeOrDone(action, member.labId, incoming);
   }
 
+  /**
+   * `/lab class extend [learner] <minutes>`: more time for one learner or everyone; a lab ends at most
+   * `maxExtensionMinutes` after the class's lab lifetime from its join, and each learner is told in their thread.
+   */
+  async function extend(command: Extract<ClassCommand, { kind: 'class-extend' }>, incoming: IncomingCommand) {
+    const { actor, conversation, respond } = incoming;
+    requireInstructor(actor, 'class-extend');
+    const klass = await findClass(undefined, conversation, actor);
+    if (klass?.state !== 'open') throw new Refusal('There is no open class here to give more time to.');
+    if (!mayManageClass(actor, klass, options.adminRoles)) {
+      throw new Refusal(
+        `Only the instructor who started class ${klass.classId}, or an admin, can give its labs more time.`,
+      );
+    }
+    const members = (await roster.members(klass.classId)).filter(
+      (member) => command.learner === undefined || member.userId === command.learner,
+    );
+    if (members.length === 0) throw new Refusal(`<@${command.learner}> is not a learner of class ${klass.classId}.`);
+    await respond.defer({ ephemeral: true });
+    const ceiling = options.classLimits.maxExtensionMinutes ?? 120;
+    const ttl = klass.ttlMinutes ?? options.limits.labTtlMinutes;
+    const now = clock();
+    const key = `class-extend-${now.getTime().toString(36)}`;
+    let extended = 0;
+    const atLimit: string[] = [];
+    for (const member of members) {
+      const lab = await store.get(member.labId);
+      if (lab?.classId !== klass.classId || lab.desired.state !== 'running') continue;
+      const limit = Date.parse(member.joinedAt) + (ttl + ceiling) * 60_000;
+      const wanted = Date.parse(lab.expiresAt) + command.minutes * 60_000;
+      const until = Math.min(wanted, limit);
+      if (until < wanted) atLimit.push(member.userId);
+      if (until <= Date.parse(lab.expiresAt)) continue;
+      const updated = await store.update(
+        lab.labId,
+        (current) => ({
+          ...current,
+          expiresAt: new Date(until).toISOString(),
+          // A new expiry gets its own warning.
+          observed: { ...current.observed, expiryWarnedAt: undefined },
+        }),
+        { audit: { actor: actor.userId, action: 'class.extended', detail: { minutes: command.minutes } } },
+      );
+      extended++;
+      if (updated.threadId) {
+        const minutesLeft = Math.round((until - now.getTime()) / 60_000);
+        await queues.enqueueOutbox(platformOfThread(updated.threadId) ?? updated.owner.platform, {
+          threadId: updated.threadId,
+          key,
+          labId: updated.labId,
+          message: {
+            tone: 'info',
+            blocks: [
+              {
+                kind: 'text',
+                text: `⏰ <@${actor.userId}> gave your lab more time: it now ends in ${minutesLeft} min (${new Date(until).toISOString().slice(11, 16)} UTC).`,
+              },
+            ],
+          },
+        });
+      }
+    }
+    const limitNote = atLimit.length
+      ? ` ${atLimit.map((userId) => `<@${userId}>`).join(', ')} reached the limit here (${ceiling} min beyond the ${ttl}-minute lab lifetime).`
+      : '';
+    await respond.reply(
+      text(
+        `Gave ${extended} ${extended === 1 ? 'lab' : 'labs'} of class ${klass.classId} up to ${command.minutes} more minutes.${limitNote}`,
+      ),
+      { ephemeral: true },
+    );
+  }
+
   const exportCsv = (klass: ClassRecord) => classExportCsv(sources, klass);
 
   async function exportClass(classId: string | undefined, incoming: IncomingCommand): Promise<void> {
@@ -730,6 +803,8 @@ export function createClassBot(options: ClassBotOptions) {
           return helpMe(command.text, incoming);
         case 'class-take':
           return takeOrDoneByName('take', command.learner, incoming);
+        case 'class-extend':
+          return extend(command, incoming);
         case 'class-done':
           return takeOrDoneByName('done', command.learner, incoming);
       }

@@ -375,6 +375,7 @@ export function createLabBot(options: LabBotOptions) {
       case 'class-say':
       case 'class-take':
       case 'class-done':
+      case 'class-extend':
       case 'help-me':
         return classesOrRefuse().run(command, incoming);
     }

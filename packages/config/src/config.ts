@@ -46,7 +46,7 @@ export interface LabbotConfig {
   /** Admins may end any class: user ids, or role ids. */
   admins: { users: string[]; roles: string[] };
   /** Class limits (operator ceilings): learners per class, labs of one class provisioned at once. */
-  classes: { maxLearners: number; maxConcurrentProvisions: number };
+  classes: { maxLearners: number; maxConcurrentProvisions: number; maxExtensionMinutes: number };
   /** Labs one runner reconciles at once. */
   runner: { concurrency: number };
   limits: {
@@ -183,6 +183,7 @@ export function loadConfig(
     classes: {
       maxLearners: e.LABBOT_CLASS_MAX_LEARNERS,
       maxConcurrentProvisions: e.LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS,
+      maxExtensionMinutes: e.LABBOT_CLASS_MAX_EXTENSION_MINUTES,
     },
     runner: { concurrency: e.LABBOT_RUNNER_CONCURRENCY },
     limits: {

@@ -17,6 +17,8 @@ describe('class commands', () => {
     ],
     ['class say step 2 now:   open the README', { kind: 'class-say', text: 'step 2 now: open the README' }],
     ['class take ann', { kind: 'class-take', learner: 'ann' }],
+    ['class extend 15', { kind: 'class-extend', minutes: 15 }],
+    ['class extend <@U0LRN0001> 30', { kind: 'class-extend', learner: 'U0LRN0001', minutes: 30 }],
     ['class done <@U0LRN0001>', { kind: 'class-done', learner: 'U0LRN0001' }],
     ['help-me', { kind: 'help-me' }],
     ['help-me my pods   are pending', { kind: 'help-me', text: 'my pods are pending' }],
@@ -38,6 +40,8 @@ describe('class commands', () => {
     ['class start intro at-once=x', /"x" is not a number of labs set up at once/],
     ['class say', /Say what to tell the class/],
     ['class take', /Say whose raised hand/],
+    ['class extend', /Say how many minutes/],
+    ['class extend ann soon', /"soon" is not a number of minutes to add/],
     ['class join nope', /not a class id/],
     ['class frobnicate', /Unknown class command/],
   ])('refuses %s with one sentence', (text, message) => {

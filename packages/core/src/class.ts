@@ -53,6 +53,12 @@ export const ClassCommandSchema = z.discriminatedUnion('kind', [
   /** An instructor takes a learner's raised hand, or says they were helped (the local chat's Take / Done). */
   z.object({ kind: z.literal('class-take'), learner: z.string().min(1).max(128) }),
   z.object({ kind: z.literal('class-done'), learner: z.string().min(1).max(128) }),
+  /** More time for one learner's lab, or for every lab of the class (within the operator's ceiling). */
+  z.object({
+    kind: z.literal('class-extend'),
+    learner: z.string().min(1).max(128).optional(),
+    minutes: z.number().int().min(1).max(CLASS_TTL_MINUTES.max),
+  }),
   /** A message for every learner's thread of the class (e.g. "step 2 now"). */
   z.object({ kind: z.literal('class-say'), text: z.string().min(1).max(CLASS_SAY_MAX_LENGTH) }),
 ]);
@@ -60,7 +66,8 @@ export type ClassCommand = z.infer<typeof ClassCommandSchema>;
 
 export type ClassCommandParseResult = { ok: true; command: ClassCommand } | { ok: false; error: string };
 
-const CLASS_USAGE = 'start <lesson> [variant] [ttl] [max] [at-once=N], join, status, say, take, done, end, export';
+const CLASS_USAGE =
+  'start <lesson> [variant] [ttl] [max] [at-once=N], join, status, say, take, done, extend, end, export';
 
 function fail(error: string): ClassCommandParseResult {
   return { ok: false, error };
@@ -139,6 +146,21 @@ export function parseClassCommand(args: string[]): ClassCommandParseResult {
         return fail(`A class message may be at most ${CLASS_SAY_MAX_LENGTH} characters (yours has ${said.length}).`);
       return { ok: true, command: { kind: 'class-say', text: said } };
     }
+    case 'extend': {
+      if (rest.length < 1 || rest.length > 2)
+        return fail('Say how many minutes, and for whom if not everyone, e.g. "/lab class extend ann 15".');
+      // Minutes last in text; first (`minutes=15`) from Discord, whose required options come first.
+      const named = rest.findIndex((word) => /^minutes=/i.test(word));
+      const minutesAt = named >= 0 ? named : rest.length - 1;
+      const minutesWord = (rest[minutesAt] ?? '').replace(/^minutes=/i, '');
+      const minutes = numberArgument(minutesWord, 'minutes to add', { min: 1, max: CLASS_TTL_MINUTES.max });
+      if (typeof minutes === 'string') return fail(minutes);
+      if (rest.length === 1) return { ok: true, command: { kind: 'class-extend', minutes } };
+      const word = rest[1 - minutesAt] ?? '';
+      const learner = /^<@!?([^>]+)>$/.exec(word)?.[1] ?? word;
+      if (!/^[\w.-]{1,128}$/.test(learner)) return fail(`"${learner.slice(0, 20)}" is not a learner.`);
+      return { ok: true, command: { kind: 'class-extend', learner, minutes } };
+    }
     case 'take':
     case 'done': {
       const learner = /^<@!?([^>]+)>$/.exec(rest[0] ?? '')?.[1] ?? rest[0];
@@ -207,4 +229,6 @@ export interface ClassLimits {
   maxLearners: number;
   /** Labs of one class provisioned at once (the rest wait their turn in join order). */
   maxConcurrentProvisions: number;
+  /** Most minutes an instructor may add to a lab beyond the class's lab lifetime (default 120). */
+  maxExtensionMinutes?: number;
 }

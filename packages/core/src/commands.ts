@@ -75,7 +75,7 @@ export const LAB_COMMAND_HELP: Record<LabSubcommand, string> = {
   build:
     '/lab build [folder] — build your own Dockerfile (attach it with your files, or name a folder in the local chat)',
   class:
-    '/lab class start <lesson> [variant] [ttl] [max] [at-once=N] | join | status | say <text> | take|done <learner> | end | export — run a class (instructors; learners join)',
+    '/lab class start <lesson> [variant] [ttl] [max] [at-once=N] | join | status | say <text> | take|done <learner> | extend [learner] <minutes> | end | export — run a class (instructors; learners join)',
   'help-me': '/lab help-me [note] — in a class: raise your hand; the instructor is told and comes to your thread',
 };
 

@@ -20,6 +20,7 @@ export const LAB_ACTIONS = [
   'class-join',
   'class-say',
   'class-take',
+  'class-extend',
   'help-me',
 ] as const;
 export const LabActionSchema = z.enum(LAB_ACTIONS);
@@ -53,6 +54,7 @@ const CLASS_ACTIONS: readonly LabAction[] = [
   'class-export',
   'class-say',
   'class-take',
+  'class-extend',
 ];
 /** What an instructor may do on a learner's lab of their class (not reset or kubectl: those are the learner's). */
 const INSTRUCTOR_LAB_ACTIONS: readonly LabAction[] = ['status', 'check', 'stop'];

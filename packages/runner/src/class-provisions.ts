@@ -34,7 +34,7 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
         return work();
       }
       const klass = await store.getClass(record.classId);
-      if (!klass || klass.state !== 'open') return work();
+      if (klass?.state !== 'open') return work();
       const member = await roster.member(klass.classId, record.owner.userId);
       const max = klass.maxConcurrentProvisions ?? options.defaultMaxConcurrent;
       const turn = await slots.acquire(klass.classId, labId, member?.seq ?? Number.MAX_SAFE_INTEGER, max);

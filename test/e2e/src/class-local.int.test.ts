@@ -286,6 +286,26 @@ describe('a class that sets up 2 labs at a time', () => {
       .at(-1)?.at;
     expect(Number(secondsToReady)).toBeCloseTo((Date.parse(readyAt ?? '') - Date.parse(joinedAt ?? '')) / 1000, 0);
     expect(Number(secondsToReady)).toBeGreaterThan(0);
+    // More time: one learner, within the operator's ceiling (120 min beyond the 30-minute lab lifetime).
+    await say('as kim: /lab class extend 5');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors/);
+    const before = Date.parse((await harness.store.get(labOf('hal')))?.expiresAt ?? '');
+    await say('/lab class extend hal 15');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Gave 1 lab of class [0-9a-f]{10} up to 15 more minutes\.$/);
+    expect(Date.parse((await harness.store.get(labOf('hal')))?.expiresAt ?? '')).toBe(before + 15 * 60_000);
+    const halThread = (await harness.store.get(labOf('hal')))?.threadId ?? '';
+    await waitForValue(
+      'the extension in hal’s thread',
+      () => adapter.threadTexts(halThread),
+      (texts) => texts.some((text) => /⏰ <@teacher> gave your lab more time: it now ends in \d+ min/.test(text)),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    await say('/lab class extend ivy 600');
+    expect(adapter.channelTexts().at(-1)).toMatch(
+      /<@ivy> reached the limit here \(120 min beyond the 30-minute lab lifetime\)/,
+    );
+    const ivy = (await createClassRoster({ redis: harness.redis }).member(classId, 'ivy'))?.joinedAt ?? '';
+    expect(Date.parse((await harness.store.get(labOf('ivy')))?.expiresAt ?? '')).toBe(Date.parse(ivy) + 150 * 60_000);
     await say('/lab class end');
     expect(adapter.channelTexts().at(-1)).toMatch(/ended: 5 labs are being torn down/);
   });

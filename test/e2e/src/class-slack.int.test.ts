@@ -274,6 +274,22 @@ describe('a class of 30 on Slack', () => {
     expect(slack.violations).toEqual([]);
   });
 
+  it('the instructor gives one learner more time: the expiry moves and their thread is told', async () => {
+    const learner = LEARNERS[2]!;
+    const before = Date.parse((await harness.store.get(labOf(learner)))?.expiresAt ?? '');
+    const seen = slack.ephemerals.length;
+    await command(`class extend <@${learner}> 10`, TEACHER);
+    await ephemeralAfter(TEACHER, seen, /Gave 1 lab of class/);
+    expect(Date.parse((await harness.store.get(labOf(learner)))?.expiresAt ?? '')).toBe(before + 10 * 60_000);
+    const threadTs = (await harness.store.get(labOf(learner)))?.threadId?.split(':')[3] ?? '';
+    await waitForValue(
+      'the extension in the thread',
+      () => slack.threadReplies(CHANNEL, threadTs).map(visibleText),
+      (texts) => texts.some((text) => text.includes(`<@${TEACHER}> gave your lab more time`)),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+  });
+
   it('joining twice leads to the same lab', async () => {
     const before = slack.ephemerals.length;
     await driver.blockAction({
