@@ -30,11 +30,17 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
   return {
     async run(labId: string, context: Pick<JobContext, 'later'>, work: () => Promise<void>): Promise<void> {
       const record = await store.get(labId);
-      if (!record?.classId || record.desired.state !== 'running' || decideReconcile(record).action === 'none') {
+      if (!record?.classId) return work();
+      const classId = record.classId;
+      // Nothing to bring up (or the class ended): a slot this lab still holds (its runner died after the work
+      // and before giving it back) is given back now rather than when its lease runs out.
+      const passThrough = async () => {
+        await slots.release(classId, labId);
         return work();
-      }
-      const klass = await store.getClass(record.classId);
-      if (klass?.state !== 'open') return work();
+      };
+      if (record.desired.state !== 'running' || decideReconcile(record).action === 'none') return passThrough();
+      const klass = await store.getClass(classId);
+      if (klass?.state !== 'open') return passThrough();
       const member = await roster.member(klass.classId, record.owner.userId);
       const max = klass.maxConcurrentProvisions ?? options.defaultMaxConcurrent;
       const turn = await slots.acquire(klass.classId, labId, member?.seq ?? Number.MAX_SAFE_INTEGER, max);
