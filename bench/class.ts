@@ -102,6 +102,22 @@ try {
   adapter.boardEdits = [];
   const buildsBefore = runner.builder.stats().builds;
   const names = Array.from({ length: learners }, (_, i) => `learner-${String(i + 1).padStart(3, '0')}`);
+  // Where the labs' time goes: every 250 ms, how many labs of the class are in each phase (lab-seconds per phase).
+  const classId = (await harness.store.listClasses()).find((klass) => klass.lessonId === together)?.classId ?? '';
+  const labSecondsByPhase: Record<string, number> = {};
+  let sampling = true;
+  const sampler = (async () => {
+    let last = performance.now();
+    while (sampling) {
+      const labs = await harness.store.listByClass(classId);
+      const now = performance.now();
+      for (const lab of labs) {
+        labSecondsByPhase[lab.observed.phase] = (labSecondsByPhase[lab.observed.phase] ?? 0) + (now - last) / 1000;
+      }
+      last = now;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
   started = performance.now();
   // Every learner presses Join within one second.
   const joins: Promise<void>[] = [];
@@ -113,6 +129,8 @@ try {
   const joinedMs = Math.round(performance.now() - started);
   await Promise.all(names.map((name) => ready(name, together)));
   const allReadyMs = Math.round(performance.now() - started);
+  sampling = false;
+  await sampler;
   // Let the last board edit and status edits go out.
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const stats = harness.sim.stats();
@@ -142,6 +160,9 @@ try {
         chatCallsPerLearner: Number((learnerCalls / learners).toFixed(2)),
         chatCalls: calls,
         k8sRequestsPerLab: Number((stats.total / learners).toFixed(1)),
+        labSecondsByPhase: Object.fromEntries(
+          Object.entries(labSecondsByPhase).map(([phase, seconds]) => [phase, Math.round(seconds)]),
+        ),
         k8sByVerb: stats.byVerb,
       },
       null,

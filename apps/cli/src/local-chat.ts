@@ -15,8 +15,11 @@ export interface LocalChatOptions {
   embeddedRunner: boolean;
   /** Give up after this many seconds (non-interactive), exit code 1. */
   timeoutSeconds?: number;
-  /** Lines typed one after another, each once the labs settled (the demo's script); the input is not read. */
-  script?: string[];
+  /**
+   * Lines typed one after another, each once the labs settled (the demo's script); a group of lines is typed at
+   * once (e.g. a class's learners pressing Join together). The input is not read.
+   */
+  script?: (string | string[])[];
   userId?: string;
   /** The local user is an instructor (class commands); default true. Lines `as ann: ...` play learners. */
   instructor?: boolean;
@@ -105,9 +108,10 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
   let code = 0;
   try {
     if (options.script) {
-      for (const line of options.script) {
-        options.output.write(`lab> ${line}\n`);
-        await adapter.handleLine(line);
+      for (const step of options.script) {
+        const lines = typeof step === 'string' ? [step] : step;
+        for (const line of lines) options.output.write(`lab> ${line}\n`);
+        await Promise.all(lines.map((line) => adapter.handleLine(line)));
         // Let the command's first effects arrive before waiting for the labs to settle.
         await new Promise((resolve) => setTimeout(resolve, 500));
         if (!(await waitUntil(allSettled))) {

@@ -53,6 +53,7 @@ import {
   renderDocumentModal,
 } from './cards.js';
 import { commandText, focusedValue, LAB_COMMAND } from './lab-command.js';
+import { createDiscordRequest } from './rest-request.js';
 
 export interface DiscordAdapterOptions {
   /** The bot token. */
@@ -135,6 +136,7 @@ export class DiscordChatAdapter implements ChatAdapter {
         // Status posts and edits go through the outbox, which waits as told and coalesces meanwhile;
         // interaction answers (3 s deadline) and thread creation are left to discord.js, which waits.
         rejectOnRateLimit: (data: RateLimitData) => OUTBOX_ROUTE.test(data.route),
+        makeRequest: createDiscordRequest(),
       },
     });
     this.#client = client;

@@ -16,6 +16,7 @@ export interface InteractionOptionLike {
 
 const STRING = 3;
 const INTEGER = 4;
+const USER = 6;
 const ATTACHMENT = 11;
 const SUBCOMMAND = 1;
 const SUBCOMMAND_GROUP = 2;
@@ -83,6 +84,9 @@ export const LAB_COMMAND: RESTPostAPIChatInputApplicationCommandsJSONBody = {
       { type: ATTACHMENT, name: 'file2', description: 'Another file', required: false },
       { type: ATTACHMENT, name: 'file3', description: 'Another file', required: false },
     ]),
+    subcommand('help-me', 'In a class: raise your hand, your instructor comes to your thread', [
+      { type: STRING, name: 'note', description: 'What you are stuck on', required: false, max_length: 300 },
+    ]),
     subcommand('list', 'Your labs'),
     subcommand('lessons', 'The lessons you can start'),
     subcommand('help', 'How to use labbot', [
@@ -118,9 +122,31 @@ export const LAB_COMMAND: RESTPostAPIChatInputApplicationCommandsJSONBody = {
             min_value: 1,
             max_value: 500,
           },
+          {
+            type: INTEGER,
+            name: 'at-once',
+            description: 'Labs set up at once (the others wait in join order)',
+            required: false,
+            min_value: 1,
+            max_value: 200,
+          },
         ]),
         subcommand('join', 'Join the class of this channel: your own lab in your own thread', [classOption]),
         subcommand('status', 'Every learner of your class: stage, diagnosis, thread', [classOption]),
+        subcommand('say', "Post a message in every learner's thread of your class", [
+          { type: STRING, name: 'text', description: 'What to tell the class', required: true, max_length: 1000 },
+        ]),
+        subcommand('extend', 'Give one learner, or everyone, more minutes', [
+          {
+            type: INTEGER,
+            name: 'minutes',
+            description: 'Minutes to add',
+            required: true,
+            min_value: 1,
+            max_value: 1440,
+          },
+          { type: USER, name: 'learner', description: 'One learner (default: everyone)', required: false },
+        ]),
         subcommand('end', 'End the class and tear down every lab of it', [classOption]),
         subcommand('export', 'Export the results of the class as CSV', [classOption]),
       ],

@@ -14,7 +14,7 @@ import {
   type RedisClient,
   type WorkerTuning,
 } from '@labbot/queue';
-import { createClassRoster, type LabStore } from '@labbot/store';
+import { createClassHelpDesk, createClassProvisionSlots, createClassRoster, type LabStore } from '@labbot/store';
 import { createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
 
 export interface ChatServiceOptions {
@@ -25,7 +25,7 @@ export interface ChatServiceOptions {
   lessons: LessonCatalog;
   instructorRoles: readonly string[];
   limits: LabBotOptions['limits'];
-  /** Class limits and admins (defaults: 200 learners, 16 provisions at once, no admins). */
+  /** Class limits and admins (defaults: 200 learners, 12 provisions of a class at once, no admins). */
   classes?: Partial<Pick<NonNullable<LabBotOptions['classes']>, 'limits' | 'adminRoles' | 'boardIntervalMs'>>;
   logger?: Logger;
   clock?: () => Date;
@@ -62,7 +62,9 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     limits: options.limits,
     classes: {
       roster: createClassRoster({ redis }),
-      limits: options.classes?.limits ?? { maxLearners: 200, maxConcurrentProvisions: 16 },
+      provisions: createClassProvisionSlots({ redis }),
+      helpDesk: createClassHelpDesk({ redis }),
+      limits: options.classes?.limits ?? { maxLearners: 200, maxConcurrentProvisions: 12 },
       ...(options.classes?.adminRoles ? { adminRoles: options.classes.adminRoles } : {}),
       ...(options.classes?.boardIntervalMs !== undefined ? { boardIntervalMs: options.classes.boardIntervalMs } : {}),
     },

@@ -1,6 +1,6 @@
 import type { ChatButton, ChatMessage, MessageBlock } from '@labbot/chat';
 import { CLASS_STAGES, type ClassStage, classStageOf, type LabRecord } from '@labbot/core';
-import type { CheckRecord, ClassRecord, FinalResult, RosterEntry } from '@labbot/store';
+import type { CheckRecord, ClassRecord, FinalResult, HelpRequest, RosterEntry } from '@labbot/store';
 
 /** Everything a class view is drawn from: the class, its learners in join order, their labs, checks and final results. */
 export interface ClassSnapshot {
@@ -12,6 +12,8 @@ export interface ClassSnapshot {
   labs: Map<string, LabRecord>;
   checks: Map<string, CheckRecord>;
   finals: Map<string, FinalResult>;
+  /** Raised hands, earliest first (empty when help requests are not set up). */
+  hands?: HelpRequest[];
 }
 
 /** One learner as every class view shows them. */
@@ -174,6 +176,9 @@ export function renderClassBoard(snapshot: ClassSnapshot, options: BoardOptions)
     },
     { kind: 'fields', fields },
   ];
+  const hands = open ? raisedHands(snapshot) : undefined;
+  // Raised hands first: who asks for help is what an instructor looks for before anything else.
+  if (hands) blocks.splice(1, 0, { kind: 'text', text: hands });
   // Keep the list within one text block of the platform (Slack: 3000, Discord: 4096 characters).
   const budget = Math.max(400, Math.min(options.maxLength, 3000) - 200);
   if (rows.length > 0) blocks.push({ kind: 'text', text: foldedLearnerList(rows, snapshot.checkCount, budget) });
@@ -190,6 +195,22 @@ export function renderClassBoard(snapshot: ClassSnapshot, options: BoardOptions)
     blocks,
     ...(buttons.length ? { buttons } : {}),
   };
+}
+
+/** The raised hands as the board's first lines: learner, stage, diagnosis, and who is helping (at most 10 shown). */
+function raisedHands(snapshot: ClassSnapshot): string | undefined {
+  const hands = snapshot.hands ?? [];
+  if (hands.length === 0) return undefined;
+  const lines = hands.slice(0, 10).map((hand) => {
+    const lab = snapshot.labs.get(hand.labId);
+    const where = lab
+      ? [STAGE_LABEL[classStageOf(lab.observed.phase)], diagnosisWord(lab)].filter(Boolean).join(' · ')
+      : '';
+    const who = hand.takenBy ? `${mention(hand.takenBy)} is helping` : 'waiting for an instructor';
+    return `${hand.takenBy ? '🧑‍🏫' : '✋'} ${mention(hand.userId)}${where ? ` (${where})` : ''} — ${who}`;
+  });
+  const more = hands.length > 10 ? `\n… and ${hands.length - 10} more` : '';
+  return `**Raised hands: ${hands.length}**\n${lines.join('\n')}${more}`;
 }
 
 /** `/lab class status`: every learner with stage, diagnosis and where their thread is, folded to fit. */

@@ -23,7 +23,15 @@ import {
 } from '@labbot/core';
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { LabQueues } from '@labbot/queue';
-import type { ClassRecord, ClassRoster, FinalResult, LabStore } from '@labbot/store';
+import type {
+  ClassHelpDesk,
+  ClassProvisionSlots,
+  ClassRecord,
+  ClassRoster,
+  FinalResult,
+  HelpRequest,
+  LabStore,
+} from '@labbot/store';
 import { type ClassSnapshot, classCsv, learnerRows, renderClassBoard, renderClassStatus } from './class-board.js';
 import { Refusal } from './refusal.js';
 
@@ -36,6 +44,10 @@ export interface ClassLabHooks {
 export interface ClassBotOptions {
   store: LabStore;
   roster: ClassRoster;
+  /** The class's provision slots (the runner takes them); a joiner behind a full class is told their place. */
+  provisions?: Pick<ClassProvisionSlots, 'counts' | 'enterLine'>;
+  /** Raised hands (Need help / `/lab help-me`, Take / Done); help requests are refused without it. */
+  helpDesk?: ClassHelpDesk;
   queues: LabQueues;
   lessons: LessonCatalog;
   instructorRoles: readonly string[];
@@ -67,6 +79,12 @@ const ownerOf = (actor: Actor): LabOwner => ({
 
 const isActive = (lab: LabRecord) => lab.desired.state === 'running' && lab.observed.phase !== 'failed';
 
+/**
+ * A class lab's status message is edited at most this often: a class of 100 editing every second would be 100
+ * edits a second, over Discord's global limit and far over Slack's chat.update tier, and the board shows the class.
+ */
+export const CLASS_STATUS_INTERVAL_MS = 4000;
+
 /** The outbox key of a class's board message in its channel. */
 export const boardKeyOf = (classId: string) => `class-${classId}`;
 
@@ -85,16 +103,18 @@ export interface ClassSources {
   store: LabStore;
   roster: ClassRoster;
   lessons: LessonCatalog;
+  helpDesk?: ClassHelpDesk | undefined;
 }
 
 /** Everything a class view is drawn from, read now. */
 export async function classSnapshot(sources: ClassSources, klass: ClassRecord): Promise<ClassSnapshot> {
   const lesson = sources.lessons.find(klass.lessonId);
-  const [members, labList, checks, finals] = await Promise.all([
+  const [members, labList, checks, finals, hands] = await Promise.all([
     sources.roster.members(klass.classId),
     sources.store.listByClass(klass.classId),
     sources.roster.checks(klass.classId),
     sources.roster.finals(klass.classId),
+    sources.helpDesk?.list(klass.classId) ?? Promise.resolve([]),
   ]);
   return {
     klass,
@@ -104,15 +124,25 @@ export async function classSnapshot(sources: ClassSources, klass: ClassRecord): 
     labs: new Map(labList.map((lab) => [lab.labId, lab])),
     checks,
     finals,
+    hands,
   };
 }
 
-/** When each lab first became ready (the runner's `observed.ready` audit entry). */
-async function readyTimesOf(store: LabStore, labIds: string[]): Promise<Map<string, string>> {
+/**
+ * When each learner's lab first became ready after they joined (the runner's `observed.ready` audit entry; a lab
+ * id is the same for the same learner and lesson, so its trail may hold a ready from an earlier class or lab).
+ */
+async function readyTimesOf(
+  store: LabStore,
+  members: readonly { labId: string; joinedAt: string }[],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   await Promise.all(
-    labIds.map(async (labId) => {
-      const entry = (await store.history(labId)).find((candidate) => candidate.action === 'observed.ready');
+    members.map(async ({ labId, joinedAt }) => {
+      const joined = Date.parse(joinedAt);
+      const entry = (await store.history(labId)).find(
+        (candidate) => candidate.action === 'observed.ready' && Date.parse(candidate.at) >= joined,
+      );
       if (entry) out.set(labId, entry.at);
     }),
   );
@@ -128,10 +158,7 @@ export async function classExportCsv(sources: ClassSources, klass: ClassRecord):
         (result) => result.name,
       )
     : [];
-  const ready = await readyTimesOf(
-    sources.store,
-    snapshot.members.map((member) => member.labId),
-  );
+  const ready = await readyTimesOf(sources.store, snapshot.members);
   return classCsv(snapshot, checkNames, (labId) => ready.get(labId));
 }
 
@@ -147,12 +174,15 @@ export function createClassBot(options: ClassBotOptions) {
   const lastRefresh = new Map<string, number>();
   let stopped = false;
 
-  function requireInstructor(actor: Actor, action: 'class-start' | 'class-status' | 'class-end' | 'class-export') {
+  function requireInstructor(
+    actor: Actor,
+    action: 'class-start' | 'class-status' | 'class-end' | 'class-export' | 'class-say' | 'class-extend',
+  ) {
     const verdict = authorize({ actor, action, instructorRoles: options.instructorRoles });
     if (!verdict.allowed) throw new Refusal(`${verdict.reason} Ask your instructor for the class's Join button.`);
   }
 
-  const sources: ClassSources = { store, roster, lessons };
+  const sources: ClassSources = { store, roster, lessons, helpDesk: options.helpDesk };
   const snapshotOf = (klass: ClassRecord) => classSnapshot(sources, klass);
 
   /** Posts or edits the class message now (through the outbox, which keeps one message per class). */
@@ -227,6 +257,12 @@ export function createClassBot(options: ClassBotOptions) {
         `Labs may live at most ${options.limits.labTtlMinutes} minutes here (you asked for ${command.ttlMinutes}).`,
       );
     }
+    const provisionCeiling = options.classLimits.maxConcurrentProvisions;
+    if (command.maxConcurrentProvisions !== undefined && command.maxConcurrentProvisions > provisionCeiling) {
+      throw new Refusal(
+        `A class may set up at most ${provisionCeiling} labs at once here (you asked for ${command.maxConcurrentProvisions}).`,
+      );
+    }
     const channelThreadId = channelThreadIdOf(conversation);
     const classId = newClassId();
     let holder = await roster.claimChannel(channelThreadId, classId);
@@ -254,6 +290,7 @@ export function createClassBot(options: ClassBotOptions) {
         state: 'open',
         ttlMinutes,
         maxLearners,
+        maxConcurrentProvisions: command.maxConcurrentProvisions ?? provisionCeiling,
         channelThreadId,
         createdAt: now,
         updatedAt: now,
@@ -345,16 +382,28 @@ export function createClassBot(options: ClassBotOptions) {
         { audit: { actor: actor.userId, action: 'class.joined', detail: { classId: klass.classId } } },
       );
     }
-    // Provisioning follows join order: the join's place in the class is the request's priority.
+    // Provisioning follows join order: the join's place in the class is its place in line and the request's priority.
+    const line = await lineNotice(klass);
+    await options.provisions?.enterLine(klass.classId, labId, joined.entry.seq);
     await queues.enqueueReconcile(labId, 'class.join', { priority: joined.entry.seq });
     touchBoard(klass.classId);
     const withThread = await options.hooks.openThreadIfMissing(lab, respond, lesson.spec.title);
     await respond.reply(
       text(
-        `You joined the class: your own lab of ${lesson.spec.title} is starting in ${withThread.threadId ? options.threadLink(withThread.threadId) : 'your thread'}.`,
+        `You joined the class: your own lab of ${lesson.spec.title} is starting in ${withThread.threadId ? options.threadLink(withThread.threadId) : 'your thread'}.${line}`,
       ),
       { ephemeral: true },
     );
+  }
+
+  /** When every provision slot of the class is taken: one sentence on the joiner's place (empty otherwise). */
+  async function lineNotice(klass: ClassRecord): Promise<string> {
+    if (!options.provisions) return '';
+    const max = klass.maxConcurrentProvisions ?? options.classLimits.maxConcurrentProvisions;
+    const { inFlight, waiting } = await options.provisions.counts(klass.classId);
+    const place = inFlight + waiting - max + 1;
+    if (place < 1) return '';
+    return ` This class sets up ${max} labs at a time and all ${max} are taken: you are number ${place} in line, and your lab starts as soon as one is done (in join order).`;
   }
 
   async function status(classId: string | undefined, incoming: IncomingCommand): Promise<void> {
@@ -369,7 +418,7 @@ export function createClassBot(options: ClassBotOptions) {
     await respond.reply(message, { ephemeral: true });
   }
 
-  const readyTimes = (labIds: string[]) => readyTimesOf(store, labIds);
+  const readyTimes = (members: readonly { labId: string; joinedAt: string }[]) => readyTimesOf(store, members);
 
   async function end(classId: string | undefined, incoming: IncomingCommand): Promise<void> {
     const { actor, conversation, respond } = incoming;
@@ -385,7 +434,7 @@ export function createClassBot(options: ClassBotOptions) {
     }
     await respond.defer({ ephemeral: true });
     const snapshot = await snapshotOf(klass);
-    const ready = await readyTimes(snapshot.members.map((member) => member.labId));
+    const ready = await readyTimes(snapshot.members);
     const finals = new Map<string, FinalResult>();
     for (const row of learnerRows(snapshot)) {
       const lab = snapshot.labs.get(row.entry.labId);
@@ -440,6 +489,254 @@ export function createClassBot(options: ClassBotOptions) {
     await respond.reply(
       text(
         `Class ${klass.classId} ended: ${stopping} labs are being torn down. The class message shows the final results; /lab class export ${klass.classId} gives them as CSV.`,
+      ),
+      { ephemeral: true },
+    );
+  }
+
+  /** `/lab class say <text>`: one message in every learner's thread, through the outbox (one post per thread). */
+  async function say(said: string, incoming: IncomingCommand): Promise<void> {
+    const { actor, conversation, respond } = incoming;
+    requireInstructor(actor, 'class-say');
+    const klass = await findClass(undefined, conversation, actor);
+    if (klass?.state !== 'open') throw new Refusal('There is no open class here to send a message to.');
+    if (!mayManageClass(actor, klass, options.adminRoles)) {
+      throw new Refusal(
+        `Only the instructor who started class ${klass.classId}, or an admin, can message its learners.`,
+      );
+    }
+    await respond.defer({ ephemeral: true });
+    // One key per broadcast: each is a new message in every thread, and a retried delivery posts it once.
+    const key = `class-say-${clock().getTime().toString(36)}-${newClassId().slice(0, 4)}`;
+    const labs = (await store.listByClass(klass.classId)).filter(
+      (lab) => lab.classId === klass.classId && lab.threadId !== undefined && lab.desired.state === 'running',
+    );
+    await Promise.all(
+      labs.map((lab) =>
+        queues.enqueueOutbox(platformOfThread(lab.threadId ?? '') ?? lab.owner.platform, {
+          threadId: lab.threadId ?? '',
+          key,
+          labId: lab.labId,
+          message: { tone: 'info', blocks: [{ kind: 'text', text: `📣 From <@${actor.userId}>: ${said}` }] },
+        }),
+      ),
+    );
+    await respond.reply(text(`Sent to the threads of ${labs.length} learners of class ${klass.classId}.`), {
+      ephemeral: true,
+    });
+  }
+
+  function helpDeskOrRefuse(): ClassHelpDesk {
+    if (!options.helpDesk) throw new Refusal('Help requests are not set up on this labbot.');
+    return options.helpDesk;
+  }
+
+  /** Where a raised hand is shown to the instructors: one message in the class channel per raised hand. */
+  async function showHand(klass: ClassRecord, hand: HelpRequest, lab: LabRecord | undefined): Promise<void> {
+    if (!klass.channelThreadId) return;
+    const where = lab?.threadId ? options.threadLink(lab.threadId) : 'their thread';
+    const learner = `<@${hand.userId}>`;
+    const stage = lab ? classStageOf(lab.observed.phase) : undefined;
+    const diagnosis = lab?.observed.diagnosis?.reason ?? lab?.observed.error?.code;
+    const detail = [stage, diagnosis].filter(Boolean).join(' · ');
+    const message: ChatMessage = hand.takenBy
+      ? {
+          title: `🧑‍🏫 <@${hand.takenBy}> is helping ${learner}`,
+          tone: 'progress',
+          blocks: [{ kind: 'text', text: `In ${where}. Press Done when ${learner} is unstuck.` }],
+          buttons: [{ action: 'done', target: hand.labId, label: 'Done', style: 'primary' }],
+        }
+      : {
+          title: `✋ ${learner} needs help`,
+          tone: 'warning',
+          blocks: [
+            {
+              kind: 'text',
+              text: `${learner}${detail ? ` (${detail})` : ''} raised a hand${hand.text ? `: “${hand.text}”` : '.'} Their lab is in ${where}. Press Take to go there (one instructor per hand).`,
+            },
+          ],
+          buttons: [{ action: 'take', target: hand.labId, label: 'Take', style: 'primary' }],
+        };
+    await queues.enqueueOutbox(platformOfThread(klass.channelThreadId) ?? klass.instructor.platform, {
+      threadId: klass.channelThreadId,
+      // One message per raised hand (a hand raised again after Done is a new message).
+      key: `help-${hand.labId}-${Date.parse(hand.raisedAt).toString(36)}`,
+      message,
+    });
+  }
+
+  /** A learner raises their hand: from their thread, or from the channel of their class. */
+  async function raiseHand(lab: LabRecord, actor: Actor, note: string | undefined, respond: Responder): Promise<void> {
+    const desk = helpDeskOrRefuse();
+    if (!sameOwner(lab.owner, actor)) throw new Refusal('Only the learner of this lab can ask for help with it.');
+    const klass = lab.classId ? await store.getClass(lab.classId) : undefined;
+    if (klass?.state !== 'open')
+      throw new Refusal('Raising a hand works in a class: this lab is not in an open class.');
+    await respond.defer({ ephemeral: true });
+    const raised = await desk.raise(klass.classId, {
+      labId: lab.labId,
+      userId: actor.userId,
+      raisedAt: clock().toISOString(),
+      ...(note ? { text: note } : {}),
+    });
+    if (raised.outcome === 'already') {
+      const helper = raised.request.takenBy ? ` <@${raised.request.takenBy}> is on the way.` : '';
+      await respond.reply(text(`Your hand is already up.${helper}`), { ephemeral: true });
+      return;
+    }
+    await showHand(klass, raised.request, lab);
+    touchBoard(klass.classId);
+    await respond.reply(
+      text('✋ Your hand is up: your instructor was told and will come to your thread. Keep going meanwhile.'),
+      { ephemeral: true },
+    );
+  }
+
+  /** `/lab help-me`: the learner's lab of this thread, else their lab in the class of this channel. */
+  async function helpMe(note: string | undefined, incoming: IncomingCommand): Promise<void> {
+    const { actor, conversation } = incoming;
+    const mine = (await store.listByOwner(ownerOf(actor))).filter((lab) => lab.classId && isActive(lab));
+    const openClass = await roster.openClassOf(channelThreadIdOf(conversation));
+    const lab =
+      mine.find((candidate) => conversation.threadId && candidate.threadId === conversation.threadId) ??
+      mine.find((candidate) => candidate.classId === openClass) ??
+      (mine.length === 1 ? mine[0] : undefined);
+    if (!lab) throw new Refusal('Ask for help from your class lab’s thread: you have no lab in a class here.');
+    await raiseHand(lab, actor, note, incoming.respond);
+  }
+
+  /** An instructor takes a raised hand (one instructor per hand), or says the learner was helped. */
+  async function takeOrDone(
+    action: 'take' | 'done',
+    labId: string,
+    incoming: IncomingCommand | IncomingAction,
+  ): Promise<void> {
+    const { actor, respond } = incoming;
+    const desk = helpDeskOrRefuse();
+    const verdict = authorize({ actor, action: 'class-take', instructorRoles: options.instructorRoles });
+    if (!verdict.allowed) throw new Refusal(`${verdict.reason} Only instructors take raised hands.`);
+    const lab = await store.get(labId);
+    const klass = lab?.classId ? await store.getClass(lab.classId) : undefined;
+    if (!lab || !klass || klass.instructor.workspaceId !== actor.workspaceId)
+      throw new Refusal('That hand is not up any more.');
+    await respond.defer({ ephemeral: true });
+    const learner = `<@${lab.owner.userId}>`;
+    const where = lab.threadId ? options.threadLink(lab.threadId) : 'their thread';
+    if (action === 'take') {
+      const taken = await desk.take(klass.classId, labId, actor.userId, clock().toISOString());
+      if (taken.outcome === 'none') throw new Refusal(`${learner}'s hand is not up any more.`);
+      if (taken.outcome === 'taken-by-other')
+        throw new Refusal(`<@${taken.request.takenBy}> is already helping ${learner}.`);
+      await showHand(klass, taken.request, lab);
+      if (lab.threadId) {
+        await queues.enqueueOutbox(platformOfThread(lab.threadId) ?? lab.owner.platform, {
+          threadId: lab.threadId,
+          key: `help-coming-${Date.parse(taken.request.raisedAt).toString(36)}`,
+          labId,
+          message: { tone: 'info', blocks: [{ kind: 'text', text: `🧑‍🏫 <@${actor.userId}> is coming to help you.` }] },
+        });
+      }
+      touchBoard(klass.classId);
+      await respond.reply(text(`You are helping ${learner}: ${where}.`), { ephemeral: true });
+      return;
+    }
+    const hands = await desk.list(klass.classId);
+    const hand = hands.find((candidate) => candidate.labId === labId);
+    if (!hand) throw new Refusal(`${learner}'s hand is not up any more.`);
+    if (hand.takenBy && hand.takenBy !== actor.userId && !mayManageClass(actor, klass, options.adminRoles))
+      throw new Refusal(`<@${hand.takenBy}> is helping ${learner}: they press Done.`);
+    const lowered = await desk.done(klass.classId, labId);
+    if (lowered) {
+      await queues.enqueueOutbox(platformOfThread(klass.channelThreadId ?? '') ?? klass.instructor.platform, {
+        threadId: klass.channelThreadId ?? '',
+        key: `help-${labId}-${Date.parse(lowered.raisedAt).toString(36)}`,
+        message: {
+          title: `✅ ${learner} was helped${lowered.takenBy ? ` by <@${lowered.takenBy}>` : ''}`,
+          tone: 'success',
+          blocks: [{ kind: 'text', text: `Their lab is in ${where}.` }],
+        },
+      });
+    }
+    touchBoard(klass.classId);
+    await respond.reply(text(`${learner}'s hand is down.`), { ephemeral: true });
+  }
+
+  /** `/lab class take|done <learner>`: the learner's lab in the class of this channel (or the instructor's class). */
+  async function takeOrDoneByName(action: 'take' | 'done', learner: string, incoming: IncomingCommand): Promise<void> {
+    const klass = await findClass(undefined, incoming.conversation, incoming.actor);
+    const member = klass ? await roster.member(klass.classId, learner) : undefined;
+    if (!member) throw new Refusal(`<@${learner}> is not a learner of the class here.`);
+    await takeOrDone(action, member.labId, incoming);
+  }
+
+  /**
+   * `/lab class extend [learner] <minutes>`: more time for one learner or everyone; a lab ends at most
+   * `maxExtensionMinutes` after the class's lab lifetime from its join, and each learner is told in their thread.
+   */
+  async function extend(command: Extract<ClassCommand, { kind: 'class-extend' }>, incoming: IncomingCommand) {
+    const { actor, conversation, respond } = incoming;
+    requireInstructor(actor, 'class-extend');
+    const klass = await findClass(undefined, conversation, actor);
+    if (klass?.state !== 'open') throw new Refusal('There is no open class here to give more time to.');
+    if (!mayManageClass(actor, klass, options.adminRoles)) {
+      throw new Refusal(
+        `Only the instructor who started class ${klass.classId}, or an admin, can give its labs more time.`,
+      );
+    }
+    const members = (await roster.members(klass.classId)).filter(
+      (member) => command.learner === undefined || member.userId === command.learner,
+    );
+    if (members.length === 0) throw new Refusal(`<@${command.learner}> is not a learner of class ${klass.classId}.`);
+    await respond.defer({ ephemeral: true });
+    const ceiling = options.classLimits.maxExtensionMinutes ?? 120;
+    const ttl = klass.ttlMinutes ?? options.limits.labTtlMinutes;
+    const now = clock();
+    const key = `class-extend-${now.getTime().toString(36)}`;
+    let extended = 0;
+    const atLimit: string[] = [];
+    for (const member of members) {
+      const lab = await store.get(member.labId);
+      if (lab?.classId !== klass.classId || lab.desired.state !== 'running') continue;
+      const limit = Date.parse(member.joinedAt) + (ttl + ceiling) * 60_000;
+      const wanted = Date.parse(lab.expiresAt) + command.minutes * 60_000;
+      const until = Math.min(wanted, limit);
+      if (until < wanted) atLimit.push(member.userId);
+      if (until <= Date.parse(lab.expiresAt)) continue;
+      const updated = await store.update(
+        lab.labId,
+        (current) => ({
+          ...current,
+          expiresAt: new Date(until).toISOString(),
+          // A new expiry gets its own warning.
+          observed: { ...current.observed, expiryWarnedAt: undefined },
+        }),
+        { audit: { actor: actor.userId, action: 'class.extended', detail: { minutes: command.minutes } } },
+      );
+      extended++;
+      if (updated.threadId) {
+        const minutesLeft = Math.round((until - now.getTime()) / 60_000);
+        await queues.enqueueOutbox(platformOfThread(updated.threadId) ?? updated.owner.platform, {
+          threadId: updated.threadId,
+          key,
+          labId: updated.labId,
+          message: {
+            tone: 'info',
+            blocks: [
+              {
+                kind: 'text',
+                text: `⏰ <@${actor.userId}> gave your lab more time: it now ends in ${minutesLeft} min (${new Date(until).toISOString().slice(11, 16)} UTC).`,
+              },
+            ],
+          },
+        });
+      }
+    }
+    const limitNote = atLimit.length
+      ? ` ${atLimit.map((userId) => `<@${userId}>`).join(', ')} reached the limit here (${ceiling} min beyond the ${ttl}-minute lab lifetime).`
+      : '';
+    await respond.reply(
+      text(
+        `Gave ${extended} ${extended === 1 ? 'lab' : 'labs'} of class ${klass.classId} up to ${command.minutes} more minutes.${limitNote}`,
       ),
       { ephemeral: true },
     );
@@ -500,10 +797,27 @@ export function createClassBot(options: ClassBotOptions) {
           return end(command.classId, incoming);
         case 'class-export':
           return exportClass(command.classId, incoming);
+        case 'class-say':
+          return say(command.text, incoming);
+        case 'help-me':
+          return helpMe(command.text, incoming);
+        case 'class-take':
+          return takeOrDoneByName('take', command.learner, incoming);
+        case 'class-extend':
+          return extend(command, incoming);
+        case 'class-done':
+          return takeOrDoneByName('done', command.learner, incoming);
       }
     },
     /** The Join button of a class message. */
     join: (classId: string, incoming: IncomingAction) => join(classId, incoming),
+    /** The Need help button of a lab (its learner), and Take / Done on a raised hand (instructors). */
+    async helpAction(action: 'help' | 'take' | 'done', labId: string, incoming: IncomingAction): Promise<void> {
+      if (action !== 'help') return takeOrDone(action, labId, incoming);
+      const lab = await store.get(labId);
+      if (!lab) throw new Refusal('That lab no longer exists.');
+      await raiseHand(lab, incoming.actor, undefined, incoming.respond);
+    },
     /** A learner of the class moved (a LabEvent, a check): redraw the board soon. */
     touchBoard,
     /** Records a learner's `/lab check` results for the board and the export. */

@@ -27,7 +27,7 @@ import {
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { KubectlClient, LabQueues, LearnerBuildClient } from '@labbot/queue';
 import type { ClassRoster, LabStore } from '@labbot/store';
-import { type ClassBot, createClassBot } from './class-bot.js';
+import { CLASS_STATUS_INTERVAL_MS, type ClassBot, type ClassBotOptions, createClassBot } from './class-bot.js';
 import { buildResultMessage, filesOfBuild, manifestMessage, submitBuild } from './learner-build.js';
 import { Refusal } from './refusal.js';
 import { renderStatus } from './status-view.js';
@@ -46,6 +46,8 @@ export interface LabBotOptions {
   /** Classes: who joined which class (see createClassRoster), limits, admins; class commands are refused without. */
   classes?: {
     roster: ClassRoster;
+    provisions?: ClassBotOptions['provisions'];
+    helpDesk?: ClassBotOptions['helpDesk'];
     limits: ClassLimits;
     adminRoles?: readonly string[];
     /** At most one class board edit per this time (default 2000 ms). */
@@ -95,6 +97,7 @@ export function createLabBot(options: LabBotOptions) {
       key: 'status',
       message: statusOf(record),
       labId: record.labId,
+      ...(record.classId ? { minIntervalMs: CLASS_STATUS_INTERVAL_MS } : {}),
     });
   }
 
@@ -229,6 +232,8 @@ export function createLabBot(options: LabBotOptions) {
     createClassBot({
       store,
       roster: classOptions.roster,
+      ...(classOptions.provisions ? { provisions: classOptions.provisions } : {}),
+      ...(classOptions.helpDesk ? { helpDesk: classOptions.helpDesk } : {}),
       queues,
       lessons,
       instructorRoles: options.instructorRoles,
@@ -367,6 +372,11 @@ export function createLabBot(options: LabBotOptions) {
       case 'class-status':
       case 'class-end':
       case 'class-export':
+      case 'class-say':
+      case 'class-take':
+      case 'class-done':
+      case 'class-extend':
+      case 'help-me':
         return classesOrRefuse().run(command, incoming);
     }
   }
@@ -481,6 +491,8 @@ export function createLabBot(options: LabBotOptions) {
     onAction: (incoming) =>
       guarded(incoming.respond, { userId: incoming.actor.userId, action: incoming.action }, async () => {
         if (incoming.action === 'join') return classesOrRefuse().join(incoming.target, incoming);
+        if (incoming.action === 'help' || incoming.action === 'take' || incoming.action === 'done')
+          return classesOrRefuse().helpAction(incoming.action, incoming.target, incoming);
         const lab = await store.get(incoming.target);
         if (!lab) throw new Refusal('That lab no longer exists.');
         switch (incoming.action) {

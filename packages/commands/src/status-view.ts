@@ -145,6 +145,10 @@ export function renderStatus(record: LabRecord, options: StatusViewOptions): Cha
         { action: 'status', target: record.labId, label: 'Status', style: 'secondary' },
         { action: 'reset', target: record.labId, label: 'Reset', style: 'secondary' },
         { action: 'stop', target: record.labId, label: 'Stop', style: 'danger' },
+        // In a class: raise a hand (the instructor is told and comes to this thread).
+        ...(record.classId
+          ? [{ action: 'help' as const, target: record.labId, label: 'Need help', style: 'secondary' as const }]
+          : []),
       ];
   const lessonName = options.lesson?.spec.title ?? record.lessonId;
   return {

@@ -46,8 +46,10 @@ export interface LabbotConfig {
   instructors: { roles: string[]; users: string[]; slackGroups: string[] };
   /** Admins may end any class: user ids, or role ids. */
   admins: { users: string[]; roles: string[] };
-  /** Class limits (operator ceilings). */
-  classes: { maxLearners: number; maxConcurrentProvisions: number };
+  /** Class limits (operator ceilings): learners per class, labs of one class provisioned at once. */
+  classes: { maxLearners: number; maxConcurrentProvisions: number; maxExtensionMinutes: number };
+  /** Labs one runner reconciles at once. */
+  runner: { concurrency: number };
   limits: {
     maxLabsPerUser: number;
     maxActiveLabs: number;
@@ -182,7 +184,9 @@ export function loadConfig(
     classes: {
       maxLearners: e.LABBOT_CLASS_MAX_LEARNERS,
       maxConcurrentProvisions: e.LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS,
+      maxExtensionMinutes: e.LABBOT_CLASS_MAX_EXTENSION_MINUTES,
     },
+    runner: { concurrency: e.LABBOT_RUNNER_CONCURRENCY },
     limits: {
       maxLabsPerUser: e.LABBOT_MAX_LABS_PER_USER,
       maxActiveLabs: e.LABBOT_MAX_ACTIVE_LABS,

@@ -120,7 +120,12 @@ export const EnvironmentSchema = z.object({
   LABBOT_ADMIN_USERS: list,
   LABBOT_ADMIN_ROLES: list,
   LABBOT_CLASS_MAX_LEARNERS: integer(200, 1, 500),
-  LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS: integer(16, 1, 200),
+  /** Labs of one class provisioned at once (the rest wait in join order). */
+  LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS: integer(12, 1, 200),
+  /** Most minutes an instructor may add to a class lab beyond the class's lab lifetime (/lab class extend). */
+  LABBOT_CLASS_MAX_EXTENSION_MINUTES: integer(120, 0, 24 * 60),
+  /** Labs one runner reconciles at once, all classes and plain labs together. */
+  LABBOT_RUNNER_CONCURRENCY: integer(16, 1, 200),
   LABBOT_MAX_LABS_PER_USER: integer(3, 1, 50),
   LABBOT_MAX_ACTIVE_LABS: integer(200, 1, 100_000),
   LABBOT_MAX_CONCURRENT_BUILDS: integer(2, 1, 64),

@@ -20,6 +20,13 @@ const VARIANT = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Bounds of the numbers an instructor may give `/lab class start`. */
 export const CLASS_TTL_MINUTES = { min: 5, max: 24 * 60 } as const;
 export const CLASS_MAX_LEARNERS = { min: 1, max: 500 } as const;
+export const CLASS_CONCURRENT_PROVISIONS = { min: 1, max: 200 } as const;
+
+/** The longest text a learner may add to a raised hand. */
+export const HELP_TEXT_MAX_LENGTH = 300;
+
+/** The longest broadcast an instructor may send to a class. */
+export const CLASS_SAY_MAX_LENGTH = 1000;
 
 /** The `/lab class ...` commands. */
 export const ClassCommandSchema = z.discriminatedUnion('kind', [
@@ -29,18 +36,38 @@ export const ClassCommandSchema = z.discriminatedUnion('kind', [
     variant: z.string().regex(VARIANT).optional(),
     ttlMinutes: z.number().int().min(CLASS_TTL_MINUTES.min).max(CLASS_TTL_MINUTES.max).optional(),
     maxLearners: z.number().int().min(CLASS_MAX_LEARNERS.min).max(CLASS_MAX_LEARNERS.max).optional(),
+    /** Labs of the class set up at once (within the operator's ceiling). */
+    maxConcurrentProvisions: z
+      .number()
+      .int()
+      .min(CLASS_CONCURRENT_PROVISIONS.min)
+      .max(CLASS_CONCURRENT_PROVISIONS.max)
+      .optional(),
   }),
   z.object({ kind: z.literal('class-join'), classId: ClassIdSchema.optional() }),
   z.object({ kind: z.literal('class-status'), classId: ClassIdSchema.optional() }),
   z.object({ kind: z.literal('class-end'), classId: ClassIdSchema.optional() }),
   z.object({ kind: z.literal('class-export'), classId: ClassIdSchema.optional() }),
+  /** A learner raises their hand (`/lab help-me [text]`, or the Need help button of their lab). */
+  z.object({ kind: z.literal('help-me'), text: z.string().min(1).max(HELP_TEXT_MAX_LENGTH).optional() }),
+  /** An instructor takes a learner's raised hand, or says they were helped (the local chat's Take / Done). */
+  z.object({ kind: z.literal('class-take'), learner: z.string().min(1).max(128) }),
+  z.object({ kind: z.literal('class-done'), learner: z.string().min(1).max(128) }),
+  /** More time for one learner's lab, or for every lab of the class (within the operator's ceiling). */
+  z.object({
+    kind: z.literal('class-extend'),
+    learner: z.string().min(1).max(128).optional(),
+    minutes: z.number().int().min(1).max(CLASS_TTL_MINUTES.max),
+  }),
+  /** A message for every learner's thread of the class (e.g. "step 2 now"). */
+  z.object({ kind: z.literal('class-say'), text: z.string().min(1).max(CLASS_SAY_MAX_LENGTH) }),
 ]);
 export type ClassCommand = z.infer<typeof ClassCommandSchema>;
 
 export type ClassCommandParseResult = { ok: true; command: ClassCommand } | { ok: false; error: string };
 
 const CLASS_USAGE =
-  'class start <lesson> [variant] [ttl minutes] [max learners], class join, class status, class end, class export';
+  'start <lesson> [variant] [ttl] [max] [at-once=N], join, status, say, take, done, extend, end, export';
 
 function fail(error: string): ClassCommandParseResult {
   return { ok: false, error };
@@ -53,7 +80,10 @@ function numberArgument(word: string, what: string, bounds: { min: number; max: 
   return value;
 }
 
-/** `start <lesson> [variant] [ttl] [max]`; the numbers may also be written `ttl=90` and `max=30`. */
+/**
+ * `start <lesson> [variant] [ttl] [max] [at-once=N]`; the numbers may also be written `ttl=90` and `max=30`;
+ * `at-once` (labs set up at once) is named only.
+ */
 function parseStart(args: string[]): ClassCommandParseResult {
   const [lessonId, ...rest] = args;
   if (lessonId === undefined) {
@@ -63,6 +93,13 @@ function parseStart(args: string[]): ClassCommandParseResult {
   const command: Extract<ClassCommand, { kind: 'class-start' }> = { kind: 'class-start', lessonId };
   const positional: ('ttl' | 'max')[] = ['ttl', 'max'];
   for (const [index, word] of rest.entries()) {
+    const atOnce = /^at-once=(.*)$/i.exec(word);
+    if (atOnce) {
+      const value = numberArgument(atOnce[1] ?? '', 'labs set up at once (at-once)', CLASS_CONCURRENT_PROVISIONS);
+      if (typeof value === 'string') return fail(value);
+      command.maxConcurrentProvisions = value;
+      continue;
+    }
     const named = /^(ttl|max)=(.*)$/i.exec(word);
     const isNumber = /^\d+$/.test(word);
     if (!named && !isNumber) {
@@ -86,6 +123,14 @@ function parseStart(args: string[]): ClassCommandParseResult {
   return { ok: true, command };
 }
 
+/** Parses the words after `/lab help-me`: an optional note for the instructor. */
+export function parseHelpMe(args: string[]): ClassCommandParseResult {
+  const text = args.join(' ').trim();
+  if (text.length > HELP_TEXT_MAX_LENGTH)
+    return fail(`Keep the note to ${HELP_TEXT_MAX_LENGTH} characters (yours has ${text.length}).`);
+  return { ok: true, command: text ? { kind: 'help-me', text } : { kind: 'help-me' } };
+}
+
 /** Parses the words after `/lab class`. */
 export function parseClassCommand(args: string[]): ClassCommandParseResult {
   const [action, ...rest] = args;
@@ -94,6 +139,35 @@ export function parseClassCommand(args: string[]): ClassCommandParseResult {
   switch (verb) {
     case 'start':
       return parseStart(rest);
+    case 'say': {
+      const said = rest.join(' ').trim();
+      if (said === '') return fail('Say what to tell the class, e.g. "/lab class say step 2 now".');
+      if (said.length > CLASS_SAY_MAX_LENGTH)
+        return fail(`A class message may be at most ${CLASS_SAY_MAX_LENGTH} characters (yours has ${said.length}).`);
+      return { ok: true, command: { kind: 'class-say', text: said } };
+    }
+    case 'extend': {
+      if (rest.length < 1 || rest.length > 2)
+        return fail('Say how many minutes, and for whom if not everyone, e.g. "/lab class extend ann 15".');
+      // Minutes last in text; first (`minutes=15`) from Discord, whose required options come first.
+      const named = rest.findIndex((word) => /^minutes=/i.test(word));
+      const minutesAt = named >= 0 ? named : rest.length - 1;
+      const minutesWord = (rest[minutesAt] ?? '').replace(/^minutes=/i, '');
+      const minutes = numberArgument(minutesWord, 'minutes to add', { min: 1, max: CLASS_TTL_MINUTES.max });
+      if (typeof minutes === 'string') return fail(minutes);
+      if (rest.length === 1) return { ok: true, command: { kind: 'class-extend', minutes } };
+      const word = rest[1 - minutesAt] ?? '';
+      const learner = /^<@!?([^>]+)>$/.exec(word)?.[1] ?? word;
+      if (!/^[\w.-]{1,128}$/.test(learner)) return fail(`"${learner.slice(0, 20)}" is not a learner.`);
+      return { ok: true, command: { kind: 'class-extend', learner, minutes } };
+    }
+    case 'take':
+    case 'done': {
+      const learner = /^<@!?([^>]+)>$/.exec(rest[0] ?? '')?.[1] ?? rest[0];
+      if (learner === undefined || rest.length > 1 || !/^[\w.-]{1,128}$/.test(learner))
+        return fail(`Say whose raised hand, e.g. "/lab class ${verb} ann".`);
+      return { ok: true, command: { kind: verb === 'take' ? 'class-take' : 'class-done', learner } };
+    }
     case 'join':
     case 'status':
     case 'end':
@@ -155,4 +229,6 @@ export interface ClassLimits {
   maxLearners: number;
   /** Labs of one class provisioned at once (the rest wait their turn in join order). */
   maxConcurrentProvisions: number;
+  /** Most minutes an instructor may add to a lab beyond the class's lab lifetime (default 120). */
+  maxExtensionMinutes?: number;
 }

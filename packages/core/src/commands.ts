@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClassCommandSchema, parseClassCommand } from './class.js';
+import { ClassCommandSchema, parseClassCommand, parseHelpMe } from './class.js';
 import { CreateDeploymentCommandSchema, isCreateDeployment, parseCreateDeployment } from './create-deployment.js';
 import { invalidLessonIdMessage, LessonIdSchema } from './identity.js';
 import { KubectlCommandSchema, parseKubectlArgs } from './kubectl.js';
@@ -20,6 +20,7 @@ export const LAB_SUBCOMMANDS = [
   'apply',
   'build',
   'class',
+  'help-me',
 ] as const;
 export type LabSubcommand = (typeof LAB_SUBCOMMANDS)[number];
 
@@ -73,7 +74,8 @@ export const LAB_COMMAND_HELP: Record<LabSubcommand, string> = {
   build:
     '/lab build [folder] — build your own Dockerfile (attach it with your files, or name a folder in the local chat)',
   class:
-    '/lab class start <lesson> [variant] [ttl] [max] | join | status | end | export — run a class (instructors; learners join)',
+    '/lab class start <lesson> [variant] [ttl] [max] [at-once=N] | join | status | say <text> | take|done <learner> | extend [learner] <minutes> | end | export — run a class (instructors; learners join)',
+  'help-me': '/lab help-me [note] — in a class: raise your hand; the instructor is told and comes to your thread',
 };
 
 function fail(error: string): LabCommandParseResult {
@@ -185,6 +187,10 @@ export function parseLabCommand(text: string): LabCommandParseResult {
     }
     case 'class':
       return parseClass(args);
+    case 'help-me': {
+      const parsed = parseHelpMe(args);
+      return parsed.ok ? finish(parsed.command) : parsed;
+    }
     default:
       return fail(`Unknown subcommand ${shown(first)}. Try: ${SUGGESTED}.`);
   }

@@ -31,7 +31,7 @@ describe('authorize', () => {
     }
   });
 
-  it.each(['class-start', 'class-status', 'class-end', 'class-export'] as const)(
+  it.each(['class-start', 'class-status', 'class-end', 'class-export', 'class-say'] as const)(
     '%s needs an instructor role',
     (action) => {
       expect(authorize({ actor: alice, action, instructorRoles })).toEqual({

@@ -18,6 +18,10 @@ export const LAB_ACTIONS = [
   'class-end',
   'class-export',
   'class-join',
+  'class-say',
+  'class-take',
+  'class-extend',
+  'help-me',
 ] as const;
 export const LabActionSchema = z.enum(LAB_ACTIONS);
 export type LabAction = z.infer<typeof LabActionSchema>;
@@ -42,8 +46,16 @@ export interface AuthorizeRequest {
 
 export type AuthorizeResult = { allowed: true } | { allowed: false; reason: string };
 
-const OPEN_ACTIONS: readonly LabAction[] = ['list', 'lessons', 'help', 'class-join'];
-const CLASS_ACTIONS: readonly LabAction[] = ['class-start', 'class-status', 'class-end', 'class-export'];
+const OPEN_ACTIONS: readonly LabAction[] = ['list', 'lessons', 'help', 'class-join', 'help-me'];
+const CLASS_ACTIONS: readonly LabAction[] = [
+  'class-start',
+  'class-status',
+  'class-end',
+  'class-export',
+  'class-say',
+  'class-take',
+  'class-extend',
+];
 /** What an instructor may do on a learner's lab of their class (not reset or kubectl: those are the learner's). */
 const INSTRUCTOR_LAB_ACTIONS: readonly LabAction[] = ['status', 'check', 'stop'];
 

@@ -41,6 +41,8 @@ export interface JobContext {
   attempt: number;
   /** Attempts allowed in total. */
   attempts: number;
+  /** Puts the job back to run again in `ms` without spending an attempt (e.g. waiting for a slot); throw what it returns. */
+  later(ms: number): Promise<Error>;
 }
 
 /** A running worker; `close()` waits for the jobs in progress, then disconnects. */
@@ -99,6 +101,10 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
         jobId: job.id ?? '',
         attempt: job.attemptsMade + 1,
         attempts: job.opts.attempts ?? 1,
+        later: async (ms) => {
+          await job.moveToDelayed(Date.now() + ms, token);
+          return new DelayedError();
+        },
       };
       try {
         return await options.process(parsed.data, context, job, token);

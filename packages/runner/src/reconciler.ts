@@ -88,13 +88,34 @@ function createSemaphore(size: number) {
 }
 
 /**
+ * A semaphore whose callers with the same key share one slot: many labs of one lesson (a class) ask for the same
+ * image at once, and the builder answers them with one build or one cache check, so they need not queue for slots.
+ */
+function createKeyedSemaphore(size: number) {
+  const slot = createSemaphore(size);
+  const holders = new Map<string, number>();
+  const hold = async <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    holders.set(key, (holders.get(key) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (holders.get(key) ?? 1) - 1;
+      if (left > 0) holders.set(key, left);
+      else holders.delete(key);
+    }
+  };
+  return <T>(key: string, work: () => Promise<T>): Promise<T> =>
+    holders.has(key) ? hold(key, work) : slot(() => hold(key, work));
+}
+
+/**
  * The level-triggered heart of the runner: compares a lab's desired state with what was observed
  * and does what is missing. Every step is idempotent (server-side apply, content-addressed images),
  * so a retried job, a doubled command or a second runner after a crash converge on one result.
  */
 export function createReconciler(options: ReconcilerOptions) {
   const { store, lessons, builder, cluster, notices, logger } = options;
-  const buildSlot = createSemaphore(options.maxConcurrentBuilds);
+  const buildSlot = createKeyedSemaphore(options.maxConcurrentBuilds);
 
   /** Writes part of the observed state (not the phase); `when` can refuse the write (returns the record unchanged). */
   async function observe(
@@ -208,7 +229,7 @@ export function createReconciler(options: ReconcilerOptions) {
     const build = buildSpecFor(lesson, variant, { baseImage: options.baseImage });
     const logTail: string[] = [];
     const building = step(record, 'build', () =>
-      buildSlot(() =>
+      buildSlot(`${build.contextDir}\0${build.dockerfile ?? ''}\0${JSON.stringify(build.args ?? {})}`, () =>
         builder.ensureImage({
           lessonId: lesson.id,
           contextDir: build.contextDir,
@@ -229,14 +250,16 @@ export function createReconciler(options: ReconcilerOptions) {
     const buildingExtras = step(record, 'build', () =>
       Promise.all(
         extras.map(async ({ name, build: extra }) => {
-          const built = await buildSlot(() =>
-            builder.ensureImage({
-              lessonId: lesson.id,
-              contextDir: extra.contextDir,
-              dockerfile: extra.dockerfile,
-              buildArgs: extra.args,
-              network: extra.network,
-            }),
+          const built = await buildSlot(
+            `${extra.contextDir}\0${extra.dockerfile ?? ''}\0${JSON.stringify(extra.args ?? {})}`,
+            () =>
+              builder.ensureImage({
+                lessonId: lesson.id,
+                contextDir: extra.contextDir,
+                dockerfile: extra.dockerfile,
+                buildArgs: extra.args,
+                network: extra.network,
+              }),
           );
           return [labImageName(lesson, name), built.tag] as const;
         }),

@@ -9,10 +9,18 @@ import {
 import { createClusterDriver, loadKubeConfig, observeKubeRequests } from '@labbot/cluster';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
-import { closeOnSignals, createQueues, createReconcileWorker, publishLabEvent, type Queues } from '@labbot/queue';
-import { createLabStore, type LabStore } from '@labbot/store';
+import {
+  closeOnSignals,
+  createQueues,
+  createReconcileWorker,
+  publishLabEvent,
+  type Queues,
+  RECONCILE_QUEUE,
+} from '@labbot/queue';
+import { createClassProvisionSlots, createClassRoster, createLabStore, type LabStore } from '@labbot/store';
 import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
+import { createClassProvisionGate } from './class-provisions.js';
 import { createLabNotices, type LabEventSink } from './events.js';
 import { createJanitor, type Janitor } from './janitor.js';
 import { createJanitorLease } from './janitor-lease.js';
@@ -28,7 +36,7 @@ export interface RunnerTuning {
   attempts?: number;
   /** First retry delay, doubled each time (default 1000 ms). */
   backoffMs?: number;
-  /** Labs reconciled at once by this process (default LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS, 16). */
+  /** Labs reconciled at once by this process (default LABBOT_RUNNER_CONCURRENCY, 16). */
   concurrency?: number;
   /** How often a dead runner's job is looked for, and how long its lock lives (defaults 30 s). */
   stalledIntervalMs?: number;
@@ -194,19 +202,35 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     logger,
     ...(tuning.watchDebounceMs !== undefined ? { debounceMs: tuning.watchDebounceMs } : {}),
   });
+  const classGate = createClassProvisionGate({
+    store,
+    roster: createClassRoster({ redis }),
+    slots: createClassProvisionSlots({ redis }),
+    defaultMaxConcurrent: config.classes.maxConcurrentProvisions,
+    logger,
+    wake: async (labId) => {
+      const queue = queues.queue(RECONCILE_QUEUE);
+      const jobId = await queue.getDeduplicationJobId(labId);
+      const job = jobId ? await queue.getJob(jobId) : undefined;
+      if (job && (await job.isDelayed())) await job.promote();
+    },
+  });
   const worker = createReconcileWorker({
     connection: redis,
-    // Labs provisioned at once (a class's joins queue in join order behind this limit).
-    concurrency: tuning.concurrency ?? config.classes.maxConcurrentProvisions,
+    concurrency: tuning.concurrency ?? config.runner.concurrency,
+    // A class lab waiting for its class's provision slot is started again without spending an attempt.
+    maxStartedAttempts: 100_000,
     ...(tuning.stalledIntervalMs ? { stalledIntervalMs: tuning.stalledIntervalMs } : {}),
     ...(tuning.lockDurationMs ? { lockDurationMs: tuning.lockDurationMs } : {}),
     onError: (error, jobId) => logger.warn({ err: error, jobId }, 'reconcile job failed'),
     process: (job, context) =>
-      reconciler.reconcile(job.labId, {
-        reason: job.reason,
-        jobId: context.jobId,
-        finalAttempt: context.attempt >= context.attempts,
-      }),
+      classGate.run(job.labId, context, () =>
+        reconciler.reconcile(job.labId, {
+          reason: job.reason,
+          jobId: context.jobId,
+          finalAttempt: context.attempt >= context.attempts,
+        }),
+      ),
   });
   const kubectlWorker = createKubectlRunner({
     connection: redis,

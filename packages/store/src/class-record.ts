@@ -32,6 +32,8 @@ export const ClassRecordSchema = z.object({
   ttlMinutes: z.number().int().min(1).optional(),
   /** Most learners who may join. */
   maxLearners: z.number().int().min(1).optional(),
+  /** Labs of this class provisioned at once (the rest wait in join order). */
+  maxConcurrentProvisions: z.number().int().min(1).optional(),
   /** The channel the class message lives in, as a thread id whose thread is the channel itself. */
   channelThreadId: ThreadIdSchema.optional(),
   createdAt: IsoTimestampSchema,

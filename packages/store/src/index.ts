@@ -1,4 +1,26 @@
-export type { ClassRecord } from './class-record.js';
+export { type AuditEntry, AuditEntrySchema } from './audit.js';
+export {
+  type ClassHelpDesk,
+  type ClassHelpDeskOptions,
+  createClassHelpDesk,
+  type HelpRequest,
+  HelpRequestSchema,
+  type TakeResult,
+} from './class-help.js';
+export {
+  type ClassProvisionSlots,
+  type ClassProvisionSlotsOptions,
+  createClassProvisionSlots,
+  type ProvisionTurn,
+} from './class-provisions.js';
+export {
+  type ClassMember,
+  ClassMemberSchema,
+  type ClassRecord,
+  ClassRecordSchema,
+  type MessageRef,
+  MessageRefSchema,
+} from './class-record.js';
 export {
   type CheckRecord,
   type ClassRoster,

@@ -8,6 +8,7 @@ import { TerminalChatAdapter } from '@labbot/chat-terminal';
 import { type ChatService, startChatService } from '@labbot/commands';
 import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
+import type { Runner } from '@labbot/runner';
 import { createClassRoster } from '@labbot/store';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ const LESSON = 'docker-vs-kubernetes';
 const LEARNERS = ['ann', 'ben', 'cleo', 'dev', 'eli'];
 
 let harness: LabHarness;
+let runner: Runner;
 let adapter: TerminalChatAdapter;
 let service: ChatService;
 
@@ -27,7 +29,7 @@ const core = () => harness.kubeConfig.makeApiClient(CoreV1Api);
 
 beforeAll(async () => {
   harness = await startLabHarness({ redisDb: 6, kubelet: 'virtual' });
-  await harness.startRunner();
+  runner = await harness.startRunner();
   const output = new PassThrough();
   output.resume();
   adapter = new TerminalChatAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
@@ -101,6 +103,82 @@ describe('a class in the local chat', () => {
     for (const name of LEARNERS) expect(status).toContain(`<@${name}>`);
   });
 
+  it('a broadcast reaches every learner thread once; a learner cannot broadcast', async () => {
+    await say('as ben: /lab class say hello all');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors/);
+    await say('/lab class say step 2 now: open the README');
+    // The five, and fay who joined as the sixth.
+    expect(adapter.channelTexts().at(-1)).toMatch(/Sent to the threads of 6 learners/);
+    await say('/lab class say step 3');
+    const threads = await Promise.all(
+      [...LEARNERS, 'fay'].map(async (name) => (await harness.store.get(labOf(name)))?.threadId ?? ''),
+    );
+    const count = (texts: string[], needle: string) => texts.filter((text) => text.includes(needle)).length;
+    for (const threadId of threads) {
+      await waitForValue(
+        `both broadcasts in ${threadId}`,
+        () => adapter.threadTexts(threadId),
+        (texts) => count(texts, 'From <@teacher>: step 3') === 1 && count(texts, 'step 2 now: open the README') === 1,
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+    }
+    expect(
+      threads.flatMap((threadId) => adapter.threadTexts(threadId)).filter((text) => text.includes('hello all')),
+    ).toEqual([]);
+  });
+
+  it('a raised hand is shown first on the board, taken by an instructor only, and cleared with done', async () => {
+    await adapter.handleLine('/lab help-me my pods are pending', 'cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Your hand is up/);
+    await adapter.handleLine('/lab help-me', 'cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/already up/);
+    const [board] = await waitForValue(
+      'the raised hand on the board',
+      boardTexts,
+      (texts) => /Raised hands: 1/.test(texts[0] ?? ''),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    // The hand comes before the counts and the learner list.
+    expect(board?.indexOf('Raised hands')).toBeLessThan(board?.indexOf('Ready:') ?? 0);
+    expect(board).toMatch(/✋ <@cleo> \(ready\) — waiting for an instructor/);
+    await waitForValue(
+      'the help message in the channel',
+      boardTexts,
+      (texts) => texts.some((text) => text.includes('<@cleo> needs help') && text.includes('my pods are pending')),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+
+    await say('as ben: /lab class take cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors take raised hands/);
+    await say('/lab class take cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/You are helping <@cleo>/);
+    const cleoThread = (await harness.store.get(labOf('cleo')))?.threadId ?? '';
+    await waitForValue(
+      'the instructor is coming, in cleo’s thread',
+      () => adapter.threadTexts(cleoThread),
+      (texts) => texts.some((text) => text.includes('<@teacher> is coming to help you')),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    await waitForValue(
+      'the board shows who helps',
+      boardTexts,
+      (texts) => /🧑‍🏫 <@cleo> \(ready\) — <@teacher> is helping/.test(texts[0] ?? ''),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+
+    await say('/lab class done cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/<@cleo>'s hand is down/);
+    await waitForValue(
+      'the board without raised hands',
+      boardTexts,
+      (texts) =>
+        !/Raised hands/.test(texts[0] ?? '') && texts.some((text) => text.includes('<@cleo> was helped by <@teacher>')),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    await say('/lab class done cleo');
+    expect(adapter.channelTexts().at(-1)).toMatch(/not up any more/);
+  });
+
   it('checks are recorded; the export has a row per learner and a column pair per check', async () => {
     await harness.waitForLab(labOf('ann'), (record) => record.observed.phase === 'ready');
     await adapter.handleLine('/lab check', 'ann');
@@ -155,5 +233,80 @@ describe('a class in the local chat', () => {
     );
     await say('as ben: /lab class join');
     expect(adapter.channelTexts().at(-1)).toMatch(/no open class|ended/);
+  });
+});
+
+describe('a class that sets up 2 labs at a time', () => {
+  const late = ['hal', 'ivy', 'jon', 'kim'];
+
+  it('tells the third and fourth joiner their place in line, then brings every lab up in join order', async () => {
+    // No runner while they join: nobody's lab is taken yet, so the places are exact.
+    await runner.stop();
+    await say('/lab class start docker-vs-kubernetes 30 6 at-once=9');
+    expect(adapter.channelTexts().at(-1)).toMatch(/at most 4 labs at once here \(you asked for 9\)/);
+    await say('/lab class start docker-vs-kubernetes 30 6 at-once=2');
+    const classId = /Class ([0-9a-f]{10})/.exec(adapter.channelTexts().at(-1) ?? '')?.[1] ?? '';
+    expect(classId).toMatch(/^[0-9a-f]{10}$/);
+    const replies: string[] = [];
+    for (const name of late) {
+      await say(`as ${name}: /lab class join`);
+      replies.push(adapter.channelTexts().at(-1) ?? '');
+    }
+    expect(replies[0]).toMatch(/^You joined the class/);
+    expect(replies[0]).not.toMatch(/in line/);
+    expect(replies[1]).not.toMatch(/in line/);
+    expect(replies[2]).toMatch(/sets up 2 labs at a time and all 2 are taken: you are number 1 in line/);
+    expect(replies[3]).toMatch(/you are number 2 in line/);
+
+    runner = await harness.startRunner();
+    const started = new Map<string, number>();
+    for (const name of late) {
+      await harness.waitForLab(labOf(name), (record) => record.observed.phase === 'ready', 60_000);
+      const entry = (await harness.store.history(labOf(name))).find((item) => item.action === 'class.provisioning');
+      expect(entry?.detail?.classId).toBe(classId);
+      started.set(name, Date.parse(entry?.at ?? ''));
+    }
+    // Two at a time in join order: the third and fourth start no earlier than the first and second.
+    const at = (name: string) => started.get(name) ?? Number.NaN;
+    expect(at('jon')).toBeGreaterThanOrEqual(Math.min(at('hal'), at('ivy')));
+    expect(at('kim')).toBeGreaterThanOrEqual(Math.max(at('hal'), at('ivy')));
+
+    // ann was in the first class: her lab (same id) is started over, and the export times this class's ready.
+    await say('as ann: /lab class join');
+    await harness.waitForLab(
+      labOf('ann'),
+      (record) => record.classId === classId && record.observed.phase === 'ready',
+      60_000,
+    );
+    await say(`/lab class export ${classId}`);
+    const annRow = (adapter.channelTexts().at(-1) ?? '').split('\n').find((line) => line.startsWith('ann,')) ?? '';
+    const [, , joinedAt, secondsToReady] = annRow.split(',');
+    const readyAt = (await harness.store.history(labOf('ann')))
+      .filter((entry) => entry.action === 'observed.ready')
+      .at(-1)?.at;
+    expect(Number(secondsToReady)).toBeCloseTo((Date.parse(readyAt ?? '') - Date.parse(joinedAt ?? '')) / 1000, 0);
+    expect(Number(secondsToReady)).toBeGreaterThan(0);
+    // More time: one learner, within the operator's ceiling (120 min beyond the 30-minute lab lifetime).
+    await say('as kim: /lab class extend 5');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors/);
+    const before = Date.parse((await harness.store.get(labOf('hal')))?.expiresAt ?? '');
+    await say('/lab class extend hal 15');
+    expect(adapter.channelTexts().at(-1)).toMatch(/Gave 1 lab of class [0-9a-f]{10} up to 15 more minutes\.$/);
+    expect(Date.parse((await harness.store.get(labOf('hal')))?.expiresAt ?? '')).toBe(before + 15 * 60_000);
+    const halThread = (await harness.store.get(labOf('hal')))?.threadId ?? '';
+    await waitForValue(
+      'the extension in hal’s thread',
+      () => adapter.threadTexts(halThread),
+      (texts) => texts.some((text) => /⏰ <@teacher> gave your lab more time: it now ends in \d+ min/.test(text)),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    await say('/lab class extend ivy 600');
+    expect(adapter.channelTexts().at(-1)).toMatch(
+      /<@ivy> reached the limit here \(120 min beyond the 30-minute lab lifetime\)/,
+    );
+    const ivy = (await createClassRoster({ redis: harness.redis }).member(classId, 'ivy'))?.joinedAt ?? '';
+    expect(Date.parse((await harness.store.get(labOf('ivy')))?.expiresAt ?? '')).toBe(Date.parse(ivy) + 150 * 60_000);
+    await say('/lab class end');
+    expect(adapter.channelTexts().at(-1)).toMatch(/ended: 5 labs are being torn down/);
   });
 });

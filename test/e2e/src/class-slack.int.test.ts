@@ -23,6 +23,9 @@ import { makeLessonsDir } from './lessons.js';
 const CHANNEL = 'C0LABS0001';
 const LESSON = `class-slack-${Date.now().toString(36)}`;
 const TEACHER = 'U0TEACHER1';
+/** An instructor only through the instructor user group. */
+const GROUP_TEACHER = 'U0GRPTCH01';
+const INSTRUCTOR_GROUP = 'S0INSTRUCT';
 const LEARNERS = Array.from({ length: 30 }, (_, i) => `U0LRN${String(i).padStart(4, '0')}`);
 
 let slack: SlackSim;
@@ -84,7 +87,7 @@ async function command(text: string, userId: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  slack = await startSlackSim();
+  slack = await startSlackSim({ userGroups: [{ id: INSTRUCTOR_GROUP, users: [GROUP_TEACHER] }] });
   lessons = makeLessonsDir([{ id: LESSON }]);
   harness = await startLabHarness({
     redisDb: 9,
@@ -95,6 +98,7 @@ beforeAll(async () => {
       LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
       LABBOT_SLACK_API_URL: slack.apiUrl,
       LABBOT_INSTRUCTOR_USERS: TEACHER,
+      LABBOT_INSTRUCTOR_SLACK_GROUPS: INSTRUCTOR_GROUP,
       LABBOT_MAX_ACTIVE_LABS: '100',
     },
   });
@@ -171,6 +175,119 @@ describe('a class of 30 on Slack', () => {
     expect(order.outOfOrder).toEqual([]);
     expect((await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items).toHaveLength(30);
     expect(slack.violations).toEqual([]);
+  });
+
+  it('a member of the instructor user group is an instructor (usergroups.users.list); a learner is not', async () => {
+    expect(
+      slack.calls.filter((call) => call.method === 'usergroups.users.list').map((call) => call.body),
+    ).toContainEqual({ usergroup: INSTRUCTOR_GROUP });
+    const before = slack.ephemerals.length;
+    await command('class status', GROUP_TEACHER);
+    const status = await ephemeralAfter(GROUP_TEACHER, before, /joined/);
+    expect(status).toMatch(/30 joined, 30 ready/);
+    // An instructor by group, but not this class's: may look, may not end it.
+    await command('class end', GROUP_TEACHER);
+    await ephemeralAfter(GROUP_TEACHER, before, /Only the instructor who started/);
+  });
+
+  it('a broadcast reaches each of the 30 threads once', async () => {
+    const before = slack.ephemerals.length;
+    await command('class say step 2 now', TEACHER);
+    await ephemeralAfter(TEACHER, before, /Sent to the threads of 30 learners/);
+    const threads = await Promise.all(
+      LEARNERS.map(async (userId) => (await harness.store.get(labOf(userId)))?.threadId?.split(':')[3] ?? ''),
+    );
+    for (const threadTs of threads) {
+      await waitForValue(
+        `the broadcast in thread ${threadTs}`,
+        () => slack.threadReplies(CHANNEL, threadTs).map(visibleText),
+        (texts) => texts.some((text) => text.includes(`From <@${TEACHER}>: step 2 now`)),
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+    }
+    // Once per thread, however the outbox delivered it.
+    for (const threadTs of threads) {
+      const copies = slack
+        .threadReplies(CHANNEL, threadTs)
+        .filter((reply) => visibleText(reply).includes('step 2 now'));
+      expect(copies).toHaveLength(1);
+    }
+  });
+
+  it('Need help: the hand is on the board, two instructors press Take at once and one gets it, Done clears it', async () => {
+    const learner = LEARNERS[7]!;
+    const labId = labOf(learner);
+    const before = slack.ephemerals.length;
+    await driver.blockAction({
+      actionId: `lab:help:${labId}`,
+      userId: learner,
+      channelId: CHANNEL,
+      messageTs: message.ts,
+    });
+    await ephemeralAfter(learner, before, /Your hand is up/);
+    await waitForValue(
+      'the raised hand on the board',
+      () => visibleText(slack.message(CHANNEL, message.ts)),
+      (text) => text.includes('Raised hands: 1') && text.includes(`<@${learner}>`),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    // A learner cannot take it; both instructors press Take together.
+    await driver.blockAction({
+      actionId: `lab:take:${labId}`,
+      userId: LEARNERS[8]!,
+      channelId: CHANNEL,
+      messageTs: message.ts,
+    });
+    await ephemeralAfter(LEARNERS[8]!, before, /Only instructors take raised hands/);
+    const takers = [TEACHER, GROUP_TEACHER];
+    await Promise.all(
+      takers.map((userId) =>
+        driver.blockAction({ actionId: `lab:take:${labId}`, userId, channelId: CHANNEL, messageTs: message.ts }),
+      ),
+    );
+    const answers = await Promise.all(
+      takers.map((userId) => ephemeralAfter(userId, before, /You are helping|already helping/)),
+    );
+    expect(answers.filter((answer) => /You are helping/.test(answer))).toHaveLength(1);
+    const helper = takers[answers.findIndex((answer) => /You are helping/.test(answer))]!;
+    expect(answers.find((answer) => /already helping/.test(answer))).toContain(`<@${helper}> is already helping`);
+    const threadTs = (await harness.store.get(labId))?.threadId?.split(':')[3] ?? '';
+    await waitForValue(
+      'who is coming, in the learner’s thread',
+      () => slack.threadReplies(CHANNEL, threadTs).map(visibleText),
+      (texts) => texts.filter((text) => text.includes(`<@${helper}> is coming to help you`)).length === 1,
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    await driver.blockAction({
+      actionId: `lab:done:${labId}`,
+      userId: helper,
+      channelId: CHANNEL,
+      messageTs: message.ts,
+    });
+    await ephemeralAfter(helper, before, /hand is down/);
+    await waitForValue(
+      'the board without raised hands',
+      () => visibleText(slack.message(CHANNEL, message.ts)),
+      (text) => !text.includes('Raised hands'),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    expect(slack.violations).toEqual([]);
+  });
+
+  it('the instructor gives one learner more time: the expiry moves and their thread is told', async () => {
+    const learner = LEARNERS[2]!;
+    const before = Date.parse((await harness.store.get(labOf(learner)))?.expiresAt ?? '');
+    const seen = slack.ephemerals.length;
+    await command(`class extend <@${learner}> 10`, TEACHER);
+    await ephemeralAfter(TEACHER, seen, /Gave 1 lab of class/);
+    expect(Date.parse((await harness.store.get(labOf(learner)))?.expiresAt ?? '')).toBe(before + 10 * 60_000);
+    const threadTs = (await harness.store.get(labOf(learner)))?.threadId?.split(':')[3] ?? '';
+    await waitForValue(
+      'the extension in the thread',
+      () => slack.threadReplies(CHANNEL, threadTs).map(visibleText),
+      (texts) => texts.some((text) => text.includes(`<@${TEACHER}> gave your lab more time`)),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
   });
 
   it('joining twice leads to the same lab', async () => {

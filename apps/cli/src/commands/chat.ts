@@ -49,7 +49,8 @@ export function registerChatCommands(program: Command): void {
         learners > 0
           ? [
               `/lab class start ${options.lesson}`,
-              ...Array.from(
+              // The learners press Join together, as in a classroom.
+              Array.from(
                 { length: learners },
                 (_, i) => `as ${names[i % names.length]}${i >= names.length ? i + 1 : ''}: /lab class join`,
               ),

@@ -15,6 +15,9 @@ export { DiscordSim, discordMessageText, startDiscordSim } from './discord-sim.j
 export type {
   RecordedCall,
   SimMessage,
+  SlashCommandInput,
+  UploadedFile,
+  Violation,
 } from './types.js';
 export {
   applicationCommandSchema,

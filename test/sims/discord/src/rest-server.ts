@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DiscordApiError } from './api-error.js';
 import type { Faults, RestReply } from './faults.js';
 import type { SimState } from './state.js';
+import type { UploadedFile } from './types.js';
 
 const maxBodyBytes = 10 * 1024 * 1024;
 
@@ -53,10 +54,12 @@ export class RestServer {
     let path = url.pathname;
     let body: unknown;
     const query = Object.fromEntries(url.searchParams);
+    let files: UploadedFile[] = [];
     try {
       const raw = await readBody(request);
       const parsed = await parseBody(raw, request.headers['content-type']);
       body = parsed.body;
+      files = parsed.files;
       if (!url.pathname.startsWith(`${prefix}/`)) throw new DiscordApiError(404, 0, '404: Not Found');
       path = url.pathname.slice(prefix.length).split('/').map(safeDecode).join('/');
       const match = this.#match(method, path);
@@ -71,7 +74,7 @@ export class RestServer {
       }
       reply =
         this.faults.replyFor(method, route, path) ??
-        match.route.handler({ method, path, params: match.params, query, body, fileCount: parsed.fileCount });
+        match.route.handler({ method, path, params: match.params, query, body, fileCount: parsed.files.length });
     } catch (error) {
       reply = errorReply(error, { method, route });
       if (reply.status === 500) state.violation('sim-error', String(error), { method, route });
@@ -81,7 +84,16 @@ export class RestServer {
         state.violation('invalid-request', `${error.code} ${error.message}${detail}`, { method, route });
       }
     }
-    state.calls.push({ method, route, path, query, body, status: reply.status, at: Date.now() });
+    state.calls.push({
+      method,
+      route,
+      path,
+      query,
+      body,
+      ...(files.length ? { files } : {}),
+      status: reply.status,
+      at: Date.now(),
+    });
     const headers: Record<string, string> = { ...reply.headers };
     if (reply.body !== undefined) headers['content-type'] = 'application/json';
     response.writeHead(reply.status, headers);
@@ -124,21 +136,24 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function parseBody(raw: Buffer, contentType: string | undefined): Promise<{ body: unknown; fileCount: number }> {
-  if (raw.length === 0) return { body: undefined, fileCount: 0 };
+async function parseBody(
+  raw: Buffer,
+  contentType: string | undefined,
+): Promise<{ body: unknown; files: UploadedFile[] }> {
+  if (raw.length === 0) return { body: undefined, files: [] };
   if (contentType?.startsWith('multipart/form-data')) {
     // discord.js sends files as multipart with the JSON in payload_json.
     const form = await new Response(new Uint8Array(raw), { headers: { 'content-type': contentType } }).formData();
     let body: unknown;
-    let fileCount = 0;
+    const files: UploadedFile[] = [];
     for (const [name, value] of form.entries()) {
       if (name === 'payload_json' && typeof value === 'string') body = JSON.parse(value);
-      else if (typeof value !== 'string') fileCount += 1;
+      else if (typeof value !== 'string') files.push({ field: name, name: value.name, content: await value.text() });
     }
-    return { body, fileCount };
+    return { body, files };
   }
   try {
-    return { body: JSON.parse(raw.toString('utf8')), fileCount: 0 };
+    return { body: JSON.parse(raw.toString('utf8')), files: [] };
   } catch {
     throw new DiscordApiError(400, 50109, 'The request body contains invalid JSON.');
   }

@@ -41,6 +41,14 @@ export interface DiscordSimOptions {
   interactionTokenTtlMs?: number;
 }
 
+/** A file part of a multipart upload. */
+export interface UploadedFile {
+  /** The form field, e.g. `files[0]`. */
+  field: string;
+  name: string;
+  content: string;
+}
+
 /** One REST call as the sim saw it. */
 export interface RecordedCall {
   /** HTTP method, upper case. */
@@ -53,6 +61,8 @@ export interface RecordedCall {
   query: Record<string, string>;
   /** Parsed JSON body (payload_json for multipart), or undefined. */
   body: unknown;
+  /** The files of a multipart upload, as text. */
+  files?: UploadedFile[];
   /** Status the sim answered. */
   status: number;
   /** Epoch ms when the request arrived. */

@@ -89,6 +89,7 @@ export class SlackSim {
   readonly #channels = new Map<string, ChannelState>();
   readonly #userNames = new Map<string, string>();
   readonly #admins = new Set<string>();
+  readonly #userGroups = new Map<string, string[]>();
   readonly #rateLimits: (SlackRateLimitRule & { left: number })[] = [];
   readonly #failures: (SlackFailureRule & { left: number })[] = [];
   readonly #limitedUntil = new Map<string, number>();
@@ -117,6 +118,7 @@ export class SlackSim {
       this.#userNames.set(user.id, user.name);
       if (user.isAdmin) this.#admins.add(user.id);
     }
+    for (const group of options.userGroups ?? []) this.setUserGroup(group.id, group.users);
     server.on('request', (request, response) => void this.#onRequest(request, response));
     this.#wss = new WebSocketServer({ noServer: true });
     server.on('upgrade', (request, socket, head) => {
@@ -404,6 +406,11 @@ export class SlackSim {
     return rateLimited(rule.retryAfterSeconds);
   }
 
+  /** Sets the members of a user group (S...), as an admin editing it in Slack would. */
+  setUserGroup(id: string, users: string[]): void {
+    this.#userGroups.set(id, [...users]);
+  }
+
   #violation(kind: string, method: string, message: string): void {
     this.violations.push({ kind, method, message, at: Date.now() });
   }
@@ -509,6 +516,11 @@ export class SlackSim {
       const [user] = users;
       if (users.length !== 1 || user === undefined || !isUserId(user)) throw new SlackApiError('user_not_found');
       return { channel: this.#imChannel(user).data };
+    },
+    'usergroups.users.list': (args) => {
+      const members = this.#userGroups.get(requiredString(args, 'usergroup'));
+      if (!members) throw new SlackApiError('no_such_subteam');
+      return { users: [...members] };
     },
     'users.info': (args) => {
       const user = requiredString(args, 'user');

@@ -35,6 +35,8 @@ export interface SlackSimOptions {
   channels?: SlackSimChannelOptions[];
   /** Named users. */
   users?: SlackSimUserOptions[];
+  /** User groups (id S...) and their member ids, for usergroups.users.list. */
+  userGroups?: { id: string; users: string[] }[];
   /** The app-level token for Socket Mode's apps.connections.open (default 'xapp-sim-token'). */
   appToken?: string;
   /** How often the sim pings Socket Mode clients (ms, default 10000; Slack clients expect one within 30 s). */

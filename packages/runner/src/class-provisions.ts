@@ -1,0 +1,72 @@
+import type { Logger } from '@labbot/config';
+import { decideReconcile } from '@labbot/core';
+import type { JobContext } from '@labbot/queue';
+import type { ClassProvisionSlots, ClassRoster, LabStore } from '@labbot/store';
+
+export interface ClassProvisionGateOptions {
+  store: LabStore;
+  roster: ClassRoster;
+  slots: ClassProvisionSlots;
+  /** Labs of one class provisioned at once when the class record does not say (LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS). */
+  defaultMaxConcurrent: number;
+  logger: Logger;
+  /** How long a lab in line waits before asking again: the first in line soon, later places less often. */
+  retryDelayMs?: (place: number) => number;
+  /** Starts a waiting lab's reconcile now (a slot was given back and it is first in line). */
+  wake?: (labId: string) => Promise<void>;
+}
+
+const defaultRetryDelay = (place: number) => Math.min(2000, 100 + 50 * place);
+
+/**
+ * Keeps each class to its cap of labs provisioned at once, in join order: a class lab that has work to do
+ * waits for a slot (its job goes back to the queue without spending an attempt) and gives it back when the
+ * run ends. Labs outside a class, and class labs with nothing to bring up (teardown, settled), pass at once.
+ */
+export function createClassProvisionGate(options: ClassProvisionGateOptions) {
+  const { store, roster, slots, logger } = options;
+  const retryDelayMs = options.retryDelayMs ?? defaultRetryDelay;
+
+  return {
+    async run(labId: string, context: Pick<JobContext, 'later'>, work: () => Promise<void>): Promise<void> {
+      const record = await store.get(labId);
+      if (!record?.classId) return work();
+      const classId = record.classId;
+      // Nothing to bring up (or the class ended): a slot this lab still holds (its runner died after the work
+      // and before giving it back) is given back now rather than when its lease runs out.
+      const passThrough = async () => {
+        await slots.release(classId, labId);
+        return work();
+      };
+      if (record.desired.state !== 'running' || decideReconcile(record).action === 'none') return passThrough();
+      const klass = await store.getClass(classId);
+      if (klass?.state !== 'open') return passThrough();
+      const member = await roster.member(klass.classId, record.owner.userId);
+      const max = klass.maxConcurrentProvisions ?? options.defaultMaxConcurrent;
+      const turn = await slots.acquire(klass.classId, labId, member?.seq ?? Number.MAX_SAFE_INTEGER, max);
+      if (!turn.admitted) {
+        logger.debug({ labId, classId: klass.classId, place: turn.place, inFlight: turn.inFlight }, 'class lab waits');
+        throw await context.later(retryDelayMs(turn.place));
+      }
+      if (turn.first) {
+        await store.appendHistory(labId, {
+          actor: 'runner',
+          action: 'class.provisioning',
+          detail: { classId: klass.classId, seq: member?.seq ?? 0 },
+        });
+      }
+      try {
+        await work();
+      } finally {
+        try {
+          await slots.release(klass.classId, labId);
+          // The next in line need not wait out its retry delay: start it now.
+          const next = await slots.head(klass.classId);
+          if (next) await options.wake?.(next);
+        } catch (error) {
+          logger.warn({ err: error, labId }, 'could not give back a class provision slot');
+        }
+      }
+    },
+  };
+}
