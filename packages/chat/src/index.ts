@@ -22,6 +22,7 @@ export {
   type ChatHandlers,
   type Conversation,
   type DocumentRequest,
+  type FilesRequest,
   type IncomingAction,
   type IncomingCommand,
   type IncomingDocument,

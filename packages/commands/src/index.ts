@@ -22,5 +22,5 @@ export {
   createClassBot,
 } from './class-bot.js';
 export { createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
-export { buildResultMessage, manifestMessage } from './learner-build.js';
+export { BUILD_FILES_REQUEST, buildResultMessage, manifestMessage } from './learner-build.js';
 export { age, podRows, podStatus, renderStatus, type StatusViewOptions } from './status-view.js';

@@ -28,7 +28,14 @@ import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { KubectlClient, LabQueues, LearnerBuildClient } from '@labbot/queue';
 import type { ClassRoster, LabStore } from '@labbot/store';
 import { type ClassBot, createClassBot } from './class-bot.js';
-import { buildResultMessage, filesOfBuild, manifestMessage, submitBuild } from './learner-build.js';
+import {
+  BUILD_FILES_REQUEST,
+  buildResultMessage,
+  filesOfBuild,
+  manifestMessage,
+  submitBuild,
+  wantsBuildForm,
+} from './learner-build.js';
 import { Refusal } from './refusal.js';
 import { renderStatus } from './status-view.js';
 
@@ -342,6 +349,10 @@ export function createLabBot(options: LabBotOptions) {
         const lab = await labFor(actor, undefined, conversation.threadId);
         check(actor, 'kubectl', lab);
         if (!options.builds) throw new Refusal('Building your own image is not available on this labbot.');
+        if (wantsBuildForm(command, incoming)) {
+          await respond.requestFiles?.(BUILD_FILES_REQUEST);
+          return;
+        }
         const sent = await filesOfBuild(command, incoming);
         await respond.defer();
         const result = await submitBuild(options.builds, lab, actor.userId, sent);

@@ -1,4 +1,4 @@
-import type { ChatFile, ChatMessage, IncomingCommand } from '@labbot/chat';
+import type { ChatFile, ChatMessage, FilesRequest, IncomingCommand } from '@labbot/chat';
 import {
   type CreateDeploymentCommand,
   generateDeploymentYaml,
@@ -15,6 +15,27 @@ function refusal(message: string): LabbotError {
 
 const HOW_TO_SEND =
   'Send your Dockerfile with the command: attach it (with the files it COPYs) to /lab build, or in the local chat name the folder that holds them, e.g. "/lab build ./my-image".';
+
+/** The form a chat with forms opens for a /lab build without files (Slack: a modal). */
+export const BUILD_FILES_REQUEST: FilesRequest = {
+  title: 'Build your image',
+  mainFile: {
+    path: 'Dockerfile',
+    label: 'Your Dockerfile',
+    placeholder: 'FROM labbot/busybox:1\nCOPY hello.sh /app/hello.sh\nCMD ["/bin/sh", "/app/hello.sh"]',
+  },
+  extraFiles: 3,
+  submitLabel: 'Build',
+  commandText: 'build',
+};
+
+/** Whether a /lab build came without any files, where a form can ask for them. */
+export function wantsBuildForm(
+  command: Extract<LabCommand, { kind: 'build' }>,
+  incoming: Pick<IncomingCommand, 'attachments' | 'respond'>,
+): boolean {
+  return command.path === undefined && !incoming.attachments?.length && incoming.respond.requestFiles !== undefined;
+}
 
 /** The Dockerfile and files of a /lab build, from what the adapter offers (attachments or a folder). */
 export async function filesOfBuild(
