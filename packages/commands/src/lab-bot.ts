@@ -71,6 +71,17 @@ const text = (value: string, title?: string): ChatMessage => ({
   blocks: [{ kind: 'text', text: value }],
 });
 
+/** What the learner did themselves in a lab, read from its history (for a lesson's learner-step checks). */
+function learnerStepsOf(history: readonly { action: string; detail?: Record<string, unknown> | undefined }[]) {
+  const detailOf = (action: string, key: string) =>
+    history.filter((entry) => entry.action === action).map((entry) => String(entry.detail?.[key] ?? ''));
+  return {
+    builtImages: detailOf('learner.build', 'tag').filter(Boolean),
+    generatedDeployments: detailOf('kubectl.create-deployment', 'name').filter(Boolean),
+    applies: history.filter((entry) => entry.action === 'apply').length,
+  };
+}
+
 const ownerOf = (actor: Actor): LabOwner => ({
   platform: actor.platform,
   workspaceId: actor.workspaceId,
@@ -450,6 +461,7 @@ export function createLabBot(options: LabBotOptions) {
       images: lab.observed.images,
       rollbacks: undos.length,
       undoneRollouts,
+      ...(lesson.spec.learnerBuild ? { learner: learnerStepsOf(history) } : {}),
     });
     await classes?.recordChecks(lab, results);
     const passed = results.filter((result) => result.passed).length;

@@ -1,5 +1,10 @@
 import { LessonIdSchema } from '@labbot/core';
 import { z } from 'zod';
+import {
+  LearnerBuiltCheckFields,
+  LearnerDeployedCheckFields,
+  ManifestGeneratedCheckFields,
+} from './checks/learner-steps.js';
 import { RolledBackCheckFields } from './checks/rolled-back.js';
 import { RolledOutCheckFields } from './checks/rolled-out.js';
 
@@ -102,6 +107,9 @@ export const CHECK_KINDS = [
   'replicas',
   'rolledOut',
   'rolledBack',
+  'learnerBuilt',
+  'manifestGenerated',
+  'learnerDeployed',
 ] as const;
 
 export const LessonCheckSchema = z.discriminatedUnion('kind', [
@@ -121,6 +129,9 @@ export const LessonCheckSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ ...RolledOutCheckFields, deployment: ObjectNameSchema.optional(), ...checkBase }),
   z.strictObject({ ...RolledBackCheckFields, deployment: ObjectNameSchema.optional(), ...checkBase }),
+  z.strictObject({ ...LearnerBuiltCheckFields, ...checkBase }),
+  z.strictObject({ ...ManifestGeneratedCheckFields, ...checkBase }),
+  z.strictObject({ ...LearnerDeployedCheckFields, ...checkBase }),
 ]);
 export type LessonCheck = z.infer<typeof LessonCheckSchema>;
 
@@ -255,6 +266,18 @@ export const LessonSpecSchema = z
           code: 'custom',
           path: ['checks', index, 'deployment'],
           message: `"${check.deployment}" is not the lesson's deployment "${spec.deployment.name}"`,
+        });
+      }
+    });
+    spec.checks.forEach((check, index) => {
+      if (
+        (check.kind === 'learnerBuilt' || check.kind === 'manifestGenerated' || check.kind === 'learnerDeployed') &&
+        !spec.learnerBuild
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checks', index, 'kind'],
+          message: `"${check.kind}" checks what the learner builds and deploys: the lesson needs a learnerBuild section`,
         });
       }
     });
