@@ -1,14 +1,17 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { labIdFor } from '@labbot/core';
 import { waitForValue } from '@labbot/test-support';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LabHarness, type LocalChat, startLabHarness } from './harness.js';
 
-// The your-first-image lesson in the local chat, with the learner's own Dockerfile: build and run it,
-// then generate the Deployment manifest the kubectl way. (Applying it needs /lab apply, issue #12.)
+// The your-first-image lesson in the local chat, with the learner's own Dockerfile and pods that are real
+// containers: the trap first (a CMD that echoes and exits crash-loops as a Deployment, and the thread explains
+// why), then a Dockerfile that keeps serving: built, run once, its manifest generated the kubectl way, edited,
+// applied with /lab apply, 3 pods of the learner's image ready, and every step's check passing.
 let harness: LabHarness;
 let chat: LocalChat;
 let folder: string;
@@ -31,9 +34,35 @@ async function labImages(): Promise<number> {
   return images.length;
 }
 
+/** The manifest in the answer to `kubectl create deployment ... -o yaml`, as the learner copies it. */
+function generatedManifest(answer: string): string {
+  const start = answer.indexOf('apiVersion: apps/v1');
+  const end = answer.indexOf('status: {}', start);
+  expect(start, answer).toBeGreaterThanOrEqual(0);
+  expect(end, answer).toBeGreaterThan(start);
+  return `${answer.slice(start, end + 'status: {}'.length)}\n`;
+}
+
+/** Generates the manifest, edits it as a learner would (replicas, a label of their own) and applies it. */
+async function generateEditApply(name: string): Promise<string> {
+  await chat.type('kubectl create deployment hello --image=IMAGE --replicas=1 --dry-run=client -o yaml', user);
+  const generated = generatedManifest(lastAnswer());
+  expect(generated).toContain('  replicas: 1\n');
+  const edited = generated
+    .replace('  replicas: 1\n', '  replicas: 3\n')
+    .replace('      labels:\n        app: hello\n', '      labels:\n        app: hello\n        made-by: grace\n');
+  expect(edited).toContain('made-by: grace');
+  const file = path.join(folder, name);
+  await writeFile(file, edited);
+  await chat.type(`apply ${file}`, user);
+  expect(lastAnswer()).toContain(`$ kubectl apply --server-side -f ${file}`);
+  expect(lastAnswer(), lastAnswer()).toContain('deployment.apps/hello serverside-applied');
+  return edited;
+}
+
 beforeAll(async () => {
   folder = await mkdtemp(path.join(tmpdir(), 'labbot-your-first-image-'));
-  harness = await startLabHarness({ redisDb: 10, kubelet: 'virtual' });
+  harness = await startLabHarness({ redisDb: 10, kubelet: 'docker' });
   await harness.startRunner();
   chat = await harness.startChat();
   await chat.type('start your-first-image', user);
@@ -54,9 +83,42 @@ describe('your-first-image in the local chat', () => {
     expect(lastAnswer()).toContain('FROM "ubuntu:22.04" is not allowed here');
     expect(lastAnswer()).toContain('labbot/busybox:1');
     expect((await harness.store.get(labId))?.observed.imageTag).toBeUndefined();
+    expect(await labImages()).toBe(0);
   });
 
-  it("builds the learner's Dockerfile, runs it once, and it becomes the lab's image", async () => {
+  it('the trap: a CMD that echoes builds and runs fine, but as a Deployment it crash-loops, and the thread says why', async () => {
+    const dir = await learnerFolder({
+      Dockerfile: 'FROM labbot/busybox:1\nUSER 10001\nCMD ["echo", "Hello, I print and I am done"]\n',
+    });
+    await chat.type(`build ${dir}`, user);
+    expect(lastAnswer()).toMatch(/^\$ docker build · built /);
+    expect(lastAnswer()).toContain('Hello, I print and I am done');
+    expect(lastAnswer()).toContain('(exit code 0)');
+    await generateEditApply('echo.yaml');
+    const lab = await harness.waitForLab(
+      labId,
+      (record) => record.observed.diagnosis?.reason === 'CrashLoopBackOff',
+      120_000,
+    );
+    // The status message in the thread shows the diagnosis and the lesson's explanation of the trap.
+    const thread = await waitForValue(
+      'the trap explained in the thread',
+      () => chat.thread(lab).join('\n'),
+      (text) => text.includes('The trap: a CMD that just echoes'),
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(thread).toContain('CrashLoopBackOff');
+    expect(thread.replace(/\s+/g, ' ')).toContain(
+      'a container lives as long as its main process, the echo finishes at once',
+    );
+    await chat.type('check', user);
+    expect(lastAnswer()).toContain('3/4 passed');
+    expect(lastAnswer()).toMatch(
+      /❌ Step 4: you applied it and 3 pods of your image are ready\n\s+💡 .*CrashLoopBackOff mean your CMD\s+ends/,
+    );
+  });
+
+  it("builds a Dockerfile that keeps serving, applies the edited manifest, and 3 pods of the learner's image run", async () => {
     const dir = await learnerFolder({
       Dockerfile: [
         'FROM labbot/busybox:1',
@@ -74,30 +136,35 @@ describe('your-first-image in the local chat', () => {
     expect(answer).toContain(`Hello from ${user}'s first image!`);
     // A server keeps running: the one-off run is stopped after its time, and the learner is told why.
     expect(answer).toContain('still running after');
-    const lab = await harness.store.get(labId);
-    expect(lab?.observed.imageTag).toMatch(new RegExp(`labbot/learner-${labId}:`));
-    expect(lab?.observed.containerOutput).toContain(`Hello from ${user}'s first image!`);
-    // The thread's status message shows the learner's image and its output, as for the lesson's image.
-    const record = await harness.waitForLab(labId, () => true);
-    const thread = await waitForValue(
-      "the learner's output in the thread",
-      () => chat.thread(record).join('\n'),
-      (text) => text.includes(`Hello from ${user}'s first image!`),
-      { timeoutMs: 20_000, intervalMs: 100 },
-    );
-    expect(thread).toContain(`Image \`${lab?.observed.imageTag}\` built`);
-  });
+    const built = await harness.store.get(labId);
+    const image = built?.observed.imageTag ?? 'missing';
+    expect(image).toMatch(new RegExp(`labbot/learner-${labId}:`));
+    expect(built?.observed.containerOutput).toContain(`Hello from ${user}'s first image!`);
 
-  it("generates the manifest the kubectl way with the lab's image, and explains it", async () => {
+    // The manifest, generated with the lab's own image whatever the learner typed, and explained.
     await chat.type('kubectl create deployment hello --image=hello:1 --replicas=3 --dry-run=client -o yaml', user);
-    const image = (await harness.store.get(labId))?.observed.imageTag ?? 'missing';
-    const answer = lastAnswer();
-    expect(answer).toContain('kind: Deployment');
-    expect(answer).toContain('  replicas: 3');
-    expect(answer).toContain(`      - image: ${image}`);
-    expect(answer).toContain(`The image is your lab's own image \`${image}\` (not "hello:1")`);
-    expect(answer).toContain('Nothing was sent to the cluster');
-    expect((await harness.store.history(labId)).map((entry) => entry.action)).toContain('kubectl.create-deployment');
+    expect(lastAnswer()).toContain(`      - image: ${image}`);
+    expect(lastAnswer()).toContain(`The image is your lab's own image \`${image}\` (not "hello:1")`);
+    expect(lastAnswer()).toContain('Nothing was sent to the cluster');
+
+    const edited = await generateEditApply('hello.yaml');
+    expect(edited).toContain(`      - image: ${image}`);
+    const ready = await harness.waitForLab(
+      labId,
+      (record) => record.observed.pods.filter((pod) => pod.ready && pod.image === image).length === 3,
+      120_000,
+    );
+    expect(ready.observed.desiredReplicas).toBe(3);
+    await chat.type('kubectl get pods', user);
+    expect(lastAnswer().match(/hello-\S+\s+1\/1\s+Running/g)).toHaveLength(3);
+    // The learner's own label reached the pods.
+    const pods = await harness.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .listNamespacedPod({ namespace: ready.namespace, labelSelector: 'made-by=grace' });
+    expect(pods.items.filter((pod) => pod.spec?.containers[0]?.image === image)).toHaveLength(3);
+    await chat.type('check', user);
+    expect(lastAnswer()).toContain('4/4 passed');
+    for (const step of [1, 2, 3, 4]) expect(lastAnswer()).toContain(`✅ Step ${step}:`);
   });
 
   it("deletes the learner's images when the lab stops", async () => {

@@ -98,6 +98,11 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  * of what labbot relies on, and (through client-node's models, generated from the upstream OpenAPI) any field
  * Kubernetes does not know, as `kubectl apply --validate=strict` refuses it.
  */
+/** The empty `status: {}` (or `status: null`) that generated manifests carry. */
+function isEmptyStatus(status: unknown): boolean {
+  return status === null || (isRecord(status) && Object.keys(status).length === 0);
+}
+
 export function validateManifestObject(object: unknown): ManifestProblem[] {
   if (!isRecord(object))
     return [{ field: '', message: 'must be a Kubernetes object (a mapping with kind and apiVersion)' }];
@@ -129,7 +134,10 @@ export function validateManifestObject(object: unknown): ManifestProblem[] {
       });
     }
   }
-  if ('status' in object) problems.push({ field: 'status', message: 'is written by Kubernetes, not by you' });
+  // `kubectl create ... --dry-run=client -o yaml` prints an empty `status: {}`: that one is harmless (dropped on apply).
+  if ('status' in object && !isEmptyStatus(object['status'])) {
+    problems.push({ field: 'status', message: 'is written by Kubernetes, not by you' });
+  }
   const unknown = droppedFields(object, toPlainObject(toModelForm(object as KubernetesObject))).filter(
     (field) => field !== 'status',
   );
