@@ -2,20 +2,39 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
+import { type SlackBot, startSlackBot } from '@labbot/slack';
+import {
+  createSlackDriver,
+  type JsonObject,
+  type SlackDriver,
+  type SlackSim,
+  slackMessageText,
+  startSlackSim,
+} from '@labbot/slack-sim';
 import { waitForValue } from '@labbot/test-support';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 
 // The your-first-image lesson in the local chat, with the learner's own Dockerfile and pods that are real
 // containers: the trap first (a CMD that echoes and exits crash-loops as a Deployment, and the thread explains
 // why), then a Dockerfile that keeps serving: built, run once, its manifest generated the kubectl way, edited,
-// applied with /lab apply, 3 pods of the learner's image ready, and every step's check passing.
+// applied with /lab apply, 3 pods of the learner's image ready, and every step's check passing. Then the same on
+// Slack (slack-sim and the real Bolt app): the files come from the /lab build modal, the edited manifest from the
+// /lab apply modal.
 let harness: LabHarness;
 let chat: LocalChat;
 let folder: string;
+let slack: SlackSim;
 const user = `grace-${process.pid}`;
+// A Slack member id of this run: its lab (and image names) are this run's own.
+const SLACK_LEARNER = `U0L${process.pid.toString(36).toUpperCase()}`;
+const slackLearnerLab = () =>
+  slack
+    ? labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId: SLACK_LEARNER, lessonId: 'your-first-image' })
+    : '';
 const labId = labIdFor({ platform: 'local', workspaceId: 'local', userId: user, lessonId: 'your-first-image' });
 const docker = new Dockerode();
 const lastAnswer = () => chat.adapter.channelTexts().at(-1) ?? '';
@@ -62,7 +81,16 @@ async function generateEditApply(name: string): Promise<string> {
 
 beforeAll(async () => {
   folder = await mkdtemp(path.join(tmpdir(), 'labbot-your-first-image-'));
-  harness = await startLabHarness({ redisDb: 10, kubelet: 'docker' });
+  slack = await startSlackSim();
+  harness = await startLabHarness({
+    redisDb: 10,
+    kubelet: 'docker',
+    env: {
+      LABBOT_SLACK_BOT_TOKEN: slack.botToken,
+      LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
+      LABBOT_SLACK_API_URL: slack.apiUrl,
+    },
+  });
   await harness.startRunner();
   chat = await harness.startChat();
   await chat.type('start your-first-image', user);
@@ -70,8 +98,23 @@ beforeAll(async () => {
   await harness.waitForLab(labId, (lab) => lab.observed.phase === 'waiting-for-pods');
 });
 
+/** Removes the images of these labs, whatever a failed or filtered run left (the lab's stop removes them too). */
+async function removeLabImages(...labIds: string[]): Promise<void> {
+  for (const id of labIds) {
+    const images = await docker.listImages({ filters: JSON.stringify({ label: [`labbot.dev/lab=${id}`] }) });
+    for (const image of images) {
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => {});
+    }
+  }
+}
+
 afterAll(async () => {
   await harness?.stop();
+  await slack?.stop();
+  await removeLabImages(labId, slackLearnerLab());
   await rm(folder, { recursive: true, force: true });
 });
 
@@ -172,5 +215,142 @@ describe('your-first-image in the local chat', () => {
     await chat.type('stop', user);
     await harness.waitForLab(labId, (lab) => lab.observed.phase === 'stopped');
     expect(await labImages()).toBe(0);
+  });
+});
+
+describe('your-first-image on Slack (slack-sim, the real Bolt app)', () => {
+  const CHANNEL = 'C0LABS0001';
+  const LEARNER = SLACK_LEARNER;
+  let bot: SlackBot;
+  let driver: SlackDriver;
+  let slackLab = '';
+
+  beforeAll(async () => {
+    bot = await startSlackBot(harness.config, {
+      port: 0,
+      logger: createLogger({ name: 'slack-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+    });
+    driver = createSlackDriver({
+      targetUrl: `http://127.0.0.1:${bot.adapter.port()}/slack/events`,
+      signingSecret: slack.signingSecret,
+      sim: slack,
+    });
+    slackLab = labIdFor({
+      platform: 'slack',
+      workspaceId: slack.teamId,
+      userId: LEARNER,
+      lessonId: 'your-first-image',
+    });
+  });
+
+  afterAll(async () => {
+    await bot?.close();
+  });
+
+  /** The text of the newest answer the bot sent through a response_url. */
+  function lastSlackAnswer(): string {
+    const body = slack.responsePosts.at(-1)?.body ?? {};
+    return slackMessageText({ text: String(body['text'] ?? ''), blocks: (body['blocks'] as JsonObject[]) ?? [] });
+  }
+
+  /** Waits for the bot's next answer through a response_url after `send`. */
+  async function answerTo(send: () => Promise<unknown>, what: string): Promise<string> {
+    const before = slack.responsePosts.length;
+    await send();
+    await waitForValue(
+      `an answer to ${what}`,
+      () => slack.responsePosts.length,
+      (count) => count > before,
+      { ...labWait, timeoutMs: 90_000 },
+    );
+    return lastSlackAnswer();
+  }
+
+  const command = (text: string) =>
+    answerTo(() => driver.slashCommand({ text, userId: LEARNER, channelId: CHANNEL }), text);
+
+  /** Types a command that opens a modal and returns the modal. */
+  async function modalOf(text: string): Promise<JsonObject> {
+    const before = slack.views.length;
+    const answer = await driver.slashCommand({ text, userId: LEARNER, channelId: CHANNEL });
+    expect(answer.status).toBe(200);
+    const [view] = await waitForValue(
+      `the modal of ${text}`,
+      () => slack.views.slice(before),
+      (views) => views.length === 1,
+      { ...labWait, timeoutMs: 10_000 },
+    );
+    return view as JsonObject;
+  }
+
+  const submit = (view: JsonObject, fields: Record<string, string>, what: string) =>
+    answerTo(
+      () =>
+        driver.viewSubmission({
+          view,
+          userId: LEARNER,
+          values: Object.fromEntries(Object.entries(fields).map(([block, value]) => [block, { [block]: value }])),
+        }),
+      what,
+    );
+
+  it('builds from the /lab build modal, applies the edited generated manifest from the /lab apply modal, 4/4 checks', async () => {
+    await driver.slashCommand({ text: 'start your-first-image', userId: LEARNER, channelId: CHANNEL });
+    await harness.waitForLab(slackLab, (lab) => lab.observed.phase === 'waiting-for-pods');
+
+    // /lab build without files opens the form: the Dockerfile and the file it COPYs.
+    const form = await modalOf('build');
+    expect(form['callback_id']).toBe('labbot_files');
+    const built = await submit(
+      form,
+      {
+        file_main: 'FROM labbot/busybox:1\nCOPY hello.sh /app/hello.sh\nUSER 10001\nCMD ["/bin/sh", "/app/hello.sh"]\n',
+        file_1_name: 'hello.sh',
+        file_1_content: 'echo "Hello from Slack\'s first image!"\nexec httpd -f -p 8080 -h /tmp\n',
+      },
+      'the build form',
+    );
+    expect(built).toMatch(/docker build · built \S*labbot\/learner-[0-9a-f]{12}:[0-9a-f]{16}/);
+    expect(built).toContain('Step 2/4 : COPY hello.sh /app/hello.sh');
+    expect(built).toContain("Hello from Slack's first image!");
+    const image = (await harness.store.get(slackLab))?.observed.imageTag ?? 'missing';
+    expect(image).toMatch(new RegExp(`labbot/learner-${slackLab}:`));
+
+    // The manifest, generated the kubectl way and edited: 3 replicas instead of 1, and a label of the learner's.
+    const printed = await command(
+      'kubectl create deployment hello --image=IMAGE --replicas=1 --dry-run=client -o yaml',
+    );
+    const manifest = generatedManifest(printed);
+    expect(manifest).toContain(`      - image: ${image}`);
+    const edited = manifest
+      .replace('  replicas: 1\n', '  replicas: 3\n')
+      .replace('      labels:\n        app: hello\n', '      labels:\n        app: hello\n        made-by: slack\n');
+    expect(edited).not.toBe(manifest);
+
+    // /lab apply without a file opens the document form; the edited manifest is submitted there.
+    const applyForm = await modalOf('apply');
+    expect(applyForm['callback_id']).toBe('labbot_document');
+    const applied = await submit(applyForm, { document: edited }, 'the apply form');
+    expect(applied).toContain('deployment.apps/hello serverside-applied');
+
+    const ready = await harness.waitForLab(
+      slackLab,
+      (lab) => lab.observed.pods.filter((pod) => pod.ready && pod.image === image).length === 3,
+      120_000,
+    );
+    expect(ready.observed.desiredReplicas).toBe(3);
+    const pods = await harness.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .listNamespacedPod({ namespace: ready.namespace, labelSelector: 'made-by=slack' });
+    expect(pods.items).toHaveLength(3);
+    const checks = await command('check');
+    expect(checks).toContain('4/4 passed');
+
+    // Stopping the lab deletes the learner's images; Slack saw no protocol violation.
+    await command('stop');
+    await harness.waitForLab(slackLab, (lab) => lab.observed.phase === 'stopped');
+    const left = await docker.listImages({ filters: JSON.stringify({ label: [`labbot.dev/lab=${slackLab}`] }) });
+    expect(left).toEqual([]);
+    expect(slack.violations).toEqual([]);
   });
 });
