@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createLabBot } from './lab-bot.js';
 
-const RUNS = 1000;
+const RUNS = Number(process.env.LABBOT_FUZZ_RUNS ?? 1000);
 const lessons = await loadLessons();
 const ada: Actor = { platform: 'discord', workspaceId: 'guild-1', userId: 'ada', roles: [] };
 const bob: Actor = { platform: 'discord', workspaceId: 'guild-1', userId: 'bob', roles: [] };
@@ -221,7 +221,10 @@ function recordingResponder() {
     error: async (text) => {
       answers.push({ method: 'error', text });
     },
-    openThread: async () => 'discord:guild-1:chan-1:thread-1',
+    openThread: async ({ announcement }) => {
+      answers.push({ method: 'reply', text: textOf(announcement) });
+      return 'discord:guild-1:chan-1:thread-1';
+    },
     requestDocument: async () => {
       answers.push({ method: 'form', text: 'document' });
     },
@@ -246,14 +249,13 @@ function incoming(actor: Actor, text: string, respond: Responder, threadId?: str
   };
 }
 
-/** Everything a command could change: the records with their history, and the jobs for the runner. */
+/** Everything a command could change: the records with their history, and what reached the runner. */
 async function stateOf(world: Awaited<ReturnType<typeof botWithAdasLab>>) {
   const labs = await world.store.listAll();
   const histories = await Promise.all(labs.map((lab) => world.store.history(lab.labId)));
   return JSON.stringify({
     labs,
     histories,
-    reconciles: world.queues.takeReconciles(),
     kubectl: world.kubectlRuns.length,
     builds: world.builds.length,
   });
@@ -264,6 +266,7 @@ describe('commands through the bot, fuzzed', () => {
     const world = await botWithAdasLab();
     await fc.assert(
       fc.asyncProperty(commandText, fc.constantFrom(ada, bob), fc.boolean(), async (text, actor, inThread) => {
+        world.queues.takeReconciles();
         const before = await stateOf(world);
         const { respond, answers } = recordingResponder();
         await world.bot.handlers.onCommand(incoming(actor, text, respond, inThread ? world.threadId : undefined));
@@ -272,6 +275,7 @@ describe('commands through the bot, fuzzed', () => {
         if (refusal) {
           expectShortRefusal(refusal.text);
           expect(await stateOf(world), text).toBe(before);
+          expect(world.queues.takeReconciles(), text).toEqual([]);
         }
       }),
       { numRuns: RUNS },
@@ -323,6 +327,7 @@ describe('button payloads, fuzzed', () => {
     const target = fc.oneof(fc.constant(adasLabId), fc.stringMatching(/^[a-z0-9-]{1,64}$/));
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...actions), target, async (action, labOrClass) => {
+        world.queues.takeReconciles();
         const before = await stateOf(world);
         const { respond, answers } = recordingResponder();
         await world.bot.handlers.onAction({
@@ -338,6 +343,7 @@ describe('button payloads, fuzzed', () => {
         if (refusal) {
           expectShortRefusal(refusal.text);
           expect(await stateOf(world)).toBe(before);
+          expect(world.queues.takeReconciles()).toEqual([]);
         }
       }),
       { numRuns: RUNS },

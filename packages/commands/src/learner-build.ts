@@ -13,8 +13,9 @@ function refusal(message: string): LabbotError {
   return new LabbotError('REFUSED', message, { userMessage: message });
 }
 
+// Refusals stay one short line (at most 200 characters, names cut short), so this is said briefly.
 const HOW_TO_SEND =
-  'Send your Dockerfile with the command: attach it (with the files it COPYs) to /lab build, or in the local chat name the folder that holds them, e.g. "/lab build ./my-image".';
+  'Attach your Dockerfile (and the files it COPYs) to /lab build, or name their folder: /lab build ./my-image';
 
 /** The form a chat with forms opens for a /lab build without files (Slack: a modal). */
 export const BUILD_FILES_REQUEST: FilesRequest = {
@@ -50,7 +51,7 @@ export async function filesOfBuild(
     } catch (error) {
       throw new LabbotError('REFUSED', `Cannot read the folder ${command.path}`, {
         cause: error,
-        userMessage: `The folder "${command.path.slice(0, 100)}" cannot be read: check the path (it is relative to where labbot chat runs).`,
+        userMessage: `The folder "${command.path.slice(0, 60)}" cannot be read: check the path (relative to where labbot chat runs).`,
       });
     }
   } else {
@@ -59,11 +60,12 @@ export async function filesOfBuild(
   if (files.length === 0) throw refusal(`No files came with the command. ${HOW_TO_SEND}`);
   const dockerfile = files.find((file) => file.path === 'Dockerfile' || file.path.toLowerCase() === 'dockerfile');
   if (!dockerfile) {
+    const names = files
+      .slice(0, 3)
+      .map((file) => file.path.slice(0, 30))
+      .join(', ');
     throw refusal(
-      `There is no file named Dockerfile among the ${files.length} you sent (${files
-        .slice(0, 5)
-        .map((file) => file.path)
-        .join(', ')}). ${HOW_TO_SEND}`,
+      `None of the ${files.length} files you sent is named Dockerfile (${names}${files.length > 3 ? ', ...' : ''}).`,
     );
   }
   return {
