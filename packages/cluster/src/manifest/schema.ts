@@ -138,10 +138,23 @@ export function validateManifestObject(object: unknown): ManifestProblem[] {
   if ('status' in object && !isEmptyStatus(object['status'])) {
     problems.push({ field: 'status', message: 'is written by Kubernetes, not by you' });
   }
-  const unknown = droppedFields(object, toPlainObject(toModelForm(object as KubernetesObject))).filter(
-    (field) => field !== 'status',
-  );
-  for (const field of unknown.slice(0, 10)) problems.push({ field, message: 'is not a field Kubernetes knows' });
+  // Unknown fields are looked for on a well-typed object only: client-node's model conversion throws on ill-typed
+  // input (e.g. containers given as a mapping), and the schema has already named what is wrong with it.
+  if (parsed.success) {
+    let modelForm: unknown;
+    try {
+      modelForm = toPlainObject(toModelForm(object as KubernetesObject));
+    } catch {
+      problems.push({
+        field: '',
+        message: `is not a valid ${kind}: a field holds a list where a mapping belongs, or the reverse`,
+      });
+    }
+    if (modelForm !== undefined) {
+      const unknown = droppedFields(object, modelForm).filter((field) => field !== 'status');
+      for (const field of unknown.slice(0, 10)) problems.push({ field, message: 'is not a field Kubernetes knows' });
+    }
+  }
   if (kind === 'Deployment' && problems.length === 0) {
     const spec = object['spec'] as {
       selector: { matchLabels: Record<string, string> };
