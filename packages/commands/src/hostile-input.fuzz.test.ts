@@ -22,6 +22,8 @@ import { describe, expect, it } from 'vitest';
 import { createLabBot } from './lab-bot.js';
 
 const RUNS = Number(process.env.LABBOT_FUZZ_RUNS ?? 1000);
+// A thousand cases take seconds, more on a loaded machine: more than the unit tests' default 10 s.
+const FUZZ_TIMEOUT_MS = 120_000;
 const lessons = await loadLessons();
 const ada: Actor = { platform: 'discord', workspaceId: 'guild-1', userId: 'ada', roles: [] };
 const bob: Actor = { platform: 'discord', workspaceId: 'guild-1', userId: 'bob', roles: [] };
@@ -135,38 +137,55 @@ function expectShortRefusal(text: string): void {
 }
 
 describe('the command grammar, fuzzed', () => {
-  it('never throws; refuses in one short line; whatever it accepts is a valid command', () => {
-    fc.assert(
-      fc.property(commandText, (text) => {
-        const parsed = parseLabCommand(text);
-        if (parsed.ok) expect(LabCommandSchema.safeParse(parsed.command).success).toBe(true);
-        else expectShortRefusal(parsed.error);
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  it(
+    'never throws; refuses in one short line; whatever it accepts is a valid command',
+    () => {
+      fc.assert(
+        fc.property(commandText, (text) => {
+          const parsed = parseLabCommand(text);
+          if (parsed.ok) expect(LabCommandSchema.safeParse(parsed.command).success).toBe(true);
+          else expectShortRefusal(parsed.error);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
 
 describe('kubectl arguments, fuzzed', () => {
-  it('never throws; refuses in one short line; never accepts a way out of the namespace', () => {
-    fc.assert(
-      fc.property(fc.array(word, { maxLength: 14 }), (args) => {
-        const parsed = parseKubectlArgs(args);
-        if (!parsed.ok) {
-          expectShortRefusal(parsed.error);
-          return;
-        }
-        expect(KubectlCommandSchema.safeParse(parsed.command).success).toBe(true);
-        // Whatever was accepted has no field for a namespace, an identity, a server or a kubeconfig.
-        const keys = Object.keys(parsed.command).map((key) => key.toLowerCase());
-        for (const way of ['namespace', 'allnamespaces', 'as', 'asgroup', 'server', 'kubeconfig', 'token', 'context']) {
-          expect(keys).not.toContain(way);
-        }
-        expect(JSON.stringify(parsed.command)).not.toMatch(/--(namespace|as|server|kubeconfig|token|context)\b|^-n$/);
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  it(
+    'never throws; refuses in one short line; never accepts a way out of the namespace',
+    () => {
+      fc.assert(
+        fc.property(fc.array(word, { maxLength: 14 }), (args) => {
+          const parsed = parseKubectlArgs(args);
+          if (!parsed.ok) {
+            expectShortRefusal(parsed.error);
+            return;
+          }
+          expect(KubectlCommandSchema.safeParse(parsed.command).success).toBe(true);
+          // Whatever was accepted has no field for a namespace, an identity, a server or a kubeconfig.
+          const keys = Object.keys(parsed.command).map((key) => key.toLowerCase());
+          for (const way of [
+            'namespace',
+            'allnamespaces',
+            'as',
+            'asgroup',
+            'server',
+            'kubeconfig',
+            'token',
+            'context',
+          ]) {
+            expect(keys).not.toContain(way);
+          }
+          expect(JSON.stringify(parsed.command)).not.toMatch(/--(namespace|as|server|kubeconfig|token|context)\b|^-n$/);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
 
 /** A bot on in-memory fakes with ada's lab waiting for her pods (her image built), and what reached the runner. */
@@ -262,42 +281,50 @@ async function stateOf(world: Awaited<ReturnType<typeof botWithAdasLab>>) {
 }
 
 describe('commands through the bot, fuzzed', () => {
-  it('every command is answered, every refusal is one short line, and a refused command changes nothing', async () => {
-    const world = await botWithAdasLab();
-    await fc.assert(
-      fc.asyncProperty(commandText, fc.constantFrom(ada, bob), fc.boolean(), async (text, actor, inThread) => {
-        world.queues.takeReconciles();
-        const before = await stateOf(world);
-        const { respond, answers } = recordingResponder();
-        await world.bot.handlers.onCommand(incoming(actor, text, respond, inThread ? world.threadId : undefined));
-        expect(answers.length, text).toBeGreaterThan(0);
-        const refusal = answers.find((answer) => answer.method === 'error');
-        if (refusal) {
-          expectShortRefusal(refusal.text);
-          expect(await stateOf(world), text).toBe(before);
-          expect(world.queues.takeReconciles(), text).toEqual([]);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  it(
+    'every command is answered, every refusal is one short line, and a refused command changes nothing',
+    async () => {
+      const world = await botWithAdasLab();
+      await fc.assert(
+        fc.asyncProperty(commandText, fc.constantFrom(ada, bob), fc.boolean(), async (text, actor, inThread) => {
+          world.queues.takeReconciles();
+          const before = await stateOf(world);
+          const { respond, answers } = recordingResponder();
+          await world.bot.handlers.onCommand(incoming(actor, text, respond, inThread ? world.threadId : undefined));
+          expect(answers.length, text).toBeGreaterThan(0);
+          const refusal = answers.find((answer) => answer.method === 'error');
+          if (refusal) {
+            expectShortRefusal(refusal.text);
+            expect(await stateOf(world), text).toBe(before);
+            expect(world.queues.takeReconciles(), text).toEqual([]);
+          }
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it("bob's commands in ada's thread never touch her lab, her image or her namespace", async () => {
-    const world = await botWithAdasLab();
-    const adasLab = JSON.stringify(await world.store.get(adasLabId));
-    const adasHistory = JSON.stringify(await world.store.history(adasLabId));
-    await fc.assert(
-      fc.asyncProperty(commandText, async (text) => {
-        const { respond } = recordingResponder();
-        await world.bot.handlers.onCommand(incoming(bob, text, respond, world.threadId));
-      }),
-      { numRuns: RUNS },
-    );
-    expect(JSON.stringify(await world.store.get(adasLabId))).toBe(adasLab);
-    expect(JSON.stringify(await world.store.history(adasLabId))).toBe(adasHistory);
-    expect(world.kubectlRuns.filter((job) => (job as { labId: string }).labId === adasLabId)).toEqual([]);
-    expect(world.builds.filter((job) => (job as { labId: string }).labId === adasLabId)).toEqual([]);
-  });
+  it(
+    "bob's commands in ada's thread never touch her lab, her image or her namespace",
+    async () => {
+      const world = await botWithAdasLab();
+      const adasLab = JSON.stringify(await world.store.get(adasLabId));
+      const adasHistory = JSON.stringify(await world.store.history(adasLabId));
+      await fc.assert(
+        fc.asyncProperty(commandText, async (text) => {
+          const { respond } = recordingResponder();
+          await world.bot.handlers.onCommand(incoming(bob, text, respond, world.threadId));
+        }),
+        { numRuns: RUNS },
+      );
+      expect(JSON.stringify(await world.store.get(adasLabId))).toBe(adasLab);
+      expect(JSON.stringify(await world.store.history(adasLabId))).toBe(adasHistory);
+      expect(world.kubectlRuns.filter((job) => (job as { labId: string }).labId === adasLabId)).toEqual([]);
+      expect(world.builds.filter((job) => (job as { labId: string }).labId === adasLabId)).toEqual([]);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
 
 describe('button payloads, fuzzed', () => {
@@ -309,44 +336,52 @@ describe('button payloads, fuzzed', () => {
       .map(([a, t]) => `lab:${a}:${t}`),
   );
 
-  it('a custom id decodes to one of our buttons or to nothing, never throws', () => {
-    fc.assert(
-      fc.property(customId, (id) => {
-        const decoded = decodeButtonId(id);
-        if (decoded) {
-          expect(actions).toContain(decoded.action);
-          expect(encodeButtonId(decoded)).toBe(id);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  it(
+    'a custom id decodes to one of our buttons or to nothing, never throws',
+    () => {
+      fc.assert(
+        fc.property(customId, (id) => {
+          const decoded = decodeButtonId(id);
+          if (decoded) {
+            expect(actions).toContain(decoded.action);
+            expect(encodeButtonId(decoded)).toBe(id);
+          }
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it("any press on any target is answered; bob's presses on ada's lab are refused and change nothing", async () => {
-    const world = await botWithAdasLab();
-    const target = fc.oneof(fc.constant(adasLabId), fc.stringMatching(/^[a-z0-9-]{1,64}$/));
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...actions), target, async (action, labOrClass) => {
-        world.queues.takeReconciles();
-        const before = await stateOf(world);
-        const { respond, answers } = recordingResponder();
-        await world.bot.handlers.onAction({
-          actor: bob,
-          action,
-          target: labOrClass,
-          conversation: { platform: 'discord', workspaceId: 'guild-1', channelId: 'chan-1' },
-          respond,
-        });
-        expect(answers.length).toBeGreaterThan(0);
-        const refusal = answers.find((answer) => answer.method === 'error');
-        if (labOrClass === adasLabId) expect(refusal, `${action} ${labOrClass}`).toBeDefined();
-        if (refusal) {
-          expectShortRefusal(refusal.text);
-          expect(await stateOf(world)).toBe(before);
-          expect(world.queues.takeReconciles()).toEqual([]);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  it(
+    "any press on any target is answered; bob's presses on ada's lab are refused and change nothing",
+    async () => {
+      const world = await botWithAdasLab();
+      const target = fc.oneof(fc.constant(adasLabId), fc.stringMatching(/^[a-z0-9-]{1,64}$/));
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...actions), target, async (action, labOrClass) => {
+          world.queues.takeReconciles();
+          const before = await stateOf(world);
+          const { respond, answers } = recordingResponder();
+          await world.bot.handlers.onAction({
+            actor: bob,
+            action,
+            target: labOrClass,
+            conversation: { platform: 'discord', workspaceId: 'guild-1', channelId: 'chan-1' },
+            respond,
+          });
+          expect(answers.length).toBeGreaterThan(0);
+          const refusal = answers.find((answer) => answer.method === 'error');
+          if (labOrClass === adasLabId) expect(refusal, `${action} ${labOrClass}`).toBeDefined();
+          if (refusal) {
+            expectShortRefusal(refusal.text);
+            expect(await stateOf(world)).toBe(before);
+            expect(world.queues.takeReconciles()).toEqual([]);
+          }
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

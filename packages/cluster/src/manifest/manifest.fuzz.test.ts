@@ -10,6 +10,8 @@ import { createMemoryClusterDriver } from '../testing/index.js';
 import { formatManifestProblems } from './learner-manifest.js';
 
 const RUNS = Number(process.env.LABBOT_FUZZ_RUNS ?? 1000);
+// A thousand cases take seconds, more on a loaded machine: more than the unit tests' default 10 s.
+const FUZZ_TIMEOUT_MS = 120_000;
 const IMAGE = 'labbot/learner-abc123def456:0123456789abcdef';
 const options = {
   namespace: 'lab-abc123def456',
@@ -143,36 +145,40 @@ const anyText = fc.oneof(
 );
 
 describe('the learner-manifest validator, fuzzed', () => {
-  it('never throws; every problem is one short line; a refused manifest applies nothing', async () => {
-    const driver = createMemoryClusterDriver();
-    let refused = 0;
-    await fc.assert(
-      fc.asyncProperty(anyText, async (text) => {
-        const before = JSON.stringify([...driver.deployments]);
-        const result = await driver.applyLearnerManifest(text, options);
-        if (result.ok) {
-          // Accepted: it stays in the lab's namespace, with the lab's image only.
-          const applied = driver.deployments.get(options.namespace) as
-            | { metadata?: { namespace?: string } }
-            | undefined;
-          if (applied) expect(applied.metadata?.namespace).toBe(options.namespace);
-          return;
-        }
-        refused += 1;
-        expect(JSON.stringify([...driver.deployments]), text).toBe(before);
-        expect(result.problems.length).toBeGreaterThan(0);
-        for (const problem of result.problems) {
-          expect(refusalProblem(`${problem.field} ${problem.message}`), text).toBeUndefined();
-        }
-        // What the learner reads: one line per problem (at most 10, then a count), each short.
-        const lines = formatManifestProblems(result.problems).split('\n');
-        expect(lines.length).toBeLessThanOrEqual(11);
-        for (const line of lines) expect(refusalProblem(line), text).toBeUndefined();
-      }),
-      { numRuns: RUNS },
-    );
-    expect(refused).toBeGreaterThan(RUNS / 2);
-  });
+  it(
+    'never throws; every problem is one short line; a refused manifest applies nothing',
+    async () => {
+      const driver = createMemoryClusterDriver();
+      let refused = 0;
+      await fc.assert(
+        fc.asyncProperty(anyText, async (text) => {
+          const before = JSON.stringify([...driver.deployments]);
+          const result = await driver.applyLearnerManifest(text, options);
+          if (result.ok) {
+            // Accepted: it stays in the lab's namespace, with the lab's image only.
+            const applied = driver.deployments.get(options.namespace) as
+              | { metadata?: { namespace?: string } }
+              | undefined;
+            if (applied) expect(applied.metadata?.namespace).toBe(options.namespace);
+            return;
+          }
+          refused += 1;
+          expect(JSON.stringify([...driver.deployments]), text).toBe(before);
+          expect(result.problems.length).toBeGreaterThan(0);
+          for (const problem of result.problems) {
+            expect(refusalProblem(`${problem.field} ${problem.message}`), text).toBeUndefined();
+          }
+          // What the learner reads: one line per problem (at most 10, then a count), each short.
+          const lines = formatManifestProblems(result.problems).split('\n');
+          expect(lines.length).toBeLessThanOrEqual(11);
+          for (const line of lines) expect(refusalProblem(line), text).toBeUndefined();
+        }),
+        { numRuns: RUNS },
+      );
+      expect(refused).toBeGreaterThan(RUNS / 2);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it('the untouched generated manifest is accepted, so the fuzzing starts from something valid', async () => {
     const driver = createMemoryClusterDriver();
