@@ -22,7 +22,11 @@ export const FormContextSchema = z.strictObject({
       message: 'not an http(s) URL',
     }),
   /** The main file's path and how many extra files the form offered (files forms only). */
-  mainPath: z.string().min(1).max(FILE_NAME_MAX_LENGTH).optional(),
+  mainPath: z
+    .string()
+    .max(FILE_NAME_MAX_LENGTH)
+    .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, { message: 'not a plain file name' })
+    .optional(),
   extraFiles: z.number().int().min(0).max(MAX_EXTRA_FILES).optional(),
 });
 export type FormContext = z.infer<typeof FormContextSchema>;
