@@ -113,24 +113,28 @@ function safePath(path: string): boolean {
 }
 
 describe('Slack form payloads, fuzzed', () => {
-  it('reading a files form never throws: safe files, or one short sentence per bad field', () => {
-    fc.assert(
-      fc.property(values, context, (fields, raw) => {
-        const parsed = FormContextSchema.safeParse(raw);
-        if (!parsed.success) return;
-        const shaped = Object.fromEntries(
-          Object.entries(fields).map(([block, value]) => [block, { [block]: { value } }]),
-        );
-        const read = readFilesForm(shaped, parsed.data);
-        if (read.ok) {
-          for (const file of read.files) expect(safePath(file.path), file.path).toBe(true);
-        } else {
-          for (const message of Object.values(read.errors)) expect(refusalProblem(message), message).toBeUndefined();
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  it(
+    'reading a files form never throws: safe files, or one short sentence per bad field',
+    () => {
+      fc.assert(
+        fc.property(values, context, (fields, raw) => {
+          const parsed = FormContextSchema.safeParse(raw);
+          if (!parsed.success) return;
+          const shaped = Object.fromEntries(
+            Object.entries(fields).map(([block, value]) => [block, { [block]: { value } }]),
+          );
+          const read = readFilesForm(shaped, parsed.data);
+          if (read.ok) {
+            for (const file of read.files) expect(safePath(file.path), file.path).toBe(true);
+          } else {
+            for (const message of Object.values(read.errors)) expect(refusalProblem(message), message).toBeUndefined();
+          }
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it(
     'signed view submissions with any callback, context and fields: answered, and only safe files reach the bot',
