@@ -16,7 +16,12 @@ const pod = (name: string, image: string, ready = true): PodSummary => ({
   image,
 });
 const threeOf = (image: string, ready = true) => ['a', 'b', 'c'].map((name) => pod(`hello-${name}`, image, ready));
-const nothing = { builtImages: [], generatedDeployments: [], applies: 0 };
+interface Steps {
+  builtImages: string[];
+  generatedDeployments: string[];
+  applies: number;
+}
+const nothing: Steps = { builtImages: [], generatedDeployments: [], applies: 0 };
 
 describe('the your-first-image checks: one per step', () => {
   it('all fail with a hint on a fresh lab', async () => {
@@ -35,7 +40,7 @@ describe('the your-first-image checks: one per step', () => {
     const lesson = await getLesson('your-first-image');
     const passed = (facts: Parameters<typeof evaluateChecks>[1]) =>
       evaluateChecks(lesson, facts).map((result) => result.passed);
-    const built = { builtImages: [FIRST], generatedDeployments: [], applies: 0 };
+    const built: Steps = { builtImages: [FIRST], generatedDeployments: [], applies: 0 };
     expect(passed({ pods: [], learner: built })).toEqual([true, false, false, false]);
     const ran = { pods: [], containerOutput: 'Hello from my first image!\n', learner: built };
     expect(passed(ran)).toEqual([true, true, false, false]);
@@ -57,8 +62,8 @@ describe('the your-first-image checks: one per step', () => {
 
   it('step 4 wants pods of the last build, ready, after an apply of the learner', async () => {
     const lesson = await getLesson('your-first-image');
-    const step4 = (pods: PodSummary[], learner: typeof nothing) => evaluateChecks(lesson, { pods, learner })[3]?.passed;
-    const applied = { builtImages: [FIRST], generatedDeployments: ['hello'], applies: 1 };
+    const step4 = (pods: PodSummary[], learner: Steps) => evaluateChecks(lesson, { pods, learner })[3]?.passed;
+    const applied: Steps = { builtImages: [FIRST], generatedDeployments: ['hello'], applies: 1 };
     // The crash-loop trap: 3 pods, none ready.
     expect(step4(threeOf(FIRST, false), applied)).toBe(false);
     // Ready pods, but not applied by the learner.
