@@ -34,6 +34,9 @@ beforeEach(async () => {
     signingSecret: sim.signingSecret,
     apiUrl: sim.apiUrl,
     port: 0,
+    // Known identity: Bolt skips its auth.test call, which could still be running when a test stops the sim.
+    botId: 'B0LABBOT01',
+    botUserId: 'U0LABBOT01',
   });
   await adapter.start({
     onCommand: async (command) => {
@@ -58,6 +61,15 @@ afterEach(async () => {
   await sim.stop();
   expect(violations).toEqual([]);
 });
+
+/** Waits for the answer to the status command, so no handler is still at work when the sim stops. */
+async function statusAnswered(): Promise<void> {
+  await waitForValue(
+    'the answer to status',
+    () => sim.responsePosts.map((post) => JSON.stringify(post.body)),
+    (posts) => posts.some((post) => post.includes('got undefined files')),
+  );
+}
 
 /** Types /lab build and returns the modal the adapter opened. */
 async function openBuildForm(): Promise<JsonObject> {
@@ -156,6 +168,7 @@ describe('the /lab build form on Slack', () => {
       (texts) => texts.includes('status'),
     );
     expect(commands.map((command) => command.text)).toEqual(['build', 'status']);
+    await statusAnswered();
   });
 
   it('ignores a form whose context was tampered with (a response_url that is not http)', async () => {
@@ -178,5 +191,6 @@ describe('the /lab build form on Slack', () => {
       (texts) => texts.includes('status'),
     );
     expect(commands.map((command) => command.text)).toEqual(['build', 'status']);
+    await statusAnswered();
   });
 });

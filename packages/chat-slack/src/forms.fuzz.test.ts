@@ -28,6 +28,9 @@ beforeAll(async () => {
     signingSecret: sim.signingSecret,
     apiUrl: sim.apiUrl,
     port: 0,
+    // Known identity: Bolt skips auth.test (it could outlive the sim).
+    botId: 'B0LABBOT01',
+    botUserId: 'U0LABBOT01',
   });
   await adapter.start({
     onCommand: async (command) => {

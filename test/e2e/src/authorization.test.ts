@@ -213,6 +213,9 @@ describe('authorization on Slack (slack-sim, Bolt)', () => {
       signingSecret: sim.signingSecret,
       apiUrl: sim.apiUrl,
       port: 0,
+      // Known identity: Bolt skips auth.test (it could outlive the sim).
+      botId: 'B0LABBOT01',
+      botUserId: 'U0LABBOT01',
     });
     await adapter.start(handlers);
     stops.push(async () => {
