@@ -205,3 +205,76 @@ export function renderDocumentModal(
     ],
   };
 }
+
+export const FILES_MODAL_CALLBACK_ID = 'labbot_files';
+/** The block of the form's main file (the Dockerfile of /lab build). */
+export const FILES_MAIN_BLOCK_ID = 'file_main';
+/** Block ids of the n-th extra file's name and content fields (n from 1). */
+export const extraFileBlockIds = (n: number) => ({ name: `file_${n}_name`, content: `file_${n}_content` });
+/** At most this many extra files in one files form (two fields each). */
+export const MAX_EXTRA_FILES = 5;
+/** A file name field holds a short relative path. */
+export const FILE_NAME_MAX_LENGTH = 100;
+
+/**
+ * A modal asking for a few small text files: the main one (required) and `extraFiles` optional ones, each a name and
+ * a content field; `privateMetadata` brings the context back. A plain-text input holds at most 3000 characters.
+ */
+export function renderFilesModal(
+  request: {
+    title: string;
+    mainFile: { path: string; label: string; placeholder?: string };
+    extraFiles: number;
+    submitLabel?: string;
+  },
+  privateMetadata: string,
+): SlackBlock {
+  const extra = Math.max(0, Math.min(request.extraFiles, MAX_EXTRA_FILES));
+  const input = (
+    blockId: string,
+    label: string,
+    options: { multiline: boolean; optional: boolean; placeholder?: string; hint?: string },
+  ) => ({
+    type: 'input',
+    block_id: blockId,
+    ...(options.optional ? { optional: true } : {}),
+    label: { type: 'plain_text', text: truncate(label, 2000) },
+    ...(options.hint ? { hint: { type: 'plain_text', text: truncate(options.hint, 2000) } } : {}),
+    element: {
+      type: 'plain_text_input',
+      // Each field's action_id is its block_id: action ids are unique in a view.
+      action_id: blockId,
+      multiline: options.multiline,
+      max_length: options.multiline ? DOCUMENT_INPUT_MAX_LENGTH : FILE_NAME_MAX_LENGTH,
+      ...(options.placeholder ? { placeholder: { type: 'plain_text', text: truncate(options.placeholder, 150) } } : {}),
+    },
+  });
+  const blocks: SlackBlock[] = [
+    input(FILES_MAIN_BLOCK_ID, request.mainFile.label, {
+      multiline: true,
+      optional: false,
+      ...(request.mainFile.placeholder ? { placeholder: request.mainFile.placeholder } : {}),
+    }),
+  ];
+  for (let n = 1; n <= extra; n += 1) {
+    const ids = extraFileBlockIds(n);
+    blocks.push(
+      input(ids.name, `File ${n}: name (optional)`, {
+        multiline: false,
+        optional: true,
+        placeholder: n === 1 ? 'hello.sh' : `file-${n}.txt`,
+        hint: 'A path relative to the build folder, as your COPY names it, e.g. hello.sh or app/index.html.',
+      }),
+      input(ids.content, `File ${n}: content`, { multiline: true, optional: true }),
+    );
+  }
+  return {
+    type: 'modal',
+    callback_id: FILES_MODAL_CALLBACK_ID,
+    private_metadata: privateMetadata,
+    title: { type: 'plain_text', text: truncate(request.title, 24) },
+    submit: { type: 'plain_text', text: truncate(request.submitLabel ?? 'Send', 24) },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks,
+  };
+}

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import {
   type ChatAdapter,
   type ChatCapabilities,
+  type ChatFile,
   type ChatHandlers,
   type ChatMessage,
   type Conversation,
@@ -11,6 +12,7 @@ import {
   decodeButtonId,
   decodeThreadId,
   encodeThreadId,
+  type FilesRequest,
   MESSAGE_GONE_CODE,
   RateLimitedError,
   type Responder,
@@ -23,12 +25,22 @@ import {
   DOCUMENT_INPUT_ACTION_ID,
   DOCUMENT_INPUT_BLOCK_ID,
   DOCUMENT_MODAL_CALLBACK_ID,
+  FILES_MODAL_CALLBACK_ID,
+  MAX_EXTRA_FILES,
   renderDocumentModal,
+  renderFilesModal,
   renderSlackError,
   renderSlackMessage,
   SLACK_LIMITS,
   type SlackMessagePayload,
 } from './cards.js';
+import {
+  type FormContext,
+  FormContextSchema,
+  readFilesForm,
+  type ViewSubmission,
+  ViewSubmissionSchema,
+} from './files-form.js';
 
 export interface SlackAdapterOptions {
   /** The bot token (xoxb-...): every Web API call. */
@@ -160,22 +172,6 @@ interface SlashCommandPayload {
   response_url?: string;
 }
 
-/** What a document form carries from the command that opened it to its submission. */
-interface DocumentFormContext {
-  /** The command the document goes with. */
-  command: string;
-  team: string;
-  channel: string;
-  /** The slash command's response_url (30 minutes, 5 answers): the submission is answered there. */
-  responseUrl: string;
-}
-
-interface ViewSubmissionPayload {
-  user: { id: string; team_id?: string };
-  team: { id: string } | null;
-  view: { private_metadata?: string; state?: { values?: Record<string, Record<string, { value?: string | null }>> } };
-}
-
 interface BlockActionPayload {
   type: string;
   user: { id: string; team_id?: string };
@@ -287,7 +283,19 @@ export class SlackChatAdapter implements ChatAdapter {
     app.view(DOCUMENT_MODAL_CALLBACK_ID, async ({ ack, body }) => {
       await ack();
       await afterPendingIo();
-      await this.onDocumentSubmitted(body as unknown as ViewSubmissionPayload);
+      await this.onDocumentSubmitted(body);
+    });
+    // A files form (`/lab build`): checked before the ack, so a bad field is shown in the form, which stays open.
+    app.view(FILES_MODAL_CALLBACK_ID, async ({ ack, body }) => {
+      const read = this.readFilesSubmission(body);
+      if (read.kind === 'errors') {
+        await ack({ response_action: 'errors', errors: read.errors });
+        return;
+      }
+      await ack();
+      if (read.kind === 'ignored') return;
+      await afterPendingIo();
+      await this.onFilesSubmitted(read.submission, read.context, read.files);
     });
     app.error(async (error) => {
       options.logger?.error({ err: error }, 'slack listener failed');
@@ -457,21 +465,33 @@ export class SlackChatAdapter implements ChatAdapter {
     );
   }
 
-  private async onDocumentSubmitted(body: ViewSubmissionPayload): Promise<void> {
-    const handlers = this.handlers;
-    if (!handlers) return;
-    let context: DocumentFormContext;
-    try {
-      context = JSON.parse(body.view.private_metadata ?? '') as DocumentFormContext;
-      const url = new URL(context.responseUrl);
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not an http(s) response_url');
-    } catch (error) {
-      this.options.logger?.warn({ err: error }, 'slack document form without its context');
-      return;
+  /** The submitted view and its context (private_metadata), checked; undefined (logged) when they are not ours. */
+  private formOf(body: unknown): { submission: ViewSubmission; context: FormContext } | undefined {
+    const submission = ViewSubmissionSchema.safeParse(body);
+    if (!submission.success) {
+      this.options.logger?.warn(
+        { issues: submission.error.issues.slice(0, 3) },
+        'slack form submission not understood',
+      );
+      return undefined;
     }
-    const text = body.view.state?.values?.[DOCUMENT_INPUT_BLOCK_ID]?.[DOCUMENT_INPUT_ACTION_ID]?.value ?? '';
+    let metadata: unknown;
+    try {
+      metadata = JSON.parse(submission.data.view.private_metadata ?? '');
+    } catch {
+      metadata = undefined;
+    }
+    const context = FormContextSchema.safeParse(metadata);
+    if (!context.success) {
+      this.options.logger?.warn({ issues: context.error.issues.slice(0, 3) }, 'slack form without its context');
+      return undefined;
+    }
+    return { submission: submission.data, context: context.data };
+  }
+
+  /** A form has no response_url of its own: its answers go to the slash command's. */
+  private formResponder(context: FormContext): { conversation: Conversation; responder: Responder } {
     const conversation: Conversation = { platform: PLATFORM, workspaceId: context.team, channelId: context.channel };
-    // The form has no response_url of its own: the answer goes to the slash command's.
     const respond = (async (message: unknown) => {
       const response = await fetch(context.responseUrl, {
         method: 'POST',
@@ -481,12 +501,49 @@ export class SlackChatAdapter implements ChatAdapter {
       });
       if (!response.ok) throw new Error(`response_url answered ${response.status}`);
     }) as unknown as RespondFn;
-    const responder = this.responder(conversation, respond);
-    await this.guard(responder, { userId: body.user.id, form: DOCUMENT_MODAL_CALLBACK_ID }, () =>
+    return { conversation, responder: this.responder(conversation, respond) };
+  }
+
+  private async onDocumentSubmitted(body: unknown): Promise<void> {
+    const handlers = this.handlers;
+    const form = this.formOf(body);
+    if (!handlers || !form) return;
+    const { submission, context } = form;
+    const text = submission.view.state?.values?.[DOCUMENT_INPUT_BLOCK_ID]?.[DOCUMENT_INPUT_ACTION_ID]?.value ?? '';
+    const { conversation, responder } = this.formResponder(context);
+    await this.guard(responder, { userId: submission.user.id, form: DOCUMENT_MODAL_CALLBACK_ID }, () =>
       handlers.onCommand({
-        actor: this.actor(body.team?.id ?? body.user.team_id ?? context.team, body.user.id),
+        actor: this.actor(submission.team?.id ?? submission.user.team_id ?? context.team, submission.user.id),
         text: context.command,
         document: { text },
+        conversation,
+        respond: responder,
+      }),
+    );
+  }
+
+  /** A files form read back: its files, the errors to show in it, or nothing (not ours, or the adapter stopped). */
+  private readFilesSubmission(
+    body: unknown,
+  ):
+    | { kind: 'files'; submission: ViewSubmission; context: FormContext; files: ChatFile[] }
+    | { kind: 'errors'; errors: Record<string, string> }
+    | { kind: 'ignored' } {
+    const form = this.formOf(body);
+    if (!this.handlers || !form) return { kind: 'ignored' };
+    const read = readFilesForm(form.submission.view.state?.values ?? {}, form.context);
+    return read.ok ? { kind: 'files', ...form, files: read.files } : { kind: 'errors', errors: read.errors };
+  }
+
+  private async onFilesSubmitted(submission: ViewSubmission, context: FormContext, files: ChatFile[]): Promise<void> {
+    const handlers = this.handlers;
+    if (!handlers) return;
+    const { conversation, responder } = this.formResponder(context);
+    await this.guard(responder, { userId: submission.user.id, form: FILES_MODAL_CALLBACK_ID }, () =>
+      handlers.onCommand({
+        actor: this.actor(submission.team?.id ?? submission.user.team_id ?? context.team, submission.user.id),
+        text: context.command,
+        attachments: files,
         conversation,
         respond: responder,
       }),
@@ -553,7 +610,7 @@ export class SlackChatAdapter implements ChatAdapter {
             requestDocument: async (request: DocumentRequest) => {
               const app = this.app;
               if (!app) throw new Error('the Slack adapter is stopped');
-              const context: DocumentFormContext = {
+              const context: FormContext = {
                 command: request.commandText,
                 team: conversation.workspaceId,
                 channel: conversation.channelId,
@@ -563,6 +620,26 @@ export class SlackChatAdapter implements ChatAdapter {
                 await app.client.views.open({
                   trigger_id: form.triggerId,
                   view: renderDocumentModal(request, JSON.stringify(context)) as never,
+                });
+              } catch (error) {
+                throw toChatError(error, 'views.open');
+              }
+            },
+            requestFiles: async (request: FilesRequest) => {
+              const app = this.app;
+              if (!app) throw new Error('the Slack adapter is stopped');
+              const context: FormContext = {
+                command: request.commandText,
+                team: conversation.workspaceId,
+                channel: conversation.channelId,
+                responseUrl: form.responseUrl,
+                mainPath: request.mainFile.path,
+                extraFiles: Math.max(0, Math.min(request.extraFiles, MAX_EXTRA_FILES)),
+              };
+              try {
+                await app.client.views.open({
+                  trigger_id: form.triggerId,
+                  view: renderFilesModal(request, JSON.stringify(context)) as never,
                 });
               } catch (error) {
                 throw toChatError(error, 'views.open');

@@ -17,6 +17,7 @@ export {
   type ChatHandlers,
   type Conversation,
   type DocumentRequest,
+  type FilesRequest,
   type IncomingAction,
   type IncomingCommand,
   type IncomingDocument,

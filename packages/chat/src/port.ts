@@ -44,6 +44,12 @@ export interface Responder {
    * `document`. Absent where the adapter takes documents with the command itself (a file or pasted block).
    */
   requestDocument?(request: DocumentRequest): Promise<void>;
+  /**
+   * Asks the user for a few small text files in a form (the Dockerfile and the files it COPYs, for `/lab build`):
+   * Slack opens a modal with a field per file. The answer arrives as a new command (`commandText`) carrying them as
+   * `attachments`. Absent where the adapter takes files with the command itself (attachments, a folder).
+   */
+  requestFiles?(request: FilesRequest): Promise<void>;
   /** Answers with a file (e.g. a class export as CSV), where the platform takes files; otherwise absent. */
   replyFile?(file: OutgoingFile, options?: { ephemeral?: boolean }): Promise<void>;
 }
@@ -56,6 +62,20 @@ export interface DocumentRequest {
   label: string;
   placeholder?: string;
   /** The command the submitted text goes with, e.g. `apply`. */
+  commandText: string;
+}
+
+/** What a form asking for a few small files shows, and the command its answer becomes. */
+export interface FilesRequest {
+  /** The form's title, e.g. "Build your image". */
+  title: string;
+  /** The file the form always asks for; it arrives under this path (e.g. `Dockerfile`). */
+  mainFile: { path: string; label: string; placeholder?: string };
+  /** How many more files the form offers (each optional: a name and a content field). */
+  extraFiles: number;
+  /** The submit button's label (default "Send"). */
+  submitLabel?: string;
+  /** The command the submitted files go with, e.g. `build`. */
   commandText: string;
 }
 

@@ -28,7 +28,14 @@ import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { KubectlClient, LabQueues, LearnerBuildClient } from '@labbot/queue';
 import type { ClassRoster, LabStore } from '@labbot/store';
 import { CLASS_STATUS_INTERVAL_MS, type ClassBot, type ClassBotOptions, createClassBot } from './class-bot.js';
-import { buildResultMessage, filesOfBuild, manifestMessage, submitBuild } from './learner-build.js';
+import {
+  BUILD_FILES_REQUEST,
+  buildResultMessage,
+  filesOfBuild,
+  manifestMessage,
+  submitBuild,
+  wantsBuildForm,
+} from './learner-build.js';
 import { Refusal } from './refusal.js';
 import { renderStatus } from './status-view.js';
 
@@ -65,6 +72,17 @@ const text = (value: string, title?: string): ChatMessage => ({
   ...(title ? { title } : {}),
   blocks: [{ kind: 'text', text: value }],
 });
+
+/** What the learner did themselves in a lab, read from its history (for a lesson's learner-step checks). */
+function learnerStepsOf(history: readonly { action: string; detail?: Record<string, unknown> | undefined }[]) {
+  const detailOf = (action: string, key: string) =>
+    history.filter((entry) => entry.action === action).map((entry) => String(entry.detail?.[key] ?? ''));
+  return {
+    builtImages: detailOf('learner.build', 'tag').filter(Boolean),
+    generatedDeployments: detailOf('kubectl.create-deployment', 'name').filter(Boolean),
+    applies: history.filter((entry) => entry.action === 'apply').length,
+  };
+}
 
 const ownerOf = (actor: Actor): LabOwner => ({
   platform: actor.platform,
@@ -347,6 +365,10 @@ export function createLabBot(options: LabBotOptions) {
         const lab = await labFor(actor, undefined, conversation.threadId);
         check(actor, 'kubectl', lab);
         if (!options.builds) throw new Refusal('Building your own image is not available on this labbot.');
+        if (wantsBuildForm(command, incoming)) {
+          await respond.requestFiles?.(BUILD_FILES_REQUEST);
+          return;
+        }
         const sent = await filesOfBuild(command, incoming);
         await respond.defer();
         const result = await submitBuild(options.builds, lab, actor.userId, sent);
@@ -449,6 +471,7 @@ export function createLabBot(options: LabBotOptions) {
       images: lab.observed.images,
       rollbacks: undos.length,
       undoneRollouts,
+      ...(lesson.spec.learnerBuild ? { learner: learnerStepsOf(history) } : {}),
     });
     await classes?.recordChecks(lab, results);
     const passed = results.filter((result) => result.passed).length;

@@ -1,4 +1,4 @@
-import type { ChatFile, ChatMessage, IncomingCommand } from '@labbot/chat';
+import type { ChatFile, ChatMessage, FilesRequest, IncomingCommand } from '@labbot/chat';
 import {
   type CreateDeploymentCommand,
   generateDeploymentYaml,
@@ -13,8 +13,30 @@ function refusal(message: string): LabbotError {
   return new LabbotError('REFUSED', message, { userMessage: message });
 }
 
+// Refusals stay one short line (at most 200 characters, names cut short), so this is said briefly.
 const HOW_TO_SEND =
-  'Send your Dockerfile with the command: attach it (with the files it COPYs) to /lab build, or in the local chat name the folder that holds them, e.g. "/lab build ./my-image".';
+  'Attach your Dockerfile (and the files it COPYs) to /lab build, or name their folder: /lab build ./my-image';
+
+/** The form a chat with forms opens for a /lab build without files (Slack: a modal). */
+export const BUILD_FILES_REQUEST: FilesRequest = {
+  title: 'Build your image',
+  mainFile: {
+    path: 'Dockerfile',
+    label: 'Your Dockerfile',
+    placeholder: 'FROM labbot/busybox:1\nCOPY hello.sh /app/hello.sh\nCMD ["/bin/sh", "/app/hello.sh"]',
+  },
+  extraFiles: 3,
+  submitLabel: 'Build',
+  commandText: 'build',
+};
+
+/** Whether a /lab build came without any files, where a form can ask for them. */
+export function wantsBuildForm(
+  command: Extract<LabCommand, { kind: 'build' }>,
+  incoming: Pick<IncomingCommand, 'attachments' | 'respond'>,
+): boolean {
+  return command.path === undefined && !incoming.attachments?.length && incoming.respond.requestFiles !== undefined;
+}
 
 /** The Dockerfile and files of a /lab build, from what the adapter offers (attachments or a folder). */
 export async function filesOfBuild(
@@ -29,7 +51,7 @@ export async function filesOfBuild(
     } catch (error) {
       throw new LabbotError('REFUSED', `Cannot read the folder ${command.path}`, {
         cause: error,
-        userMessage: `The folder "${command.path.slice(0, 100)}" cannot be read: check the path (it is relative to where labbot chat runs).`,
+        userMessage: `The folder "${command.path.slice(0, 60)}" cannot be read: check the path (relative to where labbot chat runs).`,
       });
     }
   } else {
@@ -38,11 +60,12 @@ export async function filesOfBuild(
   if (files.length === 0) throw refusal(`No files came with the command. ${HOW_TO_SEND}`);
   const dockerfile = files.find((file) => file.path === 'Dockerfile' || file.path.toLowerCase() === 'dockerfile');
   if (!dockerfile) {
+    const names = files
+      .slice(0, 3)
+      .map((file) => file.path.slice(0, 30))
+      .join(', ');
     throw refusal(
-      `There is no file named Dockerfile among the ${files.length} you sent (${files
-        .slice(0, 5)
-        .map((file) => file.path)
-        .join(', ')}). ${HOW_TO_SEND}`,
+      `None of the ${files.length} files you sent is named Dockerfile (${names}${files.length > 3 ? ', ...' : ''}).`,
     );
   }
   return {

@@ -49,11 +49,11 @@ export function parseCreateDeployment(args: readonly string[]): CreateDeployment
     if (value === undefined) {
       value = rest[index + 1];
       if (value === undefined || value.startsWith('-'))
-        return { ok: false, error: `The option ${flag} needs a value. ${USAGE}` };
+        return { ok: false, error: `The option ${flag.slice(0, 40)} needs a value. ${USAGE}` };
       index++;
     }
     if (flag === '--output') flag = '-o';
-    if (flags.has(flag)) return { ok: false, error: `The option ${flag} is given twice.` };
+    if (flags.has(flag)) return { ok: false, error: `The option ${flag.slice(0, 40)} is given twice.` };
     flags.set(flag, value);
   }
   for (const flag of flags.keys()) {
@@ -63,14 +63,15 @@ export function parseCreateDeployment(args: readonly string[]): CreateDeployment
         ok: false,
         error: namespace
           ? 'Every command runs in your own lab namespace, so -n/--namespace is not allowed.'
-          : `The option ${flag} is not supported for kubectl create deployment in labs. ${USAGE}`,
+          : `The option ${flag.slice(0, 40)} is not supported for kubectl create deployment in labs. ${USAGE}`,
       };
     }
   }
   if (flags.get('--dry-run') !== 'client' || flags.get('-o') !== 'yaml') {
     return {
       ok: false,
-      error: `In labs, kubectl create deployment only prints the manifest: add --dry-run=client -o yaml, then edit it and send it with /lab apply. ${USAGE}`,
+      error:
+        'In labs, kubectl create deployment only prints the manifest: add --dry-run=client -o yaml, then edit it and send it with /lab apply.',
     };
   }
   const [name, ...extra] = positional;

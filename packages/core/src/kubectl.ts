@@ -336,7 +336,8 @@ export function parseKubectlArgs(args: readonly string[]): KubectlParseResult {
   const [verbText = '', ...rest] = list;
   const verb = verbText.toLowerCase();
   if (verb.startsWith('-')) return fail(`Start with the command, e.g. "kubectl get pods". ${USAGE}`);
-  const refused = REFUSED_VERBS[verb];
+  // Own keys only: a verb such as "__proto__" or "constructor" must not find Object's own properties.
+  const refused = Object.hasOwn(REFUSED_VERBS, verb) ? REFUSED_VERBS[verb] : undefined;
   if (refused) return fail(`${refused} ${USAGE}`);
   const split = splitArgs(rest, ['-o', '--output', '--tail', '--replicas', '--to-revision']);
   if (typeof split === 'string') return fail(split);

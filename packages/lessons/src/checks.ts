@@ -1,4 +1,13 @@
 import type { PodSummary } from '@labbot/core';
+import {
+  type LearnerStepFacts,
+  learnerBuilt,
+  learnerBuiltTitle,
+  learnerDeployed,
+  learnerDeployedTitle,
+  manifestGenerated,
+  manifestGeneratedTitle,
+} from './checks/learner-steps.js';
 import { rolledBackTitle, rolledBackTo } from './checks/rolled-back.js';
 import { rolledOutOnce, rolledOutTitle } from './checks/rolled-out.js';
 import type { Lesson } from './loader.js';
@@ -20,6 +29,8 @@ export interface CheckFacts {
   rollbacks?: number | undefined;
   /** Image tags whose rollout had finished when the learner undid it. */
   undoneRollouts?: readonly string[] | undefined;
+  /** What the learner did themselves (their builds, generated manifests, applies), in lessons with learnerBuild. */
+  learner?: LearnerStepFacts | undefined;
 }
 
 /** One line of `/lab check`: the same shape as the `lab.check-results` event's results. */
@@ -52,6 +63,12 @@ function defaultTitle(check: LessonCheck, lesson?: Lesson): string {
       return rolledOutTitle(check.image, deployment);
     case 'rolledBack':
       return rolledBackTitle(check.image, deployment);
+    case 'learnerBuilt':
+      return learnerBuiltTitle();
+    case 'manifestGenerated':
+      return manifestGeneratedTitle(deployment);
+    case 'learnerDeployed':
+      return learnerDeployedTitle(check.count, deployment);
   }
 }
 
@@ -59,8 +76,8 @@ function readyCount(pods: readonly PodSummary[]): number {
   return pods.filter((pod) => pod.ready).length;
 }
 
-/** Whether one check passes on these facts. */
-export function checkPasses(check: LessonCheck, facts: CheckFacts, lessonId = ''): boolean {
+/** Whether one check passes on these facts (`deploymentName`: the lesson's Deployment, for checks that name none). */
+export function checkPasses(check: LessonCheck, facts: CheckFacts, lessonId = '', deploymentName?: string): boolean {
   switch (check.kind) {
     case 'podsReady':
       return readyCount(facts.pods) >= check.count;
@@ -80,13 +97,19 @@ export function checkPasses(check: LessonCheck, facts: CheckFacts, lessonId = ''
       return rolledOutOnce({ ...facts, lessonId }, check.image);
     case 'rolledBack':
       return rolledBackTo({ ...facts, lessonId }, check.image);
+    case 'learnerBuilt':
+      return learnerBuilt(facts);
+    case 'manifestGenerated':
+      return manifestGenerated(facts, check.deployment ?? deploymentName);
+    case 'learnerDeployed':
+      return learnerDeployed(facts, check.count);
   }
 }
 
 /** Runs every check of a lesson: ✅/❌ lines with the hint on each failure. */
 export function evaluateChecks(lesson: Lesson, facts: CheckFacts): CheckResult[] {
   return lesson.spec.checks.map((check) => {
-    const passed = checkPasses(check, facts, lesson.id);
+    const passed = checkPasses(check, facts, lesson.id, lesson.spec.deployment.name);
     return passed
       ? { name: checkTitle(check, lesson), passed }
       : { name: checkTitle(check, lesson), passed, hint: check.hint };

@@ -18,6 +18,16 @@ describe('lesson JSON Schema', () => {
     };
     expect(schema.required).toEqual(['id', 'title', 'summary', 'steps', 'deployment']);
     const kinds = schema.properties['checks']?.items?.oneOf?.map((option) => option.properties.kind.const);
-    expect(kinds).toEqual(['podsReady', 'containerOutput', 'selfHeals', 'replicas', 'rolledOut', 'rolledBack']);
+    expect(kinds).toEqual([
+      'podsReady',
+      'containerOutput',
+      'selfHeals',
+      'replicas',
+      'rolledOut',
+      'rolledBack',
+      'learnerBuilt',
+      'manifestGenerated',
+      'learnerDeployed',
+    ]);
   });
 });

@@ -150,7 +150,8 @@ describe('loadLesson: clear errors naming file, field and what is wrong', () => 
       {
         file: 'lesson.yaml',
         field: 'checks[2].kind',
-        message: 'unknown check kind "selfHeal"; use one of podsReady, containerOutput, selfHeals, replicas',
+        message:
+          'unknown check kind "selfHeal"; use one of podsReady, containerOutput, selfHeals, replicas, rolledOut, rolledBack, learnerBuilt, manifestGenerated, learnerDeployed',
       },
     ]);
   });

@@ -131,7 +131,14 @@ export async function loadLesson(lessonDir: string, options: LoadLessonOptions =
       })),
     );
   }
-  const data: unknown = document.toJS();
+  let data: unknown;
+  try {
+    // toJS throws on an alias to no anchor, and on an alias bomb (more than maxAliasCount expansions).
+    data = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '').slice(0, 100) : 'cannot be read';
+    throw invalid(dir, [{ file: LESSON_FILE, field: '', message: `is not valid YAML: ${reason}` }], error);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw invalid(dir, [
       { file: LESSON_FILE, field: '', message: 'must be a YAML mapping of fields (id, title, summary, steps...)' },

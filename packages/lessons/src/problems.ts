@@ -1,5 +1,6 @@
 import { LabbotError } from '@labbot/core';
 import type { z } from 'zod';
+import { CHECK_KINDS } from './schema.js';
 
 /** One thing wrong with a lesson: which file, which field, what is wrong. */
 export interface LessonProblem {
@@ -11,10 +12,19 @@ export interface LessonProblem {
   message: string;
 }
 
+/** One line per problem, short: a field or message made of the author's text is cut and kept on one line. */
 export function formatProblem(problem: LessonProblem): string {
-  return problem.field
-    ? `${problem.file}: ${problem.field}: ${problem.message}`
-    : `${problem.file}: ${problem.message}`;
+  const prefix = `${oneLine(problem.file, 60)}: ${problem.field ? `${oneLine(problem.field, 60)}: ` : ''}`;
+  return `${prefix}${oneLine(problem.message, Math.max(60, 200 - prefix.length))}`;
+}
+
+function oneLine(text: string, max: number): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing them is the point
+  return cut(text.replace(/[\u0000-\u001f\u007f]+/g, ' '), max);
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** The error thrown for an invalid lesson: code LESSON_INVALID, one line per problem, a learner-safe summary. */
@@ -24,11 +34,12 @@ export class LessonInvalidError extends LabbotError {
 
   constructor(lessonDir: string, label: string, problems: readonly LessonProblem[], cause?: unknown) {
     const lines = problems.map(formatProblem);
-    const first = lines[0] ?? 'unknown problem';
+    const first = cut(lines[0] ?? 'unknown problem', 120);
     const more = lines.length > 1 ? ` (and ${lines.length - 1} more)` : '';
     super('LESSON_INVALID', `lesson ${label} is invalid:\n  ${lines.join('\n  ')}`, {
       cause,
-      userMessage: `The lesson "${label}" is not valid: ${first}${more}.`,
+      // One short line for the learner (the log has every problem in full).
+      userMessage: `The lesson "${cut(label, 40)}" is not valid: ${first}${more}.`,
       retryable: false,
       context: { lessonDir },
     });
@@ -61,11 +72,11 @@ function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  return `${typeof value} ${cut(JSON.stringify(value) ?? String(value), 40)}`;
 }
 
 /** Turns zod issues into problems in plain words ("is missing", "unknown field", "unknown check kind"). */
-const CHECK_KIND_LIST = 'podsReady, containerOutput, selfHeals, replicas';
+const CHECK_KIND_LIST = CHECK_KINDS.join(', ');
 
 export function problemsFromZod(file: string, error: z.ZodError, data: unknown): LessonProblem[] {
   const problems: LessonProblem[] = [];
@@ -106,7 +117,7 @@ export function problemsFromZod(file: string, error: z.ZodError, data: unknown):
           message:
             kind === undefined
               ? `is missing; use one of ${CHECK_KIND_LIST}`
-              : `unknown check kind ${JSON.stringify(kind)}; use one of ${CHECK_KIND_LIST}`,
+              : `unknown check kind ${cut(JSON.stringify(kind) ?? String(kind), 20)}; use one of ${CHECK_KIND_LIST}`,
         });
         break;
       }

@@ -1,5 +1,10 @@
 import { LessonIdSchema } from '@labbot/core';
 import { z } from 'zod';
+import {
+  LearnerBuiltCheckFields,
+  LearnerDeployedCheckFields,
+  ManifestGeneratedCheckFields,
+} from './checks/learner-steps.js';
 import { RolledBackCheckFields } from './checks/rolled-back.js';
 import { RolledOutCheckFields } from './checks/rolled-out.js';
 
@@ -95,6 +100,18 @@ const checkBase = {
   hint: z.string().min(1).max(1000).describe('Shown to the learner when the check fails.'),
 };
 
+export const CHECK_KINDS = [
+  'podsReady',
+  'containerOutput',
+  'selfHeals',
+  'replicas',
+  'rolledOut',
+  'rolledBack',
+  'learnerBuilt',
+  'manifestGenerated',
+  'learnerDeployed',
+] as const;
+
 export const LessonCheckSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('podsReady'),
@@ -112,6 +129,9 @@ export const LessonCheckSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ ...RolledOutCheckFields, deployment: ObjectNameSchema.optional(), ...checkBase }),
   z.strictObject({ ...RolledBackCheckFields, deployment: ObjectNameSchema.optional(), ...checkBase }),
+  z.strictObject({ ...LearnerBuiltCheckFields, ...checkBase }),
+  z.strictObject({ ...ManifestGeneratedCheckFields, ...checkBase }),
+  z.strictObject({ ...LearnerDeployedCheckFields, ...checkBase }),
 ]);
 export type LessonCheck = z.infer<typeof LessonCheckSchema>;
 
@@ -245,6 +265,18 @@ export const LessonSpecSchema = z
           code: 'custom',
           path: ['checks', index, 'deployment'],
           message: `"${check.deployment}" is not the lesson's deployment "${spec.deployment.name}"`,
+        });
+      }
+    });
+    spec.checks.forEach((check, index) => {
+      if (
+        (check.kind === 'learnerBuilt' || check.kind === 'manifestGenerated' || check.kind === 'learnerDeployed') &&
+        !spec.learnerBuild
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checks', index, 'kind'],
+          message: `"${check.kind}" checks what the learner builds and deploys: the lesson needs a learnerBuild section`,
         });
       }
     });

@@ -84,7 +84,8 @@ export function prepareLearnerManifest(text: string, options: LearnerManifestOpt
   }
   if (problems.length > 0) return { ok: false, problems };
   const objects = parsed.documents.map((document) => {
-    const object = document.object as Json;
+    // An empty `status: {}` (as kubectl's dry run prints it) passed the checks; it is not sent.
+    const { status: _emptyStatus, ...object } = document.object as Json;
     return object['kind'] === 'Deployment' ? hardenLearnerDeployment(object, options) : labelled(object, options);
   });
   return { ok: true, objects };

@@ -47,10 +47,25 @@ export interface ParseManifestOptions {
 
 /** A field path as a learner reads it: `spec.template.spec.containers[0].image`. */
 export function formatPath(path: readonly (string | number)[]): string {
-  return path.reduce<string>(
-    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${part}` : part),
+  const text = path.reduce<string>(
+    (text, part) =>
+      typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${shownKey(part)}` : shownKey(part),
     '',
   );
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+}
+
+/** The first line of a YAML parser error, without its position (given apart) and cut short (it may quote the text). */
+function shownYamlError(message: string): string {
+  const first = (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  return first.length > 100 ? `${first.slice(0, 99)}…` : first;
+}
+
+/** A key as the learner reads it in one line: control characters (a newline in a broken key) shown as "?", long keys cut. */
+function shownKey(key: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing them is the point
+  const flat = key.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return flat.length > 60 ? `${flat.slice(0, 59)}…` : flat;
 }
 
 type PathPart = string | number;
@@ -139,7 +154,7 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
         document: index,
         line: lineAt(offset),
         field: formatPath(pathAt(document.contents, offset)),
-        message: `is not valid YAML: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
+        message: `is not valid YAML: ${shownYamlError(error.message)}`,
       });
     }
     if (problems.length > before) return;

@@ -43,7 +43,14 @@ function containerProblems(pod: Json, base: Path, policy: ManifestPolicy, refuse
         const known = Object.keys(policy.images);
         refuse(
           [...at, 'image'],
-          `"${image.slice(0, 120)}" was not built for this lab; use ${known.length ? known.map((name) => `"${name}"`).join(' or ') : "the lab's own image"}`,
+          `"${image.length > 40 ? `${image.slice(0, 39)}…` : image}" was not built for this lab; use ${
+            known.length
+              ? known
+                  .slice(0, 2)
+                  .map((name) => `"${name}"`)
+                  .join(' or ')
+              : "the lab's own image"
+          }`,
         );
       }
       const security = container['securityContext'];

@@ -98,6 +98,11 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  * of what labbot relies on, and (through client-node's models, generated from the upstream OpenAPI) any field
  * Kubernetes does not know, as `kubectl apply --validate=strict` refuses it.
  */
+/** The empty `status: {}` (or `status: null`) that generated manifests carry. */
+function isEmptyStatus(status: unknown): boolean {
+  return status === null || (isRecord(status) && Object.keys(status).length === 0);
+}
+
 export function validateManifestObject(object: unknown): ManifestProblem[] {
   if (!isRecord(object))
     return [{ field: '', message: 'must be a Kubernetes object (a mapping with kind and apiVersion)' }];
@@ -129,11 +134,27 @@ export function validateManifestObject(object: unknown): ManifestProblem[] {
       });
     }
   }
-  if ('status' in object) problems.push({ field: 'status', message: 'is written by Kubernetes, not by you' });
-  const unknown = droppedFields(object, toPlainObject(toModelForm(object as KubernetesObject))).filter(
-    (field) => field !== 'status',
-  );
-  for (const field of unknown.slice(0, 10)) problems.push({ field, message: 'is not a field Kubernetes knows' });
+  // `kubectl create ... --dry-run=client -o yaml` prints an empty `status: {}`: that one is harmless (dropped on apply).
+  if ('status' in object && !isEmptyStatus(object['status'])) {
+    problems.push({ field: 'status', message: 'is written by Kubernetes, not by you' });
+  }
+  // Unknown fields are looked for on a well-typed object only: client-node's model conversion throws on ill-typed
+  // input (e.g. containers given as a mapping), and the schema has already named what is wrong with it.
+  if (parsed.success) {
+    let modelForm: unknown;
+    try {
+      modelForm = toPlainObject(toModelForm(object as KubernetesObject));
+    } catch {
+      problems.push({
+        field: '',
+        message: `is not a valid ${kind}: a field holds a list where a mapping belongs, or the reverse`,
+      });
+    }
+    if (modelForm !== undefined) {
+      const unknown = droppedFields(object, modelForm).filter((field) => field !== 'status');
+      for (const field of unknown.slice(0, 10)) problems.push({ field, message: 'is not a field Kubernetes knows' });
+    }
+  }
   if (kind === 'Deployment' && problems.length === 0) {
     const spec = object['spec'] as {
       selector: { matchLabels: Record<string, string> };
