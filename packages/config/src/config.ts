@@ -47,6 +47,12 @@ export interface LabbotConfig {
   admins: { users: string[]; roles: string[] };
   /** Class limits (operator ceilings). */
   classes: { maxLearners: number; maxConcurrentProvisions: number };
+  /** Per-learner limits of /lab start, /lab kubectl and /lab check (undefined: not limited). */
+  rateLimits: {
+    start: RateLimitSetting | undefined;
+    kubectl: RateLimitSetting | undefined;
+    check: RateLimitSetting | undefined;
+  };
   limits: {
     maxLabsPerUser: number;
     maxActiveLabs: number;
@@ -55,6 +61,12 @@ export interface LabbotConfig {
     expiryWarningMinutes: number;
     ceilings: { cpu: string; memory: string; pods: number };
   };
+}
+
+/** At most `limit` uses in any `windowMs`. */
+export interface RateLimitSetting {
+  limit: number;
+  windowMs: number;
 }
 
 /** Which chat platform's credentials a process needs; the platform's app asks for its own. */
@@ -181,6 +193,11 @@ export function loadConfig(
     classes: {
       maxLearners: e.LABBOT_CLASS_MAX_LEARNERS,
       maxConcurrentProvisions: e.LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS,
+    },
+    rateLimits: {
+      start: e.LABBOT_RATE_LIMIT_START,
+      kubectl: e.LABBOT_RATE_LIMIT_KUBECTL,
+      check: e.LABBOT_RATE_LIMIT_CHECK,
     },
     limits: {
       maxLabsPerUser: e.LABBOT_MAX_LABS_PER_USER,

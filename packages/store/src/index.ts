@@ -17,4 +17,12 @@ export {
   type RosterEntry,
 } from './class-roster.js';
 export { type ActorOption, createLabStore, type LabStore, type LabStoreOptions } from './lab-store.js';
+export {
+  createRateLimiter,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitRule,
+  RateLimitRuleSchema,
+  type RateLimitVerdict,
+} from './rate-limiter.js';
 export type { AuditInput, UpdateOptions } from './versioned-collection.js';
