@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Builder, createBuilder, createLearnerBuilder, createRedisBuildLock } from '@labbot/builder';
 import { createClusterDriver, loadKubeConfig, observeKubeRequests } from '@labbot/cluster';
@@ -24,9 +26,14 @@ export interface RunnerTuning {
   backoffMs?: number;
   /** Labs reconciled at once by this process (default LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS, 16). */
   concurrency?: number;
-  /** How often a dead runner's job is looked for, and how long its lock lives (defaults 30 s). */
+  /** How often BullMQ looks for stalled jobs (default 5 s), and how long a job's lock lives unrenewed (default 15 s). */
   stalledIntervalMs?: number;
   lockDurationMs?: number;
+  /**
+   * How often this runner takes over the reconciles of runners whose Redis connection is gone (killed), besides
+   * once at start-up (default 5 s; 0: only at start-up).
+   */
+  takeoverIntervalMs?: number;
   /** Janitor sweep period (default 30 s); 0 turns the periodic sweep off. */
   janitorIntervalMs?: number;
   orphanGraceMs?: number;
@@ -192,8 +199,10 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     logger,
     ...(tuning.watchDebounceMs !== undefined ? { debounceMs: tuning.watchDebounceMs } : {}),
   });
+  const runnerName = `runner-${hostname().replace(/[^\w.-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const worker = createReconcileWorker({
     connection: redis,
+    workerName: runnerName,
     // Labs provisioned at once (a class's joins queue in join order behind this limit).
     concurrency: tuning.concurrency ?? config.classes.maxConcurrentProvisions,
     ...(tuning.stalledIntervalMs ? { stalledIntervalMs: tuning.stalledIntervalMs } : {}),
@@ -255,8 +264,24 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
       );
     } else logger.debug('janitor sweep skipped: another runner holds the lease');
   };
+  // A killed runner's reconciles are taken over at once (its Redis connection is gone), not after its locks expire.
+  const takeOver = async (when: 'start-up' | 'periodic') => {
+    const released = await worker.releaseJobsOfDeadWorkers();
+    if (released.length > 0) logger.info({ jobs: released, when }, 'took over the reconciles of a runner that is gone');
+  };
+  const takeoverDone = takeOver('start-up').catch((error: unknown) =>
+    logger.warn({ err: error }, "start-up takeover of dead runners' jobs failed"),
+  );
+  const takeoverInterval = tuning.takeoverIntervalMs ?? 5_000;
+  const takeoverTimer =
+    takeoverInterval > 0
+      ? setInterval(() => {
+          takeOver('periodic').catch((error: unknown) => logger.warn({ err: error }, 'takeover check failed'));
+        }, takeoverInterval)
+      : undefined;
+  takeoverTimer?.unref();
   // After a restart, repair at once what changed while no runner watched (then every interval).
-  const ready = watch.synced
+  const ready = Promise.all([watch.synced, takeoverDone])
     .then(() => leasedSweep())
     .then(
       () => undefined,
@@ -282,6 +307,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const stop = () => {
     stopped ??= (async () => {
       if (timer) clearInterval(timer);
+      if (takeoverTimer) clearInterval(takeoverTimer);
       await worker.close();
       await kubectlWorker.close();
       await learnerBuildWorker.close();
