@@ -34,6 +34,8 @@ export interface RunnerTuning {
    * once at start-up (default 5 s; 0: only at start-up).
    */
   takeoverIntervalMs?: number;
+  /** Take over a dead runner's reconciles at all (default true; false leaves it to the locks, for benchmarks). */
+  takeover?: boolean;
   /** Janitor sweep period (default 30 s); 0 turns the periodic sweep off. */
   janitorIntervalMs?: number;
   orphanGraceMs?: number;
@@ -269,12 +271,13 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     const released = await worker.releaseJobsOfDeadWorkers();
     if (released.length > 0) logger.info({ jobs: released, when }, 'took over the reconciles of a runner that is gone');
   };
-  const takeoverDone = takeOver('start-up').catch((error: unknown) =>
+  const takeoverOn = tuning.takeover ?? true;
+  const takeoverDone = (takeoverOn ? takeOver('start-up') : Promise.resolve()).catch((error: unknown) =>
     logger.warn({ err: error }, "start-up takeover of dead runners' jobs failed"),
   );
   const takeoverInterval = tuning.takeoverIntervalMs ?? 5_000;
   const takeoverTimer =
-    takeoverInterval > 0
+    takeoverOn && takeoverInterval > 0
       ? setInterval(() => {
           takeOver('periodic').catch((error: unknown) => logger.warn({ err: error }, 'takeover check failed'));
         }, takeoverInterval)

@@ -32,6 +32,16 @@ export const FAST_RUNNER: RunnerTuning = {
   teardownTimeoutMs: 30_000,
 };
 
+/** The tests' quick retries and no periodic janitor, with the production job locks (15 s) and stalled checks (5 s). */
+export const PRODUCTION_LOCKS: RunnerTuning = {
+  attempts: 3,
+  backoffMs: 200,
+  janitorIntervalMs: 0,
+  orphanGraceMs: 0,
+  watchDebounceMs: 100,
+  teardownTimeoutMs: 30_000,
+};
+
 export interface LabHarnessOptions {
   /** The Redis database of this test file (1..15). */
   redisDb: number;
