@@ -45,6 +45,8 @@ export const PRODUCTION_LOCKS: RunnerTuning = {
 export interface LabHarnessOptions {
   /** The Redis database of this test file (1..15). */
   redisDb: number;
+  /** Another Redis server than the shared one (e.g. one a test restarts), as redis://host:port. */
+  redisServer?: string;
   kubelet?: 'docker' | 'virtual';
   /** Extra environment for the config (e.g. LABBOT_LESSONS_DIR, DOCKER_HOST). */
   env?: Record<string, string>;
@@ -106,7 +108,7 @@ export async function runnerCredentials(sim: KubeSim, dir: string): Promise<stri
 
 /** kube-sim (its pods real containers by default), a fresh Redis database, the built-in lessons, and runners and chats on demand. */
 export async function startLabHarness(options: LabHarnessOptions): Promise<LabHarness> {
-  const redisUrl = `${REDIS_BASE}/${options.redisDb}`;
+  const redisUrl = `${options.redisServer ?? REDIS_BASE}/${options.redisDb}`;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   await redis.flushdb();
   const sim = await startKubeSim({
