@@ -7,6 +7,8 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labIdFor } from '@labbot/core';
+import { type SlackBot, startSlackBot } from '@labbot/slack';
+import { createSlackDriver, type SlackSim, slackMessageText, startSlackSim } from '@labbot/slack-sim';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_RUNNER, type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
@@ -19,10 +21,10 @@ let chat: LocalChat;
 let started: LabHarness | undefined;
 
 /** Each describe gets a fresh harness (kube-sim, a runner, the local chat) on its own database of this Redis. */
-async function useHarness(redisDb: number): Promise<void> {
+async function useHarness(redisDb: number, env: Record<string, string> = {}): Promise<void> {
   await started?.stop();
   started = undefined;
-  harness = await startLabHarness({ redisDb, redisServer: `redis://127.0.0.1:${port}`, kubelet: 'virtual' });
+  harness = await startLabHarness({ redisDb, redisServer: `redis://127.0.0.1:${port}`, kubelet: 'virtual', env });
   started = harness;
   await harness.startRunner(FAST_RUNNER);
   chat = await harness.startChat();
@@ -190,5 +192,64 @@ describe('kube-sim failing 20% of requests (500/503), refusing 10% of writes wit
     } finally {
       harness.sim.setFaults({});
     }
+  });
+});
+
+describe('Slack failing while a lab starts: 5xx answers, a 429 storm, the status message deleted', () => {
+  const CHANNEL = 'C0LABS0001';
+  const USER = 'U0STORMY01';
+  let slack: SlackSim;
+  let bot: SlackBot | undefined;
+  beforeAll(async () => {
+    slack = await startSlackSim();
+    await useHarness(3, {
+      LABBOT_SLACK_BOT_TOKEN: slack.botToken,
+      LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
+      LABBOT_SLACK_API_URL: slack.apiUrl,
+    });
+    bot = await startSlackBot(harness.config, { port: 0, minEditIntervalMs: 200 });
+  });
+
+  afterAll(async () => {
+    await bot?.close();
+    await slack?.stop();
+  });
+
+  it('still shows the final status in the thread, once, and waits out every Retry-After', async () => {
+    const driver = createSlackDriver({
+      targetUrl: `http://127.0.0.1:${bot?.adapter.port()}/slack/events`,
+      signingSecret: slack.signingSecret,
+      sim: slack,
+    });
+    const lessonId = 'docker-vs-kubernetes';
+    const labId = labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId: USER, lessonId });
+    const answer = await driver.slashCommand({ text: `start ${lessonId}`, userId: USER, channelId: CHANNEL });
+    expect(answer.status).toBe(200);
+    const lab = await harness.waitForLab(labId, (record) => record.threadId !== undefined, 30_000);
+    const threadTs = lab.threadId?.split(':')[3] ?? '';
+    // Someone deletes the first status message while the lab starts; then Slack breaks: the edits meet 500s and a
+    // 429 storm, the post that replaces the deleted message meets 503s.
+    const first = await waitForValue(
+      'the first status post',
+      () => slack.threadReplies(CHANNEL, threadTs),
+      (replies) => replies.length > 0,
+      { ...labWait, timeoutMs: 30_000 },
+    );
+    slack.deleteMessage(CHANNEL, first[0]?.ts ?? '');
+    // Six failures in all: more than a BullMQ job's attempts (5), which the outbox does not spend on them.
+    slack.failRequests({ method: 'chat.update', error: 'internal_error', status: 500, count: 3 });
+    slack.rateLimit({ method: 'chat.update', count: 4, retryAfterSeconds: 1 });
+    slack.failRequests({ method: 'chat.postMessage', error: 'service_unavailable', status: 503, count: 3 });
+    expect((await harness.store.get(labId))?.observed.phase).not.toBe('ready');
+
+    await harness.waitForLab(labId, (record) => record.observed.phase === 'ready', 120_000);
+    const replies = await waitForValue(
+      '3/3 in the thread',
+      () => slack.threadReplies(CHANNEL, threadTs),
+      (list) => list.length === 1 && slackMessageText(list[0] ?? { text: '', blocks: [] }).includes('3/3'),
+      { ...labWait, timeoutMs: 60_000 },
+    );
+    expect(replies).toHaveLength(1);
+    expect(slack.violations.filter((violation) => violation.kind === 'rate-limit-ignored')).toEqual([]);
   });
 });
