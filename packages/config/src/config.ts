@@ -64,7 +64,7 @@ export interface LabbotConfig {
 }
 
 /** At most `limit` uses in any `windowMs`. */
-export interface RateLimitSetting {
+interface RateLimitSetting {
   limit: number;
   windowMs: number;
 }

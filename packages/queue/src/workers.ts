@@ -179,8 +179,9 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
       inspector.toKey(''),
       ...orphaned.flatMap((job) => [job.id ?? '', job.processedBy ?? '']),
     )) as string[];
-    // BullMQ's own stalled check moves the unlocked candidates back to waiting (same script, same events).
-    if (released.length > 0) await worker.moveStalledJobsToWait();
+    // BullMQ's own stalled check moves the unlocked candidates back to waiting (same script, same events):
+    // restarting its loop runs one check at once.
+    if (released.length > 0) await worker.startStalledCheckTimer();
     return released;
   }
 
