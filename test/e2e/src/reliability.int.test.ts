@@ -92,9 +92,13 @@ beforeAll(async () => {
 afterAll(async () => {
   // A harness stops on a live Redis (a failed test may have left it down), then the server goes.
   if (!redis) await startRedis().catch(() => {});
-  await started?.stop();
-  await killRedis();
-  rmSync(dataDir, { recursive: true, force: true });
+  try {
+    await started?.stop();
+  } finally {
+    // Whatever happened above, this file's redis-server does not outlive it.
+    await killRedis();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 describe('Redis restarted during a burst of /lab start', () => {
