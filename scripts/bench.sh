@@ -11,3 +11,5 @@ run bench/class-start.ts 20 virtual
 run bench/class-start.ts 20 docker
 run bench/class.ts 100 virtual
 run bench/class.ts 30 docker
+run bench/recovery.ts 20 takeover
+run bench/recovery.ts 50 takeover

@@ -47,6 +47,7 @@ export async function startDiscordBot(config: LabbotConfig, options: DiscordBotO
     lessonsDir: config.lessonsDir,
     instructorRoles: config.instructors.roles,
     limits: config.limits,
+    rateLimits: config.rateLimits,
     classes: { limits: config.classes, adminRoles: config.admins.roles },
     logger,
     outboxObserver: metrics,

@@ -51,6 +51,7 @@ export async function startSlackBot(config: LabbotConfig, options: SlackBotOptio
     lessonsDir: config.lessonsDir,
     instructorRoles: [INSTRUCTOR_ROLE, ...config.instructors.roles],
     limits: config.limits,
+    rateLimits: config.rateLimits,
     classes: { limits: config.classes, adminRoles: config.admins.roles },
     logger,
     outboxObserver: metrics,

@@ -63,4 +63,21 @@ describe('redis build lock across clients', () => {
     expect(release).not.toBeNull();
     await release?.();
   });
+
+  it("frees at once the lock of a holder whose connection is gone, long before its TTL, and never a live holder's", async () => {
+    const dying = redisLock();
+    const living = redisLock();
+    const waiter = redisLock();
+    const gone = `k-${randomBytes(4).toString('hex')}`;
+    const held = `k-${randomBytes(4).toString('hex')}`;
+    expect(await dying.lock.acquire(gone, 60_000)).not.toBeNull();
+    const releaseHeld = await living.lock.acquire(held, 60_000);
+    expect(releaseHeld).not.toBeNull();
+    // The holder's process dies: its connection closes without a release.
+    dying.redis.disconnect();
+    expect(await waiter.lock.waitForRelease(gone, 5_000)).toBe(true);
+    expect(await waiter.lock.acquire(gone, 60_000)).not.toBeNull();
+    expect(await waiter.lock.waitForRelease(held, 1_500)).toBe(false);
+    await releaseHeld?.();
+  });
 });

@@ -86,19 +86,36 @@ export interface RedisBuildLockOptions {
 const RENEW_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+/** The Redis client id a holder's token ends with (`<uuid>@<id>`), when it has one. */
+const holderClientId = (token: string): string | undefined => /@(\d+)$/.exec(token)?.[1];
+
 /**
  * A lock across processes in Redis: SET NX PX with a random token, renewed every ttl/3 while held, released
- * only by its holder (compare-and-delete). A crashed holder's lock expires after ttlMs.
+ * only by its holder (compare-and-delete). The token carries the holder's Redis client id, so a waiter frees
+ * at once the lock of a holder whose connection is gone (a killed process); otherwise it expires after ttlMs.
  */
 export function createRedisBuildLock(redis: Redis, options: RedisBuildLockOptions = {}): BuildLock {
   const prefix = options.keyPrefix ?? 'labbot:build-lock:';
   const pollIntervalMs = options.pollIntervalMs ?? 200;
   const sharedLogLines = options.sharedLogLines ?? 200;
+  const holderCheckMs = Math.max(pollIntervalMs, 1000);
+
+  /** Deletes the lock when its holder's Redis connection is gone; true when it did. */
+  async function freeIfHolderGone(redisKey: string): Promise<boolean> {
+    const token = await redis.get(redisKey);
+    const clientId = token === null ? undefined : holderClientId(token);
+    if (token === null || clientId === undefined) return false;
+    const clients = String(await redis.call('CLIENT', 'LIST', 'ID', clientId));
+    if (clients.trim() !== '') return false;
+    return (await redis.eval(RELEASE_SCRIPT, 1, redisKey, token)) === 1;
+  }
 
   return {
     async acquire(key, ttlMs) {
       const redisKey = prefix + key;
-      const token = randomUUID();
+      // Where CLIENT is not allowed (some managed Redis), the token has no id and the lock just expires.
+      const clientId = await redis.client('ID').catch(() => undefined);
+      const token = clientId === undefined ? randomUUID() : `${randomUUID()}@${clientId}`;
       const ttl = Math.max(1000, Math.round(ttlMs));
       const taken = await redis.set(redisKey, token, 'PX', ttl, 'NX');
       if (taken !== 'OK') return null;
@@ -169,8 +186,13 @@ export function createRedisBuildLock(redis: Redis, options: RedisBuildLockOption
       };
       const deadline = Date.now() + timeoutMs;
       const maxPolls = Math.ceil(timeoutMs / pollIntervalMs) + 1;
+      let holderCheckedAt = 0;
       for (let poll = 0; poll < maxPolls; poll += 1) {
-        const free = (await redis.exists(redisKey)) === 0;
+        let free = (await redis.exists(redisKey)) === 0;
+        if (!free && Date.now() - holderCheckedAt >= holderCheckMs) {
+          holderCheckedAt = Date.now();
+          free = await freeIfHolderGone(redisKey).catch(() => false);
+        }
         await readLog().catch(() => {});
         if (free) return true;
         const left = deadline - Date.now();

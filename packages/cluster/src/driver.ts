@@ -55,6 +55,13 @@ export interface ClusterDriverOptions {
   labManagerClusterRole?: string;
   /** Where lab images come from, as the cluster pulls them. */
   imagePull?: ImagePullOptions;
+  /**
+   * Tries per API request when the answer may be better in a moment (5xx, 429, 409 Conflict, no connection),
+   * before the error reaches the reconciler or the learner (default 4).
+   */
+  requestAttempts?: number;
+  /** First delay between those tries, doubled each time and jittered (default 100 ms). */
+  requestRetryBaseMs?: number;
 }
 
 export interface ImagePullOptions {
@@ -217,31 +224,48 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
     return applyNow(object, model);
   };
 
-  const applyNow = async (object: KubernetesObject, model: KubernetesObject): Promise<KubernetesObject> => {
-    try {
-      const applied = await objects.patch(
-        model,
-        undefined,
-        undefined,
-        fieldManager,
-        true,
-        PatchStrategy.ServerSideApply,
-      );
-      return toPlainObject(applied);
-    } catch (error) {
-      throw toClusterError(error, `apply ${object.kind ?? '?'} ${object.metadata?.name ?? '?'}`, {
-        namespace: object.metadata?.namespace,
-      });
+  const requestAttempts = Math.max(1, options.requestAttempts ?? 4);
+  const retryBaseMs = options.requestRetryBaseMs ?? 100;
+  /** Runs one API request, again after a short jittered wait while its error is retryable and tries are left. */
+  const withRetries = async <T>(action: string, request: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request();
+      } catch (error) {
+        if (!(error instanceof LabbotError && error.retryable) || attempt >= requestAttempts) throw error;
+        logger?.debug({ err: error, action, attempt }, 'Kubernetes API request failed; trying again');
+        await new Promise((resolve) => setTimeout(resolve, retryBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random())));
+      }
     }
   };
 
-  const call = async <T>(action: string, request: () => Promise<T>, namespace?: string): Promise<T> => {
-    try {
-      return await request();
-    } catch (error) {
-      throw toClusterError(error, action, { namespace });
-    }
-  };
+  const applyNow = (object: KubernetesObject, model: KubernetesObject): Promise<KubernetesObject> =>
+    withRetries(`apply ${object.kind ?? '?'}`, async () => {
+      try {
+        const applied = await objects.patch(
+          model,
+          undefined,
+          undefined,
+          fieldManager,
+          true,
+          PatchStrategy.ServerSideApply,
+        );
+        return toPlainObject(applied);
+      } catch (error) {
+        throw toClusterError(error, `apply ${object.kind ?? '?'} ${object.metadata?.name ?? '?'}`, {
+          namespace: object.metadata?.namespace,
+        });
+      }
+    });
+
+  const call = <T>(action: string, request: () => Promise<T>, namespace?: string): Promise<T> =>
+    withRetries(action, async () => {
+      try {
+        return await request();
+      } catch (error) {
+        throw toClusterError(error, action, { namespace });
+      }
+    });
 
   return {
     async provisionNamespace(provision) {
@@ -358,14 +382,15 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
 
     async deleteNamespace(namespace, deleteOptions = {}) {
       assertDnsLabel(namespace, 'namespace');
-      const read = async () => {
-        try {
-          return await core.readNamespace({ name: namespace });
-        } catch (error) {
-          if (httpStatusOf(error) === 404) return undefined;
-          throw toClusterError(error, 'read namespace', { namespace });
-        }
-      };
+      const read = () =>
+        withRetries('read namespace', async () => {
+          try {
+            return await core.readNamespace({ name: namespace });
+          } catch (error) {
+            if (httpStatusOf(error) === 404) return undefined;
+            throw toClusterError(error, 'read namespace', { namespace });
+          }
+        });
       const existing = await read();
       if (!existing) return;
       if (existing.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
@@ -374,11 +399,13 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
         });
       }
       if (!existing.metadata?.deletionTimestamp) {
-        try {
-          await core.deleteNamespace({ name: namespace, propagationPolicy: 'Background' });
-        } catch (error) {
-          if (httpStatusOf(error) !== 404) throw toClusterError(error, 'delete namespace', { namespace });
-        }
+        await withRetries('delete namespace', async () => {
+          try {
+            await core.deleteNamespace({ name: namespace, propagationPolicy: 'Background' });
+          } catch (error) {
+            if (httpStatusOf(error) !== 404) throw toClusterError(error, 'delete namespace', { namespace });
+          }
+        });
       }
       if (deleteOptions.wait === false) return;
       const timeoutMs = deleteOptions.timeoutMs ?? 60_000;

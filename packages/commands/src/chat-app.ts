@@ -6,7 +6,10 @@ import { createLabStore, type LabStore } from '@labbot/store';
 import { type ChatService, type ChatServiceOptions, startChatService } from './chat-service.js';
 
 export interface ChatAppOptions
-  extends Pick<ChatServiceOptions, 'instructorRoles' | 'limits' | 'minEditIntervalMs' | 'outboxObserver' | 'classes'> {
+  extends Pick<
+    ChatServiceOptions,
+    'instructorRoles' | 'limits' | 'rateLimits' | 'minEditIntervalMs' | 'outboxObserver' | 'classes'
+  > {
   adapter: ChatAdapter;
   redisUrl: string;
   /** An operator's extra lessons beside the built-in ones (LABBOT_LESSONS_DIR). */
@@ -49,6 +52,7 @@ export async function startChatApp(options: ChatAppOptions): Promise<ChatApp> {
       lessons,
       instructorRoles: options.instructorRoles,
       limits: options.limits,
+      ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
       ...(options.classes ? { classes: options.classes } : {}),
       logger,
       ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),

@@ -14,8 +14,15 @@ import {
   type RedisClient,
   type WorkerTuning,
 } from '@labbot/queue';
-import { createClassHelpDesk, createClassProvisionSlots, createClassRoster, type LabStore } from '@labbot/store';
-import { createLabBot, type LabBot, type LabBotOptions } from './lab-bot.js';
+import {
+  createClassHelpDesk,
+  createClassProvisionSlots,
+  createClassRoster,
+  createRateLimiter,
+  type LabStore,
+  type RateLimitRule,
+} from '@labbot/store';
+import { createLabBot, type LabBot, type LabBotOptions, type RateLimitedCommand } from './lab-bot.js';
 
 export interface ChatServiceOptions {
   adapter: ChatAdapter;
@@ -25,6 +32,8 @@ export interface ChatServiceOptions {
   lessons: LessonCatalog;
   instructorRoles: readonly string[];
   limits: LabBotOptions['limits'];
+  /** Per-learner limits of /lab start, kubectl and check, counted in Redis across bot processes (none when absent). */
+  rateLimits?: Partial<Record<RateLimitedCommand, RateLimitRule | undefined>>;
   /** Class limits and admins (defaults: 200 learners, 12 provisions of a class at once, no admins). */
   classes?: Partial<Pick<NonNullable<LabBotOptions['classes']>, 'limits' | 'adminRoles' | 'boardIntervalMs'>>;
   logger?: Logger;
@@ -60,6 +69,17 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     lessons: options.lessons,
     instructorRoles: options.instructorRoles,
     limits: options.limits,
+    ...(options.rateLimits
+      ? {
+          rateLimiter: createRateLimiter({
+            redis,
+            rules: Object.fromEntries(
+              Object.entries(options.rateLimits).filter((entry): entry is [string, RateLimitRule] => !!entry[1]),
+            ),
+            ...(options.clock ? { clock: options.clock } : {}),
+          }),
+        }
+      : {}),
     classes: {
       roster: createClassRoster({ redis }),
       provisions: createClassProvisionSlots({ redis }),

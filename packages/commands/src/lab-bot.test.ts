@@ -4,7 +4,7 @@ import { createManualClock } from '@labbot/core/testing';
 import { loadLessons } from '@labbot/lessons';
 import { createMemoryQueues, type MemoryQueues } from '@labbot/queue/testing';
 import type { LabStore } from '@labbot/store';
-import { createMemoryLabStore } from '@labbot/store/testing';
+import { createMemoryLabStore, createMemoryRateLimiter } from '@labbot/store/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createLabBot, type LabBot } from './lab-bot.js';
 
@@ -241,6 +241,70 @@ describe('lab commands and buttons', () => {
     expect((await command(ada, 'list')).texts()).toEqual([
       `reply: Your labs | • docker-vs-kubernetes: pending (lab ${(await adasLab()).labId})`,
     ]);
+  });
+});
+
+describe('per-learner rate limits', () => {
+  const limiterClock = createManualClock();
+  beforeEach(() => {
+    // A store whose full listing fails: /lab start must count labs from the store's index, not read them all.
+    const counted: LabStore = {
+      ...store,
+      listAll: async () => {
+        throw new Error('listAll read every lab');
+      },
+    };
+    bot = createLabBot({
+      store: counted,
+      queues,
+      kubectl: {
+        run: async (job) => {
+          kubectlRuns.push(job);
+          return { ok: true, text: 'ok\n' };
+        },
+        close: async () => {},
+      },
+      lessons,
+      instructorRoles: ['instructor'],
+      limits: { maxLabsPerUser: 5, maxActiveLabs: 10, labTtlMinutes: 60 },
+      rateLimiter: createMemoryRateLimiter({
+        rules: { start: { limit: 2, windowMs: 60_000 }, kubectl: { limit: 2, windowMs: 60_000 } },
+        clock: limiterClock.now,
+      }),
+    });
+  });
+
+  it('answers "slow down" with the wait, changes nothing, and lets the learner in again after the window', async () => {
+    await command(ada, 'start docker-vs-kubernetes');
+    const lab = await adasLab();
+    const where = { threadId: lab.threadId ?? '' };
+    await command(ada, 'kubectl get pods', where);
+    limiterClock.advance(15_000);
+    await command(ada, 'kubectl get pods', where);
+    const third = await command(ada, 'kubectl get pods', where);
+    expect(third.texts()).toEqual(['error: Slow down: /lab kubectl is limited to 2 times in 60 s. Try again in 45 s.']);
+    expect(kubectlRuns).toHaveLength(2);
+    // Another learner is counted apart.
+    expect((await command(bob, 'start docker-vs-kubernetes')).calls.map((call) => call.method)).toEqual([
+      'defer',
+      'openThread',
+    ]);
+    limiterClock.advance(45_000);
+    expect((await command(ada, 'kubectl get pods', where)).calls.map((call) => call.method)).toEqual([
+      'defer',
+      'reply',
+    ]);
+    expect(kubectlRuns).toHaveLength(3);
+  });
+
+  it('limits /lab start before anything is recorded', async () => {
+    await command(ada, 'start docker-vs-kubernetes');
+    await command(ada, 'start docker-vs-kubernetes');
+    queues.takeReconciles();
+    const third = await command(ada, 'start docker-vs-kubernetes');
+    expect(third.texts()).toEqual(['error: Slow down: /lab start is limited to 2 times in 60 s. Try again in 60 s.']);
+    expect(queues.takeReconciles()).toEqual([]);
+    expect(await store.listByOwner(ada)).toHaveLength(1);
   });
 });
 

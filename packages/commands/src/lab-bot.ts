@@ -21,12 +21,13 @@ import {
   type LabRecord,
   labIdFor,
   MAX_MANIFEST_LENGTH,
+  ownerKeyFor,
   parseLabCommand,
   userMessageOf,
 } from '@labbot/core';
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { KubectlClient, LabQueues, LearnerBuildClient } from '@labbot/queue';
-import type { ClassRoster, LabStore } from '@labbot/store';
+import type { ClassRoster, LabStore, RateLimiter } from '@labbot/store';
 import { CLASS_STATUS_INTERVAL_MS, type ClassBot, type ClassBotOptions, createClassBot } from './class-bot.js';
 import {
   BUILD_FILES_REQUEST,
@@ -50,6 +51,11 @@ export interface LabBotOptions {
   /** Roles that make an actor an instructor (class commands). */
   instructorRoles: readonly string[];
   limits: { maxLabsPerUser: number; maxActiveLabs: number; labTtlMinutes: number };
+  /**
+   * Counts each learner's /lab start, /lab kubectl and /lab check (actions `start`, `kubectl`, `check`) and
+   * refuses one over its rule with "slow down"; nothing is limited without it.
+   */
+  rateLimiter?: RateLimiter;
   /** Classes: who joined which class (see createClassRoster), limits, admins; class commands are refused without. */
   classes?: {
     roster: ClassRoster;
@@ -67,6 +73,9 @@ export interface LabBotOptions {
   clock?: () => Date;
   logger?: Logger;
 }
+
+/** The commands a learner may only use so often (the rate limiter's actions). */
+export type RateLimitedCommand = 'start' | 'kubectl' | 'check';
 
 const text = (value: string, title?: string): ChatMessage => ({
   ...(title ? { title } : {}),
@@ -117,6 +126,18 @@ export function createLabBot(options: LabBotOptions) {
       labId: record.labId,
       ...(record.classId ? { minIntervalMs: CLASS_STATUS_INTERVAL_MS } : {}),
     });
+  }
+
+  /** Refuses, with the wait in seconds, a learner who used `command` more often than its rule allows. */
+  async function throttle(actor: Actor, command: RateLimitedCommand): Promise<void> {
+    if (!options.rateLimiter) return;
+    const verdict = await options.rateLimiter.take(command, ownerKeyFor(ownerOf(actor)));
+    if (verdict.allowed) return;
+    const seconds = Math.ceil(verdict.retryAfterMs / 1000);
+    const window = Math.round(verdict.rule.windowMs / 1000);
+    throw new Refusal(
+      `Slow down: /lab ${command} is limited to ${verdict.rule.limit} times in ${window} s. Try again in ${seconds} s.`,
+    );
   }
 
   function check(actor: Actor, action: Parameters<typeof authorize>[0]['action'], lab?: LabRecord): void {
@@ -170,14 +191,14 @@ export function createLabBot(options: LabBotOptions) {
     }
     const owner = ownerOf(actor);
     const labId = labIdFor({ ...owner, lessonId: lesson.id });
-    const mine = (await store.listByOwner(owner)).filter((lab) => isLabActive(lab) && lab.labId !== labId);
-    if (mine.length >= options.limits.maxLabsPerUser) {
+    await throttle(actor, 'start');
+    const mine = await store.countActive({ owner, excluding: labId });
+    if (mine >= options.limits.maxLabsPerUser) {
       throw new Refusal(
-        `You already have ${mine.length} labs running (the limit is ${options.limits.maxLabsPerUser}). Stop one with /lab stop <lesson> first.`,
+        `You already have ${mine} labs running (the limit is ${options.limits.maxLabsPerUser}). Stop one with /lab stop <lesson> first.`,
       );
     }
-    const active = (await store.listAll()).filter((lab) => isLabActive(lab) && lab.labId !== labId);
-    if (active.length >= options.limits.maxActiveLabs) {
+    if ((await store.countActive({ excluding: labId })) >= options.limits.maxActiveLabs) {
       throw new Refusal('All lab slots are in use right now. Please try again in a few minutes.');
     }
     await respond.defer();
@@ -350,6 +371,7 @@ export function createLabBot(options: LabBotOptions) {
       case 'kubectl': {
         const lab = await labFor(actor, undefined, conversation.threadId);
         check(actor, 'kubectl', lab);
+        await throttle(actor, 'kubectl');
         await respond.defer();
         const result = await options.kubectl.run({ labId: lab.labId, command: command.kubectl, actor: actor.userId });
         await respond.reply({
@@ -453,6 +475,7 @@ export function createLabBot(options: LabBotOptions) {
   /** The lesson's checks against what was observed of the lab: ✅/❌ with a hint for each failure. */
   async function runChecks(lab: LabRecord, actor: Actor, respond: Responder): Promise<void> {
     check(actor, 'check', lab);
+    await throttle(actor, 'check');
     const lesson = lessons.find(lab.lessonId);
     if (!lesson) throw new Refusal(`The lesson "${lab.lessonId}" is no longer installed.`);
     const history = await store.history(lab.labId);

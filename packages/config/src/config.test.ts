@@ -51,6 +51,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ DOCKER_TLS_VERIFY: '0' }).docker.tlsVerify).toBe(false);
   });
 
+  it('reads per-learner rate limits as N/<seconds>s, or off', () => {
+    expect(loadConfig({}).rateLimits.start).toEqual({ limit: 5, windowMs: 60_000 });
+    const config = loadConfig({ LABBOT_RATE_LIMIT_KUBECTL: '10/30s', LABBOT_RATE_LIMIT_CHECK: 'off' });
+    expect(config.rateLimits.kubectl).toEqual({ limit: 10, windowMs: 30_000 });
+    expect(config.rateLimits.check).toBeUndefined();
+  });
+
   it.each([
     [
       { REDIS_URL: 'http://localhost:6379' },
@@ -69,6 +76,7 @@ describe('loadConfig', () => {
     ],
     [{ LABBOT_REGISTRY: 'http://127.0.0.1:5050' }, 'LABBOT_REGISTRY: must be host[:port] of a registry'],
     [{ LABBOT_MAX_LABS_PER_USER: '0' }, 'LABBOT_MAX_LABS_PER_USER: must be at least 1 (got "0")'],
+    [{ LABBOT_RATE_LIMIT_START: '5 per minute' }, 'LABBOT_RATE_LIMIT_START: must be N/<seconds>s (e.g. 5/60s'],
     [{ LABBOT_CEILING_MEMORY: 'lots' }, 'LABBOT_CEILING_MEMORY: must be a Kubernetes memory quantity'],
     [{ DOCKER_HOST: '/var/run/docker.sock' }, 'DOCKER_HOST: must start with unix://, tcp:// or npipe://'],
     [{ DOCKER_TLS_VERIFY: 'yes' }, 'DOCKER_TLS_VERIFY: must be one of 0, 1, true, false (got "yes")'],

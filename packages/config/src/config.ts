@@ -50,6 +50,12 @@ export interface LabbotConfig {
   classes: { maxLearners: number; maxConcurrentProvisions: number; maxExtensionMinutes: number };
   /** Labs one runner reconciles at once. */
   runner: { concurrency: number };
+  /** Per-learner limits of /lab start, /lab kubectl and /lab check (undefined: not limited). */
+  rateLimits: {
+    start: RateLimitSetting | undefined;
+    kubectl: RateLimitSetting | undefined;
+    check: RateLimitSetting | undefined;
+  };
   limits: {
     maxLabsPerUser: number;
     maxActiveLabs: number;
@@ -58,6 +64,12 @@ export interface LabbotConfig {
     expiryWarningMinutes: number;
     ceilings: { cpu: string; memory: string; pods: number };
   };
+}
+
+/** At most `limit` uses in any `windowMs`. */
+interface RateLimitSetting {
+  limit: number;
+  windowMs: number;
 }
 
 /** Which chat platform's credentials a process needs; the platform's app asks for its own. */
@@ -187,6 +199,11 @@ export function loadConfig(
       maxExtensionMinutes: e.LABBOT_CLASS_MAX_EXTENSION_MINUTES,
     },
     runner: { concurrency: e.LABBOT_RUNNER_CONCURRENCY },
+    rateLimits: {
+      start: e.LABBOT_RATE_LIMIT_START,
+      kubectl: e.LABBOT_RATE_LIMIT_KUBECTL,
+      check: e.LABBOT_RATE_LIMIT_CHECK,
+    },
     limits: {
       maxLabsPerUser: e.LABBOT_MAX_LABS_PER_USER,
       maxActiveLabs: e.LABBOT_MAX_ACTIVE_LABS,

@@ -37,6 +37,22 @@ const cpuQuantity = (fallback: string) => quantity(fallback, /^\d+(\.\d+)?m?$/, 
 const memoryQuantity = (fallback: string) =>
   quantity(fallback, /^\d+(Ki|Mi|Gi|K|M|G)?$/, 'memory quantity (e.g. 512Mi)');
 
+/** `N/<seconds>s`: at most N uses in any window of that many seconds (e.g. `5/60s`); `off` for no limit. */
+const rateLimit = (fallback: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^(off|\d{1,5}\/\d{1,6}s)$/, 'must be N/<seconds>s (e.g. 5/60s: five uses a minute) or off')
+      .default(fallback)
+      .transform((value) => {
+        if (value === 'off') return undefined;
+        const [count = '0', seconds = '0'] = value.slice(0, -1).split('/');
+        return { limit: Number(count), windowMs: Number(seconds) * 1000 };
+      })
+      .refine((rule) => rule === undefined || (rule.limit > 0 && rule.windowMs > 0), 'needs N ≥ 1 and seconds ≥ 1'),
+  );
+
 /** The environment labbot reads, one variable per field; see .env.example for each one's meaning. */
 export const EnvironmentSchema = z.object({
   NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
@@ -130,6 +146,9 @@ export const EnvironmentSchema = z.object({
   LABBOT_MAX_ACTIVE_LABS: integer(200, 1, 100_000),
   LABBOT_MAX_CONCURRENT_BUILDS: integer(2, 1, 64),
   LABBOT_LAB_TTL_MINUTES: integer(60, 1, 24 * 60),
+  LABBOT_RATE_LIMIT_START: rateLimit('5/60s'),
+  LABBOT_RATE_LIMIT_KUBECTL: rateLimit('30/60s'),
+  LABBOT_RATE_LIMIT_CHECK: rateLimit('15/60s'),
   LABBOT_EXPIRY_WARNING_MINUTES: integer(5, 0, 24 * 60),
   LABBOT_CEILING_CPU: cpuQuantity('2'),
   LABBOT_CEILING_MEMORY: memoryQuantity('2Gi'),

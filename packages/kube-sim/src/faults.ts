@@ -4,6 +4,13 @@ export interface FaultOptions {
   errorRate?: Record<string, number>;
   /** Status code of an injected error (500 by default; 429 and 503 also make sense). */
   errorCode?: number;
+  /** Status codes an injected error picks from at random (e.g. [500, 503]); wins over errorCode. */
+  errorCodes?: number[];
+  /**
+   * Probability (0..1) that a write (create, update, patch, apply, delete) is refused with 409 Conflict, as an API
+   * server does when another writer changed the object in between.
+   */
+  conflictRate?: number;
   /** Milliseconds added to every request (a number) or a range. */
   latencyMs?: number | { min: number; max: number };
   /** Every watch is closed by the server after this many milliseconds. */
@@ -46,4 +53,19 @@ export function latencyOf(faults: FaultOptions): number {
   if (latency === undefined) return 0;
   if (typeof latency === 'number') return latency;
   return latency.min + (faults.random ?? Math.random)() * (latency.max - latency.min);
+}
+
+/** The status code of an injected error: one of errorCodes at random, else errorCode, else 500. */
+export function errorCodeOf(faults: FaultOptions): number {
+  const codes = faults.errorCodes;
+  if (codes && codes.length > 0) return codes[Math.floor((faults.random ?? Math.random)() * codes.length)] ?? 500;
+  return faults.errorCode ?? 500;
+}
+
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+
+/** Whether this write is refused with an injected 409 Conflict. */
+export function shouldConflict(faults: FaultOptions, verb: string): boolean {
+  const rate = faults.conflictRate ?? 0;
+  return rate > 0 && WRITE_VERBS.has(verb) && (faults.random ?? Math.random)() < rate;
 }

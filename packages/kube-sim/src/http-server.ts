@@ -6,7 +6,15 @@ import { ApiError, badRequest, notFound } from './api-error.js';
 import { type Authenticator, impersonate } from './authn.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.js';
 import type { ExecGateway } from './exec.js';
-import { countRequest, type FaultOptions, latencyOf, type RequestStats, shouldFail } from './faults.js';
+import {
+  countRequest,
+  errorCodeOf,
+  type FaultOptions,
+  latencyOf,
+  type RequestStats,
+  shouldConflict,
+  shouldFail,
+} from './faults.js';
 import { openApiV3Document, openApiV3Index, unknownFields } from './openapi.js';
 import { decodeProtobufObject } from './protobuf.js';
 import type { Attributes, UserInfo } from './rbac.js';
@@ -285,8 +293,15 @@ export class HttpApiServer {
     const faults = this.options.faults;
     const delay = latencyOf(faults);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (route && shouldConflict(faults, verb)) {
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${resourceName} "${route.name ?? ''}": the object has been modified; please apply your changes to the latest version and try again (fault injected by kube-sim)`,
+      );
+    }
     if (route && shouldFail(faults, verb, resourceName)) {
-      const code = faults.errorCode ?? 500;
+      const code = errorCodeOf(faults);
       throw new ApiError(
         code,
         code === 429 ? 'TooManyRequests' : code === 503 ? 'ServiceUnavailable' : 'InternalError',

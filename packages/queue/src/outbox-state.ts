@@ -55,6 +55,10 @@ export interface OutboxState {
   holdThread(threadId: string, nowMs: number, untilMs: number): Promise<void>;
   /** Holds every thread of the platform (a global rate limit). */
   holdPlatform(nowMs: number, untilMs: number): Promise<void>;
+  /** Counts one more failed delivery of a thread + key in a row and returns the count. */
+  recordFailure(threadId: string, key: string): Promise<number>;
+  /** A delivery went through: the next failure counts from one again. */
+  clearFailures(threadId: string, key: string): Promise<void>;
 }
 
 export function createOutboxState(
@@ -68,6 +72,7 @@ export function createOutboxState(
   const latestKey = (threadId: string, key: string) => `${base}:latest:${dedupId(threadId, key)}`;
   const deliveredKey = (threadId: string, key: string) => `${base}:delivered:${dedupId(threadId, key)}`;
   const slotKey = (threadId: string) => `${base}:next:${threadId}`;
+  const failuresKey = (threadId: string, key: string) => `${base}:failures:${dedupId(threadId, key)}`;
   // Thread ids never start with '*', so this cannot be a thread's key.
   const platformSlotKey = `${base}:next:*platform`;
   return {
@@ -100,6 +105,17 @@ export function createOutboxState(
     },
     holdPlatform: async (nowMs, untilMs) => {
       await redis.eval(HOLD, 1, platformSlotKey, nowMs, untilMs);
+    },
+    recordFailure: async (threadId, key) => {
+      const replies = await redis
+        .multi()
+        .incr(failuresKey(threadId, key))
+        .pexpire(failuresKey(threadId, key), latestTtlMs)
+        .exec();
+      return Number(replies?.[0]?.[1] ?? 1);
+    },
+    clearFailures: async (threadId, key) => {
+      await redis.del(failuresKey(threadId, key));
     },
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isRetryable } from '@labbot/core';
 import { DelayedError, type Job } from 'bullmq';
 import { openConnection } from './connection.js';
 import { createOutboxState } from './outbox-state.js';
@@ -58,6 +59,12 @@ export interface OutboxWorkerOptions extends WorkerBaseOptions {
   minEditIntervalMs?: number;
   /** Must match the producers' `outboxTtlMs` (default 1 day). */
   outboxTtlMs?: number;
+  /**
+   * Failed deliveries in a row (5xx, no connection: errors a retry can help) after which an item is given up
+   * (default 30). Until then it comes back after 0.25 s, 0.5 s, 1 s... at most 30 s, without using a BullMQ attempt, so
+   * a chat platform down for minutes does not lose a lab's final status.
+   */
+  maxDeliveryFailures?: number;
   observer?: OutboxObserver;
 }
 
@@ -91,8 +98,9 @@ export function idempotencyKeyOf(platform: string, threadId: string, key: string
  * a 429 says, and edits the message it already posted (message ids in the store) instead of posting twice.
  */
 export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
-  const { platform, deliver, store, observer, ...tuning } = options;
+  const { platform, deliver, store, observer, maxDeliveryFailures: maxFailuresOption, ...tuning } = options;
   const minEditIntervalMs = options.minEditIntervalMs ?? 1000;
+  const maxDeliveryFailures = maxFailuresOption ?? 30;
   // Real time on purpose: BullMQ schedules delayed jobs by the wall clock, so pacing must use it too.
   const now = Date.now;
   const prefix = options.prefix ?? 'labbot';
@@ -142,7 +150,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
       } catch (error) {
         const limit = rateLimitOf(error);
         observer?.chatCall(platform, limit === undefined);
-        if (limit === undefined) throw error;
+        if (limit === undefined) {
+          if (!isRetryable(error)) throw error;
+          const failures = await state.recordFailure(threadId, key);
+          if (failures > maxDeliveryFailures) throw error;
+          options.onError?.(error instanceof Error ? error : new Error(String(error)), job.id);
+          return delay(job, token, now() + Math.min(30_000, 250 * 2 ** (failures - 1)));
+        }
         observer?.chatRateLimited(platform, limit.retryAfterMs);
         // Rate limited: the thread (or, for a global limit, the platform) waits; this job comes back
         // after the wait without using an attempt.
@@ -151,6 +165,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
         else await state.holdThread(threadId, now(), until);
         return delay(job, token, until);
       }
+      await state.clearFailures(threadId, key);
       if (latest) await state.markDelivered(threadId, key, latest.seq);
       return { delivered: latest?.seq ?? null };
     },
@@ -158,6 +173,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
 
   return {
     worker: worker.worker,
+    releaseJobsOfDeadWorkers: worker.releaseJobsOfDeadWorkers,
     close: async () => {
       await worker.close();
       await stateConnection.release();

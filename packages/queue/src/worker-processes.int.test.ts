@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { waitFor } from '@labbot/test-support';
+import { waitFor, waitForValue } from '@labbot/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RECONCILE_QUEUE } from './payloads.js';
@@ -79,6 +79,52 @@ describe('worker processes', () => {
     const recoveryMs = Date.now() - killedAt;
     expect(runs).toEqual([labId]);
     console.info(`[measure] job of a SIGKILLed worker completed by another worker after ${recoveryMs} ms`);
+  });
+
+  it("releases at once the job of a SIGKILLed worker, long before its lock would expire, and leaves a live worker's job alone", async () => {
+    const longLocks = { LABBOT_TEST_MODE: 'hang', LABBOT_TEST_LOCK_MS: '60000', LABBOT_TEST_STALLED_MS: '60000' };
+    const doomed = startChild({ ...longLocks, LABBOT_TEST_WORKER_NAME: 'doomed' });
+    const survivor = startChild({ ...longLocks, LABBOT_TEST_WORKER_NAME: 'survivor' });
+    for (const child of [doomed, survivor])
+      await waitFor('a child worker to be ready', () => hasEvent(child, 'ready'), 30_000);
+    const first = await queues.enqueueReconcile(randomLabId(), 'command.start');
+    await waitFor('a child to start the first job', () => hasEvent(doomed, 'started') || hasEvent(survivor, 'started'));
+    const [dying, living] = hasEvent(doomed, 'started', first.jobId) ? [doomed, survivor] : [survivor, doomed];
+    const second = await queues.enqueueReconcile(randomLabId(), 'command.start');
+    await waitFor('the other child to start the second job', () => hasEvent(living, 'started', second.jobId));
+
+    dying.process.kill('SIGKILL');
+    await dying.exited;
+    const runs: string[] = [];
+    const taker = createReconcileWorker({
+      connection: redis,
+      prefix,
+      lockDurationMs: 60_000,
+      stalledIntervalMs: 60_000,
+      onError: () => {},
+      process: async (_job, context) => {
+        runs.push(context.jobId);
+      },
+    });
+    workers.push(taker);
+    await taker.worker.waitUntilReady();
+    // The killed worker's Redis connection closes with it; its job is released, the live worker's is not.
+    expect(
+      await waitForValue(
+        'the release',
+        () => taker.releaseJobsOfDeadWorkers(),
+        (ids) => ids.length > 0,
+      ),
+    ).toEqual([first.jobId]);
+    const queue = queues.queue(RECONCILE_QUEUE);
+    await waitFor(
+      'the released job to complete',
+      async () => (await queue.getJob(first.jobId))?.finishedOn !== undefined,
+      20_000,
+    );
+    expect(runs).toEqual([first.jobId]);
+    expect(await (await queue.getJob(second.jobId))?.getState()).toBe('active');
+    expect(await taker.releaseJobsOfDeadWorkers()).toEqual([]);
   });
 
   it('on SIGTERM finishes the job in progress, takes no new one, and exits 0', async () => {

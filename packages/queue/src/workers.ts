@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { LabbotError } from '@labbot/core';
 import {
   DelayedError,
   type Job,
+  Queue,
   RateLimitError,
   UnrecoverableError,
   WaitingChildrenError,
@@ -16,10 +18,18 @@ import { RECONCILE_QUEUE, type ReconcileJob, ReconcileJobSchema } from './payloa
 export interface WorkerTuning {
   /** Jobs processed at once by this worker (default 1). */
   concurrency?: number;
-  /** How often the worker looks for jobs whose worker died, in ms (default 30 000). */
+  /** How often the worker looks for jobs whose worker died, in ms (default 5 000). */
   stalledIntervalMs?: number;
-  /** How long a job's lock lives without renewal, in ms (default 30 000): a dead worker's job is free after this. */
+  /**
+   * How long a job's lock lives without renewal, in ms (default 15 000; BullMQ renews it every half of it while
+   * the job runs): a job of a worker that vanished without closing its connection is free after this.
+   */
   lockDurationMs?: number;
+  /**
+   * This worker's name, stored on each job it takes (BullMQ `processedBy`) and in its Redis client name, so
+   * `releaseJobsOfDeadWorkers` can tell a dead worker's jobs (default: a random one).
+   */
+  workerName?: string;
   /** How many times one job may be taken back from a dead worker before it fails (default 2). */
   maxStalledCount?: number;
   /** How many times one job may be started, counting delays and retries, before it fails (default 100). */
@@ -48,8 +58,34 @@ export interface JobContext {
 /** A running worker; `close()` waits for the jobs in progress, then disconnects. */
 export interface LabbotWorker {
   readonly worker: Worker;
+  /**
+   * Moves the active jobs of workers of this queue whose Redis connection is gone (a killed process) back to
+   * waiting now, keeping their data, attempts and deduplication, instead of after their locks expire and two
+   * stalled checks pass. Returns the ids of the jobs it released.
+   */
+  releaseJobsOfDeadWorkers(): Promise<string[]>;
   close(): Promise<void>;
 }
+
+/**
+ * Frees the lock of each given active job that still names the dead worker as its processor, and marks it as a
+ * stalled candidate, in one atomic step, so a job a live worker has taken meanwhile keeps its lock.
+ * KEYS: active list, stalled set, stalled-check key. ARGV[1]: the queue's key prefix; then job id, dead worker name.
+ */
+const RELEASE_SCRIPT = `
+local released = {}
+for i = 2, #ARGV, 2 do
+  local jobId = ARGV[i]
+  local jobKey = ARGV[1] .. jobId
+  if redis.call('HGET', jobKey, 'pb') == ARGV[i + 1] and redis.call('LPOS', KEYS[1], jobId) then
+    redis.call('DEL', jobKey .. ':lock')
+    redis.call('SADD', KEYS[2], jobId)
+    table.insert(released, jobId)
+  end
+end
+if #released > 0 then redis.call('DEL', KEYS[3]) end
+return released
+`;
 
 /** Errors that tell BullMQ what to do with a job, passed through as they are. */
 function isJobControlError(error: unknown): boolean {
@@ -91,6 +127,10 @@ export interface CreateWorkerOptions<T> extends WorkerBaseOptions {
 export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWorker {
   const connection = openConnection(options.connection, 'worker');
   const onError = options.onError ?? defaultOnError(options.queueName);
+  const workerName = options.workerName ?? `worker-${randomBytes(6).toString('hex')}`;
+  const prefix = options.prefix ?? 'labbot';
+  // Reads the queue's active jobs and its live workers (BullMQ names each worker's Redis client after it).
+  let inspector: Queue | undefined;
   const worker = new Worker(
     options.queueName,
     async (job, token) => {
@@ -115,19 +155,48 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
     {
       connection: connection.client,
       prefix: options.prefix ?? 'labbot',
+      name: workerName,
       concurrency: options.concurrency ?? 1,
-      stalledInterval: options.stalledIntervalMs ?? 30_000,
-      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? 5_000,
+      lockDuration: options.lockDurationMs ?? 15_000,
       maxStalledCount: options.maxStalledCount ?? 2,
       maxStartedAttempts: options.maxStartedAttempts ?? 100,
     },
   );
   worker.on('error', (error) => onError(error, undefined));
   worker.on('failed', (job, error) => onError(error, job?.id));
+
+  async function releaseJobsOfDeadWorkers(): Promise<string[]> {
+    inspector ??= new Queue(options.queueName, { connection: connection.client, prefix });
+    const active = await inspector.getActive();
+    if (active.length === 0) return [];
+    const live = new Set(
+      (await inspector.getWorkers()).map((client) => String(client.rawname ?? '').split(':w:')[1] ?? ''),
+    );
+    // Unnamed workers (no processedBy) and live ones keep their jobs; their locks decide.
+    const orphaned = active.filter((job) => job.id && job.processedBy && !live.has(job.processedBy));
+    if (orphaned.length === 0) return [];
+    const released = (await connection.client.eval(
+      RELEASE_SCRIPT,
+      3,
+      inspector.toKey('active'),
+      inspector.toKey('stalled'),
+      inspector.toKey('stalled-check'),
+      inspector.toKey(''),
+      ...orphaned.flatMap((job) => [job.id ?? '', job.processedBy ?? '']),
+    )) as string[];
+    // BullMQ's own stalled check moves the unlocked candidates back to waiting (same script, same events):
+    // restarting its loop runs one check at once.
+    if (released.length > 0) await worker.startStalledCheckTimer();
+    return released;
+  }
+
   return {
     worker,
+    releaseJobsOfDeadWorkers,
     close: async () => {
       await worker.close();
+      await inspector?.close();
       await connection.release();
     },
   };

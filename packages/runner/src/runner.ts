@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   type Builder,
@@ -38,9 +40,16 @@ export interface RunnerTuning {
   backoffMs?: number;
   /** Labs reconciled at once by this process (default LABBOT_RUNNER_CONCURRENCY, 16). */
   concurrency?: number;
-  /** How often a dead runner's job is looked for, and how long its lock lives (defaults 30 s). */
+  /** How often BullMQ looks for stalled jobs (default 5 s), and how long a job's lock lives unrenewed (default 15 s). */
   stalledIntervalMs?: number;
   lockDurationMs?: number;
+  /**
+   * How often this runner takes over the reconciles of runners whose Redis connection is gone (killed), besides
+   * once at start-up (default 5 s; 0: only at start-up).
+   */
+  takeoverIntervalMs?: number;
+  /** Take over a dead runner's reconciles at all (default true; false leaves it to the locks, for benchmarks). */
+  takeover?: boolean;
   /** Janitor sweep period (default 30 s); 0 turns the periodic sweep off. */
   janitorIntervalMs?: number;
   orphanGraceMs?: number;
@@ -215,8 +224,10 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
       if (job && (await job.isDelayed())) await job.promote();
     },
   });
+  const runnerName = `runner-${hostname().replace(/[^\w.-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const worker = createReconcileWorker({
     connection: redis,
+    workerName: runnerName,
     concurrency: tuning.concurrency ?? config.runner.concurrency,
     // A class lab waiting for its class's provision slot is started again without spending an attempt.
     maxStartedAttempts: 100_000,
@@ -281,8 +292,25 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
       );
     } else logger.debug('janitor sweep skipped: another runner holds the lease');
   };
+  // A killed runner's reconciles are taken over at once (its Redis connection is gone), not after its locks expire.
+  const takeOver = async (when: 'start-up' | 'periodic') => {
+    const released = await worker.releaseJobsOfDeadWorkers();
+    if (released.length > 0) logger.info({ jobs: released, when }, 'took over the reconciles of a runner that is gone');
+  };
+  const takeoverOn = tuning.takeover ?? true;
+  const takeoverDone = (takeoverOn ? takeOver('start-up') : Promise.resolve()).catch((error: unknown) =>
+    logger.warn({ err: error }, "start-up takeover of dead runners' jobs failed"),
+  );
+  const takeoverInterval = tuning.takeoverIntervalMs ?? 5_000;
+  const takeoverTimer =
+    takeoverOn && takeoverInterval > 0
+      ? setInterval(() => {
+          takeOver('periodic').catch((error: unknown) => logger.warn({ err: error }, 'takeover check failed'));
+        }, takeoverInterval)
+      : undefined;
+  takeoverTimer?.unref();
   // After a restart, repair at once what changed while no runner watched (then every interval).
-  const ready = watch.synced
+  const ready = Promise.all([watch.synced, takeoverDone])
     .then(() => leasedSweep())
     .then(
       () => undefined,
@@ -308,6 +336,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const stop = () => {
     stopped ??= (async () => {
       if (timer) clearInterval(timer);
+      if (takeoverTimer) clearInterval(takeoverTimer);
       await worker.close();
       await kubectlWorker.close();
       await learnerBuildWorker.close();

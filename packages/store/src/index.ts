@@ -28,4 +28,13 @@ export {
   type FinalResult,
   type RosterEntry,
 } from './class-roster.js';
-export { createLabStore, type LabStore } from './lab-store.js';
+export { type ActorOption, createLabStore, type LabStore, type LabStoreOptions } from './lab-store.js';
+export {
+  createRateLimiter,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitRule,
+  RateLimitRuleSchema,
+  type RateLimitVerdict,
+} from './rate-limiter.js';
+export type { AuditInput, UpdateOptions } from './versioned-collection.js';

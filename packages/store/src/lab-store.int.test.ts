@@ -3,7 +3,9 @@ import { LabbotError, type LabRecord } from '@labbot/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabStore } from './lab-store.js';
+import { createRateLimiter } from './rate-limiter.js';
 import { describeLabStoreContract } from './testing/contract.js';
+import { describeRateLimiterContract } from './testing/rate-limiter-contract.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6390';
 const prefix = `labbot-test-store-${randomBytes(4).toString('hex')}`;
@@ -24,6 +26,8 @@ describeLabStoreContract('Redis', {
   create: ({ clock, historyLimit }) =>
     createLabStore({ redis, prefix, clock, ...(historyLimit !== undefined ? { historyLimit } : {}) }),
 });
+
+describeRateLimiterContract('Redis', { create: (options) => createRateLimiter({ redis, prefix, ...options }) });
 
 function labRecord(): LabRecord {
   const at = new Date(now).toISOString();

@@ -1,5 +1,5 @@
 import type { LabbotError } from '@labbot/core';
-import { type LabOwner, type LabRecord, LabRecordSchema, ownerKeyFor } from '@labbot/core';
+import { isLabActive, type LabOwner, type LabRecord, LabRecordSchema, ownerKeyFor } from '@labbot/core';
 import type { Redis } from 'ioredis';
 import type { AuditEntry } from './audit.js';
 import { type ClassRecord, ClassRecordSchema } from './class-record.js';
@@ -49,6 +49,11 @@ export interface LabStore {
   /** Labs whose `expiresAt` is at or before `epochMs`, soonest first. */
   listExpiringBefore(epochMs: number): Promise<LabRecord[]>;
   listAll(): Promise<LabRecord[]>;
+  /**
+   * How many labs are active (core's `isLabActive`), all of them or one owner's, without reading any record:
+   * the store keeps an index of active labs with every write. `excluding` leaves one lab out of the count.
+   */
+  countActive(query?: { owner?: LabOwner; excluding?: string }): Promise<number>;
   /** The lab's audit trail, oldest first (the last `limit` entries when given). */
   history(labId: string, limit?: number): Promise<AuditEntry[]>;
   /** Adds an audit entry without changing the record (e.g. `kubectl.scale` by a learner). */
@@ -92,6 +97,8 @@ export function createLabStore(options: LabStoreOptions): LabStore {
     byOwner: (ownerKey: string) => `${prefix}:labs:owner:${ownerKey}`,
     byClass: (classId: string) => `${prefix}:labs:class:${classId}`,
     byExpiry: `${prefix}:labs:expiry`,
+    active: `${prefix}:labs:active`,
+    activeByOwner: (ownerKey: string) => `${prefix}:labs:active:owner:${ownerKey}`,
     class: (classId: string) => `${prefix}:class:${classId}`,
     classHistory: (classId: string) => `${prefix}:class:${classId}:history`,
     allClasses: `${prefix}:classes:all`,
@@ -111,6 +118,12 @@ export function createLabStore(options: LabStoreOptions): LabStore {
         { kind: 'set', key: keys.byOwner(ownerKeyFor(lab.owner)), member: lab.labId },
         ...(lab.classId ? [{ kind: 'set' as const, key: keys.byClass(lab.classId), member: lab.labId }] : []),
         { kind: 'zset', key: keys.byExpiry, member: lab.labId, score: Date.parse(lab.expiresAt) },
+        ...(isLabActive(lab)
+          ? [
+              { kind: 'set' as const, key: keys.active, member: lab.labId },
+              { kind: 'set' as const, key: keys.activeByOwner(ownerKeyFor(lab.owner)), member: lab.labId },
+            ]
+          : []),
       ],
     },
     clock,
@@ -149,6 +162,16 @@ export function createLabStore(options: LabStoreOptions): LabStore {
     listExpiringBefore: async (epochMs) =>
       labs.getMany(await redis.zrangebyscore(keys.byExpiry, '-inf', epochMs), invalidLab),
     listAll: async () => labs.getMany(await redis.smembers(keys.allLabs), invalidLab),
+    countActive: async (query = {}) => {
+      const key = query.owner ? keys.activeByOwner(ownerKeyFor(query.owner)) : keys.active;
+      if (query.excluding === undefined) return redis.scard(key);
+      const reply = await redis.multi().scard(key).sismember(key, query.excluding).exec();
+      const [count, excluded] = (reply ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return Number(value);
+      });
+      return (count ?? 0) - (excluded ?? 0);
+    },
     history: (labId, limit) => labs.history(labId, limit),
     appendHistory: (labId, entry) => appendHistory(keys.labHistory(labId), entry),
 

@@ -34,9 +34,21 @@ export const FAST_RUNNER: RunnerTuning = {
   teardownTimeoutMs: 30_000,
 };
 
+/** The tests' quick retries and no periodic janitor, with the production job locks (15 s) and stalled checks (5 s). */
+export const PRODUCTION_LOCKS: RunnerTuning = {
+  attempts: 3,
+  backoffMs: 200,
+  janitorIntervalMs: 0,
+  orphanGraceMs: 0,
+  watchDebounceMs: 100,
+  teardownTimeoutMs: 30_000,
+};
+
 export interface LabHarnessOptions {
   /** The Redis database of this test file (1..15). */
   redisDb: number;
+  /** Another Redis server than the shared one (e.g. one a test restarts), as redis://host:port. */
+  redisServer?: string;
   kubelet?: 'docker' | 'virtual';
   /** Extra environment for the config (e.g. LABBOT_LESSONS_DIR, DOCKER_HOST). */
   env?: Record<string, string>;
@@ -113,7 +125,7 @@ async function removeLeftoverContainers(runId: string, lessonIds: string[]): Pro
 
 /** kube-sim (its pods real containers by default), a fresh Redis database, the built-in lessons, and runners and chats on demand. */
 export async function startLabHarness(options: LabHarnessOptions): Promise<LabHarness> {
-  const redisUrl = `${REDIS_BASE}/${options.redisDb}`;
+  const redisUrl = `${options.redisServer ?? REDIS_BASE}/${options.redisDb}`;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   await redis.flushdb();
   // This harness's own label on its kube-sim's containers, so its teardown removes exactly those.

@@ -5,13 +5,15 @@ import { labIdFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, PRODUCTION_LOCKS, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 // A lesson whose build takes a few seconds, so a runner can be killed in the middle of a reconcile.
 const slowLesson = `e2e-slow-${randomBytes(3).toString('hex')}`;
+const takeoverLesson = `e2e-takeover-${randomBytes(3).toString('hex')}`;
 const lessons = makeLessonsDir([
   { id: slowLesson, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 4\nUSER ') },
+  { id: takeoverLesson, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 2\nUSER ') },
 ]);
 const repo = new URL('../../..', import.meta.url).pathname;
 // Both runners (the child that dies and its replacement) build through the same registry.
@@ -39,39 +41,51 @@ afterAll(async () => {
 const labOf = (userId: string, lessonId: string) =>
   labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId });
 
+/** A runner in its own process (test/e2e/src/fixtures/runner-process.ts), resolved once it is ready. */
+async function spawnRunner(env: Record<string, string> = {}): Promise<ChildProcess> {
+  const spawned = spawn(
+    process.execPath,
+    ['--conditions', 'labbot-source', '--import', 'tsx', 'test/e2e/src/fixtures/runner-process.ts'],
+    {
+      cwd: repo,
+      env: {
+        ...process.env,
+        REDIS_URL: harness.redisUrl,
+        KUBECONFIG: harness.runnerKubeconfigPath,
+        LABBOT_LESSONS_DIR: lessons.dir,
+        LABBOT_REGISTRY: registry,
+        LOG_LEVEL: 'silent',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the runner process did not start')), 60_000);
+    spawned.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return spawned;
+}
+
+async function kill(process: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => process.once('exit', resolve));
+  process.kill('SIGKILL');
+  await exited;
+}
+
 describe('a runner that dies mid-reconcile', () => {
   it('is replaced by a second runner that finishes the lab with nothing duplicated', async () => {
-    child = spawn(
-      process.execPath,
-      ['--conditions', 'labbot-source', '--import', 'tsx', 'test/e2e/src/fixtures/runner-process.ts'],
-      {
-        cwd: repo,
-        env: {
-          ...process.env,
-          REDIS_URL: harness.redisUrl,
-          KUBECONFIG: harness.runnerKubeconfigPath,
-          LABBOT_LESSONS_DIR: lessons.dir,
-          LABBOT_REGISTRY: registry,
-          LOG_LEVEL: 'silent',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the runner process did not start')), 60_000);
-      child?.stdout?.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    child = await spawnRunner();
 
     const labId = labOf('ada', slowLesson);
     await chat.type(`start ${slowLesson}`, 'ada');
     await harness.waitForLab(labId, (lab) => lab.observed.phase === 'building', 30_000);
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child?.once('exit', resolve));
+    await kill(child);
 
     const second: Runner = await harness.startRunner();
     const ready = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', 120_000);
@@ -91,6 +105,44 @@ describe('a runner that dies mid-reconcile', () => {
     );
     expect(thread).toHaveLength(1);
     expect(chat.adapter.channelTexts().filter((text) => text.includes('opened'))).toHaveLength(1);
+  });
+});
+
+describe('20 labs starting when their runner is SIGKILLed', () => {
+  it('are taken over by a new runner with production job locks: every lab ready, each with one namespace, thread and status post', async () => {
+    child = await spawnRunner({ LABBOT_TEST_RUNNER_LOCKS: 'production' });
+    const users = Array.from({ length: 20 }, (_, index) => `takeover-${index}`);
+    await Promise.all(users.map((user) => chat.type(`start ${takeoverLesson}`, user)));
+    const labIds = users.map((user) => labOf(user, takeoverLesson));
+    // Killed while it holds reconciles (the shared build takes a few seconds).
+    await waitForValue(
+      'the runner to be building',
+      () => Promise.all(labIds.map((labId) => harness.store.get(labId))),
+      (labs) => labs.some((lab) => lab?.observed.phase === 'building'),
+      { ...labWait, timeoutMs: 30_000 },
+    );
+    await kill(child);
+
+    // The speed (target: all ready within 15 s of the new runner's start) is measured by bench/recovery.ts.
+    await harness.startRunner(PRODUCTION_LOCKS);
+    const ready = await Promise.all(
+      labIds.map((labId) => harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', 120_000)),
+    );
+
+    const core = harness.kubeConfig.makeApiClient(CoreV1Api);
+    const namespaces = (await core.listNamespace({ labelSelector: 'app.kubernetes.io/managed-by=labbot' })).items;
+    for (const lab of ready) {
+      expect(namespaces.filter((ns) => ns.metadata?.labels?.['labbot.dev/lab'] === lab.labId)).toHaveLength(1);
+      const thread = await waitForValue(
+        `3/3 in the thread of ${lab.owner.userId}`,
+        () => chat.thread(lab),
+        (texts) => (texts[0] ?? '').includes('Pods ready: 3/3'),
+        { ...labWait, timeoutMs: 20_000 },
+      );
+      expect(thread).toHaveLength(1);
+    }
+    const announcements = chat.adapter.channelTexts().filter((text) => text.includes(takeoverLesson));
+    expect(announcements).toHaveLength(20);
   });
 });
 

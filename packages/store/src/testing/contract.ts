@@ -148,6 +148,41 @@ export function describeLabStoreContract(name: string, harness: LabStoreContract
         expect(ids(await store.listAll())).not.toContain(late.labId);
       });
 
+      it('counts active labs, all and per owner, in step with stops, failures and deletes', async () => {
+        const carol: LabOwner = {
+          platform: 'slack',
+          workspaceId: 'T1',
+          userId: `carol-${randomBytes(3).toString('hex')}`,
+        };
+        const before = await store.countActive();
+        const first = labRecord({ owner: carol });
+        const second = labRecord({ owner: carol });
+        const stoppedAlready = labRecord({ owner: carol, desired: { state: 'stopped', generation: 0 } });
+        for (const lab of [first, second, stoppedAlready]) await store.create(lab);
+        expect(await store.countActive({ owner: carol })).toBe(2);
+        expect(await store.countActive({ owner: carol, excluding: first.labId })).toBe(1);
+        expect(await store.countActive({ owner: carol, excluding: stoppedAlready.labId })).toBe(2);
+        expect(await store.countActive()).toBe(before + 2);
+
+        await store.update(first.labId, (current) => ({
+          ...current,
+          observed: { ...current.observed, phase: 'failed' },
+        }));
+        expect(await store.countActive({ owner: carol })).toBe(1);
+        await store.update(first.labId, (current) => ({
+          ...current,
+          observed: { ...current.observed, phase: 'pending' },
+        }));
+        await store.update(second.labId, (current) => ({
+          ...current,
+          desired: { ...current.desired, state: 'stopped' },
+        }));
+        expect(await store.countActive({ owner: carol })).toBe(1);
+        await store.delete(first.labId);
+        expect(await store.countActive({ owner: carol })).toBe(0);
+        expect(await store.countActive()).toBe(before);
+      });
+
       it('records who did what, in order, and keeps the trail after a delete', async () => {
         const lab = labRecord();
         await store.create(lab, { actor: 'alice' });

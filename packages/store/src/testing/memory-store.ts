@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LabbotError, type LabRecord, LabRecordSchema, ownerKeyFor } from '@labbot/core';
+import { isLabActive, LabbotError, type LabRecord, LabRecordSchema, ownerKeyFor } from '@labbot/core';
 import type { z } from 'zod';
 import type { AuditEntry } from '../audit.js';
 import { type ClassRecord, ClassRecordSchema } from '../class-record.js';
@@ -135,6 +135,15 @@ export function createMemoryLabStore(options: MemoryLabStoreOptions = {}): LabSt
         .filter((lab) => Date.parse(lab.expiresAt) <= epochMs)
         .sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt)),
     listAll: async () => labs.all(),
+    countActive: async (query = {}) =>
+      labs
+        .all()
+        .filter(
+          (lab) =>
+            isLabActive(lab) &&
+            lab.labId !== query.excluding &&
+            (!query.owner || ownerKeyFor(lab.owner) === ownerKeyFor(query.owner)),
+        ).length,
     history: async (labId, limit) => labs.history(labId, limit),
     appendHistory: async (labId, entry) => labs.push(labId, entry, null),
     setMessageRef: async (threadKey, logicalKey, messageId) => {

@@ -219,6 +219,12 @@ export class SlackSim {
     this.#failures.push({ ...rule, left: rule.count ?? 1 });
   }
 
+  /** A user deletes a message (e.g. the lab's status message in its thread), as if in Slack's UI. */
+  deleteMessage(channel: string, ts: string): void {
+    const message = this.message(channel, ts);
+    if (message) message.deletedAt = Date.now();
+  }
+
   /** Notes a rule the app broke that a driver saw (e.g. an HTTP ack after Slack's 3 s); tests assert none. */
   recordViolation(kind: string, method: string, message: string): void {
     this.#violation(kind, method, message);
@@ -368,6 +374,7 @@ export class SlackSim {
       const failure = this.#failures.find((rule) => rule.left > 0 && rule.method === method);
       if (failure) {
         failure.left -= 1;
+        if (failure.status !== undefined) return { status: failure.status, body: { ok: false, error: failure.error } };
         throw new SlackApiError(failure.error);
       }
       const handler = this.#handlers[method];

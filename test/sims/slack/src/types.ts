@@ -153,6 +153,8 @@ export interface SlackFailureRule {
   error: string;
   /** How many matching calls fail (default 1). */
   count?: number;
+  /** An HTTP status for the failure (e.g. 500, 503: Slack's side broke); 200 with ok: false when omitted. */
+  status?: number;
 }
 
 /** Where a response_url posts land (what the interaction came from). */
