@@ -32,6 +32,7 @@ export { type QueueSnapshot, snapshotQueue } from './queue-snapshot.js';
 export { closeOnSignals } from './shutdown.js';
 export {
   createReconcileWorker,
+  type JobContext,
   type LabbotWorker,
   type WorkerTuning,
 } from './workers.js';

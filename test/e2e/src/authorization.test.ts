@@ -4,7 +4,7 @@
 // refused, and none of them changes the lab, queues a job or runs kubectl.
 import { PassThrough } from 'node:stream';
 import type { ChatHandlers } from '@labbot/chat';
-import { DiscordChatAdapter } from '@labbot/chat-discord';
+import { createDiscordAdapter } from '@labbot/chat-discord';
 import { createSlackAdapter, type SlackChatAdapter } from '@labbot/chat-slack';
 import { TerminalChatAdapter } from '@labbot/chat-terminal';
 import { createLabBot } from '@labbot/commands';
@@ -73,7 +73,7 @@ describe('authorization on Discord (discord-sim, discord.js)', () => {
         { name: 'school-b', channels: [{ name: 'labs' }] },
       ],
     });
-    const adapter = new DiscordChatAdapter({
+    const adapter = createDiscordAdapter({
       token: sim.botToken,
       applicationId: sim.applicationId,
       apiUrl: sim.apiUrl,

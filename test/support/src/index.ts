@@ -8,6 +8,6 @@
  * - refusalProblem(text): why a refusal is not one short clear line (undefined when it is), for the hostile-input tests.
  */
 export { expectGolden } from './golden.js';
-export { MAX_REFUSAL_LENGTH, refusalProblem } from './refusal.js';
+export { refusalProblem } from './refusal.js';
 export { deleteRegistryRepository } from './registry.js';
 export { type WaitForOptions, waitFor, waitForValue } from './wait-for.js';

@@ -15,9 +15,6 @@ export { DiscordSim, discordMessageText, startDiscordSim } from './discord-sim.j
 export type {
   RecordedCall,
   SimMessage,
-  SlashCommandInput,
-  UploadedFile,
-  Violation,
 } from './types.js';
 export {
   applicationCommandSchema,
