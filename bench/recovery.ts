@@ -21,7 +21,7 @@ import { makeLessonsDir } from '../test/e2e/src/lessons.js';
 const labs = Number(process.argv[2] ?? 20);
 const mode = (process.argv[3] ?? 'takeover') as 'takeover' | 'locks-only' | 'old-defaults';
 const repo = join(import.meta.dirname, '..');
-const redisUrl = `${(process.env.REDIS_URL ?? 'redis://127.0.0.1:6390').replace(/\/\d+$/, '')}/12`;
+const redisUrl = `${(process.env.REDIS_URL ?? 'redis://127.0.0.1:6390').replace(/\/\d+$/, '')}/24`;
 const registry = process.env.LABBOT_REGISTRY ?? '127.0.0.1:5050';
 const lessonId = `bench-recovery-${Date.now().toString(36)}`;
 // A build of a few seconds, so the runner is killed while it holds reconciles.

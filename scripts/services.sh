@@ -40,7 +40,7 @@ redis_up() {
   ensure_apt redis-server redis-server
   if redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then log "redis already answers on $redis_port"; return; fi
   mkdir -p "$state/redis"
-  redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$state/redis" --appendonly yes \
+  redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$state/redis" --databases 32 --appendonly yes \
     --save '' --daemonize yes --pidfile "$state/redis.pid" --logfile "$state/redis.log" >/dev/null
   wait_for 10 redis redis-cli -h 127.0.0.1 -p "$redis_port" ping
   echo redis >>"$started_list"

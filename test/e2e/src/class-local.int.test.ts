@@ -28,7 +28,7 @@ const say = (line: string) => adapter.handleLine(line);
 const core = () => harness.kubeConfig.makeApiClient(CoreV1Api);
 
 beforeAll(async () => {
-  harness = await startLabHarness({ redisDb: 6, kubelet: 'virtual' });
+  harness = await startLabHarness({ redisDb: 16, kubelet: 'virtual' });
   runner = await harness.startRunner();
   const output = new PassThrough();
   output.resume();

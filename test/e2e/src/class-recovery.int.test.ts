@@ -54,7 +54,7 @@ async function startChat(): Promise<TerminalChatAdapter> {
 }
 
 beforeAll(async () => {
-  harness = await startLabHarness({ redisDb: 10, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
+  harness = await startLabHarness({ redisDb: 18, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
 });
 
 afterAll(async () => {

@@ -90,7 +90,7 @@ beforeAll(async () => {
   slack = await startSlackSim({ userGroups: [{ id: INSTRUCTOR_GROUP, users: [GROUP_TEACHER] }] });
   lessons = makeLessonsDir([{ id: LESSON }]);
   harness = await startLabHarness({
-    redisDb: 9,
+    redisDb: 17,
     kubelet: 'virtual',
     env: {
       LABBOT_LESSONS_DIR: lessons.dir,

@@ -130,7 +130,8 @@ describe('a lab from the local chat', () => {
     const thread = await waitForValue(
       'the diagnosis in the thread',
       () => chat.thread(degraded),
-      (texts) => (texts[0] ?? '').includes('CrashLoopBackOff'),
+      // The lesson's explanation names CrashLoopBackOff even while the lab is ready: wait for the diagnosis line.
+      (texts) => (texts[0] ?? '').includes('⚠️ CrashLoopBackOff'),
       { ...labWait, timeoutMs: 10_000 },
     );
     expect(thread[0]).toContain('needs attention');

@@ -71,7 +71,7 @@ describe.skipIf(!hasCompose)(
     beforeAll(async () => {
       discord = await startDiscordSim({ botToken: 'image-bot-token' });
       slack = await startSlackSim();
-      harness = await startLabHarness({ redisDb: 13, kubelet: 'virtual' });
+      harness = await startLabHarness({ redisDb: 23, kubelet: 'virtual' });
       // The offline base images, then the app staged on the host and copied into the image.
       await run('bash', ['scripts/base-images.sh'], { cwd: repo });
       await run('bash', ['scripts/build-image.sh', image], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });

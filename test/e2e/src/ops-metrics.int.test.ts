@@ -145,7 +145,7 @@ describe('/readyz of the runner when its Redis stops', () => {
   beforeAll(async () => {
     redisPort = await freePort();
     await startRedis();
-    harness = await startLabHarness({ redisDb: 10, kubelet: 'virtual' });
+    harness = await startLabHarness({ redisDb: 20, kubelet: 'virtual' });
     const config = loadConfig({
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       KUBECONFIG: harness.runnerKubeconfigPath,

@@ -59,7 +59,7 @@ async function podImages(): Promise<string[]> {
 beforeAll(async () => {
   slack = await startSlackSim();
   lab = await startLabHarness({
-    redisDb: 11,
+    redisDb: 22,
     kubelet: 'virtual',
     env: {
       LABBOT_SLACK_BOT_TOKEN: slack.botToken,

@@ -83,7 +83,7 @@ beforeAll(async () => {
   folder = await mkdtemp(path.join(tmpdir(), 'labbot-your-first-image-'));
   slack = await startSlackSim();
   harness = await startLabHarness({
-    redisDb: 10,
+    redisDb: 19,
     kubelet: 'docker',
     env: {
       LABBOT_SLACK_BOT_TOKEN: slack.botToken,
