@@ -227,7 +227,8 @@ describe('labbot on Slack, end to end', () => {
         .map((text) => text.split('\n')[0])
         .join(' → ')}`,
     );
-    expect(calls.length).toBeLessThanOrEqual(8);
+    // One post, one thread reply, an edit per phase, and under load one more edit as the build log moves on.
+    expect(calls.length).toBeLessThanOrEqual(9);
     expect(slack.violations).toEqual([]);
   });
 
