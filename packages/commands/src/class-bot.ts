@@ -45,7 +45,7 @@ export interface ClassBotOptions {
   store: LabStore;
   roster: ClassRoster;
   /** The class's provision slots (the runner takes them); a joiner behind a full class is told their place. */
-  provisions?: Pick<ClassProvisionSlots, 'counts' | 'enterLine'>;
+  provisions?: Pick<ClassProvisionSlots, 'counts'>;
   /** Raised hands (Need help / `/lab help-me`, Take / Done); help requests are refused without it. */
   helpDesk?: ClassHelpDesk;
   queues: LabQueues;
@@ -382,9 +382,9 @@ export function createClassBot(options: ClassBotOptions) {
         { audit: { actor: actor.userId, action: 'class.joined', detail: { classId: klass.classId } } },
       );
     }
-    // Provisioning follows join order: the join's place in the class is its place in line and the request's priority.
+    // Provisioning follows join order: the roster's join put the lab in line at its place, which is also the
+    // request's priority.
     const line = await lineNotice(klass);
-    await options.provisions?.enterLine(klass.classId, labId, joined.entry.seq);
     await queues.enqueueReconcile(labId, 'class.join', { priority: joined.entry.seq });
     touchBoard(klass.classId);
     const withThread = await options.hooks.openThreadIfMissing(lab, respond, lesson.spec.title);
@@ -400,8 +400,9 @@ export function createClassBot(options: ClassBotOptions) {
   async function lineNotice(klass: ClassRecord): Promise<string> {
     if (!options.provisions) return '';
     const max = klass.maxConcurrentProvisions ?? options.classLimits.maxConcurrentProvisions;
+    // The joiner is in line already (the roster's join put it there).
     const { inFlight, waiting } = await options.provisions.counts(klass.classId);
-    const place = inFlight + waiting - max + 1;
+    const place = inFlight + waiting - max;
     if (place < 1) return '';
     return ` This class sets up ${max} labs at a time and all ${max} are taken: you are number ${place} in line, and your lab starts as soon as one is done (in join order).`;
   }

@@ -59,9 +59,8 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
         classId,
       });
       await store.create(record);
-      const joined = await roster.join(classId, { userId, labId: record.labId, joinedAt: at }, 50);
-      // As the class bot does on a join.
-      if (joined.outcome === 'joined') await slots.enterLine(classId, record.labId, joined.entry.seq);
+      // As the class bot does on a join: the roster's join also puts the lab in the class's provision line.
+      await roster.join(classId, { userId, labId: record.labId, joinedAt: at }, 50);
       labs.push(record.labId);
     }
     const gate = createClassProvisionGate({
@@ -139,10 +138,14 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
     expect(overtaken).toEqual([]);
     const retryAt = started.lastIndexOf(labs[0] as string);
     expect(retryAt).toBeGreaterThan(started.indexOf(labs[2] as string));
-    // The audit trail says when each lab took its first slot, once per lab.
+    // The audit trail says when each lab took its first slot, once per lab, and the grants follow join order
+    // exactly although the last joiner's request was queued first.
+    const grants: unknown[] = [];
     for (const labId of labs) {
       const entries = (await store.history(labId)).filter((entry) => entry.action === 'class.provisioning');
       expect(entries).toHaveLength(1);
+      grants.push(entries[0]?.detail?.grant);
     }
+    expect(grants).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });

@@ -26,6 +26,25 @@ const defaultRetryDelay = (place: number) => Math.min(2000, 100 + 50 * place);
 export function createClassProvisionGate(options: ClassProvisionGateOptions) {
   const { store, roster, slots, logger } = options;
   const retryDelayMs = options.retryDelayMs ?? defaultRetryDelay;
+  const wake = async (labId: string) => {
+    try {
+      await options.wake?.(labId);
+    } catch (error) {
+      // The woken lab still asks again after its own delay.
+      logger.warn({ err: error, labId }, 'could not wake a class lab');
+    }
+  };
+
+  /** Gives back the lab's slot (or place), and starts the next in line now rather than after its retry delay. */
+  async function giveBack(classId: string, labId: string): Promise<void> {
+    try {
+      if (!(await slots.release(classId, labId))) return;
+      const next = await slots.head(classId);
+      if (next) await wake(next);
+    } catch (error) {
+      logger.warn({ err: error, labId }, 'could not give back a class provision slot');
+    }
+  }
 
   return {
     async run(labId: string, context: Pick<JobContext, 'later'>, work: () => Promise<void>): Promise<void> {
@@ -35,7 +54,7 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
       // Nothing to bring up (or the class ended): a slot this lab still holds (its runner died after the work
       // and before giving it back) is given back now rather than when its lease runs out.
       const passThrough = async () => {
-        await slots.release(classId, labId);
+        await giveBack(classId, labId);
         return work();
       };
       if (record.desired.state !== 'running' || decideReconcile(record).action === 'none') return passThrough();
@@ -48,24 +67,20 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
         logger.debug({ labId, classId: klass.classId, place: turn.place, inFlight: turn.inFlight }, 'class lab waits');
         throw await context.later(retryDelayMs(turn.place));
       }
-      if (turn.first) {
-        await store.appendHistory(labId, {
-          actor: 'runner',
-          action: 'class.provisioning',
-          detail: { classId: klass.classId, seq: member?.seq ?? 0 },
-        });
-      }
       try {
+        // Older labs granted a slot in the same step have not asked yet: start them now, not after their delay.
+        for (const reserved of turn.reserved) await wake(reserved);
+        if (turn.first) {
+          // `grant` counts the class's first grants (in Redis, atomically): the exact order slots were given in.
+          await store.appendHistory(labId, {
+            actor: 'runner',
+            action: 'class.provisioning',
+            detail: { classId: klass.classId, seq: member?.seq ?? 0, grant: turn.grant },
+          });
+        }
         await work();
       } finally {
-        try {
-          await slots.release(klass.classId, labId);
-          // The next in line need not wait out its retry delay: start it now.
-          const next = await slots.head(klass.classId);
-          if (next) await options.wake?.(next);
-        } catch (error) {
-          logger.warn({ err: error, labId }, 'could not give back a class provision slot');
-        }
+        await giveBack(klass.classId, labId);
       }
     },
   };

@@ -1,23 +1,32 @@
 import type { Redis } from 'ioredis';
 
-/** A lab's turn to be provisioned, or its place in the line (1 = next). */
-export type ProvisionTurn = { admitted: true; first: boolean } | { admitted: false; place: number; inFlight: number };
+/**
+ * A lab's turn to be provisioned, or its place in the line (1 = next). `grant` numbers the class's first
+ * grants in the order they were given (join order); `reserved` are older labs granted a slot in the same step,
+ * to be woken (they have not asked yet).
+ */
+export type ProvisionTurn =
+  | { admitted: true; first: boolean; grant: number; reserved: string[] }
+  | { admitted: false; place: number; inFlight: number };
 
 /**
- * The per-class cap on labs provisioned at once, FIFO by join order: a lab takes a slot for one reconcile
+ * The per-class cap on labs provisioned at once, strictly FIFO by join order: a lab is in line from the moment
+ * it joins (the roster's join puts it there in the same step that gives it its place), and a slot goes to a
+ * younger lab only together with a slot for every older one still in line. A lab takes a slot for one reconcile
  * run and gives it back after (a retry waiting in back-off holds none, so it never holds the others back).
  * Slots and places are leases: a crashed runner's slot, or a lab nobody asks for any more, frees itself.
  */
 export interface ClassProvisionSlots {
   /**
-   * Takes a slot for `labId` (join place `seq`) when fewer than `max` labs of the class hold one and no
-   * earlier joiner still waits; otherwise keeps (or puts) it in line and says its place.
+   * Takes a slot for `labId` (join place `seq`) when there is room for it and every earlier joiner still in
+   * line (those get theirs in the same step, in join order); otherwise keeps (or puts) it in line and says its place.
    */
   acquire(classId: string, labId: string, seq: number, max: number): Promise<ProvisionTurn>;
-  /** Puts a lab in line at its join place as the learner joins (before its runner asks, so join order holds). */
-  enterLine(classId: string, labId: string, seq: number): Promise<void>;
-  /** Gives the slot back (the reconcile run ended, whatever its outcome). */
-  release(classId: string, labId: string): Promise<void>;
+  /**
+   * Gives the slot back (the reconcile run ended, whatever its outcome), or leaves the line (nothing to bring up).
+   * True when the lab held a slot (one is free now).
+   */
+  release(classId: string, labId: string): Promise<boolean>;
   /** The lab first in line (the next to get a slot), if any. */
   head(classId: string): Promise<string | undefined>;
   /** Labs holding a slot and labs in line, now. */
@@ -30,13 +39,38 @@ export interface ClassProvisionSlotsOptions {
   prefix?: string;
   /** How long a slot lives without release (default 10 min: longer than a provision's time budget). */
   slotLeaseMs?: number;
-  /** How long a place in line lives without its lab asking again (default 30 s; a waiting lab asks every second or so). */
+  /**
+   * How long a place in line, or a slot granted to a lab that has not asked yet, lives without its lab asking
+   * (default 60 s; a waiting lab asks every 2 s at most, a woken one at once).
+   */
   placeLeaseMs?: number;
   now?: () => number;
 }
 
-// KEYS: slots zset (labId → lease end), line zset (labId → seq), seen zset (labId → place lease end), admitted set
+export const DEFAULT_PLACE_LEASE_MS = 60_000;
+
+/** The Redis keys of a class's provision line (shared with the roster, whose join puts a learner in line). */
+export function provisionKeysOf(prefix: string, classId: string) {
+  const base = `${prefix}:class:${classId}`;
+  return {
+    /** zset labId → lease end: labs holding a slot (or granted one, until they ask). */
+    slots: `${base}:provisioning`,
+    /** zset labId → join seq: labs waiting for a slot. */
+    line: `${base}:line`,
+    /** zset labId → place lease end. */
+    seen: `${base}:line-seen`,
+    /** set: labs that have announced their first slot (one audit entry each). */
+    announced: `${base}:admitted`,
+    /** hash labId → the number of its first grant in the class. */
+    granted: `${base}:granted`,
+    /** counter of grants in the class. */
+    grants: `${base}:grants`,
+  };
+}
+
+// KEYS: slots, line, seen, announced, granted, grants (see provisionKeysOf)
 // ARGV: labId, seq, max, now, slot lease end, place lease end
+// Reply: {1, first, grant, reserved...} or {0, place, inFlight}
 const ACQUIRE = `
 local now = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -45,22 +79,32 @@ for _, lab in ipairs(stale) do
   redis.call('ZREM', KEYS[2], lab)
   redis.call('ZREM', KEYS[3], lab)
 end
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
-  return {1, 0, 0}
+local reserved = {}
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+  redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
+  local inFlight = redis.call('ZCARD', KEYS[1])
+  local ahead = redis.call('ZRANK', KEYS[2], ARGV[1])
+  if inFlight + ahead >= tonumber(ARGV[3]) then
+    return {0, ahead + 1, inFlight}
+  end
+  -- Room for this lab and everyone ahead of it: all of them are granted now, in line order.
+  for _, lab in ipairs(redis.call('ZRANGE', KEYS[2], 0, ahead)) do
+    redis.call('ZREM', KEYS[2], lab)
+    redis.call('ZREM', KEYS[3], lab)
+    redis.call('HSETNX', KEYS[5], lab, redis.call('INCR', KEYS[6]))
+    if lab ~= ARGV[1] then
+      redis.call('ZADD', KEYS[1], ARGV[6], lab)
+      table.insert(reserved, lab)
+    end
+  end
 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
-local inFlight = redis.call('ZCARD', KEYS[1])
-local ahead = redis.call('ZRANK', KEYS[2], ARGV[1])
-if inFlight + ahead < tonumber(ARGV[3]) then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  redis.call('ZREM', KEYS[3], ARGV[1])
-  redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
-  local first = redis.call('SADD', KEYS[4], ARGV[1])
-  return {1, first, 0}
-end
-return {0, ahead + 1, inFlight}
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+local first = redis.call('SADD', KEYS[4], ARGV[1])
+local grant = tonumber(redis.call('HGET', KEYS[5], ARGV[1]) or '0')
+local reply = {1, first, grant}
+for _, lab in ipairs(reserved) do table.insert(reply, lab) end
+return reply
 `;
 
 export function createClassProvisionSlots(options: ClassProvisionSlotsOptions): ClassProvisionSlots {
@@ -68,52 +112,46 @@ export function createClassProvisionSlots(options: ClassProvisionSlotsOptions): 
   const prefix = options.prefix ?? 'labbot';
   const now = options.now ?? Date.now;
   const slotLeaseMs = options.slotLeaseMs ?? 10 * 60_000;
-  const placeLeaseMs = options.placeLeaseMs ?? 30_000;
-  const keys = (classId: string) => [
-    `${prefix}:class:${classId}:provisioning`,
-    `${prefix}:class:${classId}:line`,
-    `${prefix}:class:${classId}:line-seen`,
-    `${prefix}:class:${classId}:admitted`,
-  ];
+  const placeLeaseMs = options.placeLeaseMs ?? DEFAULT_PLACE_LEASE_MS;
+  const keysOf = (classId: string) => provisionKeysOf(prefix, classId);
   return {
     async acquire(classId, labId, seq, max) {
+      const keys = keysOf(classId);
       const at = now();
       const reply = (await redis.eval(
         ACQUIRE,
-        4,
-        ...keys(classId),
+        6,
+        keys.slots,
+        keys.line,
+        keys.seen,
+        keys.announced,
+        keys.granted,
+        keys.grants,
         labId,
         seq,
         max,
         at,
         at + slotLeaseMs,
         at + placeLeaseMs,
-      )) as [number, number, number];
-      return reply[0] === 1
-        ? { admitted: true, first: reply[1] === 1 }
-        : { admitted: false, place: reply[1], inFlight: reply[2] };
-    },
-    async enterLine(classId, labId, seq) {
-      const [, line, seen] = keys(classId) as [string, string, string];
-      await redis
-        .multi()
-        .zadd(line, 'NX', seq, labId)
-        .zadd(seen, now() + placeLeaseMs, labId)
-        .exec();
+      )) as [number, number, number, ...string[]];
+      const [admitted, a, b, ...reserved] = reply;
+      return admitted === 1
+        ? { admitted: true, first: a === 1, grant: b, reserved }
+        : { admitted: false, place: a, inFlight: b };
     },
     async release(classId, labId) {
-      const [slots] = keys(classId);
-      await redis.zrem(slots as string, labId);
+      const keys = keysOf(classId);
+      const replies = await redis.multi().zrem(keys.slots, labId).zrem(keys.line, labId).zrem(keys.seen, labId).exec();
+      return Number(replies?.[0]?.[1] ?? 0) > 0;
     },
     async head(classId) {
-      const [, line] = keys(classId) as [string, string];
-      const [first] = await redis.zrange(line, '0', '0');
+      const [first] = await redis.zrange(keysOf(classId).line, '0', '0');
       return first;
     },
     async counts(classId) {
-      const [slots, line] = keys(classId) as [string, string];
+      const keys = keysOf(classId);
       const at = now();
-      const [inFlight, waiting] = await Promise.all([redis.zcount(slots, at, '+inf'), redis.zcard(line)]);
+      const [inFlight, waiting] = await Promise.all([redis.zcount(keys.slots, at, '+inf'), redis.zcard(keys.line)]);
       return { inFlight, waiting };
     },
   };

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { DEFAULT_PLACE_LEASE_MS, provisionKeysOf } from './class-provisions.js';
 
 /** One learner of a class: who, which lab, when they joined and their place in the join order (1 = first). */
 export const RosterEntrySchema = z.object({
@@ -34,7 +35,10 @@ export type JoinResult =
 
 /** Who joined which class, in order, with their checks and final results (Redis; one hash per class, atomic joins). */
 export interface ClassRoster {
-  /** Adds a learner unless they are in already or the class has `max` learners (one atomic step). */
+  /**
+   * Adds a learner unless they are in already or the class has `max` learners, and puts their lab in the class's
+   * provision line at their join place, in one atomic step (so no later joiner can be provisioned first).
+   */
   join(classId: string, entry: Omit<RosterEntry, 'seq'>, max: number): Promise<JoinResult>;
   /** The learners in join order. */
   members(classId: string): Promise<RosterEntry[]>;
@@ -55,8 +59,12 @@ export interface ClassRosterOptions {
   redis: Redis;
   /** Key prefix (default `labbot`), the same as the store's. */
   prefix?: string;
+  /** How long a place in the provision line lives before the lab's runner first asks (the slots' place lease). */
+  placeLeaseMs?: number;
+  now?: () => number;
 }
 
+// KEYS: members, seq, provision line, line-seen; ARGV: userId, entry, max, place lease end
 const JOIN = `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if existing then return {0, existing} end
@@ -66,6 +74,8 @@ local entry = cjson.decode(ARGV[2])
 entry['seq'] = seq
 local encoded = cjson.encode(entry)
 redis.call('HSET', KEYS[1], ARGV[1], encoded)
+redis.call('ZADD', KEYS[3], 'NX', seq, entry['labId'])
+redis.call('ZADD', KEYS[4], ARGV[4], entry['labId'])
 return {1, encoded}
 `;
 
@@ -86,6 +96,8 @@ function parseMap<T>(raw: Record<string, string>, schema: z.ZodType<T>): Map<str
 export function createClassRoster(options: ClassRosterOptions): ClassRoster {
   const { redis } = options;
   const prefix = options.prefix ?? 'labbot';
+  const now = options.now ?? Date.now;
+  const placeLeaseMs = options.placeLeaseMs ?? DEFAULT_PLACE_LEASE_MS;
   const keys = {
     members: (classId: string) => `${prefix}:class:${classId}:members`,
     seq: (classId: string) => `${prefix}:class:${classId}:seq`,
@@ -97,14 +109,18 @@ export function createClassRoster(options: ClassRosterOptions): ClassRoster {
 
   return {
     async join(classId, entry, max) {
+      const line = provisionKeysOf(prefix, classId);
       const reply = (await redis.eval(
         JOIN,
-        2,
+        4,
         keys.members(classId),
         keys.seq(classId),
+        line.line,
+        line.seen,
         entry.userId,
         JSON.stringify(entry),
         max,
+        now() + placeLeaseMs,
       )) as [number, string?];
       if (reply[0] === -1) return { outcome: 'full', max };
       return { outcome: reply[0] === 1 ? 'joined' : 'already', entry: parseEntry(reply[1]) };
