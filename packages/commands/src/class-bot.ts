@@ -19,6 +19,7 @@ import {
   labIdFor,
   mayManageClass,
   newClassId,
+  queuePositionText,
   sameOwner,
 } from '@labbot/core';
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
@@ -45,7 +46,7 @@ export interface ClassBotOptions {
   store: LabStore;
   roster: ClassRoster;
   /** The class's provision slots (the runner takes them); a joiner behind a full class is told their place. */
-  provisions?: Pick<ClassProvisionSlots, 'counts'>;
+  provisions?: Pick<ClassProvisionSlots, 'counts' | 'forget' | 'isWaiting'>;
   /** Raised hands (Need help / `/lab help-me`, Take / Done); help requests are refused without it. */
   helpDesk?: ClassHelpDesk;
   queues: LabQueues;
@@ -59,6 +60,11 @@ export interface ClassBotOptions {
   maxMessageLength: number;
   /** How a message points at a thread on this platform. */
   threadLink: (threadId: string) => string;
+  /**
+   * How long an ended class's results (members, checks, final results: what the board and the export read) are
+   * kept (default CLASS_RESULTS_RETENTION_MS); its slots, line and raised hands go when it ends.
+   */
+  resultsRetentionMs?: number;
   /** At most one board edit per class in this time (default 2000 ms). */
   boardIntervalMs?: number;
   clock: () => Date;
@@ -84,6 +90,9 @@ const isActive = (lab: LabRecord) => lab.desired.state === 'running' && lab.obse
  * edits a second, over Discord's global limit and far over Slack's chat.update tier, and the board shows the class.
  */
 export const CLASS_STATUS_INTERVAL_MS = 4000;
+
+/** An ended class's results stay this long for `/lab class export` and `labbot class export` (30 days). */
+export const CLASS_RESULTS_RETENTION_MS = 30 * 24 * 60 * 60_000;
 
 /** The outbox key of a class's board message in its channel. */
 export const boardKeyOf = (classId: string) => `class-${classId}`;
@@ -453,6 +462,10 @@ export function createClassBot(options: ClassBotOptions) {
       { audit: { actor: actor.userId, action: 'class.ended' } },
     );
     if (klass.channelThreadId) await roster.releaseChannel(klass.channelThreadId, klass.classId);
+    // Nothing provisions or asks for help in an ended class: those keys go now; the results expire later.
+    await options.provisions?.forget(klass.classId);
+    await options.helpDesk?.forget(klass.classId);
+    await roster.retire(klass.classId, options.resultsRetentionMs ?? CLASS_RESULTS_RETENTION_MS);
     let stopping = 0;
     for (const lab of snapshot.labs.values()) {
       if (lab.classId !== klass.classId) continue;
@@ -821,6 +834,17 @@ export function createClassBot(options: ClassBotOptions) {
     },
     /** A learner of the class moved (a LabEvent, a check): redraw the board soon. */
     touchBoard,
+    /**
+     * The line a class lab waiting for a provision slot shows above its status; undefined once it is not waiting
+     * (a notice that arrives after its lab started changes nothing).
+     */
+    async queueNotice(
+      lab: LabRecord,
+      notice: { place: number; estimateSeconds?: number },
+    ): Promise<string | undefined> {
+      if (!lab.classId || !(await options.provisions?.isWaiting(lab.classId, lab.labId))) return undefined;
+      return queuePositionText(notice.place, notice.estimateSeconds);
+    },
     /** Records a learner's `/lab check` results for the board and the export. */
     async recordChecks(lab: LabRecord, results: { name: string; passed: boolean }[]): Promise<void> {
       if (!lab.classId) return;

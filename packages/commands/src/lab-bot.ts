@@ -116,13 +116,14 @@ export function createLabBot(options: LabBotOptions) {
   }
 
   /** Puts the lab's status message in its thread (posted once, then edited; the outbox coalesces). */
-  async function showStatus(record: LabRecord): Promise<void> {
+  async function showStatus(record: LabRecord, note?: string): Promise<void> {
     if (!record.threadId) return;
     const platform = platformOfThread(record.threadId) ?? record.owner.platform;
+    const status = statusOf(record);
     await queues.enqueueOutbox(platform, {
       threadId: record.threadId,
       key: 'status',
-      message: statusOf(record),
+      message: note ? { ...status, blocks: [{ kind: 'text', text: note }, ...status.blocks] } : status,
       labId: record.labId,
       ...(record.classId ? { minIntervalMs: CLASS_STATUS_INTERVAL_MS } : {}),
     });
@@ -565,7 +566,9 @@ export function createLabBot(options: LabBotOptions) {
     const record = await store.get(event.labId);
     if (record?.classId) classes?.touchBoard(record.classId);
     if (!record?.threadId) return;
-    await showStatus(record);
+    // A class lab waiting for a provision slot: its place in line above the status, until its lab starts.
+    const note = event.type === 'lab.queued' ? await classes?.queueNotice(record, event) : undefined;
+    await showStatus(record, note);
     if (event.type === 'lab.expiry-warning') {
       const minutes = Math.max(1, Math.round((Date.parse(event.expiresAt) - clock().getTime()) / 60_000));
       await queues.enqueueOutbox(platformOfThread(record.threadId) ?? record.owner.platform, {

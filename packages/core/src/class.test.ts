@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classStageOf, mayManageClass, parseClassCommand } from './class.js';
+import { classStageOf, mayManageClass, ordinal, parseClassCommand, queuePositionText } from './class.js';
 import { parseLabCommand } from './commands.js';
 import { authorize } from './permissions.js';
 
@@ -79,5 +79,26 @@ describe('class stages and permissions', () => {
     expect(authorize({ actor: teacher, action: 'class-end', instructorRoles: ['r1'] }).allowed).toBe(true);
     const manager = { ...learner, roles: ['@instructor'] };
     expect(authorize({ actor: manager, action: 'class-start', instructorRoles: [] }).allowed).toBe(true);
+  });
+});
+
+describe('queue position text', () => {
+  it('says the place as an ordinal and the wait in seconds or minutes', () => {
+    expect([1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111].map(ordinal)).toEqual([
+      '1st',
+      '2nd',
+      '3rd',
+      '4th',
+      '11th',
+      '12th',
+      '13th',
+      '21st',
+      '22nd',
+      '101st',
+      '111th',
+    ]);
+    expect(queuePositionText(14, 20)).toMatch(/^⏳ You are 14th in line, about 20 s:/);
+    expect(queuePositionText(3, 180)).toMatch(/You are 3rd in line, about 3 min:/);
+    expect(queuePositionText(1)).toMatch(/You are 1st in line: /);
   });
 });

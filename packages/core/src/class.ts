@@ -232,3 +232,19 @@ export interface ClassLimits {
   /** Most minutes an instructor may add to a lab beyond the class's lab lifetime (default 120). */
   maxExtensionMinutes?: number;
 }
+
+/** 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st... */
+export function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
+}
+
+/** What a learner waiting for a class provision slot reads in their thread. */
+export function queuePositionText(place: number, estimateSeconds?: number): string {
+  const wait =
+    estimateSeconds === undefined
+      ? ''
+      : `, about ${estimateSeconds < 60 ? `${estimateSeconds} s` : `${Math.round(estimateSeconds / 60)} min`}`;
+  return `⏳ You are ${ordinal(place)} in line${wait}: the class sets up a few labs at a time, in join order. This message turns into your lab's status when yours starts.`;
+}

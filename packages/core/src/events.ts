@@ -25,6 +25,11 @@ export const LabEventSchema = z.discriminatedUnion('type', [
   event('lab.changed', { phase: LabPhaseSchema }),
   /** The lab expires soon: the chat also posts a one-off warning that mentions the learner. */
   event('lab.expiry-warning', { expiresAt: IsoTimestampSchema }),
+  /** A class lab waits for one of its class's provision slots: its place in line (1 = next) and a rough wait. */
+  event('lab.queued', {
+    place: z.number().int().min(1),
+    estimateSeconds: z.number().int().min(0).optional(),
+  }),
 ]);
 export type LabEvent = z.infer<typeof LabEventSchema>;
 export const LabEvent = LabEventSchema;

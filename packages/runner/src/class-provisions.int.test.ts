@@ -78,7 +78,13 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
         if (job && (await job.isDelayed())) await job.promote();
         woken.push(labId);
       },
+      // Every change of place is told (the default tells at most one per 2 s per lab).
+      waitingNoticeMs: 0,
+      onWaiting: async (record, place) => {
+        told.set(record.labId, [...(told.get(record.labId) ?? []), place]);
+      },
     });
+    const told = new Map<string, number[]>();
     const woken: string[] = [];
     let running = 0;
     let mostAtOnce = 0;
@@ -147,5 +153,13 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
       grants.push(entries[0]?.detail?.grant);
     }
     expect(grants).toEqual([1, 2, 3, 4, 5, 6]);
+    // The waiting learners were told their place as it moved (the first learner's retry, an earlier joiner, may
+    // push the others back by one while it waits again); the first two never waited.
+    const lastPlaces = told.get(labs[5] as string) ?? [];
+    expect(lastPlaces.length).toBeGreaterThan(0);
+    expect(lastPlaces.at(-1)).toBeLessThanOrEqual(lastPlaces[0] ?? 0);
+    for (const places of told.values()) for (const place of places) expect(place).toBeGreaterThanOrEqual(1);
+    expect(told.get(labs[0] as string)).toBeUndefined();
+    expect(told.get(labs[1] as string)).toBeUndefined();
   });
 });

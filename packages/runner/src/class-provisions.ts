@@ -1,5 +1,5 @@
 import type { Logger } from '@labbot/config';
-import { decideReconcile } from '@labbot/core';
+import { decideReconcile, type LabRecord } from '@labbot/core';
 import type { JobContext } from '@labbot/queue';
 import type { ClassProvisionSlots, ClassRoster, LabStore } from '@labbot/store';
 
@@ -14,9 +14,20 @@ export interface ClassProvisionGateOptions {
   retryDelayMs?: (place: number) => number;
   /** Starts a waiting lab's reconcile now (a slot was given back and it is first in line). */
   wake?: (labId: string) => Promise<void>;
+  /**
+   * A lab waits in line: its place (1 = next) and a rough wait in seconds once a slot of its class has been
+   * held and given back (before that, none). Called when the place changed, at most every `waitingNoticeMs`.
+   */
+  onWaiting?: (record: LabRecord, place: number, estimateSeconds: number | undefined) => Promise<void>;
+  /** At most one place notice per lab in this time (default 2000 ms). */
+  waitingNoticeMs?: number;
+  now?: () => number;
 }
 
 const defaultRetryDelay = (place: number) => Math.min(2000, 100 + 50 * place);
+
+/** How many recent slot holds of a class the wait estimate averages. */
+const HOLDS_AVERAGED = 10;
 
 /**
  * Keeps each class to its cap of labs provisioned at once, in join order: a class lab that has work to do
@@ -26,6 +37,33 @@ const defaultRetryDelay = (place: number) => Math.min(2000, 100 + 50 * place);
 export function createClassProvisionGate(options: ClassProvisionGateOptions) {
   const { store, roster, slots, logger } = options;
   const retryDelayMs = options.retryDelayMs ?? defaultRetryDelay;
+  const now = options.now ?? Date.now;
+  const waitingNoticeMs = options.waitingNoticeMs ?? 2000;
+  /** The last place told to each waiting lab, and when. */
+  const told = new Map<string, { place: number; at: number }>();
+  /** How long each class's recent labs held their slot (ms), newest last. */
+  const holds = new Map<string, number[]>();
+
+  /** Slots turn over at about `max` per average hold: the wait of the lab at `place`, rounded up to 5 s. */
+  function estimateSeconds(classId: string, place: number, max: number): number | undefined {
+    const recent = holds.get(classId);
+    if (!recent?.length) return undefined;
+    const average = recent.reduce((sum, ms) => sum + ms, 0) / recent.length;
+    return Math.max(5, Math.ceil((Math.ceil(place / max) * average) / 5000) * 5);
+  }
+
+  async function tellPlace(record: LabRecord, classId: string, place: number, max: number): Promise<void> {
+    if (!options.onWaiting) return;
+    const last = told.get(record.labId);
+    const at = now();
+    if (last && (last.place === place || at - last.at < waitingNoticeMs)) return;
+    told.set(record.labId, { place, at });
+    try {
+      await options.onWaiting(record, place, estimateSeconds(classId, place, max));
+    } catch (error) {
+      logger.warn({ err: error, labId: record.labId }, 'could not tell a class lab its place in line');
+    }
+  }
   const wake = async (labId: string) => {
     try {
       await options.wake?.(labId);
@@ -65,8 +103,11 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
       const turn = await slots.acquire(klass.classId, labId, member?.seq ?? Number.MAX_SAFE_INTEGER, max);
       if (!turn.admitted) {
         logger.debug({ labId, classId: klass.classId, place: turn.place, inFlight: turn.inFlight }, 'class lab waits');
+        await tellPlace(record, klass.classId, turn.place, max);
         throw await context.later(retryDelayMs(turn.place));
       }
+      told.delete(labId);
+      const heldFrom = now();
       try {
         // Older labs granted a slot in the same step have not asked yet: start them now, not after their delay.
         for (const reserved of turn.reserved) await wake(reserved);
@@ -80,6 +121,9 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
         }
         await work();
       } finally {
+        const recent = holds.get(klass.classId) ?? [];
+        recent.push(now() - heldFrom);
+        holds.set(klass.classId, recent.slice(-HOLDS_AVERAGED));
         await giveBack(klass.classId, labId);
       }
     },

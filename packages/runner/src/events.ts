@@ -11,6 +11,8 @@ export interface LabNotices {
   changed(record: LabRecord): Promise<void>;
   /** The lab expires soon: the learner gets a warning. */
   expiring(record: LabRecord): Promise<void>;
+  /** A class lab waits for a provision slot: its place in line (1 = next) and a rough wait in seconds. */
+  queued(record: LabRecord, place: number, estimateSeconds?: number): Promise<void>;
 }
 
 /** Builds the events of a lab (its id and thread filled in) and hands them to the sink. */
@@ -25,6 +27,15 @@ export function createLabNotices(sink: LabEventSink, clock: () => Date): LabNoti
     expiring: (record) =>
       sink.publish(
         createLabEvent('lab.expiry-warning', { ...where(record), expiresAt: record.expiresAt }, clock),
+        record,
+      ),
+    queued: (record, place, estimateSeconds) =>
+      sink.publish(
+        createLabEvent(
+          'lab.queued',
+          { ...where(record), place, ...(estimateSeconds !== undefined ? { estimateSeconds } : {}) },
+          clock,
+        ),
         record,
       ),
   };

@@ -223,6 +223,8 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
       const job = jobId ? await queue.getJob(jobId) : undefined;
       if (job && (await job.isDelayed())) await job.promote();
     },
+    // The learner sees their place in line in their thread (#14).
+    onWaiting: (record, place, estimateSeconds) => notices.queued(record, place, estimateSeconds),
   });
   const runnerName = `runner-${hostname().replace(/[^\w.-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const worker = createReconcileWorker({

@@ -30,6 +30,8 @@ export interface ClassHelpDesk {
   done(classId: string, labId: string): Promise<HelpRequest | undefined>;
   /** The raised hands, earliest first. */
   list(classId: string): Promise<HelpRequest[]>;
+  /** The class ended: its raised hands go. */
+  forget(classId: string): Promise<void>;
 }
 
 export interface ClassHelpDeskOptions {
@@ -89,6 +91,9 @@ export function createClassHelpDesk(options: ClassHelpDeskOptions): ClassHelpDes
         return parsed.success ? [parsed.data] : [];
       });
       return all.sort((a, b) => a.raisedAt.localeCompare(b.raisedAt));
+    },
+    async forget(classId) {
+      await redis.del(key(classId));
     },
   };
 }

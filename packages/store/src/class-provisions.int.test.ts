@@ -38,8 +38,9 @@ describe('per-class provision slots (Redis)', () => {
     expect(await s.acquire('c1', 'lab-3', 3, 2)).toEqual({ admitted: false, place: 1, inFlight: 2 });
     expect(await s.acquire('c1', 'lab-4', 4, 2)).toEqual({ admitted: false, place: 2, inFlight: 2 });
     expect(await s.release('c1', 'lab-1')).toBe(true);
-    // One slot is free: the fourth may not jump the third.
-    expect(await s.acquire('c1', 'lab-4', 4, 2)).toMatchObject({ admitted: false, place: 2 });
+    // One slot is free: the fourth may not jump the third (the free slot is the third's; the fourth is next after).
+    expect(await s.acquire('c1', 'lab-4', 4, 2)).toMatchObject({ admitted: false, place: 1, inFlight: 1 });
+    expect(await s.isWaiting('c1', 'lab-4')).toBe(true);
     expect(await s.acquire('c1', 'lab-3', 3, 2)).toEqual({ admitted: true, first: true, grant: 3, reserved: [] });
     expect(await s.counts('c1')).toEqual({ inFlight: 2, waiting: 1 });
   });
@@ -50,7 +51,7 @@ describe('per-class provision slots (Redis)', () => {
     // learner's lab already asks for the one slot. Before the fix the later one took it.
     const early = await joinAs('c5', 'early');
     const late = await joinAs('c5', 'late');
-    expect(await s.acquire('c5', late.labId, late.seq, 1)).toEqual({ admitted: false, place: 2, inFlight: 0 });
+    expect(await s.acquire('c5', late.labId, late.seq, 1)).toEqual({ admitted: false, place: 1, inFlight: 0 });
     expect(await s.head('c5')).toBe(early.labId);
     expect(await s.acquire('c5', early.labId, early.seq, 1)).toMatchObject({ admitted: true, first: true, grant: 1 });
     expect(await s.head('c5')).toBe(late.labId);
@@ -85,6 +86,7 @@ describe('per-class provision slots (Redis)', () => {
       grant: 1,
       reserved: [],
     });
+    expect(await s.isWaiting('c6', ann.labId)).toBe(false);
     // Asking again while holding the slot is not a new grant.
     expect(await s.acquire('c6', ann.labId, ann.seq, 3)).toEqual({
       admitted: true,

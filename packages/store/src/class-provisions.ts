@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 
 /**
- * A lab's turn to be provisioned, or its place in the line (1 = next). `grant` numbers the class's first
+ * A lab's turn to be provisioned, or its place in the line (1 = it gets the next slot given back). `grant` numbers the class's first
  * grants in the order they were given (join order); `reserved` are older labs granted a slot in the same step,
  * to be woken (they have not asked yet).
  */
@@ -27,10 +27,14 @@ export interface ClassProvisionSlots {
    * True when the lab held a slot (one is free now).
    */
   release(classId: string, labId: string): Promise<boolean>;
+  /** Whether a lab waits in line now (false once it holds a slot, or has nothing to bring up). */
+  isWaiting(classId: string, labId: string): Promise<boolean>;
   /** The lab first in line (the next to get a slot), if any. */
   head(classId: string): Promise<string | undefined>;
   /** Labs holding a slot and labs in line, now. */
   counts(classId: string): Promise<{ inFlight: number; waiting: number }>;
+  /** The class ended: its slots, line and grant numbers go (a class lab's teardown needs no slot). */
+  forget(classId: string): Promise<void>;
 }
 
 export interface ClassProvisionSlotsOptions {
@@ -48,6 +52,12 @@ export interface ClassProvisionSlotsOptions {
 }
 
 export const DEFAULT_PLACE_LEASE_MS = 60_000;
+
+/**
+ * Every write to a class's provision keys renews this TTL on them: a backstop for a class that is never ended or a
+ * runner that asks for a slot just as its class ends (the keys are deleted at class end).
+ */
+export const PROVISION_KEYS_TTL_MS = 24 * 60 * 60_000;
 
 /** The Redis keys of a class's provision line (shared with the roster, whose join puts a learner in line). */
 export function provisionKeysOf(prefix: string, classId: string) {
@@ -69,9 +79,10 @@ export function provisionKeysOf(prefix: string, classId: string) {
 }
 
 // KEYS: slots, line, seen, announced, granted, grants (see provisionKeysOf)
-// ARGV: labId, seq, max, now, slot lease end, place lease end
+// ARGV: labId, seq, max, now, slot lease end, place lease end, keys' TTL
 // Reply: {1, first, grant, reserved...} or {0, place, inFlight}
 const ACQUIRE = `
+for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
 local now = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
@@ -86,7 +97,8 @@ if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   local inFlight = redis.call('ZCARD', KEYS[1])
   local ahead = redis.call('ZRANK', KEYS[2], ARGV[1])
   if inFlight + ahead >= tonumber(ARGV[3]) then
-    return {0, ahead + 1, inFlight}
+    -- Its place: 1 = it gets the next slot given back (the free slots, if any, go to those ahead of it).
+    return {0, inFlight + ahead - tonumber(ARGV[3]) + 1, inFlight}
   end
   -- Room for this lab and everyone ahead of it: all of them are granted now, in line order.
   for _, lab in ipairs(redis.call('ZRANGE', KEYS[2], 0, ahead)) do
@@ -133,6 +145,7 @@ export function createClassProvisionSlots(options: ClassProvisionSlotsOptions): 
         at,
         at + slotLeaseMs,
         at + placeLeaseMs,
+        PROVISION_KEYS_TTL_MS,
       )) as [number, number, number, ...string[]];
       const [admitted, a, b, ...reserved] = reply;
       return admitted === 1
@@ -144,6 +157,7 @@ export function createClassProvisionSlots(options: ClassProvisionSlotsOptions): 
       const replies = await redis.multi().zrem(keys.slots, labId).zrem(keys.line, labId).zrem(keys.seen, labId).exec();
       return Number(replies?.[0]?.[1] ?? 0) > 0;
     },
+    isWaiting: async (classId, labId) => (await redis.zrank(keysOf(classId).line, labId)) !== null,
     async head(classId) {
       const [first] = await redis.zrange(keysOf(classId).line, '0', '0');
       return first;
@@ -153,6 +167,9 @@ export function createClassProvisionSlots(options: ClassProvisionSlotsOptions): 
       const at = now();
       const [inFlight, waiting] = await Promise.all([redis.zcount(keys.slots, at, '+inf'), redis.zcard(keys.line)]);
       return { inFlight, waiting };
+    },
+    async forget(classId) {
+      await redis.del(...Object.values(keysOf(classId)));
     },
   };
 }

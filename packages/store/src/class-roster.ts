@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { DEFAULT_PLACE_LEASE_MS, provisionKeysOf } from './class-provisions.js';
+import { DEFAULT_PLACE_LEASE_MS, PROVISION_KEYS_TTL_MS, provisionKeysOf } from './class-provisions.js';
 
 /** One learner of a class: who, which lab, when they joined and their place in the join order (1 = first). */
 export const RosterEntrySchema = z.object({
@@ -53,6 +53,11 @@ export interface ClassRoster {
   openClassOf(channelKey: string): Promise<string | undefined>;
   /** Frees the channel when `classId` still holds it. */
   releaseChannel(channelKey: string, classId: string): Promise<void>;
+  /**
+   * The class ended: what only joining needed (the join counter) goes now; the members, checks and final results,
+   * which the export reads, are kept for `keepMs` and then expire.
+   */
+  retire(classId: string, keepMs: number): Promise<void>;
 }
 
 export interface ClassRosterOptions {
@@ -64,7 +69,7 @@ export interface ClassRosterOptions {
   now?: () => number;
 }
 
-// KEYS: members, seq, provision line, line-seen; ARGV: userId, entry, max, place lease end
+// KEYS: members, seq, provision line, line-seen; ARGV: userId, entry, max, place lease end, line keys' TTL
 const JOIN = `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if existing then return {0, existing} end
@@ -76,6 +81,8 @@ local encoded = cjson.encode(entry)
 redis.call('HSET', KEYS[1], ARGV[1], encoded)
 redis.call('ZADD', KEYS[3], 'NX', seq, entry['labId'])
 redis.call('ZADD', KEYS[4], ARGV[4], entry['labId'])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+redis.call('PEXPIRE', KEYS[4], ARGV[5])
 return {1, encoded}
 `;
 
@@ -121,6 +128,7 @@ export function createClassRoster(options: ClassRosterOptions): ClassRoster {
         JSON.stringify(entry),
         max,
         now() + placeLeaseMs,
+        PROVISION_KEYS_TTL_MS,
       )) as [number, string?];
       if (reply[0] === -1) return { outcome: 'full', max };
       return { outcome: reply[0] === 1 ? 'joined' : 'already', entry: parseEntry(reply[1]) };
@@ -165,6 +173,16 @@ export function createClassRoster(options: ClassRosterOptions): ClassRoster {
     openClassOf: async (channelKey) => (await redis.get(keys.channel(channelKey))) ?? undefined,
     async releaseChannel(channelKey, classId) {
       await redis.eval(RELEASE, 1, keys.channel(channelKey), classId);
+    },
+    async retire(classId, keepMs) {
+      const keep = Math.max(1, Math.round(keepMs));
+      await redis
+        .multi()
+        .del(keys.seq(classId))
+        .pexpire(keys.members(classId), keep)
+        .pexpire(keys.checks(classId), keep)
+        .pexpire(keys.finals(classId), keep)
+        .exec();
     },
   };
 }

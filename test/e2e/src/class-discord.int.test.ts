@@ -4,6 +4,7 @@
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { decodeThreadId } from '@labbot/chat';
 import { discordMessageText } from '@labbot/chat-discord';
 import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
@@ -32,6 +33,7 @@ let guildId = '';
 let channelId = '';
 let secondChannelId = '';
 
+const PLACE = /You are (\d+)(?:st|nd|rd|th) in line/;
 const textOf = (message: SimMessage | undefined) => (message ? discordMessageText(message.data) : '');
 const labOf = (userId: string) => labIdFor({ platform: 'discord', workspaceId: guildId, userId, lessonId: LESSON });
 const core = () => harness.kubeConfig.makeApiClient(CoreV1Api);
@@ -172,6 +174,24 @@ describe('a class of 30 on Discord', () => {
     expect(order.started).toBe(30);
     // Slots are granted strictly in join order (the grant numbers, not clock times, are compared).
     expect(order.outOfOrder).toEqual([]);
+    // A learner who waited for a slot read their place in line in their thread's status message (edited at most
+    // every 4 s): it only shrank, and the message became the lab's status when the lab started.
+    const placesSeen = await Promise.all(
+      LEARNERS.map(async (userId) => {
+        const thread = decodeThreadId((await harness.store.get(labOf(userId)))?.threadId ?? '')?.threadId ?? '';
+        const status = sim.channelMessages(thread).find((message) => message.via === 'bot');
+        const versions = (status?.edits ?? []).map((edit) => discordMessageText(edit.body));
+        expect(textOf(status), userId).not.toMatch(PLACE);
+        const places = versions.flatMap((text) => (PLACE.exec(text) ? [Number(PLACE.exec(text)?.[1])] : []));
+        expect(places, userId).toEqual([...new Set(places)].sort((a, b) => b - a));
+        return places;
+      }),
+    );
+    console.info(
+      `places seen in threads: ${placesSeen.map((places, i) => `#${i + 1} ${places.join('→') || '-'}`).join(', ')}`,
+    );
+    expect(placesSeen.slice(0, 12).flat()).toEqual([]);
+    expect(placesSeen.slice(12).flat().length).toBeGreaterThan(0);
     // The namespaces carry the class label.
     const namespaces = await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` });
     expect(namespaces.items).toHaveLength(30);

@@ -211,8 +211,19 @@ describe('a class in the local chat', () => {
   });
 
   it('class end tears down every lab of the class, tells each thread, and the board shows the final results', async () => {
+    const classKeys = async () => (await harness.redis.keys(`labbot:class:${classId}:*`)).sort();
+    // While the class runs, its provision slots hold the grant numbers (among others).
+    expect(await classKeys()).toContain(`labbot:class:${classId}:granted`);
     await say('/lab class end');
     expect(adapter.channelTexts().at(-1)).toMatch(/ended: 6 labs are being torn down/);
+    // Ended: slots, line, grants, hands and the join counter are gone; what the export reads stays, for 30 days.
+    const kept = ['checks', 'finals', 'history', 'members'].map((name) => `labbot:class:${classId}:${name}`);
+    expect(await classKeys()).toEqual(kept);
+    for (const key of kept.filter((name) => !name.endsWith(':history'))) {
+      const ttl = await harness.redis.pttl(key);
+      expect(ttl).toBeGreaterThan(29 * 24 * 60 * 60_000);
+      expect(ttl).toBeLessThanOrEqual(30 * 24 * 60 * 60_000);
+    }
     await waitForValue(
       'no namespace of the class',
       async () => (await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items,
@@ -234,6 +245,13 @@ describe('a class in the local chat', () => {
     );
     await say('as ben: /lab class join');
     expect(adapter.channelTexts().at(-1)).toMatch(/no open class|ended/);
+    // The export of the ended class still has every learner, ann's passed check and the final stages.
+    await say(`/lab class export ${classId}`);
+    const rows = (adapter.channelTexts().at(-1) ?? '').split('\n').filter((line) => line.includes(','));
+    expect(rows.length).toBe(1 + 6);
+    expect(rows.find((line) => line.startsWith('ann,'))).toMatch(/passed/);
+    // Teardown ran after the end: it took no provision slot, so no key of the class came back.
+    expect(await classKeys()).toEqual(kept);
   });
 });
 
