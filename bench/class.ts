@@ -1,8 +1,10 @@
 // A class: the instructor starts it, N learners (default 100) press Join within one second (local chat), until every
 // lab is ready: image builds, time to all ready vs one lab alone in the same run, class board edits, chat calls per
 // learner and Kubernetes API requests per lab (counted by kube-sim).
-//   node --conditions labbot-source --import tsx bench/class.ts [learners] [virtual|docker]
+//   node --conditions labbot-source --import tsx bench/class.ts [learners] [virtual|docker] [at-once]
+// (at-once: the class's provision slots, `/lab class start ... at-once=N`; default LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS)
 // Needs the services of scripts/services.sh (REDIS_URL, Docker). Uses Redis database 13.
+import { loadavg } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type { ChatMessage, Responder } from '@labbot/chat';
 import { TerminalChatAdapter } from '@labbot/chat-terminal';
@@ -14,6 +16,7 @@ import { makeLessonsDir } from '../test/e2e/src/lessons.js';
 
 const learners = Number(process.argv[2] ?? 100);
 const kubelet = process.argv[3] === 'docker' ? 'docker' : 'virtual';
+const atOnce = process.argv[4] ? Number(process.argv[4]) : undefined;
 const stamp = Date.now().toString(36);
 const alone = `bench-solo-${stamp}`;
 const together = `bench-class-${stamp}`;
@@ -25,6 +28,7 @@ const harness = await startLabHarness({
     LABBOT_LESSONS_DIR: lessons.dir,
     LABBOT_MAX_ACTIVE_LABS: String(learners + 10),
     LABBOT_CLASS_MAX_LEARNERS: String(Math.max(learners, 1)),
+    ...(atOnce ? { LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS: String(Math.max(atOnce, 12)) } : {}),
   },
 });
 const runner = await harness.startRunner({
@@ -96,7 +100,7 @@ try {
   await ready('solo', alone);
   const oneMs = Math.round(performance.now() - started);
 
-  await adapter.handleLine(`/lab class start ${together}`);
+  await adapter.handleLine(`/lab class start ${together}${atOnce ? ` at-once=${atOnce}` : ''}`);
   harness.sim.resetStats();
   adapter.calls.clear();
   adapter.boardEdits = [];
@@ -149,6 +153,8 @@ try {
       {
         kubelet,
         learners,
+        atOnce: atOnce ?? harness.config.classes.maxConcurrentProvisions,
+        loadAverage: loadavg().map((load) => Number(load.toFixed(1))),
         oneLabMs: oneMs,
         joinsTookMs: joinedMs,
         allReadyMs,
@@ -164,6 +170,7 @@ try {
           Object.entries(labSecondsByPhase).map(([phase, seconds]) => [phase, Math.round(seconds)]),
         ),
         k8sByVerb: stats.byVerb,
+        k8sByKind: stats.byVerbResource,
       },
       null,
       2,

@@ -16,7 +16,8 @@ export interface ClassProvisionGateOptions {
   wake?: (labId: string) => Promise<void>;
   /**
    * A lab waits in line: its place (1 = next) and a rough wait in seconds once a slot of its class has been
-   * held and given back (before that, none). Called when the place changed, at most every `waitingNoticeMs`.
+   * held and given back (before that, none). Called on the first wait, then when the place halved, at most every
+   * `waitingNoticeMs`.
    */
   onWaiting?: (record: LabRecord, place: number, estimateSeconds: number | undefined) => Promise<void>;
   /** At most one place notice per lab in this time (default 2000 ms). */
@@ -56,7 +57,9 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
     if (!options.onWaiting) return;
     const last = told.get(record.labId);
     const at = now();
-    if (last && (last.place === place || at - last.at < waitingNoticeMs)) return;
+    // Told again only when the line moved at least half of the way since the last notice (so always for next in
+    // line): a long wait costs the learner a few edits (about log2 of the first place), not one per slot given back.
+    if (last && (place > Math.floor(last.place / 2) || at - last.at < waitingNoticeMs)) return;
     told.set(record.labId, { place, at });
     try {
       await options.onWaiting(record, place, estimateSeconds(classId, place, max));

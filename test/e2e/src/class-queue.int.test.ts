@@ -66,9 +66,9 @@ describe('queue position in a learner’s thread', () => {
       }
     };
     const watcher = setInterval(look, 20);
-    // Each Kubernetes request takes 300 ms more, so a lab holds its slot for seconds and the line moves slower than
+    // Each Kubernetes request takes 500 ms more, so a lab holds its slot for seconds and the line moves slower than
     // a class lab's status message may be edited (every 4 s): the learners behind see their place change.
-    harness.sim.setFaults({ latencyMs: 300 });
+    harness.sim.setFaults({ latencyMs: 500 });
     try {
       runner = await harness.startRunner();
       for (const name of LEARNERS) {
