@@ -14,6 +14,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 // ---------------------------------------------------------------- floors (child processes)
@@ -104,7 +105,7 @@ function summary(values: number[]): Summary {
 }
 
 const round = (value: number) => Math.round(value * 10) / 10;
-const progress = (text: string) => process.stderr.write(`[ack-latency] ${text}\n`);
+const progress = (text: string) => process.stderr.write(`[ack-latency] ${text} (load ${loadavg()[0]?.toFixed(1)})\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sends `count` commands either evenly over one second or all at once; returns each one's latency. */
@@ -202,6 +203,11 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
   await redis.flushdb();
   const common = { REDIS_URL: redisUrl, LOG_LEVEL: 'warn' };
   const results: Record<string, unknown>[] = [];
+  /** Each round goes to stderr as it ends too, so a run cut short still leaves its figures. */
+  const pushResult = (result: Record<string, unknown>) => {
+    results.push(result);
+    progress(JSON.stringify(result));
+  };
 
   // ---- Slack
   if (platforms !== 'discord') {
@@ -276,7 +282,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
       const burstBot = summary(await load(count, false, slackSend(toBot, round)));
       await sleep(500);
       progress(`Slack round ${round} done`);
-      results.push({
+      pushResult({
         platform: 'slack',
         round,
         spreadBot,
@@ -344,7 +350,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
       const burstFloor = summary(await load(count, false, discordSend(round + 30)));
       await sleep(500);
       const bot = discordRounds[round] ?? {};
-      results.push({
+      pushResult({
         platform: 'discord',
         round,
         ...bot,
@@ -358,7 +364,6 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
   }
   await redis.flushdb();
   redis.disconnect();
-  const { loadavg } = await import('node:os');
   console.log(JSON.stringify({ commands: count, loadAverage: loadavg().map(round2), results }, null, 2));
 }
 

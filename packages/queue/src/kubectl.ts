@@ -1,7 +1,7 @@
 import { KubectlCommandSchema, LabbotError, LabIdSchema } from '@labbot/core';
 import { Queue, QueueEvents } from 'bullmq';
 import { z } from 'zod';
-import { openConnection, type QueueConnection } from './connection.js';
+import { handleRedisErrors, openConnection, type QueueConnection } from './connection.js';
 import { createLabbotWorker, type LabbotWorker, type WorkerBaseOptions } from './workers.js';
 
 /** A learner's kubectl command travels to the runner (the only process with cluster credentials) and back. */
@@ -34,7 +34,7 @@ export function createKubectlClient(options: KubectlClientOptions): KubectlClien
   const prefix = options.prefix ?? 'labbot';
   const queue = new Queue(KUBECTL_QUEUE, { connection: connection.client, prefix });
   // QueueEvents blocks on its own connection (ours to close: BullMQ leaves a given client open).
-  const eventsClient = connection.client.duplicate();
+  const eventsClient = handleRedisErrors(connection.client.duplicate());
   const events = new QueueEvents(KUBECTL_QUEUE, { connection: eventsClient, prefix });
   const eventsReady = events.waitUntilReady();
   return {
