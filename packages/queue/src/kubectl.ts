@@ -36,6 +36,9 @@ export function createKubectlClient(options: KubectlClientOptions): KubectlClien
   // QueueEvents blocks on its own connection (ours to close: BullMQ leaves a given client open).
   const eventsClient = handleRedisErrors(connection.client.duplicate());
   const events = new QueueEvents(KUBECTL_QUEUE, { connection: eventsClient, prefix });
+  // Redis down: requests fail and say so; the connection's own errors need a listener (else printed).
+  queue.on('error', () => {});
+  events.on('error', () => {});
   const eventsReady = events.waitUntilReady();
   return {
     async run(job, timeoutMs = 20_000) {

@@ -55,6 +55,9 @@ export function createLearnerBuildClient(options: LearnerBuildClientOptions): Le
   const queue = new Queue(LEARNER_BUILD_QUEUE, { connection: connection.client, prefix });
   const eventsClient = handleRedisErrors(connection.client.duplicate());
   const events = new QueueEvents(LEARNER_BUILD_QUEUE, { connection: eventsClient, prefix });
+  // Redis down: requests fail and say so; the connection's own errors need a listener (else printed).
+  queue.on('error', () => {});
+  events.on('error', () => {});
   const eventsReady = events.waitUntilReady();
   return {
     async submit(job, timeoutMs = 240_000) {
