@@ -47,7 +47,7 @@ async function floorSlack(): Promise<void> {
 
 /** The Discord floor: a bare gateway client (HELLO, IDENTIFY, heartbeats) that answers each interaction's callback. */
 async function floorDiscord(): Promise<void> {
-  const { WebSocket } = await import('ws');
+  // Node 20's WebSocket client (the child runs with --experimental-websocket).
   const api = process.env.DISCORD_API ?? '';
   const token = process.env.DISCORD_TOKEN ?? '';
   const gateway = (await (
@@ -57,8 +57,13 @@ async function floorDiscord(): Promise<void> {
   };
   const socket = new WebSocket(`${gateway.url}?v=10&encoding=json`);
   let sequence: number | null = null;
-  socket.on('message', (raw) => {
-    const packet = JSON.parse(String(raw)) as { op: number; t?: string; s?: number; d: Record<string, unknown> };
+  socket.addEventListener('message', (message: { data: unknown }) => {
+    const packet = JSON.parse(String(message.data)) as {
+      op: number;
+      t?: string;
+      s?: number;
+      d: Record<string, unknown>;
+    };
     if (packet.s) sequence = packet.s;
     if (packet.op === 10) {
       const interval = Number(packet.d['heartbeat_interval']);
@@ -134,6 +139,7 @@ function startChild(
     process.execPath,
     [
       ...(profileDir && !args[0]?.endsWith('ack-latency.ts') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(args[1] === 'floor-discord' ? ['--experimental-websocket'] : []),
       '--conditions',
       'labbot-source',
       '--import',
@@ -294,7 +300,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     }
     await stopChild(bot.child);
     await stopChild(floor.child);
-    await slack.stop();
+    await stopChild(simChild.child);
   }
 
   // ---- Discord
