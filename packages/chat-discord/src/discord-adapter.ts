@@ -14,6 +14,7 @@ import {
   type OutgoingFile,
   RateLimitedError,
   type Responder,
+  THREAD_GONE_CODE,
 } from '@labbot/chat';
 import { createLogger, type Logger } from '@labbot/config';
 import {
@@ -200,6 +201,30 @@ export class DiscordChatAdapter implements ChatAdapter {
   threadLink(threadId: string): string {
     const address = decodeThreadId(threadId);
     return address ? `<#${address.threadId}>` : 'your thread';
+  }
+
+  /** A deleted lab thread: the notice goes into its parent channel and a new thread starts from it (else the channel serves). */
+  async reopenThread(threadId: string, request: { notice: ChatMessage; title: string }): Promise<string> {
+    const address = decodeThreadId(threadId);
+    if (address?.platform !== 'discord') throw new Error(`not a Discord thread id: ${threadId}`);
+    const { workspaceId, channelId } = address;
+    if (workspaceId === DM_WORKSPACE || channelId === address.threadId) {
+      // The lab lived in the channel itself: that channel is what is gone, and there is nowhere to go.
+      throw new LabbotError(THREAD_GONE_CODE, `channel ${channelId} is gone`, { retryable: false });
+    }
+    const client = this.#requireClient();
+    const notice = (await this.#rest('post the new thread notice', () =>
+      client.rest.post(Routes.channelMessages(channelId), { body: renderDiscordMessage(request.notice) }),
+    )) as RESTPostAPIChannelMessageResult;
+    try {
+      const thread = (await client.rest.post(Routes.threads(channelId, notice.id), {
+        body: { name: request.title.slice(0, 100), auto_archive_duration: this.options.threadArchiveMinutes ?? 1440 },
+      })) as RESTPostAPIChannelThreadsResult;
+      return encodeThreadId({ platform: 'discord', workspaceId, channelId, threadId: thread.id });
+    } catch (error) {
+      this.#logger.warn({ err: error, channelId }, 'no new thread for the lab: using the channel');
+      return encodeThreadId({ platform: 'discord', workspaceId, channelId, threadId: channelId });
+    }
   }
 
   async sendDirect(userId: string, message: ChatMessage): Promise<void> {
@@ -401,7 +426,7 @@ export class DiscordChatAdapter implements ChatAdapter {
     return this.#client;
   }
 
-  /** Runs one REST call; a 429 becomes RateLimitedError (the outbox waits as told), a gone message a clear code. */
+  /** Runs one REST call; a 429 becomes RateLimitedError (the outbox waits as told), a gone message or thread a clear code. */
   async #rest<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
@@ -411,8 +436,12 @@ export class DiscordChatAdapter implements ChatAdapter {
           global: error.global,
         });
       }
-      if (error instanceof DiscordAPIError && (error.code === 10008 || error.code === 10003)) {
+      // 10008 Unknown Message: the message was deleted. 10003 Unknown Channel: the whole thread was.
+      if (error instanceof DiscordAPIError && error.code === 10008) {
         throw new LabbotError(MESSAGE_GONE_CODE, `${what}: ${error.message}`, { cause: error, retryable: false });
+      }
+      if (error instanceof DiscordAPIError && error.code === 10003) {
+        throw new LabbotError(THREAD_GONE_CODE, `${what}: ${error.message}`, { cause: error, retryable: false });
       }
       throw error;
     }

@@ -16,6 +16,7 @@ import {
   MESSAGE_GONE_CODE,
   RateLimitedError,
   type Responder,
+  THREAD_GONE_CODE,
   type ThreadAddress,
 } from '@labbot/chat';
 import type { Logger } from '@labbot/config';
@@ -87,6 +88,7 @@ const PERMANENT_ERRORS = new Set([
   'not_in_channel',
   'is_archived',
   'message_not_found',
+  'thread_not_found',
   'cant_update_message',
   'invalid_blocks',
   'msg_too_long',
@@ -100,7 +102,7 @@ const PERMANENT_ERRORS = new Set([
 ]);
 
 /** Web API errors saying the message or its channel is gone (deleted, archived, or never there). */
-const GONE_ERRORS = new Set(['message_not_found', 'channel_not_found', 'thread_not_found', 'is_archived']);
+const GONE_ERRORS = new Set(['message_not_found', 'channel_not_found', 'is_archived']);
 
 interface WebApiErrorShape {
   code?: unknown;
@@ -127,7 +129,13 @@ export function toChatError(error: unknown, method: string): Error {
     const slackError = String(shape.data?.error ?? 'unknown_error');
     const notMember = slackError === 'not_in_channel' || slackError === 'channel_not_found';
     // The same code as the other adapters for a message or thread that no longer exists.
-    const code = GONE_ERRORS.has(slackError) ? MESSAGE_GONE_CODE : 'SLACK_API_ERROR';
+    // thread_not_found: a reply to a parent message that was deleted with every reply (the whole thread is gone).
+    const code =
+      slackError === 'thread_not_found'
+        ? THREAD_GONE_CODE
+        : GONE_ERRORS.has(slackError)
+          ? MESSAGE_GONE_CODE
+          : 'SLACK_API_ERROR';
     return new LabbotError(code, `${method} failed: ${slackError}`, {
       cause: error,
       retryable: !PERMANENT_ERRORS.has(slackError),
@@ -378,6 +386,29 @@ export class SlackChatAdapter implements ChatAdapter {
       await this.client.chat.update({ channel: address.channelId, ts: messageId, ...renderSlackMessage(message) });
     } catch (error) {
       throw toChatError(error, 'chat.update');
+    }
+  }
+
+  /** A deleted lab thread (its parent message and replies): a new parent message in the same channel starts the new thread. */
+  async reopenThread(threadId: string, request: { notice: ChatMessage }): Promise<string> {
+    const address = this.address(threadId);
+    if (address.threadId === address.channelId) {
+      throw new LabbotError(THREAD_GONE_CODE, `channel ${address.channelId} is gone`, { retryable: false });
+    }
+    try {
+      const posted = await this.client.chat.postMessage({
+        channel: address.channelId,
+        ...renderSlackMessage(request.notice),
+      });
+      if (!posted.ts) throw new Error('chat.postMessage answered without a ts');
+      return encodeThreadId({
+        platform: PLATFORM,
+        workspaceId: address.workspaceId,
+        channelId: posted.channel ?? address.channelId,
+        threadId: posted.ts,
+      });
+    } catch (error) {
+      throw toChatError(error, 'chat.postMessage');
     }
   }
 

@@ -25,5 +25,6 @@ export {
   type OutgoingFile,
   RateLimitedError,
   type Responder,
+  THREAD_GONE_CODE,
 } from './port.js';
 export { decodeThreadId, encodeThreadId, platformOfThread, type ThreadAddress } from './thread-id.js';

@@ -167,6 +167,11 @@ export interface ChatAdapter {
   checkConnection?(): Promise<void>;
   /** How a message points at a thread (e.g. Discord's `<#id>`); plain words are used where absent. */
   threadLink?(threadId: string): string;
+  /**
+   * The thread was deleted (posting there threw THREAD_GONE_CODE): opens a new thread in the same channel that
+   * starts with `notice` (or, where no thread can be opened, posts `notice` in the channel) and returns its thread id.
+   */
+  reopenThread?(threadId: string, request: { notice: ChatMessage; title: string }): Promise<string>;
 }
 
 export interface PostOptions {
@@ -176,6 +181,9 @@ export interface PostOptions {
 
 /** The error code an adapter uses when the message to edit no longer exists (deleted by someone). */
 export const MESSAGE_GONE_CODE = 'CHAT_MESSAGE_GONE';
+
+/** The error code an adapter uses when the whole thread is gone (deleted by someone): nothing can be posted there. */
+export const THREAD_GONE_CODE = 'CHAT_THREAD_GONE';
 
 /** A delivery the platform refused for now; the outbox waits `retryAfterMs` and tries again. */
 export class RateLimitedError extends Error {

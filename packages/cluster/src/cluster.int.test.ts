@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
-import type { Diagnosis, PodSummary } from '@labbot/core';
+import { type Diagnosis, type PodSummary, userMessageOf } from '@labbot/core';
 import { startKubeSim } from '@labbot/kube-sim';
 import { waitFor, waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -386,6 +386,31 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
     expect(sim.dropWatches()).toBeGreaterThanOrEqual(1);
     await driver.kubectl(namespace, { verb: 'scale', deployment: 'hello', replicas: 3 });
     await waitForSnapshot(labId, ({ pods }) => pods.length === 3 && pods.every((pod) => pod.ready), 30_000);
+  });
+
+  it('retries a /lab kubectl request the API server failed for a moment; one clear sentence when retries run out', async () => {
+    const { labId, namespace } = newLab();
+    await driver.provisionNamespace(provisionOptions(labId, namespace));
+    await driver.applyDeployment({ namespace, labId, manifest: deployment('hello', 1, sleepLoop), image: baseImage });
+    await waitForSnapshot(labId, ({ pods }) => pods.length === 1 && pods.every((pod) => pod.ready));
+    try {
+      // Every other list of pods answers 503: the learner still gets the table.
+      let draws = 0;
+      sim.setFaults({ errorRate: { 'list pods': 1 }, errorCode: 503, random: () => (draws++ % 2 === 0 ? 0 : 1) });
+      const table = await driver.kubectl(namespace, { verb: 'get', resource: 'pods', wide: false });
+      expect(table.ok).toBe(true);
+      expect(table.text).toContain('hello-');
+      expect(draws).toBeGreaterThanOrEqual(2);
+
+      // Down for longer than the retries: one sentence for the learner, no status code or internals.
+      sim.setFaults({ errorRate: { 'list pods': 1 }, errorCode: 503 });
+      const failure = await driver
+        .kubectl(namespace, { verb: 'get', resource: 'pods', wide: false })
+        .catch((error: unknown) => error);
+      expect(userMessageOf(failure)).toBe('The lab cluster is not reachable right now. Please try again in a minute.');
+    } finally {
+      sim.setFaults({});
+    }
   });
 
   it('starts a lab in few API requests: guard rails + Deployment, pods seen through the shared watch', async () => {

@@ -232,7 +232,8 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       try {
         return await request();
       } catch (error) {
-        if (!(error instanceof LabbotError && error.retryable) || attempt >= requestAttempts) throw error;
+        // Raw client errors too (kubectl's requests keep them, to tell a 404 apart): the same verdict as once mapped.
+        if (!toClusterError(error, action).retryable || attempt >= requestAttempts) throw error;
         logger?.debug({ err: error, action, attempt }, 'Kubernetes API request failed; trying again');
         await new Promise((resolve) => setTimeout(resolve, retryBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random())));
       }
@@ -256,6 +257,17 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
           namespace: object.metadata?.namespace,
         });
       }
+    });
+
+  /** An API client whose every request is tried again like the driver's own (kubectl: one request retried, never a whole command). */
+  const retrying = <T extends object>(client: T, action: string): T =>
+    new Proxy(client, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) =>
+          withRetries(`${action} ${String(property)}`, () => Promise.resolve(value.apply(target, args)));
+      },
     });
 
   const call = <T>(action: string, request: () => Promise<T>, namespace?: string): Promise<T> =>
@@ -370,8 +382,8 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
         command.verb === 'rollout-undo' ? kubeConfig : impersonating(kubeConfig, learnerUsername(namespace));
       return runKubectl(
         {
-          core: learner.makeApiClient(CoreV1Api),
-          apps: learner.makeApiClient(AppsV1Api),
+          core: retrying(learner.makeApiClient(CoreV1Api), `kubectl ${command.verb}`),
+          apps: retrying(learner.makeApiClient(AppsV1Api), `kubectl ${command.verb}`),
           namespace,
           now,
           ...(options.rolloutTimeoutMs ? { rolloutTimeoutMs: options.rolloutTimeoutMs } : {}),

@@ -37,7 +37,7 @@ export interface ChatApp {
  */
 export async function startChatApp(options: ChatAppOptions): Promise<ChatApp> {
   const { logger } = options;
-  const redis = openRedis(options.redisUrl);
+  const redis = openRedis(options.redisUrl, (error) => logger?.warn({ err: error }, 'Redis connection error'));
   try {
     const lessons = await loadLessons({
       skipInvalid: true,

@@ -1,6 +1,6 @@
-import { type ChatAdapter, ChatMessageSchema, MESSAGE_GONE_CODE } from '@labbot/chat';
+import type { ChatAdapter } from '@labbot/chat';
 import type { Logger } from '@labbot/config';
-import { LabbotError, type Platform } from '@labbot/core';
+import type { Platform } from '@labbot/core';
 import type { LessonCatalog } from '@labbot/lessons';
 import {
   createKubectlClient,
@@ -22,6 +22,7 @@ import {
   type LabStore,
   type RateLimitRule,
 } from '@labbot/store';
+import { createChatDelivery } from './chat-delivery.js';
 import { createLabBot, type LabBot, type LabBotOptions, type RateLimitedCommand } from './lab-bot.js';
 
 export interface ChatServiceOptions {
@@ -115,30 +116,7 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
       ...options.tuning,
       ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
       ...(options.outboxObserver ? { observer: options.outboxObserver } : {}),
-      deliver: async (delivery) => {
-        const parsed = ChatMessageSchema.safeParse(delivery.message);
-        if (!parsed.success) {
-          // A malformed message will not get better by retrying.
-          throw new LabbotError('CHAT_MESSAGE_INVALID', `invalid outbox message: ${parsed.error.message}`, {
-            retryable: false,
-          });
-        }
-        const message = parsed.data;
-        if (delivery.messageId) {
-          try {
-            await adapter.editMessage(delivery.threadId, delivery.messageId, message);
-            return { messageId: delivery.messageId };
-          } catch (error) {
-            // Someone deleted the message: post it again (and remember the new one) instead of failing forever.
-            if (!(error instanceof LabbotError && error.code === MESSAGE_GONE_CODE)) throw error;
-          }
-        }
-        const messageId = await adapter.postMessage(delivery.threadId, message, {
-          idempotencyKey: delivery.idempotencyKey,
-        });
-        await delivery.recordMessageId(messageId);
-        return { messageId };
-      },
+      deliver: createChatDelivery({ adapter, store, ...(options.logger ? { logger: options.logger } : {}) }),
     }),
   ];
   await adapter.start(bot.handlers);

@@ -28,6 +28,7 @@ import {
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { KubectlClient, LabQueues, LearnerBuildClient } from '@labbot/queue';
 import type { ClassRoster, LabStore, RateLimiter } from '@labbot/store';
+import { labThreadTitle } from './chat-delivery.js';
 import { CLASS_STATUS_INTERVAL_MS, type ClassBot, type ClassBotOptions, createClassBot } from './class-bot.js';
 import {
   BUILD_FILES_REQUEST,
@@ -254,10 +255,7 @@ export function createLabBot(options: LabBotOptions) {
       announcement: text(
         `Starting a lab of **${title}**${record.variant ? ` (${record.variant})` : ''} for <@${record.owner.userId}>. Follow it in the thread.`,
       ),
-      title: `lab · ${record.lessonId}${record.variant ? ` · ${record.variant}` : ''} · ${record.owner.userId}`.slice(
-        0,
-        90,
-      ),
+      title: labThreadTitle(record),
     });
     const withThread = await store.update(record.labId, (current) =>
       current.threadId ? undefined : { ...current, threadId },

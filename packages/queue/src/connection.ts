@@ -10,9 +10,18 @@ export type QueueConnection = Redis | string;
 /** The Redis client type the queues, workers and the store share (so callers need not import ioredis). */
 export type RedisClient = Redis;
 
+/**
+ * Gives a client an 'error' listener: without one, ioredis prints "Unhandled error event" for every failed
+ * reconnect while Redis is down. It reconnects on its own; the commands that fail meanwhile carry the error.
+ */
+export function handleRedisErrors<T extends Redis>(client: T, onError: (error: Error) => void = () => {}): T {
+  client.on('error', onError);
+  return client;
+}
+
 /** A Redis client fit for queue workers and the store (`maxRetriesPerRequest: null`); the caller closes it. */
-export function openRedis(url: string): RedisClient {
-  return new Redis(url, { maxRetriesPerRequest: null });
+export function openRedis(url: string, onError?: (error: Error) => void): RedisClient {
+  return handleRedisErrors(new Redis(url, { maxRetriesPerRequest: null }), onError);
 }
 
 export interface OpenedConnection {
@@ -23,7 +32,7 @@ export interface OpenedConnection {
 
 export function openConnection(connection: QueueConnection, purpose: 'producer' | 'worker'): OpenedConnection {
   if (typeof connection === 'string') {
-    const client = new Redis(connection, { maxRetriesPerRequest: null });
+    const client = handleRedisErrors(new Redis(connection, { maxRetriesPerRequest: null }));
     return {
       client,
       release: async () => {

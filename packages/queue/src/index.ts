@@ -21,6 +21,8 @@ export {
 } from './learner-build.js';
 export {
   createOutboxWorker,
+  type DeliveryResult,
+  type OutboxDelivery,
   type OutboxObserver,
 } from './outbox.js';
 export {

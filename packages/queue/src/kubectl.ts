@@ -1,7 +1,7 @@
 import { KubectlCommandSchema, LabbotError, LabIdSchema } from '@labbot/core';
 import { Queue, QueueEvents } from 'bullmq';
 import { z } from 'zod';
-import { openConnection, type QueueConnection } from './connection.js';
+import { handleRedisErrors, openConnection, type QueueConnection } from './connection.js';
 import { createLabbotWorker, type LabbotWorker, type WorkerBaseOptions } from './workers.js';
 
 /** A learner's kubectl command travels to the runner (the only process with cluster credentials) and back. */
@@ -34,8 +34,11 @@ export function createKubectlClient(options: KubectlClientOptions): KubectlClien
   const prefix = options.prefix ?? 'labbot';
   const queue = new Queue(KUBECTL_QUEUE, { connection: connection.client, prefix });
   // QueueEvents blocks on its own connection (ours to close: BullMQ leaves a given client open).
-  const eventsClient = connection.client.duplicate();
+  const eventsClient = handleRedisErrors(connection.client.duplicate());
   const events = new QueueEvents(KUBECTL_QUEUE, { connection: eventsClient, prefix });
+  // Redis down: requests fail and say so; the connection's own errors need a listener (else printed).
+  queue.on('error', () => {});
+  events.on('error', () => {});
   const eventsReady = events.waitUntilReady();
   return {
     async run(job, timeoutMs = 20_000) {

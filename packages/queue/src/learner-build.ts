@@ -1,7 +1,7 @@
 import { LabbotError, LabIdSchema } from '@labbot/core';
 import { Queue, QueueEvents } from 'bullmq';
 import { z } from 'zod';
-import { openConnection, type QueueConnection } from './connection.js';
+import { handleRedisErrors, openConnection, type QueueConnection } from './connection.js';
 import { createLabbotWorker, type LabbotWorker, type WorkerBaseOptions } from './workers.js';
 
 /** A learner's Dockerfile and files travel to the runner (the only process that builds) and the result back. */
@@ -53,8 +53,11 @@ export function createLearnerBuildClient(options: LearnerBuildClientOptions): Le
   const connection = openConnection(options.connection, 'producer');
   const prefix = options.prefix ?? 'labbot';
   const queue = new Queue(LEARNER_BUILD_QUEUE, { connection: connection.client, prefix });
-  const eventsClient = connection.client.duplicate();
+  const eventsClient = handleRedisErrors(connection.client.duplicate());
   const events = new QueueEvents(LEARNER_BUILD_QUEUE, { connection: eventsClient, prefix });
+  // Redis down: requests fail and say so; the connection's own errors need a listener (else printed).
+  queue.on('error', () => {});
+  events.on('error', () => {});
   const eventsReady = events.waitUntilReady();
   return {
     async submit(job, timeoutMs = 240_000) {

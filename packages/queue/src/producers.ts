@@ -75,6 +75,8 @@ export function createQueues(options: QueuesOptions): Queues {
     let existing = queues.get(name);
     if (!existing) {
       existing = new Queue(name, { connection: connection.client, prefix, defaultJobOptions });
+      // Redis down: the adds fail and say so; the connection's own errors need a listener (else printed).
+      existing.on('error', () => {});
       queues.set(name, existing);
     }
     return existing;

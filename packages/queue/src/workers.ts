@@ -167,7 +167,10 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
   worker.on('failed', (job, error) => onError(error, job?.id));
 
   async function releaseJobsOfDeadWorkers(): Promise<string[]> {
-    inspector ??= new Queue(options.queueName, { connection: connection.client, prefix });
+    if (!inspector) {
+      inspector = new Queue(options.queueName, { connection: connection.client, prefix });
+      inspector.on('error', (error) => onError(error, undefined));
+    }
     const active = await inspector.getActive();
     if (active.length === 0) return [];
     const live = new Set(

@@ -15,6 +15,7 @@ import {
   closeOnSignals,
   createQueues,
   createReconcileWorker,
+  openRedis,
   publishLabEvent,
   type Queues,
   RECONCILE_QUEUE,
@@ -142,7 +143,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
   const cluster = options.kubeConfig ? { kubeConfig: options.kubeConfig } : await clusterConfig(config, logger, docker);
   const { observer } = options;
   const kubeConfig = observer ? observeKubeRequests(cluster.kubeConfig, observer) : cluster.kubeConfig;
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const redis = openRedis(config.redisUrl, (error) => logger.warn({ err: error }, 'Redis connection error'));
   const store = createLabStore({ redis, clock });
   const queues = createQueues({
     connection: redis,

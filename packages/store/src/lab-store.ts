@@ -62,6 +62,10 @@ export interface LabStore {
   setMessageRef(threadKey: string, logicalKey: string, messageId: string): Promise<void>;
   getMessageRef(threadKey: string, logicalKey: string): Promise<string | undefined>;
   deleteMessageRefs(threadKey: string): Promise<void>;
+  /** Records that a deleted thread's messages now go to `replacementThreadKey` (a thread the bot opened instead). */
+  setThreadReplacement(threadKey: string, replacementThreadKey: string): Promise<void>;
+  /** The thread that replaced a deleted one, if any. */
+  getThreadReplacement(threadKey: string): Promise<string | undefined>;
   createClass(record: ClassRecord, options?: ActorOption): Promise<{ created: boolean; record: ClassRecord }>;
   getClass(classId: string): Promise<ClassRecord | undefined>;
   updateClass(
@@ -103,6 +107,7 @@ export function createLabStore(options: LabStoreOptions): LabStore {
     classHistory: (classId: string) => `${prefix}:class:${classId}:history`,
     allClasses: `${prefix}:classes:all`,
     messageRefs: (threadKey: string) => `${prefix}:msgref:${threadKey}`,
+    threadReplacement: (threadKey: string) => `${prefix}:thread-replacement:${threadKey}`,
   };
 
   const labs = new VersionedCollection<LabRecord>(
@@ -184,6 +189,10 @@ export function createLabStore(options: LabStoreOptions): LabStore {
     deleteMessageRefs: async (threadKey) => {
       await redis.del(keys.messageRefs(threadKey));
     },
+    setThreadReplacement: async (threadKey, replacementThreadKey) => {
+      await redis.set(keys.threadReplacement(threadKey), replacementThreadKey, 'PX', messageRefTtlMs);
+    },
+    getThreadReplacement: async (threadKey) => (await redis.get(keys.threadReplacement(threadKey))) ?? undefined,
 
     createClass: (record, opts = {}) =>
       classes.create(record.classId, record, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'created' }),

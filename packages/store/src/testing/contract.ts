@@ -252,6 +252,15 @@ export function describeLabStoreContract(name: string, harness: LabStoreContract
         await store.deleteMessageRefs(thread);
         expect(await store.getMessageRef(thread, 'status')).toBeUndefined();
       });
+
+      it('remembers which thread replaced a deleted one', async () => {
+        const thread = `discord:g:c:${randomBytes(3).toString('hex')}`;
+        const replacement = `discord:g:c:${randomBytes(3).toString('hex')}`;
+        expect(await store.getThreadReplacement(thread)).toBeUndefined();
+        await store.setThreadReplacement(thread, replacement);
+        expect(await store.getThreadReplacement(thread)).toBe(replacement);
+        expect(await store.getThreadReplacement(replacement)).toBeUndefined();
+      });
     });
 
     describe('class records', () => {

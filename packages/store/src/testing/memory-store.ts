@@ -119,6 +119,7 @@ export function createMemoryLabStore(options: MemoryLabStoreOptions = {}): LabSt
   const labs = new MemoryCollection<LabRecord>('lab', LabRecordSchema, clock, historyLimit);
   const classes = new MemoryCollection<ClassRecord>('class', ClassRecordSchema, clock, historyLimit);
   const messageRefs = new Map<string, Map<string, string>>();
+  const threadReplacements = new Map<string, string>();
   const actor = (given: string | undefined) => given ?? 'labbot';
 
   return {
@@ -155,6 +156,10 @@ export function createMemoryLabStore(options: MemoryLabStoreOptions = {}): LabSt
     deleteMessageRefs: async (threadKey) => {
       messageRefs.delete(threadKey);
     },
+    setThreadReplacement: async (threadKey, replacementThreadKey) => {
+      threadReplacements.set(threadKey, replacementThreadKey);
+    },
+    getThreadReplacement: async (threadKey) => threadReplacements.get(threadKey),
     createClass: async (record, opts = {}) =>
       classes.create(record.classId, record, { actor: actor(opts.actor), action: 'created' }),
     getClass: async (classId) => classes.get(classId),

@@ -174,3 +174,16 @@ export function createThread(
   state.broadcast('THREAD_CREATE', { ...data, newly_created: true }, intentGuilds);
   return thread;
 }
+
+/** Deletes a thread with its messages (THREAD_DELETE): later calls on it answer 404 10003 Unknown Channel. */
+export function deleteThread(state: SimState, thread: SimChannel): void {
+  state.channels.delete(thread.id);
+  for (const message of state.messages.values()) {
+    if (message.channelId === thread.id && message.deletedAt === undefined) message.deletedAt = Date.now();
+  }
+  state.broadcast(
+    'THREAD_DELETE',
+    { id: thread.id, guild_id: thread.guildId, parent_id: thread.parentId, type: thread.data['type'] },
+    intentGuilds,
+  );
+}

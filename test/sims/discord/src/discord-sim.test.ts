@@ -416,6 +416,49 @@ describe('discord-sim with the real discord.js client', () => {
     sim.violations.splice(0);
   });
 
+  it('holds every bot-token route during a global 429 (a request to another route is noted) but not interaction callbacks', async () => {
+    sim.rateLimit({ method: 'GET', route: '/applications/@me', count: 1, retryAfterMs: 2_000, global: true });
+    const headers = { authorization: `Bot ${sim.botToken}` };
+    expect((await fetch(`${sim.apiUrl}/v10/applications/@me`, { headers })).status).toBe(429);
+    const other = await fetch(`${sim.apiUrl}/v10/channels/${channelId}`, { headers });
+    expect(other.status).toBe(429);
+    expect(other.headers.get('x-ratelimit-global')).toBe('true');
+    expect(sim.violations).toEqual([
+      expect.objectContaining({ kind: 'rate-limit-ignored', route: '/channels/:channelId' }),
+    ]);
+    sim.violations.splice(0);
+    // An interaction callback is not bound by the global limit.
+    const callback = await fetch(`${sim.apiUrl}/v10/interactions/1/none/callback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 1 }),
+    });
+    expect(callback.status).not.toBe(429);
+    sim.violations.splice(0);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  });
+
+  it('deletes a thread as a moderator would: posting or editing there answers 10003 Unknown Channel', async () => {
+    const { threadId, statusId } = await labThread();
+    sim.deleteThread(threadId);
+    const headers = { authorization: `Bot ${sim.botToken}`, 'content-type': 'application/json' };
+    const post = await fetch(`${sim.apiUrl}/v10/channels/${threadId}/messages`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ content: 'still there?' }),
+    });
+    expect(post.status).toBe(404);
+    expect(await post.json()).toMatchObject({ code: 10003, message: 'Unknown Channel' });
+    const edit = await fetch(`${sim.apiUrl}/v10/channels/${threadId}/messages/${statusId}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ content: 'still there?' }),
+    });
+    expect(((await edit.json()) as { code: number }).code).toBe(10003);
+    expect(sim.threads().some((thread) => thread.id === threadId)).toBe(false);
+    sim.violations.splice(0);
+  });
+
   it('after a bot restart, a fresh login sees the active threads in GUILD_CREATE and edits the status with the bot token', async () => {
     const { threadId, statusId } = await labThread();
     const thread = { id: threadId };

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deleteThread } from './channels.js';
 import { Faults } from './faults.js';
 import { Gateway } from './gateway.js';
 import { Interactions } from './interactions.js';
@@ -163,6 +164,13 @@ export class DiscordSim {
     metadata['locked'] = options.locked ?? false;
     metadata['archive_timestamp'] = new Date().toISOString();
     this.#gateway.broadcast('THREAD_UPDATE', thread.data, intentGuilds);
+  }
+
+  /** Deletes a thread as a moderator would (its messages go with it): later REST calls on it answer 10003 Unknown Channel. */
+  deleteThread(threadId: string): void {
+    const thread = this.channels.get(threadId);
+    if (!thread?.isThread) throw new Error(`discord-sim: no thread ${threadId}`);
+    deleteThread(this.#state, thread);
   }
 
   /** Closes every gateway socket with `code` (default 4000, which discord.js answers with RESUME). */

@@ -13,6 +13,8 @@ export class Faults {
   readonly #rateLimits: (RateLimitRule & { left: number })[] = [];
   readonly #failures: (FailureRule & { left: number })[] = [];
   readonly #limitedUntil = new Map<string, number>();
+  /** Until when a global 429 holds every bot-token request (interaction callbacks are exempt, as on Discord). */
+  #globalUntil = 0;
 
   constructor(private readonly state: SimState) {}
 
@@ -25,13 +27,24 @@ export class Faults {
   }
 
   /** The injected reply for this call, if a fault applies to it (a 429 first, then a failure). */
-  replyFor(method: string, route: string, path: string): RestReply | undefined {
-    return this.#rateLimitReply(method, route, path) ?? this.#failureReply(method, route, path);
+  replyFor(method: string, route: string, path: string, botToken = true): RestReply | undefined {
+    return this.#rateLimitReply(method, route, path, botToken) ?? this.#failureReply(method, route, path);
   }
 
-  #rateLimitReply(method: string, route: string, path: string): RestReply | undefined {
+  #rateLimitReply(method: string, route: string, path: string, botToken: boolean): RestReply | undefined {
     const key = `${method} ${path}`;
     const now = Date.now();
+    if (botToken && now < this.#globalUntil) {
+      this.state.violation(
+        'rate-limit-ignored',
+        `${key} sent ${this.#globalUntil - now} ms before a global retry_after ended`,
+        {
+          method,
+          route,
+        },
+      );
+      return rateLimitResponse(this.#globalUntil - now, true, route);
+    }
     const until = this.#limitedUntil.get(key);
     if (until !== undefined && now < until) {
       this.state.violation('rate-limit-ignored', `${key} retried ${until - now} ms before retry_after ended`, {
@@ -48,7 +61,8 @@ export class Faults {
     );
     if (!rule) return undefined;
     rule.left -= 1;
-    this.#limitedUntil.set(key, now + rule.retryAfterMs);
+    if (rule.global) this.#globalUntil = now + rule.retryAfterMs;
+    else this.#limitedUntil.set(key, now + rule.retryAfterMs);
     return rateLimitResponse(rule.retryAfterMs, rule.global ?? false, route);
   }
 

@@ -5,6 +5,7 @@ import {
   createMessage,
   createThread,
   deleteMessage,
+  deleteThread,
   editMessage,
   messageBodyOf,
   unarchiveForMessage,
@@ -153,15 +154,7 @@ export function defineRestRoutes(rest: RestServer, state: SimState): void {
   rest.on('DELETE', '/channels/:channelId', ({ params }) => {
     const channel = channelOf(state, params['channelId']);
     if (!channel.isThread) throw new DiscordApiError(403, 50013, 'Missing Permissions');
-    state.channels.delete(channel.id);
-    for (const message of state.messages.values()) {
-      if (message.channelId === channel.id && message.deletedAt === undefined) message.deletedAt = Date.now();
-    }
-    state.broadcast(
-      'THREAD_DELETE',
-      { id: channel.id, guild_id: channel.guildId, parent_id: channel.parentId, type: channel.data['type'] },
-      intentGuilds,
-    );
+    deleteThread(state, channel);
     return ok(channel.data);
   });
   rest.on('GET', '/channels/:channelId/messages/:messageId', ({ params }) => {

@@ -73,7 +73,7 @@ export class RestServer {
         throw new DiscordApiError(401, 0, '401: Unauthorized');
       }
       reply =
-        this.faults.replyFor(method, route, path) ??
+        this.faults.replyFor(method, route, path, match.route.auth) ??
         match.route.handler({ method, path, params: match.params, query, body, fileCount: parsed.files.length });
     } catch (error) {
       reply = errorReply(error, { method, route });

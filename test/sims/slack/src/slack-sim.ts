@@ -444,12 +444,21 @@ export class SlackSim {
       const channel = this.#channelFor(args['channel'], true);
       const content = this.#content(args, true);
       const threadTs = optionalString(args['thread_ts']);
-      if (threadTs !== undefined && !this.message(channel.id, threadTs)) {
+      const parent = threadTs === undefined ? undefined : this.message(channel.id, threadTs);
+      if (threadTs !== undefined && !parent) {
         this.#violation(
           'unknown-thread',
           'chat.postMessage',
           `thread_ts ${threadTs} is not a message in ${channel.id}`,
         );
+      }
+      // A deleted parent with live replies stays as a tombstone that takes replies; without any, the thread is gone.
+      if (
+        threadTs !== undefined &&
+        parent?.deletedAt !== undefined &&
+        this.threadReplies(channel.id, threadTs).length === 0
+      ) {
+        throw new SlackApiError('thread_not_found');
       }
       const message = this.#store(channel.id, content, threadTs, 'api');
       // Message metadata (event_type + event_payload) comes back on the message, e.g. for idempotency checks.

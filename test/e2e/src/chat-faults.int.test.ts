@@ -1,0 +1,208 @@
+// The chat platform failing while a lab starts never loses the lab's final status (issue 13):
+// - Discord (discord-sim, DB 29): 5xx answers, a storm of 429s with the global limit, and the lab's thread deleted
+//   by a moderator mid-build (10003 Unknown Channel on every post and edit there);
+// - Slack (slack-sim, DB 30): the thread's parent message and the status reply deleted (thread_not_found).
+// In both cases the bot opens a new thread, says so to the learner there, and shows the final status in it, once.
+import { randomBytes } from 'node:crypto';
+import { discordMessageText } from '@labbot/chat-discord';
+import { createLogger } from '@labbot/config';
+import { labIdFor } from '@labbot/core';
+import { type DiscordBot, startDiscordBot } from '@labbot/discord';
+import { type DiscordSim, type SimMessage, startDiscordSim } from '@labbot/discord-sim';
+import { type SlackBot, startSlackBot } from '@labbot/slack';
+import { createSlackDriver, type SlackSim, slackMessageText, startSlackSim } from '@labbot/slack-sim';
+import { waitFor, waitForValue } from '@labbot/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAST_RUNNER, type LabHarness, labWait, startLabHarness } from './harness.js';
+import { makeLessonsDir } from './lessons.js';
+
+// A lesson new to this run whose build takes a few seconds, so the thread can be deleted while the lab starts.
+const SLOW_LESSON = `e2e-chat-faults-${randomBytes(3).toString('hex')}`;
+const lessons = makeLessonsDir([
+  { id: SLOW_LESSON, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 4\nUSER ') },
+]);
+const LAB_TIMEOUT_MS = 150_000;
+const logger = createLogger({ name: 'chat-faults-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' });
+const isReady = (text: string) => text.includes('Pods ready: 3/3') && (text.match(/\bRunning\b/g) ?? []).length >= 3;
+
+afterAll(async () => {
+  await lessons.remove();
+});
+
+describe('Discord failing while a lab starts: 5xx, a global 429 storm, the lab thread deleted', () => {
+  const LEARNER = '320000000000000001';
+  let harness: LabHarness;
+  let sim: DiscordSim;
+  let bot: DiscordBot | undefined;
+  let guildId = '';
+  let channelId = '';
+  const textOf = (message: SimMessage | undefined) => (message ? discordMessageText(message.data) : '');
+
+  beforeAll(async () => {
+    sim = await startDiscordSim({ botToken: 'chat-faults-token' });
+    guildId = sim.guilds[0]!.id;
+    channelId = sim.guilds[0]!.channelIds[0]!;
+    harness = await startLabHarness({
+      redisDb: 29,
+      kubelet: 'virtual',
+      env: {
+        LABBOT_DISCORD_TOKEN: sim.botToken,
+        LABBOT_DISCORD_APPLICATION_ID: sim.applicationId,
+        LABBOT_DISCORD_GUILD_ID: guildId,
+        LABBOT_DISCORD_API_URL: sim.apiUrl,
+        LABBOT_LESSONS_DIR: lessons.dir,
+      },
+    });
+    await harness.startRunner(FAST_RUNNER);
+    bot = await startDiscordBot(harness.config, { logger, minEditIntervalMs: 200 });
+  });
+
+  afterAll(async () => {
+    await bot?.close();
+    await harness?.stop();
+    await sim?.stop();
+  });
+
+  it('opens a new thread, says so to the learner, and shows the final status there once, waiting out every 429', async () => {
+    const labId = labIdFor({ platform: 'discord', workspaceId: guildId, userId: LEARNER, lessonId: SLOW_LESSON });
+    const started = sim.sendSlashCommand({
+      guildId,
+      channelId,
+      userId: LEARNER,
+      name: 'lab',
+      subcommand: 'start',
+      options: { lesson: SLOW_LESSON },
+    });
+    await started.acknowledged();
+    const lab = await harness.waitForLab(labId, (record) => record.threadId !== undefined, 30_000);
+    const firstThread = lab.threadId?.split(':').at(-1) ?? '';
+    await waitFor('the first status post', () => sim.channelMessages(firstThread)[0], 30_000);
+
+    // A moderator deletes the thread while the image builds; from then on Discord also answers edits with 502s and a
+    // storm of global 429s (one second each), and the first post in the new thread with a 503.
+    await harness.waitForLab(labId, (record) => record.observed.phase === 'building', 60_000);
+    sim.deleteThread(firstThread);
+    const route = '/channels/:channelId/messages/:messageId';
+    sim.failRequests({ route, method: 'PATCH', status: 502, code: 0, message: 'Bad Gateway', count: 6 });
+    sim.rateLimit({ route, method: 'PATCH', count: 3, retryAfterMs: 1000, global: true });
+    sim.failRequests({
+      route: '/channels/:channelId/messages',
+      method: 'POST',
+      status: 503,
+      code: 0,
+      message: 'Service Unavailable',
+      count: 1,
+    });
+
+    const ready = await harness.waitForLab(
+      labId,
+      (record) => record.observed.phase === 'ready' && record.threadId !== lab.threadId,
+      LAB_TIMEOUT_MS,
+    );
+    const newThread = ready.threadId?.split(':').at(-1) ?? '';
+    expect(newThread).not.toBe(firstThread);
+    expect(sim.threads(channelId).some((thread) => thread.id === newThread)).toBe(true);
+
+    // The thread starts from a message in the channel that tells the learner why.
+    const notice = sim.channelMessages(channelId).find((message) => message.id === newThread);
+    expect(textOf(notice)).toContain(`<@${LEARNER}>`);
+    expect(textOf(notice)).toContain('was deleted');
+
+    // One status message in the new thread, which ends at 3/3 Running.
+    const status = await waitFor(
+      '3/3 Running in the new thread',
+      () => sim.channelMessages(newThread).find((message) => isReady(textOf(message))),
+      60_000,
+    );
+    expect(sim.channelMessages(newThread).filter((message) => message.via === 'bot')).toEqual([status]);
+
+    // The faults really happened, and no request went out before a Retry-After ended.
+    expect(sim.calls.filter((call) => call.status === 502).length).toBeGreaterThan(0);
+    expect(sim.calls.filter((call) => call.status === 429).length).toBeGreaterThan(0);
+    expect(sim.calls.filter((call) => call.status === 404 && call.path.includes(firstThread)).length).toBeGreaterThan(
+      0,
+    );
+    expect(sim.violations).toEqual([]);
+
+    // /lab status typed in the new thread finds the lab.
+    const answer = await sim
+      .sendSlashCommand({ guildId, channelId: newThread, userId: LEARNER, name: 'lab', subcommand: 'status' })
+      .waitForOriginal((message) => textOf(message).includes('ready'), 10_000);
+    expect(answer.ephemeral).toBe(true);
+  });
+});
+
+describe('Slack: the lab thread deleted (its parent message and the status reply) while a lab starts', () => {
+  const CHANNEL = 'C0LABS0001';
+  const USER = 'U0FAULTS01';
+  let harness: LabHarness;
+  let slack: SlackSim;
+  let bot: SlackBot | undefined;
+
+  beforeAll(async () => {
+    slack = await startSlackSim();
+    harness = await startLabHarness({
+      redisDb: 30,
+      kubelet: 'virtual',
+      env: {
+        LABBOT_SLACK_BOT_TOKEN: slack.botToken,
+        LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
+        LABBOT_SLACK_API_URL: slack.apiUrl,
+        LABBOT_LESSONS_DIR: lessons.dir,
+      },
+    });
+    await harness.startRunner(FAST_RUNNER);
+    bot = await startSlackBot(harness.config, { port: 0, minEditIntervalMs: 200 });
+  });
+
+  afterAll(async () => {
+    await bot?.close();
+    await harness?.stop();
+    await slack?.stop();
+  });
+
+  it('opens a new thread in the channel, says so to the learner, and shows the final status there once', async () => {
+    const driver = createSlackDriver({
+      targetUrl: `http://127.0.0.1:${bot?.adapter.port()}/slack/events`,
+      signingSecret: slack.signingSecret,
+      sim: slack,
+    });
+    const labId = labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId: USER, lessonId: SLOW_LESSON });
+    const answer = await driver.slashCommand({ text: `start ${SLOW_LESSON}`, userId: USER, channelId: CHANNEL });
+    expect(answer.status).toBe(200);
+    const lab = await harness.waitForLab(labId, (record) => record.threadId !== undefined, 30_000);
+    const parentTs = lab.threadId?.split(':')[3] ?? '';
+    const [status] = await waitForValue(
+      'the first status post',
+      () => slack.threadReplies(CHANNEL, parentTs),
+      (replies) => replies.length > 0,
+      { ...labWait, timeoutMs: 30_000 },
+    );
+    // Someone deletes the whole thread while the image builds: the parent message and the status reply.
+    await harness.waitForLab(labId, (record) => record.observed.phase === 'building', 60_000);
+    slack.deleteMessage(CHANNEL, status?.ts ?? '');
+    slack.deleteMessage(CHANNEL, parentTs);
+
+    const ready = await harness.waitForLab(
+      labId,
+      (record) => record.observed.phase === 'ready' && record.threadId !== lab.threadId,
+      LAB_TIMEOUT_MS,
+    );
+    const newParentTs = ready.threadId?.split(':')[3] ?? '';
+    const notice = slack.channelMessages(CHANNEL).find((message) => message.ts === newParentTs);
+    expect(slackMessageText(notice ?? { text: '', blocks: [] })).toContain(`<@${USER}>`);
+    expect(slackMessageText(notice ?? { text: '', blocks: [] })).toContain('was deleted');
+    const replies = await waitForValue(
+      '3/3 in the new thread',
+      () => slack.threadReplies(CHANNEL, newParentTs),
+      (list) => list.length === 1 && isReady(slackMessageText(list[0] ?? { text: '', blocks: [] })),
+      { ...labWait, timeoutMs: 60_000 },
+    );
+    expect(replies).toHaveLength(1);
+    // What Slack answered on the old thread (the sim notes every error answer), and nothing else went wrong.
+    expect(slack.violations.map((violation) => `${violation.method} ${violation.message}`)).toEqual([
+      'chat.update message_not_found',
+      'chat.postMessage thread_not_found',
+    ]);
+  });
+});
