@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { LabbotError, type LabRecord } from '@labbot/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,5 +72,56 @@ describe('the Redis store only', () => {
       (error: unknown) => error instanceof LabbotError && error.code === 'STORE_CORRUPT',
     );
     await redis.del(`${prefix}:lab:${bad.labId}`);
+  });
+
+  it('counts a write whose reply was lost and that the client sent again as done once (a Redis restart)', async () => {
+    // Between the store's client and Redis: once armed, the next reply from Redis is dropped together with the
+    // connection, as when Redis is killed after it wrote a command to its AOF but before it answered. ioredis then
+    // reconnects and sends the unanswered command again.
+    const target = new URL(redisUrl);
+    let armed = false;
+    const sockets = new Set<Socket>();
+    const proxy: Server = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname);
+      sockets.add(client).add(upstream);
+      client.on('data', (chunk) => upstream.write(chunk));
+      upstream.on('data', (chunk) => {
+        if (!armed) return void client.write(chunk);
+        armed = false;
+        client.destroy();
+        upstream.destroy();
+      });
+      for (const socket of [client, upstream]) socket.on('error', () => {}).on('close', () => sockets.delete(socket));
+      client.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as { port: number };
+    const flaky = new Redis({ host: '127.0.0.1', port, db: Number(target.pathname.slice(1) || 0) });
+    flaky.on('error', () => {});
+    try {
+      await flaky.ping();
+      const store = createLabStore({ redis: flaky, prefix });
+      const lab = labRecord();
+      armed = true;
+      // The learner's /lab start: the record is written once, and this request knows it made it (so it opens the
+      // thread and enqueues the reconcile instead of answering "already starting" to itself).
+      expect(await store.create(lab, { actor: 'alice' })).toEqual({ created: true, record: lab });
+      expect(armed).toBe(false);
+      armed = true;
+      // A /lab reset: applied once (generation 1, not 2), with one audit entry.
+      const reset = await store.update(
+        lab.labId,
+        (current) => ({ ...current, desired: { state: 'running', generation: current.desired.generation + 1 } }),
+        { audit: { actor: 'alice', action: 'desired.reset' } },
+      );
+      expect(armed).toBe(false);
+      expect(reset.desired.generation).toBe(1);
+      expect((await store.get(lab.labId))?.version).toBe(1);
+      expect((await store.history(lab.labId)).map((entry) => entry.action)).toEqual(['created', 'desired.reset']);
+    } finally {
+      flaky.disconnect();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabbotError } from '@labbot/core';
 import type { Redis } from 'ioredis';
@@ -40,10 +41,14 @@ export interface UpdateOptions {
 /**
  * Compare-and-set of one record and its index memberships in one Lua call (atomic in Redis).
  * ARGV[1] is the stored JSON the caller read ('' = must be absent), ARGV[2] the new JSON ('' = delete),
- * then triples/quads of index operations that refer to KEYS by position. Comparing the whole stored
- * value (which carries `version`) means any concurrent write makes this one fail and retry.
+ * ARGV[3] this call's random write id, then quads of index operations that refer to KEYS by position. Comparing
+ * the whole stored value (which carries `version`) means any concurrent write makes this one fail and retry.
+ * KEYS[2] lists the ids of the record's last writes: finding its own id there, a call knows it ran already. Redis
+ * applied it but the reply was lost (Redis killed after writing its AOF) and ioredis sent it again on reconnecting:
+ * that is a success, not a conflict, and nothing is done twice.
  */
 const CAS_SCRIPT = `
+if redis.call('LPOS', KEYS[2], ARGV[3]) then return {1} end
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == '' then
   if current then return {0, current} end
@@ -52,7 +57,10 @@ elseif current ~= ARGV[1] then
   return {0}
 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
-local i = 3
+redis.call('LPUSH', KEYS[2], ARGV[3])
+redis.call('LTRIM', KEYS[2], 0, 15)
+if ARGV[2] == '' then redis.call('PEXPIRE', KEYS[2], 600000) else redis.call('PERSIST', KEYS[2]) end
+local i = 4
 while i <= #ARGV do
   local op = ARGV[i]
   local key = KEYS[tonumber(ARGV[i + 1])]
@@ -177,7 +185,7 @@ export class VersionedCollection<T extends { version: number }> {
     audit: AuditInput | undefined,
     historyTtlMs?: number,
   ): Promise<{ ok: true } | { ok: false; current: string | undefined }> {
-    const keys: string[] = [this.#spec.recordKey(id)];
+    const keys: string[] = [this.#spec.recordKey(id), `${this.#spec.recordKey(id)}:writes`];
     const keyIndex = new Map<string, number>();
     const ref = (key: string): string => {
       let index = keyIndex.get(key);
@@ -207,6 +215,7 @@ export class VersionedCollection<T extends { version: number }> {
       ...keys,
       expectedRaw,
       next ? JSON.stringify(next) : '',
+      randomBytes(8).toString('hex'),
       ...ops,
     );
     if (!Array.isArray(reply)) throw new LabbotError('STORE_PROTOCOL', `Unexpected reply from the CAS script.`);
