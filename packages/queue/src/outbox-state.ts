@@ -51,6 +51,9 @@ export interface OutboxState {
   readLatest(threadId: string, key: string): Promise<LatestItem | undefined>;
   deliveredSeq(threadId: string, key: string): Promise<number>;
   markDelivered(threadId: string, key: string, seq: number): Promise<void>;
+  /** The digest of the message last delivered under a thread + key (what the chat shows now, as far as we know). */
+  shownDigest(threadId: string, key: string): Promise<string | undefined>;
+  markShown(threadId: string, key: string, digest: string): Promise<void>;
   reserveSlot(threadId: string, nowMs: number, intervalMs: number): Promise<number>;
   holdThread(threadId: string, nowMs: number, untilMs: number): Promise<void>;
   /** Holds every thread of the platform (a global rate limit). */
@@ -73,6 +76,7 @@ export function createOutboxState(
   const deliveredKey = (threadId: string, key: string) => `${base}:delivered:${dedupId(threadId, key)}`;
   const slotKey = (threadId: string) => `${base}:next:${threadId}`;
   const failuresKey = (threadId: string, key: string) => `${base}:failures:${dedupId(threadId, key)}`;
+  const shownKey = (threadId: string, key: string) => `${base}:shown:${dedupId(threadId, key)}`;
   // Thread ids never start with '*', so this cannot be a thread's key.
   const platformSlotKey = `${base}:next:*platform`;
   return {
@@ -97,6 +101,10 @@ export function createOutboxState(
     deliveredSeq: async (threadId, key) => Number((await redis.get(deliveredKey(threadId, key))) ?? '0'),
     markDelivered: async (threadId, key, seq) => {
       await redis.eval(MARK_DELIVERED, 1, deliveredKey(threadId, key), seq, latestTtlMs);
+    },
+    shownDigest: async (threadId, key) => (await redis.get(shownKey(threadId, key))) ?? undefined,
+    markShown: async (threadId, key, digest) => {
+      await redis.set(shownKey(threadId, key), digest, 'PX', latestTtlMs);
     },
     reserveSlot: async (threadId, nowMs, intervalMs) =>
       Number(await redis.eval(RESERVE_SLOT, 2, slotKey(threadId), platformSlotKey, nowMs, intervalMs)),

@@ -99,6 +99,24 @@ describe('chat outbox', () => {
     expect(await store.getMessageRef(threadId, 'status')).toBe('status-message-1');
   });
 
+  it('sends nothing for an update that shows what the message already shows, and the next change as an edit', async () => {
+    const threadId = newThread();
+    const calls = startOutbox(async (delivery) => ({ messageId: delivery.messageId ?? 'status-message-2' }), 50);
+    const show = async (text: string) => {
+      await queues.enqueueOutbox('discord', { threadId, key: 'status', message: { text } });
+      await waitForIdle(outboxQueue());
+    };
+    await show('pods 1/3');
+    await show('pods 1/3');
+    await show('pods 1/3');
+    expect(calls.map((call) => call.message)).toEqual([{ text: 'pods 1/3' }]);
+    await show('pods 2/3');
+    expect(calls.map((call) => [call.messageId, call.message])).toEqual([
+      [undefined, { text: 'pods 1/3' }],
+      ['status-message-2', { text: 'pods 2/3' }],
+    ]);
+  });
+
   it('keeps pacing and latest-wins when two outbox workers (two chat processes) share the queue', async () => {
     const threadId = newThread();
     const behaviour = async (delivery: OutboxDelivery) => {

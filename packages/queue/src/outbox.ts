@@ -123,6 +123,12 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
       // Items added without the producer (or expired) have no sequence: deliver them as they are.
       if (latest && latest.seq <= (await state.deliveredSeq(threadId, key))) return { skipped: true };
       const item = latest?.item ?? payload;
+      // A re-render that shows exactly what the message already shows costs no API call and no slot.
+      const digest = createHash('sha256').update(JSON.stringify(item.message)).digest('hex');
+      if (latest && (await state.shownDigest(threadId, key)) === digest && (await store.getMessageRef(threadId, key))) {
+        await state.markDelivered(threadId, key, latest.seq);
+        return { skipped: true };
+      }
 
       const wait = await state.reserveSlot(threadId, now(), Math.max(minEditIntervalMs, item.minIntervalMs ?? 0));
       if (wait > 0) return delay(job, token, now() + wait);
@@ -166,6 +172,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
         return delay(job, token, until);
       }
       await state.clearFailures(threadId, key);
+      await state.markShown(threadId, key, digest);
       if (latest) await state.markDelivered(threadId, key, latest.seq);
       return { delivered: latest?.seq ?? null };
     },
