@@ -3,42 +3,25 @@
 import { join } from 'node:path';
 import type { IncomingCommand } from '@labbot/chat';
 import { BUILD_FILES_REQUEST } from '@labbot/commands';
-import {
-  checkView,
-  createSlackDriver,
-  type JsonObject,
-  type SlackDriver,
-  type SlackSim,
-  startSlackSim,
-} from '@labbot/slack-sim';
+import { checkView, type JsonObject, type SlackDriver, type SlackSim } from '@labbot/slack-sim';
 import { expectGolden, waitForValue } from '@labbot/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderFilesModal } from './cards.js';
-import { createSlackAdapter, type SlackChatAdapter } from './slack-adapter.js';
+import { type AdapterOnSim, startAdapterOnSim } from './testing/adapter-on-sim.js';
 
 const CHANNEL = 'C0LABS0001';
 const ADA = 'U0LEARNER1';
 const golden = join(import.meta.dirname, '__golden__', 'build-modal.golden.json');
 
 let sim: SlackSim;
-let adapter: SlackChatAdapter;
 let driver: SlackDriver;
+let running: AdapterOnSim;
 const commands: IncomingCommand[] = [];
 const decode = (content: Uint8Array) => Buffer.from(content).toString('utf8');
 
 beforeEach(async () => {
   commands.length = 0;
-  sim = await startSlackSim();
-  adapter = createSlackAdapter({
-    botToken: sim.botToken,
-    signingSecret: sim.signingSecret,
-    apiUrl: sim.apiUrl,
-    port: 0,
-    // Known identity: Bolt skips its auth.test call, which could still be running when a test stops the sim.
-    botId: 'B0LABBOT01',
-    botUserId: 'U0LABBOT01',
-  });
-  await adapter.start({
+  running = await startAdapterOnSim({
     onCommand: async (command) => {
       commands.push(command);
       // What the bot does for a /lab build without files, where the chat has forms.
@@ -48,18 +31,11 @@ beforeEach(async () => {
     },
     onAction: async () => {},
   });
-  driver = createSlackDriver({
-    targetUrl: `http://127.0.0.1:${adapter.port()}/slack/events`,
-    signingSecret: sim.signingSecret,
-    sim,
-  });
+  ({ sim, driver } = running);
 });
 
 afterEach(async () => {
-  await adapter.stop();
-  const violations = [...sim.violations];
-  await sim.stop();
-  expect(violations).toEqual([]);
+  expect(await running.stop()).toEqual([]);
 });
 
 /** Waits for the answer to the status command, so no handler is still at work when the sim stops. */

@@ -3,36 +3,25 @@
 // by slack-sim's driver. 1,000+ cases each: the adapter answers every request, hands the bot only files with safe
 // paths and only our buttons, and every error it shows in a form is one short line.
 import type { IncomingAction, IncomingCommand } from '@labbot/chat';
-import { createSlackDriver, type JsonObject, type SlackDriver, type SlackSim, startSlackSim } from '@labbot/slack-sim';
+import type { JsonObject, SlackDriver } from '@labbot/slack-sim';
 import { refusalProblem } from '@labbot/test-support';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FormContextSchema, readFilesForm } from './files-form.js';
-import { createSlackAdapter, type SlackChatAdapter } from './slack-adapter.js';
+import { type AdapterOnSim, startAdapterOnSim } from './testing/adapter-on-sim.js';
 
 const RUNS = Number(process.env.LABBOT_FUZZ_RUNS ?? 1000);
 // A thousand signed HTTP requests take a while on a loaded machine.
 const FUZZ_TIMEOUT_MS = 300_000;
 const CHANNEL = 'C0LABS0001';
 
-let sim: SlackSim;
-let adapter: SlackChatAdapter;
 let driver: SlackDriver;
+let running: AdapterOnSim | undefined;
 const commands: IncomingCommand[] = [];
 const actions: IncomingAction[] = [];
 
 beforeAll(async () => {
-  sim = await startSlackSim();
-  adapter = createSlackAdapter({
-    botToken: sim.botToken,
-    signingSecret: sim.signingSecret,
-    apiUrl: sim.apiUrl,
-    port: 0,
-    // Known identity: Bolt skips auth.test (it could outlive the sim).
-    botId: 'B0LABBOT01',
-    botUserId: 'U0LABBOT01',
-  });
-  await adapter.start({
+  running = await startAdapterOnSim({
     onCommand: async (command) => {
       commands.push(command);
     },
@@ -40,16 +29,11 @@ beforeAll(async () => {
       actions.push(action);
     },
   });
-  driver = createSlackDriver({
-    targetUrl: `http://127.0.0.1:${adapter.port()}/slack/events`,
-    signingSecret: sim.signingSecret,
-    sim,
-  });
+  ({ driver } = running);
 });
 
 afterAll(async () => {
-  await adapter?.stop();
-  await sim?.stop();
+  await running?.stop();
 });
 
 const FIELDS = [

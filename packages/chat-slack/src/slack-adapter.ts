@@ -520,8 +520,15 @@ export class SlackChatAdapter implements ChatAdapter {
     return { submission: submission.data, context: context.data };
   }
 
-  /** A form has no response_url of its own: its answers go to the slash command's. */
-  private formResponder(context: FormContext): { conversation: Conversation; responder: Responder } {
+  /**
+   * A form's submitter, conversation and answers: a form has no response_url of its own, so its answers go to the
+   * slash command's.
+   */
+  private formResponder(
+    submission: ViewSubmission,
+    context: FormContext,
+  ): { actor: Actor; conversation: Conversation; responder: Responder } {
+    const actor = this.actor(submission.team?.id ?? submission.user.team_id ?? context.team, submission.user.id);
     const conversation: Conversation = { platform: PLATFORM, workspaceId: context.team, channelId: context.channel };
     const respond = (async (message: unknown) => {
       const response = await fetch(context.responseUrl, {
@@ -532,7 +539,7 @@ export class SlackChatAdapter implements ChatAdapter {
       });
       if (!response.ok) throw new Error(`response_url answered ${response.status}`);
     }) as unknown as RespondFn;
-    return { conversation, responder: this.responder(conversation, respond) };
+    return { actor, conversation, responder: this.responder(conversation, respond) };
   }
 
   private async onDocumentSubmitted(body: unknown): Promise<void> {
@@ -541,10 +548,10 @@ export class SlackChatAdapter implements ChatAdapter {
     if (!handlers || !form) return;
     const { submission, context } = form;
     const text = submission.view.state?.values?.[DOCUMENT_INPUT_BLOCK_ID]?.[DOCUMENT_INPUT_ACTION_ID]?.value ?? '';
-    const { conversation, responder } = this.formResponder(context);
+    const { actor, conversation, responder } = this.formResponder(submission, context);
     await this.guard(responder, { userId: submission.user.id, form: DOCUMENT_MODAL_CALLBACK_ID }, () =>
       handlers.onCommand({
-        actor: this.actor(submission.team?.id ?? submission.user.team_id ?? context.team, submission.user.id),
+        actor,
         text: context.command,
         document: { text },
         conversation,
@@ -569,16 +576,31 @@ export class SlackChatAdapter implements ChatAdapter {
   private async onFilesSubmitted(submission: ViewSubmission, context: FormContext, files: ChatFile[]): Promise<void> {
     const handlers = this.handlers;
     if (!handlers) return;
-    const { conversation, responder } = this.formResponder(context);
+    const { actor, conversation, responder } = this.formResponder(submission, context);
     await this.guard(responder, { userId: submission.user.id, form: FILES_MODAL_CALLBACK_ID }, () =>
       handlers.onCommand({
-        actor: this.actor(submission.team?.id ?? submission.user.team_id ?? context.team, submission.user.id),
+        actor,
         text: context.command,
         attachments: files,
         conversation,
         respond: responder,
       }),
     );
+  }
+
+  /** Opens a form (modal) for a slash command; its context (the command, where to answer) travels in the view. */
+  private async openForm(
+    triggerId: string,
+    render: (privateMetadata: string) => unknown,
+    context: FormContext,
+  ): Promise<void> {
+    const app = this.app;
+    if (!app) throw new Error('the Slack adapter is stopped');
+    try {
+      await app.client.views.open({ trigger_id: triggerId, view: render(JSON.stringify(context)) as never });
+    } catch (error) {
+      throw toChatError(error, 'views.open');
+    }
   }
 
   /** A handler that throws: the user sees one plain sentence, the details go to the log. */
@@ -638,44 +660,22 @@ export class SlackChatAdapter implements ChatAdapter {
       // Slash commands carry a trigger_id: a modal with a multi-line input asks for the document.
       ...(form
         ? {
-            requestDocument: async (request: DocumentRequest) => {
-              const app = this.app;
-              if (!app) throw new Error('the Slack adapter is stopped');
-              const context: FormContext = {
+            requestDocument: (request: DocumentRequest) =>
+              this.openForm(form.triggerId, (context) => renderDocumentModal(request, context), {
                 command: request.commandText,
                 team: conversation.workspaceId,
                 channel: conversation.channelId,
                 responseUrl: form.responseUrl,
-              };
-              try {
-                await app.client.views.open({
-                  trigger_id: form.triggerId,
-                  view: renderDocumentModal(request, JSON.stringify(context)) as never,
-                });
-              } catch (error) {
-                throw toChatError(error, 'views.open');
-              }
-            },
-            requestFiles: async (request: FilesRequest) => {
-              const app = this.app;
-              if (!app) throw new Error('the Slack adapter is stopped');
-              const context: FormContext = {
+              }),
+            requestFiles: (request: FilesRequest) =>
+              this.openForm(form.triggerId, (context) => renderFilesModal(request, context), {
                 command: request.commandText,
                 team: conversation.workspaceId,
                 channel: conversation.channelId,
                 responseUrl: form.responseUrl,
                 mainPath: request.mainFile.path,
                 extraFiles: Math.max(0, Math.min(request.extraFiles, MAX_EXTRA_FILES)),
-              };
-              try {
-                await app.client.views.open({
-                  trigger_id: form.triggerId,
-                  view: renderFilesModal(request, JSON.stringify(context)) as never,
-                });
-              } catch (error) {
-                throw toChatError(error, 'views.open');
-              }
-            },
+              }),
           }
         : {}),
     };
