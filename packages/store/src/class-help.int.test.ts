@@ -1,25 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClassHelpDesk } from './class-help.js';
+import { useRedisKeys } from './testing/redis-keys.js';
 
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6390';
-const prefix = `labbot-test-help-${randomBytes(4).toString('hex')}`;
-let redis: Redis;
-
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-});
+const db = useRedisKeys('help');
+const { prefix } = db;
 
 describe('raised hands of a class (Redis)', () => {
   it('a hand is raised once, taken by one instructor only, and lowered when done', async () => {
-    const desk = createClassHelpDesk({ redis, prefix });
+    const desk = createClassHelpDesk({ redis: db.redis, prefix });
     const hand = { labId: 'lab-ann', userId: 'ann', raisedAt: '2026-11-30T10:00:00.000Z', text: 'pods pending' };
     expect(await desk.raise('c1', hand)).toEqual({ outcome: 'raised', request: hand });
     expect((await desk.raise('c1', { ...hand, raisedAt: '2026-11-30T10:05:00.000Z' })).outcome).toBe('already');

@@ -1,32 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClassProvisionSlots } from './class-provisions.js';
 import { createClassRoster } from './class-roster.js';
+import { useRedisKeys } from './testing/redis-keys.js';
 
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6390';
-const prefix = `labbot-test-slots-${randomBytes(4).toString('hex')}`;
-let redis: Redis;
+const db = useRedisKeys('slots');
+const { prefix } = db;
 let clock = 1_000_000;
 const slots = () =>
-  createClassProvisionSlots({ redis, prefix, now: () => clock, slotLeaseMs: 60_000, placeLeaseMs: 5_000 });
-const roster = () => createClassRoster({ redis, prefix, now: () => clock, placeLeaseMs: 5_000 });
+  createClassProvisionSlots({ redis: db.redis, prefix, now: () => clock, slotLeaseMs: 60_000, placeLeaseMs: 5_000 });
+const roster = () => createClassRoster({ redis: db.redis, prefix, now: () => clock, placeLeaseMs: 5_000 });
 const joinAs = async (classId: string, userId: string) => {
   const entry = { userId, labId: `lab-${userId}`, joinedAt: new Date(clock).toISOString() };
   const joined = await roster().join(classId, entry, 50);
   if (joined.outcome !== 'joined') throw new Error(`${userId} did not join`);
   return joined.entry;
 };
-
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-});
 
 describe('per-class provision slots (Redis)', () => {
   it('admits at most max labs of a class at once, then the earliest joiner first, whatever order they ask in', async () => {

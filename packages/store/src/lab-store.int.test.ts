@@ -2,33 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { LabbotError, type LabRecord } from '@labbot/core';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLabStore } from './lab-store.js';
 import { createRateLimiter } from './rate-limiter.js';
 import { describeLabStoreContract } from './testing/contract.js';
 import { describeRateLimiterContract } from './testing/rate-limiter-contract.js';
+import { redisUrl, useRedisKeys } from './testing/redis-keys.js';
 
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6390';
-const prefix = `labbot-test-store-${randomBytes(4).toString('hex')}`;
+const db = useRedisKeys('store');
+const { prefix } = db;
+
 const now = Date.parse('2026-11-25T12:00:00.000Z');
-let redis: Redis;
-
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-});
-
 describeLabStoreContract('Redis', {
   create: ({ clock, historyLimit }) =>
-    createLabStore({ redis, prefix, clock, ...(historyLimit !== undefined ? { historyLimit } : {}) }),
+    createLabStore({ redis: db.redis, prefix, clock, ...(historyLimit !== undefined ? { historyLimit } : {}) }),
 });
 
-describeRateLimiterContract('Redis', { create: (options) => createRateLimiter({ redis, prefix, ...options }) });
+describeRateLimiterContract('Redis', {
+  create: (options) => createRateLimiter({ redis: db.redis, prefix, ...options }),
+});
 
 function labRecord(): LabRecord {
   const at = new Date(now).toISOString();
@@ -48,22 +40,26 @@ function labRecord(): LabRecord {
 
 describe('the Redis store only', () => {
   it('keeps the audit trail of a deleted lab for a while, not forever', async () => {
-    const store = createLabStore({ redis, prefix });
+    const store = createLabStore({ redis: db.redis, prefix });
     const lab = labRecord();
     await store.create(lab);
     await store.delete(lab.labId, { actor: 'janitor' });
     expect((await store.history(lab.labId)).map((entry) => entry.action)).toEqual(['created', 'deleted']);
-    expect(await redis.pttl(`${prefix}:lab:${lab.labId}:history`)).toBeGreaterThan(0);
+    expect(await db.redis.pttl(`${prefix}:lab:${lab.labId}:history`)).toBeGreaterThan(0);
   });
 
   it('leaves an unreadable record out of listings and says so, while get() refuses it', async () => {
     const reported: string[] = [];
-    const watched = createLabStore({ redis, prefix, onInvalidRecord: (kind, id) => reported.push(`${kind}:${id}`) });
+    const watched = createLabStore({
+      redis: db.redis,
+      prefix,
+      onInvalidRecord: (kind, id) => reported.push(`${kind}:${id}`),
+    });
     const good = labRecord();
     const bad = labRecord();
     await watched.create(good);
     await watched.create(bad);
-    await redis.set(`${prefix}:lab:${bad.labId}`, '{"labId": "half a record"');
+    await db.redis.set(`${prefix}:lab:${bad.labId}`, '{"labId": "half a record"');
     const listed = (await watched.listAll()).map((lab) => lab.labId);
     expect(listed).toContain(good.labId);
     expect(listed).not.toContain(bad.labId);
@@ -71,7 +67,7 @@ describe('the Redis store only', () => {
     await expect(watched.get(bad.labId)).rejects.toSatisfy(
       (error: unknown) => error instanceof LabbotError && error.code === 'STORE_CORRUPT',
     );
-    await redis.del(`${prefix}:lab:${bad.labId}`);
+    await db.redis.del(`${prefix}:lab:${bad.labId}`);
   });
 
   it('counts a write whose reply was lost and that the client sent again as done once (a Redis restart)', async () => {
