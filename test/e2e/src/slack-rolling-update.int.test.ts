@@ -2,21 +2,13 @@
 // multi-line input (views.open), the learner submits v2 there (view_submission), then undoes the rollout.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
 import { builtInLessonsDir } from '@labbot/lessons';
-import { type SlackBot, startSlackBot } from '@labbot/slack';
-import {
-  createSlackDriver,
-  type JsonObject,
-  type SlackDriver,
-  type SlackSim,
-  slackMessageText,
-  startSlackSim,
-} from '@labbot/slack-sim';
+import { type JsonObject, type SlackDriver, type SlackSim, startSlackSim } from '@labbot/slack-sim';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LabHarness, labWait, startLabHarness } from './harness.js';
+import { type SlackBotOnSim, slackEnv, startSlackBotOn } from './slack-bot.js';
 
 const CHANNEL = 'C0LABS0001';
 const ADA = 'U0LEARNER1';
@@ -24,7 +16,7 @@ const LESSON = 'rolling-update';
 
 let slack: SlackSim;
 let lab: LabHarness;
-let bot: SlackBot;
+let onSlack: SlackBotOnSim | undefined;
 let driver: SlackDriver;
 let labId = '';
 
@@ -34,10 +26,7 @@ function lessonManifest(): string {
 }
 
 /** The text of the newest answer the bot sent through a response_url. */
-function lastAnswer(): string {
-  const body = slack.responsePosts.at(-1)?.body ?? {};
-  return slackMessageText({ text: String(body['text'] ?? ''), blocks: (body['blocks'] as JsonObject[]) ?? [] });
-}
+const lastAnswer = () => onSlack.lastAnswer();
 
 async function command(text: string): Promise<void> {
   const before = slack.responsePosts.length;
@@ -61,27 +50,16 @@ beforeAll(async () => {
   lab = await startLabHarness({
     redisDb: 22,
     kubelet: 'virtual',
-    env: {
-      LABBOT_SLACK_BOT_TOKEN: slack.botToken,
-      LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
-      LABBOT_SLACK_API_URL: slack.apiUrl,
-    },
+    env: slackEnv(slack),
   });
   await lab.startRunner();
-  bot = await startSlackBot(lab.config, {
-    port: 0,
-    logger: createLogger({ name: 'slack-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
-  });
-  driver = createSlackDriver({
-    targetUrl: `http://127.0.0.1:${bot.adapter.port()}/slack/events`,
-    signingSecret: slack.signingSecret,
-    sim: slack,
-  });
+  onSlack = await startSlackBotOn(lab, slack);
+  ({ driver } = onSlack);
   labId = labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId: ADA, lessonId: LESSON });
 });
 
 afterAll(async () => {
-  await bot?.close();
+  await onSlack?.bot.close();
   await lab?.stop();
   await slack?.stop();
 });

@@ -2,21 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
-import { type SlackBot, startSlackBot } from '@labbot/slack';
-import {
-  createSlackDriver,
-  type JsonObject,
-  type SlackDriver,
-  type SlackSim,
-  slackMessageText,
-  startSlackSim,
-} from '@labbot/slack-sim';
+import { type JsonObject, type SlackDriver, type SlackSim, startSlackSim } from '@labbot/slack-sim';
 import { waitForValue } from '@labbot/test-support';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
+import { type SlackBotOnSim, slackEnv, startSlackBotOn } from './slack-bot.js';
 
 // The your-first-image lesson in the local chat, with the learner's own Dockerfile and pods that are real
 // containers: the trap first (a CMD that echoes and exits crash-loops as a Deployment, and the thread explains
@@ -85,11 +77,7 @@ beforeAll(async () => {
   harness = await startLabHarness({
     redisDb: 19,
     kubelet: 'docker',
-    env: {
-      LABBOT_SLACK_BOT_TOKEN: slack.botToken,
-      LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
-      LABBOT_SLACK_API_URL: slack.apiUrl,
-    },
+    env: slackEnv(slack),
   });
   await harness.startRunner();
   chat = await harness.startChat();
@@ -221,20 +209,13 @@ describe('your-first-image in the local chat', () => {
 describe('your-first-image on Slack (slack-sim, the real Bolt app)', () => {
   const CHANNEL = 'C0LABS0001';
   const LEARNER = SLACK_LEARNER;
-  let bot: SlackBot;
+  let onSlack: SlackBotOnSim | undefined;
   let driver: SlackDriver;
   let slackLab = '';
 
   beforeAll(async () => {
-    bot = await startSlackBot(harness.config, {
-      port: 0,
-      logger: createLogger({ name: 'slack-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
-    });
-    driver = createSlackDriver({
-      targetUrl: `http://127.0.0.1:${bot.adapter.port()}/slack/events`,
-      signingSecret: slack.signingSecret,
-      sim: slack,
-    });
+    onSlack = await startSlackBotOn(harness, slack);
+    ({ driver } = onSlack);
     slackLab = labIdFor({
       platform: 'slack',
       workspaceId: slack.teamId,
@@ -244,14 +225,11 @@ describe('your-first-image on Slack (slack-sim, the real Bolt app)', () => {
   });
 
   afterAll(async () => {
-    await bot?.close();
+    await onSlack?.bot.close();
   });
 
   /** The text of the newest answer the bot sent through a response_url. */
-  function lastSlackAnswer(): string {
-    const body = slack.responsePosts.at(-1)?.body ?? {};
-    return slackMessageText({ text: String(body['text'] ?? ''), blocks: (body['blocks'] as JsonObject[]) ?? [] });
-  }
+  const lastSlackAnswer = () => onSlack?.lastAnswer() ?? '';
 
   /** Waits for the bot's next answer through a response_url after `send`. */
   async function answerTo(send: () => Promise<unknown>, what: string): Promise<string> {

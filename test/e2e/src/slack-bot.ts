@@ -1,0 +1,49 @@
+// The Slack side of an e2e test: the real Bolt app (apps/slack wiring) on a lab harness, talking to slack-sim.
+import { createLogger } from '@labbot/config';
+import { type SlackBot, startSlackBot } from '@labbot/slack';
+import {
+  createSlackDriver,
+  type JsonObject,
+  type SlackDriver,
+  type SlackSim,
+  slackMessageText,
+} from '@labbot/slack-sim';
+import type { LabHarness } from './harness.js';
+
+/** The harness environment that points the Slack bot at `slack`. */
+export function slackEnv(slack: SlackSim): Record<string, string> {
+  return {
+    LABBOT_SLACK_BOT_TOKEN: slack.botToken,
+    LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
+    LABBOT_SLACK_API_URL: slack.apiUrl,
+  };
+}
+
+export interface SlackBotOnSim {
+  bot: SlackBot;
+  /** Sends the bot signed slash commands, button presses and form submissions. */
+  driver: SlackDriver;
+  /** The text of the newest answer the bot sent through a response_url. */
+  lastAnswer(): string;
+}
+
+/** Starts the Slack bot on the harness's config (made with `slackEnv(slack)`), and a driver for it. */
+export async function startSlackBotOn(harness: LabHarness, slack: SlackSim): Promise<SlackBotOnSim> {
+  const bot = await startSlackBot(harness.config, {
+    port: 0,
+    logger: createLogger({ name: 'slack-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+  });
+  const driver = createSlackDriver({
+    targetUrl: `http://127.0.0.1:${bot.adapter.port()}/slack/events`,
+    signingSecret: slack.signingSecret,
+    sim: slack,
+  });
+  return {
+    bot,
+    driver,
+    lastAnswer: () => {
+      const body = slack.responsePosts.at(-1)?.body ?? {};
+      return slackMessageText({ text: String(body['text'] ?? ''), blocks: (body['blocks'] as JsonObject[]) ?? [] });
+    },
+  };
+}
