@@ -195,9 +195,19 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
   });
 
   it.each([
-    ['an unknown subcommand', 'frobnicate', {}, /Unknown subcommand/],
-    ['an empty lesson', 'start', { lesson: '' }, /Say which lesson/],
-    ['a 10 KB argument', 'start', { lesson: 'x'.repeat(10_240) }, /too long/],
+    ['an unknown subcommand', 'frobnicate', {}, /^✖ Unknown subcommand "frobnicate"\. Try: start, status, stop/],
+    [
+      'an empty lesson',
+      'start',
+      { lesson: '' },
+      /^✖ Say which lesson to start, e\.g\. "\/lab start docker-vs-kubernetes"\.$/,
+    ],
+    [
+      'a 10 KB argument',
+      'start',
+      { lesson: 'x'.repeat(10_240) },
+      /^✖ That command is too long \(\d+ characters\); the limit is \d+\.$/,
+    ],
     ['an unknown lesson', 'start', { lesson: 'no-such-lesson' }, /^✖ There is no lesson "no-such-lesson"\. Lessons: /],
   ])('answers %s with one clear ephemeral sentence', async (_name, subcommand, options, expected) => {
     const handle = command(BOB, subcommand, options);
