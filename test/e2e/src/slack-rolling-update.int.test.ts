@@ -26,7 +26,7 @@ function lessonManifest(): string {
 }
 
 /** The text of the newest answer the bot sent through a response_url. */
-const lastAnswer = () => onSlack.lastAnswer();
+const lastAnswer = () => onSlack?.lastAnswer() ?? '';
 
 async function command(text: string): Promise<void> {
   const before = slack.responsePosts.length;
