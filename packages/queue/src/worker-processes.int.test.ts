@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { waitFor, waitForValue } from '@labbot/test-support';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { RECONCILE_QUEUE } from './payloads.js';
 import { createQueues, type Queues } from './producers.js';
 import { type Child, spawnTsChild } from './testing/child-process.js';
@@ -125,6 +125,66 @@ describe('worker processes', () => {
     expect(runs).toEqual([first.jobId]);
     expect(await (await queue.getJob(second.jobId))?.getState()).toBe('active');
     expect(await taker.releaseJobsOfDeadWorkers()).toEqual([]);
+  });
+
+  it('keeps its own job while its blocking connection reconnects (as after a Redis restart), and releases nothing within the grace after Redis started', async () => {
+    // The worker's connections reconnect only after 3 s, so its name is missing from the worker list meanwhile.
+    const slow = new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy: () => 3_000 });
+    let finish: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const started: string[] = [];
+    const selfName = `self-${randomLabId()}`;
+    const self = createReconcileWorker({
+      connection: slow,
+      prefix,
+      workerName: selfName,
+      lockDurationMs: 60_000,
+      stalledIntervalMs: 60_000,
+      onError: () => {},
+      process: async (_job, context) => {
+        started.push(context.jobId);
+        await held;
+      },
+    });
+    // Closing waits for the killed blocking connection: this worker is closed by force (its job done or not).
+    onTestFinished(async () => {
+      finish();
+      await self.worker.close(true);
+      slow.disconnect();
+    });
+    await self.worker.waitUntilReady();
+    const { jobId } = await queues.enqueueReconcile(randomLabId(), 'command.start');
+    await waitFor('the worker to start the job', () => started.includes(jobId));
+    const clients = (await redis.client('LIST')) as string;
+    const blocking = clients
+      .split('\n')
+      .find((line) => line.includes(`:w:${selfName} `))
+      ?.match(/\bid=(\d+)/)?.[1];
+    expect(blocking).toBeDefined();
+    await redis.client('KILL', 'ID', blocking ?? '');
+    const queue = queues.queue(RECONCILE_QUEUE);
+    expect((await queue.getWorkers()).map((client) => client.rawname)).not.toContainEqual(
+      expect.stringContaining(`:w:${selfName}`),
+    );
+    // (A dead worker's job left by an earlier test may be released; this worker's own is not.)
+    expect(await self.releaseJobsOfDeadWorkers()).not.toContain(jobId);
+    expect(await (await queue.getJob(jobId))?.getState()).toBe('active');
+
+    // Another worker sees the same missing name; within the grace after Redis started it releases nothing.
+    const patient = createReconcileWorker({
+      connection: redis,
+      prefix,
+      redisStartGraceMs: 10 * 365 * 24 * 3_600_000,
+      onError: () => {},
+      process: async () => {},
+    });
+    workers.push(patient);
+    expect(await patient.releaseJobsOfDeadWorkers()).toEqual([]);
+    finish();
+    await waitFor('the job to complete', async () => (await queue.getJob(jobId))?.finishedOn !== undefined, 20_000);
+    expect(started).toEqual([jobId]);
   });
 
   it('on SIGTERM finishes the job in progress, takes no new one, and exits 0', async () => {

@@ -30,6 +30,11 @@ export interface WorkerTuning {
    * `releaseJobsOfDeadWorkers` can tell a dead worker's jobs (default: a random one).
    */
   workerName?: string;
+  /**
+   * For this long after Redis started, `releaseJobsOfDeadWorkers` releases nothing (default 30 000 ms): after a
+   * Redis restart every worker is reconnecting, and one whose named connection is not back yet is alive.
+   */
+  redisStartGraceMs?: number;
   /** How many times one job may be taken back from a dead worker before it fails (default 2). */
   maxStalledCount?: number;
   /** How many times one job may be started, counting delays and retries, before it fails (default 100). */
@@ -86,6 +91,12 @@ end
 if #released > 0 then redis.call('DEL', KEYS[3]) end
 return released
 `;
+
+/** How long the Redis server has been up (INFO server's uptime_in_seconds), in ms. */
+async function redisUptimeMs(client: { info(section: 'server'): Promise<string> }): Promise<number> {
+  const seconds = /uptime_in_seconds:(\d+)/.exec(await client.info('server'))?.[1];
+  return seconds === undefined ? Number.POSITIVE_INFINITY : Number(seconds) * 1000;
+}
 
 /** Errors that tell BullMQ what to do with a job, passed through as they are. */
 function isJobControlError(error: unknown): boolean {
@@ -176,9 +187,14 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
     const live = new Set(
       (await inspector.getWorkers()).map((client) => String(client.rawname ?? '').split(':w:')[1] ?? ''),
     );
-    // Unnamed workers (no processedBy) and live ones keep their jobs; their locks decide.
-    const orphaned = active.filter((job) => job.id && job.processedBy && !live.has(job.processedBy));
+    // Unnamed workers (no processedBy), live ones and this one (alive: it is running this) keep their jobs; their
+    // locks decide. A worker whose blocking connection is reconnecting is missing from the list for a moment.
+    const orphaned = active.filter(
+      (job) => job.id && job.processedBy && job.processedBy !== workerName && !live.has(job.processedBy),
+    );
     if (orphaned.length === 0) return [];
+    // Just after a Redis restart every connection is new: a worker not named yet is reconnecting, not dead.
+    if ((await redisUptimeMs(connection.client)) < (options.redisStartGraceMs ?? 30_000)) return [];
     const released = (await connection.client.eval(
       RELEASE_SCRIPT,
       3,
