@@ -44,6 +44,13 @@ export const RUNNER_PERMISSIONS: readonly RunnerPermission[] = [
     resource: 'pods',
     why: 'the one shared pod watch over every lab namespace',
   })),
+  {
+    scope: 'cluster',
+    verb: 'list',
+    group: core,
+    resource: 'nodes',
+    why: "the capacity check before a class: the nodes' allocatable pods, CPU and memory (read-only)",
+  },
   ...['get', 'create', 'patch'].map((verb) => ({
     scope: 'cluster' as const,
     verb,

@@ -15,6 +15,7 @@ import {
   type WorkerTuning,
 } from '@labbot/queue';
 import {
+  createCapacityReports,
   createClassHelpDesk,
   createClassProvisionSlots,
   createClassRoster,
@@ -84,6 +85,7 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     classes: {
       roster: createClassRoster({ redis }),
       provisions: createClassProvisionSlots({ redis }),
+      capacity: createCapacityReports({ redis }),
       helpDesk: createClassHelpDesk({ redis }),
       limits: options.classes?.limits ?? { maxLearners: 200, maxConcurrentProvisions: 12 },
       ...(options.classes?.adminRoles ? { adminRoles: options.classes.adminRoles } : {}),

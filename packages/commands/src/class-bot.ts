@@ -25,6 +25,7 @@ import {
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { LabQueues } from '@labbot/queue';
 import type {
+  CapacityReports,
   ClassHelpDesk,
   ClassProvisionSlots,
   ClassRecord,
@@ -34,6 +35,7 @@ import type {
   LabStore,
 } from '@labbot/store';
 import { type ClassSnapshot, classCsv, learnerRows, renderClassBoard, renderClassStatus } from './class-board.js';
+import { checkClassCapacity } from './class-capacity.js';
 import { Refusal } from './refusal.js';
 
 /** What the class side needs of the lab side (the lab bot owns lab threads and status messages). */
@@ -47,6 +49,8 @@ export interface ClassBotOptions {
   roster: ClassRoster;
   /** The class's provision slots (the runner takes them); a joiner behind a full class is told their place. */
   provisions?: Pick<ClassProvisionSlots, 'counts' | 'forget' | 'isWaiting'>;
+  /** The cluster's room (published by a runner): a class that cannot fit is refused; not checked without it. */
+  capacity?: Pick<CapacityReports, 'latest'>;
   /** Raised hands (Need help / `/lab help-me`, Take / Done); help requests are refused without it. */
   helpDesk?: ClassHelpDesk;
   queues: LabQueues;
@@ -272,6 +276,10 @@ export function createClassBot(options: ClassBotOptions) {
         `A class may set up at most ${provisionCeiling} labs at once here (you asked for ${command.maxConcurrentProvisions}).`,
       );
     }
+    const maxLearners = command.maxLearners ?? ceiling;
+    const capacityNote = options.capacity
+      ? await checkClassCapacity({ reports: options.capacity, clock, logger: options.logger }, lesson.id, maxLearners)
+      : '';
     const channelThreadId = channelThreadIdOf(conversation);
     const classId = newClassId();
     let holder = await roster.claimChannel(channelThreadId, classId);
@@ -288,7 +296,6 @@ export function createClassBot(options: ClassBotOptions) {
     }
     const now = clock().toISOString();
     const ttlMinutes = command.ttlMinutes ?? Math.min(lesson.spec.limits.ttlMinutes, options.limits.labTtlMinutes);
-    const maxLearners = command.maxLearners ?? ceiling;
     await store.createClass(
       {
         classId,
@@ -311,7 +318,7 @@ export function createClassBot(options: ClassBotOptions) {
     await refreshBoard(classId);
     await respond.reply(
       text(
-        `Class ${classId} of ${lesson.spec.title} started: the class message with a Join button is in this channel. Up to ${maxLearners} learners, labs live ${ttlMinutes} min. /lab class status to see everyone, /lab class end to finish.`,
+        `Class ${classId} of ${lesson.spec.title} started: the class message with a Join button is in this channel. Up to ${maxLearners} learners, labs live ${ttlMinutes} min. /lab class status to see everyone, /lab class end to finish.${capacityNote ? ` ⚠️ ${capacityNote}` : ''}`,
       ),
       { ephemeral: true },
     );

@@ -61,6 +61,7 @@ export interface LabBotOptions {
   classes?: {
     roster: ClassRoster;
     provisions?: ClassBotOptions['provisions'];
+    capacity?: ClassBotOptions['capacity'];
     helpDesk?: ClassBotOptions['helpDesk'];
     limits: ClassLimits;
     adminRoles?: readonly string[];
@@ -271,6 +272,7 @@ export function createLabBot(options: LabBotOptions) {
       store,
       roster: classOptions.roster,
       ...(classOptions.provisions ? { provisions: classOptions.provisions } : {}),
+      ...(classOptions.capacity ? { capacity: classOptions.capacity } : {}),
       ...(classOptions.helpDesk ? { helpDesk: classOptions.helpDesk } : {}),
       queues,
       lessons,

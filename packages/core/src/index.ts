@@ -1,3 +1,4 @@
+export * from './capacity.js';
 export * from './class.js';
 export * from './commands.js';
 export * from './create-deployment.js';

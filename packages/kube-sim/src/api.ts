@@ -52,6 +52,20 @@ export class KubeApi {
     return `10.96.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
   };
 
+  /** The node with the fewest pods: the simulator's scheduler spreads pods over its nodes (it refuses none). */
+  private placePod(): string {
+    const nodes = this.store.listRaw(resourceByKind('Node')).map((node) => node.metadata.name ?? '');
+    if (nodes.length <= 1) return nodes[0] ?? 'sim-node-1';
+    const counts = new Map(nodes.map((name) => [name, 0]));
+    for (const pod of this.store.listRaw(resourceByKind('Pod'))) {
+      const name = pod.spec?.nodeName;
+      if (typeof name === 'string' && counts.has(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    let best = nodes[0] ?? 'sim-node-1';
+    for (const name of nodes) if ((counts.get(name) ?? 0) < (counts.get(best) ?? 0)) best = name;
+    return best;
+  }
+
   private checkNamespace(resource: ResourceType, namespace: string | undefined, name: string): void {
     if (!resource.namespaced) return;
     if (!namespace)
@@ -108,7 +122,7 @@ export class KubeApi {
     applyDefaults(resource, object, this.allocateClusterIp);
     if (resource.plural === 'pods') {
       object.status = { phase: 'Pending', qosClass: 'BestEffort' };
-      if (object.spec) object.spec.nodeName ??= 'sim-node-1';
+      if (object.spec) object.spec.nodeName ??= this.placePod();
     } else if (
       statusResources.has(resource.plural) &&
       resource.plural !== 'namespaces' &&

@@ -1,3 +1,4 @@
+export { type CapacityReports, createCapacityReports } from './capacity-report.js';
 export { type ClassHelpDesk, createClassHelpDesk, type HelpRequest } from './class-help.js';
 export { type ClassProvisionSlots, createClassProvisionSlots } from './class-provisions.js';
 export type { ClassRecord } from './class-record.js';
