@@ -36,6 +36,7 @@ import type {
 } from '@labbot/store';
 import { type ClassSnapshot, classCsv, learnerRows, renderClassBoard, renderClassStatus } from './class-board.js';
 import { checkClassCapacity } from './class-capacity.js';
+import { createSelfExtension, extensionLimitOf, utcTime } from './class-extend.js';
 import { Refusal } from './refusal.js';
 
 /** What the class side needs of the lab side (the lab bot owns lab threads and status messages). */
@@ -276,6 +277,12 @@ export function createClassBot(options: ClassBotOptions) {
         `A class may set up at most ${provisionCeiling} labs at once here (you asked for ${command.maxConcurrentProvisions}).`,
       );
     }
+    const extensionCeiling = options.classLimits.maxExtensionMinutes ?? 120;
+    if (command.selfExtendMinutes !== undefined && command.selfExtendMinutes > extensionCeiling) {
+      throw new Refusal(
+        `Labs may get at most ${extensionCeiling} extra minutes here, so self-extend may be at most ${extensionCeiling} (you asked for ${command.selfExtendMinutes}).`,
+      );
+    }
     const maxLearners = command.maxLearners ?? ceiling;
     const capacityNote = options.capacity
       ? await checkClassCapacity({ reports: options.capacity, clock, logger: options.logger }, lesson.id, maxLearners)
@@ -307,6 +314,7 @@ export function createClassBot(options: ClassBotOptions) {
         ttlMinutes,
         maxLearners,
         maxConcurrentProvisions: command.maxConcurrentProvisions ?? provisionCeiling,
+        ...(command.selfExtendMinutes ? { selfExtendMinutes: command.selfExtendMinutes } : {}),
         channelThreadId,
         createdAt: now,
         updatedAt: now,
@@ -318,7 +326,7 @@ export function createClassBot(options: ClassBotOptions) {
     await refreshBoard(classId);
     await respond.reply(
       text(
-        `Class ${classId} of ${lesson.spec.title} started: the class message with a Join button is in this channel. Up to ${maxLearners} learners, labs live ${ttlMinutes} min. /lab class status to see everyone, /lab class end to finish.${capacityNote ? ` ⚠️ ${capacityNote}` : ''}`,
+        `Class ${classId} of ${lesson.spec.title} started: the class message with a Join button is in this channel. Up to ${maxLearners} learners, labs live ${ttlMinutes} min. ${command.selfExtendMinutes ? ` Learners may extend their own lab by ${command.selfExtendMinutes} min at a time from its expiry warning.` : ''} /lab class status to see everyone, /lab class end to finish.${capacityNote ? ` ⚠️ ${capacityNote}` : ''}`,
       ),
       { ephemeral: true },
     );
@@ -718,7 +726,7 @@ export function createClassBot(options: ClassBotOptions) {
     for (const member of members) {
       const lab = await store.get(member.labId);
       if (lab?.classId !== klass.classId || lab.desired.state !== 'running') continue;
-      const limit = Date.parse(member.joinedAt) + (ttl + ceiling) * 60_000;
+      const limit = extensionLimitOf(member.joinedAt, ttl, ceiling);
       const wanted = Date.parse(lab.expiresAt) + command.minutes * 60_000;
       const until = Math.min(wanted, limit);
       if (until < wanted) atLimit.push(member.userId);
@@ -745,7 +753,7 @@ export function createClassBot(options: ClassBotOptions) {
             blocks: [
               {
                 kind: 'text',
-                text: `⏰ <@${actor.userId}> gave your lab more time: it now ends in ${minutesLeft} min (${new Date(until).toISOString().slice(11, 16)} UTC).`,
+                text: `⏰ <@${actor.userId}> gave your lab more time: it now ends in ${minutesLeft} min (${utcTime(until)}).`,
               },
             ],
           },
@@ -762,6 +770,15 @@ export function createClassBot(options: ClassBotOptions) {
       { ephemeral: true },
     );
   }
+
+  const selfExtension = createSelfExtension({
+    store,
+    roster,
+    queues,
+    ceilingMinutes: options.classLimits.maxExtensionMinutes ?? 120,
+    defaultTtlMinutes: options.limits.labTtlMinutes,
+    clock,
+  });
 
   const exportCsv = (klass: ClassRecord) => classExportCsv(sources, klass);
 
@@ -839,6 +856,10 @@ export function createClassBot(options: ClassBotOptions) {
       if (!lab) throw new Refusal('That lab no longer exists.');
       await raiseHand(lab, incoming.actor, undefined, incoming.respond);
     },
+    /** The buttons of a lab's expiry warning (Extend, when its class lets learners extend their own labs). */
+    expiryWarningButtons: selfExtension.warningButtons,
+    /** A learner pressed Extend on their lab's expiry warning. */
+    selfExtend: selfExtension.press,
     /** A learner of the class moved (a LabEvent, a check): redraw the board soon. */
     touchBoard,
     /**

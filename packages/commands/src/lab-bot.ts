@@ -538,6 +538,7 @@ export function createLabBot(options: LabBotOptions) {
     onAction: (incoming) =>
       guarded(incoming.respond, { userId: incoming.actor.userId, action: incoming.action }, async () => {
         if (incoming.action === 'join') return classesOrRefuse().join(incoming.target, incoming);
+        if (incoming.action === 'extend') return classesOrRefuse().selfExtend(incoming.target, incoming);
         if (incoming.action === 'help' || incoming.action === 'take' || incoming.action === 'done')
           return classesOrRefuse().helpAction(incoming.action, incoming.target, incoming);
         const lab = await store.get(incoming.target);
@@ -571,6 +572,7 @@ export function createLabBot(options: LabBotOptions) {
     await showStatus(record, note);
     if (event.type === 'lab.expiry-warning') {
       const minutes = Math.max(1, Math.round((Date.parse(event.expiresAt) - clock().getTime()) / 60_000));
+      const buttons = (await classes?.expiryWarningButtons(record)) ?? [];
       await queues.enqueueOutbox(platformOfThread(record.threadId) ?? record.owner.platform, {
         threadId: record.threadId,
         key: 'expiry-warning',
@@ -580,9 +582,10 @@ export function createLabBot(options: LabBotOptions) {
           blocks: [
             {
               kind: 'text',
-              text: `⏰ <@${record.owner.userId}> this lab expires in about ${minutes} min and will be torn down. Finish up, or /lab reset later for a fresh one.`,
+              text: `⏰ <@${record.owner.userId}> this lab expires in about ${minutes} min and will be torn down. ${buttons.length ? 'Press Extend for more time, or finish up.' : 'Finish up, or /lab reset later for a fresh one.'}`,
             },
           ],
+          ...(buttons.length ? { buttons } : {}),
         },
       });
     }

@@ -42,11 +42,19 @@ export function createCapacityReporter(options: CapacityReporterOptions) {
     await options.reports.publish(report);
     return report;
   }
-  const publishLogged = () =>
-    publish().then(
-      () => undefined,
-      (error: unknown) => options.logger.warn({ err: error }, 'could not publish the cluster capacity'),
-    );
+  let inFlight: Promise<void> | undefined;
+  // One report at a time: a slow cluster must not pile up list calls.
+  const publishLogged = () => {
+    inFlight ??= publish()
+      .then(
+        () => undefined,
+        (error: unknown) => options.logger.warn({ err: error }, 'could not publish the cluster capacity'),
+      )
+      .finally(() => {
+        inFlight = undefined;
+      });
+    return inFlight;
+  };
   const intervalMs = options.intervalMs ?? 15_000;
   let timer: NodeJS.Timeout | undefined;
   return {
