@@ -77,7 +77,7 @@ export const RUNNER_PERMISSIONS: readonly RunnerPermission[] = [
       [core, 'secrets', ['get', 'create', 'patch']],
       [core, 'resourcequotas', ['get', 'create', 'patch']],
       [core, 'limitranges', ['get', 'create', 'patch']],
-      ['apps', 'deployments', ['get', 'list', 'watch', 'create', 'patch']],
+      ['apps', 'deployments', ['get', 'list', 'watch', 'create', 'patch', 'delete']],
       ['apps', 'deployments/scale', ['get', 'patch']],
       ['apps', 'replicasets', ['get', 'list', 'watch']],
       ['networking.k8s.io', 'networkpolicies', ['get', 'create', 'patch']],

@@ -20,6 +20,7 @@ import {
   createClassProvisionSlots,
   createClassRoster,
   createRateLimiter,
+  createWarmPoolStore,
   type LabStore,
   type RateLimitRule,
 } from '@labbot/store';
@@ -86,6 +87,7 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
       roster: createClassRoster({ redis }),
       provisions: createClassProvisionSlots({ redis }),
       capacity: createCapacityReports({ redis }),
+      warmPool: createWarmPoolStore({ redis }),
       helpDesk: createClassHelpDesk({ redis }),
       limits: options.classes?.limits ?? { maxLearners: 200, maxConcurrentProvisions: 12 },
       ...(options.classes?.adminRoles ? { adminRoles: options.classes.adminRoles } : {}),

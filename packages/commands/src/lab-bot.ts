@@ -62,6 +62,7 @@ export interface LabBotOptions {
     roster: ClassRoster;
     provisions?: ClassBotOptions['provisions'];
     capacity?: ClassBotOptions['capacity'];
+    warmPool?: ClassBotOptions['warmPool'];
     helpDesk?: ClassBotOptions['helpDesk'];
     limits: ClassLimits;
     adminRoles?: readonly string[];
@@ -273,6 +274,7 @@ export function createLabBot(options: LabBotOptions) {
       roster: classOptions.roster,
       ...(classOptions.provisions ? { provisions: classOptions.provisions } : {}),
       ...(classOptions.capacity ? { capacity: classOptions.capacity } : {}),
+      ...(classOptions.warmPool ? { warmPool: classOptions.warmPool } : {}),
       ...(classOptions.helpDesk ? { helpDesk: classOptions.helpDesk } : {}),
       queues,
       lessons,

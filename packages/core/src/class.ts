@@ -43,6 +43,8 @@ export const ClassCommandSchema = z.discriminatedUnion('kind', [
       .min(CLASS_CONCURRENT_PROVISIONS.min)
       .max(CLASS_CONCURRENT_PROVISIONS.max)
       .optional(),
+    /** Labs prepared before learners arrive (a warm pool), handed over on Join and refilled up to the class size. */
+    warmLabs: z.number().int().min(1).max(CLASS_MAX_LEARNERS.max).optional(),
     /** Minutes a learner adds to their own lab per press of Extend (within the operator's extension ceiling). */
     selfExtendMinutes: z.number().int().min(1).max(CLASS_TTL_MINUTES.max).optional(),
   }),
@@ -69,7 +71,7 @@ export type ClassCommand = z.infer<typeof ClassCommandSchema>;
 export type ClassCommandParseResult = { ok: true; command: ClassCommand } | { ok: false; error: string };
 
 const CLASS_USAGE =
-  'start <lesson> [variant] [ttl] [max] [at-once=N] [self-extend=MIN], join, status, say, take, done, extend, end, export';
+  'start <lesson> [variant] [ttl] [max] [at-once=N] [self-extend=MIN] [warm=N], join, status, say, take, done, extend, end, export';
 
 function fail(error: string): ClassCommandParseResult {
   return { ok: false, error };
@@ -101,6 +103,13 @@ function parseStart(args: string[]): ClassCommandParseResult {
       const value = numberArgument(atOnce[1] ?? '', 'labs set up at once (at-once)', CLASS_CONCURRENT_PROVISIONS);
       if (typeof value === 'string') return fail(value);
       command.maxConcurrentProvisions = value;
+      continue;
+    }
+    const warm = /^warm=(.*)$/i.exec(word);
+    if (warm) {
+      const value = numberArgument(warm[1] ?? '', 'warm labs (warm)', { min: 1, max: CLASS_MAX_LEARNERS.max });
+      if (typeof value === 'string') return fail(value);
+      command.warmLabs = value;
       continue;
     }
     const selfExtend = /^self-extend=(.*)$/i.exec(word);

@@ -9,3 +9,4 @@ export * from './kubectl.js';
 export * from './lab.js';
 export * from './lab-machine.js';
 export * from './permissions.js';
+export * from './warm-pool.js';

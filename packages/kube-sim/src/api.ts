@@ -193,6 +193,7 @@ export class KubeApi {
     if (context.user && !subresource) this.rbac.admitWrite(context.user, resource, namespace, next);
     const warnings = subresource === 'status' ? [] : this.admit(resource, next, false);
     if (resource.plural === 'pods' && subresource !== 'status') checkImmutablePod(resource, current, next);
+    if (!subresource && resource.group === 'apps') checkImmutableSelector(resource, current, next);
     if (appliedFields) next.metadata.managedFields = appliedFields;
     else recordUpdate(current, next, context.manager, groupVersionOf(resource), subresource);
     if (context.dryRun) return { object: next, warnings };
@@ -398,6 +399,38 @@ function scaleOf(object: KubeObject): KubeObject {
       selector: selectorToString(object.spec?.selector),
     },
   };
+}
+
+/** A selector with its keys sorted, so two equal selectors compare equal however they were written. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (!isObject(value)) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, canonical(value[key])]),
+  );
+}
+
+/** apps/v1 workloads: `spec.selector` may not change once created (the real API server answers 422). */
+function checkImmutableSelector(resource: ResourceType, current: KubeObject, next: KubeObject): void {
+  const before = JSON.stringify(canonical(current.spec?.selector ?? null));
+  const after = JSON.stringify(canonical(next.spec?.selector ?? null));
+  if (before === after) return;
+  const name = current.metadata.name ?? '';
+  throw new ApiError(
+    422,
+    'Invalid',
+    `${resource.kind}.${resource.group} "${name}" is invalid: spec.selector: Invalid value: ${after}: field is immutable`,
+    {
+      name,
+      group: resource.group,
+      kind: resource.plural,
+      causes: [
+        { reason: 'FieldValueInvalid', message: `Invalid value: ${after}: field is immutable`, field: 'spec.selector' },
+      ],
+    },
+  );
 }
 
 function checkImmutablePod(resource: ResourceType, current: KubeObject, next: KubeObject): void {

@@ -11,3 +11,4 @@ export {
 } from './class-roster.js';
 export { createLabStore, type LabStore } from './lab-store.js';
 export { createRateLimiter, type RateLimiter, type RateLimitRule } from './rate-limiter.js';
+export { createWarmPoolStore, type WarmPoolStore } from './warm-pool.js';
