@@ -49,7 +49,7 @@ export function createSelfExtension(options: SelfExtensionOptions) {
     async press(labId: string, incoming: IncomingAction): Promise<void> {
       const { actor, respond } = incoming;
       const lab = await store.get(labId);
-      if (!lab || lab.desired.state !== 'running') throw new Refusal('That lab is no longer running.');
+      if (lab?.desired.state !== 'running') throw new Refusal('That lab is no longer running.');
       if (!sameOwner(lab.owner, actor))
         throw new Refusal(`Only <@${lab.owner.userId}> can extend this lab: it is theirs.`);
       const klass = await classOf(lab);
