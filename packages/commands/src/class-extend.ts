@@ -104,5 +104,3 @@ export function createSelfExtension(options: SelfExtensionOptions) {
     },
   };
 }
-
-export type SelfExtension = ReturnType<typeof createSelfExtension>;

@@ -111,5 +111,3 @@ export function createWarmPool(options: WarmPoolOptions) {
     },
   };
 }
-
-export type WarmPool = ReturnType<typeof createWarmPool>;
