@@ -334,7 +334,7 @@ export function createClassBot(options: ClassBotOptions) {
     const warmed = warm && started ? await warm.fill(started) : 0;
     await respond.reply(
       text(
-        `${warmed ? `${warmed} warm labs are being prepared for the first learners. ` : ''}Class ${classId} of ${lesson.spec.title} started: the class message with a Join button is in this channel. Up to ${maxLearners} learners, labs live ${ttlMinutes} min. ${command.selfExtendMinutes ? ` Learners may extend their own lab by ${command.selfExtendMinutes} min at a time from its expiry warning.` : ''} /lab class status to see everyone, /lab class end to finish.${capacityNote ? ` ⚠️ ${capacityNote}` : ''}`,
+        `${warmed ? `${warmed} warm labs are being prepared for the first learners. ` : ''}Class ${classId} of ${lesson.spec.title} started: the class message with a Join button is in this channel. Up to ${maxLearners} learners, labs live ${ttlMinutes} min. ${command.selfExtendMinutes ? `Learners may extend their own lab by ${command.selfExtendMinutes} min at a time from its expiry warning. ` : ''}/lab class status to see everyone, /lab class end to finish.${capacityNote ? ` ⚠️ ${capacityNote}` : ''}`,
       ),
       { ephemeral: true },
     );

@@ -78,19 +78,27 @@ export function createWarmPool(options: WarmPoolOptions) {
       );
     },
     /**
-     * Takes one warm lab for a joining learner: out of the pool (atomic), its record removed so nothing of it
-     * (owner, thread, labels) follows the learner; the learner's own lab then moves into its namespace.
+     * Takes one ready warm lab for a joining learner: out of the pool (atomic), its record removed so nothing of
+     * it (owner, thread, labels) follows the learner; the learner's own lab then moves into its namespace. None
+     * ready: the learner takes the cold path.
      */
     async claim(klass: ClassRecord): Promise<WarmHandover | undefined> {
-      for (;;) {
+      // At most one look at each warm lab now in the pool.
+      for (let left = (await pool.list(klass.classId)).length; left > 0; left--) {
         const warmLabId = await pool.claim(klass.classId);
         if (!warmLabId) return undefined;
         const warm = await store.get(warmLabId);
-        // Stopped or gone (expired, torn down): not a lab to hand over; try the next one.
+        // Stopped or gone (expired, torn down): not a lab to hand over, and not one to keep.
         if (warm?.desired.state !== 'running' || warm.observed.phase === 'failed') continue;
+        if (warm.observed.phase !== 'ready') {
+          // Still being prepared (its reconcile may be running): back into the pool, for a later join.
+          await pool.add(klass.classId, warmLabId);
+          continue;
+        }
         await store.delete(warmLabId, { actor: 'warm-pool' });
         return { warmLabId, namespace: warm.namespace, containerOutput: warm.observed.containerOutput };
       }
+      return undefined;
     },
     /** Class end: every unclaimed warm lab is torn down. */
     async drain(klass: ClassRecord, actor: string): Promise<number> {
