@@ -12,6 +12,21 @@ const group = (subcommand: string, options: { name: string; type: number; value:
 ];
 
 describe('the /lab class options as command text', () => {
+  it('a class with a warm pool and self-extension', () => {
+    const text = commandText(
+      group('start', [
+        { name: 'warm', type: ApplicationCommandOptionType.Integer, value: 5 },
+        { name: 'self-extend', type: ApplicationCommandOptionType.Integer, value: 15 },
+        { name: 'lesson', type: ApplicationCommandOptionType.String, value: 'intro' },
+      ]),
+    );
+    expect(text).toBe('class start intro self-extend=15 warm=5');
+    expect(parseLabCommand(text)).toEqual({
+      ok: true,
+      command: { kind: 'class-start', lessonId: 'intro', selfExtendMinutes: 15, warmLabs: 5 },
+    });
+  });
+
   it('a class that sets up 3 labs at a time', () => {
     const text = commandText(
       group('start', [

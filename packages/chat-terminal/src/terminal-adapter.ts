@@ -9,6 +9,8 @@ import {
   type ChatHandlers,
   type ChatMessage,
   type Conversation,
+  decodeButtonId,
+  encodeButtonId,
   encodeThreadId,
   type IncomingDocument,
   messageToPlainText,
@@ -63,6 +65,8 @@ export class TerminalChatAdapter implements ChatAdapter {
   private readline: Interface | undefined;
   private readonly threads = new Map<string, Thread>();
   private readonly channel: string[] = [];
+  /** The buttons shown so far, newest last: `/press <label>` presses the newest with that label. */
+  private buttons: { label: string; id: string; threadId: string }[] = [];
   private nextThread = 1;
   private nextMessage = 1;
   /** Ids of this session's threads and messages differ from those of earlier sessions. */
@@ -106,7 +110,8 @@ export class TerminalChatAdapter implements ChatAdapter {
 
   /**
    * Runs one typed line as `userId` (the local user unless given): `/lab <command>`. A line
-   * `as ann: /lab class join` plays another learner (to try a whole class on one machine).
+   * `as ann: /lab class join` plays another learner (to try a whole class on one machine). `/press <label>`
+   * presses the newest button with that label (the terminal's Join, Extend, Need help...).
    */
   async handleLine(line: string, userId = this.userId): Promise<void> {
     if (this.pasting) return this.pasteLine(line);
@@ -114,6 +119,11 @@ export class TerminalChatAdapter implements ChatAdapter {
     if (playing) return this.handleLine(playing[2] ?? '', playing[1]);
     const trimmed = line.trim();
     if (trimmed === '' || !this.handlers) return this.prompt();
+    const press = /^\/press\s+(.+)$/i.exec(trimmed);
+    if (press) {
+      await this.press(press[1]?.trim() ?? '', userId);
+      return this.prompt();
+    }
     if (!/^\/lab(\s|$)/.test(trimmed)) {
       this.say(`Commands start with /lab, e.g. /lab start docker-vs-kubernetes (try /lab help).`);
       return this.prompt();
@@ -176,6 +186,41 @@ export class TerminalChatAdapter implements ChatAdapter {
     }
   }
 
+  /** A button press, as Discord and Slack deliver one: its id decoded (and validated) like theirs. */
+  private async press(label: string, userId: string): Promise<void> {
+    if (!this.handlers) return;
+    const shown = this.buttons.findLast((button) => button.label.toLowerCase() === label.toLowerCase());
+    const decoded = shown ? decodeButtonId(shown.id) : undefined;
+    if (!shown || !decoded) {
+      this.say(`✖ There is no [${label.slice(0, 40)}] button to press.`);
+      return;
+    }
+    try {
+      await this.handlers.onAction({
+        actor: {
+          platform: 'local',
+          workspaceId: WORKSPACE,
+          userId,
+          roles: userId === this.userId ? (this.options.roles ?? []) : [],
+        },
+        action: decoded.action,
+        target: decoded.target,
+        conversation: { platform: 'local', workspaceId: WORKSPACE, channelId: CHANNEL, threadId: shown.threadId },
+        respond: this.responder(),
+      });
+    } catch {
+      this.say(GENERIC_USER_MESSAGE);
+    }
+  }
+
+  /** Remembers a message's buttons so `/press` can find them. */
+  private keepButtons(threadId: string, message: ChatMessage): void {
+    for (const button of message.buttons ?? []) {
+      this.buttons.push({ label: button.label, id: encodeButtonId(button), threadId });
+    }
+    if (this.buttons.length > 1000) this.buttons = this.buttons.slice(-500);
+  }
+
   private async dispatch(text: string, userId: string, document?: IncomingDocument): Promise<void> {
     if (!this.handlers) return;
     const conversation: Conversation = { platform: 'local', workspaceId: WORKSPACE, channelId: CHANNEL };
@@ -204,6 +249,7 @@ export class TerminalChatAdapter implements ChatAdapter {
     const id = `${this.session}-${this.nextMessage++}`;
     const shown = { id, text: this.render(message) };
     thread.messages.push(shown);
+    this.keepButtons(threadId, message);
     this.show(thread, shown, false);
     return id;
   }
@@ -216,6 +262,7 @@ export class TerminalChatAdapter implements ChatAdapter {
       shown = { id: messageId, text: '' };
       thread.messages.push(shown);
     }
+    this.keepButtons(threadId, message);
     const text = this.render(message);
     if (text === shown.text) return;
     shown.text = text;

@@ -15,12 +15,22 @@ export const MessageBlockSchema = z.discriminatedUnion('kind', [
 export type MessageBlock = z.infer<typeof MessageBlockSchema>;
 
 /** What a button does when pressed; the payload names the lab or class it acts on. */
-export const ButtonActionSchema = z.enum(['check', 'status', 'reset', 'stop', 'join', 'help', 'take', 'done']);
+export const ButtonActionSchema = z.enum([
+  'check',
+  'status',
+  'reset',
+  'stop',
+  'join',
+  'help',
+  'take',
+  'done',
+  'extend',
+]);
 export type ButtonAction = z.infer<typeof ButtonActionSchema>;
 
 export const ChatButtonSchema = z.object({
   action: ButtonActionSchema,
-  /** The lab id (check/status/reset/stop, and a raised hand's help/take/done) or class id (join) the button acts on. */
+  /** The lab id (check/status/reset/stop/extend, and a raised hand's help/take/done) or class id (join) the button acts on. */
   target: z.string().regex(/^[a-z0-9-]{1,64}$/),
   label: z.string().min(1).max(80),
   style: z.enum(['primary', 'secondary', 'danger']).default('secondary'),

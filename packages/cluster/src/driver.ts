@@ -116,6 +116,15 @@ export interface ProvisionNamespaceOptions extends Omit<NamespaceObjectsOptions,
   owner: LabOwner | string;
 }
 
+/** The API server refused to change a workload's selector (it is immutable once created). */
+function isImmutableSelector(error: unknown): boolean {
+  return (
+    error instanceof LabbotError &&
+    error.context['httpStatus'] === 422 &&
+    /spec\.selector.*field is immutable/.test(error.message)
+  );
+}
+
 /** The owner label value: core's owner key for a LabOwner; a 12-hex owner key as is; anything else hashed. */
 export function ownerLabelValue(owner: LabOwner | string): string {
   if (typeof owner !== 'string') return ownerKeyFor(owner);
@@ -330,7 +339,22 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
           context: { namespace: deployment.namespace, labId: deployment.labId },
         });
       }
-      const applied = await apply(hardened, model);
+      let applied: Awaited<ReturnType<typeof apply>>;
+      try {
+        applied = await apply(hardened, model);
+      } catch (error) {
+        if (!isImmutableSelector(error)) throw error;
+        // The namespace holds another lab's Deployment (a warm lab handed to a learner): its selector names that
+        // lab and cannot change, so it is replaced; its ReplicaSets and pods go with it (background deletion).
+        const name = hardened.metadata?.name ?? '';
+        const namespace = deployment.namespace;
+        await call(
+          'replace the deployment of another lab',
+          () => apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' }),
+          namespace,
+        );
+        applied = await apply(hardened, model);
+      }
       logger?.info(
         { namespace: deployment.namespace, labId: deployment.labId, deployment: hardened.metadata?.name },
         'lab deployment applied',

@@ -10,6 +10,7 @@ import {
   MANAGED_BY_VALUE,
   OWNER_LABEL,
   toLabelValue,
+  WARM_LABEL,
 } from './labels.js';
 import { RUNNER_ROLE_BINDING } from './permissions.js';
 import { cpuToMillicores, formatCpu, formatMemory, memoryToBytes } from './quantity.js';
@@ -38,6 +39,8 @@ export interface ProvisionNamespaceOptions {
   ownerKey: string;
   lessonId: string;
   classId?: string | undefined;
+  /** A warm lab (prepared before a learner joins): its namespace carries the warm label of its class. */
+  warm?: boolean | undefined;
   expiresAt: Date | string;
   limits: LabLimits;
 }
@@ -143,6 +146,7 @@ export function buildNamespaceObjects(
         [OWNER_LABEL]: toLabelValue(options.ownerKey),
         [LESSON_LABEL]: toLabelValue(options.lessonId),
         ...(options.classId ? { [CLASS_LABEL]: toLabelValue(options.classId) } : {}),
+        ...(options.warm && options.classId ? { [WARM_LABEL]: toLabelValue(options.classId) } : {}),
         'pod-security.kubernetes.io/enforce': 'restricted',
         'pod-security.kubernetes.io/enforce-version': 'latest',
         'pod-security.kubernetes.io/warn': 'restricted',

@@ -1,5 +1,5 @@
+export { type ClusterRoom, labRequests, readClusterRoom } from './capacity.js';
 export * from './cluster-errors.js';
-
 export * from './driver.js';
 export { learnerUsername } from './guard-rails.js';
 export { loadKubeConfig } from './kubeconfig.js';

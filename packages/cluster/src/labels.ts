@@ -7,6 +7,8 @@ export const LAB_LABEL = 'labbot.dev/lab';
 export const OWNER_LABEL = 'labbot.dev/owner';
 export const LESSON_LABEL = 'labbot.dev/lesson';
 export const CLASS_LABEL = 'labbot.dev/class';
+/** On a warm lab's namespace: prepared for the class named here, owned by nobody until a learner joins. */
+export const WARM_LABEL = 'labbot.dev/warm';
 export const EXPIRES_AT_ANNOTATION = 'labbot.dev/expires-at';
 /** The label selector of everything labbot manages. */
 export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;

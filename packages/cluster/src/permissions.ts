@@ -44,6 +44,13 @@ export const RUNNER_PERMISSIONS: readonly RunnerPermission[] = [
     resource: 'pods',
     why: 'the one shared pod watch over every lab namespace',
   })),
+  {
+    scope: 'cluster',
+    verb: 'list',
+    group: core,
+    resource: 'nodes',
+    why: "the capacity check before a class: the nodes' allocatable pods, CPU and memory (read-only)",
+  },
   ...['get', 'create', 'patch'].map((verb) => ({
     scope: 'cluster' as const,
     verb,
@@ -70,7 +77,7 @@ export const RUNNER_PERMISSIONS: readonly RunnerPermission[] = [
       [core, 'secrets', ['get', 'create', 'patch']],
       [core, 'resourcequotas', ['get', 'create', 'patch']],
       [core, 'limitranges', ['get', 'create', 'patch']],
-      ['apps', 'deployments', ['get', 'list', 'watch', 'create', 'patch']],
+      ['apps', 'deployments', ['get', 'list', 'watch', 'create', 'patch', 'delete']],
       ['apps', 'deployments/scale', ['get', 'patch']],
       ['apps', 'replicasets', ['get', 'list', 'watch']],
       ['networking.k8s.io', 'networkpolicies', ['get', 'create', 'patch']],

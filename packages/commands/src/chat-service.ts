@@ -15,10 +15,12 @@ import {
   type WorkerTuning,
 } from '@labbot/queue';
 import {
+  createCapacityReports,
   createClassHelpDesk,
   createClassProvisionSlots,
   createClassRoster,
   createRateLimiter,
+  createWarmPoolStore,
   type LabStore,
   type RateLimitRule,
 } from '@labbot/store';
@@ -84,6 +86,8 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     classes: {
       roster: createClassRoster({ redis }),
       provisions: createClassProvisionSlots({ redis }),
+      capacity: createCapacityReports({ redis }),
+      warmPool: createWarmPoolStore({ redis }),
       helpDesk: createClassHelpDesk({ redis }),
       limits: options.classes?.limits ?? { maxLearners: 200, maxConcurrentProvisions: 12 },
       ...(options.classes?.adminRoles ? { adminRoles: options.classes.adminRoles } : {}),

@@ -25,6 +25,7 @@ import {
 import { evaluateChecks, type LessonCatalog } from '@labbot/lessons';
 import type { LabQueues } from '@labbot/queue';
 import type {
+  CapacityReports,
   ClassHelpDesk,
   ClassProvisionSlots,
   ClassRecord,
@@ -32,9 +33,13 @@ import type {
   FinalResult,
   HelpRequest,
   LabStore,
+  WarmPoolStore,
 } from '@labbot/store';
 import { type ClassSnapshot, classCsv, learnerRows, renderClassBoard, renderClassStatus } from './class-board.js';
+import { checkClassCapacity } from './class-capacity.js';
+import { createSelfExtension, extensionLimitOf, utcTime } from './class-extend.js';
 import { Refusal } from './refusal.js';
+import { createWarmPool } from './warm-pool.js';
 
 /** What the class side needs of the lab side (the lab bot owns lab threads and status messages). */
 export interface ClassLabHooks {
@@ -47,6 +52,10 @@ export interface ClassBotOptions {
   roster: ClassRoster;
   /** The class's provision slots (the runner takes them); a joiner behind a full class is told their place. */
   provisions?: Pick<ClassProvisionSlots, 'counts' | 'forget' | 'isWaiting'>;
+  /** Warm labs of classes started with `warm=N` (prepared before learners join); no warm pools without it. */
+  warmPool?: WarmPoolStore;
+  /** The cluster's room (published by a runner): a class that cannot fit is refused; not checked without it. */
+  capacity?: Pick<CapacityReports, 'latest'>;
   /** Raised hands (Need help / `/lab help-me`, Take / Done); help requests are refused without it. */
   helpDesk?: ClassHelpDesk;
   queues: LabQueues;
@@ -272,6 +281,17 @@ export function createClassBot(options: ClassBotOptions) {
         `A class may set up at most ${provisionCeiling} labs at once here (you asked for ${command.maxConcurrentProvisions}).`,
       );
     }
+    const extensionCeiling = options.classLimits.maxExtensionMinutes ?? 120;
+    if (command.warmLabs !== undefined && !warm) throw new Refusal('Warm labs are not set up on this labbot.');
+    if (command.selfExtendMinutes !== undefined && command.selfExtendMinutes > extensionCeiling) {
+      throw new Refusal(
+        `Labs may get at most ${extensionCeiling} extra minutes here, so self-extend may be at most ${extensionCeiling} (you asked for ${command.selfExtendMinutes}).`,
+      );
+    }
+    const maxLearners = command.maxLearners ?? ceiling;
+    const capacityNote = options.capacity
+      ? await checkClassCapacity({ reports: options.capacity, clock, logger: options.logger }, lesson.id, maxLearners)
+      : '';
     const channelThreadId = channelThreadIdOf(conversation);
     const classId = newClassId();
     let holder = await roster.claimChannel(channelThreadId, classId);
@@ -288,7 +308,6 @@ export function createClassBot(options: ClassBotOptions) {
     }
     const now = clock().toISOString();
     const ttlMinutes = command.ttlMinutes ?? Math.min(lesson.spec.limits.ttlMinutes, options.limits.labTtlMinutes);
-    const maxLearners = command.maxLearners ?? ceiling;
     await store.createClass(
       {
         classId,
@@ -300,6 +319,8 @@ export function createClassBot(options: ClassBotOptions) {
         ttlMinutes,
         maxLearners,
         maxConcurrentProvisions: command.maxConcurrentProvisions ?? provisionCeiling,
+        ...(command.selfExtendMinutes ? { selfExtendMinutes: command.selfExtendMinutes } : {}),
+        ...(command.warmLabs && warm ? { warmLabs: Math.min(command.warmLabs, maxLearners) } : {}),
         channelThreadId,
         createdAt: now,
         updatedAt: now,
@@ -309,9 +330,11 @@ export function createClassBot(options: ClassBotOptions) {
     );
     lastRefresh.set(classId, Date.now());
     await refreshBoard(classId);
+    const started = await store.getClass(classId);
+    const warmed = warm && started ? await warm.fill(started) : 0;
     await respond.reply(
       text(
-        `Class ${classId} of ${lesson.spec.title} started: the class message with a Join button is in this channel. Up to ${maxLearners} learners, labs live ${ttlMinutes} min. /lab class status to see everyone, /lab class end to finish.`,
+        `${warmed ? `${warmed} warm labs are being prepared for the first learners. ` : ''}Class ${classId} of ${lesson.spec.title} started: the class message with a Join button is in this channel. Up to ${maxLearners} learners, labs live ${ttlMinutes} min. ${command.selfExtendMinutes ? `Learners may extend their own lab by ${command.selfExtendMinutes} min at a time from its expiry warning. ` : ''}/lab class status to see everyone, /lab class end to finish.${capacityNote ? ` ⚠️ ${capacityNote}` : ''}`,
       ),
       { ephemeral: true },
     );
@@ -375,6 +398,22 @@ export function createClassBot(options: ClassBotOptions) {
     });
     const created = await store.create(record, { actor: actor.userId });
     let lab = created.record;
+    if (created.created && warm) {
+      // A warm lab of the class: the learner's lab moves into its namespace (one warm lab per join).
+      const handover = await warm.claim(klass);
+      if (handover) {
+        lab = await store.update(
+          labId,
+          (current) => ({
+            ...current,
+            namespace: handover.namespace,
+            observed: { ...current.observed, containerOutput: handover.containerOutput },
+          }),
+          { audit: { actor: actor.userId, action: 'class.warm-taken', detail: { warmLabId: handover.warmLabId } } },
+        );
+      }
+      warm.refill(klass);
+    }
     if (!created.created) {
       // A lab of this lesson from before (stopped, failed, or of an ended class): start it over for this class.
       lab = await store.update(
@@ -462,6 +501,7 @@ export function createClassBot(options: ClassBotOptions) {
       { audit: { actor: actor.userId, action: 'class.ended' } },
     );
     if (klass.channelThreadId) await roster.releaseChannel(klass.channelThreadId, klass.classId);
+    await warm?.drain(klass, actor.userId);
     // Nothing provisions or asks for help in an ended class: those keys go now; the results expire later.
     await options.provisions?.forget(klass.classId);
     await options.helpDesk?.forget(klass.classId);
@@ -711,7 +751,7 @@ export function createClassBot(options: ClassBotOptions) {
     for (const member of members) {
       const lab = await store.get(member.labId);
       if (lab?.classId !== klass.classId || lab.desired.state !== 'running') continue;
-      const limit = Date.parse(member.joinedAt) + (ttl + ceiling) * 60_000;
+      const limit = extensionLimitOf(member.joinedAt, ttl, ceiling);
       const wanted = Date.parse(lab.expiresAt) + command.minutes * 60_000;
       const until = Math.min(wanted, limit);
       if (until < wanted) atLimit.push(member.userId);
@@ -738,7 +778,7 @@ export function createClassBot(options: ClassBotOptions) {
             blocks: [
               {
                 kind: 'text',
-                text: `⏰ <@${actor.userId}> gave your lab more time: it now ends in ${minutesLeft} min (${new Date(until).toISOString().slice(11, 16)} UTC).`,
+                text: `⏰ <@${actor.userId}> gave your lab more time: it now ends in ${minutesLeft} min (${utcTime(until)}).`,
               },
             ],
           },
@@ -755,6 +795,27 @@ export function createClassBot(options: ClassBotOptions) {
       { ephemeral: true },
     );
   }
+
+  const warm = options.warmPool
+    ? createWarmPool({
+        store,
+        pool: options.warmPool,
+        roster,
+        queues,
+        defaultTtlMinutes: options.limits.labTtlMinutes,
+        clock,
+        logger: options.logger,
+      })
+    : undefined;
+
+  const selfExtension = createSelfExtension({
+    store,
+    roster,
+    queues,
+    ceilingMinutes: options.classLimits.maxExtensionMinutes ?? 120,
+    defaultTtlMinutes: options.limits.labTtlMinutes,
+    clock,
+  });
 
   const exportCsv = (klass: ClassRecord) => classExportCsv(sources, klass);
 
@@ -832,6 +893,10 @@ export function createClassBot(options: ClassBotOptions) {
       if (!lab) throw new Refusal('That lab no longer exists.');
       await raiseHand(lab, incoming.actor, undefined, incoming.respond);
     },
+    /** The buttons of a lab's expiry warning (Extend, when its class lets learners extend their own labs). */
+    expiryWarningButtons: selfExtension.warningButtons,
+    /** A learner pressed Extend on their lab's expiry warning. */
+    selfExtend: selfExtension.press,
     /** A learner of the class moved (a LabEvent, a check): redraw the board soon. */
     touchBoard,
     /**

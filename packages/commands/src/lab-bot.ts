@@ -61,6 +61,8 @@ export interface LabBotOptions {
   classes?: {
     roster: ClassRoster;
     provisions?: ClassBotOptions['provisions'];
+    capacity?: ClassBotOptions['capacity'];
+    warmPool?: ClassBotOptions['warmPool'];
     helpDesk?: ClassBotOptions['helpDesk'];
     limits: ClassLimits;
     adminRoles?: readonly string[];
@@ -271,6 +273,8 @@ export function createLabBot(options: LabBotOptions) {
       store,
       roster: classOptions.roster,
       ...(classOptions.provisions ? { provisions: classOptions.provisions } : {}),
+      ...(classOptions.capacity ? { capacity: classOptions.capacity } : {}),
+      ...(classOptions.warmPool ? { warmPool: classOptions.warmPool } : {}),
       ...(classOptions.helpDesk ? { helpDesk: classOptions.helpDesk } : {}),
       queues,
       lessons,
@@ -536,6 +540,7 @@ export function createLabBot(options: LabBotOptions) {
     onAction: (incoming) =>
       guarded(incoming.respond, { userId: incoming.actor.userId, action: incoming.action }, async () => {
         if (incoming.action === 'join') return classesOrRefuse().join(incoming.target, incoming);
+        if (incoming.action === 'extend') return classesOrRefuse().selfExtend(incoming.target, incoming);
         if (incoming.action === 'help' || incoming.action === 'take' || incoming.action === 'done')
           return classesOrRefuse().helpAction(incoming.action, incoming.target, incoming);
         const lab = await store.get(incoming.target);
@@ -569,6 +574,7 @@ export function createLabBot(options: LabBotOptions) {
     await showStatus(record, note);
     if (event.type === 'lab.expiry-warning') {
       const minutes = Math.max(1, Math.round((Date.parse(event.expiresAt) - clock().getTime()) / 60_000));
+      const buttons = (await classes?.expiryWarningButtons(record)) ?? [];
       await queues.enqueueOutbox(platformOfThread(record.threadId) ?? record.owner.platform, {
         threadId: record.threadId,
         key: 'expiry-warning',
@@ -578,9 +584,10 @@ export function createLabBot(options: LabBotOptions) {
           blocks: [
             {
               kind: 'text',
-              text: `⏰ <@${record.owner.userId}> this lab expires in about ${minutes} min and will be torn down. Finish up, or /lab reset later for a fresh one.`,
+              text: `⏰ <@${record.owner.userId}> this lab expires in about ${minutes} min and will be torn down. ${buttons.length ? 'Press Extend for more time, or finish up.' : 'Finish up, or /lab reset later for a fresh one.'}`,
             },
           ],
+          ...(buttons.length ? { buttons } : {}),
         },
       });
     }

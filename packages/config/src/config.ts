@@ -16,6 +16,8 @@ export interface LabbotConfig {
     kubeconfigPath: string | undefined;
     simPort: number | undefined;
     simKubelet: 'docker' | 'virtual';
+    /** The embedded kube-sim's node count and pods per node. */
+    simNodes: { count: number; podsPerNode: number };
   };
   registry: string | undefined;
   /** Basic-auth credentials of the registry (push, and each lab namespace's imagePullSecret); never logged. */
@@ -162,7 +164,13 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL,
     docker: { host: e.DOCKER_HOST, tlsVerify: e.DOCKER_TLS_VERIFY, certPath: e.DOCKER_CERT_PATH },
-    cluster: { mode, kubeconfigPath: e.KUBECONFIG, simPort: e.LABBOT_SIM_PORT, simKubelet: e.LABBOT_SIM_KUBELET },
+    cluster: {
+      mode,
+      kubeconfigPath: e.KUBECONFIG,
+      simPort: e.LABBOT_SIM_PORT,
+      simKubelet: e.LABBOT_SIM_KUBELET,
+      simNodes: { count: e.LABBOT_SIM_NODES, podsPerNode: e.LABBOT_SIM_PODS_PER_NODE },
+    },
     registry: e.LABBOT_REGISTRY,
     registryCredentials:
       e.LABBOT_REGISTRY_USERNAME && e.LABBOT_REGISTRY_PASSWORD

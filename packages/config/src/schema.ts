@@ -83,6 +83,9 @@ export const EnvironmentSchema = z.object({
   KUBERNETES_SERVICE_HOST: optionalString,
   LABBOT_SIM_PORT: optionalPort,
   LABBOT_SIM_KUBELET: z.preprocess(emptyToUndefined, z.enum(['docker', 'virtual']).default('docker')),
+  /** The embedded kube-sim's nodes and the pods each takes (what the class capacity check sees). */
+  LABBOT_SIM_NODES: integer(8, 1, 1000),
+  LABBOT_SIM_PODS_PER_NODE: integer(110, 1, 10_000),
   LABBOT_REGISTRY: optionalString.pipe(
     z
       .string()

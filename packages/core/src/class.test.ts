@@ -15,6 +15,10 @@ describe('class commands', () => {
       'class start intro exits 60 at-once=4',
       { kind: 'class-start', lessonId: 'intro', variant: 'exits', ttlMinutes: 60, maxConcurrentProvisions: 4 },
     ],
+    [
+      'class start intro 30 20 self-extend=15',
+      { kind: 'class-start', lessonId: 'intro', ttlMinutes: 30, maxLearners: 20, selfExtendMinutes: 15 },
+    ],
     ['class say step 2 now:   open the README', { kind: 'class-say', text: 'step 2 now: open the README' }],
     ['class take ann', { kind: 'class-take', learner: 'ann' }],
     ['class extend 15', { kind: 'class-extend', minutes: 15 }],
@@ -38,6 +42,7 @@ describe('class commands', () => {
     ['class start intro a b', /Unexpected "b"/],
     ['class start intro at-once=0', /labs set up at once \(at-once\) must be between 1 and 200/],
     ['class start intro at-once=x', /"x" is not a number of labs set up at once/],
+    ['class start intro self-extend=0', /minutes a learner may add \(self-extend\) must be between 1 and 1440/],
     ['class say', /Say what to tell the class/],
     ['class take', /Say whose raised hand/],
     ['class extend', /Say how many minutes/],

@@ -43,6 +43,10 @@ export const ClassCommandSchema = z.discriminatedUnion('kind', [
       .min(CLASS_CONCURRENT_PROVISIONS.min)
       .max(CLASS_CONCURRENT_PROVISIONS.max)
       .optional(),
+    /** Labs prepared before learners arrive (a warm pool), handed over on Join and refilled up to the class size. */
+    warmLabs: z.number().int().min(1).max(CLASS_MAX_LEARNERS.max).optional(),
+    /** Minutes a learner adds to their own lab per press of Extend (within the operator's extension ceiling). */
+    selfExtendMinutes: z.number().int().min(1).max(CLASS_TTL_MINUTES.max).optional(),
   }),
   z.object({ kind: z.literal('class-join'), classId: ClassIdSchema.optional() }),
   z.object({ kind: z.literal('class-status'), classId: ClassIdSchema.optional() }),
@@ -67,7 +71,7 @@ export type ClassCommand = z.infer<typeof ClassCommandSchema>;
 export type ClassCommandParseResult = { ok: true; command: ClassCommand } | { ok: false; error: string };
 
 const CLASS_USAGE =
-  'start <lesson> [variant] [ttl] [max] [at-once=N], join, status, say, take, done, extend, end, export';
+  'start <lesson> [variant] [ttl] [max] [at-once=N] [self-extend=MIN] [warm=N], join, status, say, take, done, extend, end, export';
 
 function fail(error: string): ClassCommandParseResult {
   return { ok: false, error };
@@ -81,8 +85,9 @@ function numberArgument(word: string, what: string, bounds: { min: number; max: 
 }
 
 /**
- * `start <lesson> [variant] [ttl] [max] [at-once=N]`; the numbers may also be written `ttl=90` and `max=30`;
- * `at-once` (labs set up at once) is named only.
+ * `start <lesson> [variant] [ttl] [max] [at-once=N] [self-extend=MIN]`; the numbers may also be written `ttl=90`
+ * and `max=30`; `at-once` (labs set up at once) and `self-extend` (minutes per press of a learner's Extend button)
+ * are named only.
  */
 function parseStart(args: string[]): ClassCommandParseResult {
   const [lessonId, ...rest] = args;
@@ -98,6 +103,23 @@ function parseStart(args: string[]): ClassCommandParseResult {
       const value = numberArgument(atOnce[1] ?? '', 'labs set up at once (at-once)', CLASS_CONCURRENT_PROVISIONS);
       if (typeof value === 'string') return fail(value);
       command.maxConcurrentProvisions = value;
+      continue;
+    }
+    const warm = /^warm=(.*)$/i.exec(word);
+    if (warm) {
+      const value = numberArgument(warm[1] ?? '', 'warm labs (warm)', { min: 1, max: CLASS_MAX_LEARNERS.max });
+      if (typeof value === 'string') return fail(value);
+      command.warmLabs = value;
+      continue;
+    }
+    const selfExtend = /^self-extend=(.*)$/i.exec(word);
+    if (selfExtend) {
+      const value = numberArgument(selfExtend[1] ?? '', 'minutes a learner may add (self-extend)', {
+        min: 1,
+        max: CLASS_TTL_MINUTES.max,
+      });
+      if (typeof value === 'string') return fail(value);
+      command.selfExtendMinutes = value;
       continue;
     }
     const named = /^(ttl|max)=(.*)$/i.exec(word);

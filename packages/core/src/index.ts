@@ -1,3 +1,4 @@
+export * from './capacity.js';
 export * from './class.js';
 export * from './commands.js';
 export * from './create-deployment.js';
@@ -8,3 +9,4 @@ export * from './kubectl.js';
 export * from './lab.js';
 export * from './lab-machine.js';
 export * from './permissions.js';
+export * from './warm-pool.js';

@@ -52,6 +52,20 @@ export class KubeApi {
     return `10.96.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
   };
 
+  /** The node with the fewest pods: the simulator's scheduler spreads pods over its nodes (it refuses none). */
+  private placePod(): string {
+    const nodes = this.store.listRaw(resourceByKind('Node')).map((node) => node.metadata.name ?? '');
+    if (nodes.length <= 1) return nodes[0] ?? 'sim-node-1';
+    const counts = new Map(nodes.map((name) => [name, 0]));
+    for (const pod of this.store.listRaw(resourceByKind('Pod'))) {
+      const name = pod.spec?.nodeName;
+      if (typeof name === 'string' && counts.has(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    let best = nodes[0] ?? 'sim-node-1';
+    for (const name of nodes) if ((counts.get(name) ?? 0) < (counts.get(best) ?? 0)) best = name;
+    return best;
+  }
+
   private checkNamespace(resource: ResourceType, namespace: string | undefined, name: string): void {
     if (!resource.namespaced) return;
     if (!namespace)
@@ -108,7 +122,7 @@ export class KubeApi {
     applyDefaults(resource, object, this.allocateClusterIp);
     if (resource.plural === 'pods') {
       object.status = { phase: 'Pending', qosClass: 'BestEffort' };
-      if (object.spec) object.spec.nodeName ??= 'sim-node-1';
+      if (object.spec) object.spec.nodeName ??= this.placePod();
     } else if (
       statusResources.has(resource.plural) &&
       resource.plural !== 'namespaces' &&
@@ -179,6 +193,7 @@ export class KubeApi {
     if (context.user && !subresource) this.rbac.admitWrite(context.user, resource, namespace, next);
     const warnings = subresource === 'status' ? [] : this.admit(resource, next, false);
     if (resource.plural === 'pods' && subresource !== 'status') checkImmutablePod(resource, current, next);
+    if (!subresource && resource.group === 'apps') checkImmutableSelector(resource, current, next);
     if (appliedFields) next.metadata.managedFields = appliedFields;
     else recordUpdate(current, next, context.manager, groupVersionOf(resource), subresource);
     if (context.dryRun) return { object: next, warnings };
@@ -384,6 +399,38 @@ function scaleOf(object: KubeObject): KubeObject {
       selector: selectorToString(object.spec?.selector),
     },
   };
+}
+
+/** A selector with its keys sorted, so two equal selectors compare equal however they were written. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (!isObject(value)) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, canonical(value[key])]),
+  );
+}
+
+/** apps/v1 workloads: `spec.selector` may not change once created (the real API server answers 422). */
+function checkImmutableSelector(resource: ResourceType, current: KubeObject, next: KubeObject): void {
+  const before = JSON.stringify(canonical(current.spec?.selector ?? null));
+  const after = JSON.stringify(canonical(next.spec?.selector ?? null));
+  if (before === after) return;
+  const name = current.metadata.name ?? '';
+  throw new ApiError(
+    422,
+    'Invalid',
+    `${resource.kind}.${resource.group} "${name}" is invalid: spec.selector: Invalid value: ${after}: field is immutable`,
+    {
+      name,
+      group: resource.group,
+      kind: resource.plural,
+      causes: [
+        { reason: 'FieldValueInvalid', message: `Invalid value: ${after}: field is immutable`, field: 'spec.selector' },
+      ],
+    },
+  );
 }
 
 function checkImmutablePod(resource: ResourceType, current: KubeObject, next: KubeObject): void {

@@ -353,6 +353,23 @@ describe('@kubernetes/client-node against kube-sim', () => {
     await informer.stop();
   });
 
+  it("refuses to change a Deployment's selector (immutable, 422), as the API server does", async () => {
+    await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('fixed-selector', 1) });
+    const changed = deployment('fixed-selector', 1);
+    if (changed.spec) {
+      changed.spec.selector = { matchLabels: { app: 'other' } };
+      if (changed.spec.template.metadata) changed.spec.template.metadata.labels = { app: 'other' };
+    }
+    const refused = await apiError(
+      apps.replaceNamespacedDeployment({ name: 'fixed-selector', namespace: 'default', body: changed }),
+    );
+    expect(refused.code).toBe(422);
+    expect(String(refused.status['message'])).toMatch(/spec\.selector: Invalid value: .*field is immutable/);
+    // The same selector with another replica count is no selector change.
+    const same = deployment('fixed-selector', 2);
+    await apps.replaceNamespacedDeployment({ name: 'fixed-selector', namespace: 'default', body: same });
+  });
+
   it('counts requests by verb and resource, and injects faults', async () => {
     sim.resetStats();
     await core.listNamespacedPod({ namespace: 'default' });

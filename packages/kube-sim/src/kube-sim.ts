@@ -11,7 +11,6 @@ import { emptyStats, type FaultOptions, type RequestStats } from './faults.js';
 import { HttpApiServer } from './http-server.js';
 import { DockerKubelet } from './kubelet-docker.js';
 import { type Kubelet, VirtualKubelet } from './kubelet-virtual.js';
-import { nodeName } from './pod-status.js';
 import { bootstrapPolicy } from './rbac.js';
 import { resourceByKind } from './resources.js';
 import { ObjectStore } from './store.js';
@@ -39,6 +38,19 @@ export interface KubeSimOptions {
   token?: string;
   /** Clock seam for ServiceAccount token expiry (ms since the epoch). */
   now?: () => number;
+  /** The simulated nodes (what `GET /api/v1/nodes` reports as allocatable); pods are spread over them. */
+  nodes?: SimNodeOptions;
+}
+
+export interface SimNodeOptions {
+  /** How many nodes (default 8), named sim-node-1, sim-node-2, ... */
+  count?: number;
+  /** Pods one node takes (default 110, the real kubelet's --max-pods default). */
+  podsPerNode?: number;
+  /** CPU of one node (default "16"). */
+  cpu?: string;
+  /** Memory of one node (default "64Gi"). */
+  memory?: string;
 }
 
 export interface KubeSim {
@@ -93,40 +105,49 @@ function kubeconfigFor(url: string, token: string, caCert: string, namespace = '
   ].join('\n');
 }
 
-function seed(api: KubeApi): void {
+function seed(api: KubeApi, nodes: SimNodeOptions = {}): void {
   const policy = bootstrapPolicy();
   for (const role of policy.roles) api.store.create(resourceByKind('ClusterRole'), role);
   for (const binding of policy.bindings) api.store.create(resourceByKind('ClusterRoleBinding'), binding);
   for (const name of systemNamespaces)
     api.create(resourceByKind('Namespace'), undefined, { metadata: { name } }, { manager: 'kube-apiserver' });
-  api.store.create(resourceByKind('Node'), {
-    metadata: {
-      name: nodeName,
-      labels: {
-        'kubernetes.io/hostname': nodeName,
-        'kubernetes.io/os': 'linux',
-        'node-role.kubernetes.io/control-plane': '',
+  const count = Math.max(1, Math.floor(nodes.count ?? 8));
+  const allocatable = {
+    cpu: nodes.cpu ?? '16',
+    memory: nodes.memory ?? '64Gi',
+    pods: String(Math.max(1, Math.floor(nodes.podsPerNode ?? 110))),
+  };
+  for (let index = 0; index < count; index++) {
+    const name = `sim-node-${index + 1}`;
+    api.store.create(resourceByKind('Node'), {
+      metadata: {
+        name,
+        labels: {
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          ...(index === 0 ? { 'node-role.kubernetes.io/control-plane': '' } : {}),
+        },
       },
-    },
-    spec: {},
-    status: {
-      capacity: { cpu: '2', memory: '8Gi', pods: '2000' },
-      allocatable: { cpu: '2', memory: '8Gi', pods: '2000' },
-      conditions: [
-        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' },
-      ],
-      addresses: [
-        { type: 'InternalIP', address: '127.0.0.1' },
-        { type: 'Hostname', address: nodeName },
-      ],
-      nodeInfo: {
-        kubeletVersion: 'v1.32.0-kube-sim',
-        containerRuntimeVersion: 'docker://20.10',
-        operatingSystem: 'linux',
-        architecture: 'amd64',
+      spec: {},
+      status: {
+        capacity: { ...allocatable },
+        allocatable,
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' },
+        ],
+        addresses: [
+          { type: 'InternalIP', address: `127.0.0.${index + 1}` },
+          { type: 'Hostname', address: name },
+        ],
+        nodeInfo: {
+          kubeletVersion: 'v1.32.0-kube-sim',
+          containerRuntimeVersion: 'docker://20.10',
+          operatingSystem: 'linux',
+          architecture: 'amd64',
+        },
       },
-    },
-  });
+    });
+  }
 }
 
 /** Starts the simulator on 127.0.0.1 and resolves once it serves. */
@@ -149,7 +170,7 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSim> {
     await dockerKubelet.start();
     kubelet = dockerKubelet;
   } else kubelet = new VirtualKubelet(api, options.virtualReadyDelayMs ?? 50);
-  seed(api);
+  seed(api, options.nodes);
   const token = options.token ?? randomBytes(24).toString('base64url');
   const authenticator = new Authenticator({ store, adminToken: token, now: options.now ?? Date.now });
   const tls = await servingCertificate();

@@ -196,7 +196,7 @@ export class DockerKubelet implements Kubelet {
         pod,
         'Normal',
         'Scheduled',
-        `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to sim-node-1`,
+        `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${pod.spec?.nodeName ?? 'sim-node-1'}`,
         'default-scheduler',
       );
       this.publish(runtime);

@@ -1,7 +1,5 @@
 import { isObject, type JsonObject, type KubeObject, nowIso } from './types.js';
 
-export const nodeName = 'sim-node-1';
-
 export type ContainerState =
   | { kind: 'waiting'; reason: string; message?: string }
   | { kind: 'running'; startedAt: string }

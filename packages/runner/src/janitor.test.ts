@@ -73,6 +73,16 @@ describe('janitor', () => {
     expect(world.cluster.namespaces.has(lab.namespace)).toBe(true);
   });
 
+  it("keeps a warm lab's namespace a learner's lab just took over, while it still carries the warm lab's label", async () => {
+    const lab = await world.newLab();
+    const warmNamespace = 'lab-bbbbbbbbbbbb';
+    await provision('bbbbbbbbbbbb', warmNamespace);
+    await world.store.update(lab.labId, (current) => ({ ...current, namespace: warmNamespace }));
+    world.clock.advance(61_000);
+    expect((await janitor.sweep()).orphansRemoved).toEqual([]);
+    expect(world.cluster.namespaces.has(warmNamespace)).toBe(true);
+  });
+
   it('sends a deployed lab whose namespace vanished back to pending and asks for a reconcile', async () => {
     const lab = await world.newLab();
     await world.store.update(lab.labId, (current) => ({

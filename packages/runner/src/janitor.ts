@@ -60,7 +60,12 @@ export function createJanitor(options: JanitorOptions) {
 
     const namespaces = await cluster.listLabNamespaces();
     const present = new Set(namespaces.map((ns) => ns.name));
+    const labs = await store.listAll();
+    // A namespace a running lab points at is never an orphan, even while it still carries another lab's label
+    // (a warm lab's namespace just handed to a learner, before the learner's lab relabels it).
+    const inUse = new Set(labs.filter((lab) => lab.desired.state === 'running').map((lab) => lab.namespace));
     for (const ns of namespaces) {
+      if (inUse.has(ns.name)) continue;
       if (ns.phase === 'Terminating') continue;
       const age = ns.createdAt ? now - Date.parse(ns.createdAt) : Number.POSITIVE_INFINITY;
       if (age < graceMs) continue;
@@ -73,7 +78,7 @@ export function createJanitor(options: JanitorOptions) {
       }
     }
 
-    for (const lab of await store.listAll()) {
+    for (const lab of labs) {
       // Once deployed, the namespace must exist; if it vanished, the lab is built again.
       if (lab.desired.state !== 'running' || !isPodPhase(lab.observed.phase)) continue;
       if (present.has(lab.namespace)) continue;

@@ -5,6 +5,7 @@ import {
   boundedOutput,
   decideReconcile,
   isRetryable,
+  isWarmOwner,
   LabbotError,
   type LabPhase,
   type LabRecord,
@@ -209,6 +210,7 @@ export function createReconciler(options: ReconcilerOptions) {
         owner: record.owner,
         lessonId: record.lessonId,
         classId: record.classId,
+        warm: isWarmOwner(record.owner),
         expiresAt: record.expiresAt,
         // Per pod: the lesson's container limits; the lesson's pod count already holds the rolling-update surge pod.
         limits: {

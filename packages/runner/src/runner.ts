@@ -20,9 +20,16 @@ import {
   type Queues,
   RECONCILE_QUEUE,
 } from '@labbot/queue';
-import { createClassProvisionSlots, createClassRoster, createLabStore, type LabStore } from '@labbot/store';
+import {
+  createCapacityReports,
+  createClassProvisionSlots,
+  createClassRoster,
+  createLabStore,
+  type LabStore,
+} from '@labbot/store';
 import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
+import { createCapacityReporter, roomReader } from './capacity-reporter.js';
 import { createClassProvisionGate } from './class-provisions.js';
 import { createLabNotices, type LabEventSink } from './events.js';
 import { createJanitor, type Janitor } from './janitor.js';
@@ -58,6 +65,8 @@ export interface RunnerTuning {
   watchDebounceMs?: number;
   teardownTimeoutMs?: number;
   buildTimeoutMs?: number;
+  /** How often the cluster's room is published for the class capacity check (default 15 s; 0: at start only). */
+  capacityIntervalMs?: number;
 }
 
 export interface StartRunnerOptions {
@@ -124,6 +133,7 @@ async function clusterConfig(
   const { startKubeSim } = await import('@labbot/kube-sim');
   const sim = await startKubeSim({
     kubelet: config.cluster.simKubelet,
+    nodes: config.cluster.simNodes,
     docker: { client: docker },
     ...(config.cluster.simPort ? { port: config.cluster.simPort } : {}),
     ...(config.registry ? { registry: config.registry } : {}),
@@ -312,8 +322,18 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
         }, takeoverInterval)
       : undefined;
   takeoverTimer?.unref();
+  // What the cluster has room for, for the class capacity check of the chat side.
+  const capacity = createCapacityReporter({
+    readRoom: roomReader(kubeConfig),
+    lessons,
+    ceilings: config.limits.ceilings,
+    reports: createCapacityReports({ redis }),
+    clock,
+    ...(tuning.capacityIntervalMs !== undefined ? { intervalMs: tuning.capacityIntervalMs } : {}),
+    logger,
+  });
   // After a restart, repair at once what changed while no runner watched (then every interval).
-  const ready = Promise.all([watch.synced, takeoverDone])
+  const ready = Promise.all([watch.synced, takeoverDone, capacity.start()])
     .then(() => leasedSweep())
     .then(
       () => undefined,
@@ -340,6 +360,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     stopped ??= (async () => {
       if (timer) clearInterval(timer);
       if (takeoverTimer) clearInterval(takeoverTimer);
+      capacity.stop();
       await worker.close();
       await kubectlWorker.close();
       await learnerBuildWorker.close();

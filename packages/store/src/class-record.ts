@@ -34,6 +34,10 @@ export const ClassRecordSchema = z.object({
   maxLearners: z.number().int().min(1).optional(),
   /** Labs of this class provisioned at once (the rest wait in join order). */
   maxConcurrentProvisions: z.number().int().min(1).optional(),
+  /** Warm labs kept ready for the next learners to join (handed over on Join, refilled up to the class size). */
+  warmLabs: z.number().int().min(1).optional(),
+  /** Learners may extend their own lab by this many minutes per press of Extend (within the operator's ceiling). */
+  selfExtendMinutes: z.number().int().min(1).optional(),
   /** The channel the class message lives in, as a thread id whose thread is the channel itself. */
   channelThreadId: ThreadIdSchema.optional(),
   createdAt: IsoTimestampSchema,

@@ -11,7 +11,7 @@ import { loadKubeConfig } from '@labbot/cluster';
 import { type ChatService, startChatService } from '@labbot/commands';
 import { createLogger, type LabbotConfig, loadConfig } from '@labbot/config';
 import type { LabRecord } from '@labbot/core';
-import { type KubeSim, startKubeSim } from '@labbot/kube-sim';
+import { type KubeSim, type SimNodeOptions, startKubeSim } from '@labbot/kube-sim';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
 import { type Runner, type RunnerTuning, startRunner } from '@labbot/runner';
 import { createLabStore, type LabStore } from '@labbot/store';
@@ -52,6 +52,8 @@ export interface LabHarnessOptions {
   kubelet?: 'docker' | 'virtual';
   /** Extra environment for the config (e.g. LABBOT_LESSONS_DIR, DOCKER_HOST). */
   env?: Record<string, string>;
+  /** kube-sim's nodes (default 8 of 110 pods). */
+  nodes?: SimNodeOptions;
 }
 
 export interface LabHarness {
@@ -135,6 +137,7 @@ export async function startLabHarness(options: LabHarnessOptions): Promise<LabHa
   const sim = await startKubeSim({
     kubelet: options.kubelet ?? 'docker',
     backoffBaseMs: 300,
+    ...(options.nodes ? { nodes: options.nodes } : {}),
     docker: { labels: { 'labbot.test': '1', 'labbot.test.run': runId } },
   });
   const dir = mkdtempSync(join(tmpdir(), 'labbot-e2e-'));

@@ -1,0 +1,108 @@
+import { CoreV1Api, type KubeConfig, type V1Container, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import type { ResourceAmount } from '@labbot/core';
+import { toClusterError } from './cluster-errors.js';
+import { type ClusterCeilings, type LabLimits, planQuota } from './guard-rails.js';
+import { cpuToMillicores, memoryToBytes } from './quantity.js';
+
+/** The room of the cluster's schedulable nodes: their allocatable, and that minus what scheduled pods request. */
+export interface ClusterRoom {
+  nodes: number;
+  allocatable: ResourceAmount;
+  free: ResourceAmount;
+}
+
+const zero = (): ResourceAmount => ({ pods: 0, cpuMillicores: 0, memoryBytes: 0 });
+
+function quantity(value: string | undefined, parse: (quantity: string) => number): number {
+  if (value === undefined) return 0;
+  try {
+    return parse(value);
+  } catch {
+    return 0;
+  }
+}
+
+/** A node takes new pods: Ready, and not cordoned. */
+function schedulable(node: V1Node): boolean {
+  if (node.spec?.unschedulable) return false;
+  return (node.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True');
+}
+
+/** What a pod holds on its node, as the scheduler counts it: containers summed, an init container's peak if higher. */
+export function podRequests(pod: V1Pod): ResourceAmount {
+  const sum = (containers: readonly V1Container[]) => {
+    let cpu = 0;
+    let memory = 0;
+    for (const container of containers) {
+      cpu += quantity(container.resources?.requests?.['cpu'], cpuToMillicores);
+      memory += quantity(container.resources?.requests?.['memory'], memoryToBytes);
+    }
+    return { cpu, memory };
+  };
+  const main = sum(pod.spec?.containers ?? []);
+  let initCpu = 0;
+  let initMemory = 0;
+  for (const container of pod.spec?.initContainers ?? []) {
+    initCpu = Math.max(initCpu, quantity(container.resources?.requests?.['cpu'], cpuToMillicores));
+    initMemory = Math.max(initMemory, quantity(container.resources?.requests?.['memory'], memoryToBytes));
+  }
+  return { pods: 1, cpuMillicores: Math.max(main.cpu, initCpu), memoryBytes: Math.max(main.memory, initMemory) };
+}
+
+/** Sums the nodes' allocatable and subtracts what the pods scheduled on them request (pure). */
+export function roomOf(nodes: readonly V1Node[], pods: readonly V1Pod[]): ClusterRoom {
+  const allocatable = zero();
+  const names = new Set<string>();
+  for (const node of nodes) {
+    if (!schedulable(node)) continue;
+    names.add(node.metadata?.name ?? '');
+    const values = node.status?.allocatable ?? {};
+    allocatable.pods += Math.floor(quantity(values['pods'], Number));
+    allocatable.cpuMillicores += quantity(values['cpu'], cpuToMillicores);
+    allocatable.memoryBytes += quantity(values['memory'], memoryToBytes);
+  }
+  const used = zero();
+  for (const pod of pods) {
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') continue;
+    // A pod the scheduler has not placed yet will take room too: count it wherever it lands.
+    if (pod.spec?.nodeName && !names.has(pod.spec.nodeName)) continue;
+    const requests = podRequests(pod);
+    used.pods += requests.pods;
+    used.cpuMillicores += requests.cpuMillicores;
+    used.memoryBytes += requests.memoryBytes;
+  }
+  return {
+    nodes: names.size,
+    allocatable,
+    free: {
+      pods: Math.max(0, allocatable.pods - used.pods),
+      cpuMillicores: Math.max(0, allocatable.cpuMillicores - used.cpuMillicores),
+      memoryBytes: Math.max(0, allocatable.memoryBytes - used.memoryBytes),
+    },
+  };
+}
+
+/**
+ * What one lab of a lesson requests once running: its replicas, each with the requests the lab's LimitRange
+ * gives a container that sets none (the lesson's templates set none), within the operator's ceilings.
+ */
+export function labRequests(limits: LabLimits & { replicas: number }, ceilings: ClusterCeilings): ResourceAmount {
+  const plan = planQuota(limits, ceilings);
+  return {
+    pods: limits.replicas,
+    cpuMillicores: Math.min(plan.podCpuRequestMillicores * limits.replicas, plan.requestsCpuMillicores),
+    memoryBytes: Math.min(plan.podMemoryRequestBytes * limits.replicas, plan.requestsMemoryBytes),
+  };
+}
+
+/** Reads the room of the cluster: nodes (cluster-scoped, read-only) and every pod's requests. */
+export async function readClusterRoom(kubeConfig: KubeConfig): Promise<ClusterRoom> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  try {
+    const [nodes, pods] = await Promise.all([core.listNode(), core.listPodForAllNamespaces()]);
+    return roomOf(nodes.items, pods.items);
+  } catch (error) {
+    throw toClusterError(error, 'read the cluster capacity');
+  }
+}

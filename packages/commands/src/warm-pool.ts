@@ -1,0 +1,121 @@
+import { createLabRecord, warmOwnerFor } from '@labbot/core';
+import type { LabQueues } from '@labbot/queue';
+import type { ClassRecord, ClassRoster, LabStore, WarmPoolStore } from '@labbot/store';
+
+export interface WarmPoolOptions {
+  store: LabStore;
+  pool: WarmPoolStore;
+  roster: Pick<ClassRoster, 'members'>;
+  queues: Pick<LabQueues, 'enqueueReconcile'>;
+  /** The lab lifetime of a class that set none: an unclaimed warm lab is removed when it runs out. */
+  defaultTtlMinutes: number;
+  clock: () => Date;
+  logger: { warn(fields: Record<string, unknown>, message: string): void };
+}
+
+/** What a join takes from a warm lab: its namespace (guard rails and Deployment already there) and its progress. */
+export interface WarmHandover {
+  warmLabId: string;
+  namespace: string;
+  /** The one-off container's output (the lesson's, the same for every lab of the image): not run again. */
+  containerOutput: string | undefined;
+}
+
+/** Below every learner's join number: the class provision gate serves learners first, warm labs after. */
+const WARM_PRIORITY = 2_000_000;
+
+/**
+ * A class's warm pool: labs prepared before learners arrive (owned by nobody, labelled warm for the class),
+ * handed over on Join (the pool gives each lab to one join only) and refilled up to the class size; drained at
+ * class end. An unclaimed warm lab lives the class's lab lifetime, then the janitor removes it.
+ */
+export function createWarmPool(options: WarmPoolOptions) {
+  const { store, pool, queues, clock } = options;
+
+  // One fill at a time per class (joins come in bursts): two fills at once would both count the same gap.
+  const filling = new Map<string, Promise<number>>();
+
+  /** Tops the pool up to `warmLabs`, never beyond the places left in the class. */
+  function fill(klass: ClassRecord): Promise<number> {
+    const previous = filling.get(klass.classId) ?? Promise.resolve(0);
+    const next = previous.catch(() => 0).then(() => fillNow(klass));
+    filling.set(klass.classId, next);
+    void next
+      .finally(() => {
+        if (filling.get(klass.classId) === next) filling.delete(klass.classId);
+      })
+      .catch(() => {});
+    return next;
+  }
+
+  async function fillNow(klass: ClassRecord): Promise<number> {
+    if (!klass.warmLabs || klass.state !== 'open') return 0;
+    const [waiting, members] = await Promise.all([pool.list(klass.classId), options.roster.members(klass.classId)]);
+    const placesLeft = (klass.maxLearners ?? Number.MAX_SAFE_INTEGER) - members.length - waiting.length;
+    const missing = Math.min(klass.warmLabs - waiting.length, placesLeft);
+    for (let made = 0; made < missing; made++) {
+      const record = createLabRecord({
+        owner: warmOwnerFor(klass.instructor, klass.classId, await pool.nextNumber(klass.classId)),
+        lessonId: klass.lessonId,
+        ...(klass.variant ? { variant: klass.variant } : {}),
+        ttlMinutes: klass.ttlMinutes ?? options.defaultTtlMinutes,
+        classId: klass.classId,
+        now: clock,
+      });
+      await store.create(record, { actor: 'warm-pool' });
+      await pool.add(klass.classId, record.labId);
+      await queues.enqueueReconcile(record.labId, 'class.warm', { priority: WARM_PRIORITY });
+    }
+    return Math.max(0, missing);
+  }
+
+  return {
+    fill,
+    /** Refills in the background (a join must not wait for it); failures are logged. */
+    refill(klass: ClassRecord): void {
+      fill(klass).catch((error: unknown) =>
+        options.logger.warn({ err: error, classId: klass.classId }, 'could not refill the warm pool'),
+      );
+    },
+    /**
+     * Takes one ready warm lab for a joining learner: out of the pool (atomic), its record removed so nothing of
+     * it (owner, thread, labels) follows the learner; the learner's own lab then moves into its namespace. None
+     * ready: the learner takes the cold path.
+     */
+    async claim(klass: ClassRecord): Promise<WarmHandover | undefined> {
+      // At most one look at each warm lab now in the pool.
+      for (let left = (await pool.list(klass.classId)).length; left > 0; left--) {
+        const warmLabId = await pool.claim(klass.classId);
+        if (!warmLabId) return undefined;
+        const warm = await store.get(warmLabId);
+        // Stopped or gone (expired, torn down): not a lab to hand over, and not one to keep.
+        if (warm?.desired.state !== 'running' || warm.observed.phase === 'failed') continue;
+        if (warm.observed.phase !== 'ready') {
+          // Still being prepared (its reconcile may be running): back into the pool, for a later join.
+          await pool.add(klass.classId, warmLabId);
+          continue;
+        }
+        await store.delete(warmLabId, { actor: 'warm-pool' });
+        return { warmLabId, namespace: warm.namespace, containerOutput: warm.observed.containerOutput };
+      }
+      return undefined;
+    },
+    /** Class end: every unclaimed warm lab is torn down. */
+    async drain(klass: ClassRecord, actor: string): Promise<number> {
+      const ids = await pool.drain(klass.classId);
+      for (const labId of ids) {
+        if (!(await store.get(labId))) continue;
+        await store.update(
+          labId,
+          (current) =>
+            current.desired.state === 'stopped'
+              ? undefined
+              : { ...current, desired: { ...current.desired, state: 'stopped' } },
+          { audit: { actor, action: 'desired.stopped', detail: { classId: klass.classId, warm: true } } },
+        );
+        await queues.enqueueReconcile(labId, 'class.end');
+      }
+      return ids.length;
+    },
+  };
+}

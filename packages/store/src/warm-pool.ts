@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+
+/** The warm labs of each class not yet handed to a learner (Redis; one list per class, oldest first). */
+export interface WarmPoolStore {
+  /** Adds a prepared (or preparing) warm lab to its class's pool. */
+  add(classId: string, labId: string): Promise<void>;
+  /** Takes the oldest warm lab out of the pool: one atomic step, so two joins never get the same lab. */
+  claim(classId: string): Promise<string | undefined>;
+  /** The warm labs still in the pool, oldest first. */
+  list(classId: string): Promise<string[]>;
+  /** Empties the pool and returns what was in it (class end). */
+  drain(classId: string): Promise<string[]>;
+  /** A new number for the class's next warm lab (never reused, so a warm lab's id is never a claimed one's). */
+  nextNumber(classId: string): Promise<number>;
+}
+
+export interface WarmPoolStoreOptions {
+  redis: Redis;
+  /** Key prefix (default `labbot`), the same as the store's. */
+  prefix?: string;
+}
+
+const DRAIN = `
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+return ids
+`;
+
+export function createWarmPoolStore(options: WarmPoolStoreOptions): WarmPoolStore {
+  const { redis } = options;
+  const prefix = options.prefix ?? 'labbot';
+  const poolKey = (classId: string) => `${prefix}:class:${classId}:warm`;
+  const numberKey = (classId: string) => `${prefix}:class:${classId}:warm-number`;
+  // A day at most: a class's pool outlives no class (class end drains it; this only bounds a forgotten key).
+  const ttlSeconds = 24 * 3600;
+  return {
+    async add(classId, labId) {
+      await redis.multi().rpush(poolKey(classId), labId).expire(poolKey(classId), ttlSeconds).exec();
+    },
+    async claim(classId) {
+      return (await redis.lpop(poolKey(classId))) ?? undefined;
+    },
+    list: (classId) => redis.lrange(poolKey(classId), 0, -1),
+    async drain(classId) {
+      return (await redis.eval(DRAIN, 1, poolKey(classId))) as string[];
+    },
+    async nextNumber(classId) {
+      const [[, number] = []] = (await redis
+        .multi()
+        .incr(numberKey(classId))
+        .expire(numberKey(classId), ttlSeconds)
+        .exec()) as [Error | null, number][];
+      return Number(number);
+    },
+  };
+}

@@ -1,0 +1,168 @@
+// A class with a warm pool in the local chat (Redis DB 28, kube-sim with the virtual kubelet): labs prepared
+// before learners arrive, handed over on Join (one per join), refilled up to the class size, removed at class
+// end, and nothing of a warm lab (labels, owner, thread, pods) left to the learner who takes it.
+
+import { PassThrough } from 'node:stream';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { TerminalChatAdapter } from '@labbot/chat-terminal';
+import { type ChatService, startChatService } from '@labbot/commands';
+import { createLogger } from '@labbot/config';
+import { isWarmOwner, type LabRecord, labIdFor, ownerKeyFor } from '@labbot/core';
+import type { Runner } from '@labbot/runner';
+import { createWarmPoolStore } from '@labbot/store';
+import { waitForValue } from '@labbot/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LabHarness, startLabHarness } from './harness.js';
+import { makeLessonsDir } from './lessons.js';
+
+const LESSON = `class-warm-${Date.now().toString(36)}`;
+const wait = { timeoutMs: 60_000, intervalMs: 100 };
+
+let harness: LabHarness;
+let runner: Runner;
+let adapter: TerminalChatAdapter;
+let service: ChatService;
+let lessons: ReturnType<typeof makeLessonsDir>;
+let classId = '';
+
+const say = (line: string) => adapter.handleLine(line);
+const owner = (userId: string) => ({ platform: 'local' as const, workspaceId: 'local', userId });
+const labOf = (userId: string) => labIdFor({ ...owner(userId), lessonId: LESSON });
+const core = () => harness.kubeConfig.makeApiClient(CoreV1Api);
+const apps = () => harness.kubeConfig.makeApiClient(AppsV1Api);
+const pool = () => createWarmPoolStore({ redis: harness.redis });
+const warmLabs = async () =>
+  (await harness.store.listByClass(classId)).filter(
+    (lab) => isWarmOwner(lab.owner) && lab.classId === classId && lab.desired.state === 'running',
+  );
+const classNamespaces = async () =>
+  (await core().listNamespace({ labelSelector: `labbot.dev/class=${classId}` })).items.filter(
+    (ns) => ns.status?.phase !== 'Terminating',
+  );
+
+/** Nothing of the warm lab is left on a learner's lab: namespace labels, Deployment selector, pods, record. */
+async function expectOwnedBy(userId: string): Promise<LabRecord> {
+  const labId = labOf(userId);
+  const lab = await harness.waitForLab(labId, (record) => record.observed.phase === 'ready');
+  expect(lab.owner).toEqual(owner(userId));
+  const namespace = await core().readNamespace({ name: lab.namespace });
+  const labels = namespace.metadata?.labels ?? {};
+  expect(labels['labbot.dev/lab']).toBe(labId);
+  expect(labels['labbot.dev/owner']).toBe(ownerKeyFor(owner(userId)));
+  expect(labels['labbot.dev/class']).toBe(classId);
+  expect(labels['labbot.dev/warm']).toBeUndefined();
+  const deployments = (await apps().listNamespacedDeployment({ namespace: lab.namespace })).items;
+  expect(deployments.map((d) => d.spec?.selector?.matchLabels?.['labbot.dev/lab'])).toEqual([labId]);
+  const pods = await waitForValue(
+    `only ${userId}'s pods in ${lab.namespace}`,
+    async () => (await core().listNamespacedPod({ namespace: lab.namespace })).items,
+    (items) => items.length === 3 && items.every((pod) => pod.metadata?.labels?.['labbot.dev/lab'] === labId),
+    wait,
+  );
+  expect(pods).toHaveLength(3);
+  return lab;
+}
+
+beforeAll(async () => {
+  lessons = makeLessonsDir([{ id: LESSON }]);
+  harness = await startLabHarness({ redisDb: 28, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
+  runner = await harness.startRunner();
+  const output = new PassThrough();
+  output.resume();
+  adapter = new TerminalChatAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
+  service = await startChatService({
+    adapter,
+    redis: harness.redis,
+    store: harness.store,
+    lessons: harness.lessons,
+    instructorRoles: ['instructor'],
+    limits: harness.config.limits,
+    classes: { limits: { maxLearners: 10, maxConcurrentProvisions: 4 }, boardIntervalMs: 300 },
+    logger: createLogger({ name: 'class-warm', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+    minEditIntervalMs: 100,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await service?.stop();
+  await harness?.stop();
+  await lessons?.remove();
+});
+
+describe('a class with a warm pool', () => {
+  const taken = new Set<string>();
+
+  it('warm=2 prepares two labs before anyone joins: owned by nobody, labelled warm for the class, ready', async () => {
+    await say(`/lab class start ${LESSON} 30 5 warm=2`);
+    const reply = adapter.channelTexts().at(-1) ?? '';
+    expect(reply).toMatch(/2 warm labs are being prepared/);
+    classId = /Class ([0-9a-f]{10})/.exec(reply)?.[1] ?? '';
+    const ready = await waitForValue(
+      'two ready warm labs',
+      warmLabs,
+      (labs) => labs.length === 2 && labs.every((lab) => lab.observed.phase === 'ready'),
+      wait,
+    );
+    for (const lab of ready) {
+      expect(lab.threadId).toBeUndefined();
+      const ns = await core().readNamespace({ name: lab.namespace });
+      expect(ns.metadata?.labels?.['labbot.dev/warm']).toBe(classId);
+    }
+    expect((await pool().list(classId)).sort()).toEqual(ready.map((lab) => lab.labId).sort());
+  });
+
+  it('a join takes a warm lab: its namespace, relabelled to the learner, in their own thread; the pool refills', async () => {
+    const before = new Set((await warmLabs()).map((lab) => lab.namespace));
+    await say('as ann: /lab class join');
+    // A janitor sweep right after the handover must not take the namespace for an orphan.
+    await runner.janitor.sweep();
+    const lab = await expectOwnedBy('ann');
+    expect(before.has(lab.namespace)).toBe(true);
+    taken.add(lab.namespace);
+    expect(lab.threadId).toBeDefined();
+    await waitForValue(
+      "ann's thread showing her lab",
+      () => adapter.threadTexts(lab.threadId ?? '').join('\n'),
+      (text) => text.includes(lab.labId),
+      wait,
+    );
+    await waitForValue(
+      'the pool back at 2',
+      warmLabs,
+      (labs) => labs.length === 2 && labs.every((warm) => !taken.has(warm.namespace)),
+      wait,
+    );
+  });
+
+  it('two joins at once get two different warm labs', async () => {
+    await Promise.all([say('as ben: /lab class join'), say('as cleo: /lab class join')]);
+    const ben = await expectOwnedBy('ben');
+    const cleo = await expectOwnedBy('cleo');
+    expect(ben.namespace).not.toBe(cleo.namespace);
+    for (const namespace of [ben.namespace, cleo.namespace]) {
+      expect(taken.has(namespace)).toBe(false);
+      taken.add(namespace);
+    }
+  });
+
+  it('the pool refills only up to the class size', async () => {
+    await say('as dev: /lab class join');
+    const dev = await expectOwnedBy('dev');
+    expect(taken.has(dev.namespace)).toBe(false);
+    // 4 of 5 places taken: at most 1 warm lab may wait.
+    const left = await waitForValue('the pool at the class size', warmLabs, (labs) => labs.length <= 1, wait);
+    for (const lab of left) expect(lab.observed.phase, JSON.stringify(lab.observed.error)).not.toBe('failed');
+    expect((await warmLabs()).length + 4).toBeLessThanOrEqual(5);
+  });
+
+  it('class end removes the unclaimed warm labs with every other lab of the class', async () => {
+    await say('/lab class end');
+    expect(adapter.channelTexts().at(-1)).toMatch(/ended/);
+    expect(await pool().list(classId)).toEqual([]);
+    await waitForValue('no namespace of the class', classNamespaces, (items) => items.length === 0, {
+      timeoutMs: 90_000,
+      intervalMs: 200,
+    });
+    expect(await warmLabs()).toEqual([]);
+  });
+});
