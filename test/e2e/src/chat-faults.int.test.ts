@@ -16,10 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_RUNNER, type LabHarness, labWait, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
-// A lesson new to this run whose build takes a few seconds, so the thread can be deleted while the lab starts.
+// Lessons new to this run whose build takes a few seconds, so the thread can be deleted while the lab starts; one
+// per platform (with its own Dockerfile), so the second test's lab builds too instead of finding the first's image.
 const SLOW_LESSON = `e2e-chat-faults-${randomBytes(3).toString('hex')}`;
+const SLACK_SLOW_LESSON = `${SLOW_LESSON}-slack`;
 const lessons = makeLessonsDir([
   { id: SLOW_LESSON, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 4\nUSER ') },
+  { id: SLACK_SLOW_LESSON, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 4 && echo slack\nUSER ') },
 ]);
 const LAB_TIMEOUT_MS = 150_000;
 const logger = createLogger({ name: 'chat-faults-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' });
@@ -167,8 +170,8 @@ describe('Slack: the lab thread deleted (its parent message and the status reply
       signingSecret: slack.signingSecret,
       sim: slack,
     });
-    const labId = labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId: USER, lessonId: SLOW_LESSON });
-    const answer = await driver.slashCommand({ text: `start ${SLOW_LESSON}`, userId: USER, channelId: CHANNEL });
+    const labId = labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId: USER, lessonId: SLACK_SLOW_LESSON });
+    const answer = await driver.slashCommand({ text: `start ${SLACK_SLOW_LESSON}`, userId: USER, channelId: CHANNEL });
     expect(answer.status).toBe(200);
     const lab = await harness.waitForLab(labId, (record) => record.threadId !== undefined, 30_000);
     const parentTs = lab.threadId?.split(':')[3] ?? '';
