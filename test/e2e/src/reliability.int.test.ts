@@ -125,9 +125,19 @@ describe('Redis restarted during a burst of /lab start', () => {
     await startRedis();
     await Promise.all(typed);
 
+    // Under CI load the labs take longer after the restart: the wait ends before the test's own timeout, naming
+    // each lab's phase and step, so a lab that is lost or stuck is reported, not a bare timeout.
     const ready = await Promise.all(
-      labIds.map((labId) => harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', 120_000)),
-    );
+      labIds.map((labId) => harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', 200_000)),
+    ).catch(async (error: unknown) => {
+      const states = await Promise.all(
+        labIds.map(async (labId) => {
+          const lab = await harness.store.get(labId);
+          return `${labId}: ${lab ? `${lab.observed.phase}/${lab.observed.step ?? '-'}` : 'missing'}`;
+        }),
+      );
+      throw new Error(`not every lab became ready after the Redis restart:\n${states.join('\n')}`, { cause: error });
+    });
     for (const lab of ready) {
       expect(lab.observed.pods.filter((pod) => pod.ready)).toHaveLength(3);
       const thread = await waitForValue(
@@ -139,7 +149,7 @@ describe('Redis restarted during a burst of /lab start', () => {
       expect(thread).toHaveLength(1);
     }
     expect(chat.adapter.channelTexts().filter((text) => text.includes('opened'))).toHaveLength(10);
-  });
+  }, 300_000);
 });
 
 describe('kube-sim failing 20% of requests (500/503), refusing 10% of writes with 409 and dropping watches', () => {
