@@ -179,7 +179,15 @@ describe('a class of 30 on Discord', () => {
     const placesSeen = await Promise.all(
       LEARNERS.map(async (userId) => {
         const thread = decodeThreadId((await harness.store.get(labOf(userId)))?.threadId ?? '')?.threadId ?? '';
-        const status = sim.channelMessages(thread).find((message) => message.via === 'bot');
+        const statusOf = () => sim.channelMessages(thread).find((message) => message.via === 'bot');
+        // The ready status reaches the thread within its 4 s edit pace after the lab is ready (board and records
+        // above do not wait for it): wait for it, then the place is gone from the message.
+        const status = await sim
+          .waitFor(() => {
+            const current = statusOf();
+            return current && textOf(current).includes('Pods ready: 3/3') ? current : undefined;
+          }, 20_000)
+          .catch(() => statusOf());
         const versions = (status?.edits ?? []).map((edit) => discordMessageText(edit.body));
         expect(textOf(status), userId).not.toMatch(PLACE);
         const places = versions.flatMap((text) => (PLACE.exec(text) ? [Number(PLACE.exec(text)?.[1])] : []));
