@@ -4,54 +4,37 @@
 // - self-extension (`self-extend=15`, ceiling 20 min): the learner's expiry warning carries Extend; each press by
 //   the learner adds 15 min up to the ceiling, another learner's press is refused, and the learner is told.
 
-import { PassThrough } from 'node:stream';
-import { TerminalChatAdapter } from '@labbot/chat-terminal';
-import { type ChatService, startChatService } from '@labbot/commands';
-import { createLogger } from '@labbot/config';
 import { type LabRecord, labIdFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
-import { type SlackBot, startSlackBot } from '@labbot/slack';
-import { createSlackDriver, type JsonObject, type SlackDriver, type SlackSim, startSlackSim } from '@labbot/slack-sim';
+import type { SlackBot } from '@labbot/slack';
+import { type JsonObject, type SlackDriver, type SlackSim, slackMessageText, startSlackSim } from '@labbot/slack-sim';
 import { createCapacityReports, createClassRoster } from '@labbot/store';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClassChat, startClassChat } from './class-chat.js';
 import { type LabHarness, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
+import { slackEnv, startSlackBotOn } from './slack-bot.js';
 
 const LESSON = `class-capacity-${Date.now().toString(36)}`;
 const TEACHER = 'U0TEACHER1';
-const logger = createLogger({ name: 'class-capacity', level: process.env.LABBOT_TEST_LOG ?? 'silent' });
 
 let harness: LabHarness;
 let runner: Runner;
-let adapter: TerminalChatAdapter;
-let service: ChatService;
+let chat: ClassChat;
 let slack: SlackSim;
 let bot: SlackBot;
 let driver: SlackDriver;
 let lessons: ReturnType<typeof makeLessonsDir>;
 
-const say = (line: string) => adapter.handleLine(line);
+const say = (line: string) => chat.say(line);
 const annLab = labIdFor({ platform: 'local', workspaceId: 'local', userId: 'ann', lessonId: LESSON });
 const MINUTE = 60_000;
-const lastChannelText = () => adapter.channelTexts().at(-1) ?? '';
-const boardTexts = () => adapter.threadTexts('local:local:terminal:terminal');
+const lastChannelText = () => chat.lastChannelText();
+const boardTexts = () => chat.boardTexts();
 
-function visibleText(message: { text: string; blocks: JsonObject[] } | undefined): string {
-  if (!message) return '';
-  if (message.blocks.length === 0) return message.text;
-  const textOf = (value: unknown) =>
-    typeof value === 'object' && value !== null && typeof (value as JsonObject)['text'] === 'string'
-      ? String((value as JsonObject)['text'])
-      : '';
-  return message.blocks
-    .flatMap((block) => [
-      textOf(block['text']),
-      ...(Array.isArray(block['elements']) ? block['elements'].map((e) => textOf(e) || textOf(e?.text)) : []),
-    ])
-    .filter(Boolean)
-    .join('\n');
-}
+const visibleText = (message: { text: string; blocks: JsonObject[] } | undefined) =>
+  message ? slackMessageText(message) : '';
 
 async function slackCommand(text: string, channelId: string): Promise<string> {
   const before = slack.ephemerals.length;
@@ -81,9 +64,7 @@ beforeAll(async () => {
     nodes: { count: 1, podsPerNode: 110 },
     env: {
       LABBOT_LESSONS_DIR: lessons.dir,
-      LABBOT_SLACK_BOT_TOKEN: slack.botToken,
-      LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
-      LABBOT_SLACK_API_URL: slack.apiUrl,
+      ...slackEnv(slack),
       LABBOT_INSTRUCTOR_USERS: TEACHER,
       LABBOT_EXPIRY_WARNING_MINUTES: '10',
       LABBOT_CLASS_MAX_EXTENSION_MINUTES: '20',
@@ -97,33 +78,15 @@ beforeAll(async () => {
     watchDebounceMs: 100,
     capacityIntervalMs: 500,
   });
-  const output = new PassThrough();
-  output.resume();
-  adapter = new TerminalChatAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
-  service = await startChatService({
-    adapter,
-    redis: harness.redis,
-    store: harness.store,
-    lessons: harness.lessons,
-    instructorRoles: ['instructor'],
-    limits: harness.config.limits,
-    classes: {
-      limits: { maxLearners: 100, maxConcurrentProvisions: 4, maxExtensionMinutes: 20 },
-      boardIntervalMs: 300,
-    },
-    logger,
-    minEditIntervalMs: 100,
+  chat = await startClassChat(harness, {
+    name: 'class-capacity',
+    classes: { maxLearners: 100, maxConcurrentProvisions: 4, maxExtensionMinutes: 20 },
   });
-  bot = await startSlackBot(harness.config, { port: 0, logger });
-  driver = createSlackDriver({
-    targetUrl: `http://127.0.0.1:${bot.adapter.port()}/slack/events`,
-    signingSecret: slack.signingSecret,
-    sim: slack,
-  });
+  ({ bot, driver } = await startSlackBotOn(harness, slack));
 }, 180_000);
 
 afterAll(async () => {
-  await service?.stop();
+  await chat?.stop();
   await bot?.close();
   await harness?.stop();
   await slack?.stop();
@@ -188,7 +151,7 @@ describe('a learner extends their own lab from the expiry warning', () => {
 
   it('local chat: the warning has Extend; another learner is refused; presses add 15 min up to the ceiling', async () => {
     const { lab, joinedAt } = await classLabOf(annLab, 'ann');
-    const thread = () => adapter.threadTexts(lab.threadId ?? '');
+    const thread = () => chat.adapter.threadTexts(lab.threadId ?? '');
     await runner.janitor.sweep();
     await waitForValue(
       'the expiry warning with Extend',

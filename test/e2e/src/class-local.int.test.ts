@@ -2,16 +2,13 @@
 // counts them to ready, status/export/end work, a second class runs beside the first, and a learner cannot run
 // instructor commands. Redis DB 6, kube-sim with the virtual kubelet.
 
-import { PassThrough } from 'node:stream';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { TerminalChatAdapter } from '@labbot/chat-terminal';
-import { type ChatService, startChatService } from '@labbot/commands';
-import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
 import { createClassRoster } from '@labbot/store';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClassChat, startClassChat } from './class-chat.js';
 import { provisioningOrder } from './class-order.js';
 import { type LabHarness, startLabHarness } from './harness.js';
 
@@ -20,35 +17,24 @@ const LEARNERS = ['ann', 'ben', 'cleo', 'dev', 'eli'];
 
 let harness: LabHarness;
 let runner: Runner;
-let adapter: TerminalChatAdapter;
-let service: ChatService;
+let chat: ClassChat;
 
 const labOf = (userId: string) => labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId: LESSON });
-const boardTexts = () => adapter.threadTexts('local:local:terminal:terminal');
-const say = (line: string) => adapter.handleLine(line);
+const boardTexts = () => chat.boardTexts();
+const say = (line: string) => chat.say(line);
 const core = () => harness.kubeConfig.makeApiClient(CoreV1Api);
 
 beforeAll(async () => {
   harness = await startLabHarness({ redisDb: 16, kubelet: 'virtual' });
   runner = await harness.startRunner();
-  const output = new PassThrough();
-  output.resume();
-  adapter = new TerminalChatAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
-  service = await startChatService({
-    adapter,
-    redis: harness.redis,
-    store: harness.store,
-    lessons: harness.lessons,
-    instructorRoles: ['instructor'],
-    limits: harness.config.limits,
-    classes: { limits: { maxLearners: 6, maxConcurrentProvisions: 4 }, boardIntervalMs: 300 },
-    logger: createLogger({ name: 'class-local', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
-    minEditIntervalMs: 100,
+  chat = await startClassChat(harness, {
+    name: 'class-local',
+    classes: { maxLearners: 6, maxConcurrentProvisions: 4 },
   });
 });
 
 afterAll(async () => {
-  await service?.stop();
+  await chat?.stop();
   await harness?.stop();
 });
 
@@ -57,10 +43,10 @@ describe('a class in the local chat', () => {
 
   it('a learner cannot start a class; the instructor can, and the board with a Join offer appears', async () => {
     await say('as ann: /lab class start docker-vs-kubernetes');
-    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors/);
+    expect(chat.lastChannelText()).toMatch(/Only instructors/);
     await say('/lab class start docker-vs-kubernetes 30 6');
-    expect(adapter.channelTexts().at(-1)).toMatch(/Class [0-9a-f]{10} of .* started/);
-    classId = /Class ([0-9a-f]{10})/.exec(adapter.channelTexts().at(-1) ?? '')?.[1] ?? '';
+    expect(chat.lastChannelText()).toMatch(/Class [0-9a-f]{10} of .* started/);
+    classId = /Class ([0-9a-f]{10})/.exec(chat.lastChannelText())?.[1] ?? '';
     const [board] = await waitForValue('the class board', boardTexts, (texts) => texts.length === 1, {
       timeoutMs: 10_000,
       intervalMs: 100,
@@ -82,34 +68,34 @@ describe('a class in the local chat', () => {
       timeoutMs: 20_000,
       intervalMs: 100,
     });
-    expect(adapter.channelTexts().filter((text) => text.includes('You joined the class'))).toHaveLength(5);
+    expect(chat.adapter.channelTexts().filter((text) => text.includes('You joined the class'))).toHaveLength(5);
   });
 
   it('joining twice leads to the same lab; a sixth and seventh learner meet the class limit', async () => {
     await say('as ann: /lab class join');
-    expect(adapter.channelTexts().at(-1)).toMatch(/already joined/);
+    expect(chat.lastChannelText()).toMatch(/already joined/);
     expect((await harness.store.listByClass(classId)).length).toBe(5);
     await say('as fay: /lab class join');
     await say('as gus: /lab class join');
-    expect(adapter.channelTexts().at(-1)).toMatch(/full: 6 learners/);
+    expect(chat.lastChannelText()).toMatch(/full: 6 learners/);
   });
 
   it('a learner cannot see status, end or export the class; the instructor sees every learner', async () => {
     for (const command of ['status', 'end', 'export']) {
       await say(`as ben: /lab class ${command}`);
-      expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors/);
+      expect(chat.lastChannelText()).toMatch(/Only instructors/);
     }
     await say('/lab class status');
-    const status = adapter.channelTexts().at(-1) ?? '';
+    const status = chat.lastChannelText();
     for (const name of LEARNERS) expect(status).toContain(`<@${name}>`);
   });
 
   it('a broadcast reaches every learner thread once; a learner cannot broadcast', async () => {
     await say('as ben: /lab class say hello all');
-    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors/);
+    expect(chat.lastChannelText()).toMatch(/Only instructors/);
     await say('/lab class say step 2 now: open the README');
     // The five, and fay who joined as the sixth.
-    expect(adapter.channelTexts().at(-1)).toMatch(/Sent to the threads of 6 learners/);
+    expect(chat.lastChannelText()).toMatch(/Sent to the threads of 6 learners/);
     await say('/lab class say step 3');
     const threads = await Promise.all(
       [...LEARNERS, 'fay'].map(async (name) => (await harness.store.get(labOf(name)))?.threadId ?? ''),
@@ -118,21 +104,21 @@ describe('a class in the local chat', () => {
     for (const threadId of threads) {
       await waitForValue(
         `both broadcasts in ${threadId}`,
-        () => adapter.threadTexts(threadId),
+        () => chat.adapter.threadTexts(threadId),
         (texts) => count(texts, 'From <@teacher>: step 3') === 1 && count(texts, 'step 2 now: open the README') === 1,
         { timeoutMs: 10_000, intervalMs: 100 },
       );
     }
     expect(
-      threads.flatMap((threadId) => adapter.threadTexts(threadId)).filter((text) => text.includes('hello all')),
+      threads.flatMap((threadId) => chat.adapter.threadTexts(threadId)).filter((text) => text.includes('hello all')),
     ).toEqual([]);
   });
 
   it('a raised hand is shown first on the board, taken by an instructor only, and cleared with done', async () => {
-    await adapter.handleLine('/lab help-me my pods are pending', 'cleo');
-    expect(adapter.channelTexts().at(-1)).toMatch(/Your hand is up/);
-    await adapter.handleLine('/lab help-me', 'cleo');
-    expect(adapter.channelTexts().at(-1)).toMatch(/already up/);
+    await chat.adapter.handleLine('/lab help-me my pods are pending', 'cleo');
+    expect(chat.lastChannelText()).toMatch(/Your hand is up/);
+    await chat.adapter.handleLine('/lab help-me', 'cleo');
+    expect(chat.lastChannelText()).toMatch(/already up/);
     const [board] = await waitForValue(
       'the raised hand on the board',
       boardTexts,
@@ -150,13 +136,13 @@ describe('a class in the local chat', () => {
     );
 
     await say('as ben: /lab class take cleo');
-    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors take raised hands/);
+    expect(chat.lastChannelText()).toMatch(/Only instructors take raised hands/);
     await say('/lab class take cleo');
-    expect(adapter.channelTexts().at(-1)).toMatch(/You are helping <@cleo>/);
+    expect(chat.lastChannelText()).toMatch(/You are helping <@cleo>/);
     const cleoThread = (await harness.store.get(labOf('cleo')))?.threadId ?? '';
     await waitForValue(
       'the instructor is coming, in cleo’s thread',
-      () => adapter.threadTexts(cleoThread),
+      () => chat.adapter.threadTexts(cleoThread),
       (texts) => texts.some((text) => text.includes('<@teacher> is coming to help you')),
       { timeoutMs: 10_000, intervalMs: 100 },
     );
@@ -168,7 +154,7 @@ describe('a class in the local chat', () => {
     );
 
     await say('/lab class done cleo');
-    expect(adapter.channelTexts().at(-1)).toMatch(/<@cleo>'s hand is down/);
+    expect(chat.lastChannelText()).toMatch(/<@cleo>'s hand is down/);
     await waitForValue(
       'the board without raised hands',
       boardTexts,
@@ -177,12 +163,12 @@ describe('a class in the local chat', () => {
       { timeoutMs: 10_000, intervalMs: 100 },
     );
     await say('/lab class done cleo');
-    expect(adapter.channelTexts().at(-1)).toMatch(/not up any more/);
+    expect(chat.lastChannelText()).toMatch(/not up any more/);
   });
 
   it('checks are recorded; the export has a row per learner and a column pair per check', async () => {
     await harness.waitForLab(labOf('ann'), (record) => record.observed.phase === 'ready');
-    await adapter.handleLine('/lab check', 'ann');
+    await chat.adapter.handleLine('/lab check', 'ann');
     const roster = createClassRoster({ redis: harness.redis });
     await waitForValue(
       'ann’s checks',
@@ -191,7 +177,10 @@ describe('a class in the local chat', () => {
       { timeoutMs: 5_000, intervalMs: 100 },
     );
     await say(`/lab class export ${classId}`);
-    const csv = (adapter.channelTexts().at(-1) ?? '').split('\n').filter((line) => line.includes(','));
+    const csv = chat
+      .lastChannelText()
+      .split('\n')
+      .filter((line) => line.includes(','));
     const header = csv[0]?.split(',') ?? [];
     const checkCount = harness.lessons.get(LESSON).spec.checks.length;
     expect(header.slice(0, 4)).toEqual(['learner', 'lab', 'joined_at', 'seconds_to_ready']);
@@ -207,7 +196,7 @@ describe('a class in the local chat', () => {
     // the same adapter, so use an explicit class id for the second class's commands.
     const other = 'docker-vs-kubernetes';
     await say(`/lab class start ${other}`);
-    expect(adapter.channelTexts().at(-1)).toMatch(/already running in this channel/);
+    expect(chat.lastChannelText()).toMatch(/already running in this channel/);
   });
 
   it('class end tears down every lab of the class, tells each thread, and the board shows the final results', async () => {
@@ -215,7 +204,7 @@ describe('a class in the local chat', () => {
     // While the class runs, its provision slots hold the grant numbers (among others).
     expect(await classKeys()).toContain(`labbot:class:${classId}:granted`);
     await say('/lab class end');
-    expect(adapter.channelTexts().at(-1)).toMatch(/ended: 6 labs are being torn down/);
+    expect(chat.lastChannelText()).toMatch(/ended: 6 labs are being torn down/);
     // Ended: slots, line, grants, hands and the join counter are gone; what the export reads stays, for 30 days.
     const kept = ['checks', 'finals', 'history', 'members'].map((name) => `labbot:class:${classId}:${name}`);
     // `writes`: the class record's last write ids (a resent write is recognised), kept with the record itself.
@@ -241,15 +230,18 @@ describe('a class in the local chat', () => {
     const lab = await harness.store.get(labOf('ben'));
     await waitForValue(
       'the class-ended note in ben’s thread',
-      () => adapter.threadTexts(lab?.threadId ?? ''),
+      () => chat.adapter.threadTexts(lab?.threadId ?? ''),
       (texts) => texts.some((text) => text.includes('The class has ended')),
       { timeoutMs: 10_000, intervalMs: 100 },
     );
     await say('as ben: /lab class join');
-    expect(adapter.channelTexts().at(-1)).toMatch(/no open class|ended/);
+    expect(chat.lastChannelText()).toMatch(/no open class|ended/);
     // The export of the ended class still has every learner, ann's passed check and the final stages.
     await say(`/lab class export ${classId}`);
-    const rows = (adapter.channelTexts().at(-1) ?? '').split('\n').filter((line) => line.includes(','));
+    const rows = chat
+      .lastChannelText()
+      .split('\n')
+      .filter((line) => line.includes(','));
     expect(rows.length).toBe(1 + 6);
     expect(rows.find((line) => line.startsWith('ann,'))).toMatch(/passed/);
     // Teardown ran after the end: it took no provision slot, so no key of the class came back.
@@ -264,14 +256,14 @@ describe('a class that sets up 2 labs at a time', () => {
     // No runner while they join: nobody's lab is taken yet, so the places are exact.
     await runner.stop();
     await say('/lab class start docker-vs-kubernetes 30 6 at-once=9');
-    expect(adapter.channelTexts().at(-1)).toMatch(/at most 4 labs at once here \(you asked for 9\)/);
+    expect(chat.lastChannelText()).toMatch(/at most 4 labs at once here \(you asked for 9\)/);
     await say('/lab class start docker-vs-kubernetes 30 6 at-once=2');
-    const classId = /Class ([0-9a-f]{10})/.exec(adapter.channelTexts().at(-1) ?? '')?.[1] ?? '';
+    const classId = /Class ([0-9a-f]{10})/.exec(chat.lastChannelText())?.[1] ?? '';
     expect(classId).toMatch(/^[0-9a-f]{10}$/);
     const replies: string[] = [];
     for (const name of late) {
       await say(`as ${name}: /lab class join`);
-      replies.push(adapter.channelTexts().at(-1) ?? '');
+      replies.push(chat.lastChannelText());
     }
     expect(replies[0]).toMatch(/^You joined the class/);
     expect(replies[0]).not.toMatch(/in line/);
@@ -296,7 +288,11 @@ describe('a class that sets up 2 labs at a time', () => {
       60_000,
     );
     await say(`/lab class export ${classId}`);
-    const annRow = (adapter.channelTexts().at(-1) ?? '').split('\n').find((line) => line.startsWith('ann,')) ?? '';
+    const annRow =
+      chat
+        .lastChannelText()
+        .split('\n')
+        .find((line) => line.startsWith('ann,')) ?? '';
     const [, , joinedAt, secondsToReady] = annRow.split(',');
     const readyAt = (await harness.store.history(labOf('ann')))
       .filter((entry) => entry.action === 'observed.ready')
@@ -305,25 +301,25 @@ describe('a class that sets up 2 labs at a time', () => {
     expect(Number(secondsToReady)).toBeGreaterThan(0);
     // More time: one learner, within the operator's ceiling (120 min beyond the 30-minute lab lifetime).
     await say('as kim: /lab class extend 5');
-    expect(adapter.channelTexts().at(-1)).toMatch(/Only instructors/);
+    expect(chat.lastChannelText()).toMatch(/Only instructors/);
     const before = Date.parse((await harness.store.get(labOf('hal')))?.expiresAt ?? '');
     await say('/lab class extend hal 15');
-    expect(adapter.channelTexts().at(-1)).toMatch(/Gave 1 lab of class [0-9a-f]{10} up to 15 more minutes\.$/);
+    expect(chat.lastChannelText()).toMatch(/Gave 1 lab of class [0-9a-f]{10} up to 15 more minutes\.$/);
     expect(Date.parse((await harness.store.get(labOf('hal')))?.expiresAt ?? '')).toBe(before + 15 * 60_000);
     const halThread = (await harness.store.get(labOf('hal')))?.threadId ?? '';
     await waitForValue(
       'the extension in hal’s thread',
-      () => adapter.threadTexts(halThread),
+      () => chat.adapter.threadTexts(halThread),
       (texts) => texts.some((text) => /⏰ <@teacher> gave your lab more time: it now ends in \d+ min/.test(text)),
       { timeoutMs: 15_000, intervalMs: 100 },
     );
     await say('/lab class extend ivy 600');
-    expect(adapter.channelTexts().at(-1)).toMatch(
+    expect(chat.lastChannelText()).toMatch(
       /<@ivy> reached the limit here \(120 min beyond the 30-minute lab lifetime\)/,
     );
     const ivy = (await createClassRoster({ redis: harness.redis }).member(classId, 'ivy'))?.joinedAt ?? '';
     expect(Date.parse((await harness.store.get(labOf('ivy')))?.expiresAt ?? '')).toBe(Date.parse(ivy) + 150 * 60_000);
     await say('/lab class end');
-    expect(adapter.channelTexts().at(-1)).toMatch(/ended: 5 labs are being torn down/);
+    expect(chat.lastChannelText()).toMatch(/ended: 5 labs are being torn down/);
   });
 });

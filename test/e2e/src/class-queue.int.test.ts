@@ -1,13 +1,10 @@
 // #14's queue position in the local chat (Redis DB 25, virtual kubelet): a class that sets up 2 labs at a time and
 // 8 learners; each learner who waits reads their place in line in their thread, it shrinks as the line moves, and
 // the message turns into their lab's status when their lab starts.
-import { PassThrough } from 'node:stream';
-import { TerminalChatAdapter } from '@labbot/chat-terminal';
-import { type ChatService, startChatService } from '@labbot/commands';
-import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClassChat, startClassChat } from './class-chat.js';
 import { provisioningOrder } from './class-order.js';
 import { type LabHarness, startLabHarness } from './harness.js';
 
@@ -16,33 +13,22 @@ const LEARNERS = ['amy', 'bo', 'cy', 'di', 'ed', 'flo', 'gus', 'hu'];
 
 let harness: LabHarness;
 let runner: Runner | undefined;
-let adapter: TerminalChatAdapter;
-let service: ChatService;
+let chat: ClassChat;
 
 const labOf = (userId: string) => labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId: LESSON });
-const say = (line: string) => adapter.handleLine(line);
+const say = (line: string) => chat.say(line);
 const PLACE = /You are (\d+)(?:st|nd|rd|th) in line/;
 
 beforeAll(async () => {
   harness = await startLabHarness({ redisDb: 25, kubelet: 'virtual' });
-  const output = new PassThrough();
-  output.resume();
-  adapter = new TerminalChatAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
-  service = await startChatService({
-    adapter,
-    redis: harness.redis,
-    store: harness.store,
-    lessons: harness.lessons,
-    instructorRoles: ['instructor'],
-    limits: harness.config.limits,
-    classes: { limits: { maxLearners: 8, maxConcurrentProvisions: 4 }, boardIntervalMs: 300 },
-    logger: createLogger({ name: 'class-queue', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
-    minEditIntervalMs: 100,
+  chat = await startClassChat(harness, {
+    name: 'class-queue',
+    classes: { maxLearners: 8, maxConcurrentProvisions: 4 },
   });
 }, 120_000);
 
 afterAll(async () => {
-  await service?.stop();
+  await chat?.stop();
   await harness?.stop();
 });
 
@@ -50,7 +36,7 @@ describe('queue position in a learner’s thread', () => {
   it('8 learners, 2 labs at a time: each waiting learner sees their place shrink in order, then their lab’s status', async () => {
     // No runner while they join: every lab is in line when the runner starts, so the first places are exact.
     await say('/lab class start docker-vs-kubernetes 30 8 at-once=2');
-    const classId = /Class ([0-9a-f]{10})/.exec(adapter.channelTexts().at(-1) ?? '')?.[1] ?? '';
+    const classId = /Class ([0-9a-f]{10})/.exec(chat.lastChannelText())?.[1] ?? '';
     expect(classId).toMatch(/^[0-9a-f]{10}$/);
     for (const name of LEARNERS) await say(`as ${name}: /lab class join`);
     const threads = new Map<string, string>();
@@ -60,7 +46,7 @@ describe('queue position in a learner’s thread', () => {
     const seen = new Map<string, string[]>(LEARNERS.map((name) => [name, []]));
     const look = () => {
       for (const name of LEARNERS) {
-        const status = adapter.threadTexts(threads.get(name) ?? '').join('\n');
+        const status = chat.adapter.threadTexts(threads.get(name) ?? '').join('\n');
         const texts = seen.get(name) ?? [];
         if (texts.at(-1) !== status) texts.push(status);
       }

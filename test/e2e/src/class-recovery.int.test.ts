@@ -4,14 +4,12 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { TerminalChatAdapter } from '@labbot/chat-terminal';
-import { type ChatService, startChatService } from '@labbot/commands';
-import { createLogger } from '@labbot/config';
+import type { TerminalChatAdapter } from '@labbot/chat-terminal';
 import { labIdFor } from '@labbot/core';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClassChat, startClassChat } from './class-chat.js';
 import { type LabHarness, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
@@ -24,33 +22,18 @@ const BOARD = 'local:local:terminal:terminal';
 
 let harness: LabHarness;
 let child: ChildProcess | undefined;
-const services: ChatService[] = [];
+const chats: ClassChat[] = [];
 
 const labOf = (userId: string) => labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId: LESSON });
 
+/** A chat process of the class (a new one replaces it after the crash, as a restarted bot). */
 async function startChat(): Promise<TerminalChatAdapter> {
-  const output = new PassThrough();
-  output.resume();
-  const adapter = new TerminalChatAdapter({
-    input: new PassThrough(),
-    output,
-    userId: 'teacher',
-    roles: ['instructor'],
+  const chat = await startClassChat(harness, {
+    name: 'class-recovery',
+    classes: { maxLearners: 50, maxConcurrentProvisions: 4 },
   });
-  services.push(
-    await startChatService({
-      adapter,
-      redis: harness.redis,
-      store: harness.store,
-      lessons: harness.lessons,
-      instructorRoles: ['instructor'],
-      limits: harness.config.limits,
-      classes: { limits: { maxLearners: 50, maxConcurrentProvisions: 4 }, boardIntervalMs: 300 },
-      logger: createLogger({ name: 'class-recovery', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
-      minEditIntervalMs: 100,
-    }),
-  );
-  return adapter;
+  chats.push(chat);
+  return chat.adapter;
 }
 
 beforeAll(async () => {
@@ -59,7 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   child?.kill('SIGKILL');
-  for (const service of services) await service.stop().catch(() => {});
+  for (const chat of chats) await chat.stop().catch(() => {});
   await harness?.stop();
   await lessons.remove();
 });
@@ -106,7 +89,7 @@ describe('a class whose runner dies', () => {
         LEARNERS.map(async (name) => [name, (await harness.store.get(labOf(name)))?.threadId] as const),
       ),
     );
-    await services[0]?.stop();
+    await chats[0]?.stop();
     adapter = await startChat();
     await harness.startRunner();
 
