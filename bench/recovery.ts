@@ -4,7 +4,7 @@
 //   node --conditions labbot-source --import tsx bench/recovery.ts [labs=20] [takeover|locks-only|old-defaults]
 // takeover: the defaults (15 s job locks, 5 s stalled checks, takeover of a dead runner's jobs at start-up);
 // locks-only: the same locks without the takeover; old-defaults: 30 s locks and stalled checks, no takeover
-// (before issue 13). Needs scripts/services.sh (Redis, Docker, registry). Uses Redis database 12.
+// (before issue 13). Needs scripts/services.sh (Redis, Docker, registry). Uses Redis database 24.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,8 +112,20 @@ try {
       if (line === 'ready') readyLineMs = Math.round(performance.now() - spawnedAt);
     });
   });
+  // When each lab last entered each phase (ms after the new runner's spawn): where the time after the takeover goes.
+  const entered = new Map<string, number[]>();
+  let previous = atKill;
   for (;;) {
     const now = await phases();
+    const at = Math.round(performance.now() - spawnedAt);
+    now.forEach((phase, index) => {
+      if (phase === previous[index]) return;
+      const key = phase ?? 'missing';
+      const times = entered.get(key) ?? [];
+      times[index] = at;
+      entered.set(key, times);
+    });
+    previous = now;
     if (now.every((phase) => phase === 'ready')) break;
     if (performance.now() - spawnedAt > 300_000) throw new Error(`not all ready after 300 s: ${now.join(',')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -146,6 +158,16 @@ try {
         newRunnerReadyAfterSpawnMs: readyLineMs,
         allReadyAfterNewRunnerSpawnMs: allReadyMs,
         allReadyAfterNewRunnerStartedMs: allReadyAfterStartedMs,
+        // Per phase entered after the kill: how many labs entered it, and when the first and the last of them last
+        // entered it, in ms after the new runner started (polled every 100 ms; a phase shorter than that is missed).
+        phasesAfterStart: Object.fromEntries(
+          [...entered].map(([phase, seen]) => {
+            const times = seen
+              .filter((time) => time !== undefined)
+              .map((time) => Math.round(time - (startedAt - spawnedAt)));
+            return [phase, { labs: times.length, firstMs: Math.min(...times), lastMs: Math.max(...times) }];
+          }),
+        ),
         duplicates,
       },
       null,
