@@ -1,0 +1,293 @@
+// Runner memory with many labs watched (issue 13; targets: RSS ≤ 150 MB while watching 1,000 labs, heap after the
+// labs stop back within 10 % of before).
+//   npx turbo run build && node --conditions labbot-source --import tsx bench/memory.ts [labs=1000] [warm-up=20]
+// The runner is a process of its own (bench/memory-runner.mjs: the built packages, as in production, under
+// --expose-gc), kube-sim another (virtual kubelet: pods are marked Running, no containers); this process drives and
+// measures. Each lab is made as far as the runner would have made it (a lab record waiting for its pods, its
+// namespace and 3-replica Deployment, written here to kube-sim: 1,000 bring-ups with builds and `docker run`s would
+// measure Docker and kube-sim, not the runner's watching), then the runner watches: the one shared pod watch turns
+// 3,000 pods into 1,000 ready labs. Then every lab is stopped as `/lab stop` does (desired stopped + a reconcile):
+// the runner tears each namespace down. A warm-up round before the "before" figure loads the code and caches of
+// those paths. Heap: after forced GCs (v8.getHeapStatistics). Then one more round of BENCH_SNAPSHOT_LABS labs
+// (default 200; 0 skips it) between two heap snapshots, and the constructors whose objects grew most between them. Needs scripts/services.sh (Redis, registry). Redis database 26.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { loadKubeConfig } from '@labbot/cluster';
+import { createLabRecord, type LabRecord } from '@labbot/core';
+import { createQueues } from '@labbot/queue';
+import { createLabStore } from '@labbot/store';
+import { Redis } from 'ioredis';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+// ---------------------------------------------------------------- heap snapshot summary
+
+interface SnapshotFile {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+  nodes: number[];
+  strings: string[];
+}
+
+/** Self size and count per constructor (objects) or per node type (strings, code, arrays...). */
+function sizesByConstructor(path: string): Map<string, { size: number; count: number }> {
+  const file = JSON.parse(readFileSync(path, 'utf8')) as SnapshotFile;
+  const fields = file.snapshot.meta.node_fields;
+  const types = file.snapshot.meta.node_types[0];
+  const width = fields.length;
+  const typeAt = fields.indexOf('type');
+  const nameAt = fields.indexOf('name');
+  const sizeAt = fields.indexOf('self_size');
+  const sizes = new Map<string, { size: number; count: number }>();
+  for (let index = 0; index < file.nodes.length; index += width) {
+    const type = types[file.nodes[index + typeAt] ?? 0] ?? '?';
+    const key =
+      type === 'object' || type === 'closure' ? (file.strings[file.nodes[index + nameAt] ?? 0] ?? '?') : `(${type})`;
+    const entry = sizes.get(key) ?? { size: 0, count: 0 };
+    entry.size += file.nodes[index + sizeAt] ?? 0;
+    entry.count += 1;
+    sizes.set(key, entry);
+  }
+  return sizes;
+}
+
+/** The constructors whose retained self size grew most between two snapshots. */
+function biggestGrowth(beforePath: string, afterPath: string, top = 10) {
+  const before = sizesByConstructor(beforePath);
+  const after = sizesByConstructor(afterPath);
+  return [...after]
+    .map(([name, { size, count }]) => ({
+      name,
+      grewKb: Math.round((size - (before.get(name)?.size ?? 0)) / 1024),
+      countDelta: count - (before.get(name)?.count ?? 0),
+    }))
+    .sort((a, b) => b.grewKb - a.grewKb)
+    .slice(0, top);
+}
+
+// ---------------------------------------------------------------- the driver
+
+const labs = Number(process.argv[2] ?? 1000);
+const warmUpLabs = Number(process.argv[3] ?? 20);
+const snapshotLabs = Number(process.env.BENCH_SNAPSHOT_LABS ?? 200);
+const repo = join(import.meta.dirname, '..');
+const redisUrl = `${(process.env.REDIS_URL ?? 'redis://127.0.0.1:6390').replace(/\/\d+$/, '')}/26`;
+const lessonId = 'docker-vs-kubernetes';
+const dir = mkdtempSync(join(tmpdir(), 'labbot-bench-memory-'));
+const children: ChildProcess[] = [];
+const progress = (text: string) =>
+  process.stderr.write(
+    `[memory ${new Date().toISOString().slice(11, 19)}] ${text} (load ${loadavg()[0]?.toFixed(1)})\n`,
+  );
+
+/** Spawns a child and resolves once a stdout line matches `ready`; `next()` reads its following lines. */
+function start(args: string[], env: Record<string, string>, ready: RegExp) {
+  const child = spawn(process.execPath, args, {
+    cwd: repo,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  const waiting: ((line: string) => void)[] = [];
+  const buffered: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const reader = waiting.shift();
+    if (reader) reader(line);
+    else buffered.push(line);
+  });
+  const next = () =>
+    new Promise<string>((resolve) => {
+      const line = buffered.shift();
+      if (line === undefined) waiting.push(resolve);
+      else resolve(line);
+    });
+  const started = (async () => {
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`))),
+    );
+    for (;;) if (ready.test(await Promise.race([next(), exited]))) return;
+  })();
+  return { child, started, next };
+}
+
+const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+redis.on('error', () => {});
+await redis.flushdb();
+const store = createLabStore({ redis });
+const queues = createQueues({ connection: redis });
+try {
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  const sim = start(
+    ['--conditions', 'labbot-source', '--import', 'tsx', 'test/e2e/src/fixtures/kube-sim-process.ts', kubeconfigPath],
+    {},
+    /^kube-sim serving/,
+  );
+  await sim.started;
+  const kubeConfig = loadKubeConfig({ mode: 'file', path: kubeconfigPath });
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const runner = start(
+    ['--expose-gc', 'bench/memory-runner.mjs'],
+    {
+      REDIS_URL: redisUrl,
+      KUBECONFIG: kubeconfigPath,
+      LABBOT_MAX_ACTIVE_LABS: String(labs + warmUpLabs + 10),
+      LOG_LEVEL: 'silent',
+    },
+    /"ready":true/,
+  );
+  await runner.started;
+  type Measure = Record<string, number>;
+  const ask = async <T>(command: string): Promise<T> => {
+    runner.child.stdin?.write(`${command}\n`);
+    return JSON.parse(await runner.next()) as T;
+  };
+
+  /** Runs `work` over `items`, `width` at a time. */
+  async function inBatches<T>(items: T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> {
+    for (let index = 0; index < items.length; index += width)
+      await Promise.all(items.slice(index, index + width).map(work));
+  }
+
+  async function waitForPhase(labIds: string[], phase: string, what: string): Promise<number> {
+    const since = performance.now();
+    for (;;) {
+      const phases = await Promise.all(labIds.map(async (labId) => (await store.get(labId))?.observed.phase));
+      const done = phases.filter((value) => value === phase).length;
+      if (done === labIds.length) return Math.round(performance.now() - since);
+      if (performance.now() - since > 1_800_000) throw new Error(`${what}: ${done}/${labIds.length} after 30 min`);
+      await sleep(1000);
+    }
+  }
+
+  /** A lab as the runner leaves it before its pods come: record waiting for pods, namespace, Deployment. */
+  async function makeLab(userId: string): Promise<string> {
+    const created = createLabRecord({
+      owner: { platform: 'local', workspaceId: 'bench', userId },
+      lessonId,
+      ttlMinutes: 600,
+    });
+    const record: LabRecord = {
+      ...created,
+      observed: {
+        ...created.observed,
+        phase: 'waiting-for-pods',
+        step: 'pods',
+        desiredReplicas: 3,
+        containerOutput: 'Hello from the container (bench/memory.ts)',
+      },
+    };
+    await store.create(record);
+    const labels = { 'app.kubernetes.io/managed-by': 'labbot', 'labbot.dev/lab': record.labId };
+    await core.createNamespace({ body: { metadata: { name: record.namespace, labels } } });
+    await apps.createNamespacedDeployment({
+      namespace: record.namespace,
+      body: {
+        metadata: { name: 'web', labels },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { 'labbot.dev/lab': record.labId } },
+          template: {
+            metadata: { labels: { 'labbot.dev/lab': record.labId } },
+            spec: { containers: [{ name: 'web', image: 'labbot/busybox:1' }] },
+          },
+        },
+      },
+    });
+    return record.labId;
+  }
+
+  /** What `/lab stop` does: desired stopped, then a reconcile (the runner tears the namespace down). */
+  async function stopLab(labId: string): Promise<void> {
+    await store.update(labId, (current) => ({ ...current, desired: { ...current.desired, state: 'stopped' } }));
+    await queues.enqueueReconcile(labId, 'bench-stop');
+  }
+
+  async function cycle(prefix: string, count: number) {
+    const labIds: string[] = [];
+    const users = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+    const since = performance.now();
+    await inBatches(users, 20, async (userId) => labIds.push(await makeLab(userId)));
+    const readyMs = (await waitForPhase(labIds, 'ready', `${prefix}: ready`)) + Math.round(performance.now() - since);
+    return { labIds, readyMs };
+  }
+  async function stopAll(labIds: string[]) {
+    await inBatches(labIds, 50, stopLab);
+    return waitForPhase(labIds, 'stopped', 'stopped');
+  }
+
+  const cold = await ask<Measure>('measure');
+  progress(`runner ready: ${JSON.stringify(cold)}`);
+  const warm = await cycle('warm', warmUpLabs);
+  await stopAll(warm.labIds);
+  await sleep(3000);
+  const before = await ask<Measure>('measure');
+  progress(`before (after a warm-up of ${warmUpLabs} labs): ${JSON.stringify(before)}`);
+  await ask('peak-reset');
+
+  const loadAtStart = loadavg().map(round1);
+  const { labIds, readyMs } = await cycle('lab', labs);
+  progress(`${labs} labs ready ${readyMs} ms after the first was made`);
+  // Watching: every lab ready, 3 pods each in the shared informer; a few seconds for the last snapshots.
+  await sleep(5000);
+  const watching = await ask<Measure>('measure');
+  progress(`watching ${labs} labs: ${JSON.stringify(watching)}`);
+  const stopMs = await stopAll(labIds);
+  progress(`${labs} labs stopped after ${stopMs} ms`);
+  // The watch's delete events and the debounce timers settle before the heap is measured.
+  await sleep(5000);
+  const after = await ask<Measure>('measure');
+  const heapAfterVsBeforePercent = round1(
+    (((after['usedHeapMb'] ?? 0) - (before['usedHeapMb'] ?? 0)) / (before['usedHeapMb'] ?? 1)) * 100,
+  );
+  progress(`after: ${JSON.stringify(after)}, heap ${heapAfterVsBeforePercent} % vs before`);
+
+  // Where a leak would be: heap snapshots around one more round (after the figures above: writing a snapshot
+  // leaves native memory in the process that the RSS would include).
+  let snapshotRound: Record<string, unknown> | undefined;
+  if (snapshotLabs > 0) {
+    const beforeSnapshot = join(dir, 'before.heapsnapshot');
+    const afterSnapshot = join(dir, 'after.heapsnapshot');
+    await ask(`snapshot ${beforeSnapshot}`);
+    const round = await cycle('again', snapshotLabs);
+    await stopAll(round.labIds);
+    await sleep(5000);
+    await ask(`snapshot ${afterSnapshot}`);
+    snapshotRound = { labs: snapshotLabs, biggestGrowth: biggestGrowth(beforeSnapshot, afterSnapshot) };
+  }
+  console.log(
+    JSON.stringify(
+      {
+        labs,
+        warmUpLabs,
+        loadAverage: { atStart: loadAtStart, atEnd: loadavg().map(round1) },
+        allReadyMs: readyMs,
+        allStoppedMs: stopMs,
+        cold,
+        before,
+        watching,
+        after,
+        heapAfterVsBeforePercent,
+        ...(snapshotRound ? { snapshotRound } : {}),
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  for (const child of children.reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.stdin?.end();
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+  }
+  await queues.close().catch(() => {});
+  await redis.flushdb().catch(() => {});
+  redis.disconnect();
+  rmSync(dir, { recursive: true, force: true });
+}
