@@ -40,6 +40,9 @@ async function floorSlack(): Promise<void> {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"response_type":"ephemeral","text":"ok"}');
     });
   });
+  // The same keep-alive as the bot's receiver (packages/chat-slack), so neither closes a connection the driver reuses.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
   server.listen(0, '127.0.0.1', () => {
     process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
   });
@@ -264,13 +267,22 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
         ).status === 200,
     );
     const slackSend = (target: typeof toBot, round: number) => async (index: number) => {
-      const answer = await target.slashCommand({
-        // The bot answers `/lab status` through response_url (hosted by slack-sim in its own process).
-        ...(target === toBot ? { responseUrl: slack.urls[nextUrl++ % slack.urls.length] } : {}),
-        text: 'status',
-        userId: `U0B${round}${String(index).padStart(6, '0')}`,
-        channelId,
-      });
+      const userId = `U0B${round}${String(index).padStart(6, '0')}`;
+      const answer = await target
+        .slashCommand({
+          // The bot answers `/lab status` through response_url (hosted by slack-sim in its own process).
+          ...(target === toBot ? { responseUrl: slack.urls[nextUrl++ % slack.urls.length] } : {}),
+          text: 'status',
+          userId,
+          channelId,
+        })
+        .catch((error: unknown) => {
+          // Which command went unanswered, to which server, and how (a timeout, or the connection closed under it).
+          progress(
+            `no answer to ${userId} from the ${target === toBot ? 'bot' : 'floor'}: ${String(error)} ${String((error as Error).cause ?? '')}`,
+          );
+          throw error;
+        });
       if (answer.status !== 200) throw new Error(`Slack answered ${answer.status}`);
       return answer.ackMs;
     };

@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type ChatHandlers,
@@ -16,6 +16,7 @@ import {
   type JsonObject,
   type SlackDriver,
   type SlackSim,
+  signSlackRequest,
   startSlackSim,
 } from '@labbot/slack-sim';
 import { waitFor, waitForValue } from '@labbot/test-support';
@@ -194,6 +195,51 @@ describe('Slack adapter', () => {
     expect(commands.map((command) => command.text)).toEqual(['status after forgeries']);
     expect(actions).toHaveLength(0);
   });
+
+  it('answers a command that comes on a connection idle for 6 s (Node closed such a connection at 5 s, as the sender reused it)', async () => {
+    const h = await started();
+    // One connection, kept alive between the two requests as Slack or a proxy in front keeps it.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(async () => agent.destroy());
+    const send = (userId: string) =>
+      new Promise<{ status: number; sameConnection: boolean }>((resolve, reject) => {
+        const body = new URLSearchParams({
+          token: 'deprecated-verification-token',
+          team_id: h.sim.teamId,
+          channel_id: CHANNEL,
+          user_id: userId,
+          command: '/lab',
+          text: 'status',
+          response_url: h.sim.createResponseUrl({ channel: CHANNEL, user: userId }),
+          trigger_id: h.sim.createTriggerId(),
+        }).toString();
+        const timestamp = Math.floor(Date.now() / 1000);
+        const sent = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: h.adapter.port(),
+            path: '/slack/events',
+            method: 'POST',
+            agent,
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              'x-slack-request-timestamp': String(timestamp),
+              'x-slack-signature': signSlackRequest(h.sim.signingSecret, timestamp, body),
+            },
+          },
+          (response) => {
+            response.resume();
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, sameConnection: sent.reusedSocket }));
+          },
+        );
+        sent.on('error', reject);
+        sent.end(body);
+      });
+    expect(await send('U0IDLE0001')).toEqual({ status: 200, sameConnection: false });
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    expect(await send('U0IDLE0002')).toEqual({ status: 200, sameConnection: true });
+    await waitFor('both commands handled', () => commands.length === 2);
+  }, 20_000);
 
   it('acknowledges at once even when the handler takes longer than Slack waits', async () => {
     const h = await started({

@@ -58,6 +58,12 @@ export interface SlackAdapterOptions {
   port?: number;
   /** Address the HTTP receiver binds (default 127.0.0.1: put a TLS reverse proxy or tunnel in front). */
   host?: string;
+  /**
+   * How long the HTTP receiver keeps an idle keep-alive connection open (default 65 000 ms). It must outlast the
+   * idle timeout of whoever sends the requests (Slack, a proxy: often 60 s): Node's 5 s default closed connections
+   * that the sender reused at that moment, and the command on it was lost ("This app did not respond").
+   */
+  keepAliveTimeoutMs?: number;
   /** The slash command (default '/lab'). */
   command?: string;
   /** Slack has no roles: these member ids (U...) act as instructors. */
@@ -316,6 +322,9 @@ export class SlackChatAdapter implements ChatAdapter {
     }
     if (receiver instanceof HTTPReceiver) {
       this.server = await receiver.start({ port: options.port ?? 3000, host: options.host ?? '127.0.0.1' });
+      this.server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
+      // Headers of a request on a long-idle connection still get their full time.
+      this.server.headersTimeout = this.server.keepAliveTimeout + 5_000;
     } else {
       await app.start();
     }
