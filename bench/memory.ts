@@ -164,6 +164,20 @@ try {
     }
   }
 
+  /** Retries a create under load (a connect timeout to kube-sim); an object already there counts as made. */
+  async function made(make: () => Promise<unknown>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await make();
+        return;
+      } catch (error) {
+        if ((error as { code?: number }).code === 409) return;
+        if (attempt >= 5) throw error;
+        await sleep(1000 * attempt);
+      }
+    }
+  }
+
   /** A lab as the runner leaves it before its pods come: record waiting for pods, namespace, Deployment. */
   async function makeLab(userId: string): Promise<string> {
     const created = createLabRecord({
@@ -183,21 +197,23 @@ try {
     };
     await store.create(record);
     const labels = { 'app.kubernetes.io/managed-by': 'labbot', 'labbot.dev/lab': record.labId };
-    await core.createNamespace({ body: { metadata: { name: record.namespace, labels } } });
-    await apps.createNamespacedDeployment({
-      namespace: record.namespace,
-      body: {
-        metadata: { name: 'web', labels },
-        spec: {
-          replicas: 3,
-          selector: { matchLabels: { 'labbot.dev/lab': record.labId } },
-          template: {
-            metadata: { labels: { 'labbot.dev/lab': record.labId } },
-            spec: { containers: [{ name: 'web', image: 'labbot/busybox:1' }] },
+    await made(() => core.createNamespace({ body: { metadata: { name: record.namespace, labels } } }));
+    await made(() =>
+      apps.createNamespacedDeployment({
+        namespace: record.namespace,
+        body: {
+          metadata: { name: 'web', labels },
+          spec: {
+            replicas: 3,
+            selector: { matchLabels: { 'labbot.dev/lab': record.labId } },
+            template: {
+              metadata: { labels: { 'labbot.dev/lab': record.labId } },
+              spec: { containers: [{ name: 'web', image: 'labbot/busybox:1' }] },
+            },
           },
         },
-      },
-    });
+      }),
+    );
     return record.labId;
   }
 
@@ -211,7 +227,7 @@ try {
     const labIds: string[] = [];
     const users = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
     const since = performance.now();
-    await inBatches(users, 20, async (userId) => labIds.push(await makeLab(userId)));
+    await inBatches(users, 10, async (userId) => labIds.push(await makeLab(userId)));
     const readyMs = (await waitForPhase(labIds, 'ready', `${prefix}: ready`)) + Math.round(performance.now() - since);
     return { labIds, readyMs };
   }
