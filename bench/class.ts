@@ -131,7 +131,64 @@ try {
   }
   await Promise.all(joins);
   const joinedMs = Math.round(performance.now() - started);
+  // A lab that makes no progress is shown, not waited on silently: after 90 s without a new ready lab, each lab
+  // not ready is printed with its record and what kube-sim holds in its namespace.
+  let watching = true;
+  const stallWatch = (async () => {
+    let lastReady = -1;
+    let since = performance.now();
+    while (watching) {
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const labs = await harness.store.listByClass(classId);
+      const readyCount = labs.filter((lab) => lab.observed.phase === 'ready').length;
+      if (readyCount !== lastReady) {
+        lastReady = readyCount;
+        since = performance.now();
+        continue;
+      }
+      if (performance.now() - since < 90_000 || readyCount === labs.length) continue;
+      since = performance.now();
+      for (const lab of labs.filter((each) => each.observed.phase !== 'ready')) {
+        const inSim: Record<string, unknown> = {};
+        for (const path of [
+          'apis/apps/v1/namespaces/NS/deployments',
+          'apis/apps/v1/namespaces/NS/replicasets',
+          'api/v1/namespaces/NS/pods',
+          'api/v1/namespaces/NS/events',
+        ]) {
+          const answer = await harness.sim.fetch(`/${path.replace('NS', lab.namespace)}`);
+          const body = (await answer.json()) as {
+            items?: { metadata?: { name?: string }; status?: unknown; message?: string; reason?: string }[];
+          };
+          inSim[path.split('/').at(-1) ?? path] = (body.items ?? []).map((item) => ({
+            name: item.metadata?.name,
+            status: item.status,
+            reason: item.reason,
+            message: item.message,
+          }));
+        }
+        console.error(
+          JSON.stringify(
+            {
+              stalledLab: lab.labId,
+              owner: lab.owner.userId,
+              namespace: lab.namespace,
+              desired: lab.desired,
+              observed: { ...lab.observed, buildLog: undefined },
+              version: lab.version,
+              updatedAt: lab.updatedAt,
+              inSim,
+            },
+            null,
+            1,
+          ),
+        );
+      }
+    }
+  })();
   await Promise.all(names.map((name) => ready(name, together)));
+  watching = false;
+  await stallWatch;
   const allReadyMs = Math.round(performance.now() - started);
   sampling = false;
   await sampler;

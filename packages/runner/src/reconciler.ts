@@ -288,6 +288,13 @@ export function createReconciler(options: ReconcilerOptions) {
       selectorLabels: { 'labbot.dev/lab': record.labId },
     });
     record = await observe(record.labId, { desiredReplicas: replicas });
+    // The lab is in a phase whose pods the status watcher records (running-once or deploying) before the apply
+    // starts: a snapshot of pods that came up while it was still `building` was dropped, and pods that never
+    // change again send no other, so the lab waited for pods forever with 0 recorded (bench/class.ts, 1 in 100).
+    const runOnce = record.observed.containerOutput === undefined;
+    record = runOnce
+      ? await enterPhase(record, 'running-once', 'run-once')
+      : await enterPhase(record, 'deploying', 'deploy');
     const deploying = step(record, 'deploy', () =>
       cluster.applyDeployment({
         namespace: record.namespace,
@@ -299,8 +306,7 @@ export function createReconciler(options: ReconcilerOptions) {
     );
     deploying.catch(() => {});
 
-    if (record.observed.containerOutput === undefined) {
-      record = await enterPhase(record, 'running-once', 'run-once');
+    if (runOnce) {
       const run = runSpecFor(lesson, variant);
       const result = await step(record, 'run-once', () =>
         builder.runOnce({

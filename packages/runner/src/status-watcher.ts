@@ -20,7 +20,15 @@ export interface StatusWatcherOptions {
   debounceMs?: number;
   /** How long a lab may have fewer pods than desired before the cluster's events are asked why (default 2 s). */
   shortfallCheckMs?: number;
+  /**
+   * How long a lab may stay short of pods with no event saying why before the learner is told so (a diagnosis,
+   * `PodsMissing`); the checks before it come at growing intervals (default 120 s).
+   */
+  stalledAfterMs?: number;
 }
+
+/** The longest pause between two checks of a lab that is still short of pods. */
+const MAX_SHORTFALL_CHECK_MS = 30_000;
 
 /** The pod watch plus the one check the watch cannot do: pods that were never created (quota, Pod Security). */
 export interface StatusWatcher extends LabPodWatch {
@@ -79,30 +87,68 @@ export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher
     if (after.observed.phase === 'waiting-for-pods' && pods.length < desired) checkShortfall(labId);
   }
 
-  // Refused pods never exist, so no pod event says why; their reason is in the namespace's events.
+  // Refused pods never exist, so no pod event says why; their reason is in the namespace's events. A lab still
+  // short after that is checked again at growing intervals: it never waits silently for pods that do not come.
+  const firstCheckMs = options.shortfallCheckMs ?? 2000;
+  const stalledAfterMs = options.stalledAfterMs ?? 120_000;
   const shortfallChecks = new Map<string, NodeJS.Timeout>();
+  /** Since when each lab checked is short of pods, and the pause before its next check. */
+  const shortfalls = new Map<string, { since: number; nextMs: number }>();
   function checkShortfall(labId: string): void {
     if (shortfallChecks.has(labId)) return;
+    const known = shortfalls.get(labId) ?? { since: Date.now(), nextMs: firstCheckMs };
+    shortfalls.set(labId, known);
     const timer = setTimeout(() => {
       shortfallChecks.delete(labId);
-      void diagnoseShortfall(labId).catch((error: unknown) =>
-        logger.warn({ err: error, labId }, 'could not diagnose missing pods'),
-      );
-    }, options.shortfallCheckMs ?? 2000);
+      void diagnoseShortfall(labId)
+        .catch((error: unknown) => {
+          logger.warn({ err: error, labId }, 'could not diagnose missing pods');
+          return true;
+        })
+        .then((stillShort) => {
+          if (!stillShort) {
+            shortfalls.delete(labId);
+            return;
+          }
+          known.nextMs = Math.min(known.nextMs * 2, MAX_SHORTFALL_CHECK_MS);
+          checkShortfall(labId);
+        });
+    }, known.nextMs);
     timer.unref();
     shortfallChecks.set(labId, timer);
   }
 
-  async function diagnoseShortfall(labId: string): Promise<void> {
+  const short = (current: LabRecord) =>
+    current.desired.state === 'running' &&
+    current.observed.phase === 'waiting-for-pods' &&
+    !current.observed.diagnosis &&
+    current.observed.pods.length < (current.observed.desiredReplicas ?? 0);
+
+  /** Looks for why a lab is short of pods; true when it still is and nobody has told the learner why. */
+  async function diagnoseShortfall(labId: string): Promise<boolean> {
     const lab = await store.get(labId);
-    const short = (current: LabRecord) =>
-      current.desired.state === 'running' &&
-      current.observed.phase === 'waiting-for-pods' &&
-      !current.observed.diagnosis &&
-      current.observed.pods.length < (current.observed.desiredReplicas ?? 0);
-    if (!lab || !short(lab)) return;
-    const diagnosis = await cluster.diagnoseNamespace(lab.namespace);
-    if (!diagnosis) return;
+    if (!lab || !short(lab)) return false;
+    let diagnosis = await cluster.diagnoseNamespace(lab.namespace);
+    if (!diagnosis) {
+      // The shared watch may hold pods the record lacks (a snapshot that could not be recorded): record them now.
+      const cached = watch.podsOf(labId);
+      if (!sameJson(cached, lab.observed.pods)) {
+        logger.warn({ labId, pods: cached.length }, 'pods missing from the lab record; recorded from the watch');
+        await apply(labId, cached, undefined);
+        const after = await store.get(labId);
+        if (!after || !short(after)) return false;
+      }
+      const since = shortfalls.get(labId)?.since ?? Date.now();
+      const waitedMs = Date.now() - since;
+      if (waitedMs < stalledAfterMs) return true;
+      const desired = lab.observed.desiredReplicas ?? 0;
+      diagnosis = {
+        reason: 'PodsMissing',
+        summary: `The Deployment asks for ${desired} pods, but only ${cached.length} exist after ${Math.round(waitedMs / 1000)} s, and the cluster gives no reason.`,
+        hint: 'Try /lab reset; if the pods still do not come, tell your instructor (the cluster may be out of room or its controllers stuck).',
+      };
+      logger.warn({ labId, pods: cached.length, desired, waitedMs }, 'lab still short of pods; learner told');
+    }
     let changed = false;
     const degraded = await store.update(labId, (current) => {
       changed = short(current);
@@ -111,6 +157,7 @@ export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher
         : undefined;
     });
     if (changed) await notices.changed(degraded);
+    return false;
   }
 
   const watch = cluster.watchLabPods({
