@@ -132,7 +132,7 @@ export async function startChatService(options: ChatServiceOptions): Promise<Cha
     bot,
     queues,
     stop: async () => {
-      bot.classes?.stop();
+      bot.stop();
       await adapter.stop();
       await Promise.all(workers.map((worker) => worker.close()));
       await kubectl.close();

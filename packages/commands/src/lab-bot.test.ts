@@ -1,11 +1,12 @@
 import type { ChatMessage, IncomingAction, IncomingCommand, Responder } from '@labbot/chat';
-import { type Actor, createLabEvent, type KubectlCommand } from '@labbot/core';
+import { type Actor, createLabEvent, type KubectlCommand, type LabPhase } from '@labbot/core';
 import { createManualClock } from '@labbot/core/testing';
 import { loadLessons } from '@labbot/lessons';
 import { createMemoryQueues, type MemoryQueues } from '@labbot/queue/testing';
 import type { LabStore } from '@labbot/store';
 import { createMemoryLabStore, createMemoryRateLimiter } from '@labbot/store/testing';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { CLASS_STATUS_INTERVAL_MS } from './class-bot.js';
 import { createLabBot, type LabBot } from './lab-bot.js';
 
 const lessons = await loadLessons();
@@ -347,6 +348,43 @@ describe('LabEvents', () => {
     expect(queues.latestOutbox(lab.threadId ?? '', 'status')?.message).toMatchObject({
       title: expect.stringMatching(/building the image$/),
     });
+  });
+
+  it("shows a class lab's quick bring-up steps as one status edit, and its ready state at once", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await command(ada, 'start docker-vs-kubernetes');
+      const labId = (await adasLab()).labId;
+      const threadId = (await adasLab()).threadId ?? '';
+      const move = async (phase: LabPhase) => {
+        await store.update(labId, (current) => ({
+          ...current,
+          classId: 'class-1',
+          observed: { ...current.observed, phase, generation: 0 },
+        }));
+        await bot.handleLabEvent(createLabEvent('lab.changed', { labId, phase }));
+      };
+      const statusItems = () => queues.outbox.filter((item) => item.threadId === threadId && item.key === 'status');
+      const before = statusItems().length;
+      await move('provisioning');
+      await move('running-once');
+      expect(statusItems()).toHaveLength(before);
+      await vi.advanceTimersByTimeAsync(CLASS_STATUS_INTERVAL_MS);
+      // One edit for both steps, showing where the lab is now.
+      expect(
+        statusItems()
+          .slice(before)
+          .map((item) => item.message.title),
+      ).toEqual([expect.stringMatching(/running one container with Docker$/)]);
+      await move('ready');
+      expect(
+        statusItems()
+          .slice(before)
+          .map((item) => item.message.title),
+      ).toEqual([expect.stringMatching(/running one container with Docker$/), expect.stringMatching(/ready$/)]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('warns the learner by name when the lab expires soon', async () => {

@@ -18,6 +18,7 @@ import {
   type LabCommand,
   type LabEvent,
   type LabOwner,
+  type LabPhase,
   type LabRecord,
   labIdFor,
   MAX_MANIFEST_LENGTH,
@@ -564,11 +565,35 @@ export function createLabBot(options: LabBotOptions) {
         .map((lesson) => ({ name: `${lesson.id}: ${lesson.spec.title}`.slice(0, 100), value: lesson.id })),
   };
 
+  /**
+   * Class labs' bring-up steps, shown after CLASS_STATUS_INTERVAL_MS rather than at once: the steps a lab passes
+   * within that time become one edit of its status (a class of 100 cost 6.3 chat calls per learner; the target
+   * is 6). The learner still sees each step that lasts; the settled phases and queue places show at once.
+   */
+  const heldRenders = new Map<string, NodeJS.Timeout>();
+  function holdRender(labId: string): void {
+    if (heldRenders.has(labId)) return;
+    const timer = setTimeout(() => {
+      heldRenders.delete(labId);
+      void (async () => {
+        const latest = await store.get(labId);
+        // Still queued: the queue place (its own notice) stays shown.
+        if (latest?.threadId && latest.observed.phase !== 'pending') await showStatus(latest);
+      })().catch((error: unknown) => logger.warn({ err: error, labId }, 'could not show a class lab status'));
+    }, CLASS_STATUS_INTERVAL_MS);
+    timer.unref();
+    heldRenders.set(labId, timer);
+  }
+
   /** A LabEvent from the runner: the lab's status message shows the record as it is now. */
   async function handleLabEvent(event: LabEvent): Promise<void> {
     const record = await store.get(event.labId);
     if (record?.classId) classes?.touchBoard(record.classId);
     if (!record?.threadId) return;
+    if (record.classId && event.type === 'lab.changed' && CLASS_HELD_PHASES.includes(record.observed.phase)) {
+      holdRender(record.labId);
+      return;
+    }
     // A class lab waiting for a provision slot: its place in line above the status, until its lab starts.
     const note = event.type === 'lab.queued' ? await classes?.queueNotice(record, event) : undefined;
     await showStatus(record, note);
@@ -593,8 +618,24 @@ export function createLabBot(options: LabBotOptions) {
     }
   }
 
-  return { handlers, handleLabEvent, renderStatus: statusOf, classes };
+  /** Drops the held status renders (the chat is stopping). */
+  function stop(): void {
+    for (const timer of heldRenders.values()) clearTimeout(timer);
+    heldRenders.clear();
+    classes?.stop();
+  }
+
+  return { handlers, handleLabEvent, renderStatus: statusOf, classes, stop };
 }
+
+/** The bring-up steps of a class lab whose status waits CLASS_STATUS_INTERVAL_MS (see holdRender). */
+const CLASS_HELD_PHASES: readonly LabPhase[] = [
+  'provisioning',
+  'building',
+  'running-once',
+  'deploying',
+  'waiting-for-pods',
+];
 
 function catchError(work: () => unknown): unknown {
   try {
