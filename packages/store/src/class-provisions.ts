@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { runScript } from './lua-script.js';
 
 /**
  * A lab's turn to be provisioned, or its place in the line (1 = it gets the next slot given back). `grant` numbers the class's first
@@ -130,7 +131,8 @@ export function createClassProvisionSlots(options: ClassProvisionSlotsOptions): 
     async acquire(classId, labId, seq, max) {
       const keys = keysOf(classId);
       const at = now();
-      const reply = (await redis.eval(
+      const reply = (await runScript(
+        redis,
         ACQUIRE,
         6,
         keys.slots,

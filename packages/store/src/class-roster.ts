@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { DEFAULT_PLACE_LEASE_MS, PROVISION_KEYS_TTL_MS, provisionKeysOf } from './class-provisions.js';
+import { runScript } from './lua-script.js';
 
 /** One learner of a class: who, which lab, when they joined and their place in the join order (1 = first). */
 export const RosterEntrySchema = z.object({
@@ -117,7 +118,8 @@ export function createClassRoster(options: ClassRosterOptions): ClassRoster {
   return {
     async join(classId, entry, max) {
       const line = provisionKeysOf(prefix, classId);
-      const reply = (await redis.eval(
+      const reply = (await runScript(
+        redis,
         JOIN,
         4,
         keys.members(classId),

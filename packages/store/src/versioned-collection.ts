@@ -4,6 +4,7 @@ import { LabbotError } from '@labbot/core';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { type AuditEntry, AuditEntrySchema } from './audit.js';
+import { runScript } from './lua-script.js';
 
 /** One membership a record keeps in an index: a set member, or a sorted-set member with a score. */
 export type IndexEntry =
@@ -209,7 +210,8 @@ export class VersionedCollection<T extends { version: number }> {
       ops.push('push', ref(this.#spec.historyKey(id)), JSON.stringify(entry), String(this.#spec.historyLimit));
     }
     if (historyTtlMs !== undefined) ops.push('expire', ref(this.#spec.historyKey(id)), '', String(historyTtlMs));
-    const reply = await this.#redis.eval(
+    const reply = await runScript(
+      this.#redis,
       CAS_SCRIPT,
       keys.length,
       ...keys,
