@@ -42,6 +42,7 @@ const runner = await harness.startRunner({
 class CountingAdapter extends TerminalChatAdapter {
   readonly calls = new Map<string, number>();
   boardEdits: number[] = [];
+  readonly editKinds = new Map<string, number>();
   count(key: string): void {
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
   }
@@ -51,6 +52,13 @@ class CountingAdapter extends TerminalChatAdapter {
   }
   override async editMessage(threadId: string, messageId: string, message: ChatMessage): Promise<void> {
     if (threadId.endsWith(':terminal')) this.boardEdits.push(Date.now());
+    else {
+      // What each status edit showed: the headline, and whether the queue place was above it.
+      const first = message.blocks[0];
+      const queued = first?.kind === 'text' && /in line|place/i.test(first.text) ? 'queue place + ' : '';
+      const kind = `${queued}${message.title ?? '?'}`.replace(/learner-\d+|bench-class-\w+/g, '…');
+      this.editKinds.set(kind, (this.editKinds.get(kind) ?? 0) + 1);
+    }
     this.count(threadId.endsWith(':terminal') ? 'board.edit' : 'thread.edit');
     return super.editMessage(threadId, messageId, message);
   }
@@ -104,6 +112,7 @@ try {
   harness.sim.resetStats();
   adapter.calls.clear();
   adapter.boardEdits = [];
+  adapter.editKinds.clear();
   const buildsBefore = runner.builder.stats().builds;
   const names = Array.from({ length: learners }, (_, i) => `learner-${String(i + 1).padStart(3, '0')}`);
   // Where the labs' time goes: every 250 ms, how many labs of the class are in each phase (lab-seconds per phase).
@@ -222,6 +231,7 @@ try {
         boardMinGapMs: Number.isFinite(minGapMs) ? minGapMs : null,
         chatCallsPerLearner: Number((learnerCalls / learners).toFixed(2)),
         chatCalls: calls,
+        statusEditsByHeadline: Object.fromEntries(adapter.editKinds),
         k8sRequestsPerLab: Number((stats.total / learners).toFixed(1)),
         labSecondsByPhase: Object.fromEntries(
           Object.entries(labSecondsByPhase).map(([phase, seconds]) => [phase, Math.round(seconds)]),
