@@ -2,7 +2,8 @@
 // lab is ready: image builds, time to all ready vs one lab alone in the same run, class board edits, chat calls per
 // learner and Kubernetes API requests per lab (counted by kube-sim).
 //   node --conditions labbot-source --import tsx bench/class.ts [learners] [virtual|docker] [at-once]
-// (at-once: the class's provision slots, `/lab class start ... at-once=N`; default LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS)
+// (at-once: the class's provision slots, `/lab class start ... at-once=N`; default LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS;
+// the runner reconciles at least that many labs at once)
 // Needs the services of scripts/services.sh (REDIS_URL, Docker). Uses Redis database 13.
 import { loadavg } from 'node:os';
 import { PassThrough } from 'node:stream';
@@ -36,6 +37,8 @@ const runner = await harness.startRunner({
   backoffMs: 200,
   janitorIntervalMs: 0,
   watchDebounceMs: 100,
+  // Reconciles at once: at least the class's provision slots (a slot is worth nothing without a worker to use it).
+  ...(atOnce && atOnce > harness.config.runner.concurrency ? { concurrency: atOnce } : {}),
 });
 
 /** Counts every chat call: the adapter's posts and edits, and each command's answers (defer, reply, thread). */

@@ -382,6 +382,11 @@ describe('LabEvents', () => {
           .slice(before)
           .map((item) => item.message.title),
       ).toEqual([expect.stringMatching(/running one container with Docker$/), expect.stringMatching(/ready$/)]);
+      // A step held when the lab became ready is not shown after it.
+      await move('deploying');
+      await move('ready');
+      await vi.advanceTimersByTimeAsync(CLASS_STATUS_INTERVAL_MS * 2);
+      expect(statusItems().slice(before)).toHaveLength(3);
     } finally {
       vi.useRealTimers();
     }

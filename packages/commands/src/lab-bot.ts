@@ -577,8 +577,9 @@ export function createLabBot(options: LabBotOptions) {
       heldRenders.delete(labId);
       void (async () => {
         const latest = await store.get(labId);
-        // Still queued: the queue place (its own notice) stays shown.
-        if (latest?.threadId && latest.observed.phase !== 'pending') await showStatus(latest);
+        // Only while it is still in a held step: a settled lab was shown at once (a second render would differ
+        // only in the pods' ages), and a queued one keeps its queue place (its own notice).
+        if (latest?.threadId && CLASS_HELD_PHASES.includes(latest.observed.phase)) await showStatus(latest);
       })().catch((error: unknown) => logger.warn({ err: error, labId }, 'could not show a class lab status'));
     }, CLASS_STATUS_INTERVAL_MS);
     timer.unref();
@@ -593,6 +594,11 @@ export function createLabBot(options: LabBotOptions) {
     if (record.classId && event.type === 'lab.changed' && CLASS_HELD_PHASES.includes(record.observed.phase)) {
       holdRender(record.labId);
       return;
+    }
+    const held = heldRenders.get(record.labId);
+    if (held) {
+      clearTimeout(held);
+      heldRenders.delete(record.labId);
     }
     // A class lab waiting for a provision slot: its place in line above the status, until its lab starts.
     const note = event.type === 'lab.queued' ? await classes?.queueNotice(record, event) : undefined;
