@@ -365,23 +365,22 @@ describe('LabEvents', () => {
         await bot.handleLabEvent(createLabEvent('lab.changed', { labId, phase }));
       };
       const statusItems = () => queues.outbox.filter((item) => item.threadId === threadId && item.key === 'status');
+      const titles = () =>
+        statusItems()
+          .slice(before)
+          .map((item) => (item.message as ChatMessage).title);
       const before = statusItems().length;
       await move('provisioning');
       await move('running-once');
       expect(statusItems()).toHaveLength(before);
       await vi.advanceTimersByTimeAsync(CLASS_STATUS_INTERVAL_MS);
       // One edit for both steps, showing where the lab is now.
-      expect(
-        statusItems()
-          .slice(before)
-          .map((item) => item.message.title),
-      ).toEqual([expect.stringMatching(/running one container with Docker$/)]);
+      expect(titles()).toEqual([expect.stringMatching(/running one container with Docker$/)]);
       await move('ready');
-      expect(
-        statusItems()
-          .slice(before)
-          .map((item) => item.message.title),
-      ).toEqual([expect.stringMatching(/running one container with Docker$/), expect.stringMatching(/ready$/)]);
+      expect(titles()).toEqual([
+        expect.stringMatching(/running one container with Docker$/),
+        expect.stringMatching(/ready$/),
+      ]);
       // A step held when the lab became ready is not shown after it.
       await move('deploying');
       await move('ready');

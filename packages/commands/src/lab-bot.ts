@@ -595,13 +595,15 @@ export function createLabBot(options: LabBotOptions) {
       holdRender(record.labId);
       return;
     }
+    // A class lab waiting for a provision slot: its place in line above the status, until its lab starts. A place
+    // that arrives after the lab left the line says nothing new (its own changes show it): no render.
+    const note = event.type === 'lab.queued' ? await classes?.queueNotice(record, event) : undefined;
+    if (event.type === 'lab.queued' && note === undefined) return;
     const held = heldRenders.get(record.labId);
     if (held) {
       clearTimeout(held);
       heldRenders.delete(record.labId);
     }
-    // A class lab waiting for a provision slot: its place in line above the status, until its lab starts.
-    const note = event.type === 'lab.queued' ? await classes?.queueNotice(record, event) : undefined;
     await showStatus(record, note);
     if (event.type === 'lab.expiry-warning') {
       const minutes = Math.max(1, Math.round((Date.parse(event.expiresAt) - clock().getTime()) / 60_000));
