@@ -6,12 +6,10 @@
 // the runner reconciles at least that many labs at once)
 // Needs the services of scripts/services.sh (REDIS_URL, Docker). Uses Redis database 13.
 import { loadavg } from 'node:os';
-import { PassThrough } from 'node:stream';
 import type { ChatMessage, Responder } from '@labbot/chat';
 import { TerminalChatAdapter } from '@labbot/chat-terminal';
-import { startChatService } from '@labbot/commands';
-import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
+import { startClassChat } from '../test/e2e/src/class-chat.js';
 import { startLabHarness } from '../test/e2e/src/harness.js';
 import { makeLessonsDir } from '../test/e2e/src/lessons.js';
 
@@ -46,6 +44,8 @@ class CountingAdapter extends TerminalChatAdapter {
   readonly calls = new Map<string, number>();
   boardEdits: number[] = [];
   readonly editKinds = new Map<string, number>();
+  /** Each learner thread's edits, in order (the bench prints the threads edited most). */
+  readonly threadEdits = new Map<string, string[]>();
   count(key: string): void {
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
   }
@@ -61,14 +61,24 @@ class CountingAdapter extends TerminalChatAdapter {
       const queued = first?.kind === 'text' && /in line|place/i.test(first.text) ? 'queue place + ' : '';
       const kind = `${queued}${message.title ?? '?'}`.replace(/learner-\d+|bench-class-\w+/g, '…');
       this.editKinds.set(kind, (this.editKinds.get(kind) ?? 0) + 1);
+      const shown = this.threadEdits.get(threadId) ?? [];
+      const pods = message.blocks.find((block) => block.kind === 'table');
+      shown.push(`${kind}${pods ? ` ${JSON.stringify(pods).slice(0, 300)}` : ''}`);
+      this.threadEdits.set(threadId, shown);
     }
     this.count(threadId.endsWith(':terminal') ? 'board.edit' : 'thread.edit');
     return super.editMessage(threadId, messageId, message);
   }
 }
-const output = new PassThrough();
-output.resume();
-const adapter = new CountingAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
+// The production pacing (board every 2 s, status edits at most once a second), not the tests' faster one.
+const chat = await startClassChat(harness, {
+  name: 'bench-class',
+  boardIntervalMs: 2000,
+  minEditIntervalMs: 1000,
+  logLevel: 'warn',
+  adapter: (terminal) => new CountingAdapter(terminal),
+});
+const { adapter, service } = chat;
 // Answers to commands count too: wrap the responder the adapter hands to the handlers.
 const responderOf = (adapter as unknown as { responder: () => Responder }).responder.bind(adapter);
 (adapter as unknown as { responder: () => Responder }).responder = () => {
@@ -89,16 +99,6 @@ const responderOf = (adapter as unknown as { responder: () => Responder }).respo
     },
   };
 };
-const service = await startChatService({
-  adapter,
-  redis: harness.redis,
-  store: harness.store,
-  lessons: harness.lessons,
-  instructorRoles: ['instructor'],
-  limits: harness.config.limits,
-  classes: { limits: harness.config.classes },
-  logger: createLogger({ name: 'bench-class', level: 'warn' }),
-});
 const labOf = (userId: string, lessonId: string) =>
   labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId });
 const ready = (userId: string, lessonId: string) =>
@@ -116,6 +116,7 @@ try {
   adapter.calls.clear();
   adapter.boardEdits = [];
   adapter.editKinds.clear();
+  adapter.threadEdits.clear();
   const buildsBefore = runner.builder.stats().builds;
   const names = Array.from({ length: learners }, (_, i) => `learner-${String(i + 1).padStart(3, '0')}`);
   // Where the labs' time goes: every 250 ms, how many labs of the class are in each phase (lab-seconds per phase).
@@ -235,6 +236,7 @@ try {
         chatCallsPerLearner: Number((learnerCalls / learners).toFixed(2)),
         chatCalls: calls,
         statusEditsByHeadline: Object.fromEntries(adapter.editKinds),
+        mostEditedThreads: [...adapter.threadEdits.values()].sort((a, b) => b.length - a.length).slice(0, 2),
         k8sRequestsPerLab: Number((stats.total / learners).toFixed(1)),
         labSecondsByPhase: Object.fromEntries(
           Object.entries(labSecondsByPhase).map(([phase, seconds]) => [phase, Math.round(seconds)]),
