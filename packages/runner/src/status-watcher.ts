@@ -87,6 +87,19 @@ export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher
     if (after.observed.phase === 'waiting-for-pods' && pods.length < desired) checkShortfall(labId);
   }
 
+  /** Records a snapshot after the lab's earlier ones (one at a time per lab, in order). */
+  function record(labId: string, pods: PodSummary[], diagnosis: Diagnosis | undefined): Promise<void> {
+    const previous = queues.get(labId) ?? Promise.resolve();
+    const next = previous
+      .then(() => apply(labId, pods, diagnosis))
+      .catch((error: unknown) => logger.warn({ err: error, labId }, 'could not record a pod snapshot'));
+    queues.set(labId, next);
+    void next.finally(() => {
+      if (queues.get(labId) === next) queues.delete(labId);
+    });
+    return next;
+  }
+
   // Refused pods never exist, so no pod event says why; their reason is in the namespace's events. A lab still
   // short after that is checked again at growing intervals: it never waits silently for pods that do not come.
   const firstCheckMs = options.shortfallCheckMs ?? 2000;
@@ -134,7 +147,7 @@ export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher
       const cached = watch.podsOf(labId);
       if (!sameJson(cached, lab.observed.pods)) {
         logger.warn({ labId, pods: cached.length }, 'pods missing from the lab record; recorded from the watch');
-        await apply(labId, cached, undefined);
+        await record(labId, cached, undefined);
         const after = await store.get(labId);
         if (!after || !short(after)) return false;
       }
@@ -162,16 +175,7 @@ export function startStatusWatcher(options: StatusWatcherOptions): StatusWatcher
 
   const watch = cluster.watchLabPods({
     debounceMs: options.debounceMs ?? 250,
-    onSnapshot: (labId, _namespace, pods, diagnosis) => {
-      const previous = queues.get(labId) ?? Promise.resolve();
-      const next = previous
-        .then(() => apply(labId, pods, diagnosis))
-        .catch((error: unknown) => logger.warn({ err: error, labId }, 'could not record a pod snapshot'));
-      queues.set(labId, next);
-      void next.finally(() => {
-        if (queues.get(labId) === next) queues.delete(labId);
-      });
-    },
+    onSnapshot: (labId, _namespace, pods, diagnosis) => void record(labId, pods, diagnosis),
     onError: (error) => logger.warn({ err: error }, 'pod watch failed; retrying'),
   });
   return {
