@@ -86,23 +86,6 @@ describe('reconcile: bringing a lab up', () => {
     expect(waitingForPods).toEqual([]);
   });
 
-  it("runs a class's one-off container once for all its labs, and each lab outside a class its own", async () => {
-    const inClass = async () => {
-      const lab = await world.newLab();
-      return world.store.update(lab.labId, (current) => ({ ...current, classId: 'class-1' }));
-    };
-    const classLabs = [await inClass(), await inClass(), await inClass()];
-    const alone = [await world.newLab(), await world.newLab()];
-    await Promise.all([...classLabs, ...alone].map((lab) => reconcile(lab.labId)));
-    for (const lab of [...classLabs, ...alone]) {
-      expect((await stored(lab)).observed).toMatchObject({
-        phase: 'waiting-for-pods',
-        containerOutput: 'Hello from the container!\n',
-      });
-    }
-    expect(world.builder.runs).toHaveLength(1 + alone.length);
-  });
-
   it('reuses the image and skips the one-off container when a retried job finds them done', async () => {
     const lab = await world.newLab();
     world.cluster.failNext('applyDeployment', transient('CLUSTER_TIMEOUT'));

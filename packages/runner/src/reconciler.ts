@@ -73,9 +73,6 @@ class StepError extends LabbotError {
   }
 }
 
-/** How many classes' one-off container results a runner keeps. */
-const MAX_SHARED_CLASS_RUNS = 32;
-
 function createSemaphore(size: number) {
   let active = 0;
   const waiting: (() => void)[] = [];
@@ -120,25 +117,6 @@ function createKeyedSemaphore(size: number) {
 export function createReconciler(options: ReconcilerOptions) {
   const { store, lessons, builder, cluster, notices, logger } = options;
   const buildSlot = createKeyedSemaphore(options.maxConcurrentBuilds);
-  /**
-   * The one-off container run of each class, by image and command: its labs run the same content-addressed image
-   * with the same command and user, so one `docker run` answers the whole class (100 runs were the largest own
-   * step of a class burst). Labs outside a class run their own. A failed run is forgotten (the next lab tries).
-   */
-  const classRuns = new Map<string, Promise<Awaited<ReturnType<ImageBuilder['runOnce']>>>>();
-  const runOnceFor = (classId: string | undefined, run: Parameters<ImageBuilder['runOnce']>[0]) => {
-    if (!classId) return builder.runOnce(run);
-    const key = JSON.stringify([classId, run]);
-    let shared = classRuns.get(key);
-    if (!shared) {
-      shared = builder.runOnce(run);
-      classRuns.set(key, shared);
-      shared.catch(() => classRuns.delete(key));
-      // A few recent classes only: the oldest entry goes.
-      if (classRuns.size > MAX_SHARED_CLASS_RUNS) classRuns.delete(classRuns.keys().next().value ?? '');
-    }
-    return shared;
-  };
 
   /** Writes part of the observed state (not the phase); `when` can refuse the write (returns the record unchanged). */
   async function observe(
@@ -331,7 +309,7 @@ export function createReconciler(options: ReconcilerOptions) {
     if (runOnce) {
       const run = runSpecFor(lesson, variant);
       const result = await step(record, 'run-once', () =>
-        runOnceFor(record.classId, {
+        builder.runOnce({
           image: image.tag,
           ...(run.command ? { command: run.command } : {}),
           timeoutMs: (run.timeoutSeconds ?? 30) * 1000,
