@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { PodSummary } from '@labbot/core';
 import { waitFor } from '@labbot/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,9 +8,14 @@ import { loadKubeConfig } from './kubeconfig.js';
 import { watchLabPods } from './pod-watcher.js';
 import { crashLoopExitZeroPod, runningPod } from './testing/pod-fixtures.js';
 
-/** A minimal list+watch endpoint for /api/v1/pods on loopback, speaking the API's JSON lines, with fault switches. */
+/**
+ * A minimal list+watch endpoint for /api/v1/pods (with fault switches) and /api/v1/namespaces on loopback, speaking
+ * the API's JSON lines.
+ */
 function fakePodApi() {
   const pods = new Map<string, V1Pod>();
+  const namespaces = new Map<string, V1Namespace>();
+  const namespaceWatchers = new Set<ServerResponse>();
   let resourceVersion = 100;
   const watchers = new Set<ServerResponse>();
   /** Every event sent, so a watch from an older resourceVersion is replayed what it missed (as the API does). */
@@ -21,6 +26,24 @@ function fakePodApi() {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     requests.push(`${url.pathname}?${url.searchParams.toString()}`);
+    if (url.pathname === '/api/v1/namespaces') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      if (url.searchParams.get('watch') === 'true') {
+        response.flushHeaders();
+        namespaceWatchers.add(response);
+        response.on('close', () => namespaceWatchers.delete(response));
+        return;
+      }
+      response.end(
+        JSON.stringify({
+          kind: 'NamespaceList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: String(resourceVersion) },
+          items: [...namespaces.values()],
+        }),
+      );
+      return;
+    }
     if (url.pathname !== '/api/v1/pods') {
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","code":404}');
       return;
@@ -65,12 +88,23 @@ function fakePodApi() {
     history.push({ resourceVersion, line });
     for (const watcher of watchers) watcher.write(line);
   };
+  /** A lab namespace labelled for `labId` (added, or relabelled when it exists). */
+  const labelNamespace = (name: string, labId: string) => {
+    resourceVersion++;
+    const type = namespaces.has(name) ? 'MODIFIED' : 'ADDED';
+    const object: V1Namespace = {
+      metadata: { name, labels: { 'labbot.dev/lab': labId }, resourceVersion: String(resourceVersion) },
+    };
+    namespaces.set(name, object);
+    for (const watcher of namespaceWatchers) watcher.write(`${JSON.stringify({ type, object })}\n`);
+  };
   return {
     server,
     pods,
     requests,
     watchers,
     send,
+    labelNamespace,
     failNextLists(count: number) {
       failLists = count;
     },
@@ -86,16 +120,18 @@ function fakePodApi() {
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async stop() {
-      for (const watcher of watchers) watcher.destroy();
+      for (const watcher of [...watchers, ...namespaceWatchers]) watcher.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
 
+/** A pod of a lab's Deployment: labelled as labbot's, naming no lab (its namespace does). */
 const labPod = (name: string, labId: string, build = runningPod) => {
   const pod = build(name);
   if (pod.metadata) {
-    pod.metadata.labels = { ...pod.metadata.labels, 'labbot.dev/lab': labId };
+    const { 'labbot.dev/lab': _lab, ...labels } = pod.metadata.labels ?? {};
+    pod.metadata.labels = { ...labels, 'app.kubernetes.io/managed-by': 'labbot' };
     pod.metadata.namespace = `lab-${labId}`;
   }
   return pod;
@@ -112,6 +148,7 @@ describe('watchLabPods', () => {
     const api = fakePodApi();
     const url = await api.start();
     cleanup.push(() => api.stop());
+    for (const labId of ['aaaaaaaaaaaa', 'bbbbbbbbbbbb']) api.labelNamespace(`lab-${labId}`, labId);
     api.send('ADDED', labPod('a-1', 'aaaaaaaaaaaa'));
     const snapshots: { labId: string; namespace: string; pods: PodSummary[]; diagnosis?: string }[] = [];
     const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
@@ -135,7 +172,7 @@ describe('watchLabPods', () => {
     expect(labA.pods.map((pod) => pod.name)).toEqual(['a-1', 'a-2', 'a-3']);
     expect(labA.pods.every((pod) => pod.ready)).toBe(true);
     expect(snapshots.slice(beforeBurst).filter((s) => s.labId === 'aaaaaaaaaaaa' && s.pods.length < 3)).toHaveLength(0);
-    const labB = await waitFor('lab b', () => snapshots.find((s) => s.labId === 'bbbbbbbbbbbb'));
+    const labB = await waitFor('lab b', () => snapshots.find((s) => s.labId === 'bbbbbbbbbbbb' && s.pods.length === 1));
     expect(labB.diagnosis).toBe('CrashLoopBackOff');
     expect(watch.podsOf('aaaaaaaaaaaa')).toHaveLength(3);
 
@@ -144,16 +181,47 @@ describe('watchLabPods', () => {
       snapshots.find((s) => s.labId === 'bbbbbbbbbbbb' && s.pods.length === 0),
     );
     expect(gone.namespace).toBe('lab-bbbbbbbbbbbb');
-    // Only the list and watch requests of ONE informer, all filtered on the lab label.
+    // Only the list and watch requests of ONE pod informer, all filtered on labbot's label.
     const podRequests = api.requests.filter((request) => request.startsWith('/api/v1/pods'));
     expect(podRequests.length).toBe(2);
-    expect(podRequests.every((request) => request.includes('labelSelector=labbot.dev%2Flab'))).toBe(true);
+    expect(
+      podRequests.every((request) => request.includes('labelSelector=app.kubernetes.io%2Fmanaged-by%3Dlabbot')),
+    ).toBe(true);
+  });
+
+  it("follows a namespace relabelled for another lab (a warm lab handed over): its pods are that lab's at once", async () => {
+    const api = fakePodApi();
+    const url = await api.start();
+    cleanup.push(() => api.stop());
+    api.labelNamespace('lab-warm00000001', 'ffffffffffff');
+    for (const name of ['w-1', 'w-2', 'w-3']) {
+      const pod = labPod(name, 'ffffffffffff');
+      if (pod.metadata) pod.metadata.namespace = 'lab-warm00000001';
+      api.send('ADDED', pod);
+    }
+    const snapshots: { labId: string; namespace: string; pods: string[] }[] = [];
+    const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
+      debounceMs: 20,
+      onSnapshot: (labId, namespace, pods) => snapshots.push({ labId, namespace, pods: pods.map((pod) => pod.name) }),
+    });
+    cleanup.push(() => watch.stop());
+    await watch.synced;
+    await waitFor('the warm lab with 3 pods', () => snapshots.find((s) => s.labId === 'ffffffffffff'));
+    await waitFor('a namespace watch to be open', () =>
+      api.requests.some((request) => request.startsWith('/api/v1/namespaces') && request.includes('watch=true')),
+    );
+    api.labelNamespace('lab-warm00000001', '123456789abc');
+    const learner = await waitFor("the learner's lab", () => snapshots.find((s) => s.labId === '123456789abc'));
+    expect(learner).toEqual({ labId: '123456789abc', namespace: 'lab-warm00000001', pods: ['w-1', 'w-2', 'w-3'] });
+    expect(watch.podsOf('123456789abc')).toHaveLength(3);
+    expect(watch.podsOf('ffffffffffff')).toEqual([]);
   });
 
   it('resumes after a dropped watch and after failing lists, reporting the errors', async () => {
     const api = fakePodApi();
     const url = await api.start();
     cleanup.push(() => api.stop());
+    api.labelNamespace('lab-cccccccccccc', 'cccccccccccc');
     const snapshots: PodSummary[][] = [];
     const errors: Error[] = [];
     const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {

@@ -1,8 +1,8 @@
-import { CoreV1Api, type KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, makeInformer, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '@labbot/config';
 import { toClusterError } from './cluster-errors.js';
 import { diagnose } from './diagnose.js';
-import { LAB_LABEL } from './labels.js';
+import { LAB_LABEL, MANAGED_SELECTOR } from './labels.js';
 import { podSummary } from './pod-summary.js';
 import type { Diagnosis, PodSummary } from './types.js';
 
@@ -28,44 +28,66 @@ export interface LabPodWatch {
 const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
- * ONE cluster-wide list+watch over pods carrying the `labbot.dev/lab` label, turned into debounced per-lab
- * snapshots. A dropped watch resumes from the last resourceVersion (or re-lists); errors retry with back-off.
+ * ONE cluster-wide list+watch over the pods labbot manages (`app.kubernetes.io/managed-by=labbot`), turned into
+ * debounced per-lab snapshots. A pod names no lab: its namespace does (`labbot.dev/lab`, from a second list+watch
+ * over lab namespaces), so a warm lab's namespace relabelled for a learner brings its pods to that learner's lab at
+ * once. A dropped watch resumes from the last resourceVersion (or re-lists); errors retry with back-off.
  */
 export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOptions, logger?: Logger): LabPodWatch {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const debounceMs = options.debounceMs ?? 250;
   const baseRetryMs = options.retryDelayMs ?? 1000;
   const timers = new Map<string, NodeJS.Timeout>();
-  /** The namespace each lab was last seen in, so a lab whose pods all vanished still gets an empty snapshot. */
-  const namespaces = new Map<string, string>();
+  /** Which lab each lab namespace belongs to (its lab label), and back. */
+  const labOfNamespace = new Map<string, string>();
+  const namespaceOfLab = new Map<string, string>();
+  /** Namespaces deleted while their pods may still be going: forgotten once their last pod is gone. */
+  const goneNamespaces = new Set<string>();
   let stopped = false;
   let retryDelayMs = baseRetryMs;
-  let retryTimer: NodeJS.Timeout | undefined;
+  let podsListed = false;
+  let namespacesListed = false;
   let markSynced: () => void = () => {};
   const synced = new Promise<void>((resolve) => {
     markSynced = resolve;
   });
+  const listed = () => {
+    retryDelayMs = baseRetryMs;
+    if (podsListed && namespacesListed) markSynced();
+  };
 
   const informer = makeInformer<V1Pod>(
     kubeConfig,
     '/api/v1/pods',
     async () => {
-      const list = await core.listPodForAllNamespaces({ labelSelector: LAB_LABEL });
-      retryDelayMs = baseRetryMs;
-      markSynced();
+      const list = await core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR });
+      podsListed = true;
+      listed();
+      return list;
+    },
+    MANAGED_SELECTOR,
+  );
+  const namespaceInformer = makeInformer<V1Namespace>(
+    kubeConfig,
+    '/api/v1/namespaces',
+    async () => {
+      const list = await core.listNamespace({ labelSelector: LAB_LABEL });
+      namespacesListed = true;
+      listed();
       return list;
     },
     LAB_LABEL,
   );
-  const podsOfLab = (labId: string): V1Pod[] =>
-    informer.list().filter((pod) => pod.metadata?.labels?.[LAB_LABEL] === labId);
+  const podsIn = (namespace: string | undefined): V1Pod[] => (namespace ? [...informer.list(namespace)] : []);
 
   const emit = (labId: string) => {
     timers.delete(labId);
     if (stopped) return;
-    const pods = podsOfLab(labId).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-    const namespace = pods[0]?.metadata?.namespace ?? namespaces.get(labId) ?? '';
-    if (pods.length === 0) namespaces.delete(labId);
+    const namespace = namespaceOfLab.get(labId);
+    // The lab's namespace went to another lab (a warm lab handed over): nothing of it is this lab's any more.
+    if (!namespace) return;
+    const pods = podsIn(namespace).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+    if (pods.length === 0 && goneNamespaces.has(namespace)) forget(namespace);
     try {
       options.onSnapshot(labId, namespace, pods.map(podSummary), diagnose(pods));
     } catch (error) {
@@ -73,55 +95,92 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     }
   };
 
-  const schedule = (pod: V1Pod) => {
-    const labId = pod.metadata?.labels?.[LAB_LABEL];
-    if (!labId || stopped) return;
-    if (pod.metadata?.namespace) namespaces.set(labId, pod.metadata.namespace);
-    if (timers.has(labId)) return;
+  const scheduleLab = (labId: string) => {
+    if (stopped || timers.has(labId)) return;
     const timer = setTimeout(() => emit(labId), debounceMs);
     timer.unref?.();
     timers.set(labId, timer);
   };
 
-  const start = async () => {
+  const schedule = (pod: V1Pod) => {
+    const labId = labOfNamespace.get(pod.metadata?.namespace ?? '');
+    // A namespace not seen yet: its snapshot follows when the namespace watch brings it.
+    if (labId) scheduleLab(labId);
+  };
+
+  const forget = (namespace: string) => {
+    const labId = labOfNamespace.get(namespace);
+    labOfNamespace.delete(namespace);
+    goneNamespaces.delete(namespace);
+    if (labId && namespaceOfLab.get(labId) === namespace) namespaceOfLab.delete(labId);
+  };
+
+  const mapNamespace = (namespace: V1Namespace) => {
+    const name = namespace.metadata?.name;
+    const labId = namespace.metadata?.labels?.[LAB_LABEL];
+    if (!name || !labId) return;
+    const before = labOfNamespace.get(name);
+    if (before === labId) return;
+    if (before && namespaceOfLab.get(before) === name) namespaceOfLab.delete(before);
+    labOfNamespace.set(name, labId);
+    namespaceOfLab.set(labId, name);
+    goneNamespaces.delete(name);
+    scheduleLab(labId);
+  };
+  const unmapNamespace = (namespace: V1Namespace) => {
+    const name = namespace.metadata?.name;
+    if (!name) return;
+    if (podsIn(name).length === 0) forget(name);
+    else goneNamespaces.add(name);
+  };
+
+  const start = async (which: typeof informer | typeof namespaceInformer) => {
     if (stopped) return;
     try {
-      await informer.start();
+      await which.start();
     } catch (error) {
       // informer.start reports list failures through the error callback; anything thrown here is unexpected.
-      onFailure(error);
+      onFailure(which)(error);
     }
   };
 
-  const onFailure = (error: unknown) => {
+  const retryTimers = new Map<object, NodeJS.Timeout>();
+  const onFailure = (which: typeof informer | typeof namespaceInformer) => (error: unknown) => {
     if (stopped) return;
-    const clusterError = toClusterError(error, 'watch lab pods');
+    const clusterError = toClusterError(error, which === informer ? 'watch lab pods' : 'watch lab namespaces');
     logger?.warn({ err: clusterError, retryInMs: retryDelayMs }, 'lab pod watch failed; retrying');
     options.onError?.(clusterError);
-    if (retryTimer) return;
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      void start();
+    if (retryTimers.has(which)) return;
+    const timer = setTimeout(() => {
+      retryTimers.delete(which);
+      void start(which);
     }, retryDelayMs);
-    retryTimer.unref?.();
+    timer.unref?.();
+    retryTimers.set(which, timer);
     retryDelayMs = Math.min(retryDelayMs * 2, MAX_RETRY_DELAY_MS);
   };
 
   informer.on('add', schedule);
   informer.on('update', schedule);
   informer.on('delete', schedule);
-  informer.on('error', onFailure);
-  void start();
+  informer.on('error', onFailure(informer));
+  namespaceInformer.on('add', mapNamespace);
+  namespaceInformer.on('update', mapNamespace);
+  namespaceInformer.on('delete', unmapNamespace);
+  namespaceInformer.on('error', onFailure(namespaceInformer));
+  void start(namespaceInformer);
+  void start(informer);
 
   return {
     synced,
-    podsOf: (labId) => podsOfLab(labId).map(podSummary),
+    podsOf: (labId) => podsIn(namespaceOfLab.get(labId)).map(podSummary),
     async stop() {
       stopped = true;
-      if (retryTimer) clearTimeout(retryTimer);
+      for (const timer of retryTimers.values()) clearTimeout(timer);
+      retryTimers.clear();
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
-      await informer.stop();
+      await Promise.all([informer.stop(), namespaceInformer.stop()]);
     },
   };
 }

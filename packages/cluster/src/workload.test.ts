@@ -39,11 +39,11 @@ type Hardened = {
 };
 
 describe('hardenDeployment', () => {
-  it('puts the deployment in the lab namespace with lab labels, keeping the selector', () => {
+  it("puts the deployment in the lab namespace labelled as labbot's, naming no lab (a warm lab's serves any learner)", () => {
     const hardened = hardenDeployment(manifest, options) as unknown as Hardened;
     expect(hardened.metadata.namespace).toBe('lab-0123456789ab');
-    expect(hardened.metadata.labels).toMatchObject({ app: 'hello', 'labbot.dev/lab': '0123456789ab' });
-    expect(hardened.spec.template.metadata.labels).toEqual({ app: 'hello', 'labbot.dev/lab': '0123456789ab' });
+    expect(hardened.metadata.labels).toEqual({ app: 'hello', 'app.kubernetes.io/managed-by': 'labbot' });
+    expect(hardened.spec.template.metadata.labels).toEqual({ app: 'hello', 'app.kubernetes.io/managed-by': 'labbot' });
     expect(hardened.spec.selector).toEqual({ matchLabels: { app: 'hello' } });
   });
 

@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { LabbotError } from '@labbot/core';
-import { LEARNER_SERVICE_ACCOUNT, labLabels } from './guard-rails.js';
-import { assertDnsLabel, assertLabId, LAB_LABEL } from './labels.js';
+import { LEARNER_SERVICE_ACCOUNT } from './guard-rails.js';
+import { assertDnsLabel, assertLabId, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './labels.js';
 
 /** The uid lesson containers run as when the image sets no USER (the `app` user of labbot's base image). */
 export const LAB_RUN_AS_USER = 10001;
@@ -28,7 +28,7 @@ function invalid(message: string): LabbotError {
 }
 
 /**
- * The lesson's Deployment as labbot applies it: in the lab namespace, labelled with the lab, and with a pod and
+ * The lesson's Deployment as labbot applies it: in the lab namespace, labelled as labbot's, and with a pod and
  * container securityContext that passes Pod Security "restricted" even when the image sets no USER.
  * Pure: returns a new object, the manifest is not modified.
  */
@@ -53,13 +53,15 @@ export function hardenDeployment(manifest: unknown, options: HardenDeploymentOpt
     throw invalid('spec.template.spec.containers is empty');
   }
 
-  const labels = labLabels(options.labId);
+  // Managed by labbot (the pod watch selects on it), and nothing per lab: the namespace says whose lab it is, so a
+  // warm lab's Deployment and pods serve the learner it is handed to unchanged.
+  const managed = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE };
   metadata['namespace'] = options.namespace;
-  metadata['labels'] = { ...(isRecord(metadata['labels']) ? metadata['labels'] : {}), ...labels };
+  metadata['labels'] = { ...(isRecord(metadata['labels']) ? metadata['labels'] : {}), ...managed };
   const templateMetadata = isRecord(template['metadata']) ? template['metadata'] : {};
   template['metadata'] = {
     ...templateMetadata,
-    labels: { ...(isRecord(templateMetadata['labels']) ? templateMetadata['labels'] : {}), [LAB_LABEL]: options.labId },
+    labels: { ...(isRecord(templateMetadata['labels']) ? templateMetadata['labels'] : {}), ...managed },
   };
 
   // Host namespaces would be refused by PSA restricted anyway; dropping them gives a clearer result.

@@ -14,6 +14,7 @@ import {
   type ClassLimits,
   classStageOf,
   createLabRecord,
+  handedOverRecord,
   type LabOwner,
   type LabRecord,
   labIdFor,
@@ -378,11 +379,16 @@ export function createClassBot(options: ClassBotOptions) {
       );
     }
     const max = Math.min(klass.maxLearners ?? options.classLimits.maxLearners, options.classLimits.maxLearners);
+    // A ready warm lab of the class, for a learner with no lab of this lesson yet: handed over as it is (its pods
+    // keep running), so the lab never enters the provision line.
+    const warmLab = !existing && warm ? await warm.claim(klass) : undefined;
     const joined = await roster.join(
       klass.classId,
       { userId: actor.userId, labId, joinedAt: clock().toISOString() },
       max,
+      { inLine: !warmLab },
     );
+    if (warmLab && joined.outcome !== 'joined') await warm?.giveBack(klass, warmLab);
     if (joined.outcome === 'full') throw new Refusal(`This class is full: ${max} learners joined already.`);
     if (joined.outcome === 'already') {
       await respond.reply(text('You already joined this class: your lab is in your thread.'), { ephemeral: true });
@@ -396,24 +402,30 @@ export function createClassBot(options: ClassBotOptions) {
       classId: klass.classId,
       now: clock,
     });
-    const created = await store.create(record, { actor: actor.userId });
+    if (warmLab) await warm?.retire(warmLab, actor.userId);
+    const created = await store.create(warmLab ? handedOverRecord(record, warmLab) : record, { actor: actor.userId });
     let lab = created.record;
-    if (created.created && warm) {
-      // A warm lab of the class: the learner's lab moves into its namespace (one warm lab per join).
-      const handover = await warm.claim(klass);
-      if (handover) {
-        lab = await store.update(
-          labId,
-          (current) => ({
-            ...current,
-            namespace: handover.namespace,
-            observed: { ...current.observed, containerOutput: handover.containerOutput },
-          }),
-          { audit: { actor: actor.userId, action: 'class.warm-taken', detail: { warmLabId: handover.warmLabId } } },
-        );
-      }
-      warm.refill(klass);
+    if (created.created && warmLab) {
+      await store.appendHistory(labId, {
+        actor: actor.userId,
+        action: 'class.warm-taken',
+        detail: { classId: klass.classId, warmLabId: warmLab.labId },
+      });
+      // Ready from the moment it is handed over (the board's ready time).
+      await store.appendHistory(labId, {
+        actor: 'warm-pool',
+        action: 'observed.ready',
+        detail: { pods: lab.observed.pods.length },
+      });
+    } else if (warmLab) {
+      // The learner got a lab of this lesson meanwhile (another command): the warm namespace, named by no record
+      // now, is left to the janitor's orphan sweep.
+      options.logger.warn(
+        { labId, warmLabId: warmLab.labId },
+        'a warm lab was taken for a learner who has a lab already',
+      );
     }
+    if (created.created && warm) warm.refill(klass);
     if (!created.created) {
       // A lab of this lesson from before (stopped, failed, or of an ended class): start it over for this class.
       lab = await store.update(
@@ -432,13 +444,17 @@ export function createClassBot(options: ClassBotOptions) {
     }
     // Provisioning follows join order: the roster's join put the lab in line at its place, which is also the
     // request's priority.
-    const line = await lineNotice(klass);
-    await queues.enqueueReconcile(labId, 'class.join', { priority: joined.entry.seq });
+    const handedOver = created.created && warmLab !== undefined;
+    const line = handedOver ? '' : await lineNotice(klass);
+    // A handed-over lab's reconcile only relabels its namespace: first in the queue.
+    await queues.enqueueReconcile(labId, handedOver ? 'class.warm-taken' : 'class.join', {
+      priority: handedOver ? 1 : joined.entry.seq,
+    });
     touchBoard(klass.classId);
     const withThread = await options.hooks.openThreadIfMissing(lab, respond, lesson.spec.title);
     await respond.reply(
       text(
-        `You joined the class: your own lab of ${lesson.spec.title} is starting in ${withThread.threadId ? options.threadLink(withThread.threadId) : 'your thread'}.${line}`,
+        `You joined the class: your own lab of ${lesson.spec.title} is ${handedOver ? 'ready' : 'starting'} in ${withThread.threadId ? options.threadLink(withThread.threadId) : 'your thread'}.${line}`,
       ),
       { ephemeral: true },
     );

@@ -1,4 +1,4 @@
-import { createLabRecord, warmOwnerFor } from '@labbot/core';
+import { createLabRecord, type LabRecord, warmOwnerFor } from '@labbot/core';
 import type { LabQueues } from '@labbot/queue';
 import type { ClassRecord, ClassRoster, LabStore, WarmPoolStore } from '@labbot/store';
 
@@ -11,14 +11,6 @@ export interface WarmPoolOptions {
   defaultTtlMinutes: number;
   clock: () => Date;
   logger: { warn(fields: Record<string, unknown>, message: string): void };
-}
-
-/** What a join takes from a warm lab: its namespace (guard rails and Deployment already there) and its progress. */
-export interface WarmHandover {
-  warmLabId: string;
-  namespace: string;
-  /** The one-off container's output (the lesson's, the same for every lab of the image): not run again. */
-  containerOutput: string | undefined;
 }
 
 /** Below every learner's join number: the class provision gate serves learners first, warm labs after. */
@@ -78,11 +70,10 @@ export function createWarmPool(options: WarmPoolOptions) {
       );
     },
     /**
-     * Takes one ready warm lab for a joining learner: out of the pool (atomic), its record removed so nothing of
-     * it (owner, thread, labels) follows the learner; the learner's own lab then moves into its namespace. None
-     * ready: the learner takes the cold path.
+     * Takes one ready warm lab out of the pool for a joining learner (atomic: each warm lab goes to one join only).
+     * None ready: undefined, and the learner takes the cold path. The join then either gives it back or retires it.
      */
-    async claim(klass: ClassRecord): Promise<WarmHandover | undefined> {
+    async claim(klass: ClassRecord): Promise<LabRecord | undefined> {
       // At most one look at each warm lab now in the pool.
       for (let left = (await pool.list(klass.classId)).length; left > 0; left--) {
         const warmLabId = await pool.claim(klass.classId);
@@ -90,16 +81,22 @@ export function createWarmPool(options: WarmPoolOptions) {
         const warm = await store.get(warmLabId);
         // Stopped or gone (expired, torn down): not a lab to hand over, and not one to keep.
         if (warm?.desired.state !== 'running' || warm.observed.phase === 'failed') continue;
-        if (warm.observed.phase !== 'ready') {
+        if (warm.observed.phase !== 'ready' || warm.observed.pods.length === 0) {
           // Still being prepared (its reconcile may be running): back into the pool, for a later join.
           await pool.add(klass.classId, warmLabId);
           continue;
         }
-        await store.delete(warmLabId, { actor: 'warm-pool' });
-        return { warmLabId, namespace: warm.namespace, containerOutput: warm.observed.containerOutput };
+        return warm;
       }
       return undefined;
     },
+    /** The join that took a warm lab did not go through (class full, joined already): first in the pool again. */
+    giveBack: (klass: ClassRecord, warm: LabRecord) => pool.putBack(klass.classId, warm.labId),
+    /**
+     * The join that took a warm lab goes through: the warm lab's record goes (before the learner's lab takes its
+     * namespace, so no two records ever name one namespace), and nothing of it (owner, thread) follows the learner.
+     */
+    retire: (warm: LabRecord, actor: string) => store.delete(warm.labId, { actor }),
     /** Class end: every unclaimed warm lab is torn down. */
     async drain(klass: ClassRecord, actor: string): Promise<number> {
       const ids = await pool.drain(klass.classId);

@@ -75,7 +75,7 @@ export function isTearingDown(phase: LabPhase): boolean {
 /** The parts of a lab record the state machine reads. */
 export interface LabStateView {
   desired: { state: 'running' | 'stopped'; generation: number };
-  observed: { phase: LabPhase; generation?: number | undefined };
+  observed: { phase: LabPhase; generation?: number | undefined; handedOver?: boolean | undefined };
 }
 
 /** A lab that holds, or is about to hold, cluster resources: counted against the learner's and the cluster's limits. */
@@ -167,6 +167,8 @@ export type ReconcileDecision =
   | { action: 'teardown' }
   /** Start over: a reset bumped the desired generation past the observed one. */
   | { action: 'restart'; generation: number }
+  /** A warm lab's namespace was handed to this lab (pods kept): relabel it to this lab, nothing else to bring up. */
+  | { action: 'handover' }
   /** Carry on with the next missing step (every step is idempotent); `adopt` records the generation first. */
   | { action: 'continue'; adoptGeneration?: number }
   /** Nothing to do until something changes (settled, or a failure that needs a reset). */
@@ -189,6 +191,7 @@ export function decideReconcile(lab: LabStateView): ReconcileDecision {
   }
   // A failed lab stays failed until the learner resets or starts it again (a new generation).
   if (observed.phase === 'failed') return { action: 'none', why: 'failed' };
+  if (observed.handedOver) return { action: 'handover' };
   if (observed.phase === 'ready' || observed.phase === 'degraded') return { action: 'none', why: 'settled' };
   // The Deployment is applied: the pod watch moves the lab on from here.
   if (observed.phase === 'waiting-for-pods') return { action: 'none', why: 'pods' };

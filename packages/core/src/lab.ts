@@ -92,6 +92,11 @@ export const ObservedStateSchema = z.object({
   images: z.record(z.string().max(128), z.string().max(512)).optional(),
   /** When the learner was warned that the lab expires soon (set once per lab). */
   expiryWarnedAt: IsoTimestampSchema.optional(),
+  /**
+   * A ready warm lab's namespace (and its running pods) was handed to this lab on Join: its labels still name the
+   * warm lab until the runner relabels it (then this goes), so the pod watch follows it for this lab.
+   */
+  handedOver: z.boolean().optional(),
 });
 export type ObservedState = z.infer<typeof ObservedStateSchema>;
 export const ObservedState = ObservedStateSchema;

@@ -98,7 +98,9 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
         await giveBack(classId, labId);
         return work();
       };
-      if (record.desired.state !== 'running' || decideReconcile(record).action === 'none') return passThrough();
+      // A warm lab handed over on Join has nothing to bring up either: only its namespace is relabelled.
+      const action = decideReconcile(record).action;
+      if (record.desired.state !== 'running' || action === 'none' || action === 'handover') return passThrough();
       const klass = await store.getClass(classId);
       if (klass?.state !== 'open') return passThrough();
       const member = await roster.member(klass.classId, record.owner.userId);

@@ -196,6 +196,40 @@ export function createReconciler(options: ReconcilerOptions) {
     }));
   }
 
+  /** The lab's namespace and guard rails, labelled with the lab, its learner, lesson and class. */
+  function namespaceOf(record: LabRecord, lesson: ReturnType<LessonCatalog['get']>) {
+    return {
+      labId: record.labId,
+      namespace: record.namespace,
+      owner: record.owner,
+      lessonId: record.lessonId,
+      classId: record.classId,
+      warm: isWarmOwner(record.owner),
+      expiresAt: record.expiresAt,
+      // Per pod: the lesson's container limits; the lesson's pod count already holds the rolling-update surge pod.
+      limits: {
+        cpu: lesson.spec.limits.containerCpu,
+        memory: lesson.spec.limits.containerMemory,
+        pods: Math.max(lesson.spec.deployment.replicas, lesson.spec.limits.pods - 1),
+      },
+    };
+  }
+
+  /**
+   * A ready warm lab's namespace handed to this lab on Join: its namespace and guard rails are labelled again for
+   * this lab and learner (the warm label goes), so the pod watch follows its pods for this lab. The Deployment
+   * names no lab, so it and its pods stay; no build, no new pods.
+   */
+  async function adoptNamespace(record: LabRecord): Promise<void> {
+    const lesson = await step(record, 'lesson', async () => lessons.get(record.lessonId));
+    await step(record, 'handover', () => cluster.provisionNamespace(namespaceOf(record, lesson)));
+    await store.update(record.labId, (current) =>
+      current.observed.handedOver
+        ? { ...current, observed: { ...current.observed, handedOver: undefined } }
+        : undefined,
+    );
+  }
+
   async function bringUp(initial: LabRecord): Promise<void> {
     let record = initial;
     const lesson = await step(record, 'lesson', async () => lessons.get(record.lessonId));
@@ -203,23 +237,7 @@ export function createReconciler(options: ReconcilerOptions) {
 
     record = await enterPhase(record, 'provisioning', 'namespace');
     // The namespace and the image do not depend on each other: make both at once.
-    const provisioning = step(record, 'namespace', () =>
-      cluster.provisionNamespace({
-        labId: record.labId,
-        namespace: record.namespace,
-        owner: record.owner,
-        lessonId: record.lessonId,
-        classId: record.classId,
-        warm: isWarmOwner(record.owner),
-        expiresAt: record.expiresAt,
-        // Per pod: the lesson's container limits; the lesson's pod count already holds the rolling-update surge pod.
-        limits: {
-          cpu: lesson.spec.limits.containerCpu,
-          memory: lesson.spec.limits.containerMemory,
-          pods: Math.max(lesson.spec.deployment.replicas, lesson.spec.limits.pods - 1),
-        },
-      }),
-    );
+    const provisioning = step(record, 'namespace', () => cluster.provisionNamespace(namespaceOf(record, lesson)));
     if (lesson.spec.learnerBuild?.learnerDeploys) {
       // The learner builds and applies their own Deployment: the lab waits for the pods it brings.
       await provisioning;
@@ -282,11 +300,9 @@ export function createReconciler(options: ReconcilerOptions) {
 
     // The one-off container and the Deployment do not depend on each other either: the apply starts at once.
     const replicas = lesson.spec.deployment.replicas;
-    const { manifest } = renderDeployment(lesson, {
-      image: image.tag,
-      labels: { 'labbot.dev/lab': record.labId },
-      selectorLabels: { 'labbot.dev/lab': record.labId },
-    });
+    // Nothing per lab or learner on the Deployment, its pods or its selector (the namespace says whose lab it is):
+    // a warm lab's Deployment serves the learner it is handed to as it is.
+    const { manifest } = renderDeployment(lesson, { image: image.tag, labels: { 'labbot.dev/lesson': lesson.id } });
     record = await observe(record.labId, { desiredReplicas: replicas });
     // The lab is in a phase whose pods the status watcher records (running-once or deploying) before the apply
     // starts: a snapshot of pods that came up while it was still `building` was dropped, and pods that never
@@ -383,6 +399,10 @@ export function createReconciler(options: ReconcilerOptions) {
           log.info({ generation: decision.generation }, 'reset: starting the lab over');
           record = await startOver(record);
           break;
+        case 'handover':
+          await adoptNamespace(record);
+          log.info('reconciled: a warm lab handed over');
+          return;
         case 'continue':
           break;
       }

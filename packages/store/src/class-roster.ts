@@ -34,13 +34,18 @@ export type JoinResult =
   | { outcome: 'already'; entry: RosterEntry }
   | { outcome: 'full'; max: number };
 
+export interface JoinOptions {
+  /** Put the lab in the provision line (default true); false for a lab that needs no provisioning (a warm lab taken). */
+  inLine?: boolean;
+}
+
 /** Who joined which class, in order, with their checks and final results (Redis; one hash per class, atomic joins). */
 export interface ClassRoster {
   /**
    * Adds a learner unless they are in already or the class has `max` learners, and puts their lab in the class's
    * provision line at their join place, in one atomic step (so no later joiner can be provisioned first).
    */
-  join(classId: string, entry: Omit<RosterEntry, 'seq'>, max: number): Promise<JoinResult>;
+  join(classId: string, entry: Omit<RosterEntry, 'seq'>, max: number, options?: JoinOptions): Promise<JoinResult>;
   /** The learners in join order. */
   members(classId: string): Promise<RosterEntry[]>;
   member(classId: string, userId: string): Promise<RosterEntry | undefined>;
@@ -70,7 +75,7 @@ export interface ClassRosterOptions {
   now?: () => number;
 }
 
-// KEYS: members, seq, provision line, line-seen; ARGV: userId, entry, max, place lease end, line keys' TTL
+// KEYS: members, seq, provision line, line-seen; ARGV: userId, entry, max, place lease end, line keys' TTL, in line (1/0)
 const JOIN = `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if existing then return {0, existing} end
@@ -80,10 +85,12 @@ local entry = cjson.decode(ARGV[2])
 entry['seq'] = seq
 local encoded = cjson.encode(entry)
 redis.call('HSET', KEYS[1], ARGV[1], encoded)
-redis.call('ZADD', KEYS[3], 'NX', seq, entry['labId'])
-redis.call('ZADD', KEYS[4], ARGV[4], entry['labId'])
-redis.call('PEXPIRE', KEYS[3], ARGV[5])
-redis.call('PEXPIRE', KEYS[4], ARGV[5])
+if ARGV[6] == '1' then
+  redis.call('ZADD', KEYS[3], 'NX', seq, entry['labId'])
+  redis.call('ZADD', KEYS[4], ARGV[4], entry['labId'])
+  redis.call('PEXPIRE', KEYS[3], ARGV[5])
+  redis.call('PEXPIRE', KEYS[4], ARGV[5])
+end
 return {1, encoded}
 `;
 
@@ -116,7 +123,7 @@ export function createClassRoster(options: ClassRosterOptions): ClassRoster {
   const parseEntry = (raw: unknown) => RosterEntrySchema.parse(JSON.parse(String(raw)));
 
   return {
-    async join(classId, entry, max) {
+    async join(classId, entry, max, joinOptions = {}) {
       const line = provisionKeysOf(prefix, classId);
       const reply = (await runScript(
         redis,
@@ -131,6 +138,7 @@ export function createClassRoster(options: ClassRosterOptions): ClassRoster {
         max,
         now() + placeLeaseMs,
         PROVISION_KEYS_TTL_MS,
+        joinOptions.inLine === false ? '0' : '1',
       )) as [number, string?];
       if (reply[0] === -1) return { outcome: 'full', max };
       return { outcome: reply[0] === 1 ? 'joined' : 'already', entry: parseEntry(reply[1]) };

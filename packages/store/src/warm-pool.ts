@@ -6,6 +6,8 @@ export interface WarmPoolStore {
   add(classId: string, labId: string): Promise<void>;
   /** Takes the oldest warm lab out of the pool: one atomic step, so two joins never get the same lab. */
   claim(classId: string): Promise<string | undefined>;
+  /** Gives a taken warm lab back, first in line (the join that took it did not go through). */
+  putBack(classId: string, labId: string): Promise<void>;
   /** The warm labs still in the pool, oldest first. */
   list(classId: string): Promise<string[]>;
   /** Empties the pool and returns what was in it (class end). */
@@ -39,6 +41,9 @@ export function createWarmPoolStore(options: WarmPoolStoreOptions): WarmPoolStor
     },
     async claim(classId) {
       return (await redis.lpop(poolKey(classId))) ?? undefined;
+    },
+    async putBack(classId, labId) {
+      await redis.multi().lpush(poolKey(classId), labId).expire(poolKey(classId), ttlSeconds).exec();
     },
     list: (classId) => redis.lrange(poolKey(classId), 0, -1),
     async drain(classId) {

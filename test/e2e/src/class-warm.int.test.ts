@@ -1,6 +1,6 @@
 // A class with a warm pool in the local chat (Redis DB 28, kube-sim with the virtual kubelet): labs prepared
-// before learners arrive, handed over on Join (one per join), refilled up to the class size, removed at class
-// end, and nothing of a warm lab (labels, owner, thread, pods) left to the learner who takes it.
+// before learners arrive, handed over on Join (one per join) with their pods kept, refilled up to the class size,
+// removed at class end, and nothing of a warm lab (labels, owner, thread) left to the learner who takes it.
 
 import { PassThrough } from 'node:stream';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -40,7 +40,10 @@ const classNamespaces = async () =>
     (ns) => ns.status?.phase !== 'Terminating',
   );
 
-/** Nothing of the warm lab is left on a learner's lab: namespace labels, Deployment selector, pods, record. */
+/**
+ * Nothing of the warm lab is left on a learner's lab: the namespace is labelled for the learner, the record is theirs,
+ * and the Deployment, its selector and pods name no lab or learner at all (only the lesson and app).
+ */
 async function expectOwnedBy(userId: string): Promise<LabRecord> {
   const labId = labOf(userId);
   const lab = await harness.waitForLab(labId, (record) => record.observed.phase === 'ready');
@@ -51,15 +54,23 @@ async function expectOwnedBy(userId: string): Promise<LabRecord> {
   expect(labels['labbot.dev/owner']).toBe(ownerKeyFor(owner(userId)));
   expect(labels['labbot.dev/class']).toBe(classId);
   expect(labels['labbot.dev/warm']).toBeUndefined();
+  const perLab = (values: Record<string, string> | undefined) =>
+    Object.keys(values ?? {}).filter((key) => key === 'labbot.dev/lab' || key === 'labbot.dev/owner');
   const deployments = (await apps().listNamespacedDeployment({ namespace: lab.namespace })).items;
-  expect(deployments.map((d) => d.spec?.selector?.matchLabels?.['labbot.dev/lab'])).toEqual([labId]);
-  const pods = await waitForValue(
-    `only ${userId}'s pods in ${lab.namespace}`,
-    async () => (await core().listNamespacedPod({ namespace: lab.namespace })).items,
-    (items) => items.length === 3 && items.every((pod) => pod.metadata?.labels?.['labbot.dev/lab'] === labId),
-    wait,
-  );
+  expect(deployments).toHaveLength(1);
+  for (const deployment of deployments) {
+    expect(perLab(deployment.metadata?.labels)).toEqual([]);
+    expect(perLab(deployment.spec?.selector?.matchLabels)).toEqual([]);
+    expect(perLab(deployment.spec?.template.metadata?.labels)).toEqual([]);
+  }
+  const pods = (await core().listNamespacedPod({ namespace: lab.namespace })).items;
   expect(pods).toHaveLength(3);
+  for (const pod of pods) expect(perLab(pod.metadata?.labels)).toEqual([]);
+  // The learner's pods are followed for their lab (the pod watch goes by the namespace).
+  await harness.waitForLab(
+    labId,
+    (record) => record.observed.handedOver === undefined && record.observed.pods.length === 3,
+  );
   return lab;
 }
 
@@ -93,7 +104,7 @@ describe('a class with a warm pool', () => {
   const taken = new Set<string>();
 
   it('warm=2 prepares two labs before anyone joins: owned by nobody, labelled warm for the class, ready', async () => {
-    await say(`/lab class start ${LESSON} 30 5 warm=2`);
+    await say(`/lab class start ${LESSON} 30 6 warm=2`);
     const reply = adapter.channelTexts().at(-1) ?? '';
     expect(reply).toMatch(/2 warm labs are being prepared/);
     classId = /Class ([0-9a-f]{10})/.exec(reply)?.[1] ?? '';
@@ -134,6 +145,44 @@ describe('a class with a warm pool', () => {
     );
   });
 
+  it('a join keeps the warm lab as it runs: the same pods and Deployment, never in the provision line, 3/3 shown at once', async () => {
+    const [next] = await pool().list(classId);
+    const warm = next ? await harness.store.get(next) : undefined;
+    expect(warm?.observed.phase).toBe('ready');
+    const namespace = warm?.namespace ?? '';
+    const podIds = async () =>
+      (await core().listNamespacedPod({ namespace })).items
+        .map((pod) => `${pod.metadata?.name}/${pod.metadata?.uid}`)
+        .sort();
+    const deploymentIds = async () =>
+      (await apps().listNamespacedDeployment({ namespace })).items.map((d) => d.metadata?.uid);
+    const podsBefore = await podIds();
+    const deploymentsBefore = await deploymentIds();
+    expect(podsBefore).toHaveLength(3);
+
+    await say('as eve: /lab class join');
+    const labId = labOf('eve');
+    // Not in the provision line right after the join, and never given a provision slot.
+    expect(await harness.redis.zscore(`labbot:class:${classId}:line`, labId)).toBeNull();
+    const lab = await expectOwnedBy('eve');
+    expect(lab.namespace).toBe(namespace);
+    taken.add(namespace);
+    expect(await podIds()).toEqual(podsBefore);
+    expect(await deploymentIds()).toEqual(deploymentsBefore);
+    const actions = (await harness.store.history(labId)).map((entry) => entry.action);
+    expect(actions).toContain('class.warm-taken');
+    expect(actions).not.toContain('class.provisioning');
+    expect(await harness.redis.hget(`labbot:class:${classId}:granted`, labId)).toBeNull();
+    // The learner's thread shows the pods ready: the lab was ready when it was handed over.
+    await waitForValue(
+      "eve's thread showing 3/3",
+      () => adapter.threadTexts(lab.threadId ?? '').join('\n'),
+      (text) => /Pods ready: 3\/3/.test(text),
+      wait,
+    );
+    await waitForValue('the pool back at 2', warmLabs, (labs) => labs.length === 2, wait);
+  });
+
   it('two joins at once get two different warm labs', async () => {
     await Promise.all([say('as ben: /lab class join'), say('as cleo: /lab class join')]);
     const ben = await expectOwnedBy('ben');
@@ -149,10 +198,10 @@ describe('a class with a warm pool', () => {
     await say('as dev: /lab class join');
     const dev = await expectOwnedBy('dev');
     expect(taken.has(dev.namespace)).toBe(false);
-    // 4 of 5 places taken: at most 1 warm lab may wait.
+    // 5 of 6 places taken: at most 1 warm lab may wait.
     const left = await waitForValue('the pool at the class size', warmLabs, (labs) => labs.length <= 1, wait);
     for (const lab of left) expect(lab.observed.phase, JSON.stringify(lab.observed.error)).not.toBe('failed');
-    expect((await warmLabs()).length + 4).toBeLessThanOrEqual(5);
+    expect((await warmLabs()).length + 5).toBeLessThanOrEqual(6);
   });
 
   it('class end removes the unclaimed warm labs with every other lab of the class', async () => {

@@ -52,7 +52,9 @@ describe('a valid manifest', () => {
       };
     }[];
     expect(object?.metadata.namespace).toBe('lab-abc123');
-    expect(object?.spec.template.metadata.labels['labbot.dev/lab']).toBe('abc123');
+    // The pod watch's label; the lab is the namespace's (nothing per lab on the pods).
+    expect(object?.spec.template.metadata.labels['app.kubernetes.io/managed-by']).toBe('labbot');
+    expect(object?.spec.template.metadata.labels['labbot.dev/lab']).toBeUndefined();
     const pod = object?.spec.template.spec;
     expect(pod?.containers[0]?.image).toBe(V2);
     expect(pod?.containers[0]?.securityContext).toMatchObject({

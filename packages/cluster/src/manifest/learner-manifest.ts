@@ -1,6 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { labLabels } from '../guard-rails.js';
-import { LAB_LABEL } from '../labels.js';
 import { hardenDeployment } from '../workload.js';
 import { type ManifestProblem, type ParseManifestOptions, parseManifest } from './parse.js';
 import { type ManifestPolicy, policyProblems, resolveLabImage } from './policy.js';
@@ -39,11 +38,8 @@ function hardenLearnerDeployment(object: Json, options: LearnerManifestOptions):
   hardenedContainers.forEach((container, index) => {
     container['image'] = images[index] ?? container['image'];
   });
-  // The selector is immutable: it carries the lab label like the lesson's own, so a Deployment of the same name
-  // can be applied over the lesson's, and the lab's pods are the ones the status follows.
-  const selector = (hardened as unknown as { spec: { selector: { matchLabels: Record<string, string> } } }).spec
-    .selector;
-  selector.matchLabels = { ...selector.matchLabels, [LAB_LABEL]: options.labId };
+  // The selector stays the learner's: like the lesson's own it names no lab (the selector is immutable, so a
+  // Deployment of the same name can be applied over the lesson's); the pods carry labbot's label for the pod watch.
   return hardened;
 }
 

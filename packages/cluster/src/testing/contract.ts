@@ -70,7 +70,7 @@ export function describeClusterDriverContract(name: string, harness: ClusterDriv
       expect(listed[0]).toMatchObject({ labId: lab.labId, lessonId: 'docker-vs-kubernetes' });
     });
 
-    it('applies the Deployment with the lesson image and the lab label', async () => {
+    it("applies the Deployment with the lesson image, labelled as labbot's and naming no lab", async () => {
       const lab = newLab();
       await driver.provisionNamespace(lab);
       const applied = await driver.applyDeployment({
@@ -79,7 +79,8 @@ export function describeClusterDriverContract(name: string, harness: ClusterDriv
         manifest: deployment(2),
         image: 'labbot/busybox:1',
       });
-      expect(applied.metadata?.labels?.['labbot.dev/lab']).toBe(lab.labId);
+      expect(applied.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('labbot');
+      expect(applied.metadata?.labels?.['labbot.dev/lab']).toBeUndefined();
       expect((applied as ContainerSpec).spec?.template?.spec?.containers?.map((c) => c.image)).toEqual([
         'labbot/busybox:1',
       ]);

@@ -41,7 +41,8 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
   const clock = options.clock ?? (() => new Date());
   const namespaces = new Map<string, LabNamespace>();
   const deployments = new Map<string, KubernetesObject>();
-  const pods = new Map<string, { namespace: string; pods: PodSummary[]; diagnosis?: Diagnosis }>();
+  /** Pods by namespace (a namespace says whose lab it is, as in the real driver's pod watch). */
+  const pods = new Map<string, { pods: PodSummary[]; diagnosis?: Diagnosis }>();
   const namespaceDiagnoses = new Map<string, Diagnosis>();
   const failures = new Map<DriverMethod, Error>();
   const watchers = new Set<WatchLabPodsOptions>();
@@ -55,6 +56,12 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
     }
   };
   const labOf = (namespace: string) => namespaces.get(namespace)?.labId;
+  const namespaceOf = (labId: string) => [...namespaces.values()].find((ns) => ns.labId === labId)?.name;
+  const tellWatchers = (labId: string, namespace: string) => {
+    const entry = pods.get(namespace);
+    for (const watcher of watchers)
+      watcher.onSnapshot(labId, namespace, structuredClone(entry?.pods ?? []), entry?.diagnosis);
+  };
 
   return {
     namespaces,
@@ -64,9 +71,9 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
       failures.set(method, error);
     },
     setPods: (labId, list, diagnosis) => {
-      const namespace = [...namespaces.values()].find((ns) => ns.labId === labId)?.name ?? `lab-${labId}`;
-      pods.set(labId, { namespace, pods: list, ...(diagnosis ? { diagnosis } : {}) });
-      for (const watcher of watchers) watcher.onSnapshot(labId, namespace, structuredClone(list), diagnosis);
+      const namespace = namespaceOf(labId) ?? `lab-${labId}`;
+      pods.set(namespace, { pods: list, ...(diagnosis ? { diagnosis } : {}) });
+      tellWatchers(labId, namespace);
     },
     setNamespaceDiagnosis: (namespace, diagnosis) => {
       if (diagnosis) namespaceDiagnoses.set(namespace, diagnosis);
@@ -80,6 +87,9 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
     provisionNamespace: async (provision) => {
       failing('provisionNamespace');
       const existing = namespaces.get(provision.namespace);
+      // Relabelled for another lab (a warm lab handed over): the watch follows its pods for that lab now.
+      if (existing && existing.labId !== provision.labId)
+        queueMicrotask(() => tellWatchers(provision.labId, provision.namespace));
       namespaces.set(provision.namespace, {
         name: provision.namespace,
         labId: provision.labId,
@@ -119,7 +129,7 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
       manifest.metadata = {
         ...manifest.metadata,
         namespace: apply.namespace,
-        labels: { ...manifest.metadata?.labels, [LAB_LABEL]: apply.labId },
+        labels: { ...manifest.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
       };
       deployments.set(apply.namespace, manifest);
       return manifest;
@@ -145,7 +155,7 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
       watchers.add(watch);
       return {
         synced: Promise.resolve(),
-        podsOf: (labId) => structuredClone(pods.get(labId)?.pods ?? []),
+        podsOf: (labId) => structuredClone(pods.get(namespaceOf(labId) ?? '')?.pods ?? []),
         stop: async () => {
           watchers.delete(watch);
         },
@@ -153,8 +163,7 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
     },
     listPods: async (namespace) => {
       failing('listPods');
-      const labId = labOf(namespace);
-      return structuredClone((labId && pods.get(labId)?.pods) || []);
+      return structuredClone(labOf(namespace) ? (pods.get(namespace)?.pods ?? []) : []);
     },
     diagnoseNamespace: async (namespace) => {
       failing('diagnoseNamespace');
@@ -171,8 +180,7 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
       failing('deleteNamespace');
       namespaces.delete(namespace);
       deployments.delete(namespace);
-      const labId = [...pods.entries()].find(([, entry]) => entry.namespace === namespace)?.[0];
-      if (labId) pods.delete(labId);
+      pods.delete(namespace);
     },
     listLabNamespaces: async () => {
       failing('listLabNamespaces');
