@@ -84,6 +84,17 @@ describe('diagnose', () => {
     expect(diagnosis?.summary).toContain('Insufficient memory');
   });
 
+  it('says in plain words that the cluster is full when every node has its most pods (Too many pods)', () => {
+    const full = unschedulablePod();
+    const condition = full.status?.conditions?.[0];
+    if (condition) condition.message = '0/8 nodes are available: 8 Too many pods.';
+    const diagnosis = diagnose([full], [], { now });
+    expect(diagnosis?.reason).toBe('ClusterFull');
+    expect(diagnosis?.summary).toMatch(/^The cluster is full: no node has room for your pods/);
+    expect(diagnosis?.summary).toContain('8 Too many pods');
+    expect(diagnosis?.pod).toBe('hello-7d9f8b6c5-pend');
+  });
+
   it('reports a container that cannot start or stopped with an error before any restart', () => {
     const configError = containerCreatingPod('cfg');
     const status = configError.status?.containerStatuses?.[0];

@@ -8,6 +8,7 @@ export type DiagnosisReason =
   | 'ImagePullBackOff'
   | 'PendingQuota'
   | 'PendingResources'
+  | 'ClusterFull'
   | 'OOMKilled'
   | 'PodSecurity'
   | 'ContainerError';
@@ -224,6 +225,19 @@ export function diagnose(
     const message =
       unschedulable[0]?.status?.conditions?.find((condition) => condition.type === 'PodScheduled')?.message ??
       schedulingEvent?.message;
+    const waiting = unique(unschedulable.map((pod) => pod.metadata?.name ?? ''));
+    // Every node runs as many pods as it may (its max-pods): the scheduler's "Too many pods".
+    if (/Too many pods/i.test(message ?? '')) {
+      return toDiagnosis({
+        reason: 'ClusterFull',
+        summary: 'The cluster is full: no node has room for your pods, so they wait (Pending).',
+        explanation:
+          'Each node runs at most a set number of pods, and every node has that many now. Your pods start by ' +
+          `themselves as soon as other labs end and free some room. Kubernetes said: ${oneLine(message)}`,
+        hint: 'Nothing to fix in your lab: wait a little, or ask your instructor (the cluster needs more nodes).',
+        pods: waiting,
+      });
+    }
     return toDiagnosis({
       reason: 'PendingResources',
       summary: 'The pods are Pending: no node has room for them.',

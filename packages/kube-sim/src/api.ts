@@ -43,8 +43,22 @@ export class KubeApi {
   private readonly eventKeys = new Map<string, string>();
   readonly rbac: RbacAuthorizer;
 
+  private schedulingSoon = false;
+
   constructor(readonly store: ObjectStore) {
     this.rbac = new RbacAuthorizer(store);
+    // Room frees when a pod goes (or a node comes): pods left unscheduled get another try, once per turn.
+    store.subscribe((event) => {
+      const freed =
+        (event.resource === resourceByKind('Pod') && event.type === 'DELETED') ||
+        event.resource === resourceByKind('Node');
+      if (!freed || this.schedulingSoon) return;
+      this.schedulingSoon = true;
+      setImmediate(() => {
+        this.schedulingSoon = false;
+        this.scheduleWaitingPods();
+      });
+    });
   }
 
   private allocateClusterIp = (): string => {
@@ -52,18 +66,76 @@ export class KubeApi {
     return `10.96.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
   };
 
-  /** The node with the fewest pods: the simulator's scheduler spreads pods over its nodes (it refuses none). */
-  private placePod(): string {
-    const nodes = this.store.listRaw(resourceByKind('Node')).map((node) => node.metadata.name ?? '');
-    if (nodes.length <= 1) return nodes[0] ?? 'sim-node-1';
-    const counts = new Map(nodes.map((name) => [name, 0]));
+  /**
+   * The scheduler: the node with the fewest pods among those with room left (a node runs at most its allocatable
+   * `pods`, the kubelet's max-pods, like the real NodeResourcesFit filter), or undefined when every node is full.
+   * No Node objects at all: the one default node, unlimited.
+   */
+  private placePod(): string | undefined {
+    const nodes = this.store.listRaw(resourceByKind('Node'));
+    if (nodes.length === 0) return 'sim-node-1';
+    const counts = new Map(nodes.map((node) => [node.metadata.name ?? '', 0]));
     for (const pod of this.store.listRaw(resourceByKind('Pod'))) {
       const name = pod.spec?.nodeName;
+      const phase = (pod.status as { phase?: string } | undefined)?.phase;
+      // Finished pods hold no place on their node.
+      if (phase === 'Succeeded' || phase === 'Failed') continue;
       if (typeof name === 'string' && counts.has(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
     }
-    let best = nodes[0] ?? 'sim-node-1';
-    for (const name of nodes) if ((counts.get(name) ?? 0) < (counts.get(best) ?? 0)) best = name;
+    let best: string | undefined;
+    for (const node of nodes) {
+      const name = node.metadata.name ?? '';
+      const allocatable = (node.status as { allocatable?: { pods?: string } } | undefined)?.allocatable?.pods;
+      const room = Number(allocatable ?? 110) - (counts.get(name) ?? 0);
+      if (room <= 0) continue;
+      if (best === undefined || (counts.get(name) ?? 0) < (counts.get(best) ?? 0)) best = name;
+    }
     return best;
+  }
+
+  /** The scheduler's FailedScheduling message when every node is full (kube-scheduler 1.32's wording). */
+  private tooManyPodsMessage(): string {
+    const count = this.store.listRaw(resourceByKind('Node')).length;
+    return `0/${count} nodes are available: ${count} Too many pods. preemption: 0/${count} nodes are available: ${count} No preemption victims found for incoming pod.`;
+  }
+
+  /**
+   * Binds pods left unscheduled (every node was full) as room frees, oldest first, as the scheduler retries them;
+   * the kubelet starts each once it has a node.
+   */
+  scheduleWaitingPods(): void {
+    const waiting = this.store
+      .listRaw(resourceByKind('Pod'))
+      .filter((pod) => !pod.spec?.nodeName && !pod.metadata.deletionTimestamp)
+      .sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+    for (const pod of waiting) {
+      const node = this.placePod();
+      if (!node) return;
+      const bound = this.store.mutate(
+        resourceByKind('Pod'),
+        pod.metadata.namespace,
+        pod.metadata.name ?? '',
+        (current) => {
+          if (!current.spec || current.spec.nodeName || current.metadata.uid !== pod.metadata.uid) return;
+          current.spec.nodeName = node;
+          const status = (current.status ?? {}) as { conditions?: JsonObject[] };
+          status.conditions = [
+            ...(status.conditions ?? []).filter((condition) => condition['type'] !== 'PodScheduled'),
+            { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowIso() },
+          ];
+          current.status = status as KubeObject['status'];
+        },
+      );
+      if (bound) {
+        this.recordEvent(
+          bound,
+          'Normal',
+          'Scheduled',
+          `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`,
+          'default-scheduler',
+        );
+      }
+    }
   }
 
   private checkNamespace(resource: ResourceType, namespace: string | undefined, name: string): void {
@@ -120,9 +192,14 @@ export class KubeApi {
     this.checkNamespace(resource, object.metadata.namespace, object.metadata.name ?? '');
     delete object.metadata.managedFields;
     applyDefaults(resource, object, this.allocateClusterIp);
+    let unschedulable = false;
     if (resource.plural === 'pods') {
       object.status = { phase: 'Pending', qosClass: 'BestEffort' };
-      if (object.spec) object.spec.nodeName ??= this.placePod();
+      if (object.spec && !object.spec.nodeName) {
+        const node = this.placePod();
+        if (node) object.spec.nodeName = node;
+        else unschedulable = true;
+      }
     } else if (
       statusResources.has(resource.plural) &&
       resource.plural !== 'namespaces' &&
@@ -132,14 +209,37 @@ export class KubeApi {
     }
     if (context.user) this.rbac.admitWrite(context.user, resource, object.metadata.namespace, object);
     const warnings = this.admit(resource, object, true);
-    if (resource.plural === 'pods') object.status = { phase: 'Pending', qosClass: qosClassOf(object) };
+    if (resource.plural === 'pods') {
+      object.status = {
+        phase: 'Pending',
+        qosClass: qosClassOf(object),
+        // Every node is full: the pod waits for room (Pending, PodScheduled=False) until one frees.
+        ...(unschedulable
+          ? {
+              conditions: [
+                {
+                  type: 'PodScheduled',
+                  status: 'False',
+                  lastProbeTime: null,
+                  lastTransitionTime: nowIso(),
+                  reason: 'Unschedulable',
+                  message: this.tooManyPodsMessage(),
+                },
+              ],
+            }
+          : {}),
+      };
+    }
     if (this.store.get(resource, object.metadata.namespace, object.metadata.name ?? '')) {
       // Let the store produce the exact AlreadyExists error.
       this.store.create(resource, object);
     }
     recordUpdate(undefined, object, context.manager, groupVersionOf(resource));
     if (context.dryRun) return { object, warnings, created: true };
-    return { object: this.store.create(resource, object), warnings, created: true };
+    const created = this.store.create(resource, object);
+    if (unschedulable)
+      this.recordEvent(created, 'Warning', 'FailedScheduling', this.tooManyPodsMessage(), 'default-scheduler');
+    return { object: created, warnings, created: true };
   }
 
   /** PUT of the main resource or of `status` / `scale`. */
@@ -300,7 +400,8 @@ export class KubeApi {
       current.status = { ...current.status, phase: 'Terminating' };
       return this.store.update(resource, current);
     }
-    if (resource.plural === 'pods') {
+    // A pod no node ever ran (unscheduled) has no kubelet to wait for: it goes at once, as in the API server.
+    if (resource.plural === 'pods' && current.spec?.nodeName) {
       if (current.metadata.deletionTimestamp) return current;
       current.metadata.deletionTimestamp = nowIso();
       current.metadata.deletionGracePeriodSeconds = 0;

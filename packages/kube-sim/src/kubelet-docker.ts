@@ -171,7 +171,8 @@ export class DockerKubelet implements Kubelet {
     if (event.resource !== Pod || this.stopped) return;
     const pod = event.object;
     const uid = pod.metadata.uid ?? '';
-    if (event.type === 'ADDED' && !pod.metadata.deletionTimestamp) {
+    // A pod starts once the scheduler gave it a node (at creation, or later when room freed).
+    if (event.type !== 'DELETED' && pod.spec?.nodeName && !pod.metadata.deletionTimestamp && !this.pods.has(uid)) {
       const runtime: PodRuntime = {
         uid,
         namespace: pod.metadata.namespace ?? '',

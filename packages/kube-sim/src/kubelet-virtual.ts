@@ -19,6 +19,8 @@ export class VirtualKubelet implements Kubelet {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly unsubscribe: () => void;
   private nextIp = 2;
+  /** Pods this kubelet has started (or is starting). */
+  private readonly started = new Set<string>();
 
   constructor(
     private readonly api: KubeApi,
@@ -34,6 +36,7 @@ export class VirtualKubelet implements Kubelet {
     if (event.type === 'DELETED') {
       clearTimeout(this.timers.get(uid));
       this.timers.delete(uid);
+      this.started.delete(uid);
       return;
     }
     if (pod.metadata.deletionTimestamp) {
@@ -45,7 +48,9 @@ export class VirtualKubelet implements Kubelet {
       });
       return;
     }
-    if (event.type === 'ADDED') {
+    // A pod starts once the scheduler gave it a node (at creation, or later when room freed).
+    if (pod.spec?.nodeName && !this.timers.has(uid) && !this.started.has(uid)) {
+      this.started.add(uid);
       const timer = setTimeout(() => {
         this.timers.delete(uid);
         this.markRunning(pod);

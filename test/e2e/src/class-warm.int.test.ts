@@ -46,7 +46,14 @@ const classNamespaces = async () =>
  */
 async function expectOwnedBy(userId: string): Promise<LabRecord> {
   const labId = labOf(userId);
-  const lab = await harness.waitForLab(labId, (record) => record.observed.phase === 'ready');
+  // Ready from the join on; handed over once the runner relabelled the namespace (the pod watch then follows it).
+  const lab = await harness.waitForLab(
+    labId,
+    (record) =>
+      record.observed.phase === 'ready' &&
+      record.observed.handedOver === undefined &&
+      record.observed.pods.length === 3,
+  );
   expect(lab.owner).toEqual(owner(userId));
   const namespace = await core().readNamespace({ name: lab.namespace });
   const labels = namespace.metadata?.labels ?? {};
@@ -66,11 +73,6 @@ async function expectOwnedBy(userId: string): Promise<LabRecord> {
   const pods = (await core().listNamespacedPod({ namespace: lab.namespace })).items;
   expect(pods).toHaveLength(3);
   for (const pod of pods) expect(perLab(pod.metadata?.labels)).toEqual([]);
-  // The learner's pods are followed for their lab (the pod watch goes by the namespace).
-  await harness.waitForLab(
-    labId,
-    (record) => record.observed.handedOver === undefined && record.observed.pods.length === 3,
-  );
   return lab;
 }
 
