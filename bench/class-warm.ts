@@ -2,7 +2,7 @@
 // and ready before the joins), then into a class without one (the cold path), in the same run and on the same
 // lesson image. Per learner: Join → lab ready (the record), and Join → "Pods ready: 3/3" in their own thread.
 //   node --conditions labbot-source --import tsx bench/class-warm.ts [learners] [virtual|docker]
-// Needs the services of scripts/services.sh (REDIS_URL, Docker). Uses Redis database 21.
+// Needs the services of scripts/services.sh (REDIS_URL, Docker). Uses Redis database 28.
 import { loadavg } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { TerminalChatAdapter } from '@labbot/chat-terminal';
@@ -17,7 +17,7 @@ const kubelet = process.argv[3] === 'docker' ? 'docker' : 'virtual';
 const lesson = `bench-warm-${Date.now().toString(36)}`;
 const lessons = makeLessonsDir([{ id: lesson }]);
 const harness = await startLabHarness({
-  redisDb: 21,
+  redisDb: 28,
   kubelet,
   nodes: { count: Math.ceil((learners * 2 * 4) / 110) + 1, podsPerNode: 110 },
   env: {

@@ -242,7 +242,9 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
       manifest: deployment('hello', 3, sleepLoop),
       image: baseImage,
     });
-    expect(applied.metadata?.labels?.['labbot.dev/lab']).toBe(labId);
+    // Nothing per lab on the Deployment: the shared watch finds its pods by the namespace's lab label.
+    expect(applied.metadata?.labels?.['labbot.dev/lab']).toBeUndefined();
+    expect(applied.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('labbot');
     const ready = await waitForSnapshot(labId, ({ pods }) => pods.length === 3 && pods.every((pod) => pod.ready));
     expect(ready.diagnosis).toBeUndefined();
     expect(ready.pods.every((pod) => pod.phase === 'Running' && pod.restarts === 0)).toBe(true);
