@@ -4,11 +4,8 @@
 //   node --conditions labbot-source --import tsx bench/class-warm.ts [learners] [virtual|docker]
 // Needs the services of scripts/services.sh (REDIS_URL, Docker). Uses Redis database 28.
 import { loadavg } from 'node:os';
-import { PassThrough } from 'node:stream';
-import { TerminalChatAdapter } from '@labbot/chat-terminal';
-import { startChatService } from '@labbot/commands';
-import { createLogger } from '@labbot/config';
 import { isWarmOwner, labIdFor } from '@labbot/core';
+import { startClassChat } from '../test/e2e/src/class-chat.js';
 import { startLabHarness } from '../test/e2e/src/harness.js';
 import { makeLessonsDir } from '../test/e2e/src/lessons.js';
 
@@ -27,19 +24,14 @@ const harness = await startLabHarness({
   },
 });
 await harness.startRunner({ attempts: 3, backoffMs: 200, janitorIntervalMs: 0, watchDebounceMs: 100 });
-const output = new PassThrough();
-output.resume();
-const adapter = new TerminalChatAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
-const service = await startChatService({
-  adapter,
-  redis: harness.redis,
-  store: harness.store,
-  lessons: harness.lessons,
-  instructorRoles: ['instructor'],
-  limits: harness.config.limits,
-  classes: { limits: harness.config.classes },
-  logger: createLogger({ name: 'bench-class-warm', level: 'warn' }),
+// The production paces: the board at most every 2 s, one edit per thread per second.
+const chat = await startClassChat(harness, {
+  name: 'bench-class-warm',
+  logLevel: 'warn',
+  boardIntervalMs: 2000,
+  minEditIntervalMs: 1000,
 });
+const { adapter, service } = chat;
 
 const labOf = (userId: string) => labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId: lesson });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,16 +2,14 @@
 // before learners arrive, handed over on Join (one per join) with their pods kept, refilled up to the class size,
 // removed at class end, and nothing of a warm lab (labels, owner, thread) left to the learner who takes it.
 
-import { PassThrough } from 'node:stream';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { TerminalChatAdapter } from '@labbot/chat-terminal';
-import { type ChatService, startChatService } from '@labbot/commands';
-import { createLogger } from '@labbot/config';
+import type { TerminalChatAdapter } from '@labbot/chat-terminal';
 import { isWarmOwner, type LabRecord, labIdFor, ownerKeyFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
 import { createWarmPoolStore } from '@labbot/store';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClassChat, startClassChat } from './class-chat.js';
 import { type LabHarness, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
@@ -21,7 +19,7 @@ const wait = { timeoutMs: 60_000, intervalMs: 100 };
 let harness: LabHarness;
 let runner: Runner;
 let adapter: TerminalChatAdapter;
-let service: ChatService;
+let chat: ClassChat;
 let lessons: ReturnType<typeof makeLessonsDir>;
 let classId = '';
 
@@ -80,24 +78,15 @@ beforeAll(async () => {
   lessons = makeLessonsDir([{ id: LESSON }]);
   harness = await startLabHarness({ redisDb: 28, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
   runner = await harness.startRunner();
-  const output = new PassThrough();
-  output.resume();
-  adapter = new TerminalChatAdapter({ input: new PassThrough(), output, userId: 'teacher', roles: ['instructor'] });
-  service = await startChatService({
-    adapter,
-    redis: harness.redis,
-    store: harness.store,
-    lessons: harness.lessons,
-    instructorRoles: ['instructor'],
-    limits: harness.config.limits,
-    classes: { limits: { maxLearners: 10, maxConcurrentProvisions: 4 }, boardIntervalMs: 300 },
-    logger: createLogger({ name: 'class-warm', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
-    minEditIntervalMs: 100,
+  chat = await startClassChat(harness, {
+    name: 'class-warm',
+    classes: { ...harness.config.classes, maxLearners: 10, maxConcurrentProvisions: 4 },
   });
+  adapter = chat.adapter;
 }, 180_000);
 
 afterAll(async () => {
-  await service?.stop();
+  await chat?.stop();
   await harness?.stop();
   await lessons?.remove();
 });
