@@ -11,15 +11,11 @@ import {
   parseKubectlArgs,
   parseLabCommand,
 } from '@labbot/core';
-import { createManualClock } from '@labbot/core/testing';
 import { loadLessons } from '@labbot/lessons';
-import { createMemoryQueues, type MemoryQueues } from '@labbot/queue/testing';
-import type { LabStore } from '@labbot/store';
-import { createMemoryLabStore } from '@labbot/store/testing';
 import { refusalProblem } from '@labbot/test-support';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createLabBot } from './lab-bot.js';
+import { createLabBotOnFakes } from './testing/index.js';
 
 const RUNS = Number(process.env.LABBOT_FUZZ_RUNS ?? 1000);
 // A thousand cases take seconds, more on a loaded machine: more than the unit tests' default 10 s.
@@ -190,33 +186,12 @@ describe('kubectl arguments, fuzzed', () => {
 
 /** A bot on in-memory fakes with ada's lab waiting for her pods (her image built), and what reached the runner. */
 async function botWithAdasLab() {
-  const clock = createManualClock();
-  const store: LabStore = createMemoryLabStore({ clock: clock.now });
-  const queues: MemoryQueues = createMemoryQueues();
-  const kubectlRuns: unknown[] = [];
-  const builds: unknown[] = [];
-  const bot = createLabBot({
-    store,
-    queues,
-    kubectl: {
-      run: async (job) => {
-        kubectlRuns.push(job);
-        return { ok: true, text: 'ok' };
-      },
-      close: async () => {},
-    },
-    builds: {
-      submit: async (job) => {
-        builds.push(job);
-        return { ok: true, logTail: [], tag: 'labbot/learner-x:1', cached: false, output: 'hi', exitCode: 0 };
-      },
-      close: async () => {},
-    },
+  const world = createLabBotOnFakes({
     lessons,
-    instructorRoles: ['instructor'],
-    limits: { maxLabsPerUser: 2, maxActiveLabs: 10, labTtlMinutes: 60 },
-    clock: clock.now,
+    kubectlOutput: 'ok',
+    buildResult: { ok: true, logTail: [], tag: 'labbot/learner-x:1', cached: false, output: 'hi', exitCode: 0 },
   });
+  const { bot, store, queues } = world;
   const responder = recordingResponder();
   await bot.handlers.onCommand(incoming(ada, `start ${LESSON}`, responder.respond));
   await store.update(adasLabId, (lab) => ({
@@ -225,7 +200,7 @@ async function botWithAdasLab() {
   }));
   queues.takeReconciles();
   const lab = await store.get(adasLabId);
-  return { bot, store, queues, kubectlRuns, builds, threadId: lab?.threadId ?? '' };
+  return { ...world, threadId: lab?.threadId ?? '' };
 }
 
 function recordingResponder() {
@@ -268,18 +243,6 @@ function incoming(actor: Actor, text: string, respond: Responder, threadId?: str
   };
 }
 
-/** Everything a command could change: the records with their history, and what reached the runner. */
-async function stateOf(world: Awaited<ReturnType<typeof botWithAdasLab>>) {
-  const labs = await world.store.listAll();
-  const histories = await Promise.all(labs.map((lab) => world.store.history(lab.labId)));
-  return JSON.stringify({
-    labs,
-    histories,
-    kubectl: world.kubectlRuns.length,
-    builds: world.builds.length,
-  });
-}
-
 describe('commands through the bot, fuzzed', () => {
   it(
     'every command is answered, every refusal is one short line, and a refused command changes nothing',
@@ -288,14 +251,14 @@ describe('commands through the bot, fuzzed', () => {
       await fc.assert(
         fc.asyncProperty(commandText, fc.constantFrom(ada, bob), fc.boolean(), async (text, actor, inThread) => {
           world.queues.takeReconciles();
-          const before = await stateOf(world);
+          const before = await world.state();
           const { respond, answers } = recordingResponder();
           await world.bot.handlers.onCommand(incoming(actor, text, respond, inThread ? world.threadId : undefined));
           expect(answers.length, text).toBeGreaterThan(0);
           const refusal = answers.find((answer) => answer.method === 'error');
           if (refusal) {
             expectShortRefusal(refusal.text);
-            expect(await stateOf(world), text).toBe(before);
+            expect(await world.state(), text).toBe(before);
             expect(world.queues.takeReconciles(), text).toEqual([]);
           }
         }),
@@ -320,8 +283,8 @@ describe('commands through the bot, fuzzed', () => {
       );
       expect(JSON.stringify(await world.store.get(adasLabId))).toBe(adasLab);
       expect(JSON.stringify(await world.store.history(adasLabId))).toBe(adasHistory);
-      expect(world.kubectlRuns.filter((job) => (job as { labId: string }).labId === adasLabId)).toEqual([]);
-      expect(world.builds.filter((job) => (job as { labId: string }).labId === adasLabId)).toEqual([]);
+      expect(world.kubectlRuns.filter((job) => job.labId === adasLabId)).toEqual([]);
+      expect(world.builds.filter((job) => job.labId === adasLabId)).toEqual([]);
     },
     FUZZ_TIMEOUT_MS,
   );
@@ -361,7 +324,7 @@ describe('button payloads, fuzzed', () => {
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...actions), target, async (action, labOrClass) => {
           world.queues.takeReconciles();
-          const before = await stateOf(world);
+          const before = await world.state();
           const { respond, answers } = recordingResponder();
           await world.bot.handlers.onAction({
             actor: bob,
@@ -375,7 +338,7 @@ describe('button payloads, fuzzed', () => {
           if (labOrClass === adasLabId) expect(refusal, `${action} ${labOrClass}`).toBeDefined();
           if (refusal) {
             expectShortRefusal(refusal.text);
-            expect(await stateOf(world)).toBe(before);
+            expect(await world.state()).toBe(before);
             expect(world.queues.takeReconciles()).toEqual([]);
           }
         }),

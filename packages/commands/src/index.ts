@@ -3,6 +3,5 @@ export { type ChatService, startChatService } from './chat-service.js';
 
 export { classExportCsv } from './class-bot.js';
 
-export { createLabBot } from './lab-bot.js';
 export { BUILD_FILES_REQUEST, buildResultMessage, manifestMessage } from './learner-build.js';
 export { renderStatus } from './status-view.js';

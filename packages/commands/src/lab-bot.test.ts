@@ -2,12 +2,13 @@ import type { ChatMessage, IncomingAction, IncomingCommand, Responder } from '@l
 import { type Actor, createLabEvent, type KubectlCommand, type LabPhase } from '@labbot/core';
 import { createManualClock } from '@labbot/core/testing';
 import { loadLessons } from '@labbot/lessons';
-import { createMemoryQueues, type MemoryQueues } from '@labbot/queue/testing';
+import type { MemoryQueues } from '@labbot/queue/testing';
 import type { LabStore } from '@labbot/store';
-import { createMemoryLabStore, createMemoryRateLimiter } from '@labbot/store/testing';
+import { createMemoryRateLimiter } from '@labbot/store/testing';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLASS_STATUS_INTERVAL_MS } from './class-bot.js';
 import { createLabBot, type LabBot } from './lab-bot.js';
+import { createLabBotOnFakes } from './testing/index.js';
 
 const lessons = await loadLessons();
 const ada: Actor = { platform: 'discord', workspaceId: 'guild-1', userId: 'ada', roles: [] };
@@ -79,26 +80,12 @@ async function adasLab() {
 }
 
 beforeEach(() => {
-  const clock = createManualClock();
-  store = createMemoryLabStore({ clock: clock.now });
-  queues = createMemoryQueues();
-  kubectlRuns = [];
   threads = 0;
-  bot = createLabBot({
-    store,
-    queues,
-    kubectl: {
-      run: async (job) => {
-        kubectlRuns.push(job);
-        return { ok: true, text: 'NAME    READY\nhello   1/1\n' };
-      },
-      close: async () => {},
-    },
+  ({ bot, store, queues, kubectlRuns } = createLabBotOnFakes({
     lessons,
-    instructorRoles: ['instructor'],
     limits: { maxLabsPerUser: 1, maxActiveLabs: 3, labTtlMinutes: 60 },
-    clock: clock.now,
-  });
+    kubectlOutput: 'NAME    READY\nhello   1/1\n',
+  }));
 });
 
 describe('/lab start', () => {

@@ -5,58 +5,55 @@
 import { PassThrough } from 'node:stream';
 import type { ChatHandlers } from '@labbot/chat';
 import { createDiscordAdapter } from '@labbot/chat-discord';
-import { createSlackAdapter, type SlackChatAdapter } from '@labbot/chat-slack';
+import { startAdapterOnSim } from '@labbot/chat-slack/testing';
 import { TerminalChatAdapter } from '@labbot/chat-terminal';
-import { createLabBot } from '@labbot/commands';
+import { createLabBotOnFakes } from '@labbot/commands/testing';
 import { labIdFor } from '@labbot/core';
-import { createManualClock } from '@labbot/core/testing';
 import { type DiscordSim, startDiscordSim } from '@labbot/discord-sim';
 import { loadLessons } from '@labbot/lessons';
-import { createMemoryQueues } from '@labbot/queue/testing';
-import { createSlackDriver, type SlackSim, signSlackRequest, startSlackSim } from '@labbot/slack-sim';
-import { createMemoryLabStore } from '@labbot/store/testing';
+import { signSlackRequest } from '@labbot/slack-sim';
 import { waitForValue } from '@labbot/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const LESSON = 'your-first-image';
 const lessons = await loadLessons();
 
-/** The bot on in-memory fakes, and everything an unauthorized request could have changed. */
+/** The bot on in-memory fakes (kubectl answers a pod table), and what an unauthorized request could have changed. */
 function createWorld() {
-  const clock = createManualClock();
-  const store = createMemoryLabStore({ clock: clock.now });
-  const queues = createMemoryQueues();
-  const kubectlRuns: { labId: string }[] = [];
-  const bot = createLabBot({
-    store,
-    queues,
-    kubectl: {
-      run: async (job) => {
-        kubectlRuns.push(job);
-        return { ok: true, text: 'NAME READY\nhello 1/1' };
-      },
-      close: async () => {},
-    },
-    lessons,
-    instructorRoles: ['instructor'],
-    limits: { maxLabsPerUser: 2, maxActiveLabs: 10, labTtlMinutes: 60 },
-    clock: clock.now,
-  });
+  const world = createLabBotOnFakes({ lessons, kubectlOutput: 'NAME READY\nhello 1/1' });
   return {
-    bot,
-    store,
-    kubectlRuns,
-    /** The lab as stored with its history, and how many kubectl commands reached the runner. */
-    async snapshot(labId: string) {
-      return JSON.stringify({
-        lab: await store.get(labId),
-        history: await store.history(labId),
-        kubectl: kubectlRuns.length,
-      });
-    },
+    ...world,
     /** Reconcile jobs queued since the last call (taking them, as the runner would). */
-    jobs: () => queues.takeReconciles(),
+    jobs: () => world.queues.takeReconciles(),
   };
+}
+
+/** A Discord button press (`action` on `labId`) as a user of a guild, straight to the bot; what it answered. */
+async function pressAs(
+  world: ReturnType<typeof createWorld>,
+  guildId: string,
+  userId: string,
+  action: 'stop' | 'reset',
+  labId: string,
+): Promise<string[]> {
+  const answers: string[] = [];
+  await world.bot.handlers.onAction({
+    actor: { platform: 'discord', workspaceId: guildId, userId, roles: [] },
+    action,
+    target: labId,
+    conversation: { platform: 'discord', workspaceId: guildId, channelId: 'c' },
+    respond: {
+      defer: async () => {},
+      reply: async () => {
+        answers.push('reply');
+      },
+      error: async (text) => {
+        answers.push(text);
+      },
+      openThread: async () => '',
+    },
+  });
+  return answers;
 }
 
 const stops: (() => Promise<void>)[] = [];
@@ -122,7 +119,7 @@ describe('authorization on Discord (discord-sim, discord.js)', () => {
       (lab) => lab?.threadId !== undefined,
     );
     world.jobs();
-    const before = await world.snapshot(labA);
+    const before = await world.state();
     // The same Discord user, in another guild: a different workspace, so none of these reach the lab of guild A.
     for (const text of [
       'stop',
@@ -136,7 +133,7 @@ describe('authorization on Discord (discord-sim, discord.js)', () => {
       const answer = await command(1, ada, text);
       expect(answer, text).toMatch(/You have no lab/);
     }
-    expect(await world.snapshot(labA)).toBe(before);
+    expect(await world.state()).toBe(before);
     expect(world.jobs()).toEqual([]);
     expect(world.kubectlRuns).toEqual([]);
   });
@@ -154,49 +151,19 @@ describe('authorization on Discord (discord-sim, discord.js)', () => {
       (lab) => lab?.threadId !== undefined,
     );
     world.jobs();
-    const before = await world.snapshot(labA);
+    const before = await world.state();
     for (const text of [`stop ${LESSON}`, `reset ${LESSON}`, `check ${LESSON}`, 'kubectl get pods']) {
       expect(await command(0, bob, text), text).toMatch(/You have no lab/);
     }
     // A press of the Stop button of ada's lab by bob (the custom id names her lab) is refused by the bot.
-    const pressed: string[] = [];
-    await world.bot.handlers.onAction({
-      actor: { platform: 'discord', workspaceId: sim.guilds[0]?.id ?? '', userId: bob, roles: [] },
-      action: 'stop',
-      target: labA,
-      conversation: { platform: 'discord', workspaceId: sim.guilds[0]?.id ?? '', channelId: 'c' },
-      respond: {
-        defer: async () => {},
-        reply: async () => {
-          pressed.push('reply');
-        },
-        error: async (text) => {
-          pressed.push(text);
-        },
-        openThread: async () => '',
-      },
-    });
-    expect(pressed).toEqual(['You can only use your own labs.']);
+    expect(await pressAs(world, sim.guilds[0]?.id ?? '', bob, 'stop', labA)).toEqual([
+      'You can only use your own labs.',
+    ]);
     // A press from another guild by the owner's own user id is refused too: a lab belongs to one workspace.
-    pressed.length = 0;
-    await world.bot.handlers.onAction({
-      actor: { platform: 'discord', workspaceId: sim.guilds[1]?.id ?? '', userId: ada, roles: [] },
-      action: 'reset',
-      target: labA,
-      conversation: { platform: 'discord', workspaceId: sim.guilds[1]?.id ?? '', channelId: 'c' },
-      respond: {
-        defer: async () => {},
-        reply: async () => {
-          pressed.push('reply');
-        },
-        error: async (text) => {
-          pressed.push(text);
-        },
-        openThread: async () => '',
-      },
-    });
-    expect(pressed).toEqual(['You can only use your own labs.']);
-    expect(await world.snapshot(labA)).toBe(before);
+    expect(await pressAs(world, sim.guilds[1]?.id ?? '', ada, 'reset', labA)).toEqual([
+      'You can only use your own labs.',
+    ]);
+    expect(await world.state()).toBe(before);
     expect(world.jobs()).toEqual([]);
   });
 });
@@ -207,24 +174,11 @@ describe('authorization on Slack (slack-sim, Bolt)', () => {
   const BOB = 'U0LEARNER2';
 
   async function slack(handlers: ChatHandlers) {
-    const sim: SlackSim = await startSlackSim();
-    const adapter: SlackChatAdapter = createSlackAdapter({
-      botToken: sim.botToken,
-      signingSecret: sim.signingSecret,
-      apiUrl: sim.apiUrl,
-      port: 0,
-      // Known identity: Bolt skips auth.test (it could outlive the sim).
-      botId: 'B0LABBOT01',
-      botUserId: 'U0LABBOT01',
-    });
-    await adapter.start(handlers);
+    const { sim, adapter, driver, stop } = await startAdapterOnSim(handlers);
     stops.push(async () => {
-      await adapter.stop();
-      await sim.stop();
+      expect(await stop()).toEqual([]);
     });
-    const url = `http://127.0.0.1:${adapter.port()}/slack/events`;
-    const driver = createSlackDriver({ targetUrl: url, signingSecret: sim.signingSecret, sim });
-    return { sim, driver, url };
+    return { sim, driver, url: `http://127.0.0.1:${adapter.port()}/slack/events` };
   }
 
   it('forged, unsigned, replayed and tampered requests get 401 and change nothing; another learner is refused', async () => {
@@ -238,7 +192,7 @@ describe('authorization on Slack (slack-sim, Bolt)', () => {
       (lab) => lab?.threadId !== undefined,
     );
     world.jobs();
-    const before = await world.snapshot(labA);
+    const before = await world.state();
 
     for (const signing of [{ signature: 'forged' }, { signature: 'missing' }, { timestamp: 'stale' }] as const) {
       const answer = await driver.slashCommand({ text: `stop ${LESSON}`, userId: ADA, channelId: CHANNEL, ...signing });
@@ -278,7 +232,7 @@ describe('authorization on Slack (slack-sim, Bolt)', () => {
       body: form(`stop ${LESSON}`),
     });
     expect(tampered.status).toBe(401);
-    expect(await world.snapshot(labA)).toBe(before);
+    expect(await world.state()).toBe(before);
     expect(world.jobs()).toEqual([]);
 
     // Bob, correctly signed, names ada's lesson and runs kubectl: he has no lab, so nothing of ada's moves.
@@ -292,7 +246,7 @@ describe('authorization on Slack (slack-sim, Bolt)', () => {
       );
       expect(JSON.stringify(answers[0]?.body), text).toMatch(/You have no lab/);
     }
-    expect(await world.snapshot(labA)).toBe(before);
+    expect(await world.state()).toBe(before);
     expect(world.jobs()).toEqual([]);
     expect(world.kubectlRuns).toEqual([]);
   });
@@ -310,12 +264,12 @@ describe('authorization in the local chat (terminal)', () => {
     await adapter.handleLine(`/lab start ${LESSON}`, 'ada');
     expect(await world.store.get(labA)).toBeDefined();
     world.jobs();
-    const before = await world.snapshot(labA);
+    const before = await world.state();
     for (const text of [`stop ${LESSON}`, `reset ${LESSON}`, 'kubectl delete pod hello-x', `check ${LESSON}`]) {
       await adapter.handleLine(`/lab ${text}`, 'bob');
       expect(adapter.channelTexts().at(-1), text).toMatch(/You have no lab/);
     }
-    expect(await world.snapshot(labA)).toBe(before);
+    expect(await world.state()).toBe(before);
     expect(world.jobs()).toEqual([]);
     expect(world.kubectlRuns).toEqual([]);
   });

@@ -4,17 +4,17 @@
 // - Slack (slack-sim, DB 30): the thread's parent message and the status reply deleted (thread_not_found).
 // In both cases the bot opens a new thread, says so to the learner there, and shows the final status in it, once.
 import { randomBytes } from 'node:crypto';
-import { discordMessageText } from '@labbot/chat-discord';
-import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
-import { type DiscordBot, startDiscordBot } from '@labbot/discord';
-import { type DiscordSim, type SimMessage, startDiscordSim } from '@labbot/discord-sim';
-import { type SlackBot, startSlackBot } from '@labbot/slack';
-import { createSlackDriver, type SlackSim, slackMessageText, startSlackSim } from '@labbot/slack-sim';
+import type { DiscordBot } from '@labbot/discord';
+import { type DiscordSim, startDiscordSim } from '@labbot/discord-sim';
+import type { SlackBot } from '@labbot/slack';
+import { type SlackDriver, type SlackSim, slackMessageText, startSlackSim } from '@labbot/slack-sim';
 import { waitFor, waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_RUNNER, type LabHarness, labWait, startLabHarness } from './harness.js';
+import { discordEnv, discordText, startDiscordBotOn } from './discord-bot.js';
+import { FAST_RUNNER, type LabHarness, labWait, showsLabReady, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
+import { slackEnv, startSlackBotOn } from './slack-bot.js';
 
 // Lessons new to this run whose build takes a few seconds, so the thread can be deleted while the lab starts; one
 // per platform (with its own Dockerfile), so the second test's lab builds too instead of finding the first's image.
@@ -25,8 +25,6 @@ const lessons = makeLessonsDir([
   { id: SLACK_SLOW_LESSON, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 4 && echo slack\nUSER ') },
 ]);
 const LAB_TIMEOUT_MS = 150_000;
-const logger = createLogger({ name: 'chat-faults-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' });
-const isReady = (text: string) => text.includes('Pods ready: 3/3') && (text.match(/\bRunning\b/g) ?? []).length >= 3;
 
 afterAll(async () => {
   await lessons.remove();
@@ -39,7 +37,6 @@ describe('Discord failing while a lab starts: 5xx, a global 429 storm, the lab t
   let bot: DiscordBot | undefined;
   let guildId = '';
   let channelId = '';
-  const textOf = (message: SimMessage | undefined) => (message ? discordMessageText(message.data) : '');
 
   beforeAll(async () => {
     sim = await startDiscordSim({ botToken: 'chat-faults-token' });
@@ -49,15 +46,12 @@ describe('Discord failing while a lab starts: 5xx, a global 429 storm, the lab t
       redisDb: 29,
       kubelet: 'virtual',
       env: {
-        LABBOT_DISCORD_TOKEN: sim.botToken,
-        LABBOT_DISCORD_APPLICATION_ID: sim.applicationId,
-        LABBOT_DISCORD_GUILD_ID: guildId,
-        LABBOT_DISCORD_API_URL: sim.apiUrl,
+        ...discordEnv(sim),
         LABBOT_LESSONS_DIR: lessons.dir,
       },
     });
     await harness.startRunner(FAST_RUNNER);
-    bot = await startDiscordBot(harness.config, { logger, minEditIntervalMs: 200 });
+    bot = await startDiscordBotOn(harness, { name: 'chat-faults-e2e', minEditIntervalMs: 200 });
   });
 
   afterAll(async () => {
@@ -108,13 +102,13 @@ describe('Discord failing while a lab starts: 5xx, a global 429 storm, the lab t
 
     // The thread starts from a message in the channel that tells the learner why.
     const notice = sim.channelMessages(channelId).find((message) => message.id === newThread);
-    expect(textOf(notice)).toContain(`<@${LEARNER}>`);
-    expect(textOf(notice)).toContain('was deleted');
+    expect(discordText(notice)).toContain(`<@${LEARNER}>`);
+    expect(discordText(notice)).toContain('was deleted');
 
     // One status message in the new thread, which ends at 3/3 Running.
     const status = await waitFor(
       '3/3 Running in the new thread',
-      () => sim.channelMessages(newThread).find((message) => isReady(textOf(message))),
+      () => sim.channelMessages(newThread).find((message) => showsLabReady(discordText(message))),
       60_000,
     );
     expect(sim.channelMessages(newThread).filter((message) => message.via === 'bot')).toEqual([status]);
@@ -130,7 +124,7 @@ describe('Discord failing while a lab starts: 5xx, a global 429 storm, the lab t
     // /lab status typed in the new thread finds the lab.
     const answer = await sim
       .sendSlashCommand({ guildId, channelId: newThread, userId: LEARNER, name: 'lab', subcommand: 'status' })
-      .waitForOriginal((message) => textOf(message).includes('ready'), 10_000);
+      .waitForOriginal((message) => discordText(message).includes('ready'), 10_000);
     expect(answer.ephemeral).toBe(true);
   });
 });
@@ -141,6 +135,7 @@ describe('Slack: the lab thread deleted (its parent message and the status reply
   let harness: LabHarness;
   let slack: SlackSim;
   let bot: SlackBot | undefined;
+  let driver: SlackDriver;
 
   beforeAll(async () => {
     slack = await startSlackSim();
@@ -148,14 +143,12 @@ describe('Slack: the lab thread deleted (its parent message and the status reply
       redisDb: 30,
       kubelet: 'virtual',
       env: {
-        LABBOT_SLACK_BOT_TOKEN: slack.botToken,
-        LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
-        LABBOT_SLACK_API_URL: slack.apiUrl,
+        ...slackEnv(slack),
         LABBOT_LESSONS_DIR: lessons.dir,
       },
     });
     await harness.startRunner(FAST_RUNNER);
-    bot = await startSlackBot(harness.config, { port: 0, minEditIntervalMs: 200 });
+    ({ bot, driver } = await startSlackBotOn(harness, slack, { minEditIntervalMs: 200 }));
   });
 
   afterAll(async () => {
@@ -165,11 +158,6 @@ describe('Slack: the lab thread deleted (its parent message and the status reply
   });
 
   it('opens a new thread in the channel, says so to the learner, and shows the final status there once', async () => {
-    const driver = createSlackDriver({
-      targetUrl: `http://127.0.0.1:${bot?.adapter.port()}/slack/events`,
-      signingSecret: slack.signingSecret,
-      sim: slack,
-    });
     const labId = labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId: USER, lessonId: SLACK_SLOW_LESSON });
     const answer = await driver.slashCommand({ text: `start ${SLACK_SLOW_LESSON}`, userId: USER, channelId: CHANNEL });
     expect(answer.status).toBe(200);
@@ -198,7 +186,7 @@ describe('Slack: the lab thread deleted (its parent message and the status reply
     const replies = await waitForValue(
       '3/3 in the new thread',
       () => slack.threadReplies(CHANNEL, newParentTs),
-      (list) => list.length === 1 && isReady(slackMessageText(list[0] ?? { text: '', blocks: [] })),
+      (list) => list.length === 1 && showsLabReady(slackMessageText(list[0] ?? { text: '', blocks: [] })),
       { ...labWait, timeoutMs: 60_000 },
     );
     expect(replies).toHaveLength(1);

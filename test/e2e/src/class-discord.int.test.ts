@@ -6,14 +6,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { decodeThreadId } from '@labbot/chat';
 import { discordMessageText } from '@labbot/chat-discord';
-import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
-import { type DiscordBot, startDiscordBot } from '@labbot/discord';
+import type { DiscordBot } from '@labbot/discord';
 import { type DiscordSim, type SimMessage, startDiscordSim } from '@labbot/discord-sim';
 import type { Runner } from '@labbot/runner';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisioningOrder } from './class-order.js';
+import { discordEnv, discordText, startDiscordBotOn } from './discord-bot.js';
 import { type LabHarness, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
@@ -34,7 +34,6 @@ let channelId = '';
 let secondChannelId = '';
 
 const PLACE = /You are (\d+)(?:st|nd|rd|th) in line/;
-const textOf = (message: SimMessage | undefined) => (message ? discordMessageText(message.data) : '');
 const labOf = (userId: string) => labIdFor({ platform: 'discord', workspaceId: guildId, userId, lessonId: LESSON });
 const core = () => harness.kubeConfig.makeApiClient(CoreV1Api);
 
@@ -47,7 +46,7 @@ function customIdOf(message: SimMessage, prefix: string): string | undefined {
 function boardIn(channel: string): SimMessage | undefined {
   return sim
     .channelMessages(channel)
-    .find((message) => message.via === 'bot' && /Class( ended)?:/.test(textOf(message)));
+    .find((message) => message.via === 'bot' && /Class( ended)?:/.test(discordText(message)));
 }
 
 /** `/lab class <subcommand>`; the two teachers carry the instructor role, learners none. */
@@ -71,9 +70,9 @@ function classCommand(
 }
 
 async function ephemeralAnswer(handle: ReturnType<typeof classCommand>): Promise<string> {
-  const answer = await handle.waitForOriginal((message) => textOf(message).length > 0, 15_000);
+  const answer = await handle.waitForOriginal((message) => discordText(message).length > 0, 15_000);
   expect(answer.ephemeral).toBe(true);
-  return textOf(answer);
+  return discordText(answer);
 }
 
 beforeAll(async () => {
@@ -91,18 +90,13 @@ beforeAll(async () => {
     kubelet: 'virtual',
     env: {
       LABBOT_LESSONS_DIR: lessons.dir,
-      LABBOT_DISCORD_TOKEN: sim.botToken,
-      LABBOT_DISCORD_APPLICATION_ID: sim.applicationId,
-      LABBOT_DISCORD_GUILD_ID: guildId,
-      LABBOT_DISCORD_API_URL: sim.apiUrl,
+      ...discordEnv(sim),
       LABBOT_INSTRUCTOR_ROLES: INSTRUCTOR_ROLE,
       LABBOT_MAX_ACTIVE_LABS: '100',
     },
   });
   runner = await harness.startRunner();
-  bot = await startDiscordBot(harness.config, {
-    logger: createLogger({ name: 'class-discord', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
-  });
+  bot = await startDiscordBotOn(harness, { name: 'class-discord' });
 }, 180_000);
 
 afterAll(async () => {
@@ -158,15 +152,18 @@ describe('a class of 30 on Discord', () => {
     );
     // Each learner is told, ephemerally, where their thread is.
     for (const press of presses) {
-      const answer = await press.waitForOriginal((message) => /You joined the class/.test(textOf(message)), 30_000);
+      const answer = await press.waitForOriginal(
+        (message) => /You joined the class/.test(discordText(message)),
+        30_000,
+      );
       expect(answer.ephemeral).toBe(true);
-      expect(textOf(answer)).toMatch(/<#\d+>/);
+      expect(discordText(answer)).toMatch(/<#\d+>/);
     }
     for (const userId of LEARNERS) {
       const lab = await harness.waitForLab(labOf(userId), (record) => record.observed.phase === 'ready', 120_000);
       expect(lab.classId).toBe(classId);
     }
-    await sim.waitFor(() => /Ready: 30\b/.test(textOf(sim.messages.get(board.id))) || undefined, 20_000);
+    await sim.waitFor(() => /Ready: 30\b/.test(discordText(sim.messages.get(board.id))) || undefined, 20_000);
     expect(runner.builder.stats().builds - buildsBefore).toBe(1);
     // One thread per learner, under the announcements in the channel.
     expect(sim.threads(channelId)).toHaveLength(30);
@@ -185,11 +182,11 @@ describe('a class of 30 on Discord', () => {
         const status = await sim
           .waitFor(() => {
             const current = statusOf();
-            return current && textOf(current).includes('Pods ready: 3/3') ? current : undefined;
+            return current && discordText(current).includes('Pods ready: 3/3') ? current : undefined;
           }, 20_000)
           .catch(() => statusOf());
         const versions = (status?.edits ?? []).map((edit) => discordMessageText(edit.body));
-        expect(textOf(status), userId).not.toMatch(PLACE);
+        expect(discordText(status), userId).not.toMatch(PLACE);
         const places = versions.flatMap((text) => (PLACE.exec(text) ? [Number(PLACE.exec(text)?.[1])] : []));
         expect(places, userId).toEqual([...new Set(places)].sort((a, b) => b - a));
         return places;
@@ -213,8 +210,11 @@ describe('a class of 30 on Discord', () => {
 
   it('joining twice leads to the same lab', async () => {
     const press = sim.clickButton({ messageId: board.id, customId: `lab:join:${classId}`, userId: LEARNERS[3]! });
-    const answer = await press.waitForOriginal((message) => message.ephemeral && textOf(message).length > 0, 15_000);
-    expect(textOf(answer)).toMatch(/already joined/);
+    const answer = await press.waitForOriginal(
+      (message) => message.ephemeral && discordText(message).length > 0,
+      15_000,
+    );
+    expect(discordText(answer)).toMatch(/already joined/);
     expect(await harness.store.listByClass(classId)).toHaveLength(30);
   });
 
@@ -228,8 +228,8 @@ describe('a class of 30 on Discord', () => {
       const lab = await harness.waitForLab(labOf(userId), (record) => record.observed.phase === 'ready', 60_000);
       expect(lab.classId).toBe(secondId);
     }
-    await sim.waitFor(() => /Ready: 3\b/.test(textOf(sim.messages.get(secondBoard.id))) || undefined, 20_000);
-    expect(textOf(sim.messages.get(board.id))).toMatch(/Joined: 30\/40/);
+    await sim.waitFor(() => /Ready: 3\b/.test(discordText(sim.messages.get(secondBoard.id))) || undefined, 20_000);
+    expect(discordText(sim.messages.get(board.id))).toMatch(/Joined: 30\/40/);
     // The other instructor (not an admin) may not end the first class.
     const refused = await ephemeralAnswer(classCommand(OTHER_TEACHER, 'end', {}));
     expect(refused).toMatch(/Only the instructor who started/);
@@ -248,9 +248,9 @@ describe('a class of 30 on Discord', () => {
     const status = await ephemeralAnswer(classCommand(TEACHER, 'status', {}));
     expect(status).toMatch(/30 joined, 30 ready/);
     const exported = classCommand(TEACHER, 'export', {});
-    const answer = await exported.waitForOriginal((message) => textOf(message).length > 0, 15_000);
+    const answer = await exported.waitForOriginal((message) => discordText(message).length > 0, 15_000);
     expect(answer.ephemeral).toBe(true);
-    expect(textOf(answer)).toMatch(/30 learners/);
+    expect(discordText(answer)).toMatch(/30 learners/);
     // A CSV file attached to the answer (not the CSV as text): a header and a row per learner.
     const upload = sim.calls.find(
       (call) => call.path.endsWith('/messages/@original') && call.status === 200 && call.files?.length === 1,
@@ -264,7 +264,7 @@ describe('a class of 30 on Discord', () => {
         .map((row) => row.split(',')[0])
         .sort(),
     ).toEqual([...LEARNERS].sort());
-    expect(textOf(answer)).not.toMatch(/^\d{18},/m);
+    expect(discordText(answer)).not.toMatch(/^\d{18},/m);
   });
 
   it('class end: no namespace of the class remains, threads are told, the board shows the final results', async () => {
@@ -276,13 +276,14 @@ describe('a class of 30 on Discord', () => {
       (count) => count === 0,
       { timeoutMs: 90_000, intervalMs: 100 },
     );
-    await sim.waitFor(() => /Class ended/.test(textOf(sim.messages.get(board.id))) || undefined, 15_000);
+    await sim.waitFor(() => /Class ended/.test(discordText(sim.messages.get(board.id))) || undefined, 15_000);
     const final = sim.messages.get(board.id)!;
-    expect(textOf(final)).toMatch(/Ready: 30\b/);
+    expect(discordText(final)).toMatch(/Ready: 30\b/);
     expect(customIdOf(final, 'lab:join:')).toBeUndefined();
     const thread = sim.threads(channelId)[0]!;
     await sim.waitFor(
-      () => sim.channelMessages(thread.id).some((message) => /The class has ended/.test(textOf(message))) || undefined,
+      () =>
+        sim.channelMessages(thread.id).some((message) => /The class has ended/.test(discordText(message))) || undefined,
       15_000,
     );
     expect(sim.violations).toEqual([]);

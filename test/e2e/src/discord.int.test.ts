@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { discordMessageText } from '@labbot/chat-discord';
-import { createLogger, type LabbotConfig } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
-import { type DiscordBot, startDiscordBot } from '@labbot/discord';
+import type { DiscordBot } from '@labbot/discord';
 import { type DiscordSim, type RecordedCall, type SimMessage, startDiscordSim } from '@labbot/discord-sim';
 import { waitFor } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LabHarness, startLabHarness } from './harness.js';
+import { discordEnv, discordText, startDiscordBotOn } from './discord-bot.js';
+import { type LabHarness, showsLabReady, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 // End to end on Discord: discord-sim ← discord.js ← the Discord bot's wiring → Redis (DB 5) → runner → kube-sim (docker kubelet).
@@ -24,12 +24,8 @@ const LAB_TIMEOUT_MS = 150_000;
 let harness: LabHarness;
 let sim: DiscordSim;
 let bot: DiscordBot | undefined;
-let config: LabbotConfig;
 let guildId = '';
 let channelId = '';
-const logger = createLogger({ name: 'discord-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' });
-
-const textOf = (message: SimMessage | undefined) => (message ? discordMessageText(message.data) : '');
 
 /** Every version of a bot message: the body it was posted with (the thread's first post), then each edit. */
 function versionsOf(message: SimMessage): string[] {
@@ -44,13 +40,13 @@ function versionsOf(message: SimMessage): string[] {
 
 /** The lab's status message: the bot's message in the thread that carries the lab's buttons or title. */
 function statusMessages(threadId: string): SimMessage[] {
-  return sim.channelMessages(threadId).filter((message) => message.via === 'bot' && textOf(message).includes('Docker'));
+  return sim
+    .channelMessages(threadId)
+    .filter((message) => message.via === 'bot' && discordText(message).includes('Docker'));
 }
 
-const isReady = (text: string) => text.includes('Pods ready: 3/3') && (text.match(/\bRunning\b/g) ?? []).length >= 3;
-
 async function startBot(): Promise<DiscordBot> {
-  bot = await startDiscordBot(config, { logger });
+  bot = await startDiscordBotOn(harness, { name: 'discord-e2e' });
   return bot;
 }
 
@@ -65,14 +61,10 @@ beforeAll(async () => {
   harness = await startLabHarness({
     redisDb: 5,
     env: {
-      LABBOT_DISCORD_TOKEN: sim.botToken,
-      LABBOT_DISCORD_APPLICATION_ID: sim.applicationId,
-      LABBOT_DISCORD_GUILD_ID: guildId,
-      LABBOT_DISCORD_API_URL: sim.apiUrl,
+      ...discordEnv(sim),
       LABBOT_LESSONS_DIR: lessons.dir,
     },
   });
-  config = harness.config;
   await harness.startRunner();
   await startBot();
 });
@@ -95,7 +87,11 @@ async function readyLab(userId: string): Promise<{ threadId: string; status: Sim
   const lab = await harness.waitForLab(labId, (record) => record.observed.phase === 'ready' && !!record.threadId);
   const threadId = lab.threadId?.split(':').at(-1) ?? '';
   const status = await waitFor(`${userId}'s status message`, () => statusMessages(threadId)[0], 30_000);
-  await waitFor(`${userId}'s lab 3/3 Running`, () => isReady(textOf(sim.messages.get(status.id))), LAB_TIMEOUT_MS);
+  await waitFor(
+    `${userId}'s lab 3/3 Running`,
+    () => showsLabReady(discordText(sim.messages.get(status.id))),
+    LAB_TIMEOUT_MS,
+  );
   return { threadId, status };
 }
 
@@ -116,7 +112,7 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
     expect(String(thread.data['name'])).toContain(COLD_LESSON);
     const announcement = started.original();
     expect(announcement?.ephemeral).toBe(false);
-    expect(textOf(announcement)).toContain(`<@${EVE}>`);
+    expect(discordText(announcement)).toContain(`<@${EVE}>`);
 
     // The status message appears; from now on Discord answers two edits with 429 and fails one with 403.
     const status = await waitFor('the status message', () => statusMessages(eveThread)[0], 30_000);
@@ -125,14 +121,14 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
     // Restart the Discord process while the lab's image is being built (a lesson new to this run, so it is).
     const labId = labOf(EVE, COLD_LESSON);
     await harness.waitForLab(labId, (lab) => lab.observed.phase === 'building', 60_000);
-    expect(isReady(textOf(status))).toBe(false);
+    expect(showsLabReady(discordText(status))).toBe(false);
     await bot?.close();
     await startBot();
     const restartedAt = Date.now();
     sim.failRequests({ route: '/channels/:channelId/messages/:messageId', method: 'PATCH', status: 403, code: 50013 });
 
     await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', LAB_TIMEOUT_MS);
-    await waitFor('3/3 Running', () => isReady(textOf(sim.messages.get(status.id))), LAB_TIMEOUT_MS);
+    await waitFor('3/3 Running', () => showsLabReady(discordText(sim.messages.get(status.id))), LAB_TIMEOUT_MS);
 
     // The new process kept the thread updating: the first edit showing the image built came after the restart.
     const builtEdit = status.edits.find((edit) => /✅ Image `[^`]+`/.test(discordMessageText(edit.body)));
@@ -147,7 +143,7 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
     // the first version shows work in progress, the last one every step done and the pod table.
     const versions = versionsOf(status);
     expect(versions.length).toBeGreaterThanOrEqual(2);
-    expect(isReady(versions[0] ?? '')).toBe(false);
+    expect(showsLabReady(versions[0] ?? '')).toBe(false);
     const last = versions.at(-1) ?? '';
     expect(last).toMatch(/✅ Image `[^`]+`/);
     expect(last).toContain('Output of the container');
@@ -175,23 +171,26 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
   it('/lab status answers the learner only, with the lab as it is now', async () => {
     const { threadId } = await readyLab(ADA);
     const handle = command(ADA, 'status', {}, threadId);
-    const answer = await handle.waitForOriginal((message) => textOf(message).includes('ready'), 10_000);
+    const answer = await handle.waitForOriginal((message) => discordText(message).includes('ready'), 10_000);
     expect(answer.ephemeral).toBe(true);
-    expect(isReady(textOf(answer))).toBe(true);
+    expect(showsLabReady(discordText(answer))).toBe(true);
   });
 
   it("refuses a second learner pressing the first one's Stop, ephemerally, and the lab keeps running", async () => {
     const { threadId, status } = await readyLab(ADA);
     const press = sim.clickButton({ messageId: status.id, customId: findCustomId(status, 'stop'), userId: BOB });
     // For a button, @original starts as the message the button is on; the refusal replaces it with an ephemeral reply.
-    const answer = await press.waitForOriginal((message) => message.ephemeral && textOf(message).length > 0, 10_000);
-    expect(textOf(answer)).toBe('✖ You can only use your own labs.');
+    const answer = await press.waitForOriginal(
+      (message) => message.ephemeral && discordText(message).length > 0,
+      10_000,
+    );
+    expect(discordText(answer)).toBe('✖ You can only use your own labs.');
     // Ada's own /lab status, sent after the press and answered, still finds her lab running and ready.
     const check = command(ADA, 'status', {}, threadId);
-    const now = await check.waitForOriginal((message) => textOf(message).includes('ready'), 10_000);
-    expect(isReady(textOf(now))).toBe(true);
+    const now = await check.waitForOriginal((message) => discordText(message).includes('ready'), 10_000);
+    expect(showsLabReady(discordText(now))).toBe(true);
     expect((await harness.store.get(labOf(ADA, LESSON)))?.desired.state).toBe('running');
-    expect(isReady(textOf(sim.messages.get(status.id)))).toBe(true);
+    expect(showsLabReady(discordText(sim.messages.get(status.id)))).toBe(true);
   });
 
   it.each([
@@ -211,10 +210,10 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
     ['an unknown lesson', 'start', { lesson: 'no-such-lesson' }, /^✖ There is no lesson "no-such-lesson"\. Lessons: /],
   ])('answers %s with one clear ephemeral sentence', async (_name, subcommand, options, expected) => {
     const handle = command(BOB, subcommand, options);
-    const answer = await handle.waitForOriginal((message) => textOf(message).length > 0, 10_000);
+    const answer = await handle.waitForOriginal((message) => discordText(message).length > 0, 10_000);
     expect(answer.ephemeral).toBe(true);
-    expect(textOf(answer)).toMatch(expected);
-    expect(textOf(answer).length).toBeLessThan(400);
+    expect(discordText(answer)).toMatch(expected);
+    expect(discordText(answer).length).toBeLessThan(400);
   });
 
   it('a clean lab start costs few chat API calls until 3/3 Running (measured)', async () => {
@@ -228,8 +227,12 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
       10_000,
     );
     const status = await waitFor('Bob’s status message', () => statusMessages(thread.id)[0], 30_000);
-    await waitFor('Bob’s lab 3/3 Running', () => isReady(textOf(sim.messages.get(status.id))), LAB_TIMEOUT_MS);
-    const readyAt = status.edits.find((edit) => isReady(discordMessageText(edit.body)))?.at ?? Date.now();
+    await waitFor(
+      'Bob’s lab 3/3 Running',
+      () => showsLabReady(discordText(sim.messages.get(status.id))),
+      LAB_TIMEOUT_MS,
+    );
+    const readyAt = status.edits.find((edit) => showsLabReady(discordMessageText(edit.body)))?.at ?? Date.now();
     const calls = sim.calls
       .slice(before)
       .filter((call: RecordedCall) => call.at <= readyAt && !call.route.startsWith('/gateway'));
@@ -244,10 +247,10 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
   it('/lab stop in the thread tears the lab down and the status message says so', async () => {
     const { threadId, status } = await readyLab(ADA);
     const handle = command(ADA, 'stop', {}, threadId);
-    const answer = await handle.waitForOriginal((message) => textOf(message).length > 0, 10_000);
+    const answer = await handle.waitForOriginal((message) => discordText(message).length > 0, 10_000);
     expect(answer.ephemeral).toBe(true);
-    expect(textOf(answer)).toMatch(/Stopping/);
-    await waitFor('the lab stopped', () => /stopped/.test(textOf(sim.messages.get(status.id))), 90_000);
+    expect(discordText(answer)).toMatch(/Stopping/);
+    await waitFor('the lab stopped', () => /stopped/.test(discordText(sim.messages.get(status.id))), 90_000);
     expect(sim.messages.get(status.id)?.data['components']).toEqual([]);
     // Every other lab goes too, so no namespace outlives the file.
     for (const [userId, lessonId] of [

@@ -88,6 +88,10 @@ export interface LocalChat {
   stop(): Promise<void>;
 }
 
+/** A lab's status text at the end of a start: 3/3 pods ready and (in the pod table) three Running. */
+export const showsLabReady = (text: string): boolean =>
+  text.includes('Pods ready: 3/3') && (text.match(/\bRunning\b/g) ?? []).length >= 3;
+
 /** How e2e tests wait on a lab: up to a minute, checked every 100 ms (waitForValue of @labbot/test-support). */
 export const labWait: WaitForOptions = { timeoutMs: 60_000, intervalMs: 100 };
 

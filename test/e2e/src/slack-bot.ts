@@ -27,11 +27,21 @@ export interface SlackBotOnSim {
   lastAnswer(): string;
 }
 
+export interface SlackBotOnOptions {
+  /** At most one edit per thread per this time (the bot's default when absent). */
+  minEditIntervalMs?: number;
+}
+
 /** Starts the Slack bot on the harness's config (made with `slackEnv(slack)`), and a driver for it. */
-export async function startSlackBotOn(harness: LabHarness, slack: SlackSim): Promise<SlackBotOnSim> {
+export async function startSlackBotOn(
+  harness: LabHarness,
+  slack: SlackSim,
+  options: SlackBotOnOptions = {},
+): Promise<SlackBotOnSim> {
   const bot = await startSlackBot(harness.config, {
     port: 0,
     logger: createLogger({ name: 'slack-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+    ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
   const driver = createSlackDriver({
     targetUrl: `http://127.0.0.1:${bot.adapter.port()}/slack/events`,

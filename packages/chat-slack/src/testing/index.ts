@@ -1,0 +1,1 @@
+export { type AdapterOnSim, startAdapterOnSim } from './adapter-on-sim.js';

@@ -1,0 +1,1 @@
+export { createLabBotOnFakes, type LabBotOnFakes, type LabBotOnFakesOptions } from './lab-bot-on-fakes.js';

@@ -1,0 +1,35 @@
+// The Discord side of an e2e test: the real discord.js bot (apps/discord wiring) on a lab harness, talking to discord-sim.
+import { discordMessageText } from '@labbot/chat-discord';
+import { createLogger } from '@labbot/config';
+import { type DiscordBot, startDiscordBot } from '@labbot/discord';
+import type { DiscordSim, SimMessage } from '@labbot/discord-sim';
+import type { LabHarness } from './harness.js';
+
+/** The harness environment that points the Discord bot at `sim` (its first guild). */
+export function discordEnv(sim: DiscordSim): Record<string, string> {
+  return {
+    LABBOT_DISCORD_TOKEN: sim.botToken,
+    LABBOT_DISCORD_APPLICATION_ID: sim.applicationId,
+    LABBOT_DISCORD_GUILD_ID: sim.guilds[0]?.id ?? '',
+    LABBOT_DISCORD_API_URL: sim.apiUrl,
+  };
+}
+
+export interface DiscordBotOnOptions {
+  /** The bot's logger name (the test file); the level is LABBOT_TEST_LOG (silent by default). */
+  name: string;
+  /** At most one edit per thread per this time (the bot's default when absent). */
+  minEditIntervalMs?: number;
+}
+
+/** Starts the Discord bot on the harness's config (made with `discordEnv(sim)`). */
+export function startDiscordBotOn(harness: LabHarness, options: DiscordBotOnOptions): Promise<DiscordBot> {
+  return startDiscordBot(harness.config, {
+    logger: createLogger({ name: options.name, level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+    ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
+  });
+}
+
+/** What a learner reads in a message the simulator holds ('' for none). */
+export const discordText = (message: SimMessage | undefined): string =>
+  message ? discordMessageText(message.data) : '';
