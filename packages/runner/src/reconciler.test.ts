@@ -1,5 +1,5 @@
-import { LabbotError, type LabRecord } from '@labbot/core';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { LabbotError, type LabRecord, movePhase } from '@labbot/core';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createReconciler } from './reconciler.js';
 import { builtInLessons, createRunnerWorld, pod } from './testing/runner-fixtures.js';
 
@@ -8,13 +8,12 @@ let world: World;
 let reconcile: (labId: string, finalAttempt?: boolean) => Promise<void>;
 let waitingForPods: string[];
 
-beforeEach(async () => {
-  world = createRunnerWorld();
-  waitingForPods = [];
+/** A reconciler on the world's fakes; `builder` replaces the world's (e.g. one that holds a build). */
+async function reconcilerOn(builder: World['builder'] = world.builder) {
   const reconciler = createReconciler({
     store: world.store,
     lessons: await builtInLessons(),
-    builder: world.builder,
+    builder,
     cluster: world.cluster,
     notices: world.notices,
     logger: world.logger,
@@ -23,7 +22,13 @@ beforeEach(async () => {
     maxConcurrentBuilds: 2,
     onWaitingForPods: (labId) => waitingForPods.push(labId),
   });
-  reconcile = (labId, finalAttempt = false) => reconciler.reconcile(labId, { reason: 'test', finalAttempt });
+  return (labId: string, finalAttempt = false) => reconciler.reconcile(labId, { reason: 'test', finalAttempt });
+}
+
+beforeEach(async () => {
+  world = createRunnerWorld();
+  waitingForPods = [];
+  reconcile = await reconcilerOn();
 });
 
 const stored = async (lab: LabRecord) => {
@@ -175,6 +180,75 @@ describe('reconcile: failures', () => {
     const record = await stored(lab);
     expect(record.observed).toMatchObject({ phase: 'waiting-for-pods', generation: 1 });
     expect(record.observed.error).toBeUndefined();
+  });
+});
+
+describe('reconcile: two runs of one lab at once (a job taken back after its lock expired)', () => {
+  /** The world's builder, whose first build waits until `release()`: the run that asked is held mid-build. */
+  function heldBuilder() {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let first = true;
+    const builder: World['builder'] = {
+      ...world.builder,
+      ensureImage: async (request) => {
+        if (first) {
+          first = false;
+          await held;
+        }
+        return world.builder.ensureImage(request);
+      },
+    };
+    return { builder, release };
+  }
+
+  it('the stale run leaves the lab the other run brought up as it is: not failed, no failure told', async () => {
+    const lab = await world.newLab();
+    const { builder, release } = heldBuilder();
+    const stale = (await reconcilerOn(builder))(lab.labId);
+    await vi.waitFor(async () => expect((await stored(lab)).observed.phase).toBe('building'));
+    // The job, taken back, runs again and brings the lab up; the pod watch then records its pods ready.
+    await reconcile(lab.labId);
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      observed: {
+        ...movePhase('pods', current.observed, 'ready'),
+        pods: [pod('a', true), pod('b', true), pod('c', true)],
+      },
+    }));
+    release();
+    await stale;
+    const record = await stored(lab);
+    expect(record.observed.phase).toBe('ready');
+    expect(record.observed.error).toBeUndefined();
+    expect((await world.store.history(lab.labId)).map((entry) => entry.action)).not.toContain('lab.failed');
+    expect(world.phasesShown(lab.labId)).not.toContain('failed');
+  });
+
+  it('when the lab still needs work (stopped meanwhile), the stale run asks for a retry; never fails the lab', async () => {
+    const lab = await world.newLab();
+    const { builder, release } = heldBuilder();
+    const staleRun = await reconcilerOn(builder);
+    const stale = staleRun(lab.labId);
+    await vi.waitFor(async () => expect((await stored(lab)).observed.phase).toBe('building'));
+    await reconcile(lab.labId);
+    // The learner stops the lab; the other run has begun tearing it down.
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      desired: { ...current.desired, state: 'stopped' },
+      observed: movePhase('reconciler', current.observed, 'stopping'),
+    }));
+    release();
+    await expect(stale).rejects.toSatisfy(
+      (error: unknown) => error instanceof LabbotError && error.code === 'LAB_MOVED_ON' && error.retryable,
+    );
+    expect((await stored(lab)).observed.phase).toBe('stopping');
+    // Its retry decides from the stored record: the teardown.
+    await reconcile(lab.labId);
+    expect((await stored(lab)).observed.phase).toBe('stopped');
+    expect((await world.store.history(lab.labId)).map((entry) => entry.action)).not.toContain('lab.failed');
   });
 });
 

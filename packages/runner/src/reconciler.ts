@@ -410,11 +410,43 @@ export function createReconciler(options: ReconcilerOptions) {
       log.info({ phase: (await store.get(labId))?.observed.phase }, 'reconciled');
     } catch (error) {
       const stepError = error instanceof StepError ? error : new StepError('reconcile', error, labId);
+      if (stepError.code === 'LAB_PHASE_TRANSITION') {
+        await superseded(labId, stepError, context, log);
+        return;
+      }
       log.warn({ err: error, step: stepError.step, retryable: stepError.retryable }, 'reconcile step failed');
       if (stepError.retryable && !context.finalAttempt) throw stepError;
       const current = await store.get(labId);
       if (current) await fail(current, stepError);
     }
+  }
+
+  /**
+   * A phase move of this run was refused: another run of the same lab moved it on meanwhile (its job was taken
+   * back after the lock expired, on a loaded machine or across a Redis restart, while this run went on). This
+   * run's view is stale, and failing the lab would undo the other run's work: the lab is left as it is, and the
+   * job decides again from the stored record on a retry when something is still to do.
+   */
+  async function superseded(labId: string, refusal: StepError, context: ReconcileContext, log: Logger): Promise<void> {
+    const current = await store.get(labId);
+    const next = current ? decideReconcile(current).action : 'none';
+    log.info(
+      { err: refusal, phase: current?.observed.phase, next },
+      'reconcile superseded: the lab moved on meanwhile, left as it is',
+    );
+    if (next === 'none') return;
+    if (context.finalAttempt) {
+      log.warn(
+        { phase: current?.observed.phase, next },
+        'reconcile superseded on its last attempt: nothing retries it',
+      );
+      return;
+    }
+    throw new LabbotError('LAB_MOVED_ON', `lab ${labId} moved on during a reconcile: deciding again`, {
+      cause: refusal,
+      retryable: true,
+      context: { labId, phase: current?.observed.phase, next },
+    });
   }
 
   return { reconcile, observe };
