@@ -20,6 +20,9 @@ describe('a driver pointed at a closed port', () => {
     const driver = createClusterDriver({
       kubeConfig: loadKubeConfig({ mode: 'sim', server: `http://127.0.0.1:${port}` }),
       ceilings: { cpu: '2', memory: '1Gi', pods: 10 },
+      // Each call still retries (4 tries), without the production back-off: 5 calls of it outlast the 10 s unit
+      // timeout on a loaded machine (failed alone at load 40).
+      requestRetryBaseMs: 1,
     });
     const calls: [string, () => Promise<unknown>][] = [
       ['checkConnection', () => driver.checkConnection()],
