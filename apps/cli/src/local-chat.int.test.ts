@@ -116,7 +116,7 @@ describe('labbot chat from a pipe', () => {
   });
 
   it('says in one line what is wrong with the cluster settings, and exits instead of hanging', async () => {
-    const result = await labbot(['chat', '--timeout', '5'], '/lab list\n', 'pipe-user', 30_000, {
+    const result = await labbot(['chat', '--timeout', '5'], '/lab list\n', 'pipe-user', 60_000, {
       KUBECONFIG: '/nonexistent/kubeconfig',
     });
     expect(result.stderr.trim()).toMatch(/^labbot: cannot load kubeconfig \(file\): .*\/nonexistent\/kubeconfig/);

@@ -261,7 +261,12 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
     expect(later.status.containerStatuses[0].restartCount).toBeGreaterThan(seen.restarts);
     const json = JSON.parse((await kubectl('get', 'pod', seen.name, '-n', 'crash', '-o', 'json')).stdout);
     expect(json.status.containerStatuses[0].lastState.terminated).toMatchObject({ reason: 'Completed', exitCode: 0 });
-    expect((await kubectl('logs', '-n', 'crash', seen.name)).stdout).toContain('bye');
+    // The current container may have started and not printed yet (as on a real node): wait for its line.
+    await waitFor(
+      "the current container's log",
+      async () => ((await kubectl('logs', '-n', 'crash', seen.name)).stdout.includes('bye') ? true : undefined),
+      { ...podWait, timeoutMs: 30_000, intervalMs: 100 },
+    );
     expect((await kubectl('logs', '--previous', '--tail=1', '-n', 'crash', seen.name)).stdout).toBe('bye\n');
     const events = await kubectl('get', 'events', '-n', 'crash');
     expect(events.stdout).toContain('Back-off restarting failed container crash');
