@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { labIdFor } from '@labbot/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LabHarness, type LocalChat, startLabHarness } from './harness.js';
+import { FAST_RUNNER, type LabHarness, type LocalChat, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 // 20 learners start the same lesson at once: one image build, and the Kubernetes API requests stay few.
@@ -28,7 +28,9 @@ afterAll(async () => {
 
 describe('a class of 20 learners', () => {
   it('builds the lesson image once and gets every lab to 3/3 ready', async () => {
-    const runners = [await harness.startRunner(), await harness.startRunner()];
+    // The capacity report (all pods, every 15 s by default) runs once at start here, before the count begins.
+    const tuning = { ...FAST_RUNNER, capacityIntervalMs: 0 };
+    const runners = [await harness.startRunner(tuning), await harness.startRunner(tuning)];
     harness.sim.resetStats();
     await Promise.all(learners.map((learner) => chat.type(`start ${lessonId}`, learner)));
     const labs = await Promise.all(
