@@ -82,6 +82,8 @@ beforeAll(async () => {
   sim = await startKubeSim({
     kubelet: 'docker',
     backoffBaseMs: 200,
+    // Long enough that the kubectl call after a namespace delete sees it Terminating on a loaded machine.
+    namespaceTerminationDelayMs: 8_000,
     registry,
     // This run's containers carry its own label, so another run's (or a leftover's) never match a filter.
     docker: { labels: { 'labbot.test': '1', 'labbot.test.run': runId } },
