@@ -23,6 +23,18 @@ const stored = async (lab: LabRecord) => {
   return record;
 };
 
+/** The watcher on the world's fakes, checking a lab short of pods every 10 ms. */
+function startShortfallWatcher(stalledAfterMs?: number): StatusWatcher {
+  return startStatusWatcher({
+    store: world.store,
+    cluster: world.cluster,
+    notices: world.notices,
+    logger: world.logger,
+    shortfallCheckMs: 10,
+    ...(stalledAfterMs !== undefined ? { stalledAfterMs } : {}),
+  });
+}
+
 /** A lab whose Deployment is applied and that waits for its pods, as the reconciler leaves it. */
 async function waitingLab(): Promise<LabRecord> {
   const lab = await world.newLab();
@@ -79,13 +91,7 @@ describe('status watcher and reconciler: pods a lab must not miss', () => {
     const lab = await waitingLab();
     // The pods exist before this watcher subscribes: it never gets their snapshot, only the watch cache has them.
     world.cluster.setPods(lab.labId, ready);
-    watcher = startStatusWatcher({
-      store: world.store,
-      cluster: world.cluster,
-      notices: world.notices,
-      logger: world.logger,
-      shortfallCheckMs: 10,
-    });
+    watcher = startShortfallWatcher();
     watcher.checkShortfall(lab.labId);
     await vi.waitFor(async () => expect((await stored(lab)).observed.phase).toBe('ready'), { timeout: 2000 });
     expect(world.phasesShown(lab.labId)).toEqual(['ready']);
@@ -93,14 +99,7 @@ describe('status watcher and reconciler: pods a lab must not miss', () => {
 
   it('tells the learner when the pods do not come and the cluster says nothing about why', async () => {
     const lab = await waitingLab();
-    watcher = startStatusWatcher({
-      store: world.store,
-      cluster: world.cluster,
-      notices: world.notices,
-      logger: world.logger,
-      shortfallCheckMs: 10,
-      stalledAfterMs: 100,
-    });
+    watcher = startShortfallWatcher(100);
     watcher.checkShortfall(lab.labId);
     await vi.waitFor(async () => expect((await stored(lab)).observed.phase).toBe('degraded'), { timeout: 3000 });
     const record = await stored(lab);
@@ -115,14 +114,7 @@ describe('status watcher and reconciler: pods a lab must not miss', () => {
 
   it('leaves a lab short of pods alone while the wait is young, and stops checking once its pods come', async () => {
     const lab = await waitingLab();
-    watcher = startStatusWatcher({
-      store: world.store,
-      cluster: world.cluster,
-      notices: world.notices,
-      logger: world.logger,
-      shortfallCheckMs: 10,
-      stalledAfterMs: 60_000,
-    });
+    watcher = startShortfallWatcher(60_000);
     watcher.checkShortfall(lab.labId);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await stored(lab)).observed).toMatchObject({ phase: 'waiting-for-pods', pods: [] });
