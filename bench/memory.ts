@@ -123,7 +123,8 @@ try {
   const kubeconfigPath = join(dir, 'kubeconfig');
   const sim = start(
     ['--conditions', 'labbot-source', '--import', 'tsx', 'test/e2e/src/fixtures/kube-sim-process.ts', kubeconfigPath],
-    {},
+    // Room for every lab's 3 pods (110 per node, as the real kubelet's default): none waits Pending.
+    { LABBOT_SIM_NODES: String(Math.ceil(((labs + warmUpLabs) * 3) / 110) + 1) },
     /^kube-sim serving/,
   );
   await sim.started;

@@ -14,7 +14,13 @@ let config: KubeConfig;
 const controllers: AbortController[] = [];
 
 beforeAll(async () => {
-  sim = await startKubeSim({ kubelet: 'virtual', virtualReadyDelayMs: 10, watchHistory: 20_000 });
+  // 10 nodes of 110 pods: room for all 1,000 (kube-sim's default 8 nodes leave 120 Pending, as a real scheduler would).
+  sim = await startKubeSim({
+    kubelet: 'virtual',
+    virtualReadyDelayMs: 10,
+    watchHistory: 20_000,
+    nodes: { count: 10, podsPerNode: 110 },
+  });
   config = new KubeConfig();
   config.loadFromString(sim.kubeconfig);
 });
