@@ -17,7 +17,7 @@ import {
   type Responder,
   truncate,
 } from '@labbot/chat';
-import { GENERIC_USER_MESSAGE } from '@labbot/core';
+import { type Actor, GENERIC_USER_MESSAGE } from '@labbot/core';
 
 export interface TerminalAdapterOptions {
   input: Readable;
@@ -197,12 +197,7 @@ export class TerminalChatAdapter implements ChatAdapter {
     }
     try {
       await this.handlers.onAction({
-        actor: {
-          platform: 'local',
-          workspaceId: WORKSPACE,
-          userId,
-          roles: userId === this.userId ? (this.options.roles ?? []) : [],
-        },
+        actor: this.actorOf(userId),
         action: decoded.action,
         target: decoded.target,
         conversation: { platform: 'local', workspaceId: WORKSPACE, channelId: CHANNEL, threadId: shown.threadId },
@@ -211,6 +206,16 @@ export class TerminalChatAdapter implements ChatAdapter {
     } catch {
       this.say(GENERIC_USER_MESSAGE);
     }
+  }
+
+  /** Who typed or pressed: the configured roles belong to the chat's own user only (`as ann:` lines get none). */
+  private actorOf(userId: string): Actor {
+    return {
+      platform: 'local',
+      workspaceId: WORKSPACE,
+      userId,
+      roles: userId === this.userId ? (this.options.roles ?? []) : [],
+    };
   }
 
   /** Remembers a message's buttons so `/press` can find them. */
@@ -227,12 +232,7 @@ export class TerminalChatAdapter implements ChatAdapter {
     const respond = this.responder();
     try {
       await this.handlers.onCommand({
-        actor: {
-          platform: 'local',
-          workspaceId: WORKSPACE,
-          userId,
-          roles: userId === this.userId ? (this.options.roles ?? []) : [],
-        },
+        actor: this.actorOf(userId),
         text,
         ...(document ? { document } : {}),
         conversation,
