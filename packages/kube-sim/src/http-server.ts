@@ -582,6 +582,8 @@ export class HttpApiServer {
     });
     res.flushHeaders();
     const write = (type: string, object: KubeObject) => {
+      // The watch may have been ended (timeout, dropped) while its 'close' is still pending: write nothing then.
+      if (res.writableEnded || res.destroyed) return;
       if (!table) {
         res.write(serializedEvent(type, object));
         return;

@@ -237,26 +237,32 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
       deploymentYaml('crash', 1, 'echo bye').replace('  replicas: 1', '  replicas: 1\n  progressDeadlineSeconds: 3'),
       'crash',
     );
+    // The back-off doubles from the 200 ms base: 200ms, 400ms, 800ms, 1.6s ... Each delay shows only while the
+    // container waits, and the waits grow fast: record them from the start, alongside the table's status column.
+    const delays = new Set<number>();
+    const recordDelay = async () => {
+      const list = JSON.parse((await kubectl('get', 'pods', '-n', 'crash', '-o', 'json')).stdout);
+      const message = String(list.items[0]?.status?.containerStatuses?.[0]?.state?.waiting?.message ?? '');
+      const match = /^back-off (\d+(?:\.\d+)?)(ms|s) restarting failed container=crash pod=/.exec(message);
+      if (match?.[1]) delays.add(Number(match[1]) * (match[2] === 's' ? 1000 : 1));
+    };
     const seen = await waitFor(
       'CrashLoopBackOff with 2+ restarts',
       async () => {
+        await recordDelay();
         const [pod] = await pods('crash');
         return pod && pod.status === 'CrashLoopBackOff' && pod.restarts >= 2 ? pod : undefined;
       },
       { ...podWait, timeoutMs: 60_000, intervalMs: 100 },
     );
-    // The back-off doubles from the 200 ms base: 200ms, 400ms, 800ms, 1.6s ...
-    const delays = new Set<number>();
     const later = await waitFor(
-      'three growing back-off delays',
+      'three growing back-off delays and a restart after the one seen',
       async () => {
+        await recordDelay();
         const json = JSON.parse((await kubectl('get', 'pod', seen.name, '-n', 'crash', '-o', 'json')).stdout);
-        const message = String(json.status.containerStatuses[0].state.waiting?.message ?? '');
-        const match = /^back-off (\d+(?:\.\d+)?)(ms|s) restarting failed container=crash pod=/.exec(message);
-        if (match?.[1]) delays.add(Number(match[1]) * (match[2] === 's' ? 1000 : 1));
-        return delays.size >= 3 ? json : undefined;
+        return delays.size >= 3 && json.status.containerStatuses[0].restartCount > seen.restarts ? json : undefined;
       },
-      { ...podWait, timeoutMs: 60_000, intervalMs: 50 },
+      { ...podWait, timeoutMs: 90_000, intervalMs: 50 },
     );
     // Every delay is the base times a power of two, and three distinct ones were seen.
     for (const delay of delays) expect(Math.log2(delay / 200) % 1).toBe(0);
@@ -280,7 +286,7 @@ describe('kubectl against kube-sim (docker kubelet)', () => {
     );
     expect(rollout.code).not.toBe(0);
     expect(rollout.stderr).toContain('error: deployment "crash" exceeded its progress deadline');
-  });
+  }, 240_000);
 
   it('reports exit codes, OOMKilled and ImagePullBackOff like the kubelet', async () => {
     await namespace('states');
