@@ -4,11 +4,27 @@
 //   node --conditions labbot-source --import tsx bench/class.ts [learners] [virtual|docker] [at-once]
 // (at-once: the class's provision slots, `/lab class start ... at-once=N`; default LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS;
 // the runner reconciles at least that many labs at once)
+// Per lab it also prints a timeline of its steps (join, slot granted, namespace, guard rails, build wait, one-off run,
+// apply, pods ready, ready shown in the thread): each step's p50/p95/max and lab-seconds, and three labs' timelines.
 // Needs the services of scripts/services.sh (REDIS_URL, Docker). Uses Redis database 13.
 import { loadavg } from 'node:os';
+import {
+  type ApiConstructor,
+  type ApiType,
+  createConfiguration,
+  type HttpLibrary,
+  IsomorphicFetchHttpLibrary,
+  KubeConfig,
+  Observable,
+  type RequestContext,
+  type ResponseContext,
+  ServerConfiguration,
+} from '@kubernetes/client-node';
 import type { ChatMessage, Responder } from '@labbot/chat';
 import { TerminalChatAdapter } from '@labbot/chat-terminal';
+import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
+import { type LabStepMark, type Runner, startRunner } from '@labbot/runner';
 import { startClassChat } from '../test/e2e/src/class-chat.js';
 import { startLabHarness } from '../test/e2e/src/harness.js';
 import { makeLessonsDir } from '../test/e2e/src/lessons.js';
@@ -30,14 +46,79 @@ const harness = await startLabHarness({
     ...(atOnce ? { LABBOT_CLASS_MAX_CONCURRENT_PROVISIONS: String(Math.max(atOnce, 12)) } : {}),
   },
 });
-const runner = await harness.startRunner({
-  attempts: 3,
-  backoffMs: 200,
-  janitorIntervalMs: 0,
-  watchDebounceMs: 100,
-  // Reconciles at once: at least the class's provision slots (a slot is worth nothing without a worker to use it).
-  ...(atOnce && atOnce > harness.config.runner.concurrency ? { concurrency: atOnce } : {}),
+
+/** When each lab passed each step (ms since `origin`, the first time), from the runner and the chat. */
+const origin = performance.now();
+const marks = new Map<string, Record<string, number>>();
+const markLab = (labId: string, mark: string, at = performance.now() - origin) => {
+  const lab = marks.get(labId) ?? {};
+  lab[mark] ??= at;
+  marks.set(labId, lab);
+};
+/** Each namespace's Kubernetes requests: the namespace apply, the guard rails, the Deployment (first start, last end). */
+const requests = new Map<string, Record<string, number>>();
+function recordRequest(url: string, method: string, started: number, ended: number): void {
+  const path = new URL(url).pathname;
+  const namespace = /\/namespaces\/([^/]+)/.exec(path)?.[1];
+  if (!namespace || method === 'GET') return;
+  const what = /^\/api\/v1\/namespaces\/[^/]+$/.test(path) ? 'ns' : path.includes('/deployments') ? 'deploy' : 'rails';
+  const times = requests.get(namespace) ?? {};
+  times[`${what}Start`] = Math.min(times[`${what}Start`] ?? Number.POSITIVE_INFINITY, started);
+  times[`${what}End`] = Math.max(times[`${what}End`] ?? 0, ended);
+  requests.set(namespace, times);
+}
+/** The runner's kubeconfig, whose API clients time each request (as client-node builds them: one Agent per request). */
+function timedKubeConfig(kubeConfig: KubeConfig): KubeConfig {
+  const timed = (inner: HttpLibrary): HttpLibrary => ({
+    send(request: RequestContext): Observable<ResponseContext> {
+      const started = performance.now() - origin;
+      const answered = inner
+        .send(request)
+        .toPromise()
+        .finally(() =>
+          recordRequest(request.getUrl(), request.getHttpMethod().toString(), started, performance.now() - origin),
+        );
+      return new Observable(answered);
+    },
+  });
+  class TimedKubeConfig extends KubeConfig {
+    override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
+      const cluster = this.getCurrentCluster();
+      if (!cluster) throw new Error('No active cluster!');
+      return new apiClientType(
+        createConfiguration({
+          baseServer: new ServerConfiguration(cluster.server, {}),
+          authMethods: { default: this },
+          httpApi: timed(new IsomorphicFetchHttpLibrary()),
+        }),
+      );
+    }
+  }
+  const copy = new TimedKubeConfig();
+  copy.loadFromOptions({
+    clusters: kubeConfig.clusters,
+    users: kubeConfig.users,
+    contexts: kubeConfig.contexts,
+    currentContext: kubeConfig.currentContext,
+  });
+  return copy;
+}
+// The harness's runner, started here to hear its steps and time its Kubernetes requests.
+const runner: Runner = await startRunner(harness.config, {
+  kubeConfig: timedKubeConfig(harness.runnerKubeConfig),
+  lessons: harness.lessons,
+  logger: createLogger({ name: 'bench-runner', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+  onLabStep: (labId: string, mark: LabStepMark) => markLab(labId, mark),
+  tuning: {
+    attempts: 3,
+    backoffMs: 200,
+    janitorIntervalMs: 0,
+    watchDebounceMs: 100,
+    // Reconciles at once: at least the class's provision slots (a slot is worth nothing without a worker to use it).
+    ...(atOnce && atOnce > harness.config.runner.concurrency ? { concurrency: atOnce } : {}),
+  },
 });
+await runner.ready;
 
 /** Counts every chat call: the adapter's posts and edits, and each command's answers (defer, reply, thread). */
 class CountingAdapter extends TerminalChatAdapter {
@@ -46,6 +127,8 @@ class CountingAdapter extends TerminalChatAdapter {
   readonly editKinds = new Map<string, number>();
   /** Each learner thread's edits, in order (the bench prints the threads edited most). */
   readonly threadEdits = new Map<string, string[]>();
+  /** When each thread first showed its lab ready (3/3 pods), ms since `origin`. */
+  readonly readyShown = new Map<string, number>();
   count(key: string): void {
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
   }
@@ -65,6 +148,9 @@ class CountingAdapter extends TerminalChatAdapter {
       const pods = message.blocks.find((block) => block.kind === 'table');
       shown.push(`${kind}${pods ? ` ${JSON.stringify(pods).slice(0, 300)}` : ''}`);
       this.threadEdits.set(threadId, shown);
+      if (!this.readyShown.has(threadId) && JSON.stringify(message.blocks).includes('Pods ready: 3/3')) {
+        this.readyShown.set(threadId, performance.now() - origin);
+      }
     }
     this.count(threadId.endsWith(':terminal') ? 'board.edit' : 'thread.edit');
     return super.editMessage(threadId, messageId, message);
@@ -122,6 +208,9 @@ try {
   // Where the labs' time goes: every 250 ms, how many labs of the class are in each phase (lab-seconds per phase).
   const classId = (await harness.store.listClasses()).find((klass) => klass.lessonId === together)?.classId ?? '';
   const labSecondsByPhase: Record<string, number> = {};
+  const namespaces = new Map<string, string>();
+  const threads = new Map<string, string>();
+  let readyCount = 0;
   let sampling = true;
   const sampler = (async () => {
     let last = performance.now();
@@ -130,7 +219,11 @@ try {
       const now = performance.now();
       for (const lab of labs) {
         labSecondsByPhase[lab.observed.phase] = (labSecondsByPhase[lab.observed.phase] ?? 0) + (now - last) / 1000;
+        if (lab.observed.phase === 'ready') markLab(lab.labId, 'ready', now - origin);
+        namespaces.set(lab.labId, lab.namespace);
+        if (lab.threadId) threads.set(lab.labId, lab.threadId);
       }
+      readyCount = labs.filter((lab) => lab.observed.phase === 'ready').length;
       last = now;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -139,7 +232,9 @@ try {
   // Every learner presses Join within one second.
   const joins: Promise<void>[] = [];
   for (const name of names) {
-    joins.push(adapter.handleLine(`as ${name}: /lab class join`));
+    const labId = labOf(name, together);
+    markLab(labId, 'join');
+    joins.push(adapter.handleLine(`as ${name}: /lab class join`).then(() => markLab(labId, 'joined')));
     await new Promise((resolve) => setTimeout(resolve, Math.floor(1000 / learners)));
   }
   await Promise.all(joins);
@@ -199,7 +294,8 @@ try {
       }
     }
   })();
-  await Promise.all(names.map((name) => ready(name, together)));
+  // All ready: seen by the sampler (one listing every 250 ms, not a poll per lab).
+  while (readyCount < learners) await new Promise((resolve) => setTimeout(resolve, 100));
   watching = false;
   await stallWatch;
   const allReadyMs = Math.round(performance.now() - started);
@@ -208,6 +304,14 @@ try {
   // Let the last board edit and status edits go out.
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const stats = harness.sim.stats();
+  for (const [labId, threadId] of threads) {
+    const shown = adapter.readyShown.get(threadId);
+    if (shown !== undefined) markLab(labId, 'shown', shown);
+  }
+  const timeline = timelineOf(
+    names.map((name) => labOf(name, together)),
+    (labId) => ({ ...(marks.get(labId) ?? {}), ...(requests.get(namespaces.get(labId) ?? '') ?? {}) }),
+  );
   const calls = Object.fromEntries(adapter.calls);
   const learnerCalls =
     (adapter.calls.get('thread.post') ?? 0) +
@@ -243,6 +347,7 @@ try {
         ),
         k8sByVerb: stats.byVerb,
         k8sByKind: stats.byVerbResource,
+        timeline,
       },
       null,
       2,
@@ -256,6 +361,81 @@ try {
   }
 } finally {
   await service.stop();
+  await runner.stop();
   await harness.stop();
   await lessons.remove();
+}
+
+/**
+ * Where each lab's time went, step by step (ms): p50/p95/max over the labs and the lab-seconds of each step, the
+ * most labs in one step at once, and the whole timeline of the first, the middle and the last lab to be shown ready.
+ */
+function timelineOf(labIds: string[], timesOf: (labId: string) => Record<string, number>) {
+  const steps: [string, string, string][] = [
+    ['join answered', 'join', 'joined'],
+    ['join → first reconcile', 'join', 'job'],
+    ['waiting for a slot', 'job', 'slot'],
+    ['slot → namespace apply', 'slot', 'nsStart'],
+    ['namespace apply', 'nsStart', 'nsEnd'],
+    ['guard rails', 'nsEnd', 'railsEnd'],
+    ['build wait after the namespace', 'provisioned', 'built'],
+    ['built → one-off run', 'built', 'run-once'],
+    ['one-off run (docker run)', 'run-once', 'ran-once'],
+    ['Deployment apply', 'deployStart', 'deployEnd'],
+    ['ran-once → applied', 'ran-once', 'applied'],
+    ['applied → reconcile end', 'applied', 'reconciled'],
+    ['reconcile end → ready seen', 'reconciled', 'ready'],
+    ['ready → shown in the thread', 'ready', 'shown'],
+    ['join → shown ready', 'join', 'shown'],
+  ];
+  const all = labIds.map((labId) => ({ labId, times: timesOf(labId) }));
+  const pick = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const bySteps: Record<string, unknown> = {};
+  for (const [name, from, to] of steps) {
+    const spans = all
+      .map(({ times }) => [times[from], times[to]] as const)
+      .filter((span): span is readonly [number, number] => span[0] !== undefined && span[1] !== undefined);
+    const durations = spans.map(([start, end]) => end - start).sort((a, b) => a - b);
+    // The most labs in this step at one time.
+    const edges = spans.flatMap(([start, end]) => [
+      [start, 1],
+      [end, -1],
+    ]) as [number, number][];
+    edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let open = 0;
+    let most = 0;
+    for (const [, change] of edges) {
+      open += change;
+      most = Math.max(most, open);
+    }
+    bySteps[name] = {
+      labs: durations.length,
+      p50: Math.round(pick(durations, 0.5)),
+      p95: Math.round(pick(durations, 0.95)),
+      max: Math.round(durations.at(-1) ?? 0),
+      labSeconds: Math.round(durations.reduce((sum, ms) => sum + ms, 0) / 1000),
+      mostAtOnce: most,
+    };
+  }
+  const shownOrder = all
+    .filter(({ times }) => times['shown'] !== undefined)
+    .sort((a, b) => (a.times['shown'] ?? 0) - (b.times['shown'] ?? 0));
+  const relative = ({ labId, times }: { labId: string; times: Record<string, number> }) => {
+    const start = times['join'] ?? 0;
+    return {
+      labId,
+      ...Object.fromEntries(
+        Object.entries(times)
+          .sort((a, b) => a[1] - b[1])
+          .map(([mark, at]) => [mark, Math.round(at - start)]),
+      ),
+    };
+  };
+  const [first, middle, last] = [shownOrder[0], shownOrder[Math.floor(shownOrder.length / 2)], shownOrder.at(-1)];
+  return {
+    steps: bySteps,
+    firstShown: first && relative(first),
+    middleShown: middle && relative(middle),
+    lastShown: last && relative(last),
+  };
 }

@@ -23,6 +23,8 @@ export interface ClassProvisionGateOptions {
   /** At most one place notice per lab in this time (default 2000 ms). */
   waitingNoticeMs?: number;
   now?: () => number;
+  /** Told when a lab is put in line and when it is given a slot (a benchmark's timeline); must not throw. */
+  onStep?: (labId: string, mark: 'queued' | 'slot') => void;
 }
 
 const defaultRetryDelay = (place: number) => Math.min(2000, 100 + 50 * place);
@@ -108,10 +110,12 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
       const turn = await slots.acquire(klass.classId, labId, member?.seq ?? Number.MAX_SAFE_INTEGER, max);
       if (!turn.admitted) {
         logger.debug({ labId, classId: klass.classId, place: turn.place, inFlight: turn.inFlight }, 'class lab waits');
+        options.onStep?.(labId, 'queued');
         await tellPlace(record, klass.classId, turn.place, max);
         throw await context.later(retryDelayMs(turn.place));
       }
       told.delete(labId);
+      options.onStep?.(labId, 'slot');
       const heldFrom = now();
       try {
         // Older labs granted a slot in the same step have not asked yet: start them now, not after their delay.

@@ -44,7 +44,24 @@ export interface ReconcilerOptions {
   onWaitingForPods?: (labId: string) => void;
   /** Deletes the images a learner built for a lab (/lab build) when the lab is torn down. */
   removeLearnerImages?: (labId: string) => Promise<unknown>;
+  /** Told as each bring-up step of a lab ends (a benchmark's per-lab timeline); must not throw. */
+  onStep?: LabStepListener;
 }
+
+/** The instants of a lab's bring-up a timeline shows, as the runner passes them. */
+export type LabStepMark =
+  | 'job'
+  | 'queued'
+  | 'slot'
+  | 'provisioned'
+  | 'built'
+  | 'run-once'
+  | 'ran-once'
+  | 'applied'
+  | 'reconciled';
+
+/** Told when a lab passes a step (`mark`); must not throw. */
+export type LabStepListener = (labId: string, mark: LabStepMark) => void;
 
 export interface ReconcileContext {
   reason: string;
@@ -117,6 +134,7 @@ function createKeyedSemaphore(size: number) {
 export function createReconciler(options: ReconcilerOptions) {
   const { store, lessons, builder, cluster, notices, logger } = options;
   const buildSlot = createKeyedSemaphore(options.maxConcurrentBuilds);
+  const mark = options.onStep ?? (() => {});
 
   /** Writes part of the observed state (not the phase); `when` can refuse the write (returns the record unchanged). */
   async function observe(
@@ -287,9 +305,11 @@ export function createReconciler(options: ReconcilerOptions) {
     );
     buildingExtras.catch(() => {});
     await provisioning;
+    mark(record.labId, 'provisioned');
 
     record = await enterPhase(record, 'building', 'build');
     const image = await building;
+    mark(record.labId, 'built');
     const buildLog = (image.logTail.length ? image.logTail : logTail).slice(-12);
     const images = Object.fromEntries([
       [labImageName(lesson, lesson.spec.imageName), image.tag],
@@ -324,6 +344,7 @@ export function createReconciler(options: ReconcilerOptions) {
 
     if (runOnce) {
       const run = runSpecFor(lesson, variant);
+      mark(record.labId, 'run-once');
       const result = await step(record, 'run-once', () =>
         builder.runOnce({
           image: image.tag,
@@ -333,12 +354,14 @@ export function createReconciler(options: ReconcilerOptions) {
           user: '10001',
         }),
       );
+      mark(record.labId, 'ran-once');
       record = await observe(record.labId, { containerOutput: boundedOutput(result.output) });
       await notices.changed(record);
     }
 
     record = await enterPhase(record, 'deploying', 'deploy');
     await deploying;
+    mark(record.labId, 'applied');
     // The pod watcher recorded the pods meanwhile; from here the pods own the phase.
     const before = record;
     record = await store.update(record.labId, (current) =>
@@ -365,6 +388,7 @@ export function createReconciler(options: ReconcilerOptions) {
       });
     }
     if (record.observed.phase === 'waiting-for-pods') options.onWaitingForPods?.(record.labId);
+    mark(record.labId, 'reconciled');
   }
 
   /** Reconciles one lab. Throws only retryable errors that are not on their last attempt (the job retries). */

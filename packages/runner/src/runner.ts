@@ -37,7 +37,7 @@ import { createJanitorLease } from './janitor-lease.js';
 import { createKubectlRunner } from './kubectl-worker.js';
 import { createLearnerBuildRunner } from './learner-build-worker.js';
 import { observeBuilder, observeLabEvents, type RunnerObserver } from './observer.js';
-import { createReconciler } from './reconciler.js';
+import { createReconciler, type LabStepListener } from './reconciler.js';
 import { startStatusWatcher } from './status-watcher.js';
 
 /** Timings a test or an operator may tune; the defaults suit production. */
@@ -80,6 +80,8 @@ export interface StartRunnerOptions {
   observer?: RunnerObserver;
   /** Stop on SIGTERM/SIGINT (the runner process does; an embedding program handles signals itself). */
   handleSignals?: boolean;
+  /** Told as each lab passes a step of its reconcile (bench/class.ts's per-lab timeline); must not throw. */
+  onLabStep?: LabStepListener;
 }
 
 /** One dependency a readiness probe asks (the shape the metrics package's server takes). */
@@ -214,6 +216,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     ...(tuning.teardownTimeoutMs ? { teardownTimeoutMs: tuning.teardownTimeoutMs } : {}),
     onWaitingForPods: (labId) => watch.checkShortfall(labId),
     removeLearnerImages: (labId) => learnerBuilder.removeImagesOf(labId),
+    ...(options.onLabStep ? { onStep: options.onLabStep } : {}),
   });
   const watch = startStatusWatcher({
     store,
@@ -236,6 +239,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     },
     // The learner sees their place in line in their thread (#14).
     onWaiting: (record, place, estimateSeconds) => notices.queued(record, place, estimateSeconds),
+    ...(options.onLabStep ? { onStep: options.onLabStep } : {}),
   });
   const runnerName = `runner-${hostname().replace(/[^\w.-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const worker = createReconcileWorker({
@@ -247,14 +251,16 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     ...(tuning.stalledIntervalMs ? { stalledIntervalMs: tuning.stalledIntervalMs } : {}),
     ...(tuning.lockDurationMs ? { lockDurationMs: tuning.lockDurationMs } : {}),
     onError: (error, jobId) => logger.warn({ err: error, jobId }, 'reconcile job failed'),
-    process: (job, context) =>
-      classGate.run(job.labId, context, () =>
+    process: (job, context) => {
+      options.onLabStep?.(job.labId, 'job');
+      return classGate.run(job.labId, context, () =>
         reconciler.reconcile(job.labId, {
           reason: job.reason,
           jobId: context.jobId,
           finalAttempt: context.attempt >= context.attempts,
         }),
-      ),
+      );
+    },
   });
   const kubectlWorker = createKubectlRunner({
     connection: redis,
