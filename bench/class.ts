@@ -148,7 +148,8 @@ class CountingAdapter extends TerminalChatAdapter {
       const pods = message.blocks.find((block) => block.kind === 'table');
       shown.push(`${kind}${pods ? ` ${JSON.stringify(pods).slice(0, 300)}` : ''}`);
       this.threadEdits.set(threadId, shown);
-      if (!this.readyShown.has(threadId) && JSON.stringify(message.blocks).includes('Pods ready: 3/3')) {
+      // The status headline says ready (3/3 pods show earlier too, under "running one container").
+      if (!this.readyShown.has(threadId) && / · ready$/.test(message.title ?? '')) {
         this.readyShown.set(threadId, performance.now() - origin);
       }
     }
@@ -379,7 +380,8 @@ function timelineOf(labIds: string[], timesOf: (labId: string) => Record<string,
     ['namespace apply', 'nsStart', 'nsEnd'],
     ['guard rails', 'nsEnd', 'railsEnd'],
     ['build wait after the namespace', 'provisioned', 'built'],
-    ['built → one-off run', 'built', 'run-once'],
+    ['built → one-off run asked', 'built', 'run-wait'],
+    ['waiting for a run (operator limit)', 'run-wait', 'run-once'],
     ['one-off run (docker run)', 'run-once', 'ran-once'],
     ['Deployment apply', 'deployStart', 'deployEnd'],
     ['ran-once → applied', 'ran-once', 'applied'],

@@ -62,6 +62,8 @@ export interface LabbotConfig {
     maxLabsPerUser: number;
     maxActiveLabs: number;
     maxConcurrentBuilds: number;
+    /** One-off container runs at once in one runner. */
+    maxConcurrentRuns: number;
     labTtlMinutes: number;
     expiryWarningMinutes: number;
     ceilings: { cpu: string; memory: string; pods: number };
@@ -216,6 +218,7 @@ export function loadConfig(
       maxLabsPerUser: e.LABBOT_MAX_LABS_PER_USER,
       maxActiveLabs: e.LABBOT_MAX_ACTIVE_LABS,
       maxConcurrentBuilds: e.LABBOT_MAX_CONCURRENT_BUILDS,
+      maxConcurrentRuns: e.LABBOT_MAX_CONCURRENT_RUNS,
       labTtlMinutes: e.LABBOT_LAB_TTL_MINUTES,
       expiryWarningMinutes: e.LABBOT_EXPIRY_WARNING_MINUTES,
       ceilings: { cpu: e.LABBOT_CEILING_CPU, memory: e.LABBOT_CEILING_MEMORY, pods: e.LABBOT_CEILING_PODS },

@@ -148,6 +148,11 @@ export const EnvironmentSchema = z.object({
   LABBOT_MAX_LABS_PER_USER: integer(3, 1, 50),
   LABBOT_MAX_ACTIVE_LABS: integer(200, 1, 100_000),
   LABBOT_MAX_CONCURRENT_BUILDS: integer(2, 1, 64),
+  /**
+   * One-off container runs (each lab's own `docker run` step) at once in one runner; the rest wait in the order they
+   * asked. A Docker engine starts containers at about the same rate from 3 at once up (bench/class.ts).
+   */
+  LABBOT_MAX_CONCURRENT_RUNS: integer(8, 1, 200),
   LABBOT_LAB_TTL_MINUTES: integer(60, 1, 24 * 60),
   LABBOT_RATE_LIMIT_START: rateLimit('5/60s'),
   LABBOT_RATE_LIMIT_KUBECTL: rateLimit('30/60s'),

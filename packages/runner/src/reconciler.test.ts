@@ -9,7 +9,7 @@ let reconcile: (labId: string, finalAttempt?: boolean) => Promise<void>;
 let waitingForPods: string[];
 
 /** A reconciler on the world's fakes; `builder` replaces the world's (e.g. one that holds a build). */
-async function reconcilerOn(builder: World['builder'] = world.builder) {
+async function reconcilerOn(builder: World['builder'] = world.builder, maxConcurrentRuns?: number) {
   const reconciler = createReconciler({
     store: world.store,
     lessons: await builtInLessons(),
@@ -20,6 +20,7 @@ async function reconcilerOn(builder: World['builder'] = world.builder) {
     baseImage: 'labbot/busybox:1',
     ceilings: { cpu: '2', memory: '1Gi', pods: 10 },
     maxConcurrentBuilds: 2,
+    ...(maxConcurrentRuns ? { maxConcurrentRuns } : {}),
     onWaitingForPods: (labId) => waitingForPods.push(labId),
   });
   return (labId: string, finalAttempt = false) => reconciler.reconcile(labId, { reason: 'test', finalAttempt });
@@ -99,6 +100,42 @@ describe('reconcile: bringing a lab up', () => {
     expect((await stored(lab)).observed).toMatchObject({ phase: 'waiting-for-pods', imageCached: true });
     expect(world.builder.stats()).toMatchObject({ builds: 1, cacheHits: 1 });
     expect(world.builder.runs).toHaveLength(1);
+  });
+
+  it('runs each lab its own container, at most the operator limit at once, the others in the order they asked', async () => {
+    // Containers that keep running until the test lets them finish, each printing its own lab's line.
+    const running: { image: string; finish: () => void }[] = [];
+    let mostAtOnce = 0;
+    let started = 0;
+    const held = Object.assign(Object.create(world.builder) as World['builder'], {
+      runOnce: async (options: Parameters<World['builder']['runOnce']>[0]) => {
+        const output = `container ${++started}\n`;
+        const result = await world.builder.runOnce(options);
+        await new Promise<void>((resolve) => {
+          running.push({ image: options.image, finish: resolve });
+          mostAtOnce = Math.max(mostAtOnce, running.length);
+        });
+        return { ...result, output };
+      },
+    });
+    const limited = await reconcilerOn(held, 2);
+    const labs = [await world.newLab(), await world.newLab(), await world.newLab()];
+    const done = Promise.all(labs.map((lab) => limited(lab.labId)));
+    await vi.waitFor(() => expect(running).toHaveLength(2));
+    // The third lab waits for a free run while two containers run.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(world.builder.runs).toHaveLength(2);
+    expect((await stored(labs[2] as LabRecord)).observed.phase).toBe('running-once');
+    running.shift()?.finish();
+    // One ended: the third lab's container starts.
+    await vi.waitFor(() => expect(running).toHaveLength(2));
+    expect(world.builder.runs).toHaveLength(3);
+    for (const run of running.splice(0)) run.finish();
+    await done;
+    expect(mostAtOnce).toBe(2);
+    // Three containers, three outputs: no lab is shown another's run.
+    const outputs = await Promise.all(labs.map(async (lab) => (await stored(lab)).observed.containerOutput));
+    expect(new Set(outputs).size).toBe(3);
   });
 
   it('does nothing for a lab that is ready, degraded, waiting for its pods or failed', async () => {

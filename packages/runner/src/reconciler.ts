@@ -38,6 +38,8 @@ export interface ReconcilerOptions {
   ceilings: { cpu: string; memory: string; pods: number };
   /** At most this many image builds run at once in this process. */
   maxConcurrentBuilds: number;
+  /** At most this many one-off container runs at once in this process (default 8); the others wait in order. */
+  maxConcurrentRuns?: number;
   /** Time budget of namespace teardown. */
   teardownTimeoutMs?: number;
   /** Called once the Deployment is applied and the lab still waits for pods (to look for refused pods). */
@@ -55,6 +57,7 @@ export type LabStepMark =
   | 'slot'
   | 'provisioned'
   | 'built'
+  | 'run-wait'
   | 'run-once'
   | 'ran-once'
   | 'applied'
@@ -135,6 +138,8 @@ export function createReconciler(options: ReconcilerOptions) {
   const { store, lessons, builder, cluster, notices, logger } = options;
   const buildSlot = createKeyedSemaphore(options.maxConcurrentBuilds);
   const mark = options.onStep ?? (() => {});
+  // Each lab runs its own container; many at once, up to the operator's limit.
+  const runSlot = createSemaphore(options.maxConcurrentRuns ?? 8);
 
   /** Writes part of the observed state (not the phase); `when` can refuse the write (returns the record unchanged). */
   async function observe(
@@ -344,14 +349,17 @@ export function createReconciler(options: ReconcilerOptions) {
 
     if (runOnce) {
       const run = runSpecFor(lesson, variant);
-      mark(record.labId, 'run-once');
+      mark(record.labId, 'run-wait');
       const result = await step(record, 'run-once', () =>
-        builder.runOnce({
-          image: image.tag,
-          ...(run.command ? { command: run.command } : {}),
-          timeoutMs: (run.timeoutSeconds ?? 30) * 1000,
-          maxOutputBytes: 8192,
-          user: '10001',
+        runSlot(() => {
+          mark(record.labId, 'run-once');
+          return builder.runOnce({
+            image: image.tag,
+            ...(run.command ? { command: run.command } : {}),
+            timeoutMs: (run.timeoutSeconds ?? 30) * 1000,
+            maxOutputBytes: 8192,
+            user: '10001',
+          });
         }),
       );
       mark(record.labId, 'ran-once');

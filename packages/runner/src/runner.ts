@@ -213,6 +213,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     baseImage: config.baseImage,
     ceilings: config.limits.ceilings,
     maxConcurrentBuilds: config.limits.maxConcurrentBuilds,
+    maxConcurrentRuns: config.limits.maxConcurrentRuns,
     ...(tuning.teardownTimeoutMs ? { teardownTimeoutMs: tuning.teardownTimeoutMs } : {}),
     onWaitingForPods: (labId) => watch.checkShortfall(labId),
     removeLearnerImages: (labId) => learnerBuilder.removeImagesOf(labId),
