@@ -78,7 +78,7 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
         if (job && (await job.isDelayed())) await job.promote();
         woken.push(labId);
       },
-      // Every change of place is told (the default tells at most one per 2 s per lab).
+      // Every change of place is told (the default tells at most one per 5 s per lab, and only when the place fell to a quarter).
       waitingNoticeMs: 0,
       onWaiting: async (record, place) => {
         told.set(record.labId, [...(told.get(record.labId) ?? []), place]);
