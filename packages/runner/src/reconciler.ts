@@ -158,6 +158,7 @@ export function createReconciler(options: ReconcilerOptions) {
     phase: LabPhase,
     step: string,
     patch: Partial<ObservedState> = {},
+    { tell = true }: { tell?: boolean } = {},
   ): Promise<LabRecord> {
     if (record.observed.phase === phase && record.observed.step === step && Object.keys(patch).length === 0) {
       return record;
@@ -166,7 +167,7 @@ export function createReconciler(options: ReconcilerOptions) {
       ...current,
       observed: { ...movePhase('reconciler', current.observed, phase), step, ...patch },
     }));
-    await notices.changed(next);
+    if (tell) await notices.changed(next);
     return next;
   }
 
@@ -345,7 +346,13 @@ export function createReconciler(options: ReconcilerOptions) {
         readOnlyRootFilesystem: lesson.spec.deployment.readOnlyRootFilesystem,
       }),
     );
-    deploying.catch(() => {});
+    let applied = false;
+    deploying.then(
+      () => {
+        applied = true;
+      },
+      () => {},
+    );
 
     if (runOnce) {
       const run = runSpecFor(lesson, variant);
@@ -364,10 +371,12 @@ export function createReconciler(options: ReconcilerOptions) {
       );
       mark(record.labId, 'ran-once');
       record = await observe(record.labId, { containerOutput: boundedOutput(result.output) });
-      await notices.changed(record);
+      // Applied while the container ran (the usual case): the output, the deploy and the pods' phase are told in
+      // one notice below. Three back to back made the chat show the lab's newest state (ready) two or three times.
+      if (!applied) await notices.changed(record);
     }
 
-    record = await enterPhase(record, 'deploying', 'deploy');
+    record = await enterPhase(record, 'deploying', 'deploy', {}, { tell: !applied });
     await deploying;
     mark(record.labId, 'applied');
     // The pod watcher recorded the pods meanwhile; from here the pods own the phase.
