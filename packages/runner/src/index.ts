@@ -1,5 +1,5 @@
 export { countLabsByPhase } from './observer.js';
-export type { LabStepListener, LabStepMark } from './reconciler.js';
+export type { LabStepMark } from './reconciler.js';
 
 export {
   type Runner,
