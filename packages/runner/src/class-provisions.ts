@@ -59,10 +59,14 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
     if (!options.onWaiting) return;
     const last = told.get(record.labId);
     const at = now();
-    // Told again only when the line moved at least three quarters of the way since the last notice, and not within
-    // `waitingNoticeMs` of it: a long wait costs the learner two or three edits (bench/class.ts: with halving and
-    // 2 s, place notices were 3.5 of the 8.3 chat calls per learner of a 100-learner class), not one per slot.
-    if (last && (place > Math.max(1, Math.floor(last.place / 4)) || at - last.at < waitingNoticeMs)) return;
+    // Told again only when the line moved at least three quarters of the way since the last notice, or the lab is
+    // now within the class's next round of slots, and not within `waitingNoticeMs` of the last notice: a long wait
+    // costs the learner two or three edits (bench/class.ts: with halving and 2 s, place notices were 3.5 of the 8.3
+    // chat calls per learner of a 100-learner class), not one per slot. The next in line is usually woken straight
+    // into a slot, so "1" alone would seldom be shown.
+    const lastPlace = last?.place ?? 0;
+    const moved = place <= Math.max(1, Math.floor(lastPlace / 4)) || (place <= max && lastPlace > max);
+    if (last && (!moved || at - last.at < waitingNoticeMs)) return;
     told.set(record.labId, { place, at });
     try {
       await options.onWaiting(record, place, estimateSeconds(classId, place, max));
