@@ -15,6 +15,7 @@ import {
   buildNamespaceObjects,
   buildRunnerRoleBinding,
   type ClusterCeilings,
+  guardRailLabels,
   learnerUsername,
   type ProvisionNamespaceOptions as NamespaceObjectsOptions,
 } from './guard-rails.js';
@@ -79,7 +80,6 @@ export const PULL_SECRET_NAME = 'labbot-registry';
 /** A `kubernetes.io/dockerconfigjson` Secret for one registry. */
 export function buildPullSecret(
   namespace: string,
-  labId: string,
   registry: string,
   credentials: { username: string; password: string },
 ): KubernetesObject {
@@ -91,7 +91,7 @@ export function buildPullSecret(
     metadata: {
       name: PULL_SECRET_NAME,
       namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [LAB_LABEL]: labId },
+      labels: guardRailLabels(),
     },
     type: 'kubernetes.io/dockerconfigjson',
     data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') },
@@ -171,6 +171,12 @@ export interface LabNamespace {
 export interface ClusterDriver {
   /** Creates or updates (server-side apply) the lab namespace and every guard rail; idempotent. */
   provisionNamespace(options: ProvisionNamespaceOptions): Promise<{ namespace: string; objects: KubernetesObject[] }>;
+  /**
+   * A ready lab namespace handed to another lab (a warm lab on Join): only its Namespace is applied again, with the
+   * new lab's labels (lab, owner, class; the warm label goes) and expiry. Its guard rails, Deployment and pods name no
+   * lab, so they stay as they are. CLUSTER_NOT_FOUND when the namespace is gone.
+   */
+  relabelNamespace(options: ProvisionNamespaceOptions): Promise<KubernetesObject>;
   /** Applies the lesson's Deployment with lab labels and a PSA-restricted securityContext; returns what the API stored. */
   applyDeployment(options: ApplyDeploymentOptions): Promise<KubernetesObject>;
   /**
@@ -298,24 +304,31 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       if (!namespaceObject) throw new Error('no namespace object built');
       const applied = [await apply(namespaceObject)];
       // The runner's write access inside the namespace comes from this binding, so it goes first.
-      applied.push(
-        await apply(
-          buildRunnerRoleBinding(provision.namespace, provision.labId, await runnerSubject(), labManagerRole),
-        ),
-      );
+      applied.push(await apply(buildRunnerRoleBinding(provision.namespace, await runnerSubject(), labManagerRole)));
       // The rest apply together, except bindings: the API server resolves a binding's role when it checks
       // that the runner may grant it, so each binding waits for the roles.
       const bindings = namespaced.filter((object) => object.kind === 'RoleBinding');
       const others = namespaced.filter((object) => object.kind !== 'RoleBinding');
       const pull = options.imagePull;
       if (pull?.credentials)
-        others.push(
-          buildPullSecret(provision.namespace, provision.labId, pull.pullRegistry ?? pull.registry, pull.credentials),
-        );
+        others.push(buildPullSecret(provision.namespace, pull.pullRegistry ?? pull.registry, pull.credentials));
       applied.push(...(await Promise.all(others.map((object) => apply(object)))));
       applied.push(...(await Promise.all(bindings.map((object) => apply(object)))));
       logger?.info({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace provisioned');
       return { namespace: provision.namespace, objects: applied };
+    },
+
+    async relabelNamespace(provision) {
+      const { owner, ...rest } = provision;
+      const [namespaceObject] = buildNamespaceObjects({ ...rest, ownerKey: ownerLabelValue(owner) }, ceilings);
+      if (!namespaceObject) throw new Error('no namespace object built');
+      // Server-side apply would create a namespace that is gone: a handover needs the one that exists.
+      await core.readNamespace({ name: provision.namespace }).catch((error: unknown) => {
+        throw toClusterError(error, 'read namespace', { namespace: provision.namespace });
+      });
+      const applied = await apply(namespaceObject);
+      logger?.info({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace relabelled');
+      return applied;
     },
 
     async applyDeployment(deployment) {

@@ -128,7 +128,7 @@ describe('buildNamespaceObjects', () => {
     });
   });
 
-  it('puts every namespaced object in the lab namespace with the lab labels, and is deterministic', () => {
+  it("puts every namespaced object in the lab namespace, labelled labbot's and naming no lab, and is deterministic", () => {
     const objects = buildNamespaceObjects(options, ceilings);
     expect(objects.map((object) => object.kind)).toEqual([
       'Namespace',
@@ -141,9 +141,11 @@ describe('buildNamespaceObjects', () => {
       'Role',
       'RoleBinding',
     ]);
+    // The namespace alone says whose lab it is: a warm lab handed to a learner is relabelled by its Namespace only.
+    expect(objects[0]?.metadata?.labels?.['labbot.dev/lab']).toBe('0123456789ab');
     for (const object of objects.slice(1)) {
       expect(object.metadata?.namespace).toBe('lab-0123456789ab');
-      expect(object.metadata?.labels?.['labbot.dev/lab']).toBe('0123456789ab');
+      expect(object.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'labbot' });
     }
     expect(buildNamespaceObjects(options, ceilings)).toEqual(objects);
   });

@@ -65,14 +65,13 @@ export function learnerUsername(namespace: string): string {
 /** The runner's RoleBinding in a lab namespace: its lab-manager ClusterRole, for this namespace only. */
 export function buildRunnerRoleBinding(
   namespace: string,
-  labId: string,
   subject: { kind: string; name: string; namespace?: string; apiGroup?: string },
   clusterRole: string,
 ): KubernetesObject {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
-    metadata: { name: RUNNER_ROLE_BINDING, namespace, labels: labLabels(labId) },
+    metadata: { name: RUNNER_ROLE_BINDING, namespace, labels: guardRailLabels() },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
     subjects: [subject],
   } as KubernetesObject;
@@ -123,6 +122,15 @@ export function labLabels(labId: string): Record<string, string> {
   return { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [LAB_LABEL]: labId };
 }
 
+/**
+ * The labels of a lab namespace's guard rails (quota, limits, policies, accounts, roles): labbot's, and nothing per
+ * lab, like its Deployment: the namespace says whose lab it is, so a warm lab handed to a learner is relabelled by
+ * its Namespace alone and nothing inside still names the warm lab.
+ */
+export function guardRailLabels(): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE };
+}
+
 /** Every object of a lab namespace, Namespace first, in apply order. Pure: the same input gives the same objects. */
 export function buildNamespaceObjects(
   options: ProvisionNamespaceOptions,
@@ -131,8 +139,7 @@ export function buildNamespaceObjects(
   assertLabId(options.labId);
   assertDnsLabel(options.namespace, 'namespace');
   const { namespace } = options;
-  const labels = labLabels(options.labId);
-  const meta = (name: string) => ({ name, namespace, labels });
+  const meta = (name: string) => ({ name, namespace, labels: guardRailLabels() });
   const plan = planQuota(options.limits, ceilings);
   const expiresAt = typeof options.expiresAt === 'string' ? options.expiresAt : options.expiresAt.toISOString();
 
@@ -142,7 +149,7 @@ export function buildNamespaceObjects(
     metadata: {
       name: namespace,
       labels: {
-        ...labels,
+        ...labLabels(options.labId),
         [OWNER_LABEL]: toLabelValue(options.ownerKey),
         [LESSON_LABEL]: toLabelValue(options.lessonId),
         ...(options.classId ? { [CLASS_LABEL]: toLabelValue(options.classId) } : {}),

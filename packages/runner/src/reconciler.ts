@@ -240,13 +240,13 @@ export function createReconciler(options: ReconcilerOptions) {
   }
 
   /**
-   * A ready warm lab's namespace handed to this lab on Join: its namespace and guard rails are labelled again for
-   * this lab and learner (the warm label goes), so the pod watch follows its pods for this lab. The Deployment
-   * names no lab, so it and its pods stay; no build, no new pods.
+   * A ready warm lab's namespace handed to this lab on Join: the Namespace alone is labelled again for this lab and
+   * learner (the warm label goes), so the pod watch follows its pods for this lab. Its guard rails, Deployment and
+   * pods name no lab, so they stay as they are: one request, no build, no new pods.
    */
   async function adoptNamespace(record: LabRecord): Promise<void> {
     const lesson = await step(record, 'lesson', async () => lessons.get(record.lessonId));
-    await step(record, 'handover', () => cluster.provisionNamespace(namespaceOf(record, lesson)));
+    await step(record, 'handover', () => cluster.relabelNamespace(namespaceOf(record, lesson)));
     await store.update(record.labId, (current) =>
       current.observed.handedOver
         ? { ...current, observed: { ...current.observed, handedOver: undefined } }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LabbotError } from '@labbot/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterErrorCode } from '../cluster-errors.js';
-import type { ClusterDriver } from '../driver.js';
+import { type ClusterDriver, ownerLabelValue } from '../driver.js';
 
 export interface ClusterDriverContractHarness {
   create(): ClusterDriver | Promise<ClusterDriver>;
@@ -84,6 +84,46 @@ export function describeClusterDriverContract(name: string, harness: ClusterDriv
       expect((applied as ContainerSpec).spec?.template?.spec?.containers?.map((c) => c.image)).toEqual([
         'labbot/busybox:1',
       ]);
+    });
+
+    it('relabels a handed-over namespace for another lab and learner, keeping its Deployment', async () => {
+      const warm = newLab();
+      await driver.provisionNamespace({ ...warm, classId: 'c1', warm: true });
+      await driver.applyDeployment({
+        namespace: warm.namespace,
+        labId: warm.labId,
+        manifest: deployment(1),
+        image: 'x:1',
+      });
+      const learner = {
+        ...warm,
+        labId: randomBytes(6).toString('hex'),
+        owner: { ...warm.owner, userId: 'bo' },
+        classId: 'c1',
+      };
+      await driver.relabelNamespace(learner);
+      const listed = (await driver.listLabNamespaces()).find((ns) => ns.name === warm.namespace);
+      expect(listed).toMatchObject({
+        labId: learner.labId,
+        ownerKey: ownerLabelValue(learner.owner),
+        classId: 'c1',
+        lessonId: 'docker-vs-kubernetes',
+      });
+      const applied = await driver.applyDeployment({
+        namespace: warm.namespace,
+        labId: learner.labId,
+        manifest: deployment(1),
+        image: 'x:1',
+      });
+      expect(applied.metadata?.labels?.['labbot.dev/lab']).toBeUndefined();
+    });
+
+    it('refuses to relabel a namespace that is gone with CLUSTER_NOT_FOUND (it would come back without guard rails)', async () => {
+      const lab = newLab();
+      await expect(driver.relabelNamespace(lab)).rejects.toSatisfy(
+        (error: unknown) => error instanceof LabbotError && error.code === ClusterErrorCode.notFound,
+      );
+      expect((await driver.listLabNamespaces()).map((ns) => ns.name)).not.toContain(lab.namespace);
     });
 
     it('refuses a Deployment in a namespace that does not exist with CLUSTER_NOT_FOUND', async () => {

@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { LabbotError } from '@labbot/core';
 import { ClusterErrorCode } from '../cluster-errors.js';
-import { type ClusterDriver, type LabNamespace, ownerLabelValue } from '../driver.js';
+import { type ClusterDriver, type LabNamespace, ownerLabelValue, type ProvisionNamespaceOptions } from '../driver.js';
 import type { KubectlResult } from '../kubectl.js';
 import { CLASS_LABEL, LAB_LABEL, LESSON_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../labels.js';
 import { prepareLearnerManifest } from '../manifest/learner-manifest.js';
@@ -63,6 +63,36 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
       watcher.onSnapshot(labId, namespace, structuredClone(entry?.pods ?? []), entry?.diagnosis);
   };
 
+  /** Creates or relabels a namespace (a warm lab handed over: the watch follows its pods for the new lab). */
+  const putNamespace = (provision: ProvisionNamespaceOptions): KubernetesObject => {
+    const existing = namespaces.get(provision.namespace);
+    if (existing && existing.labId !== provision.labId)
+      queueMicrotask(() => tellWatchers(provision.labId, provision.namespace));
+    namespaces.set(provision.namespace, {
+      name: provision.namespace,
+      labId: provision.labId,
+      ownerKey: ownerLabelValue(provision.owner),
+      lessonId: provision.lessonId,
+      classId: provision.classId,
+      expiresAt: new Date(provision.expiresAt).toISOString(),
+      createdAt: existing?.createdAt ?? clock().toISOString(),
+      phase: 'Active',
+    });
+    return {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: provision.namespace,
+        labels: {
+          [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+          [LAB_LABEL]: provision.labId,
+          [LESSON_LABEL]: provision.lessonId,
+          ...(provision.classId ? { [CLASS_LABEL]: provision.classId } : {}),
+        },
+      },
+    };
+  };
+
   return {
     namespaces,
     deployments,
@@ -86,34 +116,16 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
 
     provisionNamespace: async (provision) => {
       failing('provisionNamespace');
-      const existing = namespaces.get(provision.namespace);
-      // Relabelled for another lab (a warm lab handed over): the watch follows its pods for that lab now.
-      if (existing && existing.labId !== provision.labId)
-        queueMicrotask(() => tellWatchers(provision.labId, provision.namespace));
-      namespaces.set(provision.namespace, {
-        name: provision.namespace,
-        labId: provision.labId,
-        ownerKey: ownerLabelValue(provision.owner),
-        lessonId: provision.lessonId,
-        classId: provision.classId,
-        expiresAt: new Date(provision.expiresAt).toISOString(),
-        createdAt: existing?.createdAt ?? clock().toISOString(),
-        phase: 'Active',
-      });
-      const object: KubernetesObject = {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: {
-          name: provision.namespace,
-          labels: {
-            [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
-            [LAB_LABEL]: provision.labId,
-            [LESSON_LABEL]: provision.lessonId,
-            ...(provision.classId ? { [CLASS_LABEL]: provision.classId } : {}),
-          },
-        },
-      };
-      return { namespace: provision.namespace, objects: [object] };
+      return { namespace: provision.namespace, objects: [putNamespace(provision)] };
+    },
+    relabelNamespace: async (provision) => {
+      failing('relabelNamespace');
+      if (!namespaces.has(provision.namespace)) {
+        throw new LabbotError(ClusterErrorCode.notFound, `namespaces "${provision.namespace}" not found`, {
+          context: { namespace: provision.namespace },
+        });
+      }
+      return putNamespace(provision);
     },
     applyDeployment: async (apply) => {
       failing('applyDeployment');
