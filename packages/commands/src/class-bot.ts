@@ -355,7 +355,12 @@ export function createClassBot(options: ClassBotOptions) {
     if (!lesson) throw new Refusal(`The lesson "${klass.lessonId}" of this class is no longer installed.`);
     const owner = ownerOf(actor);
     const labId = labIdFor({ ...owner, lessonId: lesson.id });
-    const member = await roster.member(klass.classId, actor.userId);
+    // Independent reads at once: in a burst of joins every round trip waits behind everyone else's work.
+    const [member, existing, owned] = await Promise.all([
+      roster.member(klass.classId, actor.userId),
+      store.get(labId),
+      store.listByOwner(owner),
+    ]);
     if (member) {
       const lab = await store.get(member.labId);
       await respond.reply(
@@ -366,13 +371,12 @@ export function createClassBot(options: ClassBotOptions) {
       );
       return;
     }
-    const existing = await store.get(labId);
     if (existing && isActive(existing) && existing.classId !== klass.classId) {
       throw new Refusal(
         `You already have a ${lesson.id} lab running outside this class. Stop it with /lab stop ${lesson.id}, then join again.`,
       );
     }
-    const mine = (await store.listByOwner(owner)).filter((lab) => isActive(lab) && lab.labId !== labId);
+    const mine = owned.filter((lab) => isActive(lab) && lab.labId !== labId);
     if (mine.length >= options.limits.maxLabsPerUser) {
       throw new Refusal(
         `You already have ${mine.length} labs running (the limit is ${options.limits.maxLabsPerUser}). Stop one with /lab stop <lesson> first.`,
@@ -405,19 +409,7 @@ export function createClassBot(options: ClassBotOptions) {
     if (warmLab) await warm?.retire(warmLab, actor.userId);
     const created = await store.create(warmLab ? handedOverRecord(record, warmLab) : record, { actor: actor.userId });
     let lab = created.record;
-    if (created.created && warmLab) {
-      await store.appendHistory(labId, {
-        actor: actor.userId,
-        action: 'class.warm-taken',
-        detail: { classId: klass.classId, warmLabId: warmLab.labId },
-      });
-      // Ready from the moment it is handed over (the board's ready time).
-      await store.appendHistory(labId, {
-        actor: 'warm-pool',
-        action: 'observed.ready',
-        detail: { pods: lab.observed.pods.length },
-      });
-    } else if (warmLab) {
+    if (warmLab && !created.created) {
       // The learner got a lab of this lesson meanwhile (another command): the warm namespace, named by no record
       // now, is left to the janitor's orphan sweep.
       options.logger.warn(
@@ -446,18 +438,32 @@ export function createClassBot(options: ClassBotOptions) {
     // request's priority.
     const handedOver = created.created && warmLab !== undefined;
     const line = handedOver ? '' : await lineNotice(klass);
-    // A handed-over lab's reconcile only relabels its namespace: first in the queue.
-    await queues.enqueueReconcile(labId, handedOver ? 'class.warm-taken' : 'class.join', {
-      priority: handedOver ? 1 : joined.entry.seq,
-    });
+    // A handed-over lab's reconcile only relabels its namespace: first in the queue. Its thread opens meanwhile, and
+    // its audit entries are written meanwhile (nothing here reads them).
+    const [withThread] = await Promise.all([
+      options.hooks.openThreadIfMissing(lab, respond, lesson.spec.title),
+      queues.enqueueReconcile(labId, handedOver ? 'class.warm-taken' : 'class.join', {
+        priority: handedOver ? 1 : joined.entry.seq,
+      }),
+      handedOver ? auditHandover(labId, actor.userId, klass.classId, warmLab, lab.observed.pods.length) : undefined,
+    ]);
     touchBoard(klass.classId);
-    const withThread = await options.hooks.openThreadIfMissing(lab, respond, lesson.spec.title);
     await respond.reply(
       text(
         `You joined the class: your own lab of ${lesson.spec.title} is ${handedOver ? 'ready' : 'starting'} in ${withThread.threadId ? options.threadLink(withThread.threadId) : 'your thread'}.${line}`,
       ),
       { ephemeral: true },
     );
+  }
+
+  /** A learner's lab made from a warm one: who took which warm lab, and ready from that moment (the board's ready time). */
+  async function auditHandover(labId: string, userId: string, classId: string, warmLab: LabRecord, pods: number) {
+    await store.appendHistory(labId, {
+      actor: userId,
+      action: 'class.warm-taken',
+      detail: { classId, warmLabId: warmLab.labId },
+    });
+    await store.appendHistory(labId, { actor: 'warm-pool', action: 'observed.ready', detail: { pods } });
   }
 
   /** When every provision slot of the class is taken: one sentence on the joiner's place (empty otherwise). */
