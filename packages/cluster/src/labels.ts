@@ -12,6 +12,11 @@ export const WARM_LABEL = 'labbot.dev/warm';
 export const EXPIRES_AT_ANNOTATION = 'labbot.dev/expires-at';
 /** The label selector of everything labbot manages. */
 export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+/**
+ * Lab pods made before labbot labelled pods as its own (their Deployment's template named the lab instead): still
+ * running after an upgrade, and made again from that template when one is deleted. Disjoint from MANAGED_SELECTOR.
+ */
+export const LEGACY_POD_SELECTOR = `${LAB_LABEL},!${MANAGED_BY_LABEL}`;
 
 const labelValuePattern = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -8,18 +8,31 @@ import { loadKubeConfig } from './kubeconfig.js';
 import { watchLabPods } from './pod-watcher.js';
 import { crashLoopExitZeroPod, runningPod } from './testing/pod-fixtures.js';
 
+/** Whether labels match a label selector of the forms the pod watch sends (`k=v`, `k`, `!k`, comma-separated). */
+function matchesSelector(labels: Record<string, string> | undefined, selector: string | null): boolean {
+  return (selector ?? '')
+    .split(',')
+    .filter(Boolean)
+    .every((term) => {
+      if (term.startsWith('!')) return labels?.[term.slice(1)] === undefined;
+      const [key = '', value] = term.split('=');
+      return value === undefined ? labels?.[key] !== undefined : labels?.[key] === value;
+    });
+}
+
 /**
- * A minimal list+watch endpoint for /api/v1/pods (with fault switches) and /api/v1/namespaces on loopback, speaking
- * the API's JSON lines.
+ * A minimal list+watch endpoint for /api/v1/pods (with fault switches and label selectors) and /api/v1/namespaces on
+ * loopback, speaking the API's JSON lines.
  */
 function fakePodApi() {
   const pods = new Map<string, V1Pod>();
   const namespaces = new Map<string, V1Namespace>();
   const namespaceWatchers = new Set<ServerResponse>();
   let resourceVersion = 100;
-  const watchers = new Set<ServerResponse>();
+  /** Each open pod watch, with its label selector. */
+  const watchers = new Map<ServerResponse, string | null>();
   /** Every event sent, so a watch from an older resourceVersion is replayed what it missed (as the API does). */
-  const history: { resourceVersion: number; line: string }[] = [];
+  const history: { resourceVersion: number; line: string; labels: Record<string, string> | undefined }[] = [];
   const requests: string[] = [];
   let failLists = 0;
   let goneWatches = 0;
@@ -48,7 +61,9 @@ function fakePodApi() {
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","code":404}');
       return;
     }
-    if (url.searchParams.get('watch') === 'true' && goneWatches > 0) {
+    // The fault switches hit the watch of labbot's own pods (not the narrow one of pods from before its label).
+    const faultable = url.searchParams.get('labelSelector') === 'app.kubernetes.io/managed-by=labbot';
+    if (url.searchParams.get('watch') === 'true' && goneWatches > 0 && faultable) {
       goneWatches--;
       response.writeHead(410, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: 410, reason: 'Expired' }));
@@ -58,12 +73,14 @@ function fakePodApi() {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.flushHeaders();
       const from = Number(url.searchParams.get('resourceVersion') ?? '0');
-      for (const event of history) if (event.resourceVersion > from) response.write(event.line);
-      watchers.add(response);
+      const selector = url.searchParams.get('labelSelector');
+      for (const event of history)
+        if (event.resourceVersion > from && matchesSelector(event.labels, selector)) response.write(event.line);
+      watchers.set(response, selector);
       response.on('close', () => watchers.delete(response));
       return;
     }
-    if (failLists > 0) {
+    if (failLists > 0 && faultable) {
       failLists--;
       response.writeHead(500, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: 500, message: 'etcd is down' }));
@@ -75,7 +92,9 @@ function fakePodApi() {
         kind: 'PodList',
         apiVersion: 'v1',
         metadata: { resourceVersion: String(resourceVersion) },
-        items: [...pods.values()],
+        items: [...pods.values()].filter((pod) =>
+          matchesSelector(pod.metadata?.labels, url.searchParams.get('labelSelector')),
+        ),
       }),
     );
   });
@@ -85,8 +104,9 @@ function fakePodApi() {
     if (type === 'DELETED') pods.delete(pod.metadata?.name ?? '');
     else pods.set(pod.metadata?.name ?? '', object);
     const line = `${JSON.stringify({ type, object })}\n`;
-    history.push({ resourceVersion, line });
-    for (const watcher of watchers) watcher.write(line);
+    const labels = pod.metadata?.labels;
+    history.push({ resourceVersion, line, labels });
+    for (const [watcher, selector] of watchers) if (matchesSelector(labels, selector)) watcher.write(line);
   };
   /** A lab namespace labelled for `labId` (added, or relabelled when it exists). */
   const labelNamespace = (name: string, labId: string) => {
@@ -112,7 +132,7 @@ function fakePodApi() {
       goneWatches = 1;
     },
     dropWatches() {
-      for (const watcher of watchers) watcher.destroy();
+      for (const watcher of watchers.keys()) watcher.destroy();
       watchers.clear();
     },
     async start() {
@@ -120,7 +140,7 @@ function fakePodApi() {
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async stop() {
-      for (const watcher of [...watchers, ...namespaceWatchers]) watcher.destroy();
+      for (const watcher of [...watchers.keys(), ...namespaceWatchers]) watcher.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
@@ -181,12 +201,15 @@ describe('watchLabPods', () => {
       snapshots.find((s) => s.labId === 'bbbbbbbbbbbb' && s.pods.length === 0),
     );
     expect(gone.namespace).toBe('lab-bbbbbbbbbbbb');
-    // Only the list and watch requests of ONE pod informer, all filtered on labbot's label.
+    // One list and one watch over every lab's pods (labbot's label), and one of each over pods from before it.
     const podRequests = api.requests.filter((request) => request.startsWith('/api/v1/pods'));
-    expect(podRequests.length).toBe(2);
-    expect(
-      podRequests.every((request) => request.includes('labelSelector=app.kubernetes.io%2Fmanaged-by%3Dlabbot')),
-    ).toBe(true);
+    const managed = podRequests.filter((request) =>
+      request.includes('labelSelector=app.kubernetes.io%2Fmanaged-by%3Dlabbot'),
+    );
+    const legacy = podRequests.filter((request) =>
+      request.includes('labelSelector=labbot.dev%2Flab%2C%21app.kubernetes.io%2Fmanaged-by'),
+    );
+    expect([managed.length, legacy.length, podRequests.length]).toEqual([2, 2, 4]);
   });
 
   it("follows a namespace relabelled for another lab (a warm lab handed over): its pods are that lab's at once", async () => {
@@ -215,6 +238,56 @@ describe('watchLabPods', () => {
     expect(learner).toEqual({ labId: '123456789abc', namespace: 'lab-warm00000001', pods: ['w-1', 'w-2', 'w-3'] });
     expect(watch.podsOf('123456789abc')).toHaveLength(3);
     expect(watch.podsOf('ffffffffffff')).toEqual([]);
+  });
+
+  it('follows the pods of labs started before pods carried labbot’s label (a runner upgraded under running labs)', async () => {
+    const api = fakePodApi();
+    const url = await api.start();
+    cleanup.push(() => api.stop());
+    /** A pod as labbot made them before: its Deployment's template named the lab, with no managed-by label. */
+    const podFromBefore = (name: string, labId: string) => {
+      const pod = runningPod(name);
+      if (pod.metadata) {
+        pod.metadata.labels = { app: 'hello', 'labbot.dev/lab': labId };
+        pod.metadata.namespace = `lab-${labId}`;
+      }
+      return pod;
+    };
+    api.labelNamespace('lab-0ld000000001', '0ld000000001');
+    api.labelNamespace('lab-new000000001', 'new000000001');
+    api.send('ADDED', podFromBefore('old-1', '0ld000000001'));
+    api.send('ADDED', podFromBefore('old-2', '0ld000000001'));
+    api.send('ADDED', labPod('new-1', 'new000000001'));
+    // Not a lab's pod: another app's, in a namespace of its own.
+    const other = runningPod('other-1');
+    if (other.metadata) other.metadata = { ...other.metadata, namespace: 'default', labels: { app: 'other' } };
+    api.send('ADDED', other);
+    const snapshots: { labId: string; pods: string[] }[] = [];
+    const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
+      debounceMs: 20,
+      onSnapshot: (labId, _namespace, pods) => snapshots.push({ labId, pods: pods.map((pod) => pod.name) }),
+    });
+    cleanup.push(() => watch.stop());
+    await watch.synced;
+    await waitFor('the old lab with its 2 pods', () =>
+      snapshots.find((s) => s.labId === '0ld000000001' && s.pods.length === 2),
+    );
+    // The learner deletes a pod: its old ReplicaSet makes the new one from the old template (lab label only).
+    await waitFor(
+      'both pod watches open',
+      () =>
+        api.requests.filter((request) => request.startsWith('/api/v1/pods') && request.includes('watch=true')).length >=
+        2,
+    );
+    api.send('DELETED', podFromBefore('old-1', '0ld000000001'));
+    api.send('ADDED', podFromBefore('old-3', '0ld000000001'));
+    const healed = await waitFor('the old lab healed', () =>
+      snapshots.find((s) => s.labId === '0ld000000001' && s.pods.includes('old-3') && !s.pods.includes('old-1')),
+    );
+    expect(healed.pods).toEqual(['old-2', 'old-3']);
+    // A pod of today's labs is seen once (the two watches never both hold it); other apps' pods are not seen.
+    expect(watch.podsOf('new000000001').map((pod) => pod.name)).toEqual(['new-1']);
+    expect(snapshots.flatMap((s) => s.pods)).not.toContain('other-1');
   });
 
   it('resumes after a dropped watch and after failing lists, reporting the errors', async () => {

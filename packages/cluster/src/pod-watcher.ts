@@ -2,7 +2,7 @@ import { CoreV1Api, type KubeConfig, makeInformer, type V1Namespace, type V1Pod 
 import type { Logger } from '@labbot/config';
 import { toClusterError } from './cluster-errors.js';
 import { diagnose } from './diagnose.js';
-import { LAB_LABEL, MANAGED_SELECTOR } from './labels.js';
+import { LAB_LABEL, LEGACY_POD_SELECTOR, MANAGED_SELECTOR } from './labels.js';
 import { podSummary } from './pod-summary.js';
 import type { Diagnosis, PodSummary } from './types.js';
 
@@ -31,7 +31,10 @@ const MAX_RETRY_DELAY_MS = 30_000;
  * ONE cluster-wide list+watch over the pods labbot manages (`app.kubernetes.io/managed-by=labbot`), turned into
  * debounced per-lab snapshots. A pod names no lab: its namespace does (`labbot.dev/lab`, from a second list+watch
  * over lab namespaces), so a warm lab's namespace relabelled for a learner brings its pods to that learner's lab at
- * once. A dropped watch resumes from the last resourceVersion (or re-lists); errors retry with back-off.
+ * once. Pods of labs started before that label existed carry the lab label only: a third, narrow list+watch
+ * (LEGACY_POD_SELECTOR) adopts them, so a runner upgraded under running labs still follows them (nothing in the
+ * cluster is changed for it). A dropped watch resumes from the last resourceVersion (or re-lists); errors retry with
+ * back-off.
  */
 export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOptions, logger?: Logger): LabPodWatch {
   const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -46,6 +49,7 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
   let stopped = false;
   let retryDelayMs = baseRetryMs;
   let podsListed = false;
+  let legacyPodsListed = false;
   let namespacesListed = false;
   let markSynced: () => void = () => {};
   const synced = new Promise<void>((resolve) => {
@@ -53,7 +57,7 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
   });
   const listed = () => {
     retryDelayMs = baseRetryMs;
-    if (podsListed && namespacesListed) markSynced();
+    if (podsListed && legacyPodsListed && namespacesListed) markSynced();
   };
 
   const informer = makeInformer<V1Pod>(
@@ -67,6 +71,17 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     },
     MANAGED_SELECTOR,
   );
+  const legacyInformer = makeInformer<V1Pod>(
+    kubeConfig,
+    '/api/v1/pods',
+    async () => {
+      const list = await core.listPodForAllNamespaces({ labelSelector: LEGACY_POD_SELECTOR });
+      legacyPodsListed = true;
+      listed();
+      return list;
+    },
+    LEGACY_POD_SELECTOR,
+  );
   const namespaceInformer = makeInformer<V1Namespace>(
     kubeConfig,
     '/api/v1/namespaces',
@@ -78,7 +93,8 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     },
     LAB_LABEL,
   );
-  const podsIn = (namespace: string | undefined): V1Pod[] => (namespace ? [...informer.list(namespace)] : []);
+  const podsIn = (namespace: string | undefined): V1Pod[] =>
+    namespace ? [...informer.list(namespace), ...legacyInformer.list(namespace)] : [];
 
   const emit = (labId: string) => {
     timers.delete(labId);
@@ -134,7 +150,8 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     else goneNamespaces.add(name);
   };
 
-  const start = async (which: typeof informer | typeof namespaceInformer) => {
+  type Watch = typeof informer | typeof namespaceInformer;
+  const start = async (which: Watch) => {
     if (stopped) return;
     try {
       await which.start();
@@ -145,9 +162,9 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
   };
 
   const retryTimers = new Map<object, NodeJS.Timeout>();
-  const onFailure = (which: typeof informer | typeof namespaceInformer) => (error: unknown) => {
+  const onFailure = (which: Watch) => (error: unknown) => {
     if (stopped) return;
-    const clusterError = toClusterError(error, which === informer ? 'watch lab pods' : 'watch lab namespaces');
+    const clusterError = toClusterError(error, which === namespaceInformer ? 'watch lab namespaces' : 'watch lab pods');
     logger?.warn({ err: clusterError, retryInMs: retryDelayMs }, 'lab pod watch failed; retrying');
     options.onError?.(clusterError);
     if (retryTimers.has(which)) return;
@@ -160,16 +177,19 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     retryDelayMs = Math.min(retryDelayMs * 2, MAX_RETRY_DELAY_MS);
   };
 
-  informer.on('add', schedule);
-  informer.on('update', schedule);
-  informer.on('delete', schedule);
-  informer.on('error', onFailure(informer));
+  for (const pods of [informer, legacyInformer]) {
+    pods.on('add', schedule);
+    pods.on('update', schedule);
+    pods.on('delete', schedule);
+    pods.on('error', onFailure(pods));
+  }
   namespaceInformer.on('add', mapNamespace);
   namespaceInformer.on('update', mapNamespace);
   namespaceInformer.on('delete', unmapNamespace);
   namespaceInformer.on('error', onFailure(namespaceInformer));
   void start(namespaceInformer);
   void start(informer);
+  void start(legacyInformer);
 
   return {
     synced,
@@ -180,7 +200,7 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
       retryTimers.clear();
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
-      await Promise.all([informer.stop(), namespaceInformer.stop()]);
+      await Promise.all([informer.stop(), legacyInformer.stop(), namespaceInformer.stop()]);
     },
   };
 }
