@@ -2,7 +2,7 @@
 // before learners arrive, handed over on Join (one per join) with their pods kept, refilled up to the class size,
 // removed at class end, and nothing of a warm lab (labels, owner, thread) left to the learner who takes it.
 
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { TerminalChatAdapter } from '@labbot/chat-terminal';
 import { isWarmOwner, type LabRecord, labIdFor, ownerKeyFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
@@ -71,6 +71,19 @@ async function expectOwnedBy(userId: string): Promise<LabRecord> {
   const pods = (await core().listNamespacedPod({ namespace: lab.namespace })).items;
   expect(pods).toHaveLength(3);
   for (const pod of pods) expect(perLab(pod.metadata?.labels)).toEqual([]);
+  // The guard rails stay as the warm lab had them (the handover relabels the Namespace alone): they name no lab.
+  const inNamespace = { namespace: lab.namespace };
+  const rbac = harness.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+  const guardRails = [
+    ...(await core().listNamespacedResourceQuota(inNamespace)).items,
+    ...(await core().listNamespacedLimitRange(inNamespace)).items,
+    ...(await core().listNamespacedServiceAccount(inNamespace)).items.filter((sa) => sa.metadata?.name !== 'default'),
+    ...(await harness.kubeConfig.makeApiClient(NetworkingV1Api).listNamespacedNetworkPolicy(inNamespace)).items,
+    ...(await rbac.listNamespacedRole(inNamespace)).items,
+    ...(await rbac.listNamespacedRoleBinding(inNamespace)).items,
+  ];
+  expect(guardRails.length).toBeGreaterThanOrEqual(8);
+  for (const object of guardRails) expect(perLab(object.metadata?.labels)).toEqual([]);
   return lab;
 }
 
