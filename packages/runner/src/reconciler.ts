@@ -242,7 +242,7 @@ export function createReconciler(options: ReconcilerOptions) {
   /**
    * A ready warm lab's namespace handed to this lab on Join: the Namespace alone is labelled again for this lab and
    * learner (the warm label goes), so the pod watch follows its pods for this lab. Its guard rails, Deployment and
-   * pods name no lab, so they stay as they are: one request, no build, no new pods.
+   * pods name no lab, so they stay as they are: one read and one apply, no build, no new pods.
    */
   async function adoptNamespace(record: LabRecord): Promise<void> {
     const lesson = await step(record, 'lesson', async () => lessons.get(record.lessonId));
