@@ -1,7 +1,7 @@
 import { LabbotError } from '@labbot/core';
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import { describe, expect, it } from 'vitest';
-import { idempotencyKeyOf, rateLimitOf } from './outbox.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createLocalPace, idempotencyKeyOf, rateLimitOf } from './outbox.js';
 import { toJobError } from './workers.js';
 
 describe('rateLimitOf', () => {
@@ -50,5 +50,30 @@ describe('toJobError', () => {
     expect(toJobError(plain)).toBe(plain);
     const delayed = new DelayedError();
     expect(toJobError(delayed)).toBe(delayed);
+  });
+});
+
+describe('createLocalPace', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("holds a worker's next call to a thread until the interval since its last call has passed, and no other thread", async () => {
+    vi.useFakeTimers({ now: 10_000 });
+    const pace = createLocalPace(() => Date.now());
+    const calls: string[] = [];
+    const call = (threadId: string) => pace.waitTurn(threadId, 300).then(() => calls.push(`${threadId}@${Date.now()}`));
+    await call('a');
+    const second = call('a');
+    await call('b');
+    await vi.advanceTimersByTimeAsync(299);
+    expect(calls).toEqual(['a@10000', 'b@10000']);
+    await vi.advanceTimersByTimeAsync(1);
+    await second;
+    expect(calls).toEqual(['a@10000', 'b@10000', 'a@10300']);
+    // Once the interval has passed, a call goes at once.
+    await vi.advanceTimersByTimeAsync(500);
+    await call('a');
+    expect(calls.at(-1)).toBe('a@10800');
   });
 });

@@ -107,6 +107,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
   const stateConnection = openConnection(options.connection, 'producer');
   const state = createOutboxState(stateConnection.client, prefix, platform, options.outboxTtlMs ?? 24 * 3600_000);
 
+  const pace = createLocalPace(now);
   const delay = async (job: Job, token: string | undefined, untilMs: number): Promise<never> => {
     await job.moveToDelayed(untilMs, token);
     throw new DelayedError();
@@ -130,10 +131,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
         return { skipped: true };
       }
 
-      const wait = await state.reserveSlot(threadId, now(), Math.max(minEditIntervalMs, item.minIntervalMs ?? 0));
-      if (wait > 0) return delay(job, token, now() + wait);
-
+      const intervalMs = Math.max(minEditIntervalMs, item.minIntervalMs ?? 0);
       let recorded = await store.getMessageRef(threadId, key);
+      const wait = await state.reserveSlot(threadId, now(), intervalMs);
+      if (wait > 0) return delay(job, token, now() + wait);
+      // The slot is kept in Redis when it is reserved; the calls land a round trip later, and round trips vary.
+      // This worker's own calls to a thread keep the full interval at the call itself.
+      await pace.waitTurn(threadId, intervalMs);
       const recordMessageId = async (messageId: string) => {
         if (messageId === recorded) return;
         await store.setMessageRef(threadId, key, messageId);
@@ -184,6 +188,23 @@ export function createOutboxWorker(options: OutboxWorkerOptions): LabbotWorker {
     close: async () => {
       await worker.close();
       await stateConnection.release();
+    },
+  };
+}
+
+/** When this worker last called the platform for each thread, so its next call to it keeps the interval. */
+export function createLocalPace(now: () => number) {
+  const lastCall = new Map<string, { at: number; intervalMs: number }>();
+  return {
+    async waitTurn(threadId: string, intervalMs: number): Promise<void> {
+      const last = lastCall.get(threadId);
+      const waitMs = last ? last.at + intervalMs - now() : 0;
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      const at = now();
+      lastCall.set(threadId, { at, intervalMs });
+      // Forget threads whose interval has passed, so the map stays as small as the threads being edited.
+      if (lastCall.size > 1024)
+        for (const [id, entry] of lastCall) if (entry.at + entry.intervalMs <= at) lastCall.delete(id);
     },
   };
 }
