@@ -1,17 +1,21 @@
 // Runner memory with many labs watched (issue 13; targets: RSS ≤ 150 MB while watching 1,000 labs, heap after the
 // labs stop back within 10 % of before).
 //   npx turbo run build && node --conditions labbot-source --import tsx bench/memory.ts [labs=1000] [warm-up=20]
-// The runner is a process of its own (bench/memory-runner.mjs: the built packages, as in production, under
-// --expose-gc), kube-sim another (virtual kubelet: pods are marked Running, no containers); this process drives and
-// measures. Each lab is made as far as the runner would have made it (a lab record waiting for its pods, its
-// namespace and 3-replica Deployment, written here to kube-sim: 1,000 bring-ups with builds and `docker run`s would
-// measure Docker and kube-sim, not the runner's watching), then the runner watches: the one shared pod watch turns
-// 3,000 pods into 1,000 ready labs. Then every lab is stopped as `/lab stop` does (desired stopped + a reconcile):
-// the runner tears each namespace down. A warm-up round before the "before" figure loads the code and caches of
-// those paths. Heap: after forced GCs (v8.getHeapStatistics). Then one more round of BENCH_SNAPSHOT_LABS labs
-// (default 200; 0 skips it) between two heap snapshots, and the constructors whose objects grew most between them. Needs scripts/services.sh (Redis, registry). Redis database 26.
+// The runner is a process of its own, started as production starts it: `node apps/runner/dist/main.js` (the bundled
+// entry, with its metrics server), under --expose-gc with bench/memory-probe.mjs loaded first to answer `measure` and
+// `snapshot` on stdin. kube-sim is another process (virtual kubelet: pods are marked Running, no containers); this
+// process drives and measures. Each lab is made as far as the runner would have made it (a lab record waiting for its
+// pods, its namespace and 3-replica Deployment, written here to kube-sim: 1,000 bring-ups with builds and `docker
+// run`s would measure Docker and kube-sim, not the runner's watching), paced so that at most BENCH_MAKE_AT_ONCE labs
+// (default 10) are being made at once, then the runner watches: the one shared pod watch turns 3,000 pods into 1,000
+// ready labs. Then every lab is stopped as `/lab stop` does (desired stopped + a reconcile): the runner tears each
+// namespace down. A warm-up round before the "before" figure loads the code and caches of those paths. Heap: after
+// forced GCs (v8.getHeapStatistics). Then one more round of BENCH_SNAPSHOT_LABS labs (default 200; 0 skips it)
+// between two heap snapshots, and the constructors whose objects grew most between them. Needs scripts/services.sh
+// (Redis, registry). Redis database 26.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -114,6 +118,14 @@ function start(args: string[], env: Record<string, string>, ready: RegExp) {
   return { child, started, next };
 }
 
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
 redis.on('error', () => {});
 await redis.flushdb();
@@ -132,12 +144,14 @@ try {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const runner = start(
-    ['--expose-gc', 'bench/memory-runner.mjs'],
+    ['--expose-gc', '--import', './bench/memory-probe.mjs', 'apps/runner/dist/main.js'],
     {
       REDIS_URL: redisUrl,
       KUBECONFIG: kubeconfigPath,
       LABBOT_MAX_ACTIVE_LABS: String(labs + warmUpLabs + 10),
-      LOG_LEVEL: 'silent',
+      LABBOT_METRICS_HOST: '127.0.0.1',
+      LABBOT_METRICS_PORT: String(await freePort()),
+      LOG_LEVEL: process.env.LABBOT_TEST_LOG ?? 'silent',
     },
     /"ready":true/,
   );

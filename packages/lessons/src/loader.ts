@@ -1,6 +1,6 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { LabbotError } from '@labbot/core';
 import { parseDocument } from 'yaml';
 import { findEscapingSymlinks, isDirectory, resolveInside } from './paths.js';
@@ -44,9 +44,12 @@ export interface Lesson {
   source: 'built-in' | 'extra' | 'dir';
 }
 
-/** The folder of the built-in lessons: `<package>/lessons`, the same from src/ and dist/. */
+/**
+ * The folder of the built-in lessons: `<package>/lessons`, found by the package's name rather than this file's place,
+ * so it is the same from src/, dist/ and a bundle that inlines this package elsewhere (apps/runner's dist/main.js).
+ */
 export function builtInLessonsDir(): string {
-  return fileURLToPath(new URL('../lessons/', import.meta.url));
+  return join(dirname(createRequire(import.meta.url).resolve('@labbot/lessons/package.json')), 'lessons');
 }
 
 function invalid(dir: string, problems: LessonProblem[], cause?: unknown): LessonInvalidError {

@@ -1,0 +1,98 @@
+// Loaded into the runner process of bench/memory.ts ahead of its entry (`node --expose-gc --import
+// ./bench/memory-probe.mjs apps/runner/dist/main.js`), so the bench measures the runner exactly as production starts it
+// (the bundled entry, its metrics server and all). Prints {"ready":true} once the runner's /readyz answers 200 (its
+// pod watch has listed the cluster), then answers on stdin, one JSON line each: `measure` (four forced GCs, then heap,
+// heap spaces, code and RSS), `peak-reset`, `snapshot <path>` (a heap snapshot); a closed stdin stops the runner (SIGTERM). Only Node's built-ins: the probe adds
+// nothing to what it measures but its own few objects.
+import { readFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { getHeapCodeStatistics, getHeapSpaceStatistics, getHeapStatistics, writeHeapSnapshot } from 'node:v8';
+
+const MB = 1024 * 1024;
+const round1 = (value) => Math.round((value / MB) * 10) / 10;
+const { gc } = globalThis;
+if (typeof gc !== 'function') throw new Error('run with --expose-gc');
+const port = process.env.LABBOT_METRICS_PORT;
+if (!port) throw new Error('the probe needs LABBOT_METRICS_PORT (it waits for the runner’s /readyz)');
+
+/** Anonymous (heap, malloc) and file-backed (the node binary's mapped pages) resident memory, from the kernel. */
+function residentKinds() {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (field) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0) * 1024;
+  return { rssAnonMb: round1(kb('RssAnon')), rssFileMb: round1(kb('RssFile')) };
+}
+
+let peakRss = process.memoryUsage.rss();
+setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 100).unref();
+const out = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
+
+async function measure() {
+  const rssBeforeGc = process.memoryUsage.rss();
+  for (let round = 0; round < 4; round++) {
+    gc();
+    await sleep(50);
+  }
+  const heap = getHeapStatistics();
+  const usage = process.memoryUsage();
+  const spaces = Object.fromEntries(
+    getHeapSpaceStatistics()
+      .filter((space) => space.physical_space_size > 0)
+      .map((space) => [
+        space.space_name,
+        { usedMb: round1(space.space_used_size), residentMb: round1(space.physical_space_size) },
+      ]),
+  );
+  const code = getHeapCodeStatistics();
+  return {
+    rssMb: round1(usage.rss),
+    rssBeforeGcMb: round1(rssBeforeGc),
+    peakRssMb: round1(peakRss),
+    ...residentKinds(),
+    usedHeapMb: round1(heap.used_heap_size),
+    totalHeapMb: round1(heap.total_heap_size),
+    externalMb: round1(usage.external),
+    arrayBuffersMb: round1(usage.arrayBuffers),
+    scriptSourceMb: round1(code.external_script_source_size),
+    bytecodeMb: round1(code.bytecode_and_metadata_size),
+    spaces,
+  };
+}
+
+async function answer() {
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [command, argument] = line.split(' ');
+    if (command === 'measure') out(await measure());
+    else if (command === 'peak-reset') {
+      peakRss = process.memoryUsage.rss();
+      out({ peakReset: true });
+    } else if (command === 'snapshot' && argument) {
+      gc();
+      out({ snapshot: writeHeapSnapshot(argument) });
+    }
+  }
+  // The driver closed stdin: stop as an operator's SIGTERM does (the runner's own signal handler).
+  process.kill(process.pid, 'SIGTERM');
+}
+
+/** node:http, not fetch: fetch would load Node's own undici into the process being measured. */
+const readyzStatus = () =>
+  new Promise((resolve) => {
+    get(`http://127.0.0.1:${port}/readyz`, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    }).on('error', () => resolve(0));
+  });
+
+async function waitForReady() {
+  while ((await readyzStatus()) !== 200) await sleep(200);
+}
+
+// After the entry module has run (this file is loaded first): the runner starts, then /readyz says it has.
+void waitForReady().then(() => {
+  out({ ready: true });
+  return answer();
+});
