@@ -45,4 +45,29 @@ describe('object store', () => {
     );
     expect(seen).toHaveLength(10);
   });
+
+  it('lists one namespace from its own index, kept in step with creates, updates and removes', () => {
+    const store = new ObjectStore();
+    const names = (namespace?: string) => store.listRaw(ConfigMap, namespace).map((o) => o.metadata.name);
+    for (const [name, namespace] of [
+      ['a', 'one'],
+      ['b', 'two'],
+      ['c', 'one'],
+      ['d', 'two'],
+    ] as const)
+      store.create(ConfigMap, { metadata: { name, namespace } });
+    expect(names('one')).toEqual(['a', 'c']);
+    expect(names('two')).toEqual(['b', 'd']);
+    expect(names()).toEqual(['a', 'b', 'c', 'd']);
+    const a = store.mustGet(ConfigMap, 'one', 'a');
+    store.update(ConfigMap, { ...a, data: { k: 'v' } });
+    expect(store.listRaw(ConfigMap, 'one')[0]?.data).toEqual({ k: 'v' });
+    store.remove(ConfigMap, 'one', 'a');
+    store.remove(ConfigMap, 'one', 'c');
+    expect(names('one')).toEqual([]);
+    expect(names()).toEqual(['b', 'd']);
+    store.create(ConfigMap, { metadata: { name: 'a', namespace: 'one' } });
+    expect(names('one')).toEqual(['a']);
+    expect(names('three')).toEqual([]);
+  });
 });

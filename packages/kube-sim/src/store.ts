@@ -48,6 +48,12 @@ function specOf(object: KubeObject): string {
 export class ObjectStore {
   private revision = 1;
   private readonly objects = new Map<string, Map<string, KubeObject>>();
+  /**
+   * The same objects of each namespaced resource by namespace, so a list in one namespace (every controller sync,
+   * quota and admission check) reads that namespace's objects, not every object of the cluster: with 1,000 labs the
+   * whole-bucket filter made each pod event cost O(all pods).
+   */
+  private readonly byNamespace = new Map<string, Map<string, Map<string, KubeObject>>>();
   private readonly history: StoreEvent[] = [];
   private readonly historyLimit: number;
   private readonly listeners = new Set<(event: StoreEvent) => void>();
@@ -76,6 +82,39 @@ export class ObjectStore {
     return bucket;
   }
 
+  private namespaceBucket(resource: ResourceType, namespace: string, create: true): Map<string, KubeObject>;
+  private namespaceBucket(resource: ResourceType, namespace: string): Map<string, KubeObject> | undefined;
+  private namespaceBucket(resource: ResourceType, namespace: string, create = false) {
+    const key = resourceKey(resource);
+    let namespaces = this.byNamespace.get(key);
+    if (!namespaces) {
+      if (!create) return undefined;
+      namespaces = new Map();
+      this.byNamespace.set(key, namespaces);
+    }
+    let bucket = namespaces.get(namespace);
+    if (!bucket && create) {
+      bucket = new Map();
+      namespaces.set(namespace, bucket);
+    }
+    return bucket;
+  }
+
+  /** Writes an object into its resource's bucket and, when namespaced, its namespace's. */
+  private put(resource: ResourceType, key: string, object: KubeObject): void {
+    this.bucket(resource).set(key, object);
+    if (resource.namespaced) this.namespaceBucket(resource, object.metadata.namespace ?? '', true).set(key, object);
+  }
+
+  private drop(resource: ResourceType, key: string, object: KubeObject): void {
+    this.bucket(resource).delete(key);
+    if (!resource.namespaced) return;
+    const namespace = object.metadata.namespace ?? '';
+    const bucket = this.namespaceBucket(resource, namespace);
+    bucket?.delete(key);
+    if (bucket?.size === 0) this.byNamespace.get(resourceKey(resource))?.delete(namespace);
+  }
+
   private emit(type: WatchEventType, resource: ResourceType, object: KubeObject): void {
     const event: StoreEvent = { type, resource, object, resourceVersion: this.revision };
     this.history.push(event);
@@ -96,8 +135,8 @@ export class ObjectStore {
 
   /** Objects of one resource, in one namespace or all; snapshots, not copies, so callers must not mutate. */
   listRaw(resource: ResourceType, namespace?: string): KubeObject[] {
-    const all = [...this.bucket(resource).values()];
-    return namespace && resource.namespaced ? all.filter((o) => o.metadata.namespace === namespace) : all;
+    if (namespace && resource.namespaced) return [...(this.namespaceBucket(resource, namespace)?.values() ?? [])];
+    return [...this.bucket(resource).values()];
   }
 
   list(resource: ResourceType, namespace?: string): KubeObject[] {
@@ -125,7 +164,7 @@ export class ObjectStore {
     metadata.creationTimestamp = nowIso();
     metadata.generation = 1;
     delete metadata.deletionTimestamp;
-    bucket.set(key, object);
+    this.put(resource, key, object);
     this.emit('ADDED', resource, object);
     return clone(object);
   }
@@ -164,7 +203,7 @@ export class ObjectStore {
     if (withoutVersion(object) === withoutVersion(current)) return clone(current);
     this.revision++;
     object.metadata.resourceVersion = String(this.revision);
-    bucket.set(key, object);
+    this.put(resource, key, object);
     this.emit('MODIFIED', resource, object);
     return clone(object);
   }
@@ -187,7 +226,7 @@ export class ObjectStore {
     const key = keyOf(resource.namespaced ? namespace : undefined, name);
     const current = bucket.get(key);
     if (!current) throw notFound(resource, name);
-    bucket.delete(key);
+    this.drop(resource, key, current);
     this.revision++;
     const removed = { ...current, metadata: { ...current.metadata, resourceVersion: String(this.revision) } };
     this.emit('DELETED', resource, removed);
