@@ -28,6 +28,17 @@ export interface LabPodWatch {
 const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
+ * Drops what the watcher never reads from an object its informer caches: managedFields, the largest part of a pod
+ * or namespace written by several managers (server-side apply, the controllers, the kubelet). The informer keeps the
+ * very object its handlers get, so this trims the cache in place, as client-go's TransformStripManagedFields does for
+ * Kubernetes' own controllers: with 1,000 labs watched, 3,000 pods and 1,000 namespaces stay in the runner's memory.
+ */
+function stripManagedFields<T extends V1Pod | V1Namespace>(object: T): T {
+  if (object.metadata?.managedFields) delete object.metadata.managedFields;
+  return object;
+}
+
+/**
  * ONE cluster-wide list+watch over the pods labbot manages (`app.kubernetes.io/managed-by=labbot`), turned into
  * debounced per-lab snapshots. A pod names no lab: its namespace does (`labbot.dev/lab`, from a second list+watch
  * over lab namespaces), so a warm lab's namespace relabelled for a learner brings its pods to that learner's lab at
@@ -177,6 +188,11 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     retryDelayMs = Math.min(retryDelayMs * 2, MAX_RETRY_DELAY_MS);
   };
 
+  // Registered first, so the trimming happens before any other handler sees the object.
+  for (const event of ['add', 'update'] as const) {
+    for (const which of [informer, legacyInformer]) which.on(event, stripManagedFields);
+    namespaceInformer.on(event, stripManagedFields);
+  }
   for (const pods of [informer, legacyInformer]) {
     pods.on('add', schedule);
     pods.on('update', schedule);
