@@ -11,13 +11,14 @@
 // ready labs. Then every lab is stopped as `/lab stop` does (desired stopped + a reconcile): the runner tears each
 // namespace down. A warm-up round before the "before" figure loads the code and caches of those paths. Heap: after
 // forced GCs (v8.getHeapStatistics). Then one more round of BENCH_SNAPSHOT_LABS labs (default 200; 0 skips it)
-// between two heap snapshots, and the constructors whose objects grew most between them. Needs scripts/services.sh
+// with heap snapshots before it, while its labs are watched and after they stopped, and the constructors whose objects
+// grew most (BENCH_KEEP_SNAPSHOTS=<dir> keeps the three files). Needs scripts/services.sh
 // (Redis, registry). Redis database 26.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { loadKubeConfig } from '@labbot/cluster';
@@ -211,18 +212,25 @@ try {
       },
     };
     await store.create(record);
-    const labels = { 'app.kubernetes.io/managed-by': 'labbot', 'labbot.dev/lab': record.labId };
-    await made(() => core.createNamespace({ body: { metadata: { name: record.namespace, labels } } }));
+    // The labels the runner gives them: the namespace names the lab; the Deployment and its pods name only the lesson
+    // (the one pod watch selects managed-by, and maps a pod to its lab through its namespace).
+    const managed = { 'app.kubernetes.io/managed-by': 'labbot' };
+    const podLabels = { ...managed, app: 'web', 'labbot.dev/lesson': lessonId };
+    await made(() =>
+      core.createNamespace({
+        body: { metadata: { name: record.namespace, labels: { ...managed, 'labbot.dev/lab': record.labId } } },
+      }),
+    );
     await made(() =>
       apps.createNamespacedDeployment({
         namespace: record.namespace,
         body: {
-          metadata: { name: 'web', labels },
+          metadata: { name: 'web', labels: podLabels },
           spec: {
             replicas: 3,
-            selector: { matchLabels: { 'labbot.dev/lab': record.labId } },
+            selector: { matchLabels: podLabels },
             template: {
-              metadata: { labels: { 'labbot.dev/lab': record.labId } },
+              metadata: { labels: podLabels },
               spec: { containers: [{ name: 'web', image: 'labbot/busybox:1' }] },
             },
           },
@@ -277,18 +285,31 @@ try {
   );
   progress(`after: ${JSON.stringify(after)}, heap ${heapAfterVsBeforePercent} % vs before`);
 
-  // Where a leak would be: heap snapshots around one more round (after the figures above: writing a snapshot
-  // leaves native memory in the process that the RSS would include).
+  // What watching costs and where a leak would be: heap snapshots before, while watching and after one more round
+  // (after the figures above: writing a snapshot leaves native memory in the process that the RSS would include).
   let snapshotRound: Record<string, unknown> | undefined;
   if (snapshotLabs > 0) {
-    const beforeSnapshot = join(dir, 'before.heapsnapshot');
-    const afterSnapshot = join(dir, 'after.heapsnapshot');
-    await ask(`snapshot ${beforeSnapshot}`);
+    const snapshot = async (name: string) => {
+      const path = join(dir, `${name}.heapsnapshot`);
+      await ask(`snapshot ${path}`);
+      return path;
+    };
+    const beforeSnapshot = await snapshot('before');
     const round = await cycle('again', snapshotLabs);
+    await sleep(5000);
+    const watchingSnapshot = await snapshot('watching');
     await stopAll(round.labIds);
     await sleep(5000);
-    await ask(`snapshot ${afterSnapshot}`);
-    snapshotRound = { labs: snapshotLabs, biggestGrowth: biggestGrowth(beforeSnapshot, afterSnapshot) };
+    const afterSnapshot = await snapshot('after');
+    snapshotRound = {
+      labs: snapshotLabs,
+      whileWatching: biggestGrowth(beforeSnapshot, watchingSnapshot),
+      afterTheStop: biggestGrowth(beforeSnapshot, afterSnapshot),
+    };
+    if (process.env.BENCH_KEEP_SNAPSHOTS) {
+      for (const path of [beforeSnapshot, watchingSnapshot, afterSnapshot])
+        copyFileSync(path, join(process.env.BENCH_KEEP_SNAPSHOTS, basename(path)));
+    }
   }
   console.log(
     JSON.stringify(
