@@ -145,7 +145,14 @@ try {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const runner = start(
-    ['--expose-gc', '--import', './bench/memory-probe.mjs', 'apps/runner/dist/main.js'],
+    [
+      '--expose-gc',
+      // Node/V8 flags to try on the runner, e.g. BENCH_RUNNER_NODE_ARGS=--max-semi-space-size=4 (space-separated).
+      ...(process.env.BENCH_RUNNER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      './bench/memory-probe.mjs',
+      'apps/runner/dist/main.js',
+    ],
     {
       REDIS_URL: redisUrl,
       KUBECONFIG: kubeconfigPath,
