@@ -8,20 +8,10 @@
 // apply, pods ready, ready shown in the thread): each step's p50/p95/max and lab-seconds, and three labs' timelines.
 // Needs the services of scripts/services.sh (REDIS_URL, Docker). Uses Redis database 13.
 import { loadavg } from 'node:os';
-import {
-  type ApiConstructor,
-  type ApiType,
-  createConfiguration,
-  type HttpLibrary,
-  IsomorphicFetchHttpLibrary,
-  KubeConfig,
-  Observable,
-  type RequestContext,
-  type ResponseContext,
-  ServerConfiguration,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { ChatMessage, Responder } from '@labbot/chat';
 import { TerminalChatAdapter } from '@labbot/chat-terminal';
+import { observeKubeRequests } from '@labbot/cluster';
 import { createLogger } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
 import { type LabStepMark, type Runner, startRunner } from '@labbot/runner';
@@ -68,41 +58,11 @@ function recordRequest(url: string, method: string, started: number, ended: numb
   requests.set(namespace, times);
 }
 /** The runner's kubeconfig, whose API clients time each request (as client-node builds them: one Agent per request). */
-function timedKubeConfig(kubeConfig: KubeConfig): KubeConfig {
-  const timed = (inner: HttpLibrary): HttpLibrary => ({
-    send(request: RequestContext): Observable<ResponseContext> {
-      const started = performance.now() - origin;
-      const answered = inner
-        .send(request)
-        .toPromise()
-        .finally(() =>
-          recordRequest(request.getUrl(), request.getHttpMethod().toString(), started, performance.now() - origin),
-        );
-      return new Observable(answered);
-    },
+const timedKubeConfig = (kubeConfig: KubeConfig): KubeConfig =>
+  observeKubeRequests(kubeConfig, {
+    kubeRequest: (verb, _failed, { url, startedAt, endedAt }) =>
+      recordRequest(url, verb, startedAt - origin, endedAt - origin),
   });
-  class TimedKubeConfig extends KubeConfig {
-    override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
-      const cluster = this.getCurrentCluster();
-      if (!cluster) throw new Error('No active cluster!');
-      return new apiClientType(
-        createConfiguration({
-          baseServer: new ServerConfiguration(cluster.server, {}),
-          authMethods: { default: this },
-          httpApi: timed(new IsomorphicFetchHttpLibrary()),
-        }),
-      );
-    }
-  }
-  const copy = new TimedKubeConfig();
-  copy.loadFromOptions({
-    clusters: kubeConfig.clusters,
-    users: kubeConfig.users,
-    contexts: kubeConfig.contexts,
-    currentContext: kubeConfig.currentContext,
-  });
-  return copy;
-}
 // The harness's runner, started here to hear its steps and time its Kubernetes requests.
 const runner: Runner = await startRunner(harness.config, {
   kubeConfig: timedKubeConfig(harness.runnerKubeConfig),

@@ -13,24 +13,35 @@ import {
 
 /** Told about every Kubernetes API request the driver makes (metrics); must not throw. */
 export interface KubeRequestObserver {
-  /** `verb` is the HTTP method (GET, POST, PATCH, PUT, DELETE); failed: no answer, or a status of 400 or more. */
-  kubeRequest(verb: string, failed: boolean): void;
+  /**
+   * `verb` is the HTTP method (GET, POST, PATCH, PUT, DELETE); failed: no answer, or a status of 400 or more;
+   * timing: the request's URL and when it was sent and answered (`performance.now()`).
+   */
+  kubeRequest(verb: string, failed: boolean, timing: KubeRequestTiming): void;
+}
+
+export interface KubeRequestTiming {
+  url: string;
+  startedAt: number;
+  endedAt: number;
 }
 
 function observedHttp(inner: HttpLibrary, observer: KubeRequestObserver): HttpLibrary {
   return {
     send(request: RequestContext): Observable<ResponseContext> {
       const verb = request.getHttpMethod().toString();
+      const startedAt = performance.now();
+      const timing = () => ({ url: request.getUrl(), startedAt, endedAt: performance.now() });
       const answered = inner
         .send(request)
         .toPromise()
         .then(
           (response) => {
-            observer.kubeRequest(verb, response.httpStatusCode >= 400);
+            observer.kubeRequest(verb, response.httpStatusCode >= 400, timing());
             return response;
           },
           (error: unknown) => {
-            observer.kubeRequest(verb, true);
+            observer.kubeRequest(verb, true, timing());
             throw error;
           },
         );

@@ -4,13 +4,12 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { labIdFor } from '@labbot/core';
 import { type DiscordSim, startDiscordSim } from '@labbot/discord-sim';
 import { type SlackSim, startSlackSim } from '@labbot/slack-sim';
-import { waitForValue } from '@labbot/test-support';
+import { freePort, waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 
@@ -18,14 +17,6 @@ const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..', '..', '..');
 const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
 if (!hasCompose) console.warn('ops-image: skipped, docker-compose is not installed (scripts/test.sh installs it)');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const health = async (container: string) =>
   (await run('docker', ['inspect', '-f', '{{.State.Health.Status}}', container])).stdout.trim();

@@ -1,11 +1,11 @@
 // Metrics and health of the runner process: after one lab, /metrics shows it; /readyz follows Redis.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { createLogger, loadConfig } from '@labbot/config';
 import { labIdFor } from '@labbot/core';
 import { RECONCILE_QUEUE } from '@labbot/queue';
-import { waitForValue } from '@labbot/test-support';
+import { freePort, waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunnerApp, startRunnerApp } from '../../../apps/runner/src/runner-app.js';
 import { FAST_RUNNER, type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
@@ -81,14 +81,6 @@ describe('the runner process after one lab', () => {
     });
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {

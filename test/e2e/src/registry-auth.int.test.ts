@@ -1,7 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -9,7 +8,7 @@ import { createBuilder } from '@labbot/builder';
 import { createClusterDriver, loadKubeConfig } from '@labbot/cluster';
 import { LabbotError, labIdFor } from '@labbot/core';
 import { type KubeSim, startKubeSim } from '@labbot/kube-sim';
-import { waitForValue } from '@labbot/test-support';
+import { freePort, waitForValue } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labWait } from './harness.js';
@@ -26,15 +25,6 @@ let dir: string;
 let registryProcess: ChildProcess;
 let registry: string;
 let sim: KubeSim;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function builder(secret: string) {
   return createBuilder({

@@ -3,13 +3,13 @@
 // - kube-sim failing 20% of requests (500/503), refusing writes with 409 and dropping watches.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labIdFor } from '@labbot/core';
 import { type SlackBot, startSlackBot } from '@labbot/slack';
 import { createSlackDriver, type SlackSim, slackMessageText, startSlackSim } from '@labbot/slack-sim';
-import { waitForValue } from '@labbot/test-support';
+import { freePort, waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_RUNNER, type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 
@@ -28,14 +28,6 @@ async function useHarness(redisDb: number, env: Record<string, string> = {}): Pr
   started = harness;
   await harness.startRunner(FAST_RUNNER);
   chat = await harness.startChat();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port: free } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return free;
 }
 
 const listening = (target: number) =>

@@ -8,6 +8,7 @@
  * - refusalProblem(text): why a refusal is not one short clear line (undefined when it is), for the hostile-input tests.
  */
 export { expectGolden } from './golden.js';
+export { freePort } from './port.js';
 export { refusalProblem } from './refusal.js';
 export { deleteRegistryRepository } from './registry.js';
 export { type WaitForOptions, waitFor, waitForValue } from './wait-for.js';
