@@ -7,7 +7,7 @@ export { loadKubeConfig } from './kubeconfig.js';
 export * from './labels.js';
 export { formatManifestProblems } from './manifest/learner-manifest.js';
 
-export { type KubeRequestObserver, type KubeRequestTiming, observeKubeRequests } from './observed-kubeconfig.js';
+export { type KubeRequestObserver, observeKubeRequests } from './observed-kubeconfig.js';
 export * from './permissions.js';
 
 export type { LabPodWatch } from './pod-watcher.js';
