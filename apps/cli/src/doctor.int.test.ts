@@ -1,19 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '@labbot/test-support';
 import { describe, expect, it } from 'vitest';
 
 const repo = new URL('../../..', import.meta.url).pathname;
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6390';
 const registry = process.env.LABBOT_REGISTRY ?? '127.0.0.1:5050';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function doctor(env: Record<string, string>) {
   const script = `import { main } from './apps/cli/src/main.ts'; await main(['node', 'labbot', 'doctor']);`;
@@ -40,7 +31,7 @@ describe('labbot doctor', () => {
   });
 
   it('names each blocking problem with its fix and exits non-zero', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const result = doctor({
       REDIS_URL: `redis://127.0.0.1:${port}`,
       LABBOT_REGISTRY: `127.0.0.1:${port}`,

@@ -1,22 +1,12 @@
-import { createServer } from 'node:net';
 import { LabbotError } from '@labbot/core';
+import { freePort } from '@labbot/test-support';
 import { describe, expect, it } from 'vitest';
 import { createClusterDriver } from './driver.js';
 import { loadKubeConfig } from './kubeconfig.js';
 
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 describe('a driver pointed at a closed port', () => {
   it('fails every call with a retryable CLUSTER_UNAVAILABLE and a learner-safe sentence', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const driver = createClusterDriver({
       kubeConfig: loadKubeConfig({ mode: 'sim', server: `http://127.0.0.1:${port}` }),
       ceilings: { cpu: '2', memory: '1Gi', pods: 10 },
@@ -56,7 +46,7 @@ describe('a driver pointed at a closed port', () => {
   });
 
   it('refuses a lesson Deployment with unknown fields before sending anything', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const driver = createClusterDriver({
       kubeConfig: loadKubeConfig({ mode: 'sim', server: `http://127.0.0.1:${port}` }),
       ceilings: { cpu: '2', memory: '1Gi', pods: 10 },

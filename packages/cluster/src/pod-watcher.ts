@@ -1,4 +1,12 @@
-import { CoreV1Api, type KubeConfig, makeInformer, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  makeInformer,
+  type V1Namespace,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import type { Logger } from '@labbot/config';
 import { toClusterError } from './cluster-errors.js';
 import { diagnose } from './diagnose.js';
@@ -59,51 +67,42 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
   const goneNamespaces = new Set<string>();
   let stopped = false;
   let retryDelayMs = baseRetryMs;
-  let podsListed = false;
-  let legacyPodsListed = false;
-  let namespacesListed = false;
   let markSynced: () => void = () => {};
   const synced = new Promise<void>((resolve) => {
     markSynced = resolve;
   });
-  const listed = () => {
-    retryDelayMs = baseRetryMs;
-    if (podsListed && legacyPodsListed && namespacesListed) markSynced();
+  /** Watches not listed yet: the watcher is synced once each has listed once. */
+  let unlisted = 0;
+  /** One list+watch of `path` by label selector; each list resets the retry back-off. */
+  const watchOf = <T extends KubernetesObject>(
+    path: string,
+    labelSelector: string,
+    list: (query: { labelSelector: string }) => Promise<KubernetesListObject<T>>,
+  ) => {
+    let listedOnce = false;
+    unlisted++;
+    return makeInformer<T>(
+      kubeConfig,
+      path,
+      async () => {
+        const result = await list({ labelSelector });
+        retryDelayMs = baseRetryMs;
+        if (!listedOnce) {
+          listedOnce = true;
+          unlisted--;
+        }
+        if (unlisted === 0) markSynced();
+        return result;
+      },
+      labelSelector,
+    );
   };
 
-  const informer = makeInformer<V1Pod>(
-    kubeConfig,
-    '/api/v1/pods',
-    async () => {
-      const list = await core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR });
-      podsListed = true;
-      listed();
-      return list;
-    },
-    MANAGED_SELECTOR,
+  const informer = watchOf<V1Pod>('/api/v1/pods', MANAGED_SELECTOR, (query) => core.listPodForAllNamespaces(query));
+  const legacyInformer = watchOf<V1Pod>('/api/v1/pods', LEGACY_POD_SELECTOR, (query) =>
+    core.listPodForAllNamespaces(query),
   );
-  const legacyInformer = makeInformer<V1Pod>(
-    kubeConfig,
-    '/api/v1/pods',
-    async () => {
-      const list = await core.listPodForAllNamespaces({ labelSelector: LEGACY_POD_SELECTOR });
-      legacyPodsListed = true;
-      listed();
-      return list;
-    },
-    LEGACY_POD_SELECTOR,
-  );
-  const namespaceInformer = makeInformer<V1Namespace>(
-    kubeConfig,
-    '/api/v1/namespaces',
-    async () => {
-      const list = await core.listNamespace({ labelSelector: LAB_LABEL });
-      namespacesListed = true;
-      listed();
-      return list;
-    },
-    LAB_LABEL,
-  );
+  const namespaceInformer = watchOf<V1Namespace>('/api/v1/namespaces', LAB_LABEL, (query) => core.listNamespace(query));
   const podsIn = (namespace: string | undefined): V1Pod[] =>
     namespace ? [...informer.list(namespace), ...legacyInformer.list(namespace)] : [];
 
