@@ -118,14 +118,6 @@ function fakePodApi() {
     namespaces.set(name, object);
     for (const watcher of namespaceWatchers) watcher.write(`${JSON.stringify({ type, object })}\n`);
   };
-  /** A lab namespace deleted (its DELETED event on the namespace watch). */
-  const deleteNamespace = (name: string) => {
-    resourceVersion++;
-    const before = namespaces.get(name);
-    const object: V1Namespace = { metadata: { ...before?.metadata, resourceVersion: String(resourceVersion) } };
-    namespaces.delete(name);
-    for (const watcher of namespaceWatchers) watcher.write(`${JSON.stringify({ type: 'DELETED', object })}\n`);
-  };
   return {
     server,
     pods,
@@ -133,7 +125,6 @@ function fakePodApi() {
     watchers,
     send,
     labelNamespace,
-    deleteNamespace,
     failNextLists(count: number) {
       failLists = count;
     },
@@ -219,32 +210,6 @@ describe('watchLabPods', () => {
       request.includes('labelSelector=labbot.dev%2Flab%2C%21app.kubernetes.io%2Fmanaged-by'),
     );
     expect([managed.length, legacy.length, podRequests.length]).toEqual([2, 2, 4]);
-  });
-
-  it('tells a lab its pods are gone when its namespace is deleted right after its last pod (within the debounce)', async () => {
-    const api = fakePodApi();
-    const url = await api.start();
-    cleanup.push(() => api.stop());
-    api.labelNamespace('lab-cccccccccccc', 'cccccccccccc');
-    api.send('ADDED', labPod('c-1', 'cccccccccccc'));
-    const snapshots: { labId: string; namespace: string; pods: string[] }[] = [];
-    const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
-      debounceMs: 100,
-      onSnapshot: (labId, namespace, pods) => snapshots.push({ labId, namespace, pods: pods.map((pod) => pod.name) }),
-    });
-    cleanup.push(() => watch.stop());
-    await watch.synced;
-    await waitFor('the lab with its pod', () => snapshots.find((s) => s.pods.length === 1));
-    await waitFor('a namespace watch to be open', () =>
-      api.requests.some((request) => request.startsWith('/api/v1/namespaces') && request.includes('watch=true')),
-    );
-    await waitFor('a pod watch to be open', () => api.watchers.size > 0);
-    // As a namespace teardown goes: the last pod, then the namespace, both before the pod's snapshot is due.
-    api.send('DELETED', labPod('c-1', 'cccccccccccc'));
-    api.deleteNamespace('lab-cccccccccccc');
-    const gone = await waitFor('the lab told it has no pods', () => snapshots.find((s) => s.pods.length === 0));
-    expect(gone).toEqual({ labId: 'cccccccccccc', namespace: 'lab-cccccccccccc', pods: [] });
-    expect(watch.podsOf('cccccccccccc')).toEqual([]);
   });
 
   it("follows a namespace relabelled for another lab (a warm lab handed over): its pods are that lab's at once", async () => {

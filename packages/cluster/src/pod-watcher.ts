@@ -153,15 +153,11 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     goneNamespaces.delete(name);
     scheduleLab(labId);
   };
-  // A deleted namespace is forgotten by its lab's next snapshot once its last pod is gone, so that snapshot (no pods)
-  // is still told, also when the last pod went just before the namespace, within the debounce.
   const unmapNamespace = (namespace: V1Namespace) => {
     const name = namespace.metadata?.name;
     if (!name) return;
-    const labId = labOfNamespace.get(name);
-    if (!labId) return forget(name);
-    goneNamespaces.add(name);
-    scheduleLab(labId);
+    if (podsIn(name).length === 0) forget(name);
+    else goneNamespaces.add(name);
   };
 
   type Watch = typeof informer | typeof namespaceInformer;
