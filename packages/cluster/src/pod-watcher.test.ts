@@ -118,6 +118,14 @@ function fakePodApi() {
     namespaces.set(name, object);
     for (const watcher of namespaceWatchers) watcher.write(`${JSON.stringify({ type, object })}\n`);
   };
+  /** A lab namespace deleted (its DELETED event on the namespace watch). */
+  const deleteNamespace = (name: string) => {
+    resourceVersion++;
+    const before = namespaces.get(name);
+    const object: V1Namespace = { metadata: { ...before?.metadata, resourceVersion: String(resourceVersion) } };
+    namespaces.delete(name);
+    for (const watcher of namespaceWatchers) watcher.write(`${JSON.stringify({ type: 'DELETED', object })}\n`);
+  };
   return {
     server,
     pods,
@@ -125,6 +133,7 @@ function fakePodApi() {
     watchers,
     send,
     labelNamespace,
+    deleteNamespace,
     failNextLists(count: number) {
       failLists = count;
     },
@@ -179,8 +188,9 @@ describe('watchLabPods', () => {
     cleanup.push(() => watch.stop());
     await watch.synced;
     await waitFor('a watch to be open', () => api.watchers.size > 0);
-    // Three quick changes to one lab and one to another: coalesced into one snapshot each (the snapshot of
-    // a-1 alone, from the first list, may come before them on a slow machine).
+    // The snapshot of a-1 alone, from the first list, comes first (its debounce may end before or after the
+    // watch opens); then three quick changes to one lab and one to another: coalesced into one snapshot each.
+    await waitFor('lab a with its first pod', () => snapshots.find((s) => s.labId === 'aaaaaaaaaaaa'));
     const beforeBurst = snapshots.length;
     api.send('ADDED', labPod('a-2', 'aaaaaaaaaaaa'));
     api.send('ADDED', labPod('a-3', 'aaaaaaaaaaaa'));
@@ -210,6 +220,62 @@ describe('watchLabPods', () => {
       request.includes('labelSelector=labbot.dev%2Flab%2C%21app.kubernetes.io%2Fmanaged-by'),
     );
     expect([managed.length, legacy.length, podRequests.length]).toEqual([2, 2, 4]);
+  });
+
+  it('tells a lab its pods are gone when its namespace is deleted right after its last pod (within the debounce)', async () => {
+    const api = fakePodApi();
+    const url = await api.start();
+    cleanup.push(() => api.stop());
+    api.labelNamespace('lab-cccccccccccc', 'cccccccccccc');
+    api.send('ADDED', labPod('c-1', 'cccccccccccc'));
+    const snapshots: { labId: string; namespace: string; pods: string[] }[] = [];
+    const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
+      debounceMs: 100,
+      onSnapshot: (labId, namespace, pods) => snapshots.push({ labId, namespace, pods: pods.map((pod) => pod.name) }),
+    });
+    cleanup.push(() => watch.stop());
+    await watch.synced;
+    await waitFor('the lab with its pod', () => snapshots.find((s) => s.pods.length === 1));
+    await waitFor('a namespace watch to be open', () =>
+      api.requests.some((request) => request.startsWith('/api/v1/namespaces') && request.includes('watch=true')),
+    );
+    await waitFor('a pod watch to be open', () => api.watchers.size > 0);
+    // As a namespace teardown goes: the last pod, then the namespace, both before the pod's snapshot is due.
+    api.send('DELETED', labPod('c-1', 'cccccccccccc'));
+    api.deleteNamespace('lab-cccccccccccc');
+    const gone = await waitFor('the lab told it has no pods', () => snapshots.find((s) => s.pods.length === 0));
+    expect(gone).toEqual({ labId: 'cccccccccccc', namespace: 'lab-cccccccccccc', pods: [] });
+    expect(watch.podsOf('cccccccccccc')).toEqual([]);
+  });
+
+  it('follows a lab whose namespace is deleted and re-created under the same name (a lab repaired or reset)', async () => {
+    const api = fakePodApi();
+    const url = await api.start();
+    cleanup.push(() => api.stop());
+    api.labelNamespace('lab-dddddddddddd', 'dddddddddddd');
+    api.send('ADDED', labPod('d-1', 'dddddddddddd'));
+    const snapshots: { labId: string; pods: string[] }[] = [];
+    const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
+      debounceMs: 100,
+      onSnapshot: (labId, _namespace, pods) => snapshots.push({ labId, pods: pods.map((pod) => pod.name) }),
+    });
+    cleanup.push(() => watch.stop());
+    await watch.synced;
+    await waitFor('the lab with its pod', () => snapshots.find((s) => s.pods.length === 1));
+    await waitFor('a namespace watch to be open', () =>
+      api.requests.some((request) => request.startsWith('/api/v1/namespaces') && request.includes('watch=true')),
+    );
+    await waitFor('a pod watch to be open', () => api.watchers.size > 0);
+    // The old namespace goes with its pod and comes back for the same lab before the snapshot is due.
+    api.send('DELETED', labPod('d-1', 'dddddddddddd'));
+    api.deleteNamespace('lab-dddddddddddd');
+    api.labelNamespace('lab-dddddddddddd', 'dddddddddddd');
+    await waitFor('the lab told it has no pods', () => snapshots.find((s) => s.pods.length === 0));
+    // The re-created namespace's new pods are still this lab's.
+    api.send('ADDED', labPod('d-2', 'dddddddddddd'));
+    const back = await waitFor('the lab with its new pod', () => snapshots.find((s) => s.pods.includes('d-2')));
+    expect(back).toEqual({ labId: 'dddddddddddd', pods: ['d-2'] });
+    expect(watch.podsOf('dddddddddddd').map((pod) => pod.name)).toEqual(['d-2']);
   });
 
   it("follows a namespace relabelled for another lab (a warm lab handed over): its pods are that lab's at once", async () => {

@@ -145,19 +145,24 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     const name = namespace.metadata?.name;
     const labId = namespace.metadata?.labels?.[LAB_LABEL];
     if (!name || !labId) return;
+    // A namespace re-created under the same name (a lab repaired or reset) is no longer going, even for the same lab.
+    goneNamespaces.delete(name);
     const before = labOfNamespace.get(name);
     if (before === labId) return;
     if (before && namespaceOfLab.get(before) === name) namespaceOfLab.delete(before);
     labOfNamespace.set(name, labId);
     namespaceOfLab.set(labId, name);
-    goneNamespaces.delete(name);
     scheduleLab(labId);
   };
+  // A deleted namespace is forgotten by its lab's next snapshot once its last pod is gone, so that snapshot (no pods)
+  // is still told, also when the last pod went just before the namespace, within the debounce.
   const unmapNamespace = (namespace: V1Namespace) => {
     const name = namespace.metadata?.name;
     if (!name) return;
-    if (podsIn(name).length === 0) forget(name);
-    else goneNamespaces.add(name);
+    const labId = labOfNamespace.get(name);
+    if (!labId) return forget(name);
+    goneNamespaces.add(name);
+    scheduleLab(labId);
   };
 
   type Watch = typeof informer | typeof namespaceInformer;
