@@ -17,5 +17,11 @@ if (resultsPath && existsSync(resultsPath)) {
 } else {
   failed += 1;
 }
+// The slowest files, hooks included (scripts/file-timings.mjs), to keep the suite within its time.
+const timingsPath = resultsPath?.replace(/test-results\.json$/, 'test-timings.json');
+if (timingsPath && timingsPath !== resultsPath && existsSync(timingsPath)) {
+  const slowest = JSON.parse(readFileSync(timingsPath, 'utf8')).slice(0, 5);
+  console.log(`slowest files: ${slowest.map((file) => `${file.file} ${file.heldS.toFixed(0)} s`).join(', ')}`);
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 ? 1 : 0);

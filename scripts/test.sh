@@ -30,5 +30,5 @@ run_check structure npm run -s structure
 
 results="$root/.labbot/test-results.json"
 rm -f "$results"
-npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" --reporter=./scripts/file-timings.mjs "$@"
 node scripts/test-summary.mjs "$results" "$static_failed"
