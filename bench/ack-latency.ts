@@ -1,91 +1,24 @@
 // Acknowledgement latency with the load driver in its own process (issue 13).
 //   node --conditions labbot-source --import tsx bench/ack-latency.ts [commands=200] [rounds=3] [slack|discord|both]
-// This process is the driver and the platforms (slack-sim, discord-sim); the bots run as separate processes, started
-// from their real entry points (apps/slack/src/main.ts, apps/discord/src/main.ts) on Redis database 28. Each round
+// This process is the driver and discord-sim; slack-sim runs in a child of its own. The bots run as separate processes,
+// started as production starts them: `node apps/slack/dist/main.js`, `node apps/discord/dist/main.js` (the built
+// entries, no tsx: build first; a stale build is refused), on Redis database 28. Each round
 // sends `commands` slash commands (`/lab status` from as many users) (a) spread evenly over one second and (b) all
 // at once, and the same to the floor: a bare Node HTTP server that only checks the Slack signature and answers
 // (Slack), or a bare gateway client that only answers the interaction callback (Discord), in a process of its own.
 // Slack: from sending the signed HTTP request to its answer. Discord: from INTERACTION_CREATE on the gateway to
 // the interaction callback reaching discord-sim.
 // BENCH_CPU_PROF=<dir> runs the bots under `node --cpu-prof` (profiles written to <dir> when they exit).
-// Needs Redis (scripts/services.sh; REDIS_URL). A child started with `floor-slack` / `floor-discord` is a floor.
+// Needs Redis (scripts/services.sh; REDIS_URL). The floors are bench/ack-latency-floors.mjs, on bare node too.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-// ---------------------------------------------------------------- floors (child processes)
-
-/** The Slack floor: verifies the v0 signature and the timestamp, as Bolt does, and answers 200 at once. */
-async function floorSlack(): Promise<void> {
-  const secret = process.env.SLACK_SIGNING_SECRET ?? '';
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const timestamp = Number(request.headers['x-slack-request-timestamp']);
-      const expected = Buffer.from(
-        `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`,
-      );
-      const given = Buffer.from(String(request.headers['x-slack-signature'] ?? ''));
-      const fresh = Math.abs(Date.now() / 1000 - timestamp) < 300;
-      if (!fresh || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        response.writeHead(401).end();
-        return;
-      }
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{"response_type":"ephemeral","text":"ok"}');
-    });
-  });
-  // The same keep-alive as the bot's receiver (packages/chat-slack), so neither closes a connection the driver reuses.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 70_000;
-  server.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
-  });
-}
-
-/** The Discord floor: a bare gateway client (HELLO, IDENTIFY, heartbeats) that answers each interaction's callback. */
-async function floorDiscord(): Promise<void> {
-  // Node 20's WebSocket client (the child runs with --experimental-websocket).
-  const api = process.env.DISCORD_API ?? '';
-  const token = process.env.DISCORD_TOKEN ?? '';
-  const gateway = (await (
-    await fetch(`${api}/v10/gateway/bot`, { headers: { authorization: `Bot ${token}` } })
-  ).json()) as {
-    url: string;
-  };
-  const socket = new WebSocket(`${gateway.url}?v=10&encoding=json`);
-  let sequence: number | null = null;
-  socket.addEventListener('message', (message: { data: unknown }) => {
-    const packet = JSON.parse(String(message.data)) as {
-      op: number;
-      t?: string;
-      s?: number;
-      d: Record<string, unknown>;
-    };
-    if (packet.s) sequence = packet.s;
-    if (packet.op === 10) {
-      const interval = Number(packet.d['heartbeat_interval']);
-      setInterval(() => socket.send(JSON.stringify({ op: 1, d: sequence })), interval).unref();
-      socket.send(
-        JSON.stringify({ op: 2, d: { token, intents: 1, properties: { os: 'linux', browser: 'b', device: 'b' } } }),
-      );
-    }
-    if (packet.t === 'READY') process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
-    if (packet.t === 'INTERACTION_CREATE') {
-      const { id, token: interactionToken } = packet.d as { id: string; token: string };
-      void fetch(`${api}/v10/interactions/${id}/${interactionToken}/callback`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 4, data: { content: 'ok', flags: 64 } }),
-      });
-    }
-  });
-}
+// ---------------------------------------------------------------- slack-sim (child process)
 
 /** slack-sim in a process of its own, so the bot's answers to response_url do not load the timing driver. */
 async function simSlack(responseUrls: number): Promise<void> {
@@ -131,26 +64,28 @@ async function load(count: number, spread: boolean, send: (index: number) => Pro
   return Promise.all(pending);
 }
 
-/** Starts a child process (tsx, labbot sources) and resolves with its first JSON line on stdout. */
+/**
+ * Starts a child process and resolves with its first JSON line on stdout. `how`: 'source' runs a TypeScript file of
+ * this repository under tsx (slack-sim); 'built' runs plain JavaScript on bare node, as production runs the bots
+ * (`node apps/<bot>/dist/main.js`); 'bot' is 'built' under `--cpu-prof` when BENCH_CPU_PROF is set.
+ */
 function startChild(
+  how: 'source' | 'built' | 'bot',
   args: string[],
   env: Record<string, string>,
   waitLine: boolean,
 ): { child: ChildProcess; line: Promise<Record<string, unknown>> } {
   const profileDir = process.env.BENCH_CPU_PROF;
-  const child = spawn(
-    process.execPath,
-    [
-      ...(profileDir && !args[0]?.endsWith('ack-latency.ts') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      ...(args[1] === 'floor-discord' ? ['--experimental-websocket'] : []),
-      '--conditions',
-      'labbot-source',
-      '--import',
-      'tsx',
-      ...args,
-    ],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const nodeArgs =
+    how === 'source'
+      ? ['--conditions', 'labbot-source', '--import', 'tsx']
+      : how === 'bot' && profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
+        : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.add(child);
   const line = new Promise<Record<string, unknown>>((resolve, reject) => {
     if (!waitLine) return resolve({});
@@ -172,11 +107,39 @@ function startChild(
   return { child, line };
 }
 
+/**
+ * The built entry of a bot, refused when missing or older than a source file of the labbot packages it runs (the
+ * bench measures the built code: `npx turbo run build` first).
+ */
+function builtEntry(root: string, app: 'slack' | 'discord'): string {
+  const entry = `${root}apps/${app}/dist/main.js`;
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npx turbo run build\` first`);
+  const packages = ['chat', `chat-${app}`, 'commands', 'config', 'core', 'queue', 'store', 'lessons', 'metrics'];
+  const folders = [`${root}apps/${app}`, ...packages.map((name) => `${root}packages/${name}`)];
+  for (const folder of folders) {
+    const built = existsSync(`${folder}/dist`) ? newest(`${folder}/dist`) : 0;
+    if (newest(`${folder}/src`) > built) {
+      throw new Error(`${folder}/dist is older than its sources: run \`npx turbo run build\` first`);
+    }
+  }
+  return entry;
+}
+
+/** The newest modification time of the files under a folder (0 when there are none). */
+function newest(folder: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) latest = Math.max(latest, statSync(`${entry.parentPath}/${entry.name}`).mtimeMs);
+  }
+  return latest;
+}
+
 /** Every child started, so a failed run still ends them. */
 const children = new Set<ChildProcess>();
 
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  // Ended already, by itself or by a signal (a SIGTERMed child has a signalCode and no exitCode).
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
@@ -206,6 +169,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
   const { Redis } = await import('ioredis');
   const self = fileURLToPath(import.meta.url);
   const root = fileURLToPath(new URL('..', import.meta.url));
+  const floors = fileURLToPath(new URL('./ack-latency-floors.mjs', import.meta.url));
   const redisUrl = `${(process.env.REDIS_URL ?? 'redis://127.0.0.1:6390').replace(/\/\d+$/, '')}/28`;
   const redis = new Redis(redisUrl);
   redis.on('error', () => {});
@@ -221,7 +185,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
   // ---- Slack
   if (platforms !== 'discord') {
     const responseUrlsNeeded = 100 + rounds * count * 2;
-    const simChild = startChild([self, 'sim-slack', String(responseUrlsNeeded)], {}, true);
+    const simChild = startChild('source', [self, 'sim-slack', String(responseUrlsNeeded)], {}, true);
     const slack = (await simChild.line) as {
       apiUrl: string;
       botToken: string;
@@ -231,7 +195,8 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     };
     const botPort = await freePort();
     const bot = startChild(
-      [`${root}apps/slack/src/main.ts`],
+      'bot',
+      [builtEntry(root, 'slack')],
       {
         ...common,
         LABBOT_SLACK_BOT_TOKEN: slack.botToken,
@@ -242,7 +207,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
       },
       false,
     );
-    const floor = startChild([self, 'floor-slack'], { SLACK_SIGNING_SECRET: slack.signingSecret }, true);
+    const floor = startChild('built', [floors, 'slack'], { SLACK_SIGNING_SECRET: slack.signingSecret }, true);
     const floorPort = Number((await floor.line)['port']);
     const driverFor = (port: number) =>
       createSlackDriver({
@@ -321,7 +286,8 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     const guildId = discord.guilds[0]?.id ?? '';
     const discordChannel = discord.guilds[0]?.channelIds[0] ?? '';
     const discordBot = startChild(
-      [`${root}apps/discord/src/main.ts`],
+      'bot',
+      [builtEntry(root, 'discord')],
       {
         ...common,
         LABBOT_DISCORD_TOKEN: discord.botToken,
@@ -355,7 +321,8 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     await stopChild(discordBot.child);
     // The floor takes the bot's place on the gateway (one client at a time, as the sim dispatches to every client).
     const discordFloor = startChild(
-      [self, 'floor-discord'],
+      'built',
+      ['--experimental-websocket', floors, 'discord'],
       { DISCORD_API: discord.apiUrl, DISCORD_TOKEN: discord.botToken },
       true,
     );
@@ -390,9 +357,7 @@ function round2(value: number): number {
 }
 
 const mode = process.argv[2] ?? '';
-if (mode === 'floor-slack') await floorSlack();
-else if (mode === 'sim-slack') await simSlack(Number(process.argv[3] ?? 1000));
-else if (mode === 'floor-discord') await floorDiscord();
+if (mode === 'sim-slack') await simSlack(Number(process.argv[3] ?? 1000));
 else {
   try {
     await drive(Number(process.argv[2] ?? 200), Number(process.argv[3] ?? 3), process.argv[4] ?? 'both');
