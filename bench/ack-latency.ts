@@ -11,8 +11,8 @@
 // BENCH_CPU_PROF=<dir> runs the bots under `node --cpu-prof` (profiles written to <dir> when they exit).
 // Needs Redis (scripts/services.sh; REDIS_URL). The floors are bench/ack-latency-floors.mjs, on bare node too.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
@@ -37,6 +37,60 @@ interface Summary {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+}
+
+interface Phase extends Summary {
+  /**
+   * CPU time (user + system, all threads) the measured process (bot or floor) spent per command, over the phase and
+   * the 500 ms after it (so a bot's command work after its ack counts too). Unlike latency, it hardly moves with the
+   * load of the machine: the figure to compare before and after a change on a shared machine.
+   */
+  cpuMsPerCommand: number | undefined;
+  /** The same for this process: the driver and the platform simulator it hosts (discord-sim). */
+  driverCpuMsPerCommand: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times. */
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU ms (user + system) a process has used so far, from /proc (undefined where there is no /proc). */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One phase: `count` commands sent by `load`, then 500 ms for the target's remaining work; latency and CPU. */
+async function phase(
+  target: ChildProcess,
+  count: number,
+  spread: boolean,
+  send: (index: number) => Promise<number>,
+): Promise<Phase> {
+  const cpuBefore = cpuMsOf(target.pid);
+  const driverBefore = process.cpuUsage();
+  const latencies = await load(count, spread, send);
+  await sleep(500);
+  const cpuAfter = cpuMsOf(target.pid);
+  const driver = process.cpuUsage(driverBefore);
+  return {
+    ...summary(latencies),
+    cpuMsPerCommand:
+      cpuBefore === undefined || cpuAfter === undefined ? undefined : round2((cpuAfter - cpuBefore) / count),
+    driverCpuMsPerCommand: round2((driver.user + driver.system) / 1000 / count),
+  };
 }
 
 function summary(values: number[]): Summary {
@@ -256,14 +310,10 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     await load(50, false, slackSend(toBot, 9));
     await load(50, false, slackSend(toFloor, 9));
     for (let round = 0; round < rounds; round++) {
-      const spreadBot = summary(await load(count, true, slackSend(toBot, round)));
-      await sleep(500);
-      const spreadFloor = summary(await load(count, true, slackSend(toFloor, round)));
-      await sleep(500);
-      const burstFloor = summary(await load(count, false, slackSend(toFloor, round)));
-      await sleep(500);
-      const burstBot = summary(await load(count, false, slackSend(toBot, round)));
-      await sleep(500);
+      const spreadBot = await phase(bot.child, count, true, slackSend(toBot, round));
+      const spreadFloor = await phase(floor.child, count, true, slackSend(toFloor, round));
+      const burstFloor = await phase(floor.child, count, false, slackSend(toFloor, round));
+      const burstBot = await phase(bot.child, count, false, slackSend(toBot, round));
       progress(`Slack round ${round} done`);
       pushResult({
         platform: 'slack',
@@ -310,12 +360,10 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
       return (await handle.acknowledged(30_000)).latencyMs;
     };
     await load(50, false, discordSend(9));
-    const discordRounds: Record<string, Summary>[] = [];
+    const discordRounds: Record<string, Phase>[] = [];
     for (let round = 0; round < rounds; round++) {
-      const spreadBot = summary(await load(count, true, discordSend(round)));
-      await sleep(500);
-      const burstBot = summary(await load(count, false, discordSend(round + 10)));
-      await sleep(500);
+      const spreadBot = await phase(discordBot.child, count, true, discordSend(round));
+      const burstBot = await phase(discordBot.child, count, false, discordSend(round + 10));
       discordRounds.push({ spreadBot, burstBot });
     }
     await stopChild(discordBot.child);
@@ -330,10 +378,8 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     progress('Discord floor ready');
     await load(50, false, discordSend(19));
     for (let round = 0; round < rounds; round++) {
-      const spreadFloor = summary(await load(count, true, discordSend(round + 20)));
-      await sleep(500);
-      const burstFloor = summary(await load(count, false, discordSend(round + 30)));
-      await sleep(500);
+      const spreadFloor = await phase(discordFloor.child, count, true, discordSend(round + 20));
+      const burstFloor = await phase(discordFloor.child, count, false, discordSend(round + 30));
       const bot = discordRounds[round] ?? {};
       pushResult({
         platform: 'discord',

@@ -21,7 +21,7 @@ import {
 } from '@labbot/chat';
 import type { Logger } from '@labbot/config';
 import { type Actor, ADMIN_PERMISSION_ROLE, GENERIC_USER_MESSAGE, LabbotError } from '@labbot/core';
-import { App, HTTPReceiver, LogLevel, type RespondFn, SocketModeReceiver, webApi } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
 import {
   DOCUMENT_INPUT_ACTION_ID,
   DOCUMENT_INPUT_BLOCK_ID,
@@ -42,6 +42,7 @@ import {
   type ViewSubmission,
   ViewSubmissionSchema,
 } from './files-form.js';
+import { createResponseUrlPoster, type ResponseUrlPoster } from './response-url.js';
 
 export interface SlackAdapterOptions {
   /** The bot token (xoxb-...): every Web API call. */
@@ -186,6 +187,9 @@ interface SlashCommandPayload {
   response_url?: string;
 }
 
+/** Posts one answer to the interaction it belongs to (its response_url). */
+type AnswerFn = (message: object) => Promise<void>;
+
 interface BlockActionPayload {
   type: string;
   user: { id: string; team_id?: string };
@@ -193,6 +197,7 @@ interface BlockActionPayload {
   channel?: { id: string };
   container?: { channel_id?: string; message_ts?: string; thread_ts?: string };
   actions: { type: string; action_id: string; value?: string }[];
+  response_url?: string;
 }
 
 /**
@@ -212,6 +217,8 @@ export class SlackChatAdapter implements ChatAdapter {
   /** The Web API client of the outbox: no retries of its own, 429s thrown at once (the outbox waits as told). */
   readonly client: InstanceType<typeof webApi.WebClient>;
   private readonly options: SlackAdapterOptions;
+  /** Answers to response_urls (instead of Bolt's `respond`, whose fetch cost the acks of a burst their CPU). */
+  private readonly responseUrls: ResponseUrlPoster;
   private app: App | undefined;
   private server: Server | undefined;
   private handlers: ChatHandlers | undefined;
@@ -233,6 +240,7 @@ export class SlackChatAdapter implements ChatAdapter {
       timeout: options.requestTimeoutMs ?? 10_000,
       logLevel: webApi.LogLevel.ERROR,
     });
+    this.responseUrls = createResponseUrlPoster({ timeoutMs: options.requestTimeoutMs ?? 10_000 });
   }
 
   /** The port the HTTP receiver listens on (after start; undefined in Socket Mode). */
@@ -280,18 +288,20 @@ export class SlackChatAdapter implements ChatAdapter {
       receiver,
       logLevel,
       clientOptions,
+      // No conversation store: nothing here reads context.conversation, and its middleware made an Error per event.
+      convoStore: false,
       ...(options.botId && options.botUserId ? { botId: options.botId, botUserId: options.botUserId } : {}),
     });
-    app.command(options.command ?? '/lab', async ({ ack, command, respond }) => {
+    app.command(options.command ?? '/lab', async ({ ack, command }) => {
       await ack();
       await afterPendingIo();
-      await this.onSlashCommand(command, respond);
+      await this.onSlashCommand(command);
     });
     // Every button press is acknowledged (Slack shows a warning otherwise); only ours reach the handlers.
-    app.action({ type: 'block_actions' }, async ({ ack, body, respond }) => {
+    app.action({ type: 'block_actions' }, async ({ ack, body }) => {
       await ack();
       await afterPendingIo();
-      await this.onBlockAction(body as unknown as BlockActionPayload, respond);
+      await this.onBlockAction(body as unknown as BlockActionPayload);
     });
     // A document form (`/lab apply`) submitted: acknowledged at once (the form closes), then handled.
     app.view(DOCUMENT_MODAL_CALLBACK_ID, async ({ ack, body }) => {
@@ -360,6 +370,7 @@ export class SlackChatAdapter implements ChatAdapter {
     this.server?.closeAllConnections();
     this.server = undefined;
     await app?.stop();
+    this.responseUrls.close();
   }
 
   async postMessage(
@@ -451,7 +462,15 @@ export class SlackChatAdapter implements ChatAdapter {
     return { platform: PLATFORM, workspaceId: teamId, userId, roles };
   }
 
-  private async onSlashCommand(command: SlashCommandPayload, respond: RespondFn): Promise<void> {
+  /** Answers through this response_url; an interaction without one cannot be answered (the handler's error is logged). */
+  private answerTo(responseUrl: string | undefined): AnswerFn {
+    return async (message) => {
+      if (!responseUrl) throw new LabbotError('SLACK_NO_RESPONSE_URL', 'the interaction has no response_url');
+      await this.responseUrls.post(responseUrl, message);
+    };
+  }
+
+  private async onSlashCommand(command: SlashCommandPayload): Promise<void> {
     const handlers = this.handlers;
     if (!handlers) return;
     const conversation: Conversation = {
@@ -465,7 +484,7 @@ export class SlackChatAdapter implements ChatAdapter {
       command.trigger_id && command.response_url
         ? { triggerId: command.trigger_id, responseUrl: command.response_url }
         : undefined;
-    const responder = this.responder(conversation, respond, undefined, form);
+    const responder = this.responder(conversation, this.answerTo(command.response_url), undefined, form);
     await this.guard(responder, { userId: command.user_id }, () =>
       handlers.onCommand({
         actor: this.actor(command.team_id, command.user_id),
@@ -476,7 +495,7 @@ export class SlackChatAdapter implements ChatAdapter {
     );
   }
 
-  private async onBlockAction(body: BlockActionPayload, respond: RespondFn): Promise<void> {
+  private async onBlockAction(body: BlockActionPayload): Promise<void> {
     const handlers = this.handlers;
     const pressed = body.actions[0];
     const decoded = decodeButtonId(pressed?.action_id);
@@ -493,7 +512,7 @@ export class SlackChatAdapter implements ChatAdapter {
         : {}),
       ...(channelId.startsWith('D') ? { isDirect: true } : {}),
     };
-    const responder = this.responder(conversation, respond, threadTs);
+    const responder = this.responder(conversation, this.answerTo(body.response_url), threadTs);
     await this.guard(responder, { userId: body.user.id, action: pressed?.action_id }, () =>
       handlers.onAction({
         actor: this.actor(teamId, body.user.id),
@@ -539,16 +558,7 @@ export class SlackChatAdapter implements ChatAdapter {
   ): { actor: Actor; conversation: Conversation; responder: Responder } {
     const actor = this.actor(submission.team?.id ?? submission.user.team_id ?? context.team, submission.user.id);
     const conversation: Conversation = { platform: PLATFORM, workspaceId: context.team, channelId: context.channel };
-    const respond = (async (message: unknown) => {
-      const response = await fetch(context.responseUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(message),
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
-      });
-      if (!response.ok) throw new Error(`response_url answered ${response.status}`);
-    }) as unknown as RespondFn;
-    return { actor, conversation, responder: this.responder(conversation, respond) };
+    return { actor, conversation, responder: this.responder(conversation, this.answerTo(context.responseUrl)) };
   }
 
   private async onDocumentSubmitted(body: unknown): Promise<void> {
@@ -630,7 +640,7 @@ export class SlackChatAdapter implements ChatAdapter {
    */
   private responder(
     conversation: Conversation,
-    respond: RespondFn,
+    respond: AnswerFn,
     threadTs?: string,
     form?: { triggerId: string; responseUrl: string },
   ): Responder {
