@@ -103,6 +103,13 @@ const round = (value: number) => Math.round(value * 10) / 10;
 const progress = (text: string) => process.stderr.write(`[ack-latency] ${text} (load ${loadavg()[0]?.toFixed(1)})\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One spread and one burst, not measured. */
+async function warmUp(count: number, send: (index: number) => Promise<number>): Promise<void> {
+  await load(count, true, send);
+  await load(count, false, (index) => send(count + index));
+  await sleep(500);
+}
+
 /** Sends `count` commands either evenly over one second or all at once; returns each one's latency. */
 async function load(count: number, spread: boolean, send: (index: number) => Promise<number>): Promise<number[]> {
   const started = performance.now();
@@ -238,7 +245,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
 
   // ---- Slack
   if (platforms !== 'discord') {
-    const responseUrlsNeeded = 100 + rounds * count * 2;
+    const responseUrlsNeeded = 100 + (rounds + 1) * count * 2;
     const simChild = startChild('source', [self, 'sim-slack', String(responseUrlsNeeded)], {}, true);
     const slack = (await simChild.line) as {
       apiUrl: string;
@@ -306,9 +313,10 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
       return answer.ackMs;
     };
     progress('Slack bot ready');
-    // Warm-up: JIT, connections, Redis.
-    await load(50, false, slackSend(toBot, 9));
-    await load(50, false, slackSend(toFloor, 9));
+    // Warm-up, as a bot that has been running: both modes once (JIT, connection pools, Redis). With 50 commands at once
+    // only, the first measured spread was 3-5x the later ones.
+    await warmUp(count, slackSend(toBot, 9));
+    await warmUp(count, slackSend(toFloor, 8));
     for (let round = 0; round < rounds; round++) {
       const spreadBot = await phase(bot.child, count, true, slackSend(toBot, round));
       const spreadFloor = await phase(floor.child, count, true, slackSend(toFloor, round));
@@ -359,7 +367,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
       });
       return (await handle.acknowledged(30_000)).latencyMs;
     };
-    await load(50, false, discordSend(9));
+    await warmUp(count, discordSend(9));
     const discordRounds: Record<string, Phase>[] = [];
     for (let round = 0; round < rounds; round++) {
       const spreadBot = await phase(discordBot.child, count, true, discordSend(round));
@@ -376,7 +384,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     );
     await discordFloor.line;
     progress('Discord floor ready');
-    await load(50, false, discordSend(19));
+    await warmUp(count, discordSend(19));
     for (let round = 0; round < rounds; round++) {
       const spreadFloor = await phase(discordFloor.child, count, true, discordSend(round + 20));
       const burstFloor = await phase(discordFloor.child, count, false, discordSend(round + 30));
