@@ -340,7 +340,9 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
 
   // ---- Discord
   if (platforms !== 'slack') {
-    const discord = await startDiscordSim({ botToken: 'bench-ack-token' });
+    // Connections kept as Discord's API keeps them: with the sim's default 1 s hint, undici opened and destroyed a TCP
+    // connection per interaction callback (a third of the bot's CPU in the burst, profiled).
+    const discord = await startDiscordSim({ botToken: 'bench-ack-token', keepAliveTimeoutMs: 65_000 });
     const guildId = discord.guilds[0]?.id ?? '';
     const discordChannel = discord.guilds[0]?.channelIds[0] ?? '';
     const discordBot = startChild(

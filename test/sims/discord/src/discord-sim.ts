@@ -193,7 +193,7 @@ export class DiscordSim {
 
 /** Starts a Discord simulator on 127.0.0.1 (REST under /api/v10, gateway at /gateway). */
 export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<DiscordSim> {
-  const server = createServer({ keepAliveTimeout: 1_000 });
+  const server = createServer({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 1_000 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {

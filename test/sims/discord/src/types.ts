@@ -25,6 +25,12 @@ export interface SimGuildOptions {
 export interface DiscordSimOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
+  /**
+   * How long the HTTP server keeps an idle connection (default 1000 ms). Its `Keep-Alive: timeout=1` hint makes
+   * undici (discord.js's REST) close every connection after one response, a new TCP connection per call; a benchmark
+   * passes more to see the bot as Discord's API keeps connections.
+   */
+  keepAliveTimeoutMs?: number;
   /** The application (and bot user) id; generated when omitted. */
   applicationId?: string;
   /** The bot token the REST API and IDENTIFY must present. */
