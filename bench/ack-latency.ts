@@ -2,7 +2,7 @@
 //   node --conditions labbot-source --import tsx bench/ack-latency.ts [commands=200] [rounds=3] [slack|discord|both]
 // This process is the driver and discord-sim; slack-sim runs in a child of its own. The bots run as separate processes,
 // started as production starts them: `node apps/slack/dist/main.js`, `node apps/discord/dist/main.js` (the built
-// entries, no tsx: build first; a stale build is refused), on Redis database 28. Each round
+// entries, no tsx; the bench runs turbo's build of the two apps first), on Redis database 28. Each round
 // sends `commands` slash commands (`/lab status` from as many users) (a) spread evenly over one second and (b) all
 // at once, and the same to the floor: a bare Node HTTP server that only checks the Slack signature and answers
 // (Slack), or a bare gateway client that only answers the interaction callback (Discord), in a process of its own.
@@ -12,7 +12,7 @@
 // Needs Redis (scripts/services.sh; REDIS_URL). The floors are bench/ack-latency-floors.mjs, on bare node too.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
@@ -169,30 +169,25 @@ function startChild(
 }
 
 /**
- * The built entry of a bot, refused when missing or older than a source file of the labbot packages it runs (the
- * bench measures the built code: `npx turbo run build` first).
+ * Builds the bots' entries and the labbot packages they run (turbo: a no-op when its cache is current), so the bench
+ * always measures the code as it is. An mtime check refused builds that turbo had restored from its cache after a rebase.
  */
-function builtEntry(root: string, app: 'slack' | 'discord'): string {
-  const entry = `${root}apps/${app}/dist/main.js`;
-  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npx turbo run build\` first`);
-  const packages = ['chat', `chat-${app}`, 'commands', 'config', 'core', 'queue', 'store', 'lessons', 'metrics'];
-  const folders = [`${root}apps/${app}`, ...packages.map((name) => `${root}packages/${name}`)];
-  for (const folder of folders) {
-    const built = existsSync(`${folder}/dist`) ? newest(`${folder}/dist`) : 0;
-    if (newest(`${folder}/src`) > built) {
-      throw new Error(`${folder}/dist is older than its sources: run \`npx turbo run build\` first`);
-    }
-  }
-  return entry;
+function buildBots(root: string): void {
+  execFileSync(
+    'npx',
+    ['turbo', 'run', 'build', '--filter=@labbot/slack', '--filter=@labbot/discord', '--output-logs=errors-only'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
 }
 
-/** The newest modification time of the files under a folder (0 when there are none). */
-function newest(folder: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, statSync(`${entry.parentPath}/${entry.name}`).mtimeMs);
-  }
-  return latest;
+/** The built entry of a bot. */
+function builtEntry(root: string, app: 'slack' | 'discord'): string {
+  const entry = `${root}apps/${app}/dist/main.js`;
+  if (!existsSync(entry)) throw new Error(`${entry} is missing after the build`);
+  return entry;
 }
 
 /** Every child started, so a failed run still ends them. */
@@ -231,6 +226,8 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
   const self = fileURLToPath(import.meta.url);
   const root = fileURLToPath(new URL('..', import.meta.url));
   const floors = fileURLToPath(new URL('./ack-latency-floors.mjs', import.meta.url));
+  progress('building the bots (turbo)');
+  buildBots(root);
   const redisUrl = `${(process.env.REDIS_URL ?? 'redis://127.0.0.1:6390').replace(/\/\d+$/, '')}/28`;
   const redis = new Redis(redisUrl);
   redis.on('error', () => {});
