@@ -4,7 +4,7 @@
 // pod watch has listed the cluster), then answers on stdin, one JSON line each: `measure` (four forced GCs, then heap,
 // heap spaces, code and RSS), `peak-reset`, `snapshot <path>` (a heap snapshot); a closed stdin stops the runner (SIGTERM). Only Node's built-ins: the probe adds
 // nothing to what it measures but its own few objects.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,17 +17,33 @@ if (typeof gc !== 'function') throw new Error('run with --expose-gc');
 const port = process.env.LABBOT_METRICS_PORT;
 if (!port) throw new Error('the probe needs LABBOT_METRICS_PORT (it waits for the runner’s /readyz)');
 
-/** Anonymous (heap, malloc) and file-backed (the node binary's mapped pages) resident memory, from the kernel. */
+/**
+ * Anonymous (V8 heap, malloc) and file-backed (the node binary's mapped pages, shared with every other node process)
+ * resident memory, from the kernel; PSS counts shared pages divided by their sharers.
+ */
 function residentKinds() {
   const status = readFileSync('/proc/self/status', 'utf8');
-  const kb = (field) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0) * 1024;
-  return { rssAnonMb: round1(kb('RssAnon')), rssFileMb: round1(kb('RssFile')) };
+  const rollup = readFileSync('/proc/self/smaps_rollup', 'utf8');
+  const kb = (text, field) => Number(text.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0) * 1024;
+  return {
+    rssAnonMb: round1(kb(status, 'RssAnon')),
+    rssFileMb: round1(kb(status, 'RssFile')),
+    pssMb: round1(kb(rollup, 'Pss')),
+  };
 }
 
+/** Open file descriptors (sockets to Redis and the API server, the watches' streams...). */
+const openFds = () => readdirSync('/proc/self/fd').length;
+
 let peakRss = process.memoryUsage.rss();
+let peakFds = openFds();
 setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, 100).unref();
+// Less often: reading the folder allocates a string per descriptor (hundreds during a teardown).
+setInterval(() => {
+  peakFds = Math.max(peakFds, openFds());
+}, 1000).unref();
 const out = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
 async function measure() {
@@ -47,11 +63,17 @@ async function measure() {
       ]),
   );
   const code = getHeapCodeStatistics();
+  const resident = residentKinds();
+  const v8Resident = getHeapSpaceStatistics().reduce((sum, space) => sum + space.physical_space_size, 0);
   return {
     rssMb: round1(usage.rss),
     rssBeforeGcMb: round1(rssBeforeGc),
     peakRssMb: round1(peakRss),
-    ...residentKinds(),
+    ...resident,
+    // Anonymous memory outside V8's heap spaces: malloc (sockets, parsers, V8's own zones), thread stacks, Wasm.
+    nativeAnonMb: round1(resident.rssAnonMb * MB - v8Resident),
+    openFds: openFds(),
+    peakFds,
     usedHeapMb: round1(heap.used_heap_size),
     totalHeapMb: round1(heap.total_heap_size),
     externalMb: round1(usage.external),
@@ -68,6 +90,7 @@ async function answer() {
     if (command === 'measure') out(await measure());
     else if (command === 'peak-reset') {
       peakRss = process.memoryUsage.rss();
+      peakFds = openFds();
       out({ peakReset: true });
     } else if (command === 'snapshot' && argument) {
       gc();

@@ -79,6 +79,8 @@ function biggestGrowth(beforePath: string, afterPath: string, top = 10) {
 const labs = Number(process.argv[2] ?? 1000);
 const warmUpLabs = Number(process.argv[3] ?? 20);
 const snapshotLabs = Number(process.env.BENCH_SNAPSHOT_LABS ?? 200);
+/** The steady-state figures are taken this long after the last lab became ready (and after the last stopped). */
+const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 30_000);
 const repo = join(import.meta.dirname, '..');
 const redisUrl = `${(process.env.REDIS_URL ?? 'redis://127.0.0.1:6390').replace(/\/\d+$/, '')}/26`;
 const lessonId = 'docker-vs-kubernetes';
@@ -278,19 +280,33 @@ try {
   const loadAtStart = loadavg().map(round1);
   const { labIds, readyMs } = await cycle('lab', labs);
   progress(`${labs} labs ready ${readyMs} ms after the first was made`);
-  // Watching: every lab ready, 3 pods each in the shared informer; a few seconds for the last snapshots.
+  const allReadyAt = performance.now();
+  // Watching: every lab ready, 3 pods each in the shared informer; a few seconds for the last snapshots. This is the
+  // figure right after the burst of lab creation (V8 may still hold the young generation it grew for the burst).
   await sleep(5000);
   const watching = await ask<Measure>('measure');
-  progress(`watching ${labs} labs: ${JSON.stringify(watching)}`);
+  progress(`watching ${labs} labs, right after the burst: ${JSON.stringify(watching)}`);
+  // The steady state: the same labs watched, nothing new made, STEADY_MS after the last lab became ready.
+  await sleep(Math.max(0, STEADY_MS - (performance.now() - allReadyAt)));
+  const watchingSteady = await ask<Measure>('measure');
+  progress(`watching ${labs} labs, ${STEADY_MS / 1000} s after the last was ready: ${JSON.stringify(watchingSteady)}`);
+  await ask('peak-reset');
   const stopMs = await stopAll(labIds);
   progress(`${labs} labs stopped after ${stopMs} ms`);
+  const allStoppedAt = performance.now();
   // The watch's delete events and the debounce timers settle before the heap is measured.
   await sleep(5000);
   const after = await ask<Measure>('measure');
-  const heapAfterVsBeforePercent = round1(
-    (((after['usedHeapMb'] ?? 0) - (before['usedHeapMb'] ?? 0)) / (before['usedHeapMb'] ?? 1)) * 100,
-  );
+  const heapVsBefore = (measure: Measure) =>
+    round1((((measure['usedHeapMb'] ?? 0) - (before['usedHeapMb'] ?? 0)) / (before['usedHeapMb'] ?? 1)) * 100);
+  const heapAfterVsBeforePercent = heapVsBefore(after);
   progress(`after: ${JSON.stringify(after)}, heap ${heapAfterVsBeforePercent} % vs before`);
+  await sleep(Math.max(0, STEADY_MS - (performance.now() - allStoppedAt)));
+  const afterSteady = await ask<Measure>('measure');
+  const heapAfterSteadyVsBeforePercent = heapVsBefore(afterSteady);
+  progress(
+    `after, ${STEADY_MS / 1000} s after the last stopped: ${JSON.stringify(afterSteady)}, heap ${heapAfterSteadyVsBeforePercent} % vs before`,
+  );
 
   // What watching costs and where a leak would be: heap snapshots before, while watching and after one more round
   // (after the figures above: writing a snapshot leaves native memory in the process that the RSS would include).
@@ -329,8 +345,11 @@ try {
         cold,
         before,
         watching,
+        watchingSteady,
         after,
+        afterSteady,
         heapAfterVsBeforePercent,
+        heapAfterSteadyVsBeforePercent,
         ...(snapshotRound ? { snapshotRound } : {}),
       },
       null,
