@@ -3,9 +3,10 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
+  ListWatch,
   type V1Namespace,
   type V1Pod,
+  Watch,
 } from '@kubernetes/client-node';
 import type { Logger } from '@labbot/config';
 import { toClusterError } from './cluster-errors.js';
@@ -13,6 +14,7 @@ import { diagnose } from './diagnose.js';
 import { LAB_LABEL, LEGACY_POD_SELECTOR, MANAGED_SELECTOR } from './labels.js';
 import { podSummary } from './pod-summary.js';
 import type { Diagnosis, PodSummary } from './types.js';
+import { namespaceAsWatched, podAsWatched } from './watched-objects.js';
 
 export interface WatchLabPodsOptions {
   /** Called at most once per `debounceMs` per lab with every current pod of that lab (empty when all are gone). */
@@ -36,14 +38,25 @@ export interface LabPodWatch {
 const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
- * Drops what the watcher never reads from an object its informer caches: managedFields, the largest part of a pod
- * or namespace written by several managers (server-side apply, the controllers, the kubelet). The informer keeps the
- * very object its handlers get, so this trims the cache in place, as client-go's TransformStripManagedFields does for
- * Kubernetes' own controllers: with 1,000 labs watched, 3,000 pods and 1,000 namespaces stay in the runner's memory.
+ * A watch whose events carry `asWatched(object)` instead of the object the API sent (ERROR events, a Status, pass
+ * unchanged): the informer caches, and hands its handlers, only what the watcher reads.
  */
-function stripManagedFields<T extends V1Pod | V1Namespace>(object: T): T {
-  if (object.metadata?.managedFields) delete object.metadata.managedFields;
-  return object;
+class TrimmingWatch<T extends KubernetesObject> extends Watch {
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly asWatched: (object: T) => T,
+  ) {
+    super(kubeConfig);
+  }
+
+  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    return super.watch(
+      path,
+      query,
+      (phase, object, event) => callback(phase, phase === 'ERROR' ? object : this.asWatched(object as T), event),
+      done,
+    );
+  }
 }
 
 /**
@@ -73,17 +86,18 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
   });
   /** Watches not listed yet: the watcher is synced once each has listed once. */
   let unlisted = 0;
-  /** One list+watch of `path` by label selector; each list resets the retry back-off. */
+  /** One list+watch of `path` by label selector, caching `asWatched` of each object; each list resets the back-off. */
   const watchOf = <T extends KubernetesObject>(
     path: string,
     labelSelector: string,
     list: (query: { labelSelector: string }) => Promise<KubernetesListObject<T>>,
+    asWatched: (object: T) => T,
   ) => {
     let listedOnce = false;
     unlisted++;
-    return makeInformer<T>(
-      kubeConfig,
+    return new ListWatch<T>(
       path,
+      new TrimmingWatch(kubeConfig, asWatched),
       async () => {
         const result = await list({ labelSelector });
         retryDelayMs = baseRetryMs;
@@ -92,17 +106,31 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
           unlisted--;
         }
         if (unlisted === 0) markSynced();
-        return result;
+        return { ...result, items: result.items.map(asWatched) };
       },
+      false,
       labelSelector,
     );
   };
 
-  const informer = watchOf<V1Pod>('/api/v1/pods', MANAGED_SELECTOR, (query) => core.listPodForAllNamespaces(query));
-  const legacyInformer = watchOf<V1Pod>('/api/v1/pods', LEGACY_POD_SELECTOR, (query) =>
-    core.listPodForAllNamespaces(query),
+  const informer = watchOf<V1Pod>(
+    '/api/v1/pods',
+    MANAGED_SELECTOR,
+    (query) => core.listPodForAllNamespaces(query),
+    podAsWatched,
   );
-  const namespaceInformer = watchOf<V1Namespace>('/api/v1/namespaces', LAB_LABEL, (query) => core.listNamespace(query));
+  const legacyInformer = watchOf<V1Pod>(
+    '/api/v1/pods',
+    LEGACY_POD_SELECTOR,
+    (query) => core.listPodForAllNamespaces(query),
+    podAsWatched,
+  );
+  const namespaceInformer = watchOf<V1Namespace>(
+    '/api/v1/namespaces',
+    LAB_LABEL,
+    (query) => core.listNamespace(query),
+    namespaceAsWatched,
+  );
   const podsIn = (namespace: string | undefined): V1Pod[] =>
     namespace ? [...informer.list(namespace), ...legacyInformer.list(namespace)] : [];
 
@@ -192,11 +220,6 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     retryDelayMs = Math.min(retryDelayMs * 2, MAX_RETRY_DELAY_MS);
   };
 
-  // Registered first, so the trimming happens before any other handler sees the object.
-  for (const event of ['add', 'update'] as const) {
-    for (const which of [informer, legacyInformer]) which.on(event, stripManagedFields);
-    namespaceInformer.on(event, stripManagedFields);
-  }
   for (const pods of [informer, legacyInformer]) {
     pods.on('add', schedule);
     pods.on('update', schedule);
