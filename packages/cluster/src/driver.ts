@@ -152,6 +152,7 @@ export interface DeleteNamespaceOptions {
   wait?: boolean;
   /** How long to wait. Default 60 s. */
   timeoutMs?: number;
+  /** First wait between reads while waiting, doubled up to 1 s. Default 250 ms. */
   pollMs?: number;
 }
 
@@ -460,13 +461,16 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       const timeoutMs = deleteOptions.timeoutMs ?? 60_000;
       const pollMs = deleteOptions.pollMs ?? 250;
       const deadline = Date.now() + timeoutMs;
-      for (let poll = 0; poll <= Math.ceil(timeoutMs / pollMs); poll++) {
+      // The wait doubles from pollMs up to 1 s: a namespace takes seconds to go, and each read is a request (with
+      // client-node 2, a connection of its own) times every lab torn down at once (1,000 at a class's end).
+      for (let poll = 0, waitMs = pollMs; poll <= Math.ceil(timeoutMs / pollMs); poll++) {
         if (!(await read())) {
           logger?.info({ namespace }, 'lab namespace deleted');
           return;
         }
         if (Date.now() >= deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
+        await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, Math.max(0, deadline - Date.now()))));
+        waitMs = Math.min(waitMs * 2, Math.max(pollMs, 1000));
       }
       throw new LabbotError('CLUSTER_TIMEOUT', `namespace ${namespace} still exists after ${timeoutMs} ms`, {
         retryable: true,
