@@ -38,6 +38,7 @@ import { droppedFields, toModelForm, toPlainObject } from './model-form.js';
 import { LAB_MANAGER_CLUSTER_ROLE, subjectOf, whoAmI } from './permissions.js';
 import { isoTime, podSummary } from './pod-summary.js';
 import { type LabPodWatch, type WatchLabPodsOptions, watchLabPods } from './pod-watcher.js';
+import { shareConnections } from './shared-connections.js';
 import type { Diagnosis, KubectlCommand, PodSummary } from './types.js';
 import { hardenDeployment } from './workload.js';
 
@@ -108,7 +109,8 @@ export function impersonating(kubeConfig: KubeConfig, username: string): KubeCon
     currentContext: kubeConfig.currentContext,
     users: kubeConfig.users.map((user) => (user.name === current ? { ...user, impersonateUser: username } : user)),
   });
-  return copy;
+  // The same TLS connections as the runner's own requests: impersonation is a header.
+  return shareConnections(copy, kubeConfig);
 }
 
 export interface ProvisionNamespaceOptions extends Omit<NamespaceObjectsOptions, 'ownerKey'> {
@@ -203,7 +205,8 @@ export interface ClusterDriver {
 
 /** The Kubernetes driver of labbot: every call goes through @kubernetes/client-node to a real or simulated API. */
 export function createClusterDriver(options: ClusterDriverOptions): ClusterDriver {
-  const { kubeConfig, ceilings, logger } = options;
+  const { ceilings, logger } = options;
+  const kubeConfig = shareConnections(options.kubeConfig);
   const fieldManager = options.fieldManager ?? 'labbot';
   const now = options.now ?? (() => new Date());
   const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
