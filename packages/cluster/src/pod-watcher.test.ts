@@ -172,6 +172,28 @@ afterEach(async () => {
   cleanup = [];
 });
 
+/** One lab with one pod, watched until its first snapshot came and both watches are open. */
+async function watchOneLab(labId: string, podName: string) {
+  const api = fakePodApi();
+  const url = await api.start();
+  cleanup.push(() => api.stop());
+  api.labelNamespace(`lab-${labId}`, labId);
+  api.send('ADDED', labPod(podName, labId));
+  const snapshots: { labId: string; namespace: string; pods: string[] }[] = [];
+  const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
+    debounceMs: 100,
+    onSnapshot: (lab, namespace, pods) => snapshots.push({ labId: lab, namespace, pods: pods.map((pod) => pod.name) }),
+  });
+  cleanup.push(() => watch.stop());
+  await watch.synced;
+  await waitFor('the lab with its pod', () => snapshots.find((s) => s.pods.length === 1));
+  await waitFor('a namespace watch to be open', () =>
+    api.requests.some((request) => request.startsWith('/api/v1/namespaces') && request.includes('watch=true')),
+  );
+  await waitFor('a pod watch to be open', () => api.watchers.size > 0);
+  return { api, watch, snapshots };
+}
+
 describe('watchLabPods', () => {
   it('turns one shared watch into debounced per-lab snapshots, with diagnosis and empty snapshots on deletion', async () => {
     const api = fakePodApi();
@@ -223,23 +245,7 @@ describe('watchLabPods', () => {
   });
 
   it('tells a lab its pods are gone when its namespace is deleted right after its last pod (within the debounce)', async () => {
-    const api = fakePodApi();
-    const url = await api.start();
-    cleanup.push(() => api.stop());
-    api.labelNamespace('lab-cccccccccccc', 'cccccccccccc');
-    api.send('ADDED', labPod('c-1', 'cccccccccccc'));
-    const snapshots: { labId: string; namespace: string; pods: string[] }[] = [];
-    const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
-      debounceMs: 100,
-      onSnapshot: (labId, namespace, pods) => snapshots.push({ labId, namespace, pods: pods.map((pod) => pod.name) }),
-    });
-    cleanup.push(() => watch.stop());
-    await watch.synced;
-    await waitFor('the lab with its pod', () => snapshots.find((s) => s.pods.length === 1));
-    await waitFor('a namespace watch to be open', () =>
-      api.requests.some((request) => request.startsWith('/api/v1/namespaces') && request.includes('watch=true')),
-    );
-    await waitFor('a pod watch to be open', () => api.watchers.size > 0);
+    const { api, watch, snapshots } = await watchOneLab('cccccccccccc', 'c-1');
     // As a namespace teardown goes: the last pod, then the namespace, both before the pod's snapshot is due.
     api.send('DELETED', labPod('c-1', 'cccccccccccc'));
     api.deleteNamespace('lab-cccccccccccc');
@@ -249,23 +255,7 @@ describe('watchLabPods', () => {
   });
 
   it('follows a lab whose namespace is deleted and re-created under the same name (a lab repaired or reset)', async () => {
-    const api = fakePodApi();
-    const url = await api.start();
-    cleanup.push(() => api.stop());
-    api.labelNamespace('lab-dddddddddddd', 'dddddddddddd');
-    api.send('ADDED', labPod('d-1', 'dddddddddddd'));
-    const snapshots: { labId: string; pods: string[] }[] = [];
-    const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
-      debounceMs: 100,
-      onSnapshot: (labId, _namespace, pods) => snapshots.push({ labId, pods: pods.map((pod) => pod.name) }),
-    });
-    cleanup.push(() => watch.stop());
-    await watch.synced;
-    await waitFor('the lab with its pod', () => snapshots.find((s) => s.pods.length === 1));
-    await waitFor('a namespace watch to be open', () =>
-      api.requests.some((request) => request.startsWith('/api/v1/namespaces') && request.includes('watch=true')),
-    );
-    await waitFor('a pod watch to be open', () => api.watchers.size > 0);
+    const { api, watch, snapshots } = await watchOneLab('dddddddddddd', 'd-1');
     // The old namespace goes with its pod and comes back for the same lab before the snapshot is due.
     api.send('DELETED', labPod('d-1', 'dddddddddddd'));
     api.deleteNamespace('lab-dddddddddddd');
@@ -274,7 +264,7 @@ describe('watchLabPods', () => {
     // The re-created namespace's new pods are still this lab's.
     api.send('ADDED', labPod('d-2', 'dddddddddddd'));
     const back = await waitFor('the lab with its new pod', () => snapshots.find((s) => s.pods.includes('d-2')));
-    expect(back).toEqual({ labId: 'dddddddddddd', pods: ['d-2'] });
+    expect(back).toEqual({ labId: 'dddddddddddd', namespace: 'lab-dddddddddddd', pods: ['d-2'] });
     expect(watch.podsOf('dddddddddddd').map((pod) => pod.name)).toEqual(['d-2']);
   });
 
