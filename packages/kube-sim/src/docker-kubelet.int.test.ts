@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { waitFor } from '@labbot/test-support';
 import Docker from 'dockerode';
@@ -93,4 +96,91 @@ describe('docker kubelet', () => {
     expect(left).toEqual([alive.id, elsewhere.id].sort());
     expect(left).not.toContain(orphan.id);
   });
+
+  it('reports OOMKilled when the engine tells of the kill only after the exit', async () => {
+    // A Docker API in front of the engine whose inspect never shows the OOM flag, as on a busy engine where
+    // the "oom" event is handled after "die": the kubelet must still report the kill, as a real one does.
+    const folder = mkdtempSync(join(tmpdir(), 'kube-sim-oom-'));
+    const socketPath = join(folder, 'docker.sock');
+    const proxy = await hideOomFlag(socketPath);
+    try {
+      sim = await startKubeSim({
+        kubelet: 'docker',
+        docker: { client: new Docker({ socketPath }), labels: { 'labbot.test': '1', 'labbot.test.run': runLabel } },
+      });
+      const config = new KubeConfig();
+      config.loadFromString(sim.kubeconfig);
+      const core = config.makeApiClient(CoreV1Api);
+      await core.createNamespacedPod({
+        namespace: 'default',
+        body: {
+          metadata: { name: 'hungry' },
+          spec: {
+            restartPolicy: 'Never',
+            containers: [
+              {
+                name: 'main',
+                image: baseImage,
+                command: ['sh', '-c', 'a=$(head -c 67108864 /dev/zero | tr "\\0" a)'],
+                resources: { limits: { memory: '16Mi' } },
+              },
+            ],
+          },
+        },
+      });
+      const terminated = await waitFor(
+        'the OOM kill reported',
+        async () => {
+          const current = await core.readNamespacedPod({ namespace: 'default', name: 'hungry' });
+          const state = current.status?.containerStatuses?.[0]?.state?.terminated;
+          return state?.reason === 'OOMKilled' ? state : undefined;
+        },
+        podWait,
+      );
+      expect(terminated.exitCode).toBe(137);
+      const [container] = await containersOfRun();
+      // The engine itself did record the kill: only the proxy hid it from the inspect.
+      expect((await docker.getContainer(container?.Id ?? '').inspect()).State.OOMKilled).toBe(true);
+    } finally {
+      await sim?.stop();
+      sim = undefined;
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Forwards the Docker API on `socketPath` to the engine, with `State.OOMKilled` false in every container inspect. */
+async function hideOomFlag(socketPath: string): Promise<Server> {
+  const engine = process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') || '/var/run/docker.sock';
+  const server = createServer((incoming, answer) => {
+    const inspect = incoming.method === 'GET' && /\/containers\/[^/]+\/json(\?|$)/.test(incoming.url ?? '');
+    const upstream = request(
+      { socketPath: engine, method: incoming.method, path: incoming.url, headers: incoming.headers },
+      (response) => {
+        if (!inspect || response.statusCode !== 200) {
+          answer.writeHead(response.statusCode ?? 502, response.headers);
+          // A stream (the event feed) sends its head before any event, and so must the proxy.
+          answer.flushHeaders();
+          response.pipe(answer);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          body.State.OOMKilled = false;
+          const text = JSON.stringify(body);
+          const { 'content-length': _length, 'transfer-encoding': _encoding, ...headers } = response.headers;
+          answer.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(text) });
+          answer.end(text);
+        });
+      },
+    );
+    upstream.on('error', () => answer.destroy());
+    incoming.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  return server;
+}

@@ -68,6 +68,8 @@ interface ContainerRuntime {
   timer?: NodeJS.Timeout;
   /** The container whose exit was already handled (the start check and the die event may both see it). */
   exitHandledFor?: string;
+  /** The container the engine reported an OOM kill for ("oom" event), which may come after its "die". */
+  oomKilled?: string;
 }
 
 interface PodRuntime {
@@ -139,7 +141,7 @@ export class DockerKubelet implements Kubelet {
     const stream = await this.docker.getEvents({
       filters: JSON.stringify({
         type: ['container'],
-        event: ['die'],
+        event: ['die', 'oom'],
         label: [`${instanceLabel}=${this.options.instanceId}`],
       }),
     } as Docker.GetEventsOptions);
@@ -462,7 +464,26 @@ export class DockerKubelet implements Kubelet {
     const runtime = this.pods.get(String(attributes['io.kubernetes.pod.uid']));
     const container = runtime?.containers.get(String(attributes['io.kubernetes.container.name']));
     if (!runtime || !container || event.Actor.ID !== container.dockerId) return;
-    this.onExit(runtime, container, String(event.Actor.ID));
+    if (event.status === 'oom' || event.Action === 'oom') this.onOomKill(runtime, container, String(event.Actor.ID));
+    else this.onExit(runtime, container, String(event.Actor.ID));
+  }
+
+  /**
+   * The engine's OOM event is separate from the exit and, on a busy engine, can be handled after it: the
+   * inspect at "die" then still says OOMKilled false. The kubelet reports the kill either way, so a
+   * termination already recorded as an Error of this container becomes OOMKilled.
+   */
+  private onOomKill(runtime: PodRuntime, container: ContainerRuntime, dockerId: string): void {
+    container.oomKilled = dockerId;
+    const id = `docker://${dockerId}`;
+    let changed = false;
+    for (const state of [container.status.state, container.status.lastState]) {
+      if (state?.kind === 'terminated' && state.containerID === id && state.reason === 'Error') {
+        state.reason = 'OOMKilled';
+        changed = true;
+      }
+    }
+    if (changed && !runtime.deleting && !this.stopped) this.publish(runtime);
   }
 
   private onExit(runtime: PodRuntime, container: ContainerRuntime, dockerId: string): void {
@@ -472,7 +493,8 @@ export class DockerKubelet implements Kubelet {
       (async () => {
         const info = await this.docker.getContainer(dockerId).inspect();
         const exitCode = info.State.ExitCode;
-        const reason = info.State.OOMKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
+        const oomKilled = info.State.OOMKilled || container.oomKilled === dockerId;
+        const reason = oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
         const startedAt = info.State.StartedAt.replace(/\.\d+Z$/, 'Z');
         const terminated: ContainerState = {
           kind: 'terminated',
