@@ -29,6 +29,7 @@ describe('a driver pointed at a closed port', () => {
           }),
       ],
       ['listLabNamespaces', () => driver.listLabNamespaces()],
+      ['readLabNamespace', () => driver.readLabNamespace('lab-0123456789ab')],
       ['deleteNamespace', () => driver.deleteNamespace('lab-0123456789ab')],
       ['kubectl get pods', () => driver.kubectl('lab-0123456789ab', { verb: 'get', resource: 'pods', wide: false })],
     ];

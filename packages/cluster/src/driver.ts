@@ -5,6 +5,7 @@ import {
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
+  type V1Namespace,
   VersionApi,
 } from '@kubernetes/client-node';
 import type { Logger } from '@labbot/config';
@@ -142,6 +143,31 @@ export interface ApplyDeploymentOptions {
   image: string;
   /** Mount the root filesystem read-only (when the lesson allows). */
   readOnlyRootFilesystem?: boolean;
+  /**
+   * The Deployment may be there already (a retried or taken-over reconcile): one GET first, and no apply when it
+   * holds what this apply would write (same spec labbot applied, replicas and images).
+   */
+  unlessUnchanged?: boolean;
+}
+
+/** On a lab Deployment: a hash of what labbot last applied, so a GET tells whether applying again changes it. */
+export const APPLIED_SPEC_ANNOTATION = 'labbot.dev/applied-spec';
+
+interface DeploymentShape {
+  metadata?: { annotations?: Record<string, string>; deletionTimestamp?: unknown };
+  spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } };
+}
+
+/** The live Deployment holds what labbot would apply now (its hash) and nobody scaled or re-imaged it since. */
+function holdsApplied(live: DeploymentShape, wanted: DeploymentShape, hash: string): boolean {
+  const images = (deployment: DeploymentShape) =>
+    JSON.stringify(deployment.spec?.template?.spec?.containers?.map((container) => container.image) ?? []);
+  return (
+    !live.metadata?.deletionTimestamp &&
+    live.metadata?.annotations?.[APPLIED_SPEC_ANNOTATION] === hash &&
+    (live.spec?.replicas ?? 1) === (wanted.spec?.replicas ?? 1) &&
+    images(live) === images(wanted)
+  );
 }
 
 /** What became of a learner's manifest: applied objects, or the problems that kept it away from the cluster. */
@@ -199,8 +225,26 @@ export interface ClusterDriver {
   deleteNamespace(namespace: string, options?: DeleteNamespaceOptions): Promise<void>;
   /** Every namespace labbot manages (label app.kubernetes.io/managed-by=labbot). */
   listLabNamespaces(): Promise<LabNamespace[]>;
+  /** One namespace as listLabNamespaces shows it (one GET); undefined when it is absent or not labbot's. */
+  readLabNamespace(namespace: string): Promise<LabNamespace | undefined>;
   /** One cheap request (`GET /version`): throws CLUSTER_UNAVAILABLE when the API does not answer. */
   checkConnection(): Promise<{ gitVersion: string }>;
+}
+
+/** A namespace as the janitor and the reconciler see it: the lab, learner and lesson its labels name. */
+function labNamespaceOf(namespace: V1Namespace): LabNamespace {
+  const labels = namespace.metadata?.labels ?? {};
+  return {
+    name: namespace.metadata?.name ?? '',
+    labId: labels[LAB_LABEL],
+    ownerKey: labels[OWNER_LABEL],
+    lessonId: labels[LESSON_LABEL],
+    classId: labels[CLASS_LABEL],
+    expiresAt: namespace.metadata?.annotations?.[EXPIRES_AT_ANNOTATION],
+    createdAt: isoTime(namespace.metadata?.creationTimestamp),
+    // A namespace being deleted is Terminating (the API server sets the phase with the deletion timestamp).
+    phase: namespace.metadata?.deletionTimestamp ? 'Terminating' : namespace.status?.phase,
+  };
 }
 
 /** The Kubernetes driver of labbot: every call goes through @kubernetes/client-node to a real or simulated API. */
@@ -347,6 +391,27 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
         const podSpec = (hardened as { spec?: { template?: { spec?: Record<string, unknown> } } }).spec?.template?.spec;
         if (podSpec) podSpec.imagePullSecrets = [{ name: PULL_SECRET_NAME }];
       }
+      const hash = labelHash(JSON.stringify(hardened), 32);
+      hardened.metadata = {
+        ...hardened.metadata,
+        annotations: { ...hardened.metadata?.annotations, [APPLIED_SPEC_ANNOTATION]: hash },
+      };
+      const name = hardened.metadata.name ?? '';
+      const namespace = deployment.namespace;
+      if (deployment.unlessUnchanged) {
+        const live = await withRetries('read deployment', async () => {
+          try {
+            return await apps.readNamespacedDeployment({ name, namespace });
+          } catch (error) {
+            if (httpStatusOf(error) === 404) return undefined;
+            throw toClusterError(error, 'read deployment', { namespace });
+          }
+        });
+        if (live && holdsApplied(live as DeploymentShape, hardened as DeploymentShape, hash)) {
+          logger?.info({ namespace, labId: deployment.labId, deployment: name }, 'lab deployment unchanged');
+          return { ...toPlainObject(live), apiVersion: 'apps/v1', kind: 'Deployment' };
+        }
+      }
       const model = toModelForm(hardened);
       // Like kubectl's strict field validation: a field the schema does not know (a typo) is an error, not ignored.
       const unknown = droppedFields(hardened, toPlainObject(model));
@@ -363,8 +428,6 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
         if (!isImmutableSelector(error)) throw error;
         // The namespace holds another lab's Deployment (a warm lab handed to a learner): its selector names that
         // lab and cannot change, so it is replaced; its ReplicaSets and pods go with it (background deletion).
-        const name = hardened.metadata?.name ?? '';
-        const namespace = deployment.namespace;
         await call(
           'replace the deployment of another lab',
           () => apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' }),
@@ -484,19 +547,20 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
 
     async listLabNamespaces() {
       const list = await call('list lab namespaces', () => core.listNamespace({ labelSelector: MANAGED_SELECTOR }));
-      return list.items.map((namespace) => {
-        const labels = namespace.metadata?.labels ?? {};
-        return {
-          name: namespace.metadata?.name ?? '',
-          labId: labels[LAB_LABEL],
-          ownerKey: labels[OWNER_LABEL],
-          lessonId: labels[LESSON_LABEL],
-          classId: labels[CLASS_LABEL],
-          expiresAt: namespace.metadata?.annotations?.[EXPIRES_AT_ANNOTATION],
-          createdAt: isoTime(namespace.metadata?.creationTimestamp),
-          phase: namespace.status?.phase,
-        };
+      return list.items.map(labNamespaceOf);
+    },
+
+    async readLabNamespace(namespace) {
+      assertDnsLabel(namespace, 'namespace');
+      const found = await withRetries('read namespace', async () => {
+        try {
+          return await core.readNamespace({ name: namespace });
+        } catch (error) {
+          if (httpStatusOf(error) === 404) return undefined;
+          throw toClusterError(error, 'read namespace', { namespace });
+        }
       });
+      return found?.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE ? labNamespaceOf(found) : undefined;
     },
 
     async checkConnection() {

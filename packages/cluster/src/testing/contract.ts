@@ -70,6 +70,18 @@ export function describeClusterDriverContract(name: string, harness: ClusterDriv
       expect(listed[0]).toMatchObject({ labId: lab.labId, lessonId: 'docker-vs-kubernetes' });
     });
 
+    it('reads one lab namespace with its lab and phase, and nothing for one that is absent', async () => {
+      const lab = newLab();
+      expect(await driver.readLabNamespace(lab.namespace)).toBeUndefined();
+      await driver.provisionNamespace(lab);
+      expect(await driver.readLabNamespace(lab.namespace)).toMatchObject({
+        name: lab.namespace,
+        labId: lab.labId,
+        lessonId: 'docker-vs-kubernetes',
+        phase: 'Active',
+      });
+    });
+
     it("applies the Deployment with the lesson image, labelled as labbot's and naming no lab", async () => {
       const lab = newLab();
       await driver.provisionNamespace(lab);
@@ -84,6 +96,26 @@ export function describeClusterDriverContract(name: string, harness: ClusterDriv
       expect((applied as ContainerSpec).spec?.template?.spec?.containers?.map((c) => c.image)).toEqual([
         'labbot/busybox:1',
       ]);
+    });
+
+    it('applies a Deployment again only when it differs from what is there, when asked to look first', async () => {
+      const lab = newLab();
+      await driver.provisionNamespace(lab);
+      const apply = (replicas: number, image: string) =>
+        driver.applyDeployment({
+          namespace: lab.namespace,
+          labId: lab.labId,
+          manifest: deployment(replicas),
+          image,
+          unlessUnchanged: true,
+        });
+      const first = await apply(2, 'x:1');
+      const same = await apply(2, 'x:1');
+      expect(same.metadata?.uid).toBe(first.metadata?.uid);
+      expect((same as { spec?: { replicas?: number } }).spec?.replicas).toBe(2);
+      const changed = await apply(3, 'x:2');
+      expect((changed as { spec?: { replicas?: number } }).spec?.replicas).toBe(3);
+      expect((changed as ContainerSpec).spec?.template?.spec?.containers?.map((c) => c.image)).toEqual(['x:2']);
     });
 
     it('relabels a handed-over namespace for another lab and learner, keeping its Deployment', async () => {

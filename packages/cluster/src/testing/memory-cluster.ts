@@ -16,6 +16,8 @@ export interface MemoryClusterDriver extends ClusterDriver {
   readonly namespaces: ReadonlyMap<string, LabNamespace>;
   /** The last Deployment applied per namespace. */
   readonly deployments: ReadonlyMap<string, KubernetesObject>;
+  /** The driver methods called, in order (applyDeployment as `applyDeployment:skipped` when nothing was applied). */
+  readonly calls: readonly string[];
   /** Every kubectl command run, in order. */
   readonly kubectlCalls: { namespace: string; command: KubectlCommand }[];
   /** Makes the next call of `method` throw `error` (once). */
@@ -47,8 +49,10 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
   const failures = new Map<DriverMethod, Error>();
   const watchers = new Set<WatchLabPodsOptions>();
   const kubectlCalls: { namespace: string; command: KubectlCommand }[] = [];
+  const calls: string[] = [];
 
   const failing = (method: DriverMethod) => {
+    calls.push(method);
     const error = failures.get(method);
     if (error) {
       failures.delete(method);
@@ -96,6 +100,7 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
   return {
     namespaces,
     deployments,
+    calls,
     kubectlCalls,
     failNext: (method, error) => {
       failures.set(method, error);
@@ -143,6 +148,11 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
         namespace: apply.namespace,
         labels: { ...manifest.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
       };
+      const live = deployments.get(apply.namespace);
+      if (apply.unlessUnchanged && live && JSON.stringify(live) === JSON.stringify(manifest)) {
+        calls.push('applyDeployment:skipped');
+        return structuredClone(live);
+      }
       deployments.set(apply.namespace, manifest);
       return manifest;
     },
@@ -197,6 +207,11 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
     listLabNamespaces: async () => {
       failing('listLabNamespaces');
       return structuredClone([...namespaces.values()]);
+    },
+    readLabNamespace: async (namespace) => {
+      failing('readLabNamespace');
+      const found = namespaces.get(namespace);
+      return found && structuredClone(found);
     },
     checkConnection: async () => {
       failing('checkConnection');
