@@ -289,6 +289,79 @@ describe('reconcile: two runs of one lab at once (a job taken back after its loc
   });
 });
 
+describe('reconcile: a lab taken over from a runner that died does not redo what was done', () => {
+  /** A lab whose first run got past the namespace, the build and its container, and failed to apply (retryable). */
+  async function labLeftDeploying(): Promise<LabRecord> {
+    const lab = await world.newLab();
+    world.cluster.failNext('applyDeployment', transient('CLUSTER_TIMEOUT'));
+    await expect(reconcile(lab.labId)).rejects.toThrow();
+    expect((await stored(lab)).observed).toMatchObject({ phase: 'deploying', containerOutput: expect.any(String) });
+    return lab;
+  }
+  /** The driver calls of one reconcile of the lab, and the phases it showed. */
+  async function takeOver(lab: LabRecord) {
+    const calls = world.cluster.calls.length;
+    const shown = world.phasesShown(lab.labId).length;
+    await reconcile(lab.labId);
+    return { calls: world.cluster.calls.slice(calls), shown: world.phasesShown(lab.labId).slice(shown) };
+  }
+
+  it('does not provision a namespace again that one read finds standing as this lab made it', async () => {
+    const lab = await labLeftDeploying();
+    const { calls, shown } = await takeOver(lab);
+    expect(calls).toContain('readLabNamespace');
+    expect(calls).not.toContain('provisionNamespace');
+    expect(shown).not.toContain('provisioning');
+    expect((await stored(lab)).observed.phase).toBe('waiting-for-pods');
+    expect(world.builder.runs).toHaveLength(1);
+  });
+
+  it('provisions the namespace again when the read finds it gone (or cannot tell)', async () => {
+    const lab = await labLeftDeploying();
+    world.cluster.removeNamespace(lab.namespace);
+    const gone = await takeOver(lab);
+    expect(gone.calls).toContain('provisionNamespace');
+    expect(world.cluster.namespaces.get(lab.namespace)?.labId).toBe(lab.labId);
+    expect((await stored(lab)).observed.phase).toBe('waiting-for-pods');
+
+    const other = await labLeftDeploying();
+    world.cluster.failNext('readLabNamespace', transient('CLUSTER_UNAVAILABLE'));
+    expect((await takeOver(other)).calls).toContain('provisionNamespace');
+    expect((await stored(other)).observed.phase).toBe('waiting-for-pods');
+  });
+
+  /** A runner that applied the lab's Deployment and died while its container ran (the output never recorded). */
+  async function labOfDeadRunner(): Promise<LabRecord> {
+    const lab = await world.newLab();
+    const dying: World['builder'] = { ...world.builder, runOnce: () => new Promise(() => {}) };
+    void (await reconcilerOn(dying))(lab.labId);
+    await vi.waitFor(() => expect(world.cluster.deployments.has(lab.namespace)).toBe(true));
+    expect((await stored(lab)).observed.phase).toBe('running-once');
+    return lab;
+  }
+
+  it('does not apply the Deployment again when it holds what would be applied; runs the unrecorded container once', async () => {
+    const lab = await labOfDeadRunner();
+    const { calls } = await takeOver(lab);
+    expect(calls).not.toContain('provisionNamespace');
+    expect(calls).toContain('applyDeployment:skipped');
+    expect(world.builder.runs).toHaveLength(1);
+    expect((await stored(lab)).observed).toMatchObject({
+      phase: 'waiting-for-pods',
+      containerOutput: expect.any(String),
+    });
+  });
+
+  it('applies the Deployment again when it differs from what would be applied (the learner scaled it)', async () => {
+    const lab = await labOfDeadRunner();
+    (world.cluster.deployments.get(lab.namespace) as { spec: { replicas: number } }).spec.replicas = 5;
+    const { calls } = await takeOver(lab);
+    expect(calls).toContain('applyDeployment');
+    expect(calls).not.toContain('applyDeployment:skipped');
+    expect((world.cluster.deployments.get(lab.namespace) as { spec: { replicas: number } }).spec.replicas).toBe(3);
+  });
+});
+
 describe('reconcile: stop and reset', () => {
   it('tears a lab down when it is asked to stop, and forgets its pods', async () => {
     const lab = await world.newLab();

@@ -14,6 +14,7 @@ import {
   ownerKeyFor,
   PRE_POD_PHASES,
   phaseFromPods,
+  progressOf,
   userMessageOf,
 } from '@labbot/core';
 import {
@@ -254,14 +255,35 @@ export function createReconciler(options: ReconcilerOptions) {
     );
   }
 
+  /**
+   * Whether the lab's namespace and guard rails stand as this generation made them: the record is past provisioning
+   * (the reconciler moves on only once all of them are applied) and one GET shows the namespace labbot's, this lab's
+   * and Active. A retried or taken-over reconcile then skips the ten applies; otherwise (gone, terminating, another
+   * lab's, the read failed) everything is applied again.
+   */
+  async function namespaceStands(record: LabRecord): Promise<boolean> {
+    if (progressOf(record.observed.phase) <= progressOf('provisioning')) return false;
+    const found = await cluster.readLabNamespace(record.namespace).catch((error: unknown) => {
+      logger.debug({ err: error, labId: record.labId }, 'namespace read failed: provisioning it again');
+      return undefined;
+    });
+    return found?.labId === record.labId && found.phase === 'Active';
+  }
+
   async function bringUp(initial: LabRecord): Promise<void> {
     let record = initial;
     const lesson = await step(record, 'lesson', async () => lessons.get(record.lessonId));
     const variant = record.variant;
 
-    record = await enterPhase(record, 'provisioning', 'namespace');
     // The namespace and the image do not depend on each other: make both at once.
-    const provisioning = step(record, 'namespace', () => cluster.provisionNamespace(namespaceOf(record, lesson)));
+    const standing = namespaceStands(record);
+    const provisioning = (async () => {
+      if (await standing) return;
+      record = await enterPhase(record, 'provisioning', 'namespace');
+      await step(record, 'namespace', () => cluster.provisionNamespace(namespaceOf(record, lesson)));
+    })();
+    // Awaited below; this only keeps a failure from being unhandled while the build starts.
+    provisioning.catch(() => {});
     if (lesson.spec.learnerBuild?.learnerDeploys) {
       // The learner builds and applies their own Deployment: the lab waits for the pods it brings.
       await provisioning;
@@ -313,7 +335,9 @@ export function createReconciler(options: ReconcilerOptions) {
     await provisioning;
     mark(record.labId, 'provisioned');
 
-    record = await enterPhase(record, 'building', 'build');
+    // Forward only: a lab taken over past building stays where it was while its image is found in the cache.
+    if (progressOf(record.observed.phase) < progressOf('building'))
+      record = await enterPhase(record, 'building', 'build');
     const image = await building;
     mark(record.labId, 'built');
     const buildLog = (image.logTail.length ? image.logTail : logTail).slice(-12);
@@ -344,6 +368,8 @@ export function createReconciler(options: ReconcilerOptions) {
         manifest,
         image: image.tag,
         readOnlyRootFilesystem: lesson.spec.deployment.readOnlyRootFilesystem,
+        // A run that got as far as the apply before (retried, or taken over from a dead runner) reads it first.
+        unlessUnchanged: PRE_POD_PHASES.includes(initial.observed.phase),
       }),
     );
     let applied = false;
