@@ -35,7 +35,10 @@ function start(
   env: Record<string, string>,
   ready: RegExp,
 ): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, ['--conditions', 'labbot-source', '--import', 'tsx', ...args], {
+  // BENCH_LOOP_PROBE=1: the runners print their event-loop delay once a second (bench/loop-probe.mjs).
+  const probe =
+    process.env.BENCH_LOOP_PROBE && args[0]?.includes('runner-process') ? ['--import', './bench/loop-probe.mjs'] : [];
+  const child = spawn(process.execPath, ['--conditions', 'labbot-source', '--import', 'tsx', ...probe, ...args], {
     cwd: repo,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,6 +1,6 @@
 import { LabbotError, type LabRecord, movePhase } from '@labbot/core';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { createReconciler } from './reconciler.js';
+import { createReconciler, type ReconcilerOptions } from './reconciler.js';
 import { builtInLessons, createRunnerWorld, pod } from './testing/runner-fixtures.js';
 
 type World = ReturnType<typeof createRunnerWorld>;
@@ -9,7 +9,11 @@ let reconcile: (labId: string, finalAttempt?: boolean) => Promise<void>;
 let waitingForPods: string[];
 
 /** A reconciler on the world's fakes; `builder` replaces the world's (e.g. one that holds a build). */
-async function reconcilerOn(builder: World['builder'] = world.builder, maxConcurrentRuns?: number) {
+async function reconcilerOn(
+  builder: World['builder'] = world.builder,
+  maxConcurrentRuns?: number,
+  extra: Partial<ReconcilerOptions> = {},
+) {
   const reconciler = createReconciler({
     store: world.store,
     lessons: await builtInLessons(),
@@ -22,6 +26,7 @@ async function reconcilerOn(builder: World['builder'] = world.builder, maxConcur
     maxConcurrentBuilds: 2,
     ...(maxConcurrentRuns ? { maxConcurrentRuns } : {}),
     onWaitingForPods: (labId) => waitingForPods.push(labId),
+    ...extra,
   });
   return (labId: string, finalAttempt = false) => reconciler.reconcile(labId, { reason: 'test', finalAttempt });
 }
@@ -136,6 +141,61 @@ describe('reconcile: bringing a lab up', () => {
     // Three containers, three outputs: no lab is shown another's run.
     const outputs = await Promise.all(labs.map(async (lab) => (await stored(lab)).observed.containerOutput));
     expect(new Set(outputs).size).toBe(3);
+  });
+
+  it('provisions at most the limit of namespaces at once, the others in order (a burst would hold up the build)', async () => {
+    const held: (() => void)[] = [];
+    let mostAtOnce = 0;
+    let active = 0;
+    const cluster: World['cluster'] = Object.assign(Object.create(world.cluster) as World['cluster'], {
+      provisionNamespace: async (provision: Parameters<World['cluster']['provisionNamespace']>[0]) => {
+        active++;
+        mostAtOnce = Math.max(mostAtOnce, active);
+        await new Promise<void>((resolve) => held.push(resolve));
+        active--;
+        return world.cluster.provisionNamespace(provision);
+      },
+    });
+    const limited = await reconcilerOn(world.builder, undefined, { cluster, maxConcurrentProvisions: 2 });
+    const labs = [await world.newLab(), await world.newLab(), await world.newLab()];
+    const done = Promise.all(labs.map((lab) => limited(lab.labId)));
+    await vi.waitFor(() => expect(held).toHaveLength(2));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(held).toHaveLength(2);
+    held.shift()?.();
+    await vi.waitFor(() => expect(held).toHaveLength(2));
+    for (const release of held.splice(0)) release();
+    await done;
+    expect(mostAtOnce).toBe(2);
+    for (const lab of labs) expect((await stored(lab)).observed.phase).toBe('waiting-for-pods');
+  });
+
+  it('labs asking for the same image at once share one ensureImage call (one context hash, one registry check)', async () => {
+    let calls = 0;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const builder: World['builder'] = Object.assign(Object.create(world.builder) as World['builder'], {
+      ensureImage: async (request: Parameters<World['builder']['ensureImage']>[0]) => {
+        calls++;
+        await held;
+        return world.builder.ensureImage(request);
+      },
+    });
+    const shared = await reconcilerOn(builder);
+    const labs = [await world.newLab(), await world.newLab(), await world.newLab()];
+    const done = Promise.all(labs.map((lab) => shared(lab.labId)));
+    await vi.waitFor(async () => {
+      for (const lab of labs) expect((await stored(lab)).observed.phase).toBe('building');
+    });
+    release();
+    await done;
+    expect(calls).toBe(1);
+    const records = await Promise.all(labs.map(stored));
+    expect(new Set(records.map((record) => record.observed.imageTag)).size).toBe(1);
+    expect(records.map((record) => record.observed.imageCached).sort()).toEqual([false, true, true]);
+    for (const record of records) expect(record.observed.buildLog?.length).toBeGreaterThan(0);
   });
 
   it('does nothing for a lab that is ready, degraded, waiting for its pods or failed', async () => {

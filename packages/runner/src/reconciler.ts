@@ -28,6 +28,9 @@ import {
 import type { LabStore } from '@labbot/store';
 import type { LabNotices } from './events.js';
 
+type EnsureImageOptions = Parameters<ImageBuilder['ensureImage']>[0];
+type EnsureImageResult = Awaited<ReturnType<ImageBuilder['ensureImage']>>;
+
 export interface ReconcilerOptions {
   store: LabStore;
   lessons: LessonCatalog;
@@ -41,6 +44,12 @@ export interface ReconcilerOptions {
   maxConcurrentBuilds: number;
   /** At most this many one-off container runs at once in this process (default 8); the others wait in order. */
   maxConcurrentRuns?: number;
+  /**
+   * At most this many lab namespaces are provisioned at once in this process (default 4; about ten API requests
+   * each); the others wait in order. A burst of them (a runner taking over many labs) would otherwise hold the event
+   * loop and the API server for seconds, and the shared build, the longest step, would start only after it.
+   */
+  maxConcurrentProvisions?: number;
   /** Time budget of namespace teardown. */
   teardownTimeoutMs?: number;
   /** Called once the Deployment is applied and the lab still waits for pods (to look for refused pods). */
@@ -138,9 +147,42 @@ function createKeyedSemaphore(size: number) {
 export function createReconciler(options: ReconcilerOptions) {
   const { store, lessons, builder, cluster, notices, logger } = options;
   const buildSlot = createKeyedSemaphore(options.maxConcurrentBuilds);
+  const sharedBuilds = new Map<
+    string,
+    { result: Promise<EnsureImageResult>; listeners: Set<(line: string) => void> }
+  >();
+  /**
+   * Labs asking for the same image at once (a class, or a runner taking over many labs) share one ensureImage call:
+   * one context hash and one registry check instead of one per lab, which made the build start seconds later.
+   * The others get the result as cached, as the builder answers a call that waited on another's build.
+   */
+  function ensureShared(key: string, request: EnsureImageOptions): Promise<EnsureImageResult> {
+    const existing = sharedBuilds.get(key);
+    if (existing) {
+      const { onLog } = request;
+      if (onLog) existing.listeners.add(onLog);
+      return existing.result
+        .then((result) => ({ ...result, cached: true }))
+        .finally(() => {
+          if (onLog) existing.listeners.delete(onLog);
+        });
+    }
+    const listeners = new Set<(line: string) => void>(request.onLog ? [request.onLog] : []);
+    const result = buildSlot(key, () =>
+      builder.ensureImage({
+        ...request,
+        onLog: (line) => {
+          for (const listener of listeners) listener(line);
+        },
+      }),
+    ).finally(() => sharedBuilds.delete(key));
+    sharedBuilds.set(key, { result, listeners });
+    return result;
+  }
   const mark = options.onStep ?? (() => {});
   // Each lab runs its own container; many at once, up to the operator's limit.
   const runSlot = createSemaphore(options.maxConcurrentRuns ?? 8);
+  const provisionSlot = createSemaphore(options.maxConcurrentProvisions ?? 4);
 
   /** Writes part of the observed state (not the phase); `when` can refuse the write (returns the record unchanged). */
   async function observe(
@@ -280,7 +322,9 @@ export function createReconciler(options: ReconcilerOptions) {
     const provisioning = (async () => {
       if (await standing) return;
       record = await enterPhase(record, 'provisioning', 'namespace');
-      await step(record, 'namespace', () => cluster.provisionNamespace(namespaceOf(record, lesson)));
+      await step(record, 'namespace', () =>
+        provisionSlot(() => cluster.provisionNamespace(namespaceOf(record, lesson))),
+      );
     })();
     // Awaited below; this only keeps a failure from being unhandled while the build starts.
     provisioning.catch(() => {});
@@ -295,19 +339,17 @@ export function createReconciler(options: ReconcilerOptions) {
     const build = buildSpecFor(lesson, variant, { baseImage: options.baseImage });
     const logTail: string[] = [];
     const building = step(record, 'build', () =>
-      buildSlot(`${build.contextDir}\0${build.dockerfile ?? ''}\0${JSON.stringify(build.args ?? {})}`, () =>
-        builder.ensureImage({
-          lessonId: lesson.id,
-          contextDir: build.contextDir,
-          dockerfile: build.dockerfile,
-          buildArgs: build.args,
-          network: build.network,
-          onLog: (line) => {
-            logTail.push(line);
-            if (logTail.length > 20) logTail.shift();
-          },
-        }),
-      ),
+      ensureShared(`${build.contextDir}\0${build.dockerfile ?? ''}\0${JSON.stringify(build.args ?? {})}`, {
+        lessonId: lesson.id,
+        contextDir: build.contextDir,
+        dockerfile: build.dockerfile,
+        buildArgs: build.args,
+        network: build.network,
+        onLog: (line) => {
+          logTail.push(line);
+          if (logTail.length > 20) logTail.shift();
+        },
+      }),
     );
     // Awaited below; this only keeps a build failure from being unhandled while the namespace step runs.
     building.catch(() => {});
@@ -316,16 +358,15 @@ export function createReconciler(options: ReconcilerOptions) {
     const buildingExtras = step(record, 'build', () =>
       Promise.all(
         extras.map(async ({ name, build: extra }) => {
-          const built = await buildSlot(
+          const built = await ensureShared(
             `${extra.contextDir}\0${extra.dockerfile ?? ''}\0${JSON.stringify(extra.args ?? {})}`,
-            () =>
-              builder.ensureImage({
-                lessonId: lesson.id,
-                contextDir: extra.contextDir,
-                dockerfile: extra.dockerfile,
-                buildArgs: extra.args,
-                network: extra.network,
-              }),
+            {
+              lessonId: lesson.id,
+              contextDir: extra.contextDir,
+              dockerfile: extra.dockerfile,
+              buildArgs: extra.args,
+              network: extra.network,
+            },
           );
           return [labImageName(lesson, name), built.tag] as const;
         }),
