@@ -426,12 +426,13 @@ describe('cluster driver against kube-sim (docker kubelet)', () => {
     await driver.applyDeployment({ namespace, labId, manifest: deployment('hello', 3, sleepLoop), image: baseImage });
     await waitForSnapshot(labId, ({ pods }) => pods.length === 3 && pods.every((pod) => pod.ready));
     const stats = sim.stats();
-    // One server-side apply per object (9 guard rails + the runner's RoleBinding + 1 Deployment); discovery is cached, the watch is shared.
-    expect(stats.byVerb['patch']).toBe(11);
+    // One server-side apply per object (9 guard rails + the runner's RoleBinding + 1 Deployment) and the namespace's
+    // provisioned mark; discovery is cached, the watch is shared.
+    expect(stats.byVerb['patch']).toBe(12);
     expect(stats.byVerb['get'] ?? 0).toBe(0);
     expect(stats.byVerb['list'] ?? 0).toBe(0);
     // At most a reconnect of the one shared watch besides the applies.
-    expect(stats.total).toBeLessThanOrEqual(12);
+    expect(stats.total).toBeLessThanOrEqual(13);
   });
 
   it('tears a lab namespace down and waits until it is gone', async () => {

@@ -14,22 +14,19 @@ describe('a driver pointed at a closed port', () => {
       // timeout on a loaded machine (failed alone at load 40).
       requestRetryBaseMs: 1,
     });
+    const provision = {
+      labId: '0123456789ab',
+      namespace: 'lab-0123456789ab',
+      owner: 'local:me',
+      lessonId: 'docker-vs-kubernetes',
+      expiresAt: new Date('2026-11-25T15:00:00Z'),
+      limits: { cpu: '200m', memory: '64Mi', pods: 3 },
+    };
     const calls: [string, () => Promise<unknown>][] = [
       ['checkConnection', () => driver.checkConnection()],
-      [
-        'provisionNamespace',
-        () =>
-          driver.provisionNamespace({
-            labId: '0123456789ab',
-            namespace: 'lab-0123456789ab',
-            owner: 'local:me',
-            lessonId: 'docker-vs-kubernetes',
-            expiresAt: new Date('2026-11-25T15:00:00Z'),
-            limits: { cpu: '200m', memory: '64Mi', pods: 3 },
-          }),
-      ],
+      ['provisionNamespace', () => driver.provisionNamespace(provision)],
       ['listLabNamespaces', () => driver.listLabNamespaces()],
-      ['readLabNamespace', () => driver.readLabNamespace('lab-0123456789ab')],
+      ['namespaceProvisioned', () => driver.namespaceProvisioned(provision)],
       ['deleteNamespace', () => driver.deleteNamespace('lab-0123456789ab')],
       ['kubectl get pods', () => driver.kubectl('lab-0123456789ab', { verb: 'get', resource: 'pods', wide: false })],
     ];

@@ -152,6 +152,8 @@ export interface ApplyDeploymentOptions {
 
 /** On a lab Deployment: a hash of what labbot last applied, so a GET tells whether applying again changes it. */
 export const APPLIED_SPEC_ANNOTATION = 'labbot.dev/applied-spec';
+/** On a lab Namespace, set after its last guard rail: a hash of every object provisioning applied. */
+const PROVISIONED_ANNOTATION = 'labbot.dev/provisioned';
 
 interface DeploymentShape {
   metadata?: { annotations?: Record<string, string>; deletionTimestamp?: unknown };
@@ -225,8 +227,12 @@ export interface ClusterDriver {
   deleteNamespace(namespace: string, options?: DeleteNamespaceOptions): Promise<void>;
   /** Every namespace labbot manages (label app.kubernetes.io/managed-by=labbot). */
   listLabNamespaces(): Promise<LabNamespace[]>;
-  /** One namespace as listLabNamespaces shows it (one GET); undefined when it is absent or not labbot's. */
-  readLabNamespace(namespace: string): Promise<LabNamespace | undefined>;
+  /**
+   * Whether provisionNamespace(options) would change nothing (one GET): the namespace is labbot's, this lab's and
+   * Active, and carries the mark provisionNamespace sets after its last object, for exactly these objects. A
+   * namespace whose provisioning was cut off (its RoleBindings not applied yet) or that holds older guard rails is not.
+   */
+  namespaceProvisioned(options: ProvisionNamespaceOptions): Promise<boolean>;
   /** One cheap request (`GET /version`): throws CLUSTER_UNAVAILABLE when the API does not answer. */
   checkConnection(): Promise<{ gitVersion: string }>;
 }
@@ -271,6 +277,28 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
     return self;
   };
 
+  /** Every object provisioning a lab namespace applies, in order, and the hash of all of them (the provisioned mark). */
+  async function provisioningOf(provision: ProvisionNamespaceOptions) {
+    const { owner, ...rest } = provision;
+    const [namespaceObject, ...namespaced] = buildNamespaceObjects(
+      { ...rest, ownerKey: ownerLabelValue(owner) },
+      ceilings,
+    );
+    if (!namespaceObject) throw new Error('no namespace object built');
+    const binding = buildRunnerRoleBinding(provision.namespace, await runnerSubject(), labManagerRole);
+    const bindings = namespaced.filter((object) => object.kind === 'RoleBinding');
+    const others = namespaced.filter((object) => object.kind !== 'RoleBinding');
+    const pull = options.imagePull;
+    if (pull?.credentials)
+      others.push(buildPullSecret(provision.namespace, pull.pullRegistry ?? pull.registry, pull.credentials));
+    // A pull secret counts by its name only: its credentials stay out of an annotation anyone may read.
+    const marked = [namespaceObject, binding, ...others, ...bindings].map((object) =>
+      object.kind === 'Secret' ? { kind: object.kind, metadata: object.metadata } : object,
+    );
+    const mark = labelHash(JSON.stringify(marked), 32);
+    return { namespaceObject, binding, others, bindings, mark };
+  }
+
   // client-node caches API discovery per apiVersion only once its first answer is in, so labs starting together
   // would each ask: the first apply of an apiVersion goes alone, the others wait for it and use the cache.
   const firstApplyOfVersion = new Map<string, Promise<unknown>>();
@@ -303,17 +331,14 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
     }
   };
 
-  const applyNow = (object: KubernetesObject, model: KubernetesObject): Promise<KubernetesObject> =>
+  const applyNow = (
+    object: KubernetesObject,
+    model: KubernetesObject,
+    manager = fieldManager,
+  ): Promise<KubernetesObject> =>
     withRetries(`apply ${object.kind ?? '?'}`, async () => {
       try {
-        const applied = await objects.patch(
-          model,
-          undefined,
-          undefined,
-          fieldManager,
-          true,
-          PatchStrategy.ServerSideApply,
-        );
+        const applied = await objects.patch(model, undefined, undefined, manager, true, PatchStrategy.ServerSideApply);
         return toPlainObject(applied);
       } catch (error) {
         throw toClusterError(error, `apply ${object.kind ?? '?'} ${object.metadata?.name ?? '?'}`, {
@@ -344,26 +369,43 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
 
   return {
     async provisionNamespace(provision) {
-      const { owner, ...rest } = provision;
-      const [namespaceObject, ...namespaced] = buildNamespaceObjects(
-        { ...rest, ownerKey: ownerLabelValue(owner) },
-        ceilings,
-      );
-      if (!namespaceObject) throw new Error('no namespace object built');
+      const { namespaceObject, binding, others, bindings, mark } = await provisioningOf(provision);
       const applied = [await apply(namespaceObject)];
       // The runner's write access inside the namespace comes from this binding, so it goes first.
-      applied.push(await apply(buildRunnerRoleBinding(provision.namespace, await runnerSubject(), labManagerRole)));
+      applied.push(await apply(binding));
       // The rest apply together, except bindings: the API server resolves a binding's role when it checks
       // that the runner may grant it, so each binding waits for the roles.
-      const bindings = namespaced.filter((object) => object.kind === 'RoleBinding');
-      const others = namespaced.filter((object) => object.kind !== 'RoleBinding');
-      const pull = options.imagePull;
-      if (pull?.credentials)
-        others.push(buildPullSecret(provision.namespace, pull.pullRegistry ?? pull.registry, pull.credentials));
       applied.push(...(await Promise.all(others.map((object) => apply(object)))));
       applied.push(...(await Promise.all(bindings.map((object) => apply(object)))));
+      // Last: the mark that everything above stands, which namespaceProvisioned reads. It has a field manager of its
+      // own, so the Namespace apply above (and a handover's) leaves it alone and applying all again changes nothing.
+      const marker = {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: provision.namespace, annotations: { [PROVISIONED_ANNOTATION]: mark } },
+      };
+      applied[0] = await applyNow(marker, toModelForm(marker), `${fieldManager}-provisioned`);
       logger?.info({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace provisioned');
       return { namespace: provision.namespace, objects: applied };
+    },
+
+    async namespaceProvisioned(provision) {
+      const { mark } = await provisioningOf(provision);
+      const found = await withRetries('read namespace', async () => {
+        try {
+          return await core.readNamespace({ name: provision.namespace });
+        } catch (error) {
+          if (httpStatusOf(error) === 404) return undefined;
+          throw toClusterError(error, 'read namespace', { namespace: provision.namespace });
+        }
+      });
+      if (!found || found.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return false;
+      const seen = labNamespaceOf(found);
+      return (
+        seen.labId === provision.labId &&
+        seen.phase === 'Active' &&
+        found.metadata?.annotations?.[PROVISIONED_ANNOTATION] === mark
+      );
     },
 
     async relabelNamespace(provision) {
@@ -548,19 +590,6 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
     async listLabNamespaces() {
       const list = await call('list lab namespaces', () => core.listNamespace({ labelSelector: MANAGED_SELECTOR }));
       return list.items.map(labNamespaceOf);
-    },
-
-    async readLabNamespace(namespace) {
-      assertDnsLabel(namespace, 'namespace');
-      const found = await withRetries('read namespace', async () => {
-        try {
-          return await core.readNamespace({ name: namespace });
-        } catch (error) {
-          if (httpStatusOf(error) === 404) return undefined;
-          throw toClusterError(error, 'read namespace', { namespace });
-        }
-      });
-      return found?.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE ? labNamespaceOf(found) : undefined;
     },
 
     async checkConnection() {

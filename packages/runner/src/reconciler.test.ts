@@ -369,7 +369,7 @@ describe('reconcile: a lab taken over from a runner that died does not redo what
   it('does not provision a namespace again that one read finds standing as this lab made it', async () => {
     const lab = await labLeftDeploying();
     const { calls, shown } = await takeOver(lab);
-    expect(calls).toContain('readLabNamespace');
+    expect(calls).toContain('namespaceProvisioned');
     expect(calls).not.toContain('provisionNamespace');
     expect(shown).not.toContain('provisioning');
     expect((await stored(lab)).observed.phase).toBe('waiting-for-pods');
@@ -385,9 +385,22 @@ describe('reconcile: a lab taken over from a runner that died does not redo what
     expect((await stored(lab)).observed.phase).toBe('waiting-for-pods');
 
     const other = await labLeftDeploying();
-    world.cluster.failNext('readLabNamespace', transient('CLUSTER_UNAVAILABLE'));
+    world.cluster.failNext('namespaceProvisioned', transient('CLUSTER_UNAVAILABLE'));
     expect((await takeOver(other)).calls).toContain('provisionNamespace');
     expect((await stored(other)).observed.phase).toBe('waiting-for-pods');
+  });
+
+  it('provisions the namespace again when a dead runner cut its provisioning off, though the lab was building', async () => {
+    // The namespace and the image are made at once: a lab shows "building" while its RoleBindings may not be applied.
+    const lab = await labLeftDeploying();
+    world.cluster.cutProvisioning(lab.namespace);
+    const { calls } = await takeOver(lab);
+    expect(calls).toContain('provisionNamespace');
+    const deploy = calls.findIndex((call) => call.startsWith('applyDeployment'));
+    expect(calls.indexOf('provisionNamespace')).toBeLessThan(deploy);
+    expect((await stored(lab)).observed.phase).toBe('waiting-for-pods');
+    // Provisioned in full now: a further takeover finds it standing.
+    expect((await takeOver(lab)).calls).not.toContain('provisionNamespace');
   });
 
   /** A runner that applied the lab's Deployment and died while its container ran (the output never recorded). */

@@ -298,18 +298,18 @@ export function createReconciler(options: ReconcilerOptions) {
   }
 
   /**
-   * Whether the lab's namespace and guard rails stand as this generation made them: the record is past provisioning
-   * (the reconciler moves on only once all of them are applied) and one GET shows the namespace labbot's, this lab's
-   * and Active. A retried or taken-over reconcile then skips the ten applies; otherwise (gone, terminating, another
-   * lab's, the read failed) everything is applied again.
+   * Whether the lab's namespace and guard rails stand as provisioning them now would leave them: one GET finds the
+   * namespace this lab's, Active, and marked provisioned for exactly these objects (the mark comes after the last
+   * guard rail, so a provisioning a dead runner cut off does not count, and neither do older guard rails). A retried
+   * or taken-over reconcile then skips the ten applies; otherwise (gone, cut off, changed, the read failed) everything
+   * is applied again. A lab not yet past provisioning has nothing standing to find.
    */
-  async function namespaceStands(record: LabRecord): Promise<boolean> {
+  async function namespaceStands(record: LabRecord, lesson: ReturnType<LessonCatalog['get']>): Promise<boolean> {
     if (progressOf(record.observed.phase) <= progressOf('provisioning')) return false;
-    const found = await cluster.readLabNamespace(record.namespace).catch((error: unknown) => {
+    return cluster.namespaceProvisioned(namespaceOf(record, lesson)).catch((error: unknown) => {
       logger.debug({ err: error, labId: record.labId }, 'namespace read failed: provisioning it again');
-      return undefined;
+      return false;
     });
-    return found?.labId === record.labId && found.phase === 'Active';
   }
 
   async function bringUp(initial: LabRecord): Promise<void> {
@@ -318,7 +318,7 @@ export function createReconciler(options: ReconcilerOptions) {
     const variant = record.variant;
 
     // The namespace and the image do not depend on each other: make both at once.
-    const standing = namespaceStands(record);
+    const standing = namespaceStands(record, lesson);
     const provisioning = (async () => {
       if (await standing) return;
       record = await enterPhase(record, 'provisioning', 'namespace');

@@ -70,16 +70,20 @@ export function describeClusterDriverContract(name: string, harness: ClusterDriv
       expect(listed[0]).toMatchObject({ labId: lab.labId, lessonId: 'docker-vs-kubernetes' });
     });
 
-    it('reads one lab namespace with its lab and phase, and nothing for one that is absent', async () => {
+    it('tells a namespace provisioned with exactly these guard rails from one absent, older or handed over', async () => {
       const lab = newLab();
-      expect(await driver.readLabNamespace(lab.namespace)).toBeUndefined();
+      expect(await driver.namespaceProvisioned(lab)).toBe(false);
       await driver.provisionNamespace(lab);
-      expect(await driver.readLabNamespace(lab.namespace)).toMatchObject({
-        name: lab.namespace,
-        labId: lab.labId,
-        lessonId: 'docker-vs-kubernetes',
-        phase: 'Active',
-      });
+      expect(await driver.namespaceProvisioned(lab)).toBe(true);
+      // Other limits (a lesson changed since): the guard rails standing are not the ones wanted.
+      expect(await driver.namespaceProvisioned({ ...lab, limits: { ...lab.limits, pods: 4 } })).toBe(false);
+      // Another lab's view of the same name.
+      expect(await driver.namespaceProvisioned({ ...lab, labId: randomBytes(6).toString('hex') })).toBe(false);
+      // A handover labels the Namespace alone again: the guard rails are provisioned in full on the next reconcile.
+      await driver.relabelNamespace({ ...lab, owner: { ...lab.owner, userId: 'bea' } });
+      expect(await driver.namespaceProvisioned({ ...lab, owner: { ...lab.owner, userId: 'bea' } })).toBe(false);
+      await driver.provisionNamespace(lab);
+      expect(await driver.namespaceProvisioned(lab)).toBe(true);
     });
 
     it("applies the Deployment with the lesson image, labelled as labbot's and naming no lab", async () => {

@@ -28,6 +28,8 @@ export interface MemoryClusterDriver extends ClusterDriver {
   setNamespaceDiagnosis(namespace: string, diagnosis: Diagnosis | undefined): void;
   /** Makes a namespace vanish, as if someone deleted it behind labbot's back. */
   removeNamespace(namespace: string): void;
+  /** Leaves a namespace as a provisioning cut off after the Namespace itself (no guard rails, no provisioned mark). */
+  cutProvisioning(namespace: string): void;
 }
 
 export interface MemoryClusterDriverOptions {
@@ -42,6 +44,10 @@ export interface MemoryClusterDriverOptions {
 export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = {}): MemoryClusterDriver {
   const clock = options.clock ?? (() => new Date());
   const namespaces = new Map<string, LabNamespace>();
+  /** What each namespace was last fully provisioned with (the real driver's provisioned mark). */
+  const provisioned = new Map<string, string>();
+  const provisionKey = (provision: ProvisionNamespaceOptions) =>
+    JSON.stringify({ ...provision, expiresAt: new Date(provision.expiresAt).toISOString() });
   const deployments = new Map<string, KubernetesObject>();
   /** Pods by namespace (a namespace says whose lab it is, as in the real driver's pod watch). */
   const pods = new Map<string, { pods: PodSummary[]; diagnosis?: Diagnosis }>();
@@ -116,12 +122,18 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
     },
     removeNamespace: (namespace) => {
       namespaces.delete(namespace);
+      provisioned.delete(namespace);
       deployments.delete(namespace);
+    },
+    cutProvisioning: (namespace) => {
+      provisioned.delete(namespace);
     },
 
     provisionNamespace: async (provision) => {
       failing('provisionNamespace');
-      return { namespace: provision.namespace, objects: [putNamespace(provision)] };
+      const objects = [putNamespace(provision)];
+      provisioned.set(provision.namespace, provisionKey(provision));
+      return { namespace: provision.namespace, objects };
     },
     relabelNamespace: async (provision) => {
       failing('relabelNamespace');
@@ -130,6 +142,8 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
           context: { namespace: provision.namespace },
         });
       }
+      // The handover applies the Namespace alone, which drops the provisioned mark.
+      provisioned.delete(provision.namespace);
       return putNamespace(provision);
     },
     applyDeployment: async (apply) => {
@@ -201,6 +215,7 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
     deleteNamespace: async (namespace) => {
       failing('deleteNamespace');
       namespaces.delete(namespace);
+      provisioned.delete(namespace);
       deployments.delete(namespace);
       pods.delete(namespace);
     },
@@ -208,10 +223,14 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
       failing('listLabNamespaces');
       return structuredClone([...namespaces.values()]);
     },
-    readLabNamespace: async (namespace) => {
-      failing('readLabNamespace');
-      const found = namespaces.get(namespace);
-      return found && structuredClone(found);
+    namespaceProvisioned: async (provision) => {
+      failing('namespaceProvisioned');
+      const found = namespaces.get(provision.namespace);
+      return (
+        found?.labId === provision.labId &&
+        found.phase === 'Active' &&
+        provisioned.get(provision.namespace) === provisionKey(provision)
+      );
     },
     checkConnection: async () => {
       failing('checkConnection');
