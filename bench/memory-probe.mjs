@@ -2,8 +2,11 @@
 // ./bench/memory-probe.mjs apps/runner/dist/main.js`), so the bench measures the runner exactly as production starts it
 // (the bundled entry, its metrics server and all). Prints {"ready":true} once the runner's /readyz answers 200 (its
 // pod watch has listed the cluster), then answers on stdin, one JSON line each: `measure` (four forced GCs, then heap,
-// heap spaces, code and RSS), `peak-reset`, `snapshot <path>` (a heap snapshot); a closed stdin stops the runner (SIGTERM). Only Node's built-ins: the probe adds
-// nothing to what it measures but its own few objects.
+// heap spaces, code and RSS), `peak-reset`, `snapshot <path>` (a heap snapshot), `timeline` (what happened since the
+// last `timeline`: each change of the young generation's size, and when the janitor and the capacity read listed); a
+// closed stdin stops the runner (SIGTERM). Only Node's built-ins: the probe adds nothing to what it measures but its own
+// few objects.
+import { subscribe } from 'node:diagnostics_channel';
 import { readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -45,6 +48,32 @@ setInterval(() => {
   peakFds = Math.max(peakFds, openFds());
 }, 1000).unref();
 const out = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
+
+// The timeline: does the young generation grow when the runner's periodic work runs? V8 grows its new space when
+// objects survive scavenges and shrinks it when allocation has been low; the janitor's sweep (every 30 s) and the
+// capacity read (every 15 s) are the runner's periodic work that grows with the labs. Their requests are seen on
+// undici's diagnostics channel (client-node's HTTP client); the new space's resident size is sampled every 200 ms.
+const startedAt = performance.now();
+let timeline = [];
+const at = () => Math.round((performance.now() - startedAt) / 100) / 10;
+const newSpaceMb = () =>
+  round1(getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0);
+let lastNewSpaceMb = newSpaceMb();
+setInterval(() => {
+  const now = newSpaceMb();
+  if (now === lastNewSpaceMb) return;
+  timeline.push({ atS: at(), newSpaceMb: now });
+  lastNewSpaceMb = now;
+}, 200).unref();
+subscribe('undici:request:create', ({ request }) => {
+  const path = String(request?.path ?? '');
+  if (path.includes('watch=true')) return;
+  // The janitor's list of lab namespaces (managed-by selector); the capacity read's pages of pods.
+  if (path.startsWith('/api/v1/namespaces?') && path.includes('managed-by'))
+    timeline.push({ atS: at(), request: 'janitor: list lab namespaces' });
+  else if (path.startsWith('/api/v1/pods?') && path.includes('status.phase'))
+    timeline.push({ atS: at(), request: 'capacity: list pods' });
+});
 
 async function measure() {
   const rssBeforeGc = process.memoryUsage.rss();
@@ -92,6 +121,9 @@ async function answer() {
       peakRss = process.memoryUsage.rss();
       peakFds = openFds();
       out({ peakReset: true });
+    } else if (command === 'timeline') {
+      out({ nowS: at(), timeline });
+      timeline = [];
     } else if (command === 'snapshot' && argument) {
       gc();
       out({ snapshot: writeHeapSnapshot(argument) });

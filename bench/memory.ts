@@ -81,6 +81,11 @@ const warmUpLabs = Number(process.argv[3] ?? 20);
 const snapshotLabs = Number(process.env.BENCH_SNAPSHOT_LABS ?? 200);
 /** The steady-state figures are taken this long after the last lab became ready (and after the last stopped). */
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 30_000);
+/**
+ * After the steady-state figure, the labs are watched this much longer (default 60 s, 0 skips it) with a timeline of
+ * the young generation's size and the janitor's and capacity read's lists (the probe's `timeline`), then measured again.
+ */
+const TIMELINE_MS = Number(process.env.BENCH_TIMELINE_MS ?? 60_000);
 const repo = join(import.meta.dirname, '..');
 const redisUrl = `${(process.env.REDIS_URL ?? 'redis://127.0.0.1:6390').replace(/\/\d+$/, '')}/26`;
 const lessonId = 'docker-vs-kubernetes';
@@ -286,10 +291,22 @@ try {
   await sleep(5000);
   const watching = await ask<Measure>('measure');
   progress(`watching ${labs} labs, right after the burst: ${JSON.stringify(watching)}`);
+  await ask('timeline');
   // The steady state: the same labs watched, nothing new made, STEADY_MS after the last lab became ready.
   await sleep(Math.max(0, STEADY_MS - (performance.now() - allReadyAt)));
   const watchingSteady = await ask<Measure>('measure');
   progress(`watching ${labs} labs, ${STEADY_MS / 1000} s after the last was ready: ${JSON.stringify(watchingSteady)}`);
+  type Timeline = { nowS: number; timeline: Record<string, unknown>[] };
+  const timelineToSteady = await ask<Timeline>('timeline');
+  let watchingLate: Measure | undefined;
+  let timelineLate: Timeline | undefined;
+  if (TIMELINE_MS > 0) {
+    await sleep(TIMELINE_MS);
+    timelineLate = await ask<Timeline>('timeline');
+    watchingLate = await ask<Measure>('measure');
+    progress(`watching ${labs} labs, ${TIMELINE_MS / 1000} s later: ${JSON.stringify(watchingLate)}`);
+    progress(`timeline of those ${TIMELINE_MS / 1000} s: ${JSON.stringify(timelineLate)}`);
+  }
   await ask('peak-reset');
   const stopMs = await stopAll(labIds);
   progress(`${labs} labs stopped after ${stopMs} ms`);
@@ -346,6 +363,8 @@ try {
         before,
         watching,
         watchingSteady,
+        timelineToSteady,
+        ...(watchingLate ? { watchingLate, timelineLate } : {}),
         after,
         afterSteady,
         heapAfterVsBeforePercent,
