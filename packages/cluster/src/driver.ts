@@ -199,6 +199,9 @@ export interface LabNamespace {
   phase: string | undefined;
 }
 
+/** Lab namespaces per page of `listLabNamespacePages`. */
+const NAMESPACE_PAGE_SIZE = 250;
+
 export interface ClusterDriver {
   /** Creates or updates (server-side apply) the lab namespace and every guard rail; idempotent. */
   provisionNamespace(options: ProvisionNamespaceOptions): Promise<{ namespace: string; objects: KubernetesObject[] }>;
@@ -233,6 +236,12 @@ export interface ClusterDriver {
    * namespace whose provisioning was cut off (its RoleBindings not applied yet) or that holds older guard rails is not.
    */
   namespaceProvisioned(options: ProvisionNamespaceOptions): Promise<boolean>;
+  /**
+   * The same namespaces a page at a time (`limit`/`continue`, as kubectl lists), so a caller that looks at every one
+   * holds one page of them, not the whole list: the janitor's sweep, with 1,000 labs every 30 s. Every page is read at
+   * the first page's resource version, so each namespace comes once. Default page size 250.
+   */
+  listLabNamespacePages(options?: { pageSize?: number }): AsyncIterable<LabNamespace[]>;
   /** One cheap request (`GET /version`): throws CLUSTER_UNAVAILABLE when the API does not answer. */
   checkConnection(): Promise<{ gitVersion: string }>;
 }
@@ -366,6 +375,17 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
         throw toClusterError(error, action, { namespace });
       }
     });
+
+  async function* labNamespacePages(pageSize = NAMESPACE_PAGE_SIZE): AsyncGenerator<LabNamespace[]> {
+    let next: string | undefined;
+    do {
+      const page = await call('list lab namespaces', () =>
+        core.listNamespace({ labelSelector: MANAGED_SELECTOR, limit: pageSize, ...(next ? { _continue: next } : {}) }),
+      );
+      next = page.metadata?._continue || undefined;
+      yield page.items.map(labNamespaceOf);
+    } while (next);
+  }
 
   return {
     async provisionNamespace(provision) {
@@ -588,9 +608,12 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
     },
 
     async listLabNamespaces() {
-      const list = await call('list lab namespaces', () => core.listNamespace({ labelSelector: MANAGED_SELECTOR }));
-      return list.items.map(labNamespaceOf);
+      const all: LabNamespace[] = [];
+      for await (const page of labNamespacePages()) all.push(...page);
+      return all;
     },
+
+    listLabNamespacePages: (pageOptions = {}) => labNamespacePages(pageOptions.pageSize),
 
     async checkConnection() {
       const info = await call('check connection', () => version.getCode());

@@ -299,6 +299,58 @@ describe('@kubernetes/client-node against kube-sim', () => {
     expect(await response.json()).toMatchObject({ kind: 'Status', reason: 'Expired', code: 410 });
   });
 
+  it("pages a namespace list with limit and continue at the first page's version, as the API server does", async () => {
+    const run = Math.random().toString(36).slice(2, 8);
+    const labelSelector = `paging=${run}`;
+    const names = ['a', 'b', 'c', 'd', 'e'].map((letter) => `paged-${run}-${letter}`);
+    for (const name of names) await core.createNamespace({ body: { metadata: { name, labels: { paging: run } } } });
+    const first = await core.listNamespace({ labelSelector, limit: 2 });
+    expect(first.items.map((ns) => ns.metadata?.name)).toEqual(names.slice(0, 2));
+    expect(first.metadata?._continue).toBeTruthy();
+    // Between pages: one namespace not listed yet goes away, a new one comes. Neither changes this list.
+    await core.deleteNamespace({ name: names[3] ?? '' });
+    await waitFor('the namespace to be gone', async () =>
+      (await core.listNamespace({ labelSelector })).items.some((ns) => ns.metadata?.name === names[3])
+        ? undefined
+        : true,
+    );
+    await core.createNamespace({ body: { metadata: { name: `paged-${run}-f`, labels: { paging: run } } } });
+    const listed = first.items.map((ns) => ns.metadata?.name);
+    let next = first.metadata?._continue;
+    while (next) {
+      const page = await core.listNamespace({ labelSelector, limit: 2, _continue: next });
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      expect(page.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion);
+      listed.push(...page.items.map((ns) => ns.metadata?.name));
+      next = page.metadata?._continue;
+    }
+    expect(listed).toEqual(names);
+    // A fresh list sees the change.
+    expect((await core.listNamespace({ labelSelector })).items.map((ns) => ns.metadata?.name)).toEqual([
+      ...names.slice(0, 3),
+      names[4],
+      `paged-${run}-f`,
+    ]);
+
+    const invalid = await apiError(core.listNamespace({ labelSelector, limit: 2, _continue: 'not-a-token' }));
+    expect(invalid.code).toBe(400);
+    expect(invalid.status).toMatchObject({ reason: 'BadRequest', message: expect.stringMatching(/continue/) });
+    // Once the history no longer reaches the first page's version (100 events here), the token is too old: 410.
+    const stale = (await core.listNamespace({ labelSelector, limit: 2 })).metadata?._continue;
+    await core.createNamespace({ body: { metadata: { name: `paged-${run}-filler` } } });
+    for (let i = 0; i < 110; i++)
+      await core.createNamespacedConfigMap({
+        namespace: `paged-${run}-filler`,
+        body: { metadata: { name: `cm-${i}` } },
+      });
+    const expired = await apiError(core.listNamespace({ labelSelector, limit: 2, _continue: stale ?? '' }));
+    expect(expired.code).toBe(410);
+    expect(expired.status).toMatchObject({
+      reason: 'Expired',
+      message: expect.stringMatching(/continue parameter is too old/),
+    });
+  });
+
   it('keeps an informer complete across dropped watches (clean and cut), re-listing on 410', async () => {
     await core.createNamespace({ body: { metadata: { name: 'informed' } } });
     const informer = makeInformer<V1Pod>(config, '/api/v1/namespaces/informed/pods', () =>

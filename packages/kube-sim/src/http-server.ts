@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { KubeApi, PatchType, RequestContext, WriteResult } from './api.js';
-import { ApiError, badRequest, notFound } from './api-error.js';
+import { ApiError, badRequest, gone, notFound } from './api-error.js';
 import { type Authenticator, impersonate } from './authn.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.js';
 import type { ExecGateway } from './exec.js';
@@ -21,11 +21,41 @@ import type { Attributes, UserInfo } from './rbac.js';
 import { findResource, groupVersionOf, type ResourceType } from './resources.js';
 import { answerReview } from './reviews.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import type { StoreEvent } from './store.js';
+import { listKeyOf, type StoreEvent } from './store.js';
 import { toTable } from './tables.js';
 import type { KubeObject } from './types.js';
 
-const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** The API server's answer to a continue token whose resource version is no longer kept (410, reason Expired). */
+const EXPIRED_CONTINUE =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without ' +
+  'the continue parameter, or use the continue token in this response to retrieve the remainder of the results. ' +
+  'Continuing with the provided token results in an inconsistent list - objects that were created, modified, or ' +
+  'deleted between the time the first chunk was returned and now may show up in the list.';
+
+/** A continue token as the API server makes one: base64url of `{"v":"meta.k8s.io/v1","rv":<version>,"start":<key>}`. */
+function encodeContinue(resourceVersion: number, startKey: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: resourceVersion, start: startKey })).toString(
+    'base64url',
+  );
+}
+
+function decodeContinue(token: string): { resourceVersion: number; startKey: string } {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw badRequest('invalid continue token: continue key is not valid: not a base64url-encoded JSON object');
+  }
+  const { v, rv, start } = (typeof decoded === 'object' && decoded !== null ? decoded : {}) as Record<string, unknown>;
+  if (v !== 'meta.k8s.io/v1')
+    throw badRequest(
+      `invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)`,
+    );
+  if (typeof rv !== 'number' || !Number.isInteger(rv) || rv <= 0 || typeof start !== 'string' || start === '') {
+    throw badRequest('invalid continue token: continue key is not valid: incorrect encoded start resourceVersion');
+  }
+  return { resourceVersion: rv, startKey: start };
+}
 
 export interface PodLogOptions {
   container?: string;
@@ -523,22 +553,30 @@ export class HttpApiServer {
     const { store } = this.options.api;
     const labels = parseLabelSelector(url.searchParams.get('labelSelector'));
     const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
-    const resourceVersion = store.resourceVersion;
-    let items = store
-      .listRaw(route.resource, route.namespace)
-      .filter((o) => labels(o.metadata.labels) && fields(o))
-      // In key order (`namespace/name`), as the API server's storage lists: plain string order, not ICU collation
-      // (localeCompare), which is far slower per comparison and a list sorts every pod of every lab.
-      .sort((a, b) =>
-        compareText(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`),
-      );
     const limit = Number(url.searchParams.get('limit') ?? 0);
-    const offset = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64').toString('utf8') || 0);
+    const token = url.searchParams.get('continue');
+    // Paged as the API server pages: every page is read at the first page's resource version (the continue token
+    // carries it and the key to start from), so an object deleted or made between pages neither drops out of nor
+    // enters the list; a version no longer kept is 410 Expired.
+    let listed: { resourceVersion: number; objects: KubeObject[] };
+    let start = '';
+    if (token) {
+      const next = decodeContinue(token);
+      const objects = store.listViewAt(route.resource, route.namespace, next.resourceVersion);
+      if (!objects) throw gone(EXPIRED_CONTINUE);
+      listed = { resourceVersion: next.resourceVersion, objects };
+      start = next.startKey;
+    } else listed = store.listInKeyOrder(route.resource, route.namespace);
+    const resourceVersion = String(listed.resourceVersion);
+    let items = listed.objects.filter(
+      (o) => (start === '' || listKeyOf(o) >= start) && labels(o.metadata.labels) && fields(o),
+    );
     let continueToken: string | undefined;
-    if (offset > 0) items = items.slice(offset);
     if (limit > 0 && items.length > limit) {
       items = items.slice(0, limit);
-      continueToken = Buffer.from(String(offset + limit)).toString('base64');
+      const last = items[items.length - 1];
+      continueToken = encodeContinue(listed.resourceVersion, `${last ? listKeyOf(last) : ''}\u0000`);
+      if (!token) store.keepListView(route.resource, route.namespace, listed.resourceVersion, listed.objects);
     }
     if (wantsTable(req)) {
       const table = toTable(route.resource, items, resourceVersion, url.searchParams.get('includeObject'));

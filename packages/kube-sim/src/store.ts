@@ -32,6 +32,17 @@ function keyOf(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
 
+/** An object's key (`namespace/name`, `/name` when cluster-scoped): lists come in this order, pages start after one. */
+export function listKeyOf(object: KubeObject): string {
+  return keyOf(object.metadata.namespace, object.metadata.name ?? '');
+}
+
+/** Plain string order (as the API server's storage lists keys), not ICU collation (localeCompare: far slower). */
+const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** How many paged lists' views are kept at once; the oldest goes first (as if compacted). */
+const MAX_LIST_VIEWS = 32;
+
 function withoutVersion(object: KubeObject): string {
   return JSON.stringify({ ...object, metadata: { ...object.metadata, resourceVersion: '' } });
 }
@@ -57,6 +68,8 @@ export class ObjectStore {
   private readonly history: StoreEvent[] = [];
   private readonly historyLimit: number;
   private readonly listeners = new Set<(event: StoreEvent) => void>();
+  /** Paged lists' views: the objects of one resource (and namespace) at the resource version of their first page. */
+  private readonly listViews = new Map<string, KubeObject[]>();
 
   constructor(options: ObjectStoreOptions = {}) {
     this.historyLimit = options.historyLimit ?? 10_000;
@@ -141,6 +154,42 @@ export class ObjectStore {
 
   list(resource: ResourceType, namespace?: string): KubeObject[] {
     return this.listRaw(resource, namespace).map(clone);
+  }
+
+  /** `listRaw` in key order, with the resource version it was read at: the first page of a list. */
+  listInKeyOrder(resource: ResourceType, namespace?: string): { resourceVersion: number; objects: KubeObject[] } {
+    const objects = this.listRaw(resource, namespace).sort((a, b) => compareKeys(listKeyOf(a), listKeyOf(b)));
+    return { resourceVersion: this.revision, objects };
+  }
+
+  /**
+   * Keeps what a paged list's first page was read from, so its next pages come from the same resource version (the
+   * API server reads every page of a list at the first page's version): an object deleted or made between two pages
+   * neither drops out of nor enters the list. Objects are never mutated once stored, so the view is their references.
+   */
+  keepListView(resource: ResourceType, namespace: string | undefined, resourceVersion: number, objects: KubeObject[]) {
+    const key = `${resourceKey(resource)}|${namespace ?? ''}|${resourceVersion}`;
+    this.listViews.delete(key);
+    this.listViews.set(key, objects);
+    for (const oldest of this.listViews.keys()) {
+      if (this.listViews.size <= MAX_LIST_VIEWS) break;
+      this.listViews.delete(oldest);
+    }
+  }
+
+  /**
+   * The objects a paged list's next page is read from (in key order), or undefined when that version is no longer
+   * kept: the history of events no longer reaches back to it (the API server's compaction), or too many lists came
+   * since. The caller answers 410 Expired then, as the API server does for a continue token that is too old.
+   */
+  listViewAt(resource: ResourceType, namespace: string | undefined, resourceVersion: number): KubeObject[] | undefined {
+    const key = `${resourceKey(resource)}|${namespace ?? ''}|${resourceVersion}`;
+    const oldest = this.history[0];
+    if (resourceVersion < this.revision && (!oldest || resourceVersion < oldest.resourceVersion - 1)) {
+      this.listViews.delete(key);
+      return undefined;
+    }
+    return this.listViews.get(key);
   }
 
   count(resource: ResourceType): number {

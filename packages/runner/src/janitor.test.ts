@@ -103,4 +103,52 @@ describe('janitor', () => {
     expect((await janitor.sweep()).repaired).toEqual([]);
     expect((await world.store.get(lab.labId))?.observed.phase).toBe('building');
   });
+
+  it('reads 1,200 labs and their namespaces a page at a time: removes an orphan of page 2, repairs a lab on the last page', async () => {
+    const paged = createJanitor({
+      store: world.store,
+      cluster: world.cluster,
+      notices: world.notices,
+      enqueueReconcile: async (labId, reason) => {
+        reconciles.push([labId, reason]);
+      },
+      logger: world.logger,
+      clock: world.clock.now,
+      warningMs: 10 * 60_000,
+      orphanGraceMs: 60_000,
+      pageSize: 500,
+    });
+    const labs = [];
+    for (let index = 0; index < 1200; index++) {
+      const lab = await world.newLab();
+      labs.push(
+        await world.store.update(lab.labId, (current) => ({
+          ...current,
+          // The last lab made is last in the store's pages and, by its namespace's name, in the cluster's.
+          ...(index === 1199 ? { namespace: 'lab-zzzzzzzzzzzz' } : {}),
+          observed: { ...current.observed, phase: 'ready', generation: 0 },
+        })),
+      );
+    }
+    for (const lab of labs) await provision(lab.labId, lab.namespace);
+    world.clock.advance(61_000);
+    const byName = labs.map((lab) => lab.namespace).sort();
+    // Page 2 of the namespaces (500 a page): its lab is gone, so the namespace is an orphan.
+    const orphan = labs.find((lab) => lab.namespace === byName[700]);
+    const vanished = labs[1199];
+    if (!orphan || !vanished) throw new Error('no labs');
+    expect(byName.at(-1)).toBe(vanished.namespace);
+    await world.store.delete(orphan.labId);
+    world.cluster.removeNamespace(vanished.namespace);
+
+    const report = await paged.sweep();
+    expect(report.orphansRemoved).toEqual([orphan.namespace]);
+    expect(world.cluster.namespaces.has(orphan.namespace)).toBe(false);
+    expect(report.repaired).toEqual([vanished.labId]);
+    expect((await world.store.get(vanished.labId))?.observed).toMatchObject({ phase: 'pending', pods: [] });
+    expect(reconciles).toEqual([[vanished.labId, 'janitor.repair']]);
+    // Every other lab keeps its namespace and its phase.
+    expect(world.cluster.namespaces.size).toBe(1198);
+    expect((await world.store.listAll()).filter((lab) => lab.observed.phase === 'ready')).toHaveLength(1198);
+  });
 });

@@ -15,6 +15,8 @@ export interface JanitorOptions {
   warningMs: number;
   /** A namespace without a lab record is removed only when older than this (a lab may be starting). */
   orphanGraceMs?: number;
+  /** Namespaces and lab records read per page in a sweep (default: the driver's and the store's own). */
+  pageSize?: number;
 }
 
 export interface SweepReport {
@@ -29,6 +31,7 @@ export function createJanitor(options: JanitorOptions) {
   const { store, cluster, notices, logger } = options;
   const clock = options.clock ?? (() => new Date());
   const graceMs = options.orphanGraceMs ?? 60_000;
+  const pages = options.pageSize === undefined ? {} : { pageSize: options.pageSize };
 
   async function sweep(): Promise<SweepReport> {
     const report: SweepReport = { warned: [], expired: [], orphansRemoved: [], repaired: [] };
@@ -58,17 +61,35 @@ export function createJanitor(options: JanitorOptions) {
       }
     }
 
-    const namespaces = await cluster.listLabNamespaces();
-    const present = new Set(namespaces.map((ns) => ns.name));
-    const labs = await store.listAll();
+    // With 1,000 labs this runs every 30 s: both lists are read a page at a time, and only names are kept across pages
+    // (a full list of decoded namespaces and lab records, held while the sweep awaits, outlived V8's young generation
+    // and made it grow again every sweep). Namespaces first, then labs, as the orphan rule needs.
+    const present = new Set<string>();
+    /** Namespaces old enough to be orphans: removed below unless a running lab points at them. */
+    const candidates: { name: string; labId: string | undefined }[] = [];
+    for await (const page of cluster.listLabNamespacePages(pages)) {
+      for (const ns of page) {
+        present.add(ns.name);
+        if (ns.phase === 'Terminating') continue;
+        const age = ns.createdAt ? now - Date.parse(ns.createdAt) : Number.POSITIVE_INFINITY;
+        if (age >= graceMs) candidates.push({ name: ns.name, labId: ns.labId });
+      }
+    }
     // A namespace a running lab points at is never an orphan, even while it still carries another lab's label
     // (a warm lab's namespace just handed to a learner, before the learner's lab relabels it).
-    const inUse = new Set(labs.filter((lab) => lab.desired.state === 'running').map((lab) => lab.namespace));
-    for (const ns of namespaces) {
+    const inUse = new Set<string>();
+    /** Deployed labs by id (a lab listed twice counts once): their namespace must exist. */
+    const deployed = new Map<string, string>();
+    for await (const page of store.listAllInPages(pages)) {
+      for (const lab of page) {
+        if (lab.desired.state !== 'running') continue;
+        inUse.add(lab.namespace);
+        if (isPodPhase(lab.observed.phase)) deployed.set(lab.labId, lab.namespace);
+      }
+    }
+
+    for (const ns of candidates) {
       if (inUse.has(ns.name)) continue;
-      if (ns.phase === 'Terminating') continue;
-      const age = ns.createdAt ? now - Date.parse(ns.createdAt) : Number.POSITIVE_INFINITY;
-      if (age < graceMs) continue;
       const lab = ns.labId ? await store.get(ns.labId) : undefined;
       const wanted = lab && lab.namespace === ns.name && lab.desired.state === 'running';
       if (!wanted && !(lab && lab.observed.phase === 'stopping')) {
@@ -78,12 +99,11 @@ export function createJanitor(options: JanitorOptions) {
       }
     }
 
-    for (const lab of labs) {
+    for (const [labId, namespace] of deployed) {
       // Once deployed, the namespace must exist; if it vanished, the lab is built again.
-      if (lab.desired.state !== 'running' || !isPodPhase(lab.observed.phase)) continue;
-      if (present.has(lab.namespace)) continue;
+      if (present.has(namespace)) continue;
       await store.update(
-        lab.labId,
+        labId,
         (current) =>
           isPodPhase(current.observed.phase)
             ? { ...current, observed: { ...movePhase('janitor', current.observed, 'pending'), pods: [] } }
@@ -92,8 +112,8 @@ export function createJanitor(options: JanitorOptions) {
           audit: { actor: 'janitor', action: 'observed.repaired', detail: { reason: 'namespace vanished' } },
         },
       );
-      await options.enqueueReconcile(lab.labId, 'janitor.repair');
-      report.repaired.push(lab.labId);
+      await options.enqueueReconcile(labId, 'janitor.repair');
+      report.repaired.push(labId);
     }
     return report;
   }

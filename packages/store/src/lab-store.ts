@@ -50,6 +50,13 @@ export interface LabStore {
   listExpiringBefore(epochMs: number): Promise<LabRecord[]>;
   listAll(): Promise<LabRecord[]>;
   /**
+   * Every lab a page at a time (Redis SSCAN over the index of all labs, one MGET per page), so a caller that looks at
+   * every lab holds one page, not all of them: the janitor's sweep, with 1,000 labs every 30 s. A lab that exists for
+   * the whole listing comes at least once (SSCAN may repeat one); a lab made or deleted meanwhile may or may not come.
+   * `pageSize` is a hint (default 200), as SSCAN's COUNT is.
+   */
+  listAllInPages(options?: { pageSize?: number }): AsyncIterable<LabRecord[]>;
+  /**
    * How many labs are active (core's `isLabActive`), all of them or one owner's, without reading any record:
    * the store keeps an index of active labs with every write. `excluding` leaves one lab out of the count.
    */
@@ -79,6 +86,8 @@ export interface LabStore {
 }
 
 const DEFAULT_ACTOR = 'labbot';
+/** Labs per page of `listAllInPages`. */
+const DEFAULT_PAGE_SIZE = 200;
 
 export function createLabStore(options: LabStoreOptions): LabStore {
   const { redis } = options;
@@ -167,6 +176,15 @@ export function createLabStore(options: LabStoreOptions): LabStore {
     listExpiringBefore: async (epochMs) =>
       labs.getMany(await redis.zrangebyscore(keys.byExpiry, '-inf', epochMs), invalidLab),
     listAll: async () => labs.getMany(await redis.smembers(keys.allLabs), invalidLab),
+    listAllInPages: async function* (pageOptions = {}) {
+      const count = pageOptions.pageSize ?? DEFAULT_PAGE_SIZE;
+      let cursor = '0';
+      do {
+        const [next, labIds] = await redis.sscan(keys.allLabs, cursor, 'COUNT', count);
+        cursor = next;
+        if (labIds.length > 0) yield await labs.getMany(labIds, invalidLab);
+      } while (cursor !== '0');
+    },
     countActive: async (query = {}) => {
       const key = query.owner ? keys.activeByOwner(ownerKeyFor(query.owner)) : keys.active;
       if (query.excluding === undefined) return redis.scard(key);

@@ -86,6 +86,26 @@ export function describeClusterDriverContract(name: string, harness: ClusterDriv
       expect(await driver.namespaceProvisioned(lab)).toBe(true);
     });
 
+    it('lists lab namespaces a page at a time, each once, with their labels', async () => {
+      const labs = Array.from({ length: 5 }, () => newLab());
+      for (const lab of labs) await driver.provisionNamespace(lab);
+      const mine = new Map(labs.map((lab) => [lab.namespace, lab.labId]));
+      const seen: string[] = [];
+      let pages = 0;
+      for await (const page of driver.listLabNamespacePages({ pageSize: 2 })) {
+        pages++;
+        expect(page.length).toBeLessThanOrEqual(2);
+        for (const ns of page) {
+          if (!mine.has(ns.name)) continue;
+          seen.push(ns.name);
+          expect(ns.labId).toBe(mine.get(ns.name));
+          expect(ns.phase).toBe('Active');
+        }
+      }
+      expect(seen.sort()).toEqual([...mine.keys()].sort());
+      expect(pages).toBeGreaterThanOrEqual(3);
+    });
+
     it("applies the Deployment with the lesson image, labelled as labbot's and naming no lab", async () => {
       const lab = newLab();
       await driver.provisionNamespace(lab);

@@ -232,6 +232,14 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
         provisioned.get(provision.namespace) === provisionKey(provision)
       );
     },
+    // Pages in name order of what existed at the first page, as the API server reads every page at one version.
+    async *listLabNamespacePages(pageOptions = {}) {
+      failing('listLabNamespacePages');
+      const pageSize = pageOptions.pageSize ?? 250;
+      const listed = structuredClone([...namespaces.values()].sort((a, b) => (a.name < b.name ? -1 : 1)));
+      for (let start = 0; start === 0 || start < listed.length; start += pageSize)
+        yield listed.slice(start, start + pageSize);
+    },
     checkConnection: async () => {
       failing('checkConnection');
       return { gitVersion: 'v1.32.0-memory' };

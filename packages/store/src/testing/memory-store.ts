@@ -136,6 +136,14 @@ export function createMemoryLabStore(options: MemoryLabStoreOptions = {}): LabSt
         .filter((lab) => Date.parse(lab.expiresAt) <= epochMs)
         .sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt)),
     listAll: async () => labs.all(),
+    // The ids as they were at the start, read a page at a time: a lab deleted meanwhile is left out, as in Redis.
+    listAllInPages: async function* (pageOptions = {}) {
+      const pageSize = pageOptions.pageSize ?? 200;
+      const labIds = [...labs.records.keys()];
+      for (let start = 0; start < labIds.length; start += pageSize) {
+        yield labIds.slice(start, start + pageSize).flatMap((labId) => labs.get(labId) ?? []);
+      }
+    },
     countActive: async (query = {}) =>
       labs
         .all()
