@@ -86,6 +86,12 @@ const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 30_000);
  * the young generation's size and the janitor's and capacity read's lists (the probe's `timeline`), then measured again.
  */
 const TIMELINE_MS = Number(process.env.BENCH_TIMELINE_MS ?? 60_000);
+/**
+ * BENCH_SNAPSHOT_MAIN=1: heap snapshots of the main round too, just after the "before" figure and after the last
+ * figure 30 s after the stop, and what grew between them (a diagnostic run: the first snapshot raises the RSS figures
+ * that follow it).
+ */
+const snapshotMain = process.env.BENCH_SNAPSHOT_MAIN === '1';
 const repo = join(import.meta.dirname, '..');
 const redisUrl = `${(process.env.REDIS_URL ?? 'redis://127.0.0.1:6390').replace(/\/\d+$/, '')}/26`;
 const lessonId = 'docker-vs-kubernetes';
@@ -280,6 +286,12 @@ try {
   await sleep(3000);
   const before = await ask<Measure>('measure');
   progress(`before (after a warm-up of ${warmUpLabs} labs): ${JSON.stringify(before)}`);
+  const snapshot = async (name: string) => {
+    const path = join(dir, `${name}.heapsnapshot`);
+    await ask(`snapshot ${path}`);
+    return path;
+  };
+  const mainBeforeSnapshot = snapshotMain ? await snapshot('main-before') : undefined;
   await ask('peak-reset');
 
   const loadAtStart = loadavg().map(round1);
@@ -325,15 +337,21 @@ try {
     `after, ${STEADY_MS / 1000} s after the last stopped: ${JSON.stringify(afterSteady)}, heap ${heapAfterSteadyVsBeforePercent} % vs before`,
   );
 
+  let mainRound: Record<string, unknown> | undefined;
+  if (mainBeforeSnapshot) {
+    const mainAfterSnapshot = await snapshot('main-after');
+    mainRound = { afterTheStop: biggestGrowth(mainBeforeSnapshot, mainAfterSnapshot, 15) };
+    progress(`main round, grown between the snapshots: ${JSON.stringify(mainRound)}`);
+    if (process.env.BENCH_KEEP_SNAPSHOTS) {
+      for (const path of [mainBeforeSnapshot, mainAfterSnapshot])
+        copyFileSync(path, join(process.env.BENCH_KEEP_SNAPSHOTS, basename(path)));
+    }
+  }
+
   // What watching costs and where a leak would be: heap snapshots before, while watching and after one more round
   // (after the figures above: writing a snapshot leaves native memory in the process that the RSS would include).
   let snapshotRound: Record<string, unknown> | undefined;
   if (snapshotLabs > 0) {
-    const snapshot = async (name: string) => {
-      const path = join(dir, `${name}.heapsnapshot`);
-      await ask(`snapshot ${path}`);
-      return path;
-    };
     const beforeSnapshot = await snapshot('before');
     const round = await cycle('again', snapshotLabs);
     await sleep(5000);
@@ -369,6 +387,7 @@ try {
         afterSteady,
         heapAfterVsBeforePercent,
         heapAfterSteadyVsBeforePercent,
+        ...(mainRound ? { mainRound } : {}),
         ...(snapshotRound ? { snapshotRound } : {}),
       },
       null,
