@@ -61,9 +61,8 @@ export function createJanitor(options: JanitorOptions) {
       }
     }
 
-    // With 1,000 labs this runs every 30 s: both lists are read a page at a time, and only names are kept across pages
-    // (a full list of decoded namespaces and lab records, held while the sweep awaits, outlived V8's young generation
-    // and made it grow again every sweep). Namespaces first, then labs, as the orphan rule needs.
+    // With 1,000 labs this runs every 30 s: both lists are read a page at a time and only names are kept across pages,
+    // so the sweep never holds every decoded namespace and lab record at once. Namespaces first, then labs, as before.
     const present = new Set<string>();
     /** Namespaces old enough to be orphans: removed below unless a running lab points at them. */
     const candidates: { name: string; labId: string | undefined }[] = [];
