@@ -22,11 +22,31 @@ run_check() { # run_check <name> <command...>
   echo "== $name"
   "$@" || { echo "!! $name failed"; static_failed=$((static_failed + 1)); }
 }
+# The checks after the build run at the same time (each waits on its own processes, and tsc, biome, knip and
+# dependency-cruiser leave a core idle part of the time); their output is printed in this order once all ended.
+checks_dir=$(mktemp -d)
+start_check() { # start_check <name> <command...>: runs in the background, output and status kept in $checks_dir
+  local name=$1
+  shift
+  names+=("$name")
+  { "$@" >"$checks_dir/$name.log" 2>&1; echo $? >"$checks_dir/$name.status"; } &
+  pids+=($!)
+}
+names=()
+pids=()
 run_check build npx turbo run build --output-logs=errors-only
-run_check typecheck sh -c "npx turbo run typecheck --output-logs=errors-only && npx tsc -p tsconfig.json"
-run_check lint npx biome ci .
+start_check typecheck npx turbo run typecheck --output-logs=errors-only
+start_check typecheck-root npx tsc -p tsconfig.json
+start_check lint npx biome ci .
 # Import boundaries and cycles (dependency-cruiser), unused files, exports and dependencies (knip).
-run_check structure npm run -s structure
+start_check structure npm run -s structure
+wait "${pids[@]}"
+for name in "${names[@]}"; do
+  echo "== $name"
+  cat "$checks_dir/$name.log"
+  [ "$(cat "$checks_dir/$name.status")" = 0 ] || { echo "!! $name failed"; static_failed=$((static_failed + 1)); }
+done
+rm -rf "$checks_dir"
 
 results="$root/.labbot/test-results.json"
 rm -f "$results"
