@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import LongestFirstSequencer from './scripts/test-sequencer.mjs';
 
@@ -25,8 +26,9 @@ export default defineConfig({
           // after each test), so one worker runs file after file without a fresh process and module graph
           // each: a fresh one cost about a second per file (63 s of imports for 78 files, against 55 s of tests).
           isolate: false,
-          // vitest's default is one worker less than the cores: a single worker on this 2-core machine.
-          maxWorkers: 2,
+          // vitest's default is one worker less than the cores: a single worker on a 2-core machine, idle while it
+          // waits on its own child processes and servers (the sims' tests).
+          maxWorkers: Math.max(2, availableParallelism() - 1),
         },
       },
       {
