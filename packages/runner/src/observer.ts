@@ -48,9 +48,20 @@ export function observeBuilder(builder: Builder, observer: RunnerObserver): Buil
   });
 }
 
-/** Labs in the store by observed phase (every phase listed, zeros included, so a series drops to 0). */
-export async function countLabsByPhase(store: Pick<LabStore, 'listAll'>): Promise<Record<string, number>> {
+/**
+ * Labs in the store by observed phase (every phase listed, zeros included, so a series drops to 0). Read a page at a
+ * time, as the janitor does: every metrics scrape runs this, and holding every lab record at once for a count is waste.
+ */
+export async function countLabsByPhase(store: Pick<LabStore, 'listAllInPages'>): Promise<Record<string, number>> {
   const counts: Record<string, number> = Object.fromEntries(LAB_PHASES.map((phase) => [phase, 0]));
-  for (const lab of await store.listAll()) counts[lab.observed.phase] = (counts[lab.observed.phase] ?? 0) + 1;
+  const seen = new Set<string>();
+  for await (const page of store.listAllInPages()) {
+    for (const lab of page) {
+      // SSCAN may return a lab twice: count it once.
+      if (seen.has(lab.labId)) continue;
+      seen.add(lab.labId);
+      counts[lab.observed.phase] = (counts[lab.observed.phase] ?? 0) + 1;
+    }
+  }
   return counts;
 }
