@@ -6,10 +6,9 @@ let world: ReturnType<typeof createRunnerWorld>;
 let janitor: Janitor;
 let reconciles: [string, string][];
 
-beforeEach(() => {
-  world = createRunnerWorld();
-  reconciles = [];
-  janitor = createJanitor({
+/** The janitor on this test's world (ten minutes of warning, a minute of grace), with its reconciles recorded. */
+const janitorOf = (options: { pageSize?: number } = {}) =>
+  createJanitor({
     store: world.store,
     cluster: world.cluster,
     notices: world.notices,
@@ -20,7 +19,13 @@ beforeEach(() => {
     clock: world.clock.now,
     warningMs: 10 * 60_000,
     orphanGraceMs: 60_000,
+    ...options,
   });
+
+beforeEach(() => {
+  world = createRunnerWorld();
+  reconciles = [];
+  janitor = janitorOf();
 });
 
 const provision = (labId: string, namespace: string) =>
@@ -105,19 +110,7 @@ describe('janitor', () => {
   });
 
   it('reads 1,200 labs and their namespaces a page at a time: removes an orphan of page 2, repairs a lab on the last page', async () => {
-    const paged = createJanitor({
-      store: world.store,
-      cluster: world.cluster,
-      notices: world.notices,
-      enqueueReconcile: async (labId, reason) => {
-        reconciles.push([labId, reason]);
-      },
-      logger: world.logger,
-      clock: world.clock.now,
-      warningMs: 10 * 60_000,
-      orphanGraceMs: 60_000,
-      pageSize: 500,
-    });
+    const paged = janitorOf({ pageSize: 500 });
     const labs = [];
     for (let index = 0; index < 1200; index++) {
       const lab = await world.newLab();
