@@ -38,6 +38,13 @@ describe('client-node model form', () => {
     expect(JSON.stringify(limitRange)).toContain('"_default"');
   });
 
+  it('keeps string values that look like numbers to YAML (a lab id such as 93e515209255) as the same strings', () => {
+    // Lab ids are 12 hex digits: about 1 in 280 is digits, one "e" and digits, a float far beyond Infinity to YAML 1.2.
+    const labels = { 'labbot.dev/lab': '93e515209255', all: '123456789012', exp: '1e5', hex: '0x1f', word: 'true' };
+    const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'lab-93e515209255', labels } };
+    expect(toPlainObject(toModelForm(namespace))).toEqual(namespace);
+  });
+
   it('finds fields the schema does not know, such as a typo in a lesson manifest', () => {
     const hardened = hardenDeployment(deployment, { namespace: 'lab-0123456789ab', labId: '0123456789ab', image: 'x' });
     expect(droppedFields(hardened, toPlainObject(toModelForm(hardened)))).toEqual([]);

@@ -1,5 +1,5 @@
 import { dumpYaml, type KubernetesObject, loadYaml } from '@kubernetes/client-node';
-import { parse as parseYaml } from 'yaml';
+import { load as loadJsYaml } from 'js-yaml';
 
 /**
  * A plain JSON object in client-node's model form. client-node serializes known kinds through their model classes,
@@ -10,9 +10,13 @@ export function toModelForm(object: KubernetesObject): KubernetesObject {
   return loadYaml<KubernetesObject>(JSON.stringify(object));
 }
 
-/** A client-node model object back in the API's JSON shape (`_default` → `default`, Dates → ISO strings). */
+/**
+ * A client-node model object back in the API's JSON shape (`_default` → `default`, Dates → ISO strings). Read back with
+ * js-yaml, the library client-node dumps with: it leaves a string such as `93e515209255` unquoted because its own
+ * schema reads it as a string, which another YAML 1.2 parser would read as a float (Infinity).
+ */
 export function toPlainObject(object: KubernetesObject): KubernetesObject {
-  return parseYaml(dumpYaml(object)) as KubernetesObject;
+  return loadJsYaml(dumpYaml(object)) as KubernetesObject;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
