@@ -376,6 +376,19 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       }
     });
 
+  /** One GET, retried like every request: undefined when the object is absent (404), else a cluster error. */
+  const readIfPresent = <T>(action: string, context: Record<string, string>, request: () => Promise<T>) =>
+    withRetries(action, async () => {
+      try {
+        return await request();
+      } catch (error) {
+        if (httpStatusOf(error) === 404) return undefined;
+        throw toClusterError(error, action, context);
+      }
+    });
+  const readNamespace = (namespace: string) =>
+    readIfPresent('read namespace', { namespace }, () => core.readNamespace({ name: namespace }));
+
   async function* labNamespacePages(pageSize = NAMESPACE_PAGE_SIZE): AsyncGenerator<LabNamespace[]> {
     let next: string | undefined;
     do {
@@ -411,14 +424,7 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
 
     async namespaceProvisioned(provision) {
       const { mark } = await provisioningOf(provision);
-      const found = await withRetries('read namespace', async () => {
-        try {
-          return await core.readNamespace({ name: provision.namespace });
-        } catch (error) {
-          if (httpStatusOf(error) === 404) return undefined;
-          throw toClusterError(error, 'read namespace', { namespace: provision.namespace });
-        }
-      });
+      const found = await readNamespace(provision.namespace);
       if (!found || found.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return false;
       const seen = labNamespaceOf(found);
       return (
@@ -461,14 +467,9 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       const name = hardened.metadata.name ?? '';
       const namespace = deployment.namespace;
       if (deployment.unlessUnchanged) {
-        const live = await withRetries('read deployment', async () => {
-          try {
-            return await apps.readNamespacedDeployment({ name, namespace });
-          } catch (error) {
-            if (httpStatusOf(error) === 404) return undefined;
-            throw toClusterError(error, 'read deployment', { namespace });
-          }
-        });
+        const live = await readIfPresent('read deployment', { namespace }, () =>
+          apps.readNamespacedDeployment({ name, namespace }),
+        );
         if (live && holdsApplied(live as DeploymentShape, hardened as DeploymentShape, hash)) {
           logger?.info({ namespace, labId: deployment.labId, deployment: name }, 'lab deployment unchanged');
           return { ...toPlainObject(live), apiVersion: 'apps/v1', kind: 'Deployment' };
@@ -560,16 +561,7 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
 
     async deleteNamespace(namespace, deleteOptions = {}) {
       assertDnsLabel(namespace, 'namespace');
-      const read = () =>
-        withRetries('read namespace', async () => {
-          try {
-            return await core.readNamespace({ name: namespace });
-          } catch (error) {
-            if (httpStatusOf(error) === 404) return undefined;
-            throw toClusterError(error, 'read namespace', { namespace });
-          }
-        });
-      const existing = await read();
+      const existing = await readNamespace(namespace);
       if (!existing) return;
       if (existing.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
         throw new LabbotError('CLUSTER_FORBIDDEN', `namespace ${namespace} is not managed by labbot`, {
@@ -592,7 +584,7 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       // The wait doubles from pollMs up to 1 s: a namespace takes seconds to go, and each read is a request (with
       // client-node 2, a connection of its own) times every lab torn down at once (1,000 at a class's end).
       for (let poll = 0, waitMs = pollMs; poll <= Math.ceil(timeoutMs / pollMs); poll++) {
-        if (!(await read())) {
+        if (!(await readNamespace(namespace))) {
           logger?.info({ namespace }, 'lab namespace deleted');
           return;
         }

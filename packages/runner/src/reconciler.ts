@@ -156,7 +156,9 @@ export function createReconciler(options: ReconcilerOptions) {
    * one context hash and one registry check instead of one per lab, which made the build start seconds later.
    * The others get the result as cached, as the builder answers a call that waited on another's build.
    */
-  function ensureShared(key: string, request: EnsureImageOptions): Promise<EnsureImageResult> {
+  function ensureShared(request: EnsureImageOptions): Promise<EnsureImageResult> {
+    // One build per context, Dockerfile and build arguments.
+    const key = `${request.contextDir}\0${request.dockerfile ?? ''}\0${JSON.stringify(request.buildArgs ?? {})}`;
     const existing = sharedBuilds.get(key);
     if (existing) {
       const { onLog } = request;
@@ -339,7 +341,7 @@ export function createReconciler(options: ReconcilerOptions) {
     const build = buildSpecFor(lesson, variant, { baseImage: options.baseImage });
     const logTail: string[] = [];
     const building = step(record, 'build', () =>
-      ensureShared(`${build.contextDir}\0${build.dockerfile ?? ''}\0${JSON.stringify(build.args ?? {})}`, {
+      ensureShared({
         lessonId: lesson.id,
         contextDir: build.contextDir,
         dockerfile: build.dockerfile,
@@ -358,16 +360,13 @@ export function createReconciler(options: ReconcilerOptions) {
     const buildingExtras = step(record, 'build', () =>
       Promise.all(
         extras.map(async ({ name, build: extra }) => {
-          const built = await ensureShared(
-            `${extra.contextDir}\0${extra.dockerfile ?? ''}\0${JSON.stringify(extra.args ?? {})}`,
-            {
-              lessonId: lesson.id,
-              contextDir: extra.contextDir,
-              dockerfile: extra.dockerfile,
-              buildArgs: extra.args,
-              network: extra.network,
-            },
-          );
+          const built = await ensureShared({
+            lessonId: lesson.id,
+            contextDir: extra.contextDir,
+            dockerfile: extra.dockerfile,
+            buildArgs: extra.args,
+            network: extra.network,
+          });
           return [labImageName(lesson, name), built.tag] as const;
         }),
       ),

@@ -16,7 +16,7 @@ export interface MemoryClusterDriver extends ClusterDriver {
   readonly namespaces: ReadonlyMap<string, LabNamespace>;
   /** The last Deployment applied per namespace. */
   readonly deployments: ReadonlyMap<string, KubernetesObject>;
-  /** The driver methods called, in order (applyDeployment as `applyDeployment:skipped` when nothing was applied). */
+  /** The driver methods called, in order (`applyDeployment:skipped` follows `applyDeployment` when nothing was applied). */
   readonly calls: readonly string[];
   /** Every kubectl command run, in order. */
   readonly kubectlCalls: { namespace: string; command: KubectlCommand }[];
