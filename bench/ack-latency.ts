@@ -12,7 +12,7 @@
 // Needs Redis (scripts/services.sh; REDIS_URL). The floors are bench/ack-latency-floors.mjs, on bare node too.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
@@ -48,6 +48,8 @@ interface Phase extends Summary {
   cpuMsPerCommand: number | undefined;
   /** The same for this process: the driver and the platform simulator it hosts (discord-sim). */
   driverCpuMsPerCommand: number;
+  /** Discord: commands acknowledged after Discord's 3 s (refused with 10062: the user saw "did not respond"). */
+  lateAcks?: number;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat's times. */
@@ -164,7 +166,10 @@ function startChild(
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
   });
-  child.stdout?.resume();
+  // BENCH_CHILD_LOG_DIR=<dir> keeps each child's stdout (the bots' pino logs, see BENCH_BOT_LOG_LEVEL) in a file there.
+  const logDir = process.env.BENCH_CHILD_LOG_DIR;
+  if (logDir && child.stdout) child.stdout.pipe(createWriteStream(`${logDir}/${how}-${child.pid}.log`));
+  else child.stdout?.resume();
   return { child, line };
 }
 
@@ -232,7 +237,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
   const redis = new Redis(redisUrl);
   redis.on('error', () => {});
   await redis.flushdb();
-  const common = { REDIS_URL: redisUrl, LOG_LEVEL: 'warn' };
+  const common = { REDIS_URL: redisUrl, LOG_LEVEL: process.env.BENCH_BOT_LOG_LEVEL ?? 'warn' };
   const results: Record<string, unknown>[] = [];
   /** Each round goes to stderr as it ends too, so a run cut short still leaves its figures. */
   const pushResult = (result: Record<string, unknown>) => {
@@ -356,6 +361,13 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     );
     progress('starting the Discord bot');
     await waitUntil('the Discord bot', async () => discord.commands(guildId).length > 0);
+    let lateAcks = 0;
+    /** A phase with the count of its commands acknowledged too late for Discord, when there were any. */
+    const discordPhase = async (target: ChildProcess, spread: boolean, send: (index: number) => Promise<number>) => {
+      lateAcks = 0;
+      const measured = await phase(target, count, spread, send);
+      return lateAcks > 0 ? { ...measured, lateAcks } : measured;
+    };
     const discordSend = (round: number) => async (index: number) => {
       const handle = discord.sendSlashCommand({
         guildId,
@@ -364,13 +376,24 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
         name: 'lab',
         subcommand: 'status',
       });
-      return (await handle.acknowledged(30_000)).latencyMs;
+      try {
+        return (await handle.acknowledged(10_000)).latencyMs;
+      } catch (error) {
+        // Acknowledged after Discord's 3 s: discord-sim refused the callback (10062), as Discord does. It counts
+        // with the time it came, and the phase says how many there were; an interaction never answered stops the run.
+        const late = discord.violations.find(
+          (violation) => violation.kind === 'late-ack' && violation.message.includes(handle.id),
+        );
+        if (!late) throw error;
+        lateAcks += 1;
+        return late.at - handle.record.sentAt;
+      }
     };
     await warmUp(count, discordSend(9));
     const discordRounds: Record<string, Phase>[] = [];
     for (let round = 0; round < rounds; round++) {
-      const spreadBot = await phase(discordBot.child, count, true, discordSend(round));
-      const burstBot = await phase(discordBot.child, count, false, discordSend(round + 10));
+      const spreadBot = await discordPhase(discordBot.child, true, discordSend(round));
+      const burstBot = await discordPhase(discordBot.child, false, discordSend(round + 10));
       discordRounds.push({ spreadBot, burstBot });
     }
     await stopChild(discordBot.child);
@@ -385,8 +408,8 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     progress('Discord floor ready');
     await warmUp(count, discordSend(19));
     for (let round = 0; round < rounds; round++) {
-      const spreadFloor = await phase(discordFloor.child, count, true, discordSend(round + 20));
-      const burstFloor = await phase(discordFloor.child, count, false, discordSend(round + 30));
+      const spreadFloor = await discordPhase(discordFloor.child, true, discordSend(round + 20));
+      const burstFloor = await discordPhase(discordFloor.child, false, discordSend(round + 30));
       const bot = discordRounds[round] ?? {};
       pushResult({
         platform: 'discord',

@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import type { ChatHandlers, IncomingAction, IncomingCommand } from '@labbot/chat';
 import { describeChatAdapterContract } from '@labbot/chat/testing';
+import { createLogger } from '@labbot/config';
 import { applicationCommandSchema } from '@labbot/discord-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderDiscordMessage } from './cards.js';
@@ -107,6 +109,88 @@ describe('discord adapter on discord-sim', () => {
     const original = await handle.waitForOriginal((message) => messageText(message).includes('took a while'));
     expect(original.ephemeral).toBe(true);
     expect(sim.violations).toEqual([]);
+  });
+
+  it("defers by Discord's clock: an interaction that reached the bot 2 s late is deferred at once, then answered", async () => {
+    const { sim, guildId } = await started({
+      onCommand: async (command) => {
+        await new Promise((resolve) => setTimeout(resolve, 1200));
+        await command.respond.reply({ blocks: [{ kind: 'text', text: 'here is your status' }] }, { ephemeral: true });
+      },
+    });
+    // Counted from its arrival, the 1.5 s automatic defer would reach Discord 3.5 s after it created the interaction.
+    const handle = sim.sendSlashCommand({
+      guildId,
+      userId: '1001',
+      name: 'lab',
+      subcommand: 'status',
+      deliveredLateByMs: 2000,
+    });
+    const ack = await handle.acknowledged();
+    expect(ack.type).toBe(5);
+    expect(ack.latencyMs).toBeLessThan(3000);
+    const original = await handle.waitForOriginal((message) => messageText(message).includes('here is your status'));
+    expect(original.ephemeral).toBe(true);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('stops at the first "unknown interaction" (too late for Discord): no second try, and the next command is answered', async () => {
+    const failures: string[] = [];
+    let handled!: () => void;
+    const done = new Promise<void>((resolve) => {
+      handled = resolve;
+    });
+    const logged: { level: number; msg: string }[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logged.push(JSON.parse(chunk.toString('utf8')));
+        callback();
+      },
+    });
+    const logger = createLogger({ name: 'labbot-discord', level: 'warn', destination });
+    const { sim, guildId } = await started(
+      {
+        onCommand: async (command) => {
+          if (command.text !== 'status') {
+            await command.respond.reply({ blocks: [{ kind: 'text', text: 'on time' }] }, { ephemeral: true });
+            return;
+          }
+          try {
+            for (const text of ['first', 'second']) {
+              await command.respond
+                .reply({ blocks: [{ kind: 'text', text }] }, { ephemeral: true })
+                .catch((error: unknown) => failures.push(`${text}: ${(error as Error).message}`));
+            }
+            await new Promise((resolve) => setTimeout(resolve, 1700));
+          } finally {
+            handled();
+          }
+        },
+      },
+      { logger },
+    );
+    const late = sim.sendSlashCommand({
+      guildId,
+      userId: '1001',
+      name: 'lab',
+      subcommand: 'status',
+      deliveredLateByMs: 3500,
+    });
+    await done;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(failures).toEqual(['first: Unknown interaction', 'second: Unknown interaction']);
+    // One callback reached Discord for it: no automatic defer and no second answer tried the API again.
+    const callbacks = sim.calls.filter((call) => call.path.startsWith(`/interactions/${late.id}/`));
+    expect(callbacks).toHaveLength(1);
+    expect(late.record.callback).toBeUndefined();
+    // The late callback is the one rule broken, as this test meant it: the harness checks for no others.
+    expect(sim.violations.splice(0).map((violation) => violation.kind)).toEqual(['late-ack']);
+    // The operator sees the refused answer once, as a warning; nothing failed in the adapter itself.
+    expect(logged.filter((line) => line.level >= 50)).toEqual([]);
+    expect(logged.filter((line) => line.msg === 'could not defer')).toEqual([]);
+    const next = sim.sendSlashCommand({ guildId, userId: '1002', name: 'lab', subcommand: 'list' });
+    expect((await next.acknowledged()).type).toBe(4);
+    expect(messageText(next.original() ?? ({ data: {} } as never))).toContain('on time');
   });
 
   it('a slow start still gets its thread: deferred privately, then the announcement as a public follow-up', async () => {

@@ -39,6 +39,7 @@ import {
   PermissionFlagsBits,
   type RateLimitData,
   RateLimitError,
+  RESTJSONErrorCodes,
   type RESTPostAPIChannelMessageResult,
   type RESTPostAPIChannelThreadsResult,
   Routes,
@@ -150,6 +151,13 @@ export class DiscordChatAdapter implements ChatAdapter {
       void work.finally(() => this.#inFlight.delete(work));
     });
     client.on(Events.Error, (error) => this.#logger.warn({ err: error }, 'discord client error'));
+    // The gateway's life: a disconnect that is not resumed loses the interactions Discord sent meanwhile.
+    client.on(Events.ShardDisconnect, (event) =>
+      this.#logger.warn({ code: event.code }, 'Discord gateway disconnected'),
+    );
+    client.on(Events.ShardReconnecting, () => this.#logger.info('Discord gateway reconnecting'));
+    client.on(Events.ShardResume, (_shard, replayed) => this.#logger.info({ replayed }, 'Discord gateway resumed'));
+    client.on(Events.Invalidated, () => this.#logger.error('Discord invalidated the gateway session'));
     const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
     await client.login(this.options.token);
     await ready;
@@ -475,6 +483,8 @@ class InteractionResponder implements Responder {
   /** The original reply shows something already (a reply, or a deferred reply that was edited). */
   #originalUsed = false;
   #originalEphemeral = false;
+  /** Discord's refusal of the interaction as unknown (too late), once it came: no answer can reach it after that. */
+  #expired: DiscordAPIError | undefined;
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -482,11 +492,19 @@ class InteractionResponder implements Responder {
     private readonly options: DiscordAdapterOptions,
     private readonly logger: Logger,
   ) {
-    this.#timer = setTimeout(() => {
-      void this.defer({ ephemeral: true }).catch((error: unknown) =>
-        logger.warn({ err: error, interactionId: interaction.id }, 'could not defer'),
-      );
-    }, options.autoDeferMs ?? 1500);
+    // Discord's deadline counts from when it created the interaction (the id's timestamp), not from when this
+    // process got it: one delivered late, or queued behind a burst in a busy process, is deferred that much sooner.
+    const autoDeferMs = options.autoDeferMs ?? 1500;
+    const age = Date.now() - interaction.createdTimestamp;
+    this.#timer = setTimeout(
+      () => {
+        void this.defer({ ephemeral: true }).catch((error: unknown) => {
+          // Refused as too late already: the answer that learned it was logged.
+          if (error !== this.#expired) logger.warn({ err: error, interactionId: interaction.id }, 'could not defer');
+        });
+      },
+      Math.min(autoDeferMs, Math.max(0, autoDeferMs - age)),
+    );
   }
 
   /** The handler finished: no automatic defer any more, and no "thinking…" left behind. */
@@ -499,6 +517,9 @@ class InteractionResponder implements Responder {
           .deleteReply()
           .catch((error: unknown) => this.logger.warn({ err: error }, 'could not remove an unused deferred reply'));
       }
+    }).catch((error: unknown) => {
+      // An interaction Discord no longer knows has nothing to clean up (its failed answers were told already).
+      if (error !== this.#expired) throw error;
     });
   }
 
@@ -635,8 +656,25 @@ class InteractionResponder implements Responder {
     return message.id;
   }
 
+  /**
+   * Runs answers one after the other. Once Discord refused the interaction as unknown (10062: it was not
+   * acknowledged within its 3 s), nothing can be shown through it any more (its webhook needs the acknowledgement):
+   * later answers fail at once with that error instead of each trying the API again.
+   */
   #serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.#chain.then(work, work);
+    const guarded = async () => {
+      if (this.#expired) throw this.#expired;
+      try {
+        return await work();
+      } catch (error) {
+        if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownInteraction) {
+          this.#expired = error;
+          clearTimeout(this.#timer);
+        }
+        throw error;
+      }
+    };
+    const next = this.#chain.then(guarded, guarded);
     this.#chain = next.catch(() => undefined);
     return next;
   }

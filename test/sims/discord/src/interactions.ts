@@ -32,6 +32,7 @@ interface InteractionInput {
   username?: string;
   memberPermissions?: string;
   roles?: string[];
+  deliveredLateByMs?: number;
 }
 
 /** Interactions: slash commands, autocomplete and buttons sent to the bot, and their callback and webhook routes. */
@@ -141,7 +142,8 @@ export class Interactions {
     const { state } = this;
     const send = this.gateway.botSender();
     const user = state.user(input.userId, input.username);
-    const id = nextSnowflake();
+    const createdAt = Date.now() - (input.deliveredLateByMs ?? 0);
+    const id = nextSnowflake(createdAt);
     const token = randomToken();
     const base: JsonObject = {
       id,
@@ -182,7 +184,7 @@ export class Interactions {
       });
     }
     const payload = finish(base);
-    const record: InteractionRecord = { id, token, type, payload, sentAt: Date.now(), followUpIds: [] };
+    const record: InteractionRecord = { id, token, type, payload, sentAt: createdAt, followUpIds: [] };
     state.interactions.set(id, record);
     state.interactionsByToken.set(token, record);
     send('INTERACTION_CREATE', payload);

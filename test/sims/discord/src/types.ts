@@ -145,7 +145,7 @@ export interface InteractionRecord {
   type: number;
   /** The INTERACTION_CREATE payload sent to the bot. */
   payload: JsonObject;
-  /** Epoch ms of the dispatch. */
+  /** Epoch ms Discord created the interaction (its id's timestamp: the dispatch, less `deliveredLateByMs`). */
   sentAt: number;
   /** The first (and only) callback, once it arrived. */
   callback?: InteractionCallback;
@@ -187,6 +187,11 @@ export interface SlashCommandInput {
   memberPermissions?: string;
   /** Role ids of the member. */
   roles?: string[];
+  /**
+   * How long before its delivery Discord created the interaction (a gateway that delivers it late): its id's
+   * timestamp and the 3 s acknowledgement deadline count from then (default 0).
+   */
+  deliveredLateByMs?: number;
   /** Top-level command name, e.g. 'lab'. */
   name: string;
   /** Subcommand group name, if any. */
@@ -220,6 +225,11 @@ export interface ButtonClickInput {
   memberPermissions?: string;
   /** Role ids of the member. */
   roles?: string[];
+  /**
+   * How long before its delivery Discord created the interaction (a gateway that delivers it late): its id's
+   * timestamp and the 3 s acknowledgement deadline count from then (default 0).
+   */
+  deliveredLateByMs?: number;
 }
 
 /** A rule making the sim answer 429. */
