@@ -1,11 +1,11 @@
 import { LabbotError, type LabRecord, movePhase } from '@labbot/core';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { createReconciler, type ReconcilerOptions } from './reconciler.js';
+import { createReconciler, type ReconcilerOptions, SUPERSEDED_REASON } from './reconciler.js';
 import { builtInLessons, createRunnerWorld, pod } from './testing/runner-fixtures.js';
 
 type World = ReturnType<typeof createRunnerWorld>;
 let world: World;
-let reconcile: (labId: string, finalAttempt?: boolean) => Promise<void>;
+let reconcile: (labId: string, finalAttempt?: boolean, reason?: string) => Promise<void>;
 let waitingForPods: string[];
 
 /** A reconciler on the world's fakes; `builder` replaces the world's (e.g. one that holds a build). */
@@ -28,7 +28,8 @@ async function reconcilerOn(
     onWaitingForPods: (labId) => waitingForPods.push(labId),
     ...extra,
   });
-  return (labId: string, finalAttempt = false) => reconciler.reconcile(labId, { reason: 'test', finalAttempt });
+  return (labId: string, finalAttempt = false, reason = 'test') =>
+    reconciler.reconcile(labId, { reason, finalAttempt });
 }
 
 beforeEach(async () => {
@@ -346,6 +347,44 @@ describe('reconcile: two runs of one lab at once (a job taken back after its loc
     await reconcile(lab.labId);
     expect((await stored(lab)).observed.phase).toBe('stopped');
     expect((await world.store.history(lab.labId)).map((entry) => entry.action)).not.toContain('lab.failed');
+  });
+
+  it('on its last attempt, the stale run asks for one more reconcile of the lab, which then stops it; only once', async () => {
+    const lab = await world.newLab();
+    const requeued: [string, string][] = [];
+    const { builder, release } = heldBuilder();
+    const requeue = async (labId: string, reason: string) => requeued.push([labId, reason]);
+    const staleRun = await reconcilerOn(builder, undefined, { requeue });
+    const stale = staleRun(lab.labId, true);
+    await vi.waitFor(async () => expect((await stored(lab)).observed.phase).toBe('building'));
+    await reconcile(lab.labId);
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      desired: { ...current.desired, state: 'stopped' },
+      observed: movePhase('reconciler', current.observed, 'stopping'),
+    }));
+    release();
+    // No retry is left to it: it resolves, and the lab is asked for again instead of waiting for a later event.
+    await stale;
+    expect(requeued).toEqual([[lab.labId, SUPERSEDED_REASON]]);
+    expect((await stored(lab)).observed.phase).toBe('stopping');
+    await reconcile(lab.labId, false, SUPERSEDED_REASON);
+    expect((await stored(lab)).observed.phase).toBe('stopped');
+    // A run asked for that way and superseded again on its last attempt does not ask once more.
+    const { builder: again, release: releaseAgain } = heldBuilder();
+    const second = await world.newLab();
+    const requeuedRun = await reconcilerOn(again, undefined, { requeue });
+    const running = requeuedRun(second.labId, true, SUPERSEDED_REASON);
+    await vi.waitFor(async () => expect((await stored(second)).observed.phase).toBe('building'));
+    await reconcile(second.labId);
+    await world.store.update(second.labId, (current) => ({
+      ...current,
+      desired: { ...current.desired, state: 'stopped' },
+      observed: movePhase('reconciler', current.observed, 'stopping'),
+    }));
+    releaseAgain();
+    await running;
+    expect(requeued).toHaveLength(1);
   });
 });
 

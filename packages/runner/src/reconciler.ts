@@ -58,7 +58,15 @@ export interface ReconcilerOptions {
   removeLearnerImages?: (labId: string) => Promise<unknown>;
   /** Told as each bring-up step of a lab ends (a benchmark's per-lab timeline); must not throw. */
   onStep?: LabStepListener;
+  /**
+   * Asks for one more reconcile of a lab (the queue's enqueueReconcile). Used when a run's last attempt was
+   * superseded while the lab still has work left: without it the lab would wait for some later event.
+   */
+  requeue?: (labId: string, reason: string) => Promise<unknown>;
 }
+
+/** The reason of a reconcile asked for because the last attempt of another was superseded: it is not asked twice. */
+export const SUPERSEDED_REASON = 'reconcile.superseded';
 
 /** The instants of a lab's bring-up a timeline shows, as the runner passes them. */
 export type LabStepMark =
@@ -543,6 +551,13 @@ export function createReconciler(options: ReconcilerOptions) {
     );
     if (next === 'none') return;
     if (context.finalAttempt) {
+      // No retry is left: a new reconcile decides from the stored record, once (a run asked for this way that is
+      // superseded again on its last attempt only logs, so a lab can never keep asking).
+      if (options.requeue && context.reason !== SUPERSEDED_REASON) {
+        await options.requeue(labId, SUPERSEDED_REASON);
+        log.info({ phase: current?.observed.phase, next }, 'reconcile superseded on its last attempt: asked again');
+        return;
+      }
       log.warn(
         { phase: current?.observed.phase, next },
         'reconcile superseded on its last attempt: nothing retries it',

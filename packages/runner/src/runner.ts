@@ -218,6 +218,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     onWaitingForPods: (labId) => watch.checkShortfall(labId),
     removeLearnerImages: (labId) => learnerBuilder.removeImagesOf(labId),
     ...(options.onLabStep ? { onStep: options.onLabStep } : {}),
+    requeue: (labId, reason) => queues.enqueueReconcile(labId, reason),
   });
   const watch = startStatusWatcher({
     store,
