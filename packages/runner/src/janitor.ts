@@ -37,7 +37,8 @@ export function createJanitor(options: JanitorOptions) {
     const report: SweepReport = { warned: [], expired: [], orphansRemoved: [], repaired: [] };
     const now = clock().getTime();
 
-    for (const lab of await store.listExpiringBefore(now + options.warningMs)) {
+    for (const lab of await store.listRunningExpiringBefore(now + options.warningMs)) {
+      // Indexed before stopped labs left the expiry index (they leave it with their next write).
       if (lab.desired.state !== 'running') continue;
       if (Date.parse(lab.expiresAt) <= now) {
         await store.update(

@@ -46,8 +46,11 @@ export interface LabStore {
   delete(labId: string, options?: ActorOption): Promise<boolean>;
   listByOwner(owner: LabOwner): Promise<LabRecord[]>;
   listByClass(classId: string): Promise<LabRecord[]>;
-  /** Labs whose `expiresAt` is at or before `epochMs`, soonest first. */
-  listExpiringBefore(epochMs: number): Promise<LabRecord[]>;
+  /**
+   * Labs still meant to run (desired `running`) whose `expiresAt` is at or before `epochMs`, soonest first: what the
+   * janitor warns and stops. A stopped lab leaves the expiry index, so ended classes are not read again every sweep.
+   */
+  listRunningExpiringBefore(epochMs: number): Promise<LabRecord[]>;
   listAll(): Promise<LabRecord[]>;
   /**
    * Every lab a page at a time (Redis SSCAN over the index of all labs, one MGET per page), so a caller that looks at
@@ -131,7 +134,9 @@ export function createLabStore(options: LabStoreOptions): LabStore {
         { kind: 'set', key: keys.allLabs, member: lab.labId },
         { kind: 'set', key: keys.byOwner(ownerKeyFor(lab.owner)), member: lab.labId },
         ...(lab.classId ? [{ kind: 'set' as const, key: keys.byClass(lab.classId), member: lab.labId }] : []),
-        { kind: 'zset', key: keys.byExpiry, member: lab.labId, score: Date.parse(lab.expiresAt) },
+        ...(lab.desired.state === 'running'
+          ? [{ kind: 'zset' as const, key: keys.byExpiry, member: lab.labId, score: Date.parse(lab.expiresAt) }]
+          : []),
         ...(isLabActive(lab)
           ? [
               { kind: 'set' as const, key: keys.active, member: lab.labId },
@@ -173,7 +178,7 @@ export function createLabStore(options: LabStoreOptions): LabStore {
       labs.delete(labId, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'deleted' }, historyTtlMs),
     listByOwner: async (owner) => labs.getMany(await redis.smembers(keys.byOwner(ownerKeyFor(owner))), invalidLab),
     listByClass: async (classId) => labs.getMany(await redis.smembers(keys.byClass(classId)), invalidLab),
-    listExpiringBefore: async (epochMs) =>
+    listRunningExpiringBefore: async (epochMs) =>
       labs.getMany(await redis.zrangebyscore(keys.byExpiry, '-inf', epochMs), invalidLab),
     listAll: async () => labs.getMany(await redis.smembers(keys.allLabs), invalidLab),
     listAllInPages: async function* (pageOptions = {}) {

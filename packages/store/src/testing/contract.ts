@@ -118,7 +118,7 @@ export function describeLabStoreContract(name: string, harness: LabStoreContract
 
         const ids = (labs: LabRecord[]) => labs.map((lab) => lab.labId).sort();
         expect(ids(await store.listByClass(classId))).toEqual([early.labId, late.labId].sort());
-        expect(ids(await store.listExpiringBefore(now + 120_000))).toEqual([early.labId]);
+        expect(ids(await store.listRunningExpiringBefore(now + 120_000))).toEqual([early.labId]);
         expect(ids(await store.listByOwner(alice))).toEqual(expect.arrayContaining([early.labId, late.labId]));
         expect(ids(await store.listByOwner(bob))).not.toContain(early.labId);
 
@@ -133,7 +133,7 @@ export function describeLabStoreContract(name: string, harness: LabStoreContract
         expect(ids(await store.listByClass(otherClass))).toEqual([late.labId]);
         expect(ids(await store.listByOwner(bob))).toEqual([late.labId]);
         expect(ids(await store.listByOwner(alice))).not.toContain(late.labId);
-        expect((await store.listExpiringBefore(now + 120_000)).map((lab) => lab.labId)).toEqual([
+        expect((await store.listRunningExpiringBefore(now + 120_000)).map((lab) => lab.labId)).toEqual([
           late.labId,
           early.labId,
         ]);
@@ -143,9 +143,30 @@ export function describeLabStoreContract(name: string, harness: LabStoreContract
         expect(await store.get(late.labId)).toBeUndefined();
         expect(await store.listByClass(otherClass)).toEqual([]);
         expect(await store.listByOwner(bob)).toEqual([]);
-        expect(ids(await store.listExpiringBefore(now + 120_000))).toEqual([early.labId]);
+        expect(ids(await store.listRunningExpiringBefore(now + 120_000))).toEqual([early.labId]);
         expect(ids(await store.listAll())).toContain(early.labId);
         expect(ids(await store.listAll())).not.toContain(late.labId);
+      });
+
+      it('lists for expiry only labs meant to run: a stopped lab leaves the list, started again it is back', async () => {
+        const expired = labRecord({ expiresAt: new Date(now - 60_000).toISOString() });
+        const stoppedAtCreation = labRecord({
+          expiresAt: new Date(now - 30_000).toISOString(),
+          desired: { state: 'stopped', generation: 0 },
+        });
+        await store.create(expired);
+        await store.create(stoppedAtCreation);
+        const expiring = async () =>
+          (await store.listRunningExpiringBefore(now))
+            .map((lab) => lab.labId)
+            .filter((id) => id === expired.labId || id === stoppedAtCreation.labId);
+        expect(await expiring()).toEqual([expired.labId]);
+        const setDesired = (state: 'running' | 'stopped') =>
+          store.update(expired.labId, (current) => ({ ...current, desired: { ...current.desired, state } }));
+        await setDesired('stopped');
+        expect(await expiring()).toEqual([]);
+        await setDesired('running');
+        expect(await expiring()).toEqual([expired.labId]);
       });
 
       it('counts active labs, all and per owner, in step with stops, failures and deletes', async () => {

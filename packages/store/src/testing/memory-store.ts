@@ -130,10 +130,10 @@ export function createMemoryLabStore(options: MemoryLabStoreOptions = {}): LabSt
     delete: async (labId, opts = {}) => labs.delete(labId, { actor: actor(opts.actor), action: 'deleted' }),
     listByOwner: async (owner) => labs.all().filter((lab) => ownerKeyFor(lab.owner) === ownerKeyFor(owner)),
     listByClass: async (classId) => labs.all().filter((lab) => lab.classId === classId),
-    listExpiringBefore: async (epochMs) =>
+    listRunningExpiringBefore: async (epochMs) =>
       labs
         .all()
-        .filter((lab) => Date.parse(lab.expiresAt) <= epochMs)
+        .filter((lab) => lab.desired.state === 'running' && Date.parse(lab.expiresAt) <= epochMs)
         .sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt)),
     listAll: async () => labs.all(),
     // The ids as they were at the start, read a page at a time: a lab deleted meanwhile is left out, as in Redis.
