@@ -27,6 +27,7 @@ describe('a driver pointed at a closed port', () => {
       ['provisionNamespace', () => driver.provisionNamespace(provision)],
       ['listLabNamespaces', () => driver.listLabNamespaces()],
       ['namespaceProvisioned', () => driver.namespaceProvisioned(provision)],
+      ['readLabNamespace', () => driver.readLabNamespace('lab-0123456789ab')],
       ['deleteNamespace', () => driver.deleteNamespace('lab-0123456789ab')],
       ['kubectl get pods', () => driver.kubectl('lab-0123456789ab', { verb: 'get', resource: 'pods', wide: false })],
     ];

@@ -236,6 +236,8 @@ export interface ClusterDriver {
    * namespace whose provisioning was cut off (its RoleBindings not applied yet) or that holds older guard rails is not.
    */
   namespaceProvisioned(options: ProvisionNamespaceOptions): Promise<boolean>;
+  /** One labbot namespace by name (one GET), as the lists give it; undefined when absent or not labbot's. */
+  readLabNamespace(namespace: string): Promise<LabNamespace | undefined>;
   /**
    * The same namespaces a page at a time (`limit`/`continue`, as kubectl lists), so a caller that looks at every one
    * holds one page of them, not the whole list: the janitor's sweep, with 1,000 labs every 30 s. Every page is read at
@@ -420,6 +422,11 @@ export function createClusterDriver(options: ClusterDriverOptions): ClusterDrive
       applied[0] = await applyNow(marker, toModelForm(marker), `${fieldManager}-provisioned`);
       logger?.info({ namespace: provision.namespace, labId: provision.labId }, 'lab namespace provisioned');
       return { namespace: provision.namespace, objects: applied };
+    },
+
+    async readLabNamespace(namespace) {
+      const found = await readNamespace(namespace);
+      return found?.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE ? labNamespaceOf(found) : undefined;
     },
 
     async namespaceProvisioned(provision) {

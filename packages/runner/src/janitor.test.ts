@@ -99,6 +99,23 @@ describe('janitor', () => {
     expect(reconciles).toEqual([[lab.labId, 'janitor.repair']]);
   });
 
+  it('leaves a lab alone that was provisioned and deployed while the sweep read the namespaces', async () => {
+    const lab = await world.newLab();
+    const listPages = world.cluster.listLabNamespacePages.bind(world.cluster);
+    // The lab's namespace is made and it waits for its pods just after the last page of namespaces was read.
+    world.cluster.listLabNamespacePages = async function* (options) {
+      yield* listPages(options);
+      await provision(lab.labId, lab.namespace);
+      await world.store.update(lab.labId, (current) => ({
+        ...current,
+        observed: { ...current.observed, phase: 'waiting-for-pods', generation: 0 },
+      }));
+    };
+    expect((await janitor.sweep()).repaired).toEqual([]);
+    expect((await world.store.get(lab.labId))?.observed.phase).toBe('waiting-for-pods');
+    expect(reconciles).toEqual([]);
+  });
+
   it('leaves a lab still being built alone even though its namespace is not there yet', async () => {
     const lab = await world.newLab();
     await world.store.update(lab.labId, (current) => ({

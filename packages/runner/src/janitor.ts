@@ -102,6 +102,8 @@ export function createJanitor(options: JanitorOptions) {
     for (const [labId, namespace] of deployed) {
       // Once deployed, the namespace must exist; if it vanished, the lab is built again.
       if (present.has(namespace)) continue;
+      // Made after its page of the list was read (a lab that got this far between the two lists): not vanished.
+      if (await cluster.readLabNamespace(namespace)) continue;
       await store.update(
         labId,
         (current) =>

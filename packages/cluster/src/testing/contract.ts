@@ -68,6 +68,9 @@ export function describeClusterDriverContract(name: string, harness: ClusterDriv
       const listed = (await driver.listLabNamespaces()).filter((ns) => ns.name === lab.namespace);
       expect(listed).toHaveLength(1);
       expect(listed[0]).toMatchObject({ labId: lab.labId, lessonId: 'docker-vs-kubernetes' });
+      // One by name, as listed; a name nobody provisioned is absent.
+      expect(await driver.readLabNamespace(lab.namespace)).toEqual(listed[0]);
+      expect(await driver.readLabNamespace(`lab-${randomBytes(6).toString('hex')}`)).toBeUndefined();
     });
 
     it('tells a namespace provisioned with exactly these guard rails from one absent, older or handed over', async () => {

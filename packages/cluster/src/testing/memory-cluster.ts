@@ -223,6 +223,11 @@ export function createMemoryClusterDriver(options: MemoryClusterDriverOptions = 
       failing('listLabNamespaces');
       return structuredClone([...namespaces.values()]);
     },
+    readLabNamespace: async (namespace) => {
+      failing('readLabNamespace');
+      const found = namespaces.get(namespace);
+      return found ? structuredClone(found) : undefined;
+    },
     namespaceProvisioned: async (provision) => {
       failing('namespaceProvisioned');
       const found = namespaces.get(provision.namespace);
