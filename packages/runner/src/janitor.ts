@@ -38,8 +38,6 @@ export function createJanitor(options: JanitorOptions) {
     const now = clock().getTime();
 
     for (const lab of await store.listRunningExpiringBefore(now + options.warningMs)) {
-      // Indexed before stopped labs left the expiry index (they leave it with their next write).
-      if (lab.desired.state !== 'running') continue;
       if (Date.parse(lab.expiresAt) <= now) {
         await store.update(
           lab.labId,

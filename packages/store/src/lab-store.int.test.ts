@@ -48,6 +48,21 @@ describe('the Redis store only', () => {
     expect(await db.redis.pttl(`${prefix}:lab:${lab.labId}:history`)).toBeGreaterThan(0);
   });
 
+  it('keeps a stopped lab out of the expiry index, so expiry sweeps do not read it again and again', async () => {
+    const store = createLabStore({ redis: db.redis, prefix });
+    const lab = labRecord();
+    await store.create(lab);
+    const indexed = async () => (await db.redis.zscore(`${prefix}:labs:expiry`, lab.labId)) !== null;
+    expect(await indexed()).toBe(true);
+    await store.update(lab.labId, (current) => ({ ...current, desired: { ...current.desired, state: 'stopped' } }));
+    expect(await indexed()).toBe(false);
+    // One indexed before this rule (stopped, still in the index) is left out of the listing all the same.
+    await db.redis.zadd(`${prefix}:labs:expiry`, Date.parse(lab.expiresAt), lab.labId);
+    expect((await store.listRunningExpiringBefore(Date.parse(lab.expiresAt))).map((each) => each.labId)).not.toContain(
+      lab.labId,
+    );
+  });
+
   it('leaves an unreadable record out of listings and says so, while get() refuses it', async () => {
     const reported: string[] = [];
     const watched = createLabStore({
