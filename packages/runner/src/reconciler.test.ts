@@ -72,13 +72,14 @@ describe('reconcile: bringing a lab up', () => {
     expect(deployment.spec.template.spec.containers.map((c) => c.image)).toEqual([record.observed.imageTag]);
     expect(world.builder.runs.map((run) => [run.image, run.user])).toEqual([[record.observed.imageTag, '10001']]);
     expect(waitingForPods).toEqual([lab.labId]);
-    // The Deployment was applied while the container ran: its output, the deploy and the pods' phase are one
-    // notice (three back to back made the chat show a class lab's ready state two or three times).
+    // The fake's container ends at once, before the lab is past building: the output is shown with the deploy (one
+    // notice; running-once, deploying and the pods' phase back to back made the chat show a class lab's ready state
+    // two or three times). A container still running then: next test.
     expect(world.phasesShown(lab.labId)).toEqual([
       'provisioning',
       'building',
       'building',
-      'running-once',
+      'deploying',
       'waiting-for-pods',
     ]);
   });
@@ -139,6 +140,14 @@ describe('reconcile: bringing a lab up', () => {
     for (const run of running.splice(0)) run.finish();
     await done;
     expect(mostAtOnce).toBe(2);
+    // Applied while its container ran: the output, the deploy and the pods' phase are one notice.
+    expect(world.phasesShown(labs[0]?.labId ?? '')).toEqual([
+      'provisioning',
+      'building',
+      'building',
+      'running-once',
+      'waiting-for-pods',
+    ]);
     // Three containers, three outputs: no lab is shown another's run.
     const outputs = await Promise.all(labs.map(async (lab) => (await stored(lab)).observed.containerOutput));
     expect(new Set(outputs).size).toBe(3);
@@ -169,6 +178,69 @@ describe('reconcile: bringing a lab up', () => {
     await done;
     expect(mostAtOnce).toBe(2);
     for (const lab of labs) expect((await stored(lab)).observed.phase).toBe('waiting-for-pods');
+  });
+
+  /** The world's cluster with namespace provisioning held until `release` (or failing with `error` then). */
+  function heldProvisioning() {
+    let release: (error?: Error) => void = () => {};
+    const held = new Promise<Error | undefined>((resolve) => {
+      release = resolve;
+    });
+    const cluster: World['cluster'] = Object.assign(Object.create(world.cluster) as World['cluster'], {
+      provisionNamespace: async (provision: Parameters<World['cluster']['provisionNamespace']>[0]) => {
+        const error = await held;
+        if (error) throw error;
+        return world.cluster.provisionNamespace(provision);
+      },
+    });
+    return { cluster, release: (error?: Error) => release(error) };
+  }
+
+  it('runs the one-off container once the image is built, while the namespace is still provisioned, and records its output at once', async () => {
+    const { cluster, release } = heldProvisioning();
+    const early = await reconcilerOn(world.builder, undefined, { cluster });
+    const lab = await world.newLab();
+    const done = early(lab.labId);
+    await vi.waitFor(() => expect(world.builder.runs).toHaveLength(1));
+    await vi.waitFor(async () =>
+      expect((await stored(lab)).observed).toMatchObject({
+        phase: 'provisioning',
+        containerOutput: 'Hello from the container!\n',
+        imageTag: world.builder.runs[0]?.image,
+      }),
+    );
+    release();
+    await done;
+    expect((await stored(lab)).observed).toMatchObject({
+      phase: 'waiting-for-pods',
+      containerOutput: expect.any(String),
+    });
+    expect(world.builder.runs).toHaveLength(1);
+    // Its output is shown with the deploy, as for a lab whose output was recorded before.
+    expect(world.phasesShown(lab.labId)).toEqual([
+      'provisioning',
+      'building',
+      'building',
+      'deploying',
+      'waiting-for-pods',
+    ]);
+  });
+
+  it('a lab whose container ran before its reconcile broke off does not run it again on the next one', async () => {
+    const { cluster, release } = heldProvisioning();
+    const first = await reconcilerOn(world.builder, undefined, { cluster });
+    const lab = await world.newLab();
+    const cutOff = first(lab.labId);
+    await vi.waitFor(async () => expect((await stored(lab)).observed.containerOutput).toBeDefined());
+    release(transient('CLUSTER_UNAVAILABLE'));
+    await expect(cutOff).rejects.toThrow();
+    // The next reconcile (a retry, or a runner taking the lab over) finds the output in the record.
+    await reconcile(lab.labId);
+    expect(world.builder.runs).toHaveLength(1);
+    expect((await stored(lab)).observed).toMatchObject({
+      phase: 'waiting-for-pods',
+      containerOutput: 'Hello from the container!\n',
+    });
   });
 
   it('labs asking for the same image at once share one ensureImage call (one context hash, one registry check)', async () => {

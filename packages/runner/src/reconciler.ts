@@ -380,6 +380,50 @@ export function createReconciler(options: ReconcilerOptions) {
       ),
     );
     buildingExtras.catch(() => {});
+
+    // The one-off container needs the image only, not the namespace: it starts as soon as the image is there, while
+    // the namespace may still be provisioned, so the engine's slow container starts overlap the applies. Its output
+    // is recorded as soon as it ends, so a runner that takes the lab over later finds it and does not run it again.
+    const runNeeded = record.observed.containerOutput === undefined;
+    const running = runNeeded
+      ? building.then(async (image) => {
+          const run = runSpecFor(lesson, variant);
+          mark(record.labId, 'run-wait');
+          const result = await step(record, 'run-once', () =>
+            runSlot(() => {
+              mark(record.labId, 'run-once');
+              return builder.runOnce({
+                image: image.tag,
+                ...(run.command ? { command: run.command } : {}),
+                timeoutMs: (run.timeoutSeconds ?? 30) * 1000,
+                maxOutputBytes: 8192,
+                user: '10001',
+              });
+            }),
+          );
+          mark(record.labId, 'ran-once');
+          // With the image it ran, so no status shows a container that ran from an image not yet built; not into a
+          // lab reset meanwhile (its next generation runs its own container).
+          return observe(
+            record.labId,
+            {
+              containerOutput: boundedOutput(result.output),
+              imageTag: image.tag,
+              imageCached: image.cached,
+              buildLog: (image.logTail.length ? image.logTail : logTail).slice(-12),
+            },
+            (current) => current.observed.generation === initial.observed.generation,
+          );
+        })
+      : undefined;
+    let ranAlready = false;
+    // Awaited below; this only keeps a failure from being unhandled while the namespace step runs.
+    running?.then(
+      () => {
+        ranAlready = true;
+      },
+      () => {},
+    );
     await provisioning;
     mark(record.labId, 'provisioned');
 
@@ -405,8 +449,10 @@ export function createReconciler(options: ReconcilerOptions) {
     // The lab is in a phase whose pods the status watcher records (running-once or deploying) before the apply
     // starts: a snapshot of pods that came up while it was still `building` was dropped, and pods that never
     // change again send no other, so the lab waited for pods forever with 0 recorded (bench/class.ts, 1 in 100).
-    const runOnce = record.observed.containerOutput === undefined;
-    record = runOnce
+    // A container that already ran (while the namespace was provisioned) is shown with its output as deploying, as a
+    // lab whose output was recorded before: one notice, not running-once and deploying back to back.
+    const runPending = running !== undefined && !ranAlready;
+    record = runPending
       ? await enterPhase(record, 'running-once', 'run-once')
       : await enterPhase(record, 'deploying', 'deploy');
     const deploying = step(record, 'deploy', () =>
@@ -428,26 +474,16 @@ export function createReconciler(options: ReconcilerOptions) {
       () => {},
     );
 
-    if (runOnce) {
-      const run = runSpecFor(lesson, variant);
-      mark(record.labId, 'run-wait');
-      const result = await step(record, 'run-once', () =>
-        runSlot(() => {
-          mark(record.labId, 'run-once');
-          return builder.runOnce({
-            image: image.tag,
-            ...(run.command ? { command: run.command } : {}),
-            timeoutMs: (run.timeoutSeconds ?? 30) * 1000,
-            maxOutputBytes: 8192,
-            user: '10001',
-          });
-        }),
-      );
-      mark(record.labId, 'ran-once');
-      record = await observe(record.labId, { containerOutput: boundedOutput(result.output) });
-      // Applied while the container ran (the usual case): the output, the deploy and the pods' phase are told in
-      // one notice below. Three back to back made the chat show the lab's newest state (ready) two or three times.
-      if (!applied) await notices.changed(record);
+    if (running) {
+      // Already resolved when the container ran before: this only records its failure, if it failed.
+      const ran = await running;
+      // Told here only when the output came after the lab entered running-once (that notice showed it otherwise) and
+      // the Deployment is not applied yet (the usual case: the output, the deploy and the pods' phase are told in one
+      // notice below). Three back to back made the chat show the lab's newest state (ready) two or three times.
+      if (ran.version > record.version) {
+        record = ran;
+        if (!applied) await notices.changed(record);
+      }
     }
 
     record = await enterPhase(record, 'deploying', 'deploy', {}, { tell: !applied });
