@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { LabbotError } from '@labbot/core';
 import { deleteRegistryRepository } from '@labbot/test-support';
 import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBuilder, createRedisBuildLock, hashBuildContext } from './index.js';
 
 const registry = process.env.LABBOT_REGISTRY ?? '127.0.0.1:5050';
@@ -372,6 +373,32 @@ describe('runOnce', () => {
     expect(result.output).toContain('started');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await runOnceContainersLeft()).toBe(0);
+  });
+
+  it('leaves no container behind when the process that started it is SIGKILLed while it runs', async () => {
+    // A runner of its own: it starts a container that runs for 2 s, and is killed while the container runs.
+    const label = `labbot.test.killed-runner=${runId}`;
+    const script = [
+      `import { createBuilder } from ${JSON.stringify(path.join(import.meta.dirname, 'index.ts'))};`,
+      `const builder = createBuilder({ labels: { 'labbot.test': '1', 'labbot.test.killed-runner': ${JSON.stringify(runId)} } });`,
+      `await builder.runOnce({ image: ${JSON.stringify(baseImage)}, command: ['sh', '-c', 'echo started; sleep 2'], timeoutMs: 60000, maxOutputBytes: 100 });`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const ours = () => docker.listContainers({ all: true, filters: { label: [label] } });
+    try {
+      await vi.waitFor(async () => expect((await ours()).map((c) => c.State)).toEqual(['running']), {
+        timeout: 30_000,
+        interval: 100,
+      });
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    // The container ends on its own after the kill, and nobody is left to remove it but the daemon.
+    await vi.waitFor(async () => expect(await ours()).toEqual([]), { timeout: 20_000, interval: 250 });
   });
 
   it('says which image is missing', async () => {

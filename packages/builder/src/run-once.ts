@@ -98,7 +98,65 @@ async function pullFromRegistry(docker: Dockerode, image: string, registry: stri
   if (result.error !== undefined) throw new Error(result.error);
 }
 
-/** Runs a container once: no network, memory bound, output bound, time bound, always removed. */
+/**
+ * Registers a wait for the container's removal and resolves once the daemon took it (the response header), with the
+ * exit status to come. Sent before the start: a container the daemon removes itself (AutoRemove) may be gone before a
+ * wait sent after the start reaches it, which would lose its exit code (the docker CLI's `run --rm` does the same).
+ */
+function waitForRemoval(docker: Dockerode, id: string): Promise<{ removed: Promise<{ StatusCode?: number }> }> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      {
+        path: `/containers/${id}/wait?`,
+        method: 'POST',
+        isStream: true,
+        statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
+        options: { condition: 'removed' },
+      },
+      (error, stream) => {
+        if (error) return reject(error);
+        const removed = readJson<{ StatusCode?: number }>(stream as NodeJS.ReadableStream);
+        // Awaited by the caller; this only keeps a failure from being unhandled before it is.
+        removed.catch(() => {});
+        resolve({ removed });
+      },
+    );
+  });
+}
+
+/** Subscribes to the daemon's `oom` events of the container; `seen()` says whether one came. */
+async function watchOom(docker: Dockerode, id: string): Promise<{ seen: () => boolean; close: () => void }> {
+  const stream = (await docker.getEvents({
+    filters: { type: ['container'], container: [id], event: ['oom'] },
+  })) as NodeJS.ReadableStream & { destroy?: () => void };
+  let seen = false;
+  stream.on('data', () => {
+    seen = true;
+  });
+  stream.on('error', () => {});
+  return { seen: () => seen, close: () => stream.destroy?.() };
+}
+
+function readJson<T>(stream: NodeJS.ReadableStream): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
+    stream.on('error', reject);
+    stream.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+/**
+ * Runs a container once: no network, memory bound, output bound, time bound, always removed. The daemon removes the
+ * container itself when it exits (AutoRemove), so a runner killed while its container runs leaves none behind; the
+ * attach, the wait and the OOM watch are all in place before the start, so nothing is asked of the daemon after it.
+ */
 export async function runOnce(
   docker: Dockerode,
   context: RunOnceContext,
@@ -128,6 +186,8 @@ export async function runOnce(
       SecurityOpt: ['no-new-privileges'],
       // Output is read through attach; nothing needs to be stored on the daemon's disk.
       LogConfig: { Type: 'none', Config: {} },
+      // Removed by the daemon as it exits, also when the runner that started it is gone by then.
+      AutoRemove: true,
     },
   };
   const errorContext = { image: options.image };
@@ -169,8 +229,22 @@ export async function runOnce(
 
   const output = new BoundedOutput(options.maxOutputBytes);
   let timer: NodeJS.Timeout | undefined;
+  let oom: { seen: () => boolean; close: () => void } | undefined;
+  // Whether the daemon said the container is removed; until then (not started, a failed wait) it is removed here.
+  let removed = false;
   try {
-    const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+    const [stream, { removed: removal }, watch] = await Promise.all([
+      container.attach({ stream: true, stdout: true, stderr: true }) as Promise<NodeJS.ReadableStream>,
+      waitForRemoval(docker, container.id),
+      watchOom(docker, container.id),
+    ]);
+    oom = watch;
+    removal.then(
+      () => {
+        removed = true;
+      },
+      () => {},
+    );
     const sink = output.writable();
     docker.modem.demuxStream(stream, sink, sink);
     const streamEnded = new Promise<void>((resolve) => {
@@ -192,22 +266,21 @@ export async function runOnce(
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
     });
-    const outcome = await Promise.race([container.wait() as Promise<{ StatusCode?: number }>, timedOut]);
+    const outcome = await Promise.race([removal, timedOut]);
     if (outcome === 'timeout') {
       await container.kill().catch(() => {});
+      // Killed: the daemon removes it now (bounded: otherwise it is removed below).
+      await Promise.race([removal, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]).catch(() => {});
     }
     // Output still in flight after the exit; bounded so a stuck stream cannot hold the caller.
     await Promise.race([streamEnded, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-    const state = await container.inspect().then(
-      (info) => info.State,
-      () => undefined,
-    );
     return {
       output: output.text(),
       exitCode: outcome === 'timeout' ? null : (outcome.StatusCode ?? null),
       truncated: output.truncated,
       timedOut: outcome === 'timeout',
-      oomKilled: state?.OOMKilled === true,
+      // The daemon tells the OOM kill before it handles the exit, so it came before the removal did.
+      oomKilled: oom.seen(),
     };
   } catch (error) {
     throw wrapDockerError(
@@ -219,13 +292,17 @@ export async function runOnce(
     );
   } finally {
     clearTimeout(timer);
-    await container.remove({ force: true }).catch((error: unknown) => {
-      if (dockerStatusOf(error) !== 404) {
-        context.logger?.warn(
-          { image: options.image, error: messageOf(error) },
-          'removing the run-once container failed',
-        );
-      }
-    });
+    oom?.close();
+    // Not started, or its removal not confirmed: the daemon may not remove it, so it goes here (gone: nothing to do).
+    if (!removed) {
+      await container.remove({ force: true }).catch((error: unknown) => {
+        if (dockerStatusOf(error) !== 404) {
+          context.logger?.warn(
+            { image: options.image, error: messageOf(error) },
+            'removing the run-once container failed',
+          );
+        }
+      });
+    }
   }
 }
