@@ -28,6 +28,8 @@ const lessonId = `bench-recovery-${Date.now().toString(36)}`;
 const lessons = makeLessonsDir([{ id: lessonId, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 2\nUSER ') }]);
 const dir = mkdtempSync(join(tmpdir(), 'labbot-bench-recovery-'));
 const children: ChildProcess[] = [];
+/** The runners' bring-up steps (`step <labId> <mark>` lines, LABBOT_TEST_STEPS), with when they came. */
+const steps: { child: ChildProcess; labId: string; mark: string; at: number }[] = [];
 
 /** Spawns a TypeScript entry point of this repository and resolves with the first stdout line matching `ready`. */
 function start(
@@ -50,6 +52,8 @@ function start(
     createInterface({ input: child.stdout! }).on('line', (line) => {
       // LABBOT_TEST_LOG=info BENCH_VERBOSE=1 shows the children's logs with the time since the bench started.
       if (process.env.BENCH_VERBOSE) process.stderr.write(`${Math.round(performance.now())} ${args[0]} ${line}\n`);
+      const [word, labId, mark] = line.split(' ');
+      if (word === 'step' && labId && mark) steps.push({ child, labId, mark, at: performance.now() });
       if (ready.test(line)) {
         clearTimeout(timer);
         resolve({ child, line });
@@ -83,7 +87,7 @@ try {
     LABBOT_SLACK_API_URL: slack.apiUrl,
     LOG_LEVEL: 'silent',
   };
-  const runnerEnv = { ...env, LABBOT_TEST_RUNNER_LOCKS: mode };
+  const runnerEnv = { ...env, LABBOT_TEST_RUNNER_LOCKS: mode, LABBOT_TEST_STEPS: '1' };
   const bot = await start(['test/e2e/src/fixtures/slack-bot-process.ts'], env, /^port \d+$/);
   const driver = createSlackDriver({
     targetUrl: `http://127.0.0.1:${bot.line.split(' ')[1]}/slack/events`,
@@ -149,6 +153,9 @@ try {
     channelPosts: slack.channelMessages('C0LABS0001').length,
     statusPostsPerThread: [...new Set(threadTs.map((ts) => slack.threadReplies('C0LABS0001', ts).length))],
   };
+  const newSteps = steps
+    .filter((step) => step.child !== first.child)
+    .map((step) => ({ mark: step.mark, ms: Math.round(step.at - startedAt) }));
   console.log(
     JSON.stringify(
       {
@@ -171,6 +178,20 @@ try {
             return [phase, { labs: times.length, firstMs: Math.min(...times), lastMs: Math.max(...times) }];
           }),
         ),
+        // The new runner's bring-up steps (packages/runner's LabStepMark): how many labs passed each, and when the
+        // first and the last did, in ms after it started; `run-once` is a container's start (a run slot taken),
+        // `ran-once` its end. runsInFlight: containers running at each second after the start (the engine's load).
+        stepsAfterStart: Object.fromEntries(
+          [...new Set(newSteps.map((step) => step.mark))].map((mark) => {
+            const times = newSteps.filter((step) => step.mark === mark).map((step) => step.ms);
+            return [mark, { labs: times.length, firstMs: Math.min(...times), lastMs: Math.max(...times) }];
+          }),
+        ),
+        runsInFlight: Array.from({ length: Math.ceil(allReadyAfterStartedMs / 1000) }, (_, second) => {
+          const at = second * 1000;
+          const started = newSteps.filter((step) => step.mark === 'run-once' && step.ms <= at).length;
+          return started - newSteps.filter((step) => step.mark === 'ran-once' && step.ms <= at).length;
+        }),
         duplicates,
       },
       null,
