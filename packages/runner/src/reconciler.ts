@@ -475,7 +475,7 @@ export function createReconciler(options: ReconcilerOptions) {
     );
 
     if (running) {
-      // Already resolved when the container ran before: this only records its failure, if it failed.
+      // Resolved already when the container ended before the lab entered its phase (then `record` is the newer).
       const ran = await running;
       // Told here only when the output came after the lab entered running-once (that notice showed it otherwise) and
       // the Deployment is not applied yet (the usual case: the output, the deploy and the pods' phase are told in one
