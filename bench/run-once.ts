@@ -79,7 +79,9 @@ async function engineRun(calls: Record<string, number[]>, options: Dockerode.Con
     try {
       return await call();
     } finally {
-      (calls[name] ??= []).push(performance.now() - start);
+      const times = calls[name] ?? [];
+      times.push(performance.now() - start);
+      calls[name] = times;
     }
   };
   const container = await timed('create', () => docker.createContainer(options));
