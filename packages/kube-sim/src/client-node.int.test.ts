@@ -299,6 +299,69 @@ describe('@kubernetes/client-node against kube-sim', () => {
     expect(await response.json()).toMatchObject({ kind: 'Status', reason: 'Expired', code: 410 });
   });
 
+  it('tells a selector watch when an object starts or stops matching: ADDED and DELETED, as the API server does', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'selected' } } });
+    const listed = await core.listNamespacedPod({ namespace: 'selected' });
+    const events: string[] = [];
+    const phases = new Map<string, string>();
+    const watch = new Watch(config);
+    const controller = await watch.watch(
+      '/api/v1/namespaces/selected/pods',
+      {
+        resourceVersion: listed.metadata?.resourceVersion ?? '',
+        fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
+        labelSelector: 'room=yes',
+      },
+      (type, object: V1Pod) => {
+        events.push(`${type} ${object.metadata?.name}`);
+        phases.set(`${type} ${object.metadata?.name}`, object.status?.phase ?? '');
+      },
+      () => undefined,
+    );
+    const pod = (name: string, labels: Record<string, string>): V1Pod => ({
+      metadata: { name, labels },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'labbot/busybox:1' }] },
+    });
+    await core.createNamespacedPod({ namespace: 'selected', body: pod('done', { room: 'yes' }) });
+    await core.createNamespacedPod({ namespace: 'selected', body: pod('relabelled', { room: 'no' }) });
+    await waitFor('both pods running', async () => {
+      const pods = await core.listNamespacedPod({ namespace: 'selected' });
+      return pods.items.length === 2 && pods.items.every((p) => p.status?.phase === 'Running') ? true : undefined;
+    });
+    // The pod's container exits: the kubelet writes phase Succeeded, so it no longer matches the field selector.
+    const running = await core.readNamespacedPod({ namespace: 'selected', name: 'done' });
+    await core.replaceNamespacedPodStatus({
+      namespace: 'selected',
+      name: 'done',
+      body: { ...running, status: { ...running.status, phase: 'Succeeded' } },
+    });
+    // A label change makes the other pod match the label selector, then stop matching it.
+    await core.patchNamespacedPod({
+      namespace: 'selected',
+      name: 'relabelled',
+      body: [{ op: 'replace', path: '/metadata/labels/room', value: 'yes' }],
+    });
+    await core.patchNamespacedPod({
+      namespace: 'selected',
+      name: 'relabelled',
+      body: [{ op: 'replace', path: '/metadata/labels/room', value: 'no' }],
+    });
+    await waitFor('the relabelled pod to leave the watch', async () =>
+      events.filter((event) => event.endsWith(' relabelled')).length === 2 ? true : undefined,
+    );
+    controller.abort();
+    // Only what a watcher of matching pods must know: `done` came and left, `relabelled` came and left; never a
+    // MODIFIED for an object that no longer matches (which would leave it in an informer's cache for good).
+    expect(events.filter((event) => event.endsWith(' done'))).toEqual([
+      'ADDED done',
+      ...events.filter((event) => event === 'MODIFIED done'),
+      'DELETED done',
+    ]);
+    expect(events.filter((event) => event.endsWith(' relabelled'))).toEqual(['ADDED relabelled', 'DELETED relabelled']);
+    // The DELETED of a pod that finished carries its last matching content (still Running), as the API server sends.
+    expect(phases.get('DELETED done')).toBe('Running');
+  });
+
   it("pages a namespace list with limit and continue at the first page's version, as the API server does", async () => {
     const run = Math.random().toString(36).slice(2, 8);
     const labelSelector = `paging=${run}`;

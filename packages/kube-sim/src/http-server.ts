@@ -600,22 +600,38 @@ export class HttpApiServer {
     const table = wantsTable(req);
     const includeObject = url.searchParams.get('includeObject');
     const requested = url.searchParams.get('resourceVersion');
-    const matches = (event: StoreEvent) =>
-      event.resource === route.resource &&
-      (!route.namespace || event.object.metadata.namespace === route.namespace) &&
-      labels(event.object.metadata.labels) &&
-      fields(event.object);
+    const selected = (object: KubeObject) => labels(object.metadata.labels) && fields(object);
+    // As the API server's watch cache (cacheWatcher.convertToWatchEvent): a change that makes an object match the
+    // selectors comes as ADDED, one that makes it stop matching as DELETED (its last matching content, at the
+    // event's resourceVersion), so a watch by `status.phase!=Succeeded` sees a pod that finished leave.
+    const asSeen = (event: StoreEvent): { type: string; object: KubeObject } | undefined => {
+      if (event.resource !== route.resource) return undefined;
+      if (route.namespace && event.object.metadata.namespace !== route.namespace) return undefined;
+      const matchesNow = event.type !== 'DELETED' && selected(event.object);
+      const matchedBefore =
+        event.type === 'DELETED' ? selected(event.object) : event.previous !== undefined && selected(event.previous);
+      if (matchesNow) return { type: matchedBefore ? 'MODIFIED' : 'ADDED', object: event.object };
+      if (!matchedBefore) return undefined;
+      if (event.type === 'DELETED' || !event.previous) return { type: 'DELETED', object: event.object };
+      const resourceVersion = String(event.resourceVersion);
+      return {
+        type: 'DELETED',
+        object: { ...event.previous, metadata: { ...event.previous.metadata, resourceVersion } },
+      };
+    };
     // Replay first: this throws 410 Gone (with a Status) before any header is sent when the version is too old.
     const replay: { type: string; object: KubeObject }[] = [];
     if (!requested || requested === '0') {
       for (const object of store.listRaw(route.resource, route.namespace)) {
-        if (labels(object.metadata.labels) && fields(object)) replay.push({ type: 'ADDED', object });
+        if (selected(object)) replay.push({ type: 'ADDED', object });
       }
     } else {
       const since = Number(requested);
       if (!Number.isFinite(since)) throw badRequest(`invalid resource version: ${requested}`);
-      for (const event of store.eventsSince(since))
-        if (matches(event)) replay.push({ type: event.type, object: event.object });
+      for (const event of store.eventsSince(since)) {
+        const seen = asSeen(event);
+        if (seen) replay.push(seen);
+      }
     }
     res.writeHead(200, {
       'Content-Type': 'application/json',
@@ -640,7 +656,8 @@ export class HttpApiServer {
     };
     for (const event of replay) write(event.type, event.object);
     const unsubscribe = store.subscribe((event) => {
-      if (matches(event)) write(event.type, event.object);
+      const seen = asSeen(event);
+      if (seen) write(seen.type, seen.object);
     });
     this.watches.add(res);
     const timeoutSeconds = Number(url.searchParams.get('timeoutSeconds') ?? 1800);

@@ -10,6 +10,11 @@ export interface StoreEvent {
   resource: ResourceType;
   /** A snapshot; never mutated after the event is emitted. */
   object: KubeObject;
+  /**
+   * MODIFIED: the object as it was before this change (also never mutated), so a watch with a selector can tell an
+   * object that starts or stops matching it, as the API server's watch cache does with its PrevObject.
+   */
+  previous?: KubeObject;
   resourceVersion: number;
 }
 
@@ -128,8 +133,14 @@ export class ObjectStore {
     if (bucket?.size === 0) this.byNamespace.get(resourceKey(resource))?.delete(namespace);
   }
 
-  private emit(type: WatchEventType, resource: ResourceType, object: KubeObject): void {
-    const event: StoreEvent = { type, resource, object, resourceVersion: this.revision };
+  private emit(type: WatchEventType, resource: ResourceType, object: KubeObject, previous?: KubeObject): void {
+    const event: StoreEvent = {
+      type,
+      resource,
+      object,
+      ...(previous ? { previous } : {}),
+      resourceVersion: this.revision,
+    };
     this.history.push(event);
     if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
     for (const listener of this.listeners) listener(event);
@@ -253,7 +264,7 @@ export class ObjectStore {
     this.revision++;
     object.metadata.resourceVersion = String(this.revision);
     this.put(resource, key, object);
-    this.emit('MODIFIED', resource, object);
+    this.emit('MODIFIED', resource, object, current);
     return clone(object);
   }
 
