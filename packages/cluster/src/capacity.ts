@@ -1,6 +1,5 @@
-import { CoreV1Api, type KubeConfig, type V1Container, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ResourceAmount } from '@labbot/core';
-import { toClusterError } from './cluster-errors.js';
 import { type ClusterCeilings, type LabLimits, planQuota } from './guard-rails.js';
 import { cpuToMillicores, memoryToBytes } from './quantity.js';
 
@@ -49,38 +48,65 @@ export function podRequests(pod: V1Pod): ResourceAmount {
   return { pods: 1, cpuMillicores: Math.max(main.cpu, initCpu), memoryBytes: Math.max(main.memory, initMemory) };
 }
 
-/** The schedulable nodes' names and summed allocatable. */
-function allocatableOf(nodes: readonly V1Node[]): { names: Set<string>; allocatable: ResourceAmount } {
+/** What the room needs of a node: whether it takes new pods, and its allocatable. */
+export interface NodeRoom {
+  name: string;
+  schedulable: boolean;
+  allocatable: ResourceAmount;
+}
+
+/** What the room needs of a pod: the node it is on (none yet: Pending), what it requests, whether it holds room. */
+export interface PodRoom {
+  nodeName?: string;
+  requests: ResourceAmount;
+  /** Not finished: a pod Succeeded or Failed holds no room on its node. */
+  holdsRoom: boolean;
+}
+
+export function nodeRoom(node: V1Node): NodeRoom {
+  const values = node.status?.allocatable ?? {};
+  return {
+    name: node.metadata?.name ?? '',
+    schedulable: schedulable(node),
+    allocatable: {
+      pods: Math.floor(quantity(values['pods'], Number)),
+      cpuMillicores: quantity(values['cpu'], cpuToMillicores),
+      memoryBytes: quantity(values['memory'], memoryToBytes),
+    },
+  };
+}
+
+export function podRoom(pod: V1Pod): PodRoom {
+  const phase = pod.status?.phase;
+  return {
+    ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+    requests: podRequests(pod),
+    holdsRoom: phase !== 'Succeeded' && phase !== 'Failed',
+  };
+}
+
+/** Sums the schedulable nodes' allocatable and subtracts what the pods placed (or to be placed) on them request. */
+export function roomOfSummaries(nodes: Iterable<NodeRoom>, pods: Iterable<PodRoom>): ClusterRoom {
   const allocatable = zero();
   const names = new Set<string>();
   for (const node of nodes) {
-    if (!schedulable(node)) continue;
-    names.add(node.metadata?.name ?? '');
-    const values = node.status?.allocatable ?? {};
-    allocatable.pods += Math.floor(quantity(values['pods'], Number));
-    allocatable.cpuMillicores += quantity(values['cpu'], cpuToMillicores);
-    allocatable.memoryBytes += quantity(values['memory'], memoryToBytes);
+    if (!node.schedulable) continue;
+    names.add(node.name);
+    allocatable.pods += node.allocatable.pods;
+    allocatable.cpuMillicores += node.allocatable.cpuMillicores;
+    allocatable.memoryBytes += node.allocatable.memoryBytes;
   }
-  return { names, allocatable };
-}
-
-/** Adds to `used` what the pods placed (or to be placed) on those nodes request. */
-function addRequests(used: ResourceAmount, nodeNames: ReadonlySet<string>, pods: readonly V1Pod[]): void {
+  const used = zero();
   for (const pod of pods) {
-    const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') continue;
+    if (!pod.holdsRoom) continue;
     // A pod the scheduler has not placed yet will take room too: count it wherever it lands.
-    if (pod.spec?.nodeName && !nodeNames.has(pod.spec.nodeName)) continue;
-    const requests = podRequests(pod);
-    used.pods += requests.pods;
-    used.cpuMillicores += requests.cpuMillicores;
-    used.memoryBytes += requests.memoryBytes;
+    if (pod.nodeName && !names.has(pod.nodeName)) continue;
+    used.pods += pod.requests.pods;
+    used.cpuMillicores += pod.requests.cpuMillicores;
+    used.memoryBytes += pod.requests.memoryBytes;
   }
-}
-
-function roomLeft(nodes: number, allocatable: ResourceAmount, used: ResourceAmount): ClusterRoom {
   return {
-    nodes,
+    nodes: names.size,
     allocatable,
     free: {
       pods: Math.max(0, allocatable.pods - used.pods),
@@ -92,10 +118,7 @@ function roomLeft(nodes: number, allocatable: ResourceAmount, used: ResourceAmou
 
 /** Sums the nodes' allocatable and subtracts what the pods scheduled on them request (pure). */
 export function roomOf(nodes: readonly V1Node[], pods: readonly V1Pod[]): ClusterRoom {
-  const { names, allocatable } = allocatableOf(nodes);
-  const used = zero();
-  addRequests(used, names, pods);
-  return roomLeft(names.size, allocatable, used);
+  return roomOfSummaries(nodes.map(nodeRoom), pods.map(podRoom));
 }
 
 /**
@@ -109,36 +132,4 @@ export function labRequests(limits: LabLimits & { replicas: number }, ceilings: 
     cpuMillicores: Math.min(plan.podCpuRequestMillicores * limits.replicas, plan.requestsCpuMillicores),
     memoryBytes: Math.min(plan.podMemoryRequestBytes * limits.replicas, plan.requestsMemoryBytes),
   };
-}
-
-/** Pods per page of the capacity read: its memory is one page of pods at a time, not every pod of the cluster. */
-const POD_PAGE_SIZE = 500;
-
-/**
- * Reads the room of the cluster: nodes (cluster-scoped, read-only) and the requests of every pod still running or
- * to run (finished pods hold no room), a page at a time: the runner does this every 15 s, and with 1,000 labs the
- * cluster has over 3,000 pods, whose whole list alone raised the watching runner's RSS by ~100 MB before a GC.
- */
-export async function readClusterRoom(
-  kubeConfig: KubeConfig,
-  options: { podPageSize?: number } = {},
-): Promise<ClusterRoom> {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  try {
-    const { names, allocatable } = allocatableOf((await core.listNode()).items);
-    const used = zero();
-    let page: string | undefined;
-    do {
-      const pods = await core.listPodForAllNamespaces({
-        fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
-        limit: options.podPageSize ?? POD_PAGE_SIZE,
-        ...(page ? { _continue: page } : {}),
-      });
-      addRequests(used, names, pods.items);
-      page = pods.metadata?._continue || undefined;
-    } while (page);
-    return roomLeft(names.size, allocatable, used);
-  } catch (error) {
-    throw toClusterError(error, 'read the cluster capacity');
-  }
 }

@@ -1,4 +1,4 @@
-export { type ClusterRoom, labRequests, readClusterRoom } from './capacity.js';
+export { type ClusterRoom, labRequests } from './capacity.js';
 export * from './cluster-errors.js';
 export * from './driver.js';
 export { learnerUsername } from './guard-rails.js';
@@ -11,3 +11,10 @@ export { type KubeRequestObserver, observeKubeRequests } from './observed-kubeco
 export * from './permissions.js';
 
 export type { LabPodWatch } from './pod-watcher.js';
+export {
+  type ClusterRoomApi,
+  type ClusterRoomWatch,
+  type ClusterRoomWatchOptions,
+  ROOM_POD_FIELD_SELECTOR,
+  watchClusterRoom,
+} from './room-watch.js';

@@ -42,15 +42,15 @@ export const RUNNER_PERMISSIONS: readonly RunnerPermission[] = [
     verb,
     group: core,
     resource: 'pods',
-    why: 'the one shared pod watch over every lab namespace',
+    why: "the one shared pod watch over every lab namespace, and the cluster room watch (pods' requests)",
   })),
-  {
-    scope: 'cluster',
-    verb: 'list',
+  ...['list', 'watch'].map((verb) => ({
+    scope: 'cluster' as const,
+    verb,
     group: core,
     resource: 'nodes',
-    why: "the capacity check before a class: the nodes' allocatable pods, CPU and memory (read-only)",
-  },
+    why: "the capacity check before a class: the nodes' allocatable pods, CPU and memory (read-only, watched)",
+  })),
   ...['get', 'create', 'patch'].map((verb) => ({
     scope: 'cluster' as const,
     verb,

@@ -1,16 +1,7 @@
-import {
-  CoreV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  ListWatch,
-  type V1Namespace,
-  type V1Pod,
-  Watch,
-} from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '@labbot/config';
-import { toClusterError } from './cluster-errors.js';
 import { diagnose } from './diagnose.js';
+import { createInformerGroup } from './informers.js';
 import { LAB_LABEL, LEGACY_POD_SELECTOR, MANAGED_SELECTOR } from './labels.js';
 import { podSummary } from './pod-summary.js';
 import type { Diagnosis, PodSummary } from './types.js';
@@ -35,30 +26,6 @@ export interface LabPodWatch {
   stop(): Promise<void>;
 }
 
-const MAX_RETRY_DELAY_MS = 30_000;
-
-/**
- * A watch whose events carry `asWatched(object)` instead of the object the API sent (ERROR events, a Status, pass
- * unchanged): the informer caches, and hands its handlers, only what the watcher reads.
- */
-class TrimmingWatch<T extends KubernetesObject> extends Watch {
-  constructor(
-    kubeConfig: KubeConfig,
-    private readonly asWatched: (object: T) => T,
-  ) {
-    super(kubeConfig);
-  }
-
-  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
-    return super.watch(
-      path,
-      query,
-      (phase, object, event) => callback(phase, phase === 'ERROR' ? object : this.asWatched(object as T), event),
-      done,
-    );
-  }
-}
-
 /**
  * ONE cluster-wide list+watch over the pods labbot manages (`app.kubernetes.io/managed-by=labbot`), turned into
  * debounced per-lab snapshots. A pod names no lab: its namespace does (`labbot.dev/lab`, from a second list+watch
@@ -71,7 +38,6 @@ class TrimmingWatch<T extends KubernetesObject> extends Watch {
 export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOptions, logger?: Logger): LabPodWatch {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const debounceMs = options.debounceMs ?? 250;
-  const baseRetryMs = options.retryDelayMs ?? 1000;
   const timers = new Map<string, NodeJS.Timeout>();
   /** Which lab each lab namespace belongs to (its lab label), and back. */
   const labOfNamespace = new Map<string, string>();
@@ -79,58 +45,37 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
   /** Namespaces deleted while their pods may still be going: forgotten once their last pod is gone. */
   const goneNamespaces = new Set<string>();
   let stopped = false;
-  let retryDelayMs = baseRetryMs;
-  let markSynced: () => void = () => {};
-  const synced = new Promise<void>((resolve) => {
-    markSynced = resolve;
+  const informers = createInformerGroup(
+    kubeConfig,
+    {
+      failureMessage: 'lab pod watch failed; retrying',
+      ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+    },
+    logger,
+  );
+  // The namespaces first: a pod's lab is its namespace's label.
+  const namespaceInformer = informers.add<V1Namespace>({
+    path: '/api/v1/namespaces',
+    action: 'watch lab namespaces',
+    labelSelector: LAB_LABEL,
+    list: (query) => core.listNamespace(query),
+    asWatched: namespaceAsWatched,
   });
-  /** Watches not listed yet: the watcher is synced once each has listed once. */
-  let unlisted = 0;
-  /** One list+watch of `path` by label selector, caching `asWatched` of each object; each list resets the back-off. */
-  const watchOf = <T extends KubernetesObject>(
-    path: string,
-    labelSelector: string,
-    list: (query: { labelSelector: string }) => Promise<KubernetesListObject<T>>,
-    asWatched: (object: T) => T,
-  ) => {
-    let listedOnce = false;
-    unlisted++;
-    return new ListWatch<T>(
-      path,
-      new TrimmingWatch(kubeConfig, asWatched),
-      async () => {
-        const result = await list({ labelSelector });
-        retryDelayMs = baseRetryMs;
-        if (!listedOnce) {
-          listedOnce = true;
-          unlisted--;
-        }
-        if (unlisted === 0) markSynced();
-        return { ...result, items: result.items.map(asWatched) };
-      },
-      false,
-      labelSelector,
-    );
-  };
-
-  const informer = watchOf<V1Pod>(
-    '/api/v1/pods',
-    MANAGED_SELECTOR,
-    (query) => core.listPodForAllNamespaces(query),
-    podAsWatched,
-  );
-  const legacyInformer = watchOf<V1Pod>(
-    '/api/v1/pods',
-    LEGACY_POD_SELECTOR,
-    (query) => core.listPodForAllNamespaces(query),
-    podAsWatched,
-  );
-  const namespaceInformer = watchOf<V1Namespace>(
-    '/api/v1/namespaces',
-    LAB_LABEL,
-    (query) => core.listNamespace(query),
-    namespaceAsWatched,
-  );
+  const informer = informers.add<V1Pod>({
+    path: '/api/v1/pods',
+    action: 'watch lab pods',
+    labelSelector: MANAGED_SELECTOR,
+    list: (query) => core.listPodForAllNamespaces(query),
+    asWatched: podAsWatched,
+  });
+  const legacyInformer = informers.add<V1Pod>({
+    path: '/api/v1/pods',
+    action: 'watch lab pods',
+    labelSelector: LEGACY_POD_SELECTOR,
+    list: (query) => core.listPodForAllNamespaces(query),
+    asWatched: podAsWatched,
+  });
   const podsIn = (namespace: string | undefined): V1Pod[] =>
     namespace ? [...informer.list(namespace), ...legacyInformer.list(namespace)] : [];
 
@@ -193,57 +138,24 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     scheduleLab(labId);
   };
 
-  type Watch = typeof informer | typeof namespaceInformer;
-  const start = async (which: Watch) => {
-    if (stopped) return;
-    try {
-      await which.start();
-    } catch (error) {
-      // informer.start reports list failures through the error callback; anything thrown here is unexpected.
-      onFailure(which)(error);
-    }
-  };
-
-  const retryTimers = new Map<object, NodeJS.Timeout>();
-  const onFailure = (which: Watch) => (error: unknown) => {
-    if (stopped) return;
-    const clusterError = toClusterError(error, which === namespaceInformer ? 'watch lab namespaces' : 'watch lab pods');
-    logger?.warn({ err: clusterError, retryInMs: retryDelayMs }, 'lab pod watch failed; retrying');
-    options.onError?.(clusterError);
-    if (retryTimers.has(which)) return;
-    const timer = setTimeout(() => {
-      retryTimers.delete(which);
-      void start(which);
-    }, retryDelayMs);
-    timer.unref?.();
-    retryTimers.set(which, timer);
-    retryDelayMs = Math.min(retryDelayMs * 2, MAX_RETRY_DELAY_MS);
-  };
-
   for (const pods of [informer, legacyInformer]) {
     pods.on('add', schedule);
     pods.on('update', schedule);
     pods.on('delete', schedule);
-    pods.on('error', onFailure(pods));
   }
   namespaceInformer.on('add', mapNamespace);
   namespaceInformer.on('update', mapNamespace);
   namespaceInformer.on('delete', unmapNamespace);
-  namespaceInformer.on('error', onFailure(namespaceInformer));
-  void start(namespaceInformer);
-  void start(informer);
-  void start(legacyInformer);
+  informers.start();
 
   return {
-    synced,
+    synced: informers.synced,
     podsOf: (labId) => podsIn(namespaceOfLab.get(labId)).map(podSummary),
     async stop() {
       stopped = true;
-      for (const timer of retryTimers.values()) clearTimeout(timer);
-      retryTimers.clear();
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
-      await Promise.all([informer.stop(), legacyInformer.stop(), namespaceInformer.stop()]);
+      await informers.stop();
     },
   };
 }

@@ -1,11 +1,10 @@
-import type { KubeConfig } from '@kubernetes/client-node';
-import { type ClusterRoom, labRequests, readClusterRoom } from '@labbot/cluster';
+import { type ClusterRoom, type ClusterRoomWatch, labRequests } from '@labbot/cluster';
 import type { CapacityReport, ResourceAmount } from '@labbot/core';
 import type { LessonCatalog } from '@labbot/lessons';
 import type { CapacityReports } from '@labbot/store';
 
 export interface CapacityReporterOptions {
-  /** Reads the cluster's room (nodes and pods); `readClusterRoom` on the runner's kubeconfig in production. */
+  /** Reads the cluster's room (nodes and pods); `roomFromWatch` of the runner's cluster room watch in production. */
   readRoom: () => Promise<ClusterRoom>;
   lessons: LessonCatalog;
   ceilings: { cpu: string; memory: string; pods: number };
@@ -16,8 +15,16 @@ export interface CapacityReporterOptions {
   logger: { warn(fields: Record<string, unknown>, message: string): void };
 }
 
-/** The room of the cluster of a kubeconfig (the runner's identity may list nodes and pods, read-only). */
-export const roomReader = (kubeConfig: KubeConfig) => () => readClusterRoom(kubeConfig);
+/**
+ * The room as a cluster room watch keeps it (no API request per report): once its first lists are in, what it has
+ * watched since (the runner's identity may list and watch nodes and pods, read-only).
+ */
+export const roomFromWatch = (watch: Pick<ClusterRoomWatch, 'synced' | 'room'>) => async (): Promise<ClusterRoom> => {
+  await watch.synced;
+  const room = watch.room();
+  if (!room) throw new Error('the cluster room watch has not listed nodes and pods yet');
+  return room;
+};
 
 /**
  * Publishes what the cluster has room for, and what one lab of each lesson takes, for the class capacity

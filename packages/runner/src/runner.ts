@@ -8,7 +8,7 @@ import {
   createLearnerBuilder,
   createRedisBuildLock,
 } from '@labbot/builder';
-import { createClusterDriver, loadKubeConfig, observeKubeRequests } from '@labbot/cluster';
+import { createClusterDriver, loadKubeConfig, observeKubeRequests, watchClusterRoom } from '@labbot/cluster';
 import { createLogger, type LabbotConfig, type Logger } from '@labbot/config';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
 import {
@@ -29,7 +29,7 @@ import {
 } from '@labbot/store';
 import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
-import { createCapacityReporter, roomReader } from './capacity-reporter.js';
+import { createCapacityReporter, roomFromWatch } from './capacity-reporter.js';
 import { createClassProvisionGate } from './class-provisions.js';
 import { createLabNotices, type LabEventSink } from './events.js';
 import { createJanitor, type Janitor } from './janitor.js';
@@ -330,9 +330,10 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
         }, takeoverInterval)
       : undefined;
   takeoverTimer?.unref();
-  // What the cluster has room for, for the class capacity check of the chat side.
+  // What the cluster has room for, for the class capacity check of the chat side: kept by a watch of nodes and pods.
+  const roomWatch = watchClusterRoom(kubeConfig, {}, logger);
   const capacity = createCapacityReporter({
-    readRoom: roomReader(kubeConfig),
+    readRoom: roomFromWatch(roomWatch),
     lessons,
     ceilings: config.limits.ceilings,
     reports: createCapacityReports({ redis }),
@@ -369,6 +370,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
       if (timer) clearInterval(timer);
       if (takeoverTimer) clearInterval(takeoverTimer);
       capacity.stop();
+      await roomWatch.stop();
       await worker.close();
       await kubectlWorker.close();
       await learnerBuildWorker.close();
