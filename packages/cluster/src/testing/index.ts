@@ -4,4 +4,5 @@ export {
   type MemoryClusterDriver,
   type MemoryClusterDriverOptions,
 } from './memory-cluster.js';
+export { createMemoryRoomApi, type MemoryRoomApi } from './memory-room-api.js';
 export * from './pod-fixtures.js';
