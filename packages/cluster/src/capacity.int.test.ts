@@ -75,7 +75,12 @@ const freePods = (watch: ClusterRoomWatch, pods: number) =>
 describe('the cluster room watch', () => {
   it('lists pods a page at a time, then follows a lab: its pods take room, finished or deleted pods give it back', async () => {
     await namespaceWithPods(5);
-    const watch = watchClusterRoom(kubeConfig(), { podPageSize: 2, retryDelayMs: 50 });
+    const errors: string[] = [];
+    const watch = watchClusterRoom(kubeConfig(), {
+      podPageSize: 2,
+      retryDelayMs: 50,
+      onError: (error) => errors.push(error.message),
+    });
     watches.push(watch);
     await watch.synced;
     const before = await listedRoom();
@@ -129,6 +134,8 @@ describe('the cluster room watch', () => {
     const after = await freePods(watch, before.free.pods);
     expect(after).toEqual(await listedRoom());
     expect(classVerdict(after as ClusterRoom, learners).outcome).toBe('close');
+    // Both watches (nodes and pods) ran without a failure.
+    expect(errors).toEqual([]);
   });
 
   it('stays right across a cut watch: resumed from its version, or re-listed when that version is gone (410)', async () => {
