@@ -3,7 +3,7 @@
 // (the bundled entry, its metrics server and all). Prints {"ready":true} once the runner's /readyz answers 200 (its
 // pod watch has listed the cluster), then answers on stdin, one JSON line each: `measure` (four forced GCs, then heap,
 // heap spaces, code and RSS), `peak-reset`, `snapshot <path>` (a heap snapshot), `timeline` (what happened since the
-// last `timeline`: each change of the young generation's size, and when the janitor and the capacity read listed); a
+// last `timeline`: each change of the young generation's size, and when the janitor and the room watch listed); a
 // closed stdin stops the runner (SIGTERM). Only Node's built-ins: the probe adds nothing to what it measures but its own
 // few objects.
 import { subscribe } from 'node:diagnostics_channel';
@@ -50,8 +50,9 @@ setInterval(() => {
 const out = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
 // The timeline: does the young generation grow when the runner's periodic work runs? V8 grows its new space when
-// objects survive scavenges and shrinks it when allocation has been low; the janitor's sweep (every 30 s) and the
-// capacity read (every 15 s) are the runner's periodic work that grows with the labs. Their requests are seen on
+// objects survive scavenges and shrinks it when allocation has been low; the janitor's sweep (every 30 s) is the
+// runner's periodic work that grows with the labs, and the capacity reporter's room watch lists pods (a page at a time)
+// at start and again only after its watch is refused (410); before the room watch, that list ran every 15 s. Seen on
 // undici's diagnostics channel (client-node's HTTP client); the new space's resident size is sampled every 200 ms.
 const startedAt = performance.now();
 let timeline = [];
@@ -68,11 +69,11 @@ setInterval(() => {
 subscribe('undici:request:create', ({ request }) => {
   const path = String(request?.path ?? '');
   if (path.includes('watch=true')) return;
-  // The janitor's list of lab namespaces (managed-by selector); the capacity read's pages of pods.
+  // The janitor's list of lab namespaces (managed-by selector); the room watch's pages of pods (status.phase selector).
   if (path.startsWith('/api/v1/namespaces?') && path.includes('managed-by'))
     timeline.push({ atS: at(), request: 'janitor: list lab namespaces' });
   else if (path.startsWith('/api/v1/pods?') && path.includes('status.phase'))
-    timeline.push({ atS: at(), request: 'capacity: list pods' });
+    timeline.push({ atS: at(), request: 'room watch: list pods' });
 });
 
 async function measure() {

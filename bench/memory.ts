@@ -83,7 +83,7 @@ const snapshotLabs = Number(process.env.BENCH_SNAPSHOT_LABS ?? 200);
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 30_000);
 /**
  * After the steady-state figure, the labs are watched this much longer (default 60 s, 0 skips it) with a timeline of
- * the young generation's size and the janitor's and capacity read's lists (the probe's `timeline`), then measured again.
+ * the young generation's size and the janitor's and the room watch's lists (the probe's `timeline`), then measured again.
  */
 const TIMELINE_MS = Number(process.env.BENCH_TIMELINE_MS ?? 60_000);
 /**

@@ -16,8 +16,10 @@ import { toClusterError } from './cluster-errors.js';
 const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
- * A watch whose events carry `asWatched(object)` instead of the object the API sent (ERROR events, a Status, pass
- * unchanged): the informer caches, and hands its handlers, only what its user reads.
+ * A watch whose events carry `asWatched(object)` instead of the object the API sent (ERROR events, a Status, and
+ * BOOKMARKs pass unchanged): the informer caches, and hands its handlers, only what its user reads. It asks for
+ * bookmarks as client-go's reflector does: a quiet watch then keeps a current resourceVersion (and, when they come
+ * more often than client-node's 30 s inactivity timeout, stays open), so it resumes instead of re-listing after 410.
  */
 class TrimmingWatch<Listed extends KubernetesObject, Cached extends KubernetesObject> extends Watch {
   constructor(
@@ -30,8 +32,9 @@ class TrimmingWatch<Listed extends KubernetesObject, Cached extends KubernetesOb
   override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
     return this.inner.watch(
       path,
-      query,
-      (phase, object, event) => callback(phase, phase === 'ERROR' ? object : this.asWatched(object as Listed), event),
+      { ...query, allowWatchBookmarks: true },
+      (phase, object, event) =>
+        callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? object : this.asWatched(object as Listed), event),
       done,
     );
   }

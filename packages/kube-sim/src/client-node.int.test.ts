@@ -47,7 +47,7 @@ async function apiError(promise: Promise<unknown>): Promise<{ code: number; stat
 }
 
 beforeAll(async () => {
-  sim = await startKubeSim({ kubelet: 'virtual', virtualReadyDelayMs: 20, watchHistory: 100 });
+  sim = await startKubeSim({ kubelet: 'virtual', virtualReadyDelayMs: 20, watchHistory: 100, watchBookmarkMs: 200 });
   config = new KubeConfig();
   config.loadFromString(sim.kubeconfig);
   core = config.makeApiClient(CoreV1Api);
@@ -360,6 +360,38 @@ describe('@kubernetes/client-node against kube-sim', () => {
     expect(events.filter((event) => event.endsWith(' relabelled'))).toEqual(['ADDED relabelled', 'DELETED relabelled']);
     // The DELETED of a pod that finished carries its last matching content (still Running), as the API server sends.
     expect(phases.get('DELETED done')).toBe('Running');
+  });
+
+  it('sends a quiet watch that asked for them BOOKMARKs with the current resourceVersion, and no other watch', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'bookmarked' } } });
+    const listed = await core.listNamespacedConfigMap({ namespace: 'bookmarked' });
+    const watch = new Watch(config);
+    const seen = (allowWatchBookmarks: boolean) => {
+      const events: { type: string; kind?: string; resourceVersion?: string }[] = [];
+      const controller = watch.watch(
+        '/api/v1/namespaces/bookmarked/configmaps',
+        {
+          resourceVersion: listed.metadata?.resourceVersion ?? '',
+          ...(allowWatchBookmarks ? { allowWatchBookmarks } : {}),
+        },
+        (type, object: { kind?: string; metadata?: { resourceVersion?: string } }) =>
+          events.push({ type, kind: object.kind, resourceVersion: object.metadata?.resourceVersion }),
+        () => undefined,
+      );
+      return { events, controller };
+    };
+    const asked = seen(true);
+    const plain = seen(false);
+    // Another namespace changes: the cluster's version moves on while these watches see no object.
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'elsewhere' } } });
+    const current = (await core.listNamespacedConfigMap({ namespace: 'bookmarked' })).metadata?.resourceVersion;
+    await waitFor('a bookmark at the current version', () =>
+      asked.events.some((event) => event.resourceVersion === current) ? true : undefined,
+    );
+    expect(asked.events.every((event) => event.type === 'BOOKMARK' && event.kind === 'ConfigMap')).toBe(true);
+    expect(plain.events).toEqual([]);
+    (await asked.controller).abort();
+    (await plain.controller).abort();
   });
 
   it("pages a namespace list with limit and continue at the first page's version, as the API server does", async () => {

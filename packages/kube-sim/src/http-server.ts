@@ -80,6 +80,8 @@ export interface HttpServerOptions {
   faults: FaultOptions;
   stats: RequestStats;
   logs: LogSource;
+  /** How often a watch with `allowWatchBookmarks=true` gets a BOOKMARK (the current resourceVersion). */
+  watchBookmarkMs: number;
 }
 
 interface ResourceRoute {
@@ -662,6 +664,18 @@ export class HttpApiServer {
     this.watches.add(res);
     const timeoutSeconds = Number(url.searchParams.get('timeoutSeconds') ?? 1800);
     const timers: NodeJS.Timeout[] = [setTimeout(() => res.end(), Math.max(1, timeoutSeconds) * 1000)];
+    // Bookmarks, as the API server sends them to a watch that asked (client-go's reflectors do): an object of the
+    // watched kind with only the current resourceVersion, so a quiet watch resumes from a version still kept.
+    if (!table && url.searchParams.get('allowWatchBookmarks') === 'true') {
+      const bookmark = setInterval(() => {
+        write('BOOKMARK', {
+          apiVersion: groupVersionOf(route.resource),
+          kind: route.resource.kind,
+          metadata: { resourceVersion: store.resourceVersion },
+        });
+      }, this.options.watchBookmarkMs);
+      timers.push(bookmark);
+    }
     const dropAfter = this.options.faults.dropWatchesAfterMs;
     if (dropAfter !== undefined)
       timers.push(setTimeout(() => (this.options.faults.dropWatchesAbruptly ? res.destroy() : res.end()), dropAfter));

@@ -32,6 +32,11 @@ export interface KubeSimOptions {
   registry?: string;
   /** How many past changes a watch may resume from before 410 Gone (default 10 000). */
   watchHistory?: number;
+  /**
+   * How often a watch that asked for bookmarks (`allowWatchBookmarks=true`) gets a BOOKMARK with the current
+   * resourceVersion (default 15 s). The API server sends them about once a minute; clients may not rely on when.
+   */
+  watchBookmarkMs?: number;
   /** How long a deleted namespace shows Terminating before its contents go (default 300 ms). */
   namespaceTerminationDelayMs?: number;
   /** Bearer token of the kubeconfig's admin user (group system:masters); random when absent. */
@@ -183,6 +188,7 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSim> {
     authenticator,
     tls,
     faults,
+    watchBookmarkMs: options.watchBookmarkMs ?? 15_000,
     get stats() {
       return stats;
     },
