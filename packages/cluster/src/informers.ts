@@ -104,7 +104,7 @@ export function createInformerGroup(
   });
   /** Informers not listed yet: the group is synced once each has listed once. */
   let unlisted = 0;
-  const informers: ListWatch<KubernetesObject>[] = [];
+  const informers: { informer: ListWatch<KubernetesObject>; action: string }[] = [];
   const retryTimers = new Map<object, NodeJS.Timeout>();
 
   const start = async (informer: ListWatch<KubernetesObject>, action: string) => {
@@ -132,7 +132,6 @@ export function createInformerGroup(
     retryDelayMs = Math.min(retryDelayMs * 2, MAX_RETRY_DELAY_MS);
   };
 
-  const actions = new Map<ListWatch<KubernetesObject>, string>();
   return {
     add<Cached extends KubernetesObject, Listed extends KubernetesObject = Cached>(
       spec: InformerSpec<Listed, Cached>,
@@ -175,19 +174,18 @@ export function createInformerGroup(
       );
       const untyped = informer as unknown as ListWatch<KubernetesObject>;
       informer.on('error', onFailure(untyped, spec.action));
-      informers.push(untyped);
-      actions.set(untyped, spec.action);
+      informers.push({ informer: untyped, action: spec.action });
       return informer;
     },
     synced,
     start() {
-      for (const informer of informers) void start(informer, actions.get(informer) ?? 'watch');
+      for (const { informer, action } of informers) void start(informer, action);
     },
     async stop() {
       stopped = true;
       for (const timer of retryTimers.values()) clearTimeout(timer);
       retryTimers.clear();
-      await Promise.all(informers.map((informer) => informer.stop()));
+      await Promise.all(informers.map(({ informer }) => informer.stop()));
     },
   };
 }
