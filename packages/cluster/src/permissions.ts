@@ -42,7 +42,7 @@ export const RUNNER_PERMISSIONS: readonly RunnerPermission[] = [
     verb,
     group: core,
     resource: 'pods',
-    why: "the one shared pod watch over every lab namespace, and the cluster room watch (pods' requests)",
+    why: 'the one shared pod watch over every lab namespace',
   })),
   ...['list', 'watch'].map((verb) => ({
     scope: 'cluster' as const,
