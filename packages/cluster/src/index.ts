@@ -11,10 +11,4 @@ export { type KubeRequestObserver, observeKubeRequests } from './observed-kubeco
 export * from './permissions.js';
 
 export type { LabPodWatch } from './pod-watcher.js';
-export {
-  type ClusterRoomApi,
-  type ClusterRoomWatch,
-  type ClusterRoomWatchOptions,
-  ROOM_POD_FIELD_SELECTOR,
-  watchClusterRoom,
-} from './room-watch.js';
+export { type ClusterRoomWatch, watchClusterRoom } from './room-watch.js';
