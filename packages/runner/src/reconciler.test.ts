@@ -397,20 +397,32 @@ describe('reconcile: two runs of one lab at once (a job taken back after its loc
     expect(world.phasesShown(lab.labId)).not.toContain('failed');
   });
 
-  it('when the lab still needs work (stopped meanwhile), the stale run asks for a retry; never fails the lab', async () => {
+  /**
+   * Starts `staleRun` on a new lab with its build held, lets another run take the lab over, has the learner stop it
+   * (the other run begins the teardown), then lets the stale run go on. Returns the lab and the stale run's outcome.
+   */
+  async function stoppedUnderAStaleRun(
+    extra: Partial<ReconcilerOptions>,
+    finalAttempt: boolean,
+    reason?: string,
+  ): Promise<{ lab: LabRecord; stale: Promise<void> }> {
     const lab = await world.newLab();
     const { builder, release } = heldBuilder();
-    const staleRun = await reconcilerOn(builder);
-    const stale = staleRun(lab.labId);
+    const staleRun = await reconcilerOn(builder, undefined, extra);
+    const stale = staleRun(lab.labId, finalAttempt, reason);
     await vi.waitFor(async () => expect((await stored(lab)).observed.phase).toBe('building'));
     await reconcile(lab.labId);
-    // The learner stops the lab; the other run has begun tearing it down.
     await world.store.update(lab.labId, (current) => ({
       ...current,
       desired: { ...current.desired, state: 'stopped' },
       observed: movePhase('reconciler', current.observed, 'stopping'),
     }));
     release();
+    return { lab, stale };
+  }
+
+  it('when the lab still needs work (stopped meanwhile), the stale run asks for a retry; never fails the lab', async () => {
+    const { lab, stale } = await stoppedUnderAStaleRun({}, false);
     await expect(stale).rejects.toSatisfy(
       (error: unknown) => error instanceof LabbotError && error.code === 'LAB_MOVED_ON' && error.retryable,
     );
@@ -422,20 +434,9 @@ describe('reconcile: two runs of one lab at once (a job taken back after its loc
   });
 
   it('on its last attempt, the stale run asks for one more reconcile of the lab, which then stops it; only once', async () => {
-    const lab = await world.newLab();
     const requeued: [string, string][] = [];
-    const { builder, release } = heldBuilder();
     const requeue = async (labId: string, reason: string) => requeued.push([labId, reason]);
-    const staleRun = await reconcilerOn(builder, undefined, { requeue });
-    const stale = staleRun(lab.labId, true);
-    await vi.waitFor(async () => expect((await stored(lab)).observed.phase).toBe('building'));
-    await reconcile(lab.labId);
-    await world.store.update(lab.labId, (current) => ({
-      ...current,
-      desired: { ...current.desired, state: 'stopped' },
-      observed: movePhase('reconciler', current.observed, 'stopping'),
-    }));
-    release();
+    const { lab, stale } = await stoppedUnderAStaleRun({ requeue }, true);
     // No retry is left to it: it resolves, and the lab is asked for again instead of waiting for a later event.
     await stale;
     expect(requeued).toEqual([[lab.labId, SUPERSEDED_REASON]]);
@@ -443,19 +444,8 @@ describe('reconcile: two runs of one lab at once (a job taken back after its loc
     await reconcile(lab.labId, false, SUPERSEDED_REASON);
     expect((await stored(lab)).observed.phase).toBe('stopped');
     // A run asked for that way and superseded again on its last attempt does not ask once more.
-    const { builder: again, release: releaseAgain } = heldBuilder();
-    const second = await world.newLab();
-    const requeuedRun = await reconcilerOn(again, undefined, { requeue });
-    const running = requeuedRun(second.labId, true, SUPERSEDED_REASON);
-    await vi.waitFor(async () => expect((await stored(second)).observed.phase).toBe('building'));
-    await reconcile(second.labId);
-    await world.store.update(second.labId, (current) => ({
-      ...current,
-      desired: { ...current.desired, state: 'stopped' },
-      observed: movePhase('reconciler', current.observed, 'stopping'),
-    }));
-    releaseAgain();
-    await running;
+    const again = await stoppedUnderAStaleRun({ requeue }, true, SUPERSEDED_REASON);
+    await again.stale;
     expect(requeued).toHaveLength(1);
   });
 });
