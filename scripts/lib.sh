@@ -6,6 +6,8 @@ export TURBO_TELEMETRY_DISABLED=1
 
 start_services() { # start_services <run name>
   bash scripts/ensure-deps.sh || return 1
+  # The list lives in the checkout even when LABBOT_SERVICES_DIR puts the services' state elsewhere.
+  mkdir -p "$PWD/.labbot/services"
   export LABBOT_SERVICES_LIST="$PWD/.labbot/services/started-by-$1.$$"
   bash scripts/services.sh up || return 1
   trap 'bash scripts/services.sh down' EXIT
