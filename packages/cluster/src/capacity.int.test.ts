@@ -161,8 +161,10 @@ describe('the cluster room watch', () => {
     for (let index = 0; index < 70; index++)
       await core.createNamespacedConfigMap({ namespace: first, body: { metadata: { name: `filler-${index}` } } });
     await freePods(watch, start - 1);
-    // The room watch listed pods again (a resumed watch would have been refused: its version was gone).
-    expect(sim.stats().byVerbResource['list pods']).toBe(1);
+    // The room watch listed pods again (a resumed watch would have been refused: its version was gone). How many
+    // times depends on when its retries fall against the history being pushed (1 on a quiet machine, 4 seen under
+    // load): what matters is that it listed and that the room is right.
+    expect(sim.stats().byVerbResource['list pods']).toBeGreaterThanOrEqual(1);
     expect(watch.room()).toEqual(await listedRoom());
   });
 });
