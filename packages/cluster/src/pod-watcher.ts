@@ -62,20 +62,17 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     list: (query) => core.listNamespace(query),
     asWatched: namespaceAsWatched,
   });
-  const informer = informers.add<V1Pod>({
-    path: '/api/v1/pods',
-    action: 'watch lab pods',
-    labelSelector: MANAGED_SELECTOR,
-    list: (query) => core.listPodForAllNamespaces(query),
-    asWatched: podAsWatched,
-  });
-  const legacyInformer = informers.add<V1Pod>({
-    path: '/api/v1/pods',
-    action: 'watch lab pods',
-    labelSelector: LEGACY_POD_SELECTOR,
-    list: (query) => core.listPodForAllNamespaces(query),
-    asWatched: podAsWatched,
-  });
+  /** The pods of every namespace that carry `labelSelector`. */
+  const podInformer = (labelSelector: string) =>
+    informers.add<V1Pod>({
+      path: '/api/v1/pods',
+      action: 'watch lab pods',
+      labelSelector,
+      list: (query) => core.listPodForAllNamespaces(query),
+      asWatched: podAsWatched,
+    });
+  const informer = podInformer(MANAGED_SELECTOR);
+  const legacyInformer = podInformer(LEGACY_POD_SELECTOR);
   const podsIn = (namespace: string | undefined): V1Pod[] =>
     namespace ? [...informer.list(namespace), ...legacyInformer.list(namespace)] : [];
 
