@@ -347,6 +347,29 @@ describe('runOnce', () => {
     expect(result.output.trim()).toBe('10001');
   });
 
+  it('runs on a read-only image with a bounded writable /tmp', async () => {
+    const result = await builder.runOnce({
+      image: baseImage,
+      command: [
+        'sh',
+        '-c',
+        'echo x > /written && echo root-writable; echo y > /tmp/ok && cat /tmp/ok; ' +
+          'head -c 3000000 /dev/zero > /tmp/big; ls -l /tmp/big | awk \'{print "big=" $5}\'',
+      ],
+      tmpBytes: 1024 * 1024,
+      timeoutMs: 20_000,
+      maxOutputBytes: 2000,
+    });
+    expect(result.output).toContain('Read-only file system');
+    expect(result.output).not.toContain('root-writable');
+    expect(result.output).toContain('y\n');
+    // The tmpfs holds at most its size: the 3 MB write stops at 1 MiB.
+    const written = Number(result.output.match(/big=(\d+)/)?.[1]);
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThanOrEqual(1024 * 1024);
+    expect(await runOnceContainersLeft()).toBe(0);
+  });
+
   it('keeps at most maxOutputBytes of output and says it truncated', async () => {
     const result = await builder.runOnce({
       image: baseImage,

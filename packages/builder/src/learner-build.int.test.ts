@@ -143,6 +143,24 @@ describe('learner build: a good Dockerfile', () => {
   });
 });
 
+describe('learner build: the run', () => {
+  it('runs the image read-only and says where a container may write', async () => {
+    const lab = labId();
+    builtLabs.add(lab);
+    const learner = builder();
+    const result = await learner.build({
+      labId: lab,
+      dockerfile: `FROM ${baseImage}\nCMD ["/bin/sh", "-c", "echo saved > /tmp/note && cat /tmp/note && echo lost > /note"]`,
+      files: [],
+    });
+    const run = await learner.run(result.tag, lab);
+    expect(run.output).toContain('saved');
+    expect(run.output).toContain('Read-only file system');
+    expect(run.exitCode).not.toBe(0);
+    expect(run.note).toMatch(/read-only.*Write to \/tmp/s);
+  });
+});
+
 describe('learner build: refused before anything runs', () => {
   it('refuses a FROM that is not allowed, naming the allowed base image', async () => {
     const error = await caught(

@@ -663,6 +663,11 @@ export function createLearnerBuilder(options: LearnerBuilderOptions): LearnerBui
             : `Your container printed nothing and ended with exit code ${result.exitCode}. Check that CMD names a program that exists in the image (e.g. CMD ["/bin/sh", "/app/hello.sh"] after COPY hello.sh /app/).`,
       };
     }
+    if (result.exitCode !== 0 && result.output.includes('Read-only file system')) {
+      return {
+        note: "Your container tried to write into its image, which labbot runs read-only (as the lab's Deployment does with readOnlyRootFilesystem). Write to /tmp instead, or print what you wanted to save.",
+      };
+    }
     if (result.exitCode !== 0) {
       return { note: `Your container ended with exit code ${result.exitCode}: its main process reported an error.` };
     }

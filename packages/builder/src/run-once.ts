@@ -31,6 +31,8 @@ export interface RunOnceOptions {
   pidsLimit?: number;
   /** Largest file the container may write (RLIMIT_FSIZE; default none). */
   maxFileBytes?: number;
+  /** Size of the writable /tmp (a tmpfs, counted in the memory limit; default 16 MiB). */
+  tmpBytes?: number;
 }
 
 /** What the container printed and how it ended. */
@@ -55,6 +57,7 @@ export interface RunOnceContext {
 }
 
 const DEFAULT_MEMORY = 256 * 1024 ** 2;
+const DEFAULT_TMP = 16 * 1024 ** 2;
 
 class BoundedOutput {
   private readonly chunks: Buffer[] = [];
@@ -184,6 +187,10 @@ export async function runOnce(
         : {}),
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
+      // Read-only image, as the lesson Deployments' readOnlyRootFilesystem: the only place to write is a bounded /tmp
+      // in memory, so no run can fill the engine's disk however many files it writes.
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': `rw,nosuid,nodev,noexec,size=${options.tmpBytes ?? DEFAULT_TMP}` },
       // Output is read through attach; nothing needs to be stored on the daemon's disk.
       LogConfig: { Type: 'none', Config: {} },
       // Removed by the daemon as it exits, also when the runner that started it is gone by then.
