@@ -1,6 +1,6 @@
 import type { ChatMessage, IncomingAction, IncomingCommand, Responder } from '@labbot/chat';
 import { type Actor, createLabEvent, type KubectlCommand, type LabPhase } from '@labbot/core';
-import { createManualClock } from '@labbot/core/testing';
+import { createManualClock, podFixture } from '@labbot/core/testing';
 import { loadLessons } from '@labbot/lessons';
 import type { MemoryQueues } from '@labbot/queue/testing';
 import type { LabStore } from '@labbot/store';
@@ -189,6 +189,28 @@ describe('lab commands and buttons', () => {
     expect(message?.title).toMatch(/^Checks of .+: 0\/\d+ passed$/);
     expect(message?.tone).toBe('warning');
     expect(check.texts().at(-1)).toMatch(/❌ .+\n {3}💡 /);
+  });
+
+  it('/lab check of a ready lab whose container still runs: its output check is pending, not failed', async () => {
+    const ready = (name: string) => podFixture(name, { ready: true });
+    await store.update((await adasLab()).labId, (current) => ({
+      ...current,
+      observed: {
+        ...current.observed,
+        phase: 'ready',
+        imageTag: 'labbot/docker-vs-kubernetes:abc',
+        pods: [ready('hello-a'), ready('hello-b'), ready('hello-c')],
+        desiredReplicas: 3,
+      },
+    }));
+    const check = await command(ada, 'check');
+    const message = check.calls.at(-1)?.message;
+    expect(message?.title).toMatch(/^Checks of .+: 1\/3 passed, 1 pending$/);
+    expect(check.texts().at(-1)).toContain(
+      '⏳ The container said hello\n   💡 The container is still running; check again in a moment.',
+    );
+    expect(check.texts().at(-1)).not.toContain('look at the build log');
+    expect(check.texts().at(-1)).toContain('✅ 3 pods of hello are ready');
   });
 
   it('/lab kubectl runs the command in the lab of this thread through the runner', async () => {

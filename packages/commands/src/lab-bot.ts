@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '@labbot/config';
 import {
   type Actor,
   authorize,
+  awaitsContainerOutput,
   type ClassLimits,
   createLabRecord,
   formatKubectlCommand,
@@ -493,6 +494,7 @@ export function createLabBot(options: LabBotOptions) {
     const results = evaluateChecks(lesson, {
       pods: lab.observed.pods,
       containerOutput: lab.observed.containerOutput,
+      containerRunning: awaitsContainerOutput(lab.observed),
       desiredReplicas: lab.observed.desiredReplicas,
       deletedPods,
       images: lab.observed.images,
@@ -502,15 +504,16 @@ export function createLabBot(options: LabBotOptions) {
     });
     await classes?.recordChecks(lab, results);
     const passed = results.filter((result) => result.passed).length;
+    const pending = results.filter((result) => result.pending).length;
     const lines = results.map((result) =>
       result.passed
         ? `✅ ${result.name}`
-        : `❌ ${result.name}
+        : `${result.pending ? '⏳' : '❌'} ${result.name}
    💡 ${result.hint ?? ''}`.trimEnd(),
     );
     await respond.reply({
-      title: `Checks of ${lesson.spec.title}: ${passed}/${results.length} passed`,
-      tone: passed === results.length ? 'success' : 'warning',
+      title: `Checks of ${lesson.spec.title}: ${passed}/${results.length} passed${pending ? `, ${pending} pending` : ''}`,
+      tone: passed === results.length ? 'success' : passed + pending === results.length ? 'progress' : 'warning',
       blocks: [{ kind: 'text', text: lines.join('\n') || 'This lesson has no checks.' }],
     });
   }

@@ -82,13 +82,29 @@ describe('renderStatus', () => {
       { now, lesson },
     );
     expect(progressLines(built)[1]).toBe('✅ Image `labbot/dvk:abc` built');
-    expect(progressLines(built)[2]).toBe('⏳ One container run with Docker');
+    expect(progressLines(built)[2]).toBe('⏳ One container run with Docker: running…');
     expect(block(built, 'Build log (last lines)')).toBeUndefined();
     const reused = renderStatus(lab({ phase: 'running-once', imageTag: 'labbot/dvk:abc', imageCached: true }), {
       now,
       lesson,
     });
     expect(progressLines(reused)[1]).toBe('✅ Image `labbot/dvk:abc` (already built, reused)');
+  });
+
+  it('shows a ready lab whose container still runs with that line in progress and its pods done', () => {
+    const pods = [pod('hello-1'), pod('hello-2'), pod('hello-3')];
+    const message = renderStatus(lab({ phase: 'ready', imageTag: 'labbot/dvk:abc', pods, desiredReplicas: 3 }), {
+      now,
+      lesson,
+    });
+    expect(message.title).toBe('Docker vs Kubernetes · ready');
+    expect(progressLines(message).slice(1)).toEqual([
+      '✅ Image `labbot/dvk:abc` built',
+      '⏳ One container run with Docker: running…',
+      '✅ Deployment with 3 replicas applied',
+      '✅ Pods ready: 3/3',
+    ]);
+    expect(block(message, 'Output of the container')).toBeUndefined();
   });
 
   it("shows the container's output and the lesson step that explains it", () => {

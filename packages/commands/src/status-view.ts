@@ -1,5 +1,13 @@
 import type { ChatButton, ChatMessage, MessageBlock, Tone } from '@labbot/chat';
-import { isPodPhase, isTearingDown, type LabPhase, type LabRecord, type PodSummary, progressOf } from '@labbot/core';
+import {
+  awaitsContainerOutput,
+  isPodPhase,
+  isTearingDown,
+  type LabPhase,
+  type LabRecord,
+  type PodSummary,
+  progressOf,
+} from '@labbot/core';
 import type { Lesson } from '@labbot/lessons';
 
 /** Human age like kubectl's: 45s, 3m, 2h, 4d. */
@@ -79,6 +87,15 @@ export interface StatusViewOptions {
   lesson?: Lesson;
 }
 
+/**
+ * The Docker step's line. The Kubernetes step does not wait for it: while the container's output is not in, the line
+ * is in progress whatever the pods do (a lab can be ready with it still running), and the output comes in the same
+ * message when it ends.
+ */
+function containerLine(state: StepState): string {
+  return `${MARK[state]} One container run with Docker${state === 'active' ? ': running…' : ''}`;
+}
+
 /** The one status message of a lab's thread, edited as the lab moves on. Rendered from the lab record only. */
 export function renderStatus(record: LabRecord, options: StatusViewOptions): ChatMessage {
   const { observed } = record;
@@ -96,7 +113,12 @@ export function renderStatus(record: LabRecord, options: StatusViewOptions): Cha
   const lines = [
     `${MARK[stateOf('provisioning', 'namespace', position > progressOf('provisioning'))]} Namespace \`${record.namespace}\` (sandboxed: quota, network policy, restricted pods)`,
     `${MARK[stateOf('building', 'build', observed.imageTag !== undefined)]} Image ${observed.imageTag ? `\`${observed.imageTag}\`${observed.imageCached ? ' (already built, reused)' : ' built'}` : 'build'}`,
-    `${MARK[stateOf('running-once', 'run-once', observed.containerOutput !== undefined)]} One container run with Docker`,
+    // A failed or torn-down lab awaits nothing: its line says what stateOf says.
+    containerLine(
+      awaitsContainerOutput(observed)
+        ? 'active'
+        : stateOf('running-once', 'run-once', observed.containerOutput !== undefined),
+    ),
     `${MARK[stateOf('deploying', 'deploy', position > progressOf('deploying'))]} Deployment with ${desired || 'N'} replicas applied`,
     `${MARK[phase === 'ready' ? 'done' : phase === 'degraded' ? 'failed' : stateOf('waiting-for-pods', 'pods', false)]} Pods ready: ${ready}/${desired || '?'}`,
   ];

@@ -1,4 +1,4 @@
-import { createLabRecord, type LabRecord, warmOwnerFor } from '@labbot/core';
+import { awaitsContainerOutput, createLabRecord, type LabRecord, warmOwnerFor } from '@labbot/core';
 import type { LabQueues } from '@labbot/queue';
 import type { ClassRecord, ClassRoster, LabStore, WarmPoolStore } from '@labbot/store';
 
@@ -81,8 +81,13 @@ export function createWarmPool(options: WarmPoolOptions) {
         const warm = await store.get(warmLabId);
         // Stopped or gone (expired, torn down): not a lab to hand over, and not one to keep.
         if (warm?.desired.state !== 'running' || warm.observed.phase === 'failed') continue;
-        if (warm.observed.phase !== 'ready' || warm.observed.pods.length === 0) {
-          // Still being prepared (its reconcile may be running): back into the pool, for a later join.
+        if (
+          warm.observed.phase !== 'ready' ||
+          warm.observed.pods.length === 0 ||
+          awaitsContainerOutput(warm.observed)
+        ) {
+          // Still being prepared (its reconcile may be running, its container too: the output would be written to
+          // the warm lab, not to the learner's): back into the pool, for a later join.
           await pool.add(klass.classId, warmLabId);
           continue;
         }

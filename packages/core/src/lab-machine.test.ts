@@ -3,6 +3,7 @@ import { LabbotError } from './errors.js';
 import {
   acceptsLearnerWork,
   allowedMoves,
+  awaitsContainerOutput,
   canMovePhase,
   decideReconcile,
   hasLabSettled,
@@ -153,6 +154,26 @@ describe('decideReconcile', () => {
     [lab('running', 0, 'deploying', 0), 'continue'],
   ] as const)('%j → %s', (record, action) => {
     expect(decideReconcile(record).action).toBe(action);
+  });
+
+  it('carries on with a lab whose pods own its phase while its container output never came (its runner died)', () => {
+    const built = (phase: LabPhase, fields: { containerOutput?: string } = {}) => {
+      const record = lab('running', 0, phase, 0);
+      return { ...record, observed: { ...record.observed, imageTag: 'labbot/lesson:abc', ...fields } };
+    };
+    for (const phase of ['waiting-for-pods', 'ready', 'degraded'] as const) {
+      expect(decideReconcile(built(phase)).action).toBe('continue');
+      expect(decideReconcile(built(phase, { containerOutput: 'hi' })).action).toBe('none');
+    }
+    // A failed lab stays failed; a learner-deployed lab has no image before its own build (whose output comes with it).
+    expect(decideReconcile(built('failed')).action).toBe('none');
+    expect(decideReconcile(lab('running', 0, 'ready', 0)).action).toBe('none');
+    // Not settled until the output is in.
+    expect(hasLabSettled(built('ready'))).toBe(false);
+    expect(hasLabSettled(built('ready', { containerOutput: '' }))).toBe(true);
+    expect(awaitsContainerOutput(built('deploying').observed)).toBe(true);
+    expect(awaitsContainerOutput(built('building').observed)).toBe(false);
+    expect(awaitsContainerOutput(built('stopping').observed)).toBe(false);
   });
 
   it('adopts the desired generation of a lab never reconciled', () => {

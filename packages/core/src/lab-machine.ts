@@ -75,7 +75,27 @@ export function isTearingDown(phase: LabPhase): boolean {
 /** The parts of a lab record the state machine reads. */
 export interface LabStateView {
   desired: { state: 'running' | 'stopped'; generation: number };
-  observed: { phase: LabPhase; generation?: number | undefined; handedOver?: boolean | undefined };
+  observed: {
+    phase: LabPhase;
+    generation?: number | undefined;
+    handedOver?: boolean | undefined;
+    imageTag?: string | undefined;
+    containerOutput?: string | undefined;
+  };
+}
+
+/**
+ * The Docker step's one-off container is still owed its output: the lab's image is built (the runner records the
+ * tag before it runs the container), the lab is past building and not failed or torn down, and no output is
+ * recorded. The Kubernetes step does not wait for it, so a lab can be ready meanwhile. Labs whose learner builds and
+ * deploys their own image have no tag before their first build, whose output comes with it: they never owe one.
+ */
+export function awaitsContainerOutput(observed: LabStateView['observed']): boolean {
+  return (
+    observed.imageTag !== undefined &&
+    observed.containerOutput === undefined &&
+    progressOf(observed.phase) > progressOf('building')
+  );
 }
 
 /** A lab that holds, or is about to hold, cluster resources: counted against the learner's and the cluster's limits. */
@@ -88,13 +108,17 @@ export function acceptsLearnerWork(lab: LabStateView): boolean {
   return lab.desired.state === 'running' && !isTearingDown(lab.observed.phase);
 }
 
-/** The lab reached what was last asked (running: settled in this generation; stopped: stopped), or failed. */
+/**
+ * The lab reached what was last asked (running: settled in this generation, its container's output in; stopped:
+ * stopped), or failed.
+ */
 export function hasLabSettled(lab: LabStateView): boolean {
   if (lab.desired.state === 'stopped') return lab.observed.phase === 'stopped';
   return (
     isSettled(lab.observed.phase) &&
     lab.observed.phase !== 'stopped' &&
-    lab.observed.generation === lab.desired.generation
+    lab.observed.generation === lab.desired.generation &&
+    !awaitsContainerOutput(lab.observed)
   );
 }
 
@@ -126,7 +150,8 @@ const TRANSITIONS: Record<PhaseWriter, (from: LabPhase) => readonly LabPhase[]> 
   reconciler: (from) => [
     // A reset starts over from any phase.
     'pending',
-    // A retried or taken-over job walks the idempotent steps again from the first one.
+    // A retried or taken-over job walks the idempotent steps again from the first one (running-once: a record of
+    // an older runner, which held a lab there until its container's output was in).
     ...(BRING_UP_PHASES.includes(from) ? BRING_UP_PHASES : []),
     // Once the Deployment is applied, the pods (recorded meanwhile) pick the phase.
     ...(PRE_POD_PHASES.includes(from) ? POD_PHASES : []),
@@ -192,6 +217,8 @@ export function decideReconcile(lab: LabStateView): ReconcileDecision {
   // A failed lab stays failed until the learner resets or starts it again (a new generation).
   if (observed.phase === 'failed') return { action: 'none', why: 'failed' };
   if (observed.handedOver) return { action: 'handover' };
+  // Applied, maybe ready, but the one-off container's output never came (its runner died while it ran): run it.
+  if (isPodPhase(observed.phase) && awaitsContainerOutput(observed)) return { action: 'continue' };
   if (observed.phase === 'ready' || observed.phase === 'degraded') return { action: 'none', why: 'settled' };
   // The Deployment is applied: the pod watch moves the lab on from here.
   if (observed.phase === 'waiting-for-pods') return { action: 'none', why: 'pods' };

@@ -19,6 +19,8 @@ export interface CheckFacts {
   pods: readonly PodSummary[];
   /** The output of the Docker step's one-off container. */
   containerOutput?: string | undefined;
+  /** The one-off container is queued or running (its output is not in yet): its checks cannot tell yet. */
+  containerRunning?: boolean | undefined;
   /** The replicas the Deployment asks for now (after any `kubectl scale`). */
   desiredReplicas?: number | undefined;
   /** Names of pods the learner deleted with `/lab kubectl delete pod` in this lab. */
@@ -37,8 +39,13 @@ export interface CheckFacts {
 export interface CheckResult {
   name: string;
   passed: boolean;
+  /** Not decided yet (what it checks is still coming): not passed, and its hint says to check again. */
+  pending?: boolean;
   hint?: string;
 }
+
+/** The hint of a check that waits for the one-off container's output. */
+export const CONTAINER_RUNNING_HINT = 'The container is still running; check again in a moment.';
 
 /** The title of a check: its own name, or one made from what it checks. */
 export function checkTitle(check: LessonCheck, lesson?: Lesson): string {
@@ -106,9 +113,13 @@ export function checkPasses(check: LessonCheck, facts: CheckFacts, lessonId = ''
   }
 }
 
-/** Runs every check of a lesson: ✅/❌ lines with the hint on each failure. */
+/** Runs every check of a lesson: ✅/❌ lines with the hint on each failure, ⏳ for one that cannot tell yet. */
 export function evaluateChecks(lesson: Lesson, facts: CheckFacts): CheckResult[] {
   return lesson.spec.checks.map((check) => {
+    // The lab can be ready before its container's output is in: not a failure, and not the lesson's hint.
+    if (check.kind === 'containerOutput' && facts.containerOutput === undefined && facts.containerRunning) {
+      return { name: checkTitle(check, lesson), passed: false, pending: true, hint: CONTAINER_RUNNING_HINT };
+    }
     const passed = checkPasses(check, facts, lesson.id, lesson.spec.deployment.name);
     return passed
       ? { name: checkTitle(check, lesson), passed }

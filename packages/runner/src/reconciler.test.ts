@@ -132,7 +132,9 @@ describe('reconcile: bringing a lab up', () => {
     // The third lab waits for a free run while two containers run.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(world.builder.runs).toHaveLength(2);
-    expect((await stored(labs[2] as LabRecord)).observed.phase).toBe('running-once');
+    // Its Deployment is applied meanwhile: the pods, not the queued container, decide its phase.
+    expect((await stored(labs[2] as LabRecord)).observed).toMatchObject({ phase: 'waiting-for-pods' });
+    expect((await stored(labs[2] as LabRecord)).observed.containerOutput).toBeUndefined();
     running.shift()?.finish();
     // One ended: the third lab's container starts.
     await vi.waitFor(() => expect(running).toHaveLength(2));
@@ -140,17 +142,87 @@ describe('reconcile: bringing a lab up', () => {
     for (const run of running.splice(0)) run.finish();
     await done;
     expect(mostAtOnce).toBe(2);
-    // Applied while its container ran: the output, the deploy and the pods' phase are one notice.
+    // Applied while its container ran: the deploy and the pods' phase are told as they come, the output once more.
     expect(world.phasesShown(labs[0]?.labId ?? '')).toEqual([
       'provisioning',
       'building',
       'building',
-      'running-once',
+      'deploying',
+      'waiting-for-pods',
       'waiting-for-pods',
     ]);
     // Three containers, three outputs: no lab is shown another's run.
     const outputs = await Promise.all(labs.map(async (lab) => (await stored(lab)).observed.containerOutput));
     expect(new Set(outputs).size).toBe(3);
+  });
+
+  /** The world's builder whose one-off containers keep running until `finish` (with their output) or `fail`. */
+  function slowContainers() {
+    let finish: () => void = () => {};
+    let fail: (error: Error) => void = () => {};
+    const ended = new Promise<void>((resolve, reject) => {
+      finish = resolve;
+      fail = reject;
+    });
+    const builder: World['builder'] = Object.assign(Object.create(world.builder) as World['builder'], {
+      runOnce: async (options: Parameters<World['builder']['runOnce']>[0]) => {
+        const result = await world.builder.runOnce(options);
+        await ended;
+        return result;
+      },
+    });
+    return { builder, finish: () => finish(), fail: (error: Error) => fail(error) };
+  }
+
+  /** The pod watch records the lab's three pods ready (it moves a lab whose Deployment is applied). */
+  async function podsReady(lab: LabRecord) {
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      observed: {
+        ...movePhase('pods', current.observed, 'ready'),
+        pods: [pod('a', true), pod('b', true), pod('c', true)],
+      },
+    }));
+  }
+
+  it('a lab whose container is slow is ready with its pods meanwhile; the output comes later, told once more', async () => {
+    const { builder, finish } = slowContainers();
+    const slow = await reconcilerOn(builder);
+    const lab = await world.newLab();
+    const done = slow(lab.labId);
+    await vi.waitFor(async () => expect((await stored(lab)).observed.phase).toBe('waiting-for-pods'));
+    expect(world.cluster.deployments.has(lab.namespace)).toBe(true);
+    await podsReady(lab);
+    const ready = await stored(lab);
+    expect(ready.observed).toMatchObject({ phase: 'ready', imageTag: expect.any(String) });
+    expect(ready.observed.containerOutput).toBeUndefined();
+    const shown = world.phasesShown(lab.labId);
+    expect(shown).toEqual(['provisioning', 'building', 'building', 'deploying', 'waiting-for-pods']);
+
+    finish();
+    await done;
+    expect((await stored(lab)).observed).toMatchObject({
+      phase: 'ready',
+      containerOutput: 'Hello from the container!\n',
+    });
+    // One notice more, with the output; nothing else.
+    expect(world.phasesShown(lab.labId)).toEqual([...shown, 'ready']);
+    expect(world.builder.runs).toHaveLength(1);
+  });
+
+  it('a container run that fails for good after the pods were ready fails the lab with its sentence', async () => {
+    const { builder, fail } = slowContainers();
+    const slow = await reconcilerOn(builder);
+    const lab = await world.newLab();
+    const done = slow(lab.labId);
+    await vi.waitFor(async () => expect((await stored(lab)).observed.phase).toBe('waiting-for-pods'));
+    await podsReady(lab);
+    fail(permanent('RUN_BROKEN'));
+    await done;
+    const record = await stored(lab);
+    expect(record.observed.phase).toBe('failed');
+    expect(record.observed.error).toEqual({ code: 'RUN_BROKEN', step: 'run-once', message: 'RUN_BROKEN in words.' });
+    expect(world.phasesShown(lab.labId).at(-1)).toBe('failed');
   });
 
   it('provisions at most the limit of namespaces at once, the others in order (a burst would hold up the build)', async () => {
@@ -509,13 +581,46 @@ describe('reconcile: a lab taken over from a runner that died does not redo what
     const lab = await world.newLab();
     const dying: World['builder'] = { ...world.builder, runOnce: () => new Promise(() => {}) };
     void (await reconcilerOn(dying))(lab.labId);
-    await vi.waitFor(() => expect(world.cluster.deployments.has(lab.namespace)).toBe(true));
-    expect((await stored(lab)).observed.phase).toBe('running-once');
+    await vi.waitFor(async () => expect((await stored(lab)).observed.phase).toBe('waiting-for-pods'));
+    expect(world.cluster.deployments.has(lab.namespace)).toBe(true);
     return lab;
   }
 
-  it('does not apply the Deployment again when it holds what would be applied; runs the unrecorded container once', async () => {
+  /** The same lab as a runner before the lab's phase followed its pods left it: held in running-once. */
+  async function labOfDeadOlderRunner(): Promise<LabRecord> {
     const lab = await labOfDeadRunner();
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      observed: { ...current.observed, phase: 'running-once', step: 'run-once' },
+    }));
+    return lab;
+  }
+
+  it('a lab ready without its output: only the container runs, once; the Deployment and namespace are left as they are', async () => {
+    const lab = await labOfDeadRunner();
+    await world.store.update(lab.labId, (current) => ({
+      ...current,
+      observed: {
+        ...movePhase('pods', current.observed, 'ready'),
+        pods: [pod('a', true), pod('b', true), pod('c', true)],
+      },
+    }));
+    // The learner scaled it meanwhile: a takeover must not undo that.
+    (world.cluster.deployments.get(lab.namespace) as { spec: { replicas: number } }).spec.replicas = 5;
+    const { calls, shown } = await takeOver(lab);
+    expect(calls.filter((call) => call.startsWith('applyDeployment') || call === 'provisionNamespace')).toEqual([]);
+    expect((world.cluster.deployments.get(lab.namespace) as { spec: { replicas: number } }).spec.replicas).toBe(5);
+    expect(world.builder.runs).toHaveLength(1);
+    expect((await stored(lab)).observed).toMatchObject({ phase: 'ready', containerOutput: expect.any(String) });
+    // One notice: the output.
+    expect(shown).toEqual(['ready']);
+    // Done: a further reconcile does nothing.
+    expect((await takeOver(lab)).calls).toEqual([]);
+    expect(world.builder.runs).toHaveLength(1);
+  });
+
+  it('does not apply the Deployment again when it holds what would be applied; runs the unrecorded container once', async () => {
+    const lab = await labOfDeadOlderRunner();
     const { calls } = await takeOver(lab);
     expect(calls).not.toContain('provisionNamespace');
     expect(calls).toContain('applyDeployment:skipped');
@@ -527,7 +632,7 @@ describe('reconcile: a lab taken over from a runner that died does not redo what
   });
 
   it('applies the Deployment again when it differs from what would be applied (the learner scaled it)', async () => {
-    const lab = await labOfDeadRunner();
+    const lab = await labOfDeadOlderRunner();
     (world.cluster.deployments.get(lab.namespace) as { spec: { replicas: number } }).spec.replicas = 5;
     const { calls } = await takeOver(lab);
     expect(calls).toContain('applyDeployment');

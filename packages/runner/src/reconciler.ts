@@ -4,6 +4,7 @@ import type { Logger } from '@labbot/config';
 import {
   boundedOutput,
   decideReconcile,
+  isPodPhase,
   isRetryable,
   isWarmOwner,
   LabbotError,
@@ -326,6 +327,10 @@ export function createReconciler(options: ReconcilerOptions) {
     let record = initial;
     const lesson = await step(record, 'lesson', async () => lessons.get(record.lessonId));
     const variant = record.variant;
+    if (isPodPhase(record.observed.phase)) {
+      await runOwedContainer(record, lesson);
+      return;
+    }
 
     // The namespace and the image do not depend on each other: make both at once.
     const standing = namespaceStands(record, lesson);
@@ -384,46 +389,12 @@ export function createReconciler(options: ReconcilerOptions) {
     // The one-off container needs the image only, not the namespace: it starts as soon as the image is there, while
     // the namespace may still be provisioned, so the engine's slow container starts overlap the applies. Its output
     // is recorded as soon as it ends, so a runner that takes the lab over later finds it and does not run it again.
-    const runNeeded = record.observed.containerOutput === undefined;
-    const running = runNeeded
-      ? building.then(async (image) => {
-          const run = runSpecFor(lesson, variant);
-          mark(record.labId, 'run-wait');
-          const result = await step(record, 'run-once', () =>
-            runSlot(() => {
-              mark(record.labId, 'run-once');
-              return builder.runOnce({
-                image: image.tag,
-                ...(run.command ? { command: run.command } : {}),
-                timeoutMs: (run.timeoutSeconds ?? 30) * 1000,
-                maxOutputBytes: 8192,
-                user: '10001',
-              });
-            }),
-          );
-          mark(record.labId, 'ran-once');
-          // With the image it ran, so no status shows a container that ran from an image not yet built; not into a
-          // lab reset meanwhile (its next generation runs its own container).
-          return observe(
-            record.labId,
-            {
-              containerOutput: boundedOutput(result.output),
-              imageTag: image.tag,
-              imageCached: image.cached,
-              buildLog: (image.logTail.length ? image.logTail : logTail).slice(-12),
-            },
-            (current) => current.observed.generation === initial.observed.generation,
-          );
-        })
-      : undefined;
-    let ranAlready = false;
+    const running =
+      record.observed.containerOutput === undefined
+        ? building.then((image) => runContainer(initial, lesson, image, logTail))
+        : undefined;
     // Awaited below; this only keeps a failure from being unhandled while the namespace step runs.
-    running?.then(
-      () => {
-        ranAlready = true;
-      },
-      () => {},
-    );
+    running?.catch(() => {});
     await provisioning;
     mark(record.labId, 'provisioned');
 
@@ -440,22 +411,19 @@ export function createReconciler(options: ReconcilerOptions) {
     record = await observe(record.labId, { imageTag: image.tag, imageCached: image.cached, buildLog, images });
     await notices.changed(record);
 
-    // The one-off container and the Deployment do not depend on each other either: the apply starts at once.
+    // The one-off container and the Deployment do not depend on each other either: the apply starts at once, and the
+    // pods, not the container, decide when the lab is ready.
     const replicas = lesson.spec.deployment.replicas;
     // Nothing per lab or learner on the Deployment, its pods or its selector (the namespace says whose lab it is):
     // a warm lab's Deployment serves the learner it is handed to as it is.
     const { manifest } = renderDeployment(lesson, { image: image.tag, labels: { 'labbot.dev/lesson': lesson.id } });
     record = await observe(record.labId, { desiredReplicas: replicas });
-    // The lab is in a phase whose pods the status watcher records (running-once or deploying) before the apply
-    // starts: a snapshot of pods that came up while it was still `building` was dropped, and pods that never
-    // change again send no other, so the lab waited for pods forever with 0 recorded (bench/class.ts, 1 in 100).
-    // A container that already ran (while the namespace was provisioned) is shown with its output as deploying, as a
-    // lab whose output was recorded before: one notice, not running-once and deploying back to back.
-    const runPending = running !== undefined && !ranAlready;
-    record = runPending
-      ? await enterPhase(record, 'running-once', 'run-once')
-      : await enterPhase(record, 'deploying', 'deploy');
-    const deploying = step(record, 'deploy', () =>
+    // The lab is in a phase whose pods the status watcher records (deploying) before the apply starts: a snapshot of
+    // pods that came up while it was still `building` was dropped, and pods that never change again send no other, so
+    // the lab waited for pods forever with 0 recorded (bench/class.ts, 1 in 100). A container that ended already is
+    // shown with this notice; one still running shows "running…" in it.
+    record = await enterPhase(record, 'deploying', 'deploy');
+    await step(record, 'deploy', () =>
       cluster.applyDeployment({
         namespace: record.namespace,
         labId: record.labId,
@@ -466,28 +434,6 @@ export function createReconciler(options: ReconcilerOptions) {
         unlessUnchanged: PRE_POD_PHASES.includes(initial.observed.phase),
       }),
     );
-    let applied = false;
-    deploying.then(
-      () => {
-        applied = true;
-      },
-      () => {},
-    );
-
-    if (running) {
-      // Resolved already when the container ended before the lab entered its phase (then `record` is the newer).
-      const ran = await running;
-      // Told here only when the output came after the lab entered running-once (that notice showed it otherwise) and
-      // the Deployment is not applied yet (the usual case: the output, the deploy and the pods' phase are told in one
-      // notice below). Three back to back made the chat show the lab's newest state (ready) two or three times.
-      if (ran.version > record.version) {
-        record = ran;
-        if (!applied) await notices.changed(record);
-      }
-    }
-
-    record = await enterPhase(record, 'deploying', 'deploy', {}, { tell: !applied });
-    await deploying;
     mark(record.labId, 'applied');
     // The pod watcher recorded the pods meanwhile; from here the pods own the phase.
     const before = record;
@@ -515,6 +461,82 @@ export function createReconciler(options: ReconcilerOptions) {
       });
     }
     if (record.observed.phase === 'waiting-for-pods') options.onWaitingForPods?.(record.labId);
+    if (running) await tellOutput(record, running);
+    mark(record.labId, 'reconciled');
+  }
+
+  /**
+   * Runs the lab's one-off container from its built image (in order, at most maxConcurrentRuns at once) and records
+   * its output with the image it ran (so no status shows a container that ran from an image not yet built); not into
+   * a lab reset meanwhile (its next generation runs its own container). Resolves with the record as written.
+   */
+  async function runContainer(
+    initial: LabRecord,
+    lesson: ReturnType<LessonCatalog['get']>,
+    image: EnsureImageResult,
+    logTail: readonly string[],
+  ): Promise<LabRecord> {
+    const run = runSpecFor(lesson, initial.variant);
+    mark(initial.labId, 'run-wait');
+    const result = await step(initial, 'run-once', () =>
+      runSlot(() => {
+        mark(initial.labId, 'run-once');
+        return builder.runOnce({
+          image: image.tag,
+          ...(run.command ? { command: run.command } : {}),
+          timeoutMs: (run.timeoutSeconds ?? 30) * 1000,
+          maxOutputBytes: 8192,
+          user: '10001',
+        });
+      }),
+    );
+    mark(initial.labId, 'ran-once');
+    return observe(
+      initial.labId,
+      {
+        containerOutput: boundedOutput(result.output),
+        imageTag: image.tag,
+        imageCached: image.cached,
+        buildLog: (image.logTail.length ? image.logTail : logTail).slice(-12),
+      },
+      (current) => current.observed.generation === initial.observed.generation,
+    );
+  }
+
+  /**
+   * Waits for the container's output (the job, and the class provision slot, are held until it is in, so a runner
+   * that dies meanwhile leaves the lab to a takeover) and tells the chat once more, only when it came after `told`
+   * (the last notice, which showed it otherwise): one notice per change, not the lab's newest state twice. A run that
+   * fails for good throws its step error, which fails the lab (ready or not) with its sentence.
+   */
+  async function tellOutput(told: LabRecord, running: Promise<LabRecord>): Promise<void> {
+    const ran = await running;
+    if (ran.version > told.version && ran.observed.containerOutput !== undefined) await notices.changed(ran);
+  }
+
+  /**
+   * A lab whose Deployment is applied (the pods own its phase, it may be ready) but whose container's output never
+   * came: its runner died while the container ran, or the run failed for a moment. Only the container runs; the
+   * namespace and the Deployment are left as they are (the learner may have scaled it).
+   */
+  async function runOwedContainer(record: LabRecord, lesson: ReturnType<LessonCatalog['get']>): Promise<void> {
+    const build = buildSpecFor(lesson, record.variant, { baseImage: options.baseImage });
+    const logTail: string[] = [];
+    const image = await step(record, 'build', () =>
+      ensureShared({
+        lessonId: lesson.id,
+        contextDir: build.contextDir,
+        dockerfile: build.dockerfile,
+        buildArgs: build.args,
+        network: build.network,
+        onLog: (line) => {
+          logTail.push(line);
+          if (logTail.length > 20) logTail.shift();
+        },
+      }),
+    );
+    mark(record.labId, 'built');
+    await tellOutput(record, runContainer(record, lesson, image, logTail));
     mark(record.labId, 'reconciled');
   }
 
