@@ -1,6 +1,7 @@
 // Recovery after SIGKILL: runner, Slack bot and kube-sim each in its own process, N labs started through
 // signed Slack slash commands (slack-sim in this driver process), the runner killed with SIGKILL while they
-// start, a new runner started: time from the new runner's spawn until every lab is ready, and duplicates.
+// start, a new runner started: time from the new runner's spawn until every lab is ready, until every lab's one-off
+// container output is in (ready no longer waits for it), and duplicates.
 //   node --conditions labbot-source --import tsx bench/recovery.ts [labs=20] [takeover|locks-only|old-defaults]
 // takeover: the defaults (15 s job locks, 5 s stalled checks, takeover of a dead runner's jobs at start-up);
 // locks-only: the same locks without the takeover; old-defaults: 30 s locks and stalled checks, no takeover
@@ -101,8 +102,8 @@ try {
   await Promise.all(
     users.map((userId) => driver.slashCommand({ text: `start ${lessonId}`, userId, channelId: 'C0LABS0001' })),
   );
-  const phases = async () =>
-    (await Promise.all(labIds.map((labId) => store.get(labId)))).map((lab) => lab?.observed.phase);
+  const records = async () => Promise.all(labIds.map((labId) => store.get(labId)));
+  const phases = async () => (await records()).map((lab) => lab?.observed.phase);
   // Killed while it holds reconciles: once some lab builds.
   while (!(await phases()).includes('building')) await new Promise((resolve) => setTimeout(resolve, 50));
   const atKill = await phases();
@@ -122,9 +123,13 @@ try {
   // When each lab last entered each phase (ms after the new runner's spawn): where the time after the takeover goes.
   const entered = new Map<string, number[]>();
   let previous = atKill;
+  // "Ready" follows the pods; the one-off container's output may come after it (issue 13): when every lab has it.
+  let allOutputMs = 0;
   for (;;) {
-    const now = await phases();
+    const labsNow = await records();
+    const now = labsNow.map((lab) => lab?.observed.phase);
     const at = Math.round(performance.now() - spawnedAt);
+    if (!allOutputMs && labsNow.every((lab) => lab?.observed.containerOutput !== undefined)) allOutputMs = at;
     now.forEach((phase, index) => {
       if (phase === previous[index]) return;
       const key = phase ?? 'missing';
@@ -139,13 +144,22 @@ try {
   }
   const allReadyMs = Math.round(performance.now() - spawnedAt);
   const allReadyAfterStartedMs = Math.round(performance.now() - startedAt);
+  while (!allOutputMs) {
+    if ((await records()).every((lab) => lab?.observed.containerOutput !== undefined)) {
+      allOutputMs = Math.round(performance.now() - spawnedAt);
+      break;
+    }
+    if (performance.now() - spawnedAt > 300_000) throw new Error('not every output in after 300 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const allOutputAfterStartedMs = Math.round(allOutputMs - (startedAt - spawnedAt));
 
   // Duplicates: namespaces per lab, channel posts (one per lab) and status posts per thread (one each).
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const core = loadKubeConfig({ mode: 'file', path: kubeconfig }).makeApiClient(CoreV1Api);
   const namespaces = (await core.listNamespace({ labelSelector: 'app.kubernetes.io/managed-by=labbot' })).items;
-  const records = await Promise.all(labIds.map((labId) => store.get(labId)));
-  const threadTs = records.map((lab) => lab?.threadId?.split(':')[3] ?? '');
+  const settled = await records();
+  const threadTs = settled.map((lab) => lab?.threadId?.split(':')[3] ?? '');
   const duplicates = {
     namespacesPerLab: [
       ...new Set(labIds.map((id) => namespaces.filter((ns) => ns.metadata?.labels?.['labbot.dev/lab'] === id).length)),
@@ -168,6 +182,9 @@ try {
         newRunnerReadyAfterSpawnMs: readyLineMs,
         allReadyAfterNewRunnerSpawnMs: allReadyMs,
         allReadyAfterNewRunnerStartedMs: allReadyAfterStartedMs,
+        // Every lab's one-off container output recorded (observed.containerOutput), polled every 100 ms.
+        allOutputAfterNewRunnerSpawnMs: allOutputMs,
+        allOutputAfterNewRunnerStartedMs: allOutputAfterStartedMs,
         // Per phase entered after the kill: how many labs entered it, and when the first and the last of them last
         // entered it, in ms after the new runner started (polled every 100 ms; a phase shorter than that is missed).
         phasesAfterStart: Object.fromEntries(
@@ -187,11 +204,14 @@ try {
             return [mark, { labs: times.length, firstMs: Math.min(...times), lastMs: Math.max(...times) }];
           }),
         ),
-        runsInFlight: Array.from({ length: Math.ceil(allReadyAfterStartedMs / 1000) }, (_, second) => {
-          const at = second * 1000;
-          const started = newSteps.filter((step) => step.mark === 'run-once' && step.ms <= at).length;
-          return started - newSteps.filter((step) => step.mark === 'ran-once' && step.ms <= at).length;
-        }),
+        runsInFlight: Array.from(
+          { length: Math.ceil(Math.max(allReadyAfterStartedMs, allOutputAfterStartedMs) / 1000) },
+          (_, second) => {
+            const at = second * 1000;
+            const started = newSteps.filter((step) => step.mark === 'run-once' && step.ms <= at).length;
+            return started - newSteps.filter((step) => step.mark === 'ran-once' && step.ms <= at).length;
+          },
+        ),
         duplicates,
       },
       null,
