@@ -11,9 +11,19 @@ import { makeLessonsDir } from './lessons.js';
 // A lesson whose build takes a few seconds, so a runner can be killed in the middle of a reconcile.
 const slowLesson = `e2e-slow-${randomBytes(3).toString('hex')}`;
 const takeoverLesson = `e2e-takeover-${randomBytes(3).toString('hex')}`;
+// A lesson whose one-off container takes a while: its lab is ready (the pods) before the output is in.
+const slowRunLesson = `e2e-slow-run-${randomBytes(3).toString('hex')}`;
 const lessons = makeLessonsDir([
   { id: slowLesson, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 4\nUSER ') },
   { id: takeoverLesson, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 2\nUSER ') },
+  {
+    id: slowRunLesson,
+    lessonYaml: (text) =>
+      text.replace(
+        'command: ["/bin/sh", "/app/hello.sh"]',
+        'command: ["/bin/sh", "-c", "sleep 8 && /bin/sh /app/hello.sh"]',
+      ),
+  },
 ]);
 const repo = new URL('../../..', import.meta.url).pathname;
 // Both runners (the child that dies and its replacement) build through the same registry.
@@ -143,6 +153,35 @@ describe('20 labs starting when their runner is SIGKILLed', () => {
     }
     const announcements = chat.adapter.channelTexts().filter((text) => text.includes(takeoverLesson));
     expect(announcements).toHaveLength(20);
+  });
+});
+
+describe('a lab ready while its one-off container runs, when its runner is SIGKILLed', () => {
+  it('is taken over: its container runs again and its output comes into the one status message', async () => {
+    child = await spawnRunner({ LABBOT_TEST_RUNNER_LOCKS: 'production' });
+    const labId = labOf('grace', slowRunLesson);
+    await chat.type(`start ${slowRunLesson}`, 'grace');
+    // Ready with its pods while the container still runs: the Kubernetes step does not wait for the Docker step.
+    const early = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', 60_000);
+    expect(early.observed.containerOutput).toBeUndefined();
+    await kill(child);
+
+    await harness.startRunner(PRODUCTION_LOCKS);
+    const done = await harness.waitForLab(labId, (lab) => lab.observed.containerOutput !== undefined, 120_000);
+    expect(done.observed.phase).toBe('ready');
+    expect(done.observed.containerOutput).toContain('Hello from inside the Docker container!');
+
+    const core = harness.kubeConfig.makeApiClient(CoreV1Api);
+    expect((await core.listNamespace({ labelSelector: `labbot.dev/lab=${labId}` })).items).toHaveLength(1);
+    const thread = await waitForValue(
+      'the output in the thread',
+      () => chat.thread(done),
+      (texts) => (texts[0] ?? '').includes('Hello from inside the Docker container!'),
+      { ...labWait, timeoutMs: 10_000 },
+    );
+    expect(thread).toHaveLength(1);
+    expect(thread[0]).toContain('Pods ready: 3/3');
+    expect(chat.adapter.channelTexts().filter((text) => text.includes(slowRunLesson))).toHaveLength(1);
   });
 });
 
