@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { ChatHandlers, IncomingAction, IncomingCommand } from '@labbot/chat';
 import { describeChatAdapterContract } from '@labbot/chat/testing';
 import { createLogger } from '@labbot/config';
-import { applicationCommandSchema } from '@labbot/discord-sim';
+import { applicationCommandSchema, startDiscordSim } from '@labbot/discord-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderDiscordMessage } from './cards.js';
 import { DIRECT_MESSAGE_NOTICE, memberRoles, THREAD_FALLBACK_NOTICE } from './discord-adapter.js';
@@ -191,6 +191,38 @@ describe('discord adapter on discord-sim', () => {
     const next = sim.sendSlashCommand({ guildId, userId: '1002', name: 'lab', subcommand: 'list' });
     expect((await next.acknowledged()).type).toBe(4);
     expect(messageText(next.original() ?? ({ data: {} } as never))).toContain('on time');
+  });
+
+  it('answers a burst of 60 commands over kept-alive connections, at most 16, each privately with its own text', async () => {
+    const { sim, guildId } = await started(
+      {
+        onCommand: async (command) => {
+          await command.respond.reply(
+            { blocks: [{ kind: 'text', text: `for ${command.actor.userId}` }] },
+            {
+              ephemeral: true,
+            },
+          );
+        },
+      },
+      // Kept as Discord's API keeps them (the sim's default 1 s hint would close idle ones mid-test).
+      { sim: await startDiscordSim({ botToken: 'labbot-test-token', keepAliveTimeoutMs: 65_000 }) },
+    );
+    const before = sim.connectionsAccepted();
+    const handles = Array.from({ length: 60 }, (_, index) =>
+      sim.sendSlashCommand({ guildId, userId: String(2000 + index), name: 'lab', subcommand: 'status' }),
+    );
+    const acks = await Promise.all(handles.map((handle) => handle.acknowledged()));
+    expect(acks.map((ack) => ack.type)).toEqual(handles.map(() => 4));
+    handles.forEach((handle, index) => {
+      const original = handle.original();
+      expect(original?.ephemeral).toBe(true);
+      expect(messageText(original ?? ({ data: {} } as never))).toContain(`for ${2000 + index}`);
+    });
+    // undici (discord.js's default) opened a connection per answer in flight: up to 60 here.
+    expect(sim.connectionsAccepted() - before).toBeLessThanOrEqual(16);
+    await harness?.adapter.stop();
+    await sim.stop();
   });
 
   it('a slow start still gets its thread: deferred privately, then the announcement as a public follow-up', async () => {

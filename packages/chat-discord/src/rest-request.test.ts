@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createDiscordRequest } from './rest-request.js';
+import { createDiscordRequest, createNodeHttpRequest } from './rest-request.js';
 
 type Init = Parameters<ReturnType<typeof createDiscordRequest>>[1];
 
@@ -41,5 +43,50 @@ describe('discord.js requests with file uploads', () => {
     const init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"a":1}' } as Init;
     await createDiscordRequest(base)('http://127.0.0.1:1/api/v10/y', init);
     expect(seen[0]?.init).toBe(init);
+  });
+});
+
+describe("discord.js requests over Node's HTTP client", () => {
+  it('gives @discordjs/rest the status, headers and body, and keeps one connection for requests one after another', async () => {
+    const connections: number[] = [];
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const sent = Buffer.concat(chunks).toString('utf8');
+        const missing = request.url?.endsWith('/missing');
+        response
+          .writeHead(missing ? 404 : 200, {
+            'content-type': 'application/json',
+            'x-ratelimit-remaining': '4',
+          })
+          .end(
+            JSON.stringify(
+              missing ? { code: 10062, message: 'Unknown interaction' } : { method: request.method, sent },
+            ),
+          );
+      });
+    });
+    server.on('connection', () => connections.push(connections.length));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v10`;
+    try {
+      const makeRequest = createNodeHttpRequest();
+      const ok = await makeRequest(`${base}/x`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      } as Init);
+      expect(ok).toMatchObject({ status: 200, ok: true, statusText: 'OK' });
+      expect(ok.headers.get('X-RateLimit-Remaining')).toBe('4');
+      expect(await ok.json()).toEqual({ method: 'POST', sent: '{"a":1}' });
+      const refused = await makeRequest(`${base}/missing`, { method: 'POST', body: '{}' } as Init);
+      expect(refused).toMatchObject({ status: 404, ok: false, statusText: 'Not Found' });
+      expect(await refused.json()).toEqual({ code: 10062, message: 'Unknown interaction' });
+      expect(connections).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

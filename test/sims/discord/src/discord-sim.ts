@@ -62,6 +62,7 @@ export class DiscordSim {
   readonly #gateway: Gateway;
   readonly #faults: Faults;
   readonly #interactions: Interactions;
+  #connectionsAccepted = 0;
 
   /** @internal use startDiscordSim. */
   constructor(server: Server, port: number, options: DiscordSimOptions) {
@@ -86,6 +87,9 @@ export class DiscordSim {
     const rest = new RestServer(state, this.#faults);
     defineRestRoutes(rest, state);
     this.#interactions.defineRoutes(rest);
+    server.on('connection', () => {
+      this.#connectionsAccepted += 1;
+    });
     server.on('request', (request, response) => void rest.handle(request, response));
     server.on('upgrade', (request, socket, head) => this.#gateway.upgrade(request, socket, head));
   }
@@ -118,6 +122,11 @@ export class DiscordSim {
     return [...this.channels.values()].filter(
       (channel) => channel.isThread && (parentId === undefined || channel.parentId === parentId),
     );
+  }
+
+  /** TCP connections the sim has accepted so far, REST and gateway alike (how many a client opened, e.g. in a burst). */
+  connectionsAccepted(): number {
+    return this.#connectionsAccepted;
   }
 
   /** State of every gateway connection the sim has seen (open or closed). */
