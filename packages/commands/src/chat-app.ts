@@ -26,9 +26,12 @@ export interface ChatApp {
   readinessChecks: { name: string; check(): Promise<unknown> }[];
   /** The platform's queues this process consumes (lab events, outbox), read for metrics. */
   queueProbes: { name: string; snapshot(): Promise<QueueSnapshot> }[];
-  /** Stops the chat service, then closes the Redis connection. */
+  /** Stops the chat service, then closes the Redis connections. */
   close(): Promise<void>;
 }
+
+/** The Redis client name (CLIENT LIST) of a chat process's store reads. */
+export const STORE_READS_CONNECTION_NAME = 'labbot-store-reads';
 
 /**
  * What every chat process (Discord, Slack, the local chat) starts with: Redis, the store, the lessons
@@ -37,14 +40,21 @@ export interface ChatApp {
  */
 export async function startChatApp(options: ChatAppOptions): Promise<ChatApp> {
   const { logger } = options;
-  const redis = openRedis(options.redisUrl, (error) => logger?.warn({ err: error }, 'Redis connection error'));
+  const onRedisError = (error: Error) => logger?.warn({ err: error }, 'Redis connection error');
+  const redis = openRedis(options.redisUrl, onRedisError);
+  // The store's reads (a command's lab lookup) on a client of their own with auto-pipelining: a burst of commands'
+  // reads goes out in a few socket writes, not one each. BullMQ keeps `redis`, which must not auto-pipeline.
+  const storeReads = openRedis(options.redisUrl, onRedisError, {
+    autoPipelining: true,
+    connectionName: STORE_READS_CONNECTION_NAME,
+  });
   try {
     const lessons = await loadLessons({
       skipInvalid: true,
       ...(options.lessonsDir ? { extraDir: options.lessonsDir } : {}),
     });
     for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
-    const store = createLabStore({ redis });
+    const store = createLabStore({ redis, reads: storeReads });
     const service = await startChatService({
       adapter: options.adapter,
       redis,
@@ -74,10 +84,12 @@ export async function startChatApp(options: ChatAppOptions): Promise<ChatApp> {
       close: async () => {
         await service.stop();
         redis.disconnect();
+        storeReads.disconnect();
       },
     };
   } catch (error) {
     redis.disconnect();
+    storeReads.disconnect();
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-export { type ChatApp, startChatApp } from './chat-app.js';
+export { type ChatApp, STORE_READS_CONNECTION_NAME, startChatApp } from './chat-app.js';
 export { type ChatService, startChatService } from './chat-service.js';
 
 export { classExportCsv } from './class-bot.js';

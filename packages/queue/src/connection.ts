@@ -19,9 +19,26 @@ export function handleRedisErrors<T extends Redis>(client: T, onError: (error: E
   return client;
 }
 
+export interface OpenRedisOptions {
+  /**
+   * ioredis `enableAutoPipelining`: commands issued in one tick go out as one pipeline. Only for a client of plain
+   * reads (the store's `reads`): never for a client BullMQ uses (users report job errors with it there).
+   */
+  autoPipelining?: boolean;
+  /** Shown by Redis' CLIENT LIST (e.g. `labbot-store-reads`). */
+  connectionName?: string;
+}
+
 /** A Redis client fit for queue workers and the store (`maxRetriesPerRequest: null`); the caller closes it. */
-export function openRedis(url: string, onError?: (error: Error) => void): RedisClient {
-  return handleRedisErrors(new Redis(url, { maxRetriesPerRequest: null }), onError);
+export function openRedis(url: string, onError?: (error: Error) => void, options: OpenRedisOptions = {}): RedisClient {
+  return handleRedisErrors(
+    new Redis(url, {
+      maxRetriesPerRequest: null,
+      ...(options.autoPipelining ? { enableAutoPipelining: true } : {}),
+      ...(options.connectionName ? { connectionName: options.connectionName } : {}),
+    }),
+    onError,
+  );
 }
 
 export interface OpenedConnection {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { LabbotError, type LabRecord } from '@labbot/core';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createLabStore } from './lab-store.js';
 import { createRateLimiter } from './rate-limiter.js';
 import { describeLabStoreContract } from './testing/contract.js';
@@ -16,6 +16,26 @@ const now = Date.parse('2026-11-25T12:00:00.000Z');
 describeLabStoreContract('Redis', {
   create: ({ clock, historyLimit }) =>
     createLabStore({ redis: db.redis, prefix, clock, ...(historyLimit !== undefined ? { historyLimit } : {}) }),
+});
+
+// The chat processes read through a client of their own with auto-pipelining (commands' chat-app): the same answers.
+let pipelinedReads: Redis | undefined;
+afterAll(() => pipelinedReads?.disconnect());
+describeLabStoreContract('Redis, reads auto-pipelined on a client of their own', {
+  create: ({ clock, historyLimit }) => {
+    pipelinedReads ??= new Redis(redisUrl, { enableAutoPipelining: true });
+    return createLabStore({
+      redis: db.redis,
+      reads: pipelinedReads,
+      prefix: `${prefix}-pipelined`,
+      clock,
+      ...(historyLimit !== undefined ? { historyLimit } : {}),
+    });
+  },
+  cleanup: async () => {
+    const keys = await db.redis.keys(`${prefix}-pipelined:*`);
+    if (keys.length > 0) await db.redis.del(...keys);
+  },
 });
 
 describeRateLimiterContract('Redis', {

@@ -8,6 +8,12 @@ import { type AuditInput, type UpdateOptions, VersionedCollection } from './vers
 export interface LabStoreOptions {
   /** An ioredis client; the store never closes it. */
   redis: Redis;
+  /**
+   * The client of the store's plain reads (records, listings, counts, message references; default `redis`); the store
+   * never closes it. The chat processes pass one with ioredis `enableAutoPipelining`, so a burst of commands' reads goes
+   * out in a few socket writes instead of one each. Writes, and the reads of an update, stay on `redis`.
+   */
+  reads?: Redis;
   /** Prefix of every key (default `labbot`); tests use a unique one. */
   prefix?: string;
   /** The clock for audit entries and `updatedAt` (a seam for tests). */
@@ -94,6 +100,7 @@ const DEFAULT_PAGE_SIZE = 200;
 
 export function createLabStore(options: LabStoreOptions): LabStore {
   const { redis } = options;
+  const reads = options.reads ?? redis;
   const prefix = options.prefix ?? 'labbot';
   const clock = options.clock ?? (() => new Date());
   const historyLimit = options.historyLimit ?? 200;
@@ -146,6 +153,7 @@ export function createLabStore(options: LabStoreOptions): LabStore {
       ],
     },
     clock,
+    reads,
   );
 
   const classes = new VersionedCollection<ClassRecord>(
@@ -159,6 +167,7 @@ export function createLabStore(options: LabStoreOptions): LabStore {
       indexEntries: (record) => [{ kind: 'set', key: keys.allClasses, member: record.classId }],
     },
     clock,
+    reads,
   );
 
   const stamp = <T extends { updatedAt: string }>(record: T | undefined): T | undefined =>
@@ -176,27 +185,27 @@ export function createLabStore(options: LabStoreOptions): LabStore {
     update: (labId, change, opts) => labs.update(labId, async (current) => stamp(await change(current)), opts),
     delete: (labId, opts = {}) =>
       labs.delete(labId, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'deleted' }, historyTtlMs),
-    listByOwner: async (owner) => labs.getMany(await redis.smembers(keys.byOwner(ownerKeyFor(owner))), invalidLab),
-    listByClass: async (classId) => labs.getMany(await redis.smembers(keys.byClass(classId)), invalidLab),
+    listByOwner: async (owner) => labs.getMany(await reads.smembers(keys.byOwner(ownerKeyFor(owner))), invalidLab),
+    listByClass: async (classId) => labs.getMany(await reads.smembers(keys.byClass(classId)), invalidLab),
     // A lab stopped before stopped labs left the index is still in it until its next write: left out here.
     listRunningExpiringBefore: async (epochMs) =>
-      (await labs.getMany(await redis.zrangebyscore(keys.byExpiry, '-inf', epochMs), invalidLab)).filter(
+      (await labs.getMany(await reads.zrangebyscore(keys.byExpiry, '-inf', epochMs), invalidLab)).filter(
         (lab) => lab.desired.state === 'running',
       ),
-    listAll: async () => labs.getMany(await redis.smembers(keys.allLabs), invalidLab),
+    listAll: async () => labs.getMany(await reads.smembers(keys.allLabs), invalidLab),
     listAllInPages: async function* (pageOptions = {}) {
       const count = pageOptions.pageSize ?? DEFAULT_PAGE_SIZE;
       let cursor = '0';
       do {
-        const [next, labIds] = await redis.sscan(keys.allLabs, cursor, 'COUNT', count);
+        const [next, labIds] = await reads.sscan(keys.allLabs, cursor, 'COUNT', count);
         cursor = next;
         if (labIds.length > 0) yield await labs.getMany(labIds, invalidLab);
       } while (cursor !== '0');
     },
     countActive: async (query = {}) => {
       const key = query.owner ? keys.activeByOwner(ownerKeyFor(query.owner)) : keys.active;
-      if (query.excluding === undefined) return redis.scard(key);
-      const reply = await redis.multi().scard(key).sismember(key, query.excluding).exec();
+      if (query.excluding === undefined) return reads.scard(key);
+      const reply = await reads.multi().scard(key).sismember(key, query.excluding).exec();
       const [count, excluded] = (reply ?? []).map(([error, value]) => {
         if (error) throw error;
         return Number(value);
@@ -211,14 +220,14 @@ export function createLabStore(options: LabStoreOptions): LabStore {
       await redis.multi().hset(key, logicalKey, messageId).pexpire(key, messageRefTtlMs).exec();
     },
     getMessageRef: async (threadKey, logicalKey) =>
-      (await redis.hget(keys.messageRefs(threadKey), logicalKey)) ?? undefined,
+      (await reads.hget(keys.messageRefs(threadKey), logicalKey)) ?? undefined,
     deleteMessageRefs: async (threadKey) => {
       await redis.del(keys.messageRefs(threadKey));
     },
     setThreadReplacement: async (threadKey, replacementThreadKey) => {
       await redis.set(keys.threadReplacement(threadKey), replacementThreadKey, 'PX', messageRefTtlMs);
     },
-    getThreadReplacement: async (threadKey) => (await redis.get(keys.threadReplacement(threadKey))) ?? undefined,
+    getThreadReplacement: async (threadKey) => (await reads.get(keys.threadReplacement(threadKey))) ?? undefined,
 
     createClass: (record, opts = {}) =>
       classes.create(record.classId, record, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'created' }),
@@ -227,7 +236,7 @@ export function createLabStore(options: LabStoreOptions): LabStore {
       classes.update(classId, async (current) => stamp(await change(current)), opts),
     deleteClass: (classId, opts = {}) =>
       classes.delete(classId, { actor: opts.actor ?? DEFAULT_ACTOR, action: 'deleted' }, historyTtlMs),
-    listClasses: async () => classes.getMany(await redis.smembers(keys.allClasses), invalidClass),
+    listClasses: async () => classes.getMany(await reads.smembers(keys.allClasses), invalidClass),
     classHistory: (classId, limit) => classes.history(classId, limit),
   };
 }

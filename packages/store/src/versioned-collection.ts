@@ -85,24 +85,27 @@ return {1}
 /** The records of one kind in Redis, with create-if-absent, versioned update, delete and audit trail. */
 export class VersionedCollection<T extends { version: number }> {
   readonly #redis: Redis;
+  /** The connection of plain reads (get, getMany, history); an update reads through `#redis`, next to its write. */
+  readonly #reads: Redis;
   readonly #spec: CollectionSpec<T>;
   readonly #clock: () => Date;
 
-  constructor(redis: Redis, spec: CollectionSpec<T>, clock: () => Date) {
+  constructor(redis: Redis, spec: CollectionSpec<T>, clock: () => Date, reads: Redis = redis) {
     this.#redis = redis;
+    this.#reads = reads;
     this.#spec = spec;
     this.#clock = clock;
   }
 
   async get(id: string): Promise<T | undefined> {
-    const raw = await this.#redis.get(this.#spec.recordKey(id));
+    const raw = await this.#reads.get(this.#spec.recordKey(id));
     return raw === null ? undefined : this.#parse(id, raw);
   }
 
   /** The records of `ids` that exist; an unreadable one is reported to `onInvalid` and left out, so one bad record cannot block a listing. */
   async getMany(ids: readonly string[], onInvalid: (id: string, error: LabbotError) => void): Promise<T[]> {
     if (ids.length === 0) return [];
-    const raws = await this.#redis.mget(...ids.map((id) => this.#spec.recordKey(id)));
+    const raws = await this.#reads.mget(...ids.map((id) => this.#spec.recordKey(id)));
     const out: T[] = [];
     raws.forEach((raw, index) => {
       if (raw === null) return;
@@ -174,7 +177,7 @@ export class VersionedCollection<T extends { version: number }> {
 
   async history(id: string, limit?: number): Promise<AuditEntry[]> {
     const start = limit === undefined ? 0 : -limit;
-    const raws = await this.#redis.lrange(this.#spec.historyKey(id), start, -1);
+    const raws = await this.#reads.lrange(this.#spec.historyKey(id), start, -1);
     return raws.map((raw) => AuditEntrySchema.parse(JSON.parse(raw)));
   }
 

@@ -108,6 +108,24 @@ export function describeLabStoreContract(name: string, harness: LabStoreContract
         );
       });
 
+      it("answers a burst of lookups at once, each with the asker's own labs: none, one, or a missing one", async () => {
+        const owners = Array.from({ length: 30 }, (_, index) => ({ ...alice, userId: `burst-${index}` }));
+        const made = await Promise.all(
+          owners.filter((_, index) => index % 2 === 0).map((owner) => store.create(labRecord({ owner }))),
+        );
+        const [listed, missing] = await Promise.all([
+          Promise.all(owners.map((owner) => store.listByOwner(owner))),
+          Promise.all(owners.map((owner) => store.get(`missing-${owner.userId}`))),
+        ]);
+        listed.forEach((labs, index) => {
+          const mine = made.find(({ record }) => record.owner.userId === `burst-${index}`)?.record;
+          expect(labs).toEqual(mine ? [mine] : []);
+        });
+        expect(missing.every((lab) => lab === undefined)).toBe(true);
+        expect(await store.countActive({ owner: { ...alice, userId: 'burst-1' } })).toBe(0);
+        expect(await store.countActive({ owner: { ...alice, userId: 'burst-2' } })).toBe(1);
+      });
+
       it('keeps the owner, class and expiry indexes in step with updates and deletes', async () => {
         const classId = `class-${randomBytes(3).toString('hex')}`;
         const otherClass = `${classId}-b`;
