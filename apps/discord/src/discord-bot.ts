@@ -51,6 +51,8 @@ export async function startDiscordBot(config: LabbotConfig, options: DiscordBotO
     classes: { limits: config.classes, adminRoles: config.admins.roles },
     logger,
     outboxObserver: metrics,
+    // A burst's interactions come several per gateway read: their lab lookups go to Redis as one write.
+    pipelineStoreReads: true,
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
   const port = options.metricsPort ?? config.metrics.port;

@@ -15,6 +15,12 @@ export interface ChatAppOptions
   /** An operator's extra lessons beside the built-in ones (LABBOT_LESSONS_DIR). */
   lessonsDir?: string | undefined;
   logger: Logger;
+  /**
+   * Reads the store through a Redis client of its own with ioredis auto-pipelining. Worth it where a burst's commands
+   * arrive several per socket read, so their reads share a tick and go out as one write: Discord's gateway. Slack's
+   * commands come as separate HTTP requests, one per read: there each read would only pay for a pipeline of one.
+   */
+  pipelineStoreReads?: boolean;
 }
 
 /** A chat process's own resources around the chat service: its Redis connection, the store and the lessons. */
@@ -42,19 +48,18 @@ export async function startChatApp(options: ChatAppOptions): Promise<ChatApp> {
   const { logger } = options;
   const onRedisError = (error: Error) => logger?.warn({ err: error }, 'Redis connection error');
   const redis = openRedis(options.redisUrl, onRedisError);
-  // The store's reads (a command's lab lookup) on a client of their own with auto-pipelining: a burst of commands'
-  // reads goes out in a few socket writes, not one each. BullMQ keeps `redis`, which must not auto-pipeline.
-  const storeReads = openRedis(options.redisUrl, onRedisError, {
-    autoPipelining: true,
-    connectionName: STORE_READS_CONNECTION_NAME,
-  });
+  // The store's reads (a command's lab lookup) on a client of their own with auto-pipelining, when asked for: a
+  // burst of commands' reads goes out in a few socket writes, not one each. BullMQ keeps `redis`, which must not.
+  const storeReads = options.pipelineStoreReads
+    ? openRedis(options.redisUrl, onRedisError, { autoPipelining: true, connectionName: STORE_READS_CONNECTION_NAME })
+    : undefined;
   try {
     const lessons = await loadLessons({
       skipInvalid: true,
       ...(options.lessonsDir ? { extraDir: options.lessonsDir } : {}),
     });
     for (const problem of lessons.problems) logger.warn({ err: problem }, 'a lesson is invalid and was skipped');
-    const store = createLabStore({ redis, reads: storeReads });
+    const store = createLabStore({ redis, ...(storeReads ? { reads: storeReads } : {}) });
     const service = await startChatService({
       adapter: options.adapter,
       redis,
@@ -84,12 +89,12 @@ export async function startChatApp(options: ChatAppOptions): Promise<ChatApp> {
       close: async () => {
         await service.stop();
         redis.disconnect();
-        storeReads.disconnect();
+        storeReads?.disconnect();
       },
     };
   } catch (error) {
     redis.disconnect();
-    storeReads.disconnect();
+    storeReads?.disconnect();
     throw error;
   }
 }
