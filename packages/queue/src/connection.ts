@@ -19,7 +19,7 @@ export function handleRedisErrors<T extends Redis>(client: T, onError: (error: E
   return client;
 }
 
-export interface OpenRedisOptions {
+interface OpenRedisOptions {
   /**
    * ioredis `enableAutoPipelining`: commands issued in one tick go out as one pipeline. Only for a client of plain
    * reads (the store's `reads`): never for a client BullMQ uses (users report job errors with it there).

@@ -1,4 +1,4 @@
-export { type OpenRedisOptions, openRedis, type QueueConnection, type RedisClient } from './connection.js';
+export { openRedis, type QueueConnection, type RedisClient } from './connection.js';
 export {
   createKubectlClient,
   createKubectlWorker,
