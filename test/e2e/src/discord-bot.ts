@@ -3,6 +3,7 @@ import { discordMessageText } from '@labbot/chat-discord';
 import { createLogger } from '@labbot/config';
 import { type DiscordBot, startDiscordBot } from '@labbot/discord';
 import type { DiscordSim, SimMessage } from '@labbot/discord-sim';
+import { type FixtureProcess, startFixtureProcess } from './fixture-process.js';
 import type { LabHarness } from './harness.js';
 
 /** The harness environment that points the Discord bot at `sim` (its first guild). */
@@ -27,6 +28,25 @@ export function startDiscordBotOn(harness: LabHarness, options: DiscordBotOnOpti
   return startDiscordBot(harness.config, {
     logger: createLogger({ name: options.name, level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
+  });
+}
+
+/**
+ * Starts the Discord bot in its own process, as in production, on the harness's config (made with
+ * `discordEnv(sim)`): its acks then do not wait on the test process's event loop.
+ */
+export function startDiscordBotProcess(
+  harness: LabHarness,
+  options: Omit<DiscordBotOnOptions, 'name'> = {},
+): Promise<FixtureProcess> {
+  return startFixtureProcess('test/e2e/src/fixtures/discord-bot-process.ts', {
+    env: {
+      ...harness.env,
+      ...(options.minEditIntervalMs !== undefined
+        ? { LABBOT_TEST_EDIT_INTERVAL_MS: String(options.minEditIntervalMs) }
+        : {}),
+    },
+    ready: /^ready$/,
   });
 }
 

@@ -1,15 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { discordMessageText } from '@labbot/chat-discord';
 import { labIdFor } from '@labbot/core';
-import type { DiscordBot } from '@labbot/discord';
 import { type DiscordSim, type RecordedCall, type SimMessage, startDiscordSim } from '@labbot/discord-sim';
 import { waitFor } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discordEnv, discordText, startDiscordBotOn } from './discord-bot.js';
+import { discordEnv, discordText, startDiscordBotProcess } from './discord-bot.js';
+import {
+  type FixtureProcess,
+  type RunnerProcess,
+  showLastLinesOnFailure,
+  startRunnerProcess,
+} from './fixture-process.js';
 import { type LabHarness, showsLabReady, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 // End to end on Discord: discord-sim ← discord.js ← the Discord bot's wiring → Redis (DB 5) → runner → kube-sim (docker kubelet).
+// The bot and the runner run in their own processes, as in production (the bot's acks do not wait on this process's
+// event loop, which kube-sim keeps busy); the bot is restarted mid-build.
 const LESSON = 'docker-vs-kubernetes';
 // A copy of the lesson new to this run, whose build takes a few seconds: the bot restarts while it builds.
 const COLD_LESSON = `e2e-discord-slow-${randomBytes(3).toString('hex')}`;
@@ -23,7 +30,8 @@ const LAB_TIMEOUT_MS = 150_000;
 
 let harness: LabHarness;
 let sim: DiscordSim;
-let bot: DiscordBot | undefined;
+let bot: FixtureProcess | undefined;
+let runner: RunnerProcess | undefined;
 let guildId = '';
 let channelId = '';
 
@@ -45,8 +53,8 @@ function statusMessages(threadId: string): SimMessage[] {
     .filter((message) => message.via === 'bot' && discordText(message).includes('Docker'));
 }
 
-async function startBot(): Promise<DiscordBot> {
-  bot = await startDiscordBotOn(harness, { name: 'discord-e2e' });
+async function startBot(): Promise<FixtureProcess> {
+  bot = await startDiscordBotProcess(harness);
   return bot;
 }
 
@@ -65,12 +73,15 @@ beforeAll(async () => {
       LABBOT_LESSONS_DIR: lessons.dir,
     },
   });
-  await harness.startRunner();
+  runner = await startRunnerProcess(harness);
   await startBot();
 });
 
+showLastLinesOnFailure(() => [bot, runner]);
+
 afterAll(async () => {
-  await bot?.close();
+  await bot?.stop();
+  await runner?.stop();
   await harness?.stop();
   await sim?.stop();
   await lessons.remove();
@@ -122,7 +133,7 @@ describe('labbot on Discord, end to end (discord-sim, Redis, Docker, kube-sim, r
     const labId = labOf(EVE, COLD_LESSON);
     await harness.waitForLab(labId, (lab) => lab.observed.phase === 'building', 60_000);
     expect(showsLabReady(discordText(status))).toBe(false);
-    await bot?.close();
+    await bot?.stop();
     await startBot();
     const restartedAt = Date.now();
     sim.failRequests({ route: '/channels/:channelId/messages/:messageId', method: 'PATCH', status: 403, code: 50013 });

@@ -65,6 +65,8 @@ export interface LabHarness {
   runnerKubeConfig: KubeConfig;
   runnerKubeconfigPath: string;
   config: LabbotConfig;
+  /** The environment `config` was loaded from: a bot or runner in its own process gets the same config from it. */
+  env: Record<string, string>;
   redisUrl: string;
   redis: Redis;
   store: LabStore;
@@ -148,12 +150,8 @@ export async function startLabHarness(options: LabHarnessOptions): Promise<LabHa
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, sim.kubeconfig);
   const runnerKubeconfigPath = await runnerCredentials(sim, dir);
-  const config = loadConfig({
-    REDIS_URL: redisUrl,
-    KUBECONFIG: runnerKubeconfigPath,
-    LOG_LEVEL: 'warn',
-    ...options.env,
-  });
+  const env = { REDIS_URL: redisUrl, KUBECONFIG: runnerKubeconfigPath, LOG_LEVEL: 'warn', ...options.env };
+  const config = loadConfig(env);
   const lessons = await loadLessons({
     skipInvalid: true,
     ...(config.lessonsDir ? { extraDir: config.lessonsDir } : {}),
@@ -172,6 +170,7 @@ export async function startLabHarness(options: LabHarnessOptions): Promise<LabHa
     runnerKubeConfig,
     runnerKubeconfigPath,
     config,
+    env,
     redisUrl,
     redis,
     store,
