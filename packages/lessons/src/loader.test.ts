@@ -115,6 +115,27 @@ describe('loadLesson: clear errors naming file, field and what is wrong', () => 
     expect(error.message).toMatch(/is not valid YAML/);
   });
 
+  it('a key that is a list or a mapping is refused with its line, and no process warning is printed', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      await editYaml((t) => `${t}? [k]\n: v\n`);
+      const lines = (await readFile(join(dir, 'lesson.yaml'), 'utf8')).split('\n');
+      const error = await problemOf(loadLesson(dir));
+      expect(error.problems).toEqual([
+        {
+          file: 'lesson.yaml',
+          field: `line ${lines.indexOf('? [k]') + 1}`,
+          message: 'has a key that is a list or a mapping; a key must be a plain name',
+        },
+      ]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('a missing field is named', async () => {
     await editYaml((t) => t.replace(/^title: .*$/m, ''));
     const error = await problemOf(loadLesson(dir));

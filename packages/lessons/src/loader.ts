@@ -2,7 +2,7 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { LabbotError } from '@labbot/core';
-import { parseDocument } from 'yaml';
+import { isCollection, isPair, parseDocument, visit } from 'yaml';
 import { findEscapingSymlinks, isDirectory, resolveInside } from './paths.js';
 import { LessonInvalidError, type LessonProblem, problemsFromZod } from './problems.js';
 import {
@@ -133,6 +133,23 @@ export async function loadLesson(lessonDir: string, options: LoadLessonOptions =
         message: `is not valid YAML: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
       })),
     );
+  }
+  // A list or mapping as a key has no JSON form: yaml would turn it into a string and print a process warning.
+  let complexKeyAt: number | undefined;
+  visit(document, (_key, node) => {
+    if (!isPair(node) || !isCollection(node.key)) return undefined;
+    complexKeyAt = node.key.range?.[0] ?? 0;
+    return visit.BREAK;
+  });
+  if (complexKeyAt !== undefined) {
+    const line = text.slice(0, complexKeyAt).split('\n').length;
+    throw invalid(dir, [
+      {
+        file: LESSON_FILE,
+        field: `line ${line}`,
+        message: 'has a key that is a list or a mapping; a key must be a plain name',
+      },
+    ]);
   }
   let data: unknown;
   try {

@@ -209,6 +209,20 @@ describe('the parser', () => {
     expect(parseManifest('data: !!str 5\n').ok).toBe(true);
   });
 
+  it('refuses a key that is a list or a mapping, naming its line, and prints no process warning', () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const result = parseManifest('kind: Pod\nmetadata:\n  ? [complex, key]\n  : v\n');
+      expect(!result.ok && result.problems[0]).toMatchObject({ field: 'metadata', line: 3 });
+      expect(!result.ok && result.problems[0]?.message).toMatch(/key that is a list or a mapping/);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('refuses a 20 MB document before parsing it', () => {
     const huge = `data:\n  blob: "${'x'.repeat(20 * 1024 * 1024)}"\n`;
     const before = process.memoryUsage().heapUsed;

@@ -1,5 +1,6 @@
 import {
   isAlias,
+  isCollection,
   isMap,
   isNode,
   isPair,
@@ -174,6 +175,10 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
       if (isAlias(node)) return refuse(`uses the alias *${node.source}; anchors and aliases are not allowed`);
       if (isPair(node) && isScalar(node.key) && node.key.value === '<<') {
         return refuse('uses a merge key (<<); write the fields out instead');
+      }
+      // A list or mapping as a key has no JSON form (yaml would turn it into a string and print a process warning).
+      if (isPair(node) && isCollection(node.key)) {
+        return refuse('has a key that is a list or a mapping; a key must be a plain name');
       }
       if (isNode(node)) {
         const withAnchor = node as Node & { anchor?: string; tag?: string };

@@ -15,6 +15,20 @@ const channel = 'C0LABS0001';
 const learner = 'U0LEARNER1';
 const otherLearner = 'U0LEARNER2';
 
+/**
+ * The Web API client's own logger, silent: these tests provoke its rate-limit retries and error answers on purpose
+ * and assert them, so its console lines ([WARN] http request failed...) would only be noise in the test output.
+ */
+const quietLogger: webApi.Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  setLevel: () => {},
+  getLevel: () => LogLevel.ERROR,
+  setName: () => {},
+};
+
 let sim: SlackSim;
 let app: App;
 let driver: SlackDriver;
@@ -196,7 +210,11 @@ describe('slack-sim with a real Bolt app', () => {
   });
 
   it('hosts response URLs: ephemeral, in_channel, replace_original, delete_original, at most 5 uses', async () => {
-    const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    const client = new webApi.WebClient(sim.botToken, {
+      logger: quietLogger,
+      slackApiUrl: sim.apiUrl,
+      retryConfig: { retries: 0 },
+    });
     const posted = await client.chat.postMessage({ channel, text: 'card' });
     const url = sim.createResponseUrl({ channel, user: learner, messageTs: posted.ts! });
     const post = (body: object) =>
@@ -216,9 +234,17 @@ describe('slack-sim with a real Bolt app', () => {
   });
 
   it('answers like Slack for a bad token and bad payloads, and notes them', async () => {
-    const intruder = new webApi.WebClient('xoxb-wrong', { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    const intruder = new webApi.WebClient('xoxb-wrong', {
+      logger: quietLogger,
+      slackApiUrl: sim.apiUrl,
+      retryConfig: { retries: 0 },
+    });
     await expect(intruder.auth.test()).rejects.toMatchObject({ data: { ok: false, error: 'invalid_auth' } });
-    const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    const client = new webApi.WebClient(sim.botToken, {
+      logger: quietLogger,
+      slackApiUrl: sim.apiUrl,
+      retryConfig: { retries: 0 },
+    });
     await expect(client.chat.postMessage({ channel, text: '' })).rejects.toMatchObject({ data: { error: 'no_text' } });
     const tooMany = Array.from({ length: 51 }, () => ({ type: 'divider' }));
     await expect(client.chat.postMessage({ channel, text: 'x', blocks: tooMany })).rejects.toMatchObject({
@@ -255,7 +281,11 @@ describe('slack-sim with a real Bolt app', () => {
   });
 
   it('answers conversations.info, users.info, postEphemeral and views.open (with a trigger id from the driver)', async () => {
-    const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    const client = new webApi.WebClient(sim.botToken, {
+      logger: quietLogger,
+      slackApiUrl: sim.apiUrl,
+      retryConfig: { retries: 0 },
+    });
     expect((await client.conversations.info({ channel })).channel).toMatchObject({ id: channel, name: 'labs' });
     expect((await client.users.info({ user: learner })).user).toMatchObject({
       id: learner,
@@ -281,7 +311,11 @@ describe('slack-sim with a real Bolt app', () => {
   });
 
   it('lists channel history and thread replies, with message metadata, so a restarted bot can find its messages', async () => {
-    const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    const client = new webApi.WebClient(sim.botToken, {
+      logger: quietLogger,
+      slackApiUrl: sim.apiUrl,
+      retryConfig: { retries: 0 },
+    });
     const root = await client.chat.postMessage({
       channel,
       text: 'lab root',
@@ -298,6 +332,7 @@ describe('slack-sim with a real Bolt app', () => {
   it('answers 429 with Retry-After; the Web API client waits it out and the retry succeeds', async () => {
     // With retries: 0 @slack/web-api waits Retry-After and then gives up, so this client allows one retry.
     const client = new webApi.WebClient(sim.botToken, {
+      logger: quietLogger,
       slackApiUrl: sim.apiUrl,
       retryConfig: { retries: 1, minTimeout: 0, maxTimeout: 0 },
     });
@@ -313,6 +348,7 @@ describe('slack-sim with a real Bolt app', () => {
 
   it('with rejectRateLimitedCalls the Web API client hands the 429 back with retryAfter in seconds', async () => {
     const client = new webApi.WebClient(sim.botToken, {
+      logger: quietLogger,
       slackApiUrl: sim.apiUrl,
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
@@ -328,7 +364,11 @@ describe('slack-sim with a real Bolt app', () => {
   });
 
   it('with retries: 0 the Web API client waits Retry-After out and then rejects (what a bot must plan for)', async () => {
-    const client = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, retryConfig: { retries: 0 } });
+    const client = new webApi.WebClient(sim.botToken, {
+      logger: quietLogger,
+      slackApiUrl: sim.apiUrl,
+      retryConfig: { retries: 0 },
+    });
     sim.rateLimit({ method: 'chat.update', count: 1, retryAfterSeconds: 1 });
     const callsBefore = sim.calls.length;
     const started = Date.now();
@@ -413,6 +453,7 @@ describe('slack-sim Socket Mode with a real Bolt app', () => {
 
   it('refuses the bot token for apps.connections.open and the app token for other methods', async () => {
     const withBotToken = new webApi.WebClient(socketSim.botToken, {
+      logger: quietLogger,
       slackApiUrl: socketSim.apiUrl,
       retryConfig: { retries: 0 },
     });
@@ -420,6 +461,7 @@ describe('slack-sim Socket Mode with a real Bolt app', () => {
       data: { error: 'not_allowed_token_type' },
     });
     const withAppToken = new webApi.WebClient(socketSim.appToken, {
+      logger: quietLogger,
       slackApiUrl: socketSim.apiUrl,
       retryConfig: { retries: 0 },
     });
