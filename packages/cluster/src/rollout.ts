@@ -107,7 +107,7 @@ export async function rolloutUndo(
     target = [...replicaSets]
       .reverse()
       .find((replicaSet) => revisionOf(replicaSet) > 0 && revisionOf(replicaSet) < current);
-    if (!target) return { ok: false, text: 'error: no rollout history found for deployment "' + name + '"' };
+    if (!target) return { ok: false, text: `error: no rollout history found for deployment "${name}"` };
   } else {
     target = replicaSets.find((replicaSet) => revisionOf(replicaSet) === toRevision);
     if (!target) return { ok: false, text: `error: unable to find specified revision ${toRevision} in history` };
