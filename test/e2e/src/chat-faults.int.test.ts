@@ -15,6 +15,7 @@ import { discordEnv, discordText, startDiscordBotOn } from './discord-bot.js';
 import { FAST_RUNNER, type LabHarness, labWait, showsLabReady, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 import { slackEnv, startSlackBotOn } from './slack-bot.js';
+import { type LogTail, showLastLinesOnFailure } from './test-logs.js';
 
 // Lessons new to this run whose build takes a few seconds, so the thread can be deleted while the lab starts; one
 // per platform (with its own Dockerfile), so the second test's lab builds too instead of finding the first's image.
@@ -25,6 +26,10 @@ const lessons = makeLessonsDir([
   { id: SLACK_SLOW_LESSON, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 4 && echo slack\nUSER ') },
 ]);
 const LAB_TIMEOUT_MS = 150_000;
+
+/** The logs of the bot of each describe: shown under a failing test only (they are warnings about the faults). */
+const botLogs: LogTail[] = [];
+showLastLinesOnFailure(() => botLogs);
 
 afterAll(async () => {
   await lessons.remove();
@@ -51,7 +56,9 @@ describe('Discord failing while a lab starts: 5xx, a global 429 storm, the lab t
       },
     });
     await harness.startRunner(FAST_RUNNER);
-    bot = await startDiscordBotOn(harness, { name: 'chat-faults-e2e', minEditIntervalMs: 200 });
+    const started = await startDiscordBotOn(harness, { name: 'chat-faults-discord', minEditIntervalMs: 200 });
+    bot = started.bot;
+    botLogs.push(started.logs);
   });
 
   afterAll(async () => {
@@ -148,7 +155,9 @@ describe('Slack: the lab thread deleted (its parent message and the status reply
       },
     });
     await harness.startRunner(FAST_RUNNER);
-    ({ bot, driver } = await startSlackBotOn(harness, slack, { minEditIntervalMs: 200 }));
+    const started = await startSlackBotOn(harness, slack, { minEditIntervalMs: 200 });
+    ({ bot, driver } = started);
+    botLogs.push(started.logs);
   });
 
   afterAll(async () => {

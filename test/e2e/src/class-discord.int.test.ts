@@ -14,14 +14,10 @@ import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisioningOrder } from './class-order.js';
 import { discordEnv, discordText, startDiscordBotProcess } from './discord-bot.js';
-import {
-  type FixtureProcess,
-  type RunnerProcess,
-  showLastLinesOnFailure,
-  startRunnerProcess,
-} from './fixture-process.js';
+import { type FixtureProcess, type RunnerProcess, startRunnerProcess } from './fixture-process.js';
 import { type LabHarness, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
+import { showLastLinesOnFailure } from './test-logs.js';
 
 const LESSON = `class-discord-${Date.now().toString(36)}`;
 const INSTRUCTOR_ROLE = '320000000000000001';

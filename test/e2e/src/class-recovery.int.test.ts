@@ -2,7 +2,6 @@
 // finishes every lab with no duplicate lab, namespace, thread or status message, and the board catches up.
 // Redis DB 10, kube-sim with the virtual kubelet.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { TerminalChatAdapter } from '@labbot/chat-terminal';
@@ -10,18 +9,18 @@ import { labIdFor } from '@labbot/core';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClassChat, startClassChat } from './class-chat.js';
+import { type RunnerProcess, startRunnerProcess } from './fixture-process.js';
 import { type LabHarness, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 // A lesson whose build takes a few seconds, so the runner dies while the class's labs wait on it.
 const LESSON = `class-slow-${randomBytes(3).toString('hex')}`;
 const lessons = makeLessonsDir([{ id: LESSON, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 4\nUSER ') }]);
-const repo = new URL('../../..', import.meta.url).pathname;
 const LEARNERS = ['ann', 'ben', 'cleo', 'dev', 'eli', 'fay', 'gus', 'hana'];
 const BOARD = 'local:local:terminal:terminal';
 
 let harness: LabHarness;
-let child: ChildProcess | undefined;
+let child: RunnerProcess | undefined;
 const chats: ClassChat[] = [];
 
 const labOf = (userId: string) => labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId: LESSON });
@@ -41,7 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  child?.kill('SIGKILL');
+  await child?.stop('SIGKILL');
   for (const chat of chats) await chat.stop().catch(() => {});
   await harness?.stop();
   await lessons.remove();
@@ -49,30 +48,8 @@ afterAll(async () => {
 
 describe('a class whose runner dies', () => {
   it('recovers: every learner gets exactly one lab, namespace, thread and status message; the board reaches all ready', async () => {
-    child = spawn(
-      process.execPath,
-      ['--conditions', 'labbot-source', '--import', 'tsx', 'test/e2e/src/fixtures/runner-process.ts'],
-      {
-        cwd: repo,
-        env: {
-          ...process.env,
-          REDIS_URL: harness.redisUrl,
-          KUBECONFIG: harness.kubeconfigPath,
-          LABBOT_LESSONS_DIR: lessons.dir,
-          LOG_LEVEL: 'silent',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the runner process did not start')), 60_000);
-      child?.stdout?.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    // The runner in its own process, as admin of kube-sim, so it can be SIGKILLed mid-provisioning.
+    child = await startRunnerProcess(harness, { KUBECONFIG: harness.kubeconfigPath });
 
     let adapter = await startChat();
     await adapter.handleLine(`/lab class start ${LESSON}`);
@@ -80,8 +57,7 @@ describe('a class whose runner dies', () => {
     expect(classId).not.toBe('');
     await Promise.all(LEARNERS.map((name) => adapter.handleLine(`as ${name}: /lab class join`)));
     await harness.waitForLab(labOf('ann'), (lab) => lab.observed.phase === 'building', 30_000);
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child?.once('exit', resolve));
+    await child.stop('SIGKILL');
 
     // The chat process restarts too (a new terminal session): it redraws the board of the open class.
     const threadsBefore = new Map(

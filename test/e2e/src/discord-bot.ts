@@ -1,10 +1,10 @@
 // The Discord side of an e2e test: the real discord.js bot (apps/discord wiring) on a lab harness, talking to discord-sim.
 import { discordMessageText } from '@labbot/chat-discord';
-import { createLogger } from '@labbot/config';
 import { type DiscordBot, startDiscordBot } from '@labbot/discord';
 import type { DiscordSim, SimMessage } from '@labbot/discord-sim';
 import { type FixtureProcess, startFixtureProcess } from './fixture-process.js';
 import type { LabHarness } from './harness.js';
+import { createTestLogger, type LogTail } from './test-logs.js';
 
 /** The harness environment that points the Discord bot at `sim` (its first guild). */
 export function discordEnv(sim: DiscordSim): Record<string, string> {
@@ -17,18 +17,26 @@ export function discordEnv(sim: DiscordSim): Record<string, string> {
 }
 
 export interface DiscordBotOnOptions {
-  /** The bot's logger name (the test file); the level is LABBOT_TEST_LOG (silent by default). */
+  /** The bot's logger name (the test file). */
   name: string;
   /** At most one edit per thread per this time (the bot's default when absent). */
   minEditIntervalMs?: number;
 }
 
-/** Starts the Discord bot on the harness's config (made with `discordEnv(sim)`). */
-export function startDiscordBotOn(harness: LabHarness, options: DiscordBotOnOptions): Promise<DiscordBot> {
-  return startDiscordBot(harness.config, {
-    logger: createLogger({ name: options.name, level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+/**
+ * Starts the Discord bot in this process on the harness's config (made with `discordEnv(sim)`); its logs are kept,
+ * not printed (`logs`, for showLastLinesOnFailure).
+ */
+export async function startDiscordBotOn(
+  harness: LabHarness,
+  options: DiscordBotOnOptions,
+): Promise<{ bot: DiscordBot; logs: LogTail }> {
+  const { logger, logs } = createTestLogger(options.name);
+  const bot = await startDiscordBot(harness.config, {
+    logger,
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
+  return { bot, logs };
 }
 
 /**
@@ -37,7 +45,7 @@ export function startDiscordBotOn(harness: LabHarness, options: DiscordBotOnOpti
  */
 export function startDiscordBotProcess(
   harness: LabHarness,
-  options: Omit<DiscordBotOnOptions, 'name'> = {},
+  options: Pick<DiscordBotOnOptions, 'minEditIntervalMs'> = {},
 ): Promise<FixtureProcess> {
   return startFixtureProcess('test/e2e/src/fixtures/discord-bot-process.ts', {
     env: {

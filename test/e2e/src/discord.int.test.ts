@@ -5,14 +5,10 @@ import { type DiscordSim, type RecordedCall, type SimMessage, startDiscordSim } 
 import { waitFor } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discordEnv, discordText, startDiscordBotProcess } from './discord-bot.js';
-import {
-  type FixtureProcess,
-  type RunnerProcess,
-  showLastLinesOnFailure,
-  startRunnerProcess,
-} from './fixture-process.js';
+import { type FixtureProcess, type RunnerProcess, startRunnerProcess } from './fixture-process.js';
 import { type LabHarness, showsLabReady, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
+import { showLastLinesOnFailure } from './test-logs.js';
 
 // End to end on Discord: discord-sim ← discord.js ← the Discord bot's wiring → Redis (DB 5) → runner → kube-sim (docker kubelet).
 // The bot and the runner run in their own processes, as in production (the bot's acks do not wait on this process's

@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { labIdFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunnerProcess, startRunnerProcess } from './fixture-process.js';
 import { type LabHarness, type LocalChat, labWait, PRODUCTION_LOCKS, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
@@ -25,13 +25,13 @@ const lessons = makeLessonsDir([
       ),
   },
 ]);
-const repo = new URL('../../..', import.meta.url).pathname;
 // Both runners (the child that dies and its replacement) build through the same registry.
 const registry = process.env.LABBOT_REGISTRY ?? '127.0.0.1:5050';
 
 let harness: LabHarness;
 let chat: LocalChat;
-let child: ChildProcess | undefined;
+/** The runner in its own process (fixtures/runner-process.ts) that each test SIGKILLs. */
+let child: RunnerProcess | undefined;
 
 beforeAll(async () => {
   harness = await startLabHarness({
@@ -43,7 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  child?.kill('SIGKILL');
+  await child?.stop('SIGKILL');
   await harness?.stop();
   await lessons.remove();
 });
@@ -51,51 +51,14 @@ afterAll(async () => {
 const labOf = (userId: string, lessonId: string) =>
   labIdFor({ platform: 'local', workspaceId: 'local', userId, lessonId });
 
-/** A runner in its own process (test/e2e/src/fixtures/runner-process.ts), resolved once it is ready. */
-async function spawnRunner(env: Record<string, string> = {}): Promise<ChildProcess> {
-  const spawned = spawn(
-    process.execPath,
-    ['--conditions', 'labbot-source', '--import', 'tsx', 'test/e2e/src/fixtures/runner-process.ts'],
-    {
-      cwd: repo,
-      env: {
-        ...process.env,
-        REDIS_URL: harness.redisUrl,
-        KUBECONFIG: harness.runnerKubeconfigPath,
-        LABBOT_LESSONS_DIR: lessons.dir,
-        LABBOT_REGISTRY: registry,
-        LOG_LEVEL: 'silent',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the runner process did not start')), 60_000);
-    spawned.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return spawned;
-}
-
-async function kill(process: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => process.once('exit', resolve));
-  process.kill('SIGKILL');
-  await exited;
-}
-
 describe('a runner that dies mid-reconcile', () => {
   it('is replaced by a second runner that finishes the lab with nothing duplicated', async () => {
-    child = await spawnRunner();
+    child = await startRunnerProcess(harness);
 
     const labId = labOf('ada', slowLesson);
     await chat.type(`start ${slowLesson}`, 'ada');
     await harness.waitForLab(labId, (lab) => lab.observed.phase === 'building', 30_000);
-    await kill(child);
+    await child.stop('SIGKILL');
 
     const second: Runner = await harness.startRunner();
     const ready = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', 120_000);
@@ -120,7 +83,7 @@ describe('a runner that dies mid-reconcile', () => {
 
 describe('20 labs starting when their runner is SIGKILLed', () => {
   it('are taken over by a new runner with production job locks: every lab ready, each with one namespace, thread and status post', async () => {
-    child = await spawnRunner({ LABBOT_TEST_RUNNER_LOCKS: 'production' });
+    child = await startRunnerProcess(harness, { LABBOT_TEST_RUNNER_LOCKS: 'production' });
     const users = Array.from({ length: 20 }, (_, index) => `takeover-${index}`);
     await Promise.all(users.map((user) => chat.type(`start ${takeoverLesson}`, user)));
     const labIds = users.map((user) => labOf(user, takeoverLesson));
@@ -131,7 +94,7 @@ describe('20 labs starting when their runner is SIGKILLed', () => {
       (labs) => labs.some((lab) => lab?.observed.phase === 'building'),
       { ...labWait, timeoutMs: 30_000 },
     );
-    await kill(child);
+    await child.stop('SIGKILL');
 
     // The speed (target: all ready within 15 s of the new runner's start) is measured by bench/recovery.ts.
     await harness.startRunner(PRODUCTION_LOCKS);

@@ -7,11 +7,12 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labIdFor } from '@labbot/core';
-import { type SlackBot, startSlackBot } from '@labbot/slack';
-import { createSlackDriver, type SlackSim, slackMessageText, startSlackSim } from '@labbot/slack-sim';
+import { type SlackSim, slackMessageText, startSlackSim } from '@labbot/slack-sim';
 import { freePort, waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_RUNNER, type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
+import { type SlackBotOnSim, startSlackBotOn } from './slack-bot.js';
+import { showLastLinesOnFailure } from './test-logs.js';
 
 let redis: ChildProcess | undefined;
 let port = 0;
@@ -205,7 +206,9 @@ describe('Slack failing while a lab starts: 5xx answers, a 429 storm, the status
   const CHANNEL = 'C0LABS0001';
   const USER = 'U0STORMY01';
   let slack: SlackSim;
-  let bot: SlackBot | undefined;
+  let onSlack: SlackBotOnSim | undefined;
+  // The bot's warnings about the faults below are expected: shown only when the test fails.
+  showLastLinesOnFailure(() => [onSlack?.logs]);
   beforeAll(async () => {
     slack = await startSlackSim();
     await useHarness(3, {
@@ -213,20 +216,16 @@ describe('Slack failing while a lab starts: 5xx answers, a 429 storm, the status
       LABBOT_SLACK_SIGNING_SECRET: slack.signingSecret,
       LABBOT_SLACK_API_URL: slack.apiUrl,
     });
-    bot = await startSlackBot(harness.config, { port: 0, minEditIntervalMs: 200 });
+    onSlack = await startSlackBotOn(harness, slack, { minEditIntervalMs: 200 });
   });
 
   afterAll(async () => {
-    await bot?.close();
+    await onSlack?.bot.close();
     await slack?.stop();
   });
 
   it('still shows the final status in the thread, once, and waits out every Retry-After', async () => {
-    const driver = createSlackDriver({
-      targetUrl: `http://127.0.0.1:${bot?.adapter.port()}/slack/events`,
-      signingSecret: slack.signingSecret,
-      sim: slack,
-    });
+    const driver = onSlack!.driver;
     const lessonId = 'docker-vs-kubernetes';
     const labId = labIdFor({ platform: 'slack', workspaceId: slack.teamId, userId: USER, lessonId });
     const answer = await driver.slashCommand({ text: `start ${lessonId}`, userId: USER, channelId: CHANNEL });

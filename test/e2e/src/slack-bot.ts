@@ -1,5 +1,4 @@
 // The Slack side of an e2e test: the real Bolt app (apps/slack wiring) on a lab harness, talking to slack-sim.
-import { createLogger } from '@labbot/config';
 import { type SlackBot, startSlackBot } from '@labbot/slack';
 import {
   createSlackDriver,
@@ -9,6 +8,7 @@ import {
   slackMessageText,
 } from '@labbot/slack-sim';
 import type { LabHarness } from './harness.js';
+import { createTestLogger, type LogTail } from './test-logs.js';
 
 /** The harness environment that points the Slack bot at `slack`. */
 export function slackEnv(slack: SlackSim): Record<string, string> {
@@ -25,6 +25,8 @@ export interface SlackBotOnSim {
   driver: SlackDriver;
   /** The text of the newest answer the bot sent through a response_url. */
   lastAnswer(): string;
+  /** The bot's logs (warn and above unless LABBOT_TEST_LOG says otherwise), for showLastLinesOnFailure. */
+  logs: LogTail;
 }
 
 export interface SlackBotOnOptions {
@@ -32,15 +34,16 @@ export interface SlackBotOnOptions {
   minEditIntervalMs?: number;
 }
 
-/** Starts the Slack bot on the harness's config (made with `slackEnv(slack)`), and a driver for it. */
+/** Starts the Slack bot on the harness's config (made with `slackEnv(slack)`), and a driver for it; its logs are kept, not printed. */
 export async function startSlackBotOn(
   harness: LabHarness,
   slack: SlackSim,
   options: SlackBotOnOptions = {},
 ): Promise<SlackBotOnSim> {
+  const { logger, logs } = createTestLogger('slack-bot');
   const bot = await startSlackBot(harness.config, {
     port: 0,
-    logger: createLogger({ name: 'slack-e2e', level: process.env.LABBOT_TEST_LOG ?? 'silent' }),
+    logger,
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
   const driver = createSlackDriver({
@@ -51,6 +54,7 @@ export async function startSlackBotOn(
   return {
     bot,
     driver,
+    logs,
     lastAnswer: () => {
       const body = slack.responsePosts.at(-1)?.body ?? {};
       return slackMessageText({ text: String(body['text'] ?? ''), blocks: (body['blocks'] as JsonObject[]) ?? [] });
