@@ -97,8 +97,16 @@ beforeAll(async () => {
       LABBOT_MAX_ACTIVE_LABS: '100',
     },
   });
-  runner = await startRunnerProcess(harness);
-  bot = await startDiscordBotProcess(harness);
+  // Both children start at once: each loads its module graph under tsx (seconds on a loaded machine).
+  const started = await Promise.allSettled([
+    startRunnerProcess(harness).then((child) => {
+      runner = child;
+    }),
+    startDiscordBotProcess(harness).then((child) => {
+      bot = child;
+    }),
+  ]);
+  for (const result of started) if (result.status === 'rejected') throw result.reason;
 }, 180_000);
 
 showLastLinesOnFailure(() => [bot, runner]);

@@ -69,8 +69,14 @@ beforeAll(async () => {
       LABBOT_LESSONS_DIR: lessons.dir,
     },
   });
-  runner = await startRunnerProcess(harness);
-  await startBot();
+  // Both children start at once: each loads its module graph under tsx (seconds on a loaded machine).
+  const started = await Promise.allSettled([
+    startRunnerProcess(harness).then((child) => {
+      runner = child;
+    }),
+    startBot(),
+  ]);
+  for (const result of started) if (result.status === 'rejected') throw result.reason;
 });
 
 showLastLinesOnFailure(() => [bot, runner]);
