@@ -25,7 +25,7 @@ export interface FixtureProcess extends LogTail {
   child: ChildProcess;
   /** The stdout line that matched `ready`. */
   readyLine: string;
-  /** Sends `signal` (SIGTERM by default) and resolves once the child has exited. */
+  /** Sends `signal` (SIGTERM by default) and resolves once the child has exited and its output is read. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -45,7 +45,8 @@ export function startFixtureProcess(fixture: string, options: FixtureProcessOpti
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const { tail, add: keep } = createLogTail(fixture);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // 'close', not 'exit': by then the child's last output (a `stats` line printed on SIGTERM) has been read too.
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;

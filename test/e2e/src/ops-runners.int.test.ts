@@ -1,53 +1,35 @@
 // Two runner processes against one Redis and one cluster share the work: nothing is done twice, and
 // only one of them sweeps (the janitor lease in Redis).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { type LabRecord, labIdFor } from '@labbot/core';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FixtureProcess, startFixtureProcess } from './fixture-process.js';
 import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
-const repo = join(import.meta.dirname, '..', '..', '..');
 const LEARNERS = Array.from({ length: 20 }, (_, index) => `learner${String(index + 1).padStart(2, '0')}`);
 
 interface RunnerChild {
-  process: ChildProcess;
+  process: FixtureProcess;
+  /** Every line it printed (its debug logs as JSON lines, `ready`, `stats {...}`). */
   lines: string[];
 }
 
-function spawnRunner(env: Record<string, string>): Promise<RunnerChild> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions', 'labbot-source', '--import', 'tsx', 'test/e2e/src/fixtures/ops-runner-process.ts'],
-    { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const runner: RunnerChild = { process: child, lines: [] };
-  let rest = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('a runner process did not start')), 90_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      const text = rest + chunk.toString();
-      const lines = text.split('\n');
-      rest = lines.pop() ?? '';
-      runner.lines.push(...lines);
-      if (lines.includes('ready')) {
-        clearTimeout(timer);
-        resolve(runner);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`a runner process exited with ${code}`)));
+/** A runner in its own process (fixtures/ops-runner-process.ts), with every line it prints kept. */
+async function spawnRunner(env: Record<string, string>): Promise<RunnerChild> {
+  const lines: string[] = [];
+  const child = await startFixtureProcess('test/e2e/src/fixtures/ops-runner-process.ts', {
+    env,
+    ready: /^ready$/,
+    onLine: (line) => lines.push(line),
   });
+  return { process: child, lines };
 }
 
-async function stopRunner(runner: RunnerChild): Promise<void> {
-  if (runner.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => runner.process.once('exit', resolve));
-  runner.process.kill('SIGTERM');
-  await exited;
-}
+/** SIGTERM: the runner finishes its work, prints its builder's counters and exits. */
+const stopRunner = (runner: RunnerChild) => runner.process.stop('SIGTERM');
 
 /** The janitor sweeps a runner logged: when each started and finished. */
 function sweepsOf(runner: RunnerChild): { startedAt: number; finishedAt: number }[] {
