@@ -121,13 +121,13 @@ describe('20 labs starting when their runner is SIGKILLed', () => {
 
 describe('a lab ready while its one-off container runs, when its runner is SIGKILLed', () => {
   it('is taken over: its container runs again and its output comes into the one status message', async () => {
-    child = await spawnRunner({ LABBOT_TEST_RUNNER_LOCKS: 'production' });
+    child = await startRunnerProcess(harness, { LABBOT_TEST_RUNNER_LOCKS: 'production' });
     const labId = labOf('grace', slowRunLesson);
     await chat.type(`start ${slowRunLesson}`, 'grace');
     // Ready with its pods while the container still runs: the Kubernetes step does not wait for the Docker step.
     const early = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready', 60_000);
     expect(early.observed.containerOutput).toBeUndefined();
-    await kill(child);
+    await child.stop('SIGKILL');
 
     await harness.startRunner(PRODUCTION_LOCKS);
     const done = await harness.waitForLab(labId, (lab) => lab.observed.containerOutput !== undefined, 120_000);
