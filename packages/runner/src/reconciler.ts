@@ -326,7 +326,6 @@ export function createReconciler(options: ReconcilerOptions) {
   async function bringUp(initial: LabRecord): Promise<void> {
     let record = initial;
     const lesson = await step(record, 'lesson', async () => lessons.get(record.lessonId));
-    const variant = record.variant;
     if (isPodPhase(record.observed.phase)) {
       await runOwedContainer(record, lesson);
       return;
@@ -351,21 +350,7 @@ export function createReconciler(options: ReconcilerOptions) {
       await enterPhase(deploying, 'waiting-for-pods', 'pods', { desiredReplicas: lesson.spec.deployment.replicas });
       return;
     }
-    const build = buildSpecFor(lesson, variant, { baseImage: options.baseImage });
-    const logTail: string[] = [];
-    const building = step(record, 'build', () =>
-      ensureShared({
-        lessonId: lesson.id,
-        contextDir: build.contextDir,
-        dockerfile: build.dockerfile,
-        buildArgs: build.args,
-        network: build.network,
-        onLog: (line) => {
-          logTail.push(line);
-          if (logTail.length > 20) logTail.shift();
-        },
-      }),
-    );
+    const { building, logTail } = buildLessonImage(record, lesson);
     // Awaited below; this only keeps a build failure from being unhandled while the namespace step runs.
     building.catch(() => {});
     // The lesson's extra images (e.g. the v2 of a rolling update) for the learner's own manifests.
@@ -514,15 +499,14 @@ export function createReconciler(options: ReconcilerOptions) {
     if (ran.version > told.version && ran.observed.containerOutput !== undefined) await notices.changed(ran);
   }
 
-  /**
-   * A lab whose Deployment is applied (the pods own its phase, it may be ready) but whose container's output never
-   * came: its runner died while the container ran, or the run failed for a moment. Only the container runs; the
-   * namespace and the Deployment are left as they are (the learner may have scaled it).
-   */
-  async function runOwedContainer(record: LabRecord, lesson: ReturnType<LessonCatalog['get']>): Promise<void> {
+  /** The lab's lesson image (its variant's), built once for every lab that needs it now, and the build's last lines. */
+  function buildLessonImage(
+    record: LabRecord,
+    lesson: ReturnType<LessonCatalog['get']>,
+  ): { building: Promise<EnsureImageResult>; logTail: string[] } {
     const build = buildSpecFor(lesson, record.variant, { baseImage: options.baseImage });
     const logTail: string[] = [];
-    const image = await step(record, 'build', () =>
+    const building = step(record, 'build', () =>
       ensureShared({
         lessonId: lesson.id,
         contextDir: build.contextDir,
@@ -535,6 +519,17 @@ export function createReconciler(options: ReconcilerOptions) {
         },
       }),
     );
+    return { building, logTail };
+  }
+
+  /**
+   * A lab whose Deployment is applied (the pods own its phase, it may be ready) but whose container's output never
+   * came: its runner died while the container ran, or the run failed for a moment. Only the container runs; the
+   * namespace and the Deployment are left as they are (the learner may have scaled it).
+   */
+  async function runOwedContainer(record: LabRecord, lesson: ReturnType<LessonCatalog['get']>): Promise<void> {
+    const { building, logTail } = buildLessonImage(record, lesson);
+    const image = await building;
     mark(record.labId, 'built');
     await tellOutput(record, runContainer(record, lesson, image, logTail));
     mark(record.labId, 'reconciled');
