@@ -60,25 +60,35 @@ export function labIdOfPod(pod: V1Pod): string | undefined {
   return pod.metadata?.labels?.[LAB_LABEL];
 }
 
+/** Whether a pod counts as ready (kubectl's READY n/n, not terminating), and its containers' counts. Pure. */
+export function podReadiness(pod: V1Pod): { readyContainers: number; totalContainers: number; ready: boolean } {
+  const statuses = pod.status?.containerStatuses ?? [];
+  const totalContainers = Math.max(pod.spec?.containers?.length ?? 0, statuses.length);
+  const readyContainers = statuses.filter((status) => status.ready).length;
+  const terminating = Boolean(pod.metadata?.deletionTimestamp);
+  return {
+    readyContainers,
+    totalContainers,
+    ready: !terminating && totalContainers > 0 && readyContainers === totalContainers,
+  };
+}
+
 /**
  * A pod reduced to what a thread shows (core's PodSummary). `reason` is kubectl's STATUS column whenever it is not
  * plain "Running" (CrashLoopBackOff, ContainerCreating, Completed, Terminating...). Pure.
  */
 export function podSummary(pod: V1Pod): PodSummary {
-  const statuses = pod.status?.containerStatuses ?? [];
-  const totalContainers = Math.max(pod.spec?.containers?.length ?? 0, statuses.length);
-  const readyContainers = statuses.filter((status) => status.ready).length;
-  const terminating = Boolean(pod.metadata?.deletionTimestamp);
+  const { readyContainers, totalContainers, ready } = podReadiness(pod);
   const status = podStatusText(pod);
   const startedAt = isoTime(pod.status?.startTime) ?? isoTime(pod.metadata?.creationTimestamp);
   const message = status === 'Running' ? undefined : containerMessage(pod);
   return {
     name: pod.metadata?.name ?? '',
     phase: pod.status?.phase ?? 'Unknown',
-    ready: !terminating && totalContainers > 0 && readyContainers === totalContainers,
+    ready,
     readyContainers,
     totalContainers,
-    restarts: statuses.reduce((sum, container) => sum + (container.restartCount ?? 0), 0),
+    restarts: (pod.status?.containerStatuses ?? []).reduce((sum, container) => sum + (container.restartCount ?? 0), 0),
     ...(startedAt ? { startedAt } : {}),
     ...(status === 'Running' ? {} : { reason: status.slice(0, 128) }),
     ...(message ? { message } : {}),

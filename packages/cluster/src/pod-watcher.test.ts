@@ -6,7 +6,7 @@ import { waitFor } from '@labbot/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadKubeConfig } from './kubeconfig.js';
 import { watchLabPods } from './pod-watcher.js';
-import { crashLoopExitZeroPod, runningPod } from './testing/pod-fixtures.js';
+import { containerCreatingPod, crashLoopExitZeroPod, runningPod } from './testing/pod-fixtures.js';
 
 /** Whether labels match a label selector of the forms the pod watch sends (`k=v`, `k`, `!k`, comma-separated). */
 function matchesSelector(labels: Record<string, string> | undefined, selector: string | null): boolean {
@@ -242,6 +242,48 @@ describe('watchLabPods', () => {
       request.includes('labelSelector=labbot.dev%2Flab%2C%21app.kubernetes.io%2Fmanaged-by'),
     );
     expect([managed.length, legacy.length, podRequests.length]).toEqual([2, 2, 4]);
+  });
+
+  it('tells at once the change that makes every pod of a lab ready, and debounces the others', async () => {
+    const api = fakePodApi();
+    const url = await api.start();
+    cleanup.push(() => api.stop());
+    api.labelNamespace('lab-eeeeeeeeeeee', 'eeeeeeeeeeee');
+    api.send('ADDED', labPod('e-1', 'eeeeeeeeeeee', containerCreatingPod));
+    const snapshots: { at: number; pods: number; ready: number }[] = [];
+    const watch = watchLabPods(loadKubeConfig({ mode: 'sim', server: url }), {
+      debounceMs: 2000,
+      onSnapshot: (_lab, _namespace, pods) =>
+        snapshots.push({ at: performance.now(), pods: pods.length, ready: pods.filter((pod) => pod.ready).length }),
+    });
+    cleanup.push(() => watch.stop());
+    await watch.synced;
+    await waitFor('the first snapshot', () => snapshots[0], { timeoutMs: 10_000 });
+    await waitFor('a pod watch to be open', () => api.watchers.size > 0);
+
+    // One pod ready, a second one coming: not every pod is ready, so the debounce holds the snapshot.
+    let sentAt = performance.now();
+    api.send('MODIFIED', labPod('e-1', 'eeeeeeeeeeee'));
+    api.send('ADDED', labPod('e-2', 'eeeeeeeeeeee', containerCreatingPod));
+    const partly = await waitFor('the snapshot with two pods', () => snapshots.find((s) => s.pods === 2), {
+      timeoutMs: 10_000,
+    });
+    expect(partly.ready).toBe(1);
+    expect(partly.at - sentAt).toBeGreaterThanOrEqual(1500);
+
+    // The second one ready: the lab is ready, told without waiting for the debounce.
+    sentAt = performance.now();
+    api.send('MODIFIED', labPod('e-2', 'eeeeeeeeeeee'));
+    const ready = await waitFor('the snapshot with both ready', () => snapshots.find((s) => s.ready === 2), {
+      timeoutMs: 10_000,
+    });
+    expect(ready.at - sentAt).toBeLessThan(1000);
+    // Told once: a later change while every pod stays ready waits for the debounce again.
+    sentAt = performance.now();
+    const told = snapshots.length;
+    api.send('MODIFIED', labPod('e-2', 'eeeeeeeeeeee'));
+    const next = await waitFor('the snapshot after it', () => snapshots[told], { timeoutMs: 10_000 });
+    expect(next.at - sentAt).toBeGreaterThanOrEqual(1500);
   });
 
   it('tells a lab its pods are gone when its namespace is deleted right after its last pod (within the debounce)', async () => {

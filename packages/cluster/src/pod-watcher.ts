@@ -3,12 +3,15 @@ import type { Logger } from '@labbot/config';
 import { diagnose } from './diagnose.js';
 import { createInformerGroup } from './informers.js';
 import { LAB_LABEL, LEGACY_POD_SELECTOR, MANAGED_SELECTOR } from './labels.js';
-import { podSummary } from './pod-summary.js';
+import { podReadiness, podSummary } from './pod-summary.js';
 import type { Diagnosis, PodSummary } from './types.js';
 import { namespaceAsWatched, podAsWatched } from './watched-objects.js';
 
 export interface WatchLabPodsOptions {
-  /** Called at most once per `debounceMs` per lab with every current pod of that lab (empty when all are gone). */
+  /**
+   * Called at most once per `debounceMs` per lab with every current pod of that lab (empty when all are gone), and at
+   * once when a change makes every pod of the lab ready.
+   */
   onSnapshot(labId: string, namespace: string, pods: PodSummary[], diagnosis: Diagnosis | undefined): void;
   /** A watch or list failure; the watcher keeps retrying with back-off until stopped. */
   onError?(error: Error): void;
@@ -76,13 +79,20 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
   const podsIn = (namespace: string | undefined): V1Pod[] =>
     namespace ? [...informer.list(namespace), ...legacyInformer.list(namespace)] : [];
 
+  /** Labs whose last snapshot had every pod ready. */
+  const toldAllReady = new Set<string>();
+  const allReady = (pods: V1Pod[]) => pods.length > 0 && pods.every((pod) => podReadiness(pod).ready);
+
   const emit = (labId: string) => {
+    clearTimeout(timers.get(labId));
     timers.delete(labId);
     if (stopped) return;
     const namespace = namespaceOfLab.get(labId);
     // The lab's namespace went to another lab (a warm lab handed over): nothing of it is this lab's any more.
     if (!namespace) return;
     const pods = podsIn(namespace).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+    if (allReady(pods)) toldAllReady.add(labId);
+    else toldAllReady.delete(labId);
     if (pods.length === 0 && goneNamespaces.has(namespace)) forget(namespace);
     try {
       options.onSnapshot(labId, namespace, pods.map(podSummary), diagnose(pods));
@@ -99,16 +109,24 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
   };
 
   const schedule = (pod: V1Pod) => {
-    const labId = labOfNamespace.get(pod.metadata?.namespace ?? '');
+    const namespace = pod.metadata?.namespace ?? '';
+    const labId = labOfNamespace.get(namespace);
     // A namespace not seen yet: its snapshot follows when the namespace watch brings it.
-    if (labId) scheduleLab(labId);
+    if (!labId) return;
+    // The change that makes every pod of the lab ready is told at once, not after the debounce: it is the one the
+    // learner waits for (their lab is ready), and it comes once per bring-up, so it adds no burst of snapshots.
+    if (!stopped && !toldAllReady.has(labId) && allReady(podsIn(namespace))) emit(labId);
+    else scheduleLab(labId);
   };
 
   const forget = (namespace: string) => {
     const labId = labOfNamespace.get(namespace);
     labOfNamespace.delete(namespace);
     goneNamespaces.delete(namespace);
-    if (labId && namespaceOfLab.get(labId) === namespace) namespaceOfLab.delete(labId);
+    if (labId && namespaceOfLab.get(labId) === namespace) {
+      namespaceOfLab.delete(labId);
+      toldAllReady.delete(labId);
+    }
   };
 
   const mapNamespace = (namespace: V1Namespace) => {
@@ -119,7 +137,10 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     goneNamespaces.delete(name);
     const before = labOfNamespace.get(name);
     if (before === labId) return;
-    if (before && namespaceOfLab.get(before) === name) namespaceOfLab.delete(before);
+    if (before && namespaceOfLab.get(before) === name) {
+      namespaceOfLab.delete(before);
+      toldAllReady.delete(before);
+    }
     labOfNamespace.set(name, labId);
     namespaceOfLab.set(labId, name);
     scheduleLab(labId);
