@@ -26,6 +26,7 @@ import { createLabRecord, type LabRecord } from '@labbot/core';
 import { createQueues } from '@labbot/queue';
 import { createLabStore } from '@labbot/store';
 import { Redis } from 'ioredis';
+import { runnerNodeFlags } from '../test/e2e/src/deploy-files.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round1 = (value: number) => Math.round(value * 10) / 10;
@@ -160,7 +161,9 @@ try {
   const runner = start(
     [
       '--expose-gc',
-      // Node/V8 flags to try on the runner, e.g. BENCH_RUNNER_NODE_ARGS=--max-semi-space-size=4 (space-separated).
+      // The Node flags production starts the runner with (infra/k8s/runner.yaml).
+      ...runnerNodeFlags(),
+      // Flags to try on top (a later flag wins), e.g. BENCH_RUNNER_NODE_ARGS=--max-semi-space-size=16 (space-separated).
       ...(process.env.BENCH_RUNNER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       '--import',
       './bench/memory-probe.mjs',

@@ -11,6 +11,7 @@ import { type DiscordSim, startDiscordSim } from '@labbot/discord-sim';
 import { type SlackSim, startSlackSim } from '@labbot/slack-sim';
 import { freePort, waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runnerArgs } from './deploy-files.js';
 import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
 
 const run = promisify(execFile);
@@ -98,7 +99,8 @@ describe.skipIf(!hasCompose)(
           LABBOT_METRICS_PORT: String(metricsPort),
           LABBOT_METRICS_HOST: '127.0.0.1',
         },
-        ['apps/runner/dist/main.js'],
+        // As infra/k8s/runner.yaml starts it: its Node flags, then the entry.
+        runnerArgs(),
         [
           '--group-add',
           socketGroup,

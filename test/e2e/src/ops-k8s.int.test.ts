@@ -1,11 +1,12 @@
 // labbot's own Kubernetes manifests (infra/k8s, kustomize) against kube-sim with kubectl, schema validation on.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type KubeSim, startKubeSim } from '@labbot/kube-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runnerNodeFlags } from './deploy-files.js';
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..', '..', '..');
@@ -91,5 +92,21 @@ describe('infra/k8s applied with kubectl', () => {
       'apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: { name: bad, namespace: default }\nspec: { minAvailabel: 1, selector: { matchLabels: { a: b } } }\n',
     );
     await expect(kubectl('apply', '--validate=strict', '-f', join(dir, 'pdb.yaml'))).rejects.toThrow(/minAvailabel/);
+  });
+});
+
+describe("the runner's Node flags", () => {
+  it('are the same in infra/k8s, docker-compose.yml and npm start, and node accepts them', async () => {
+    const flags = runnerNodeFlags();
+    expect(flags).toContain('--max-semi-space-size=8');
+    const compose = readFileSync(join(repo, 'docker-compose.yml'), 'utf8');
+    expect(compose).toContain(
+      `command: ${JSON.stringify([...flags, 'apps/runner/dist/main.js']).replaceAll(',', ', ')}`,
+    );
+    const start = JSON.parse(readFileSync(join(repo, 'apps', 'runner', 'package.json'), 'utf8')).scripts.start;
+    expect(start).toBe(['node', ...flags, 'dist/main.js'].join(' '));
+    // A flag node does not know stops it at once ("bad option"): with these it starts and runs.
+    const { stdout } = await run(process.execPath, [...flags, '-p', 'require("v8").getHeapSpaceStatistics().length']);
+    expect(Number(stdout.trim())).toBeGreaterThan(0);
   });
 });
