@@ -10,7 +10,7 @@ import { TerminalChatAdapter } from '@labbot/chat-terminal';
 import { loadKubeConfig } from '@labbot/cluster';
 import { type ChatService, startChatService } from '@labbot/commands';
 import { createLogger, type LabbotConfig, loadConfig } from '@labbot/config';
-import type { LabRecord } from '@labbot/core';
+import { awaitsContainerOutput, type LabRecord } from '@labbot/core';
 import { type KubeSim, type SimNodeOptions, startKubeSim } from '@labbot/kube-sim';
 import { type LessonCatalog, loadLessons } from '@labbot/lessons';
 import { type Runner, type RunnerTuning, startRunner } from '@labbot/runner';
@@ -93,6 +93,13 @@ export interface LocalChat {
 /** A lab's status text at the end of a start: 3/3 pods ready and (in the pod table) three Running. */
 export const showsLabReady = (text: string): boolean =>
   text.includes('Pods ready: 3/3') && (text.match(/\bRunning\b/g) ?? []).length >= 3;
+
+/**
+ * A lab ready with its one-off container's output in: the pods make a lab ready, and the output can follow a moment
+ * later, so a test that reads the output or runs the checks waits for both.
+ */
+export const readyWithOutput = (lab: LabRecord): boolean =>
+  lab.observed.phase === 'ready' && !awaitsContainerOutput(lab.observed);
 
 /** How e2e tests wait on a lab: up to a minute, checked every 100 ms (waitForValue of @labbot/test-support). */
 export const labWait: WaitForOptions = { timeoutMs: 60_000, intervalMs: 100 };

@@ -5,7 +5,7 @@ import type { Runner } from '@labbot/runner';
 import { waitForValue } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, readyWithOutput, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 // The whole lab through the local chat, the runner, kube-sim with real containers, real Redis and Docker.
@@ -39,7 +39,7 @@ describe('a lab from the local chat', () => {
     await chat.type(`start ${lesson}`, 'ada');
     expect(chat.adapter.channelTexts().join('\n')).toContain('Follow it in the thread');
 
-    const ready = await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready');
+    const ready = await harness.waitForLab(labId, readyWithOutput);
     // Built now (one real build of a lesson new to this run), not found in a cache.
     expect(runner.builder.stats().builds - buildsBefore).toBe(1);
     expect(ready.observed.buildLog?.length ?? 0).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 import { labIdFor } from '@labbot/core';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LabHarness, type LocalChat, labWait, startLabHarness } from './harness.js';
+import { type LabHarness, type LocalChat, labWait, readyWithOutput, startLabHarness } from './harness.js';
 
 // The learner's tools in a ready lab: the kubectl subset (confined to their namespace) and /lab check.
 let harness: LabHarness;
@@ -14,7 +14,7 @@ beforeAll(async () => {
   await harness.startRunner();
   chat = await harness.startChat();
   await chat.type('start docker-vs-kubernetes', 'ada');
-  await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready');
+  await harness.waitForLab(labId, readyWithOutput);
 });
 
 afterAll(async () => {
