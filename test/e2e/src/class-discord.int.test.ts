@@ -86,7 +86,9 @@ beforeAll(async () => {
   });
   guildId = sim.guilds[0]!.id;
   [channelId, secondChannelId] = sim.guilds[0]!.channelIds as [string, string];
-  lessons = makeLessonsDir([{ id: LESSON }]);
+  // A build of a few seconds: the first learners hold the class's provision slots through it, so the later ones wait
+  // for a slot and are shown their place in line however fast this machine's engine is (on a fast one nobody waited).
+  lessons = makeLessonsDir([{ id: LESSON, dockerfile: (text) => text.replace(/^USER /m, 'RUN sleep 3\nUSER ') }]);
   harness = await startLabHarness({
     redisDb: 7,
     kubelet: 'virtual',

@@ -10,7 +10,7 @@ import { createWarmPoolStore } from '@labbot/store';
 import { waitForValue } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClassChat, startClassChat } from './class-chat.js';
-import { type LabHarness, startLabHarness } from './harness.js';
+import { type LabHarness, readyWithOutput, startLabHarness } from './harness.js';
 import { makeLessonsDir } from './lessons.js';
 
 const LESSON = `class-warm-${Date.now().toString(36)}`;
@@ -115,7 +115,8 @@ describe('a class with a warm pool', () => {
     const ready = await waitForValue(
       'two ready warm labs',
       warmLabs,
-      (labs) => labs.length === 2 && labs.every((lab) => lab.observed.phase === 'ready'),
+      // Ready with the container's output in: a warm lab still waiting for it is not handed over.
+      (labs) => labs.length === 2 && labs.every(readyWithOutput),
       wait,
     );
     for (const lab of ready) {
@@ -150,9 +151,16 @@ describe('a class with a warm pool', () => {
   });
 
   it('a join keeps the warm lab as it runs: the same pods and Deployment, never in the provision line, 3/3 shown at once', async () => {
-    const [next] = await pool().list(classId);
-    const warm = next ? await harness.store.get(next) : undefined;
-    expect(warm?.observed.phase).toBe('ready');
+    // The pool's first lab ready to hand over (the one refilled after ann's join may still be coming).
+    const warm = await waitForValue(
+      'the first warm lab ready with its output',
+      async () => {
+        const [next] = await pool().list(classId);
+        return next ? await harness.store.get(next) : undefined;
+      },
+      (lab) => lab !== undefined && readyWithOutput(lab),
+      wait,
+    );
     const namespace = warm?.namespace ?? '';
     const podIds = async () =>
       (await core().listNamespacedPod({ namespace })).items
