@@ -88,11 +88,17 @@ export async function runLocalChat(options: LocalChatOptions): Promise<number> {
         Date.parse(lab.updatedAt) >= startedAt &&
         (lab.owner.userId === userId || lab.classId !== undefined),
     );
-  /** Settled, and the thread shows it (the outbox has delivered the final status). */
+  /**
+   * Settled, and the thread shows it (the outbox has delivered the final status): its title and its step lines, which
+   * carry no ages. The title alone is not enough: a lab is ready before its container's output is in, and the status
+   * that adds the output has the same title.
+   */
   const shown = (lab: LabRecord) => {
     if (!lab.threadId) return true;
-    const title = service.bot.renderStatus(lab).title ?? '';
-    return adapter.threadTexts(lab.threadId)[0]?.startsWith(title) ?? false;
+    const status = service.bot.renderStatus(lab);
+    const steps = status.blocks?.[0]?.kind === 'text' ? status.blocks[0].text : '';
+    const text = adapter.threadTexts(lab.threadId)[0] ?? '';
+    return text.startsWith(status.title ?? '') && text.includes(steps);
   };
   const allSettled = async () => (await touched()).every((lab) => hasLabSettled(lab) && shown(lab));
 
