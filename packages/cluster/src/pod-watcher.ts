@@ -91,11 +91,12 @@ export function watchLabPods(kubeConfig: KubeConfig, options: WatchLabPodsOption
     // The lab's namespace went to another lab (a warm lab handed over): nothing of it is this lab's any more.
     if (!namespace) return;
     const pods = podsIn(namespace).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-    if (allReady(pods)) toldAllReady.add(labId);
-    else toldAllReady.delete(labId);
     if (pods.length === 0 && goneNamespaces.has(namespace)) forget(namespace);
     try {
-      options.onSnapshot(labId, namespace, pods.map(podSummary), diagnose(pods));
+      const summaries = pods.map(podSummary);
+      if (summaries.length > 0 && summaries.every((pod) => pod.ready)) toldAllReady.add(labId);
+      else toldAllReady.delete(labId);
+      options.onSnapshot(labId, namespace, summaries, diagnose(pods));
     } catch (error) {
       logger?.warn({ labId, err: error }, 'pod snapshot handler failed');
     }
