@@ -1,6 +1,6 @@
 // A runner killed in the middle of a class (SIGKILL while labs build) and a restarted chat process: a second runner
 // finishes every lab with no duplicate lab, namespace, thread or status message, and the board catches up.
-// Redis DB 10, kube-sim with the virtual kubelet.
+// Redis DB 18, kube-sim with the virtual kubelet.
 
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
