@@ -1,4 +1,4 @@
-import { readlinkSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
@@ -77,6 +77,9 @@ const defaultRelistDelayMs = 150;
  * be looked at from here, the engine is asked again and trusted at this point after the start, as a kubelet would.
  */
 const engineRelistMs = 1000;
+
+/** Whether this machine has a /proc to look at processes in (Linux); without one (macOS), the engine is believed. */
+const procMounted = existsSync('/proc/self/stat');
 
 /**
  * Whether a container's main process (its pid in the engine's inspect) is alive, in the container's own cgroup, as
@@ -496,9 +499,9 @@ export class DockerKubelet implements Kubelet {
 
   /**
    * A look at a container some time after its start: running if its process still is; exited if the engine says so
-   * (and the die event has not told it yet). When the engine says running but the process cannot be seen alive (it
-   * ended, and the engine has yet to tell; or it cannot be looked at from here), the engine is asked again at
-   * `engineRelistMs` after the start and then believed.
+   * (and the die event has not told it yet). When the engine says running but the process cannot be seen alive in
+   * /proc (it ended, and the engine has yet to tell; or the engine's processes are not visible from here), the engine
+   * is asked again at `engineRelistMs` after the start and then believed.
    */
   private async relist(
     runtime: PodRuntime,
@@ -514,7 +517,7 @@ export class DockerKubelet implements Kubelet {
       if (current()) this.onExit(runtime, container, dockerId);
       return;
     }
-    if (againAfterMs !== undefined && !(await mainProcessAlive(info.State.Pid, dockerId))) {
+    if (againAfterMs !== undefined && procMounted && !(await mainProcessAlive(info.State.Pid, dockerId))) {
       if (!current()) return;
       container.relistTimer = setTimeout(() => {
         container.relistTimer = undefined;
