@@ -73,8 +73,9 @@ export interface DockerKubeletOptions {
 const defaultRelistDelayMs = 150;
 /**
  * The real kubelet's relist period (genericPlegRelistPeriod). The engine marks a container exited only 40-450 ms after
- * its process ended (measured here, more under load; its die event comes as late), so when the process itself cannot
- * be looked at from here, the engine is asked again and trusted at this point after the start, as a kubelet would.
+ * its process ended (measured here, more under load; its die event comes as late), so when the engine says running
+ * but the process is not seen alive (ended, or out of sight from here), the engine is asked again at this point after
+ * the start and believed, as a kubelet would.
  */
 const engineRelistMs = 1000;
 
