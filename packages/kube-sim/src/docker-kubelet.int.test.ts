@@ -4,7 +4,7 @@ import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment, type V1Pod, Watch } from '@kubernetes/client-node';
 import { waitFor } from '@labbot/test-support';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,94 @@ describe('docker kubelet', () => {
     await sim.stop();
     sim = undefined;
     expect(await containersOfRun()).toHaveLength(0);
+  });
+
+  it('never reports a container that exits at once as running: its pod is never Ready, its Deployment never available', async () => {
+    // A real kubelet learns container state at its PLEG relist (every 1 s): a process that ends milliseconds after
+    // its start is seen only as exited, so the pod goes to CrashLoopBackOff without ever being Ready. Every pod and
+    // Deployment change is watched, so even a Ready that lasted a millisecond would be seen.
+    sim = await startKubeSim({
+      kubelet: 'docker',
+      backoffBaseMs: 200,
+      docker: { labels: { 'labbot.test': '1', 'labbot.test.run': runLabel } },
+    });
+    const config = new KubeConfig();
+    config.loadFromString(sim.kubeconfig);
+    const core = config.makeApiClient(CoreV1Api);
+    const apps = config.makeApiClient(AppsV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'exits' } } });
+    const watch = new Watch(config);
+    const readyPods = new Set<string>();
+    const runningStates: string[] = [];
+    let maxRestarts = 0;
+    let podEvents = 0;
+    const pods = await watch.watch(
+      '/api/v1/namespaces/exits/pods',
+      {},
+      (_type, pod: V1Pod) => {
+        podEvents++;
+        if (pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+          readyPods.add(`${pod.metadata?.name} (restarts ${pod.status?.containerStatuses?.[0]?.restartCount})`);
+        const status = pod.status?.containerStatuses?.[0];
+        if (status?.state?.running) runningStates.push(`${pod.metadata?.name} restarts ${status.restartCount}`);
+        maxRestarts = Math.max(maxRestarts, status?.restartCount ?? 0);
+      },
+      () => undefined,
+    );
+    let maxAvailable = 0;
+    let deploymentEvents = 0;
+    const deployments = await watch.watch(
+      '/apis/apps/v1/namespaces/exits/deployments',
+      {},
+      (_type, deployment: V1Deployment) => {
+        deploymentEvents++;
+        maxAvailable = Math.max(maxAvailable, deployment.status?.availableReplicas ?? 0);
+      },
+      () => undefined,
+    );
+    try {
+      await apps.createNamespacedDeployment({
+        namespace: 'exits',
+        body: {
+          metadata: { name: 'hello' },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: 'hello' } },
+            template: {
+              metadata: { labels: { app: 'hello' } },
+              spec: { containers: [{ name: 'hello', image: baseImage, command: ['echo', 'hello from a container'] }] },
+            },
+          },
+        },
+      });
+      // Restarts after 0, 200, 400 and 800 ms of back-off: four starts, each one a chance to be seen Ready.
+      const crashing = await waitFor(
+        'CrashLoopBackOff after 4 restarts',
+        async () => {
+          const [pod] = (await core.listNamespacedPod({ namespace: 'exits' })).items;
+          const status = pod?.status?.containerStatuses?.[0];
+          return status && status.restartCount >= 4 && status.state?.waiting?.reason === 'CrashLoopBackOff'
+            ? status
+            : undefined;
+        },
+        { ...podWait, intervalMs: 100 },
+      );
+      expect(crashing.lastState?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+      expect(crashing.ready).toBe(false);
+      expect(maxRestarts).toBeGreaterThanOrEqual(4);
+      expect(podEvents).toBeGreaterThan(4);
+      expect(deploymentEvents).toBeGreaterThan(0);
+      expect([...readyPods]).toEqual([]);
+      expect(runningStates).toEqual([]);
+      expect(maxAvailable).toBe(0);
+      const deployment = await apps.readNamespacedDeployment({ namespace: 'exits', name: 'hello' });
+      expect(deployment.status?.availableReplicas ?? 0).toBe(0);
+    } finally {
+      pods.abort();
+      deployments.abort();
+      await sim.stop();
+      sim = undefined;
+    }
   });
 
   it('removes the containers of a simulator whose process ended without stop(), and only those', async () => {

@@ -24,6 +24,11 @@ export interface KubeSimOptions {
   kubelet: 'docker' | 'virtual';
   /** First CrashLoopBackOff / ImagePullBackOff delay in ms (upstream 10 000); doubles per restart. */
   backoffBaseMs?: number;
+  /**
+   * Docker kubelet: how long a started container must still be running before it is reported running and its pod
+   * Ready (default 150 ms), as a real kubelet sees containers only at its relist: one that exits sooner never is.
+   */
+  relistDelayMs?: number;
   /** Virtual kubelet: delay before a pod is Running and Ready (default 50 ms). */
   virtualReadyDelayMs?: number;
   docker?: { client?: Docker; labels?: Record<string, string> };
@@ -168,6 +173,7 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSim> {
     const dockerKubelet = new DockerKubelet(api, {
       instanceId,
       backoffBaseMs: options.backoffBaseMs ?? 10_000,
+      ...(options.relistDelayMs !== undefined ? { relistDelayMs: options.relistDelayMs } : {}),
       ...(options.docker?.client ? { docker: options.docker.client } : {}),
       ...(options.docker?.labels ? { labels: options.docker.labels } : {}),
       ...(options.registry ? { registry: options.registry } : {}),

@@ -1,4 +1,5 @@
-import { readlinkSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
@@ -57,6 +58,46 @@ export interface DockerKubeletOptions {
   maxBackoffMs?: number;
   /** `127.0.0.1:5050`: images naming it (or any loopback registry) are pulled; nothing else is. */
   registry?: string;
+  /**
+   * How long a started container must still be running before it is reported running (and its pod Ready); one that
+   * exits sooner is only ever reported terminated. A real kubelet learns container state at its PLEG relist (every
+   * 1 s), so a process that ends milliseconds after its start is never seen running there. Default 150 ms.
+   */
+  relistDelayMs?: number;
+}
+
+/**
+ * 150 ms: a container that prints and exits is gone a few ms after its start (4-10 ms from the engine's StartedAt to
+ * its FinishedAt here, more on a loaded machine), while a pod that does run is Ready only this much later than it was.
+ */
+const defaultRelistDelayMs = 150;
+/**
+ * The real kubelet's relist period (genericPlegRelistPeriod). The engine marks a container exited only 40-450 ms after
+ * its process ended (measured here, more under load; its die event comes as late), so when the engine says running
+ * but the process is not seen alive (ended, or out of sight from here), the engine is asked again at this point after
+ * the start and believed, as a kubelet would.
+ */
+const engineRelistMs = 1000;
+
+/** Whether this machine has a /proc to look at processes in (Linux); without one (macOS), the engine is believed. */
+const procMounted = existsSync('/proc/self/stat');
+
+/**
+ * Whether a container's main process (its pid in the engine's inspect) is alive, in the container's own cgroup, as
+ * seen in this machine's /proc. False when it has ended, and when it cannot be told (an engine in a VM or in another
+ * pid namespace, a pid already reused): the caller then waits for the engine.
+ */
+async function mainProcessAlive(pid: number, dockerId: string): Promise<boolean> {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The state letter follows the command name, which is in parentheses and may itself hold spaces or parentheses.
+    const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
+    if (state === 'Z' || state === 'X' || state === 'x') return false;
+    return (await readFile(`/proc/${pid}/cgroup`, 'utf8')).includes(dockerId);
+  } catch {
+    return false;
+  }
 }
 
 interface ContainerRuntime {
@@ -66,7 +107,9 @@ interface ContainerRuntime {
   previousDockerId?: string;
   backoffCount: number;
   timer?: NodeJS.Timeout;
-  /** The container whose exit was already handled (the start check and the die event may both see it). */
+  /** Until it fires, the container just started is not reported running (see `relistDelayMs`). */
+  relistTimer?: NodeJS.Timeout;
+  /** The container whose exit was already handled (the relist and the die event may both see it). */
   exitHandledFor?: string;
   /** The container the engine reported an OOM kill for ("oom" event), which may come after its "die". */
   oomKilled?: string;
@@ -109,7 +152,10 @@ function demux(buffer: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Each pod runs as real containers on the local Docker engine; pod status follows Docker's events. */
+/**
+ * Each pod runs as real containers on the local Docker engine; pod status follows Docker's events, and a started
+ * container is reported running only once a relist shortly after its start still finds it running.
+ */
 export class DockerKubelet implements Kubelet {
   private readonly docker: Docker;
   private readonly pods = new Map<string, PodRuntime>();
@@ -441,15 +487,50 @@ export class DockerKubelet implements Kubelet {
       return;
     }
     await created.start();
-    const info = await created.inspect();
     container.status.containerID = `docker://${created.id}`;
-    container.status.imageID = `docker-pullable://${info.Image}`;
-    if (info.State.Running || container.status.state.kind !== 'terminated') {
-      container.status.state = { kind: 'running', startedAt: info.State.StartedAt.replace(/\.\d+Z$/, 'Z') };
-    }
     this.podEvent(runtime, 'Normal', 'Started', `Started container ${String(spec.name)}`);
+    // The status keeps what it said (ContainerCreating, the back-off) until a relist sees the container running.
+    clearTimeout(container.relistTimer);
+    const delay = this.options.relistDelayMs ?? defaultRelistDelayMs;
+    container.relistTimer = setTimeout(() => {
+      container.relistTimer = undefined;
+      this.track(this.relist(runtime, container, created.id, Math.max(0, engineRelistMs - delay)));
+    }, delay);
+  }
+
+  /**
+   * A look at a container some time after its start: running if its process still is; exited if the engine says so
+   * (and the die event has not told it yet). When the engine says running but the process cannot be seen alive in
+   * /proc (it ended, and the engine has yet to tell; or the engine's processes are not visible from here), the engine
+   * is asked again at `engineRelistMs` after the start and then believed.
+   */
+  private async relist(
+    runtime: PodRuntime,
+    container: ContainerRuntime,
+    dockerId: string,
+    againAfterMs: number | undefined,
+  ): Promise<void> {
+    const current = () =>
+      container.dockerId === dockerId && container.exitHandledFor !== dockerId && !runtime.deleting && !this.stopped;
+    if (!current()) return;
+    const info = await this.docker.getContainer(dockerId).inspect();
+    if (!info.State.Running) {
+      if (current()) this.onExit(runtime, container, dockerId);
+      return;
+    }
+    if (againAfterMs !== undefined && procMounted && !(await mainProcessAlive(info.State.Pid, dockerId))) {
+      if (!current()) return;
+      container.relistTimer = setTimeout(() => {
+        container.relistTimer = undefined;
+        this.track(this.relist(runtime, container, dockerId, undefined));
+      }, againAfterMs);
+      return;
+    }
+    // The die event may have come in while the engine answered: the exit is handled there.
+    if (!current()) return;
+    container.status.imageID = `docker-pullable://${info.Image}`;
+    container.status.state = { kind: 'running', startedAt: info.State.StartedAt.replace(/\.\d+Z$/, 'Z') };
     this.publish(runtime);
-    if (!info.State.Running) this.onExit(runtime, container, created.id);
   }
 
   private onDockerEvent(line: string): void {
@@ -489,9 +570,13 @@ export class DockerKubelet implements Kubelet {
   private onExit(runtime: PodRuntime, container: ContainerRuntime, dockerId: string): void {
     if (container.exitHandledFor === dockerId || runtime.deleting || this.stopped) return;
     container.exitHandledFor = dockerId;
+    // No relist of this container is needed any more (onExit is only ever told of the latest container).
+    clearTimeout(container.relistTimer);
+    container.relistTimer = undefined;
     this.track(
       (async () => {
         const info = await this.docker.getContainer(dockerId).inspect();
+        container.status.imageID = `docker-pullable://${info.Image}`;
         const exitCode = info.State.ExitCode;
         const oomKilled = info.State.OOMKilled || container.oomKilled === dockerId;
         const reason = oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
@@ -550,6 +635,7 @@ export class DockerKubelet implements Kubelet {
   private async killPod(runtime: PodRuntime, pod: KubeObject): Promise<void> {
     for (const container of runtime.containers.values()) {
       clearTimeout(container.timer);
+      clearTimeout(container.relistTimer);
       if (container.dockerId)
         this.api.recordEvent(pod, 'Normal', 'Killing', `Stopping container ${String(container.spec.name)}`, 'kubelet');
     }
@@ -595,7 +681,8 @@ export class DockerKubelet implements Kubelet {
     if (!container)
       throw new ApiError(400, 'BadRequest', `container ${name} is not valid for pod ${pod.metadata.name}`);
     const id = options.previous
-      ? (container.previousDockerId ?? (container.status.state.kind !== 'running' ? container.dockerId : undefined))
+      ? (container.previousDockerId ??
+        (container.exitHandledFor === container.dockerId ? container.dockerId : undefined))
       : container.dockerId;
     if (!id) {
       const state = container.status.state;
@@ -695,7 +782,10 @@ export class DockerKubelet implements Kubelet {
     this.stopped = true;
     this.unsubscribe();
     for (const runtime of this.pods.values())
-      for (const container of runtime.containers.values()) clearTimeout(container.timer);
+      for (const container of runtime.containers.values()) {
+        clearTimeout(container.timer);
+        clearTimeout(container.relistTimer);
+      }
     (this.events as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
     await Promise.allSettled([...this.pending]);
     await this.removeContainersLabelled(`${instanceLabel}=${this.options.instanceId}`);
