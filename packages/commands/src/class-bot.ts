@@ -417,7 +417,8 @@ export function createClassBot(options: ClassBotOptions) {
         'a warm lab was taken for a learner who has a lab already',
       );
     }
-    if (created.created && warm) warm.refill(klass);
+    // Every join takes a place: the pool refills, or gives up the warm labs beyond the places left.
+    if (warm) warm.refill(klass);
     if (!created.created) {
       // A lab of this lesson from before (stopped, failed, or of an ended class): start it over for this class.
       lab = await store.update(

@@ -27,7 +27,7 @@ export function createWarmPool(options: WarmPoolOptions) {
   // One fill at a time per class (joins come in bursts): two fills at once would both count the same gap.
   const filling = new Map<string, Promise<number>>();
 
-  /** Tops the pool up to `warmLabs`, never beyond the places left in the class. */
+  /** Tops the pool up to `warmLabs`, never beyond the places left in the class (warm labs beyond them go). */
   function fill(klass: ClassRecord): Promise<number> {
     const previous = filling.get(klass.classId) ?? Promise.resolve(0);
     const next = previous.catch(() => 0).then(() => fillNow(klass));
@@ -43,8 +43,17 @@ export function createWarmPool(options: WarmPoolOptions) {
   async function fillNow(klass: ClassRecord): Promise<number> {
     if (!klass.warmLabs || klass.state !== 'open') return 0;
     const [waiting, members] = await Promise.all([pool.list(klass.classId), options.roster.members(klass.classId)]);
-    const placesLeft = (klass.maxLearners ?? Number.MAX_SAFE_INTEGER) - members.length - waiting.length;
-    const missing = Math.min(klass.warmLabs - waiting.length, placesLeft);
+    // Learners and warm labs together never outnumber the class's places.
+    const placesLeft = Math.max(0, (klass.maxLearners ?? Number.MAX_SAFE_INTEGER) - members.length);
+    const wanted = Math.min(klass.warmLabs, placesLeft);
+    if (waiting.length > wanted) {
+      // Learners joined while no warm lab was ready to hand over (the cold path): the warm labs beyond the places
+      // left would hold cluster room no learner can take. The newest go, the readiest stay.
+      for (const labId of await pool.trim(klass.classId, wanted))
+        await stopWarmLab(klass, labId, 'warm-pool', 'class.warm-surplus');
+      return 0;
+    }
+    const missing = wanted - waiting.length;
     for (let made = 0; made < missing; made++) {
       const record = createLabRecord({
         owner: warmOwnerFor(klass.instructor, klass.classId, await pool.nextNumber(klass.classId)),
@@ -59,6 +68,20 @@ export function createWarmPool(options: WarmPoolOptions) {
       await queues.enqueueReconcile(record.labId, 'class.warm', { priority: WARM_PRIORITY });
     }
     return Math.max(0, missing);
+  }
+
+  /** Tears down a warm lab taken out of the pool (class end, or beyond the class's places). */
+  async function stopWarmLab(klass: ClassRecord, labId: string, actor: string, reason: string): Promise<void> {
+    if (!(await store.get(labId))) return;
+    await store.update(
+      labId,
+      (current) =>
+        current.desired.state === 'stopped'
+          ? undefined
+          : { ...current, desired: { ...current.desired, state: 'stopped' } },
+      { audit: { actor, action: 'desired.stopped', detail: { classId: klass.classId, warm: true, reason } } },
+    );
+    await queues.enqueueReconcile(labId, reason);
   }
 
   return {
@@ -105,18 +128,7 @@ export function createWarmPool(options: WarmPoolOptions) {
     /** Class end: every unclaimed warm lab is torn down. */
     async drain(klass: ClassRecord, actor: string): Promise<number> {
       const ids = await pool.drain(klass.classId);
-      for (const labId of ids) {
-        if (!(await store.get(labId))) continue;
-        await store.update(
-          labId,
-          (current) =>
-            current.desired.state === 'stopped'
-              ? undefined
-              : { ...current, desired: { ...current.desired, state: 'stopped' } },
-          { audit: { actor, action: 'desired.stopped', detail: { classId: klass.classId, warm: true } } },
-        );
-        await queues.enqueueReconcile(labId, 'class.end');
-      }
+      for (const labId of ids) await stopWarmLab(klass, labId, actor, 'class.end');
       return ids.length;
     },
   };

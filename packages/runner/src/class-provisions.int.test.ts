@@ -162,4 +162,76 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
     expect(told.get(labs[0] as string)).toBeUndefined();
     expect(told.get(labs[1] as string)).toBeUndefined();
   });
+
+  it('tells a lab waiting first in line its place once, however long every slot stays busy', async () => {
+    const store = createMemoryLabStore();
+    const roster = createClassRoster({ redis, prefix });
+    const classId = randomBytes(5).toString('hex');
+    const at = new Date().toISOString();
+    await store.createClass({
+      classId,
+      lessonId: 'docker-vs-kubernetes',
+      instructor: { platform: 'local', workspaceId: 'local', userId: 'teacher' },
+      members: [],
+      state: 'open',
+      maxConcurrentProvisions: 1,
+      createdAt: at,
+      updatedAt: at,
+      version: 0,
+    });
+    const [holder, waiter] = await Promise.all(
+      ['h1', 'w1'].map((userId) =>
+        createLabRecord({
+          owner: { platform: 'local', workspaceId: 'local', userId },
+          lessonId: 'docker-vs-kubernetes',
+          ttlMinutes: 30,
+          classId,
+        }),
+      ),
+    );
+    if (!holder || !waiter) throw new Error('two labs expected');
+    for (const record of [holder, waiter]) {
+      await store.create(record);
+      await roster.join(classId, { userId: record.owner.userId, labId: record.labId, joinedAt: at }, 50);
+    }
+    let clock = 0;
+    const told: number[] = [];
+    const gate = createClassProvisionGate({
+      store,
+      roster,
+      slots: createClassProvisionSlots({ redis, prefix }),
+      defaultMaxConcurrent: 12,
+      logger: createLogger({ name: 'gate-test', level: 'silent' }),
+      waitingNoticeMs: 1000,
+      now: () => clock,
+      onWaiting: async (_record, place) => {
+        told.push(place);
+      },
+    });
+    // The first joiner holds the only slot until the end of the test.
+    let release = () => {};
+    const holding = gate.run(holder.labId, { later: async () => new Error('the holder waits') }, async () => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    await waitForValue(
+      'the slot taken',
+      async () => (await store.history(holder.labId)).length,
+      (n) => n > 0,
+      {
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      },
+    );
+    // The second asks again and again (as its delayed job does), well past the notice interval each time.
+    const later = async () => new Error('waits in line');
+    for (let ask = 0; ask < 4; ask++) {
+      await expect(gate.run(waiter.labId, { later }, async () => {})).rejects.toThrow('waits in line');
+      clock += 5_000;
+    }
+    expect(told).toEqual([1]);
+    release();
+    await holding;
+  });
 });

@@ -65,7 +65,10 @@ export function createClassProvisionGate(options: ClassProvisionGateOptions) {
     // chat calls per learner of a 100-learner class), not one per slot. The next in line is usually woken straight
     // into a slot, so "1" alone would seldom be shown.
     const lastPlace = last?.place ?? 0;
-    const moved = place <= Math.max(1, Math.floor(lastPlace / 4)) || (place <= max && lastPlace > max);
+    // Only a line that moved forward is news: a lab still first in line while every slot stays busy is not told "1st"
+    // again (it was, every waitingNoticeMs, and each notice is an edit of the learner's thread).
+    const moved =
+      place < lastPlace && (place <= Math.max(1, Math.floor(lastPlace / 4)) || (place <= max && lastPlace > max));
     if (last && (!moved || at - last.at < waitingNoticeMs)) return;
     told.set(record.labId, { place, at });
     try {

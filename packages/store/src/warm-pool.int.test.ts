@@ -34,4 +34,13 @@ describe('the warm pool of a class (Redis)', () => {
     expect(await pool.list('c2')).toEqual([]);
     expect(await pool.list('c3')).toEqual(['z']);
   });
+
+  it('trims the pool to a size from its newest end, returning what it took', async () => {
+    for (const id of ['a', 'b', 'c', 'd']) await pool.add('c4', id);
+    expect(await pool.trim('c4', 4)).toEqual([]);
+    expect(await pool.trim('c4', 1)).toEqual(['d', 'c', 'b']);
+    expect(await pool.list('c4')).toEqual(['a']);
+    expect(await pool.trim('c4', 0)).toEqual(['a']);
+    expect(await pool.trim('c4', 0)).toEqual([]);
+  });
 });

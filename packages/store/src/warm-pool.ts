@@ -12,6 +12,11 @@ export interface WarmPoolStore {
   list(classId: string): Promise<string[]>;
   /** Empties the pool and returns what was in it (class end). */
   drain(classId: string): Promise<string[]>;
+  /**
+   * Takes the newest warm labs out of the pool (one atomic step) until at most `keep` are left, and returns them: the
+   * ones a join looked at and found still being prepared are there too, the oldest (readiest) stay.
+   */
+  trim(classId: string, keep: number): Promise<string[]>;
   /** A new number for the class's next warm lab (never reused, so a warm lab's id is never a claimed one's). */
   nextNumber(classId: string): Promise<number>;
 }
@@ -26,6 +31,14 @@ const DRAIN = `
 local ids = redis.call('LRANGE', KEYS[1], 0, -1)
 redis.call('DEL', KEYS[1])
 return ids
+`;
+
+const TRIM = `
+local taken = {}
+while redis.call('LLEN', KEYS[1]) > tonumber(ARGV[1]) do
+  table.insert(taken, redis.call('RPOP', KEYS[1]))
+end
+return taken
 `;
 
 export function createWarmPoolStore(options: WarmPoolStoreOptions): WarmPoolStore {
@@ -48,6 +61,9 @@ export function createWarmPoolStore(options: WarmPoolStoreOptions): WarmPoolStor
     list: (classId) => redis.lrange(poolKey(classId), 0, -1),
     async drain(classId) {
       return (await redis.eval(DRAIN, 1, poolKey(classId))) as string[];
+    },
+    async trim(classId, keep) {
+      return (await redis.eval(TRIM, 1, poolKey(classId), Math.max(0, Math.floor(keep)))) as string[];
     },
     async nextNumber(classId) {
       const [[, number] = []] = (await redis

@@ -14,6 +14,8 @@ import { type LabHarness, readyWithOutput, startLabHarness } from './harness.js'
 import { makeLessonsDir } from './lessons.js';
 
 const LESSON = `class-warm-${Date.now().toString(36)}`;
+/** The same lesson whose one-off container prints only after 20 s: its warm labs wait that long for their output. */
+const SLOW_LESSON = `${LESSON}-slow`;
 const wait = { timeoutMs: 60_000, intervalMs: 100 };
 
 let harness: LabHarness;
@@ -88,7 +90,17 @@ async function expectOwnedBy(userId: string): Promise<LabRecord> {
 }
 
 beforeAll(async () => {
-  lessons = makeLessonsDir([{ id: LESSON }]);
+  lessons = makeLessonsDir([
+    { id: LESSON },
+    {
+      id: SLOW_LESSON,
+      lessonYaml: (yaml) =>
+        yaml.replace(
+          'command: ["/bin/sh", "/app/hello.sh"]',
+          'command: ["/bin/sh", "-c", "sleep 20; /bin/sh /app/hello.sh"]',
+        ),
+    },
+  ]);
   harness = await startLabHarness({ redisDb: 28, kubelet: 'virtual', env: { LABBOT_LESSONS_DIR: lessons.dir } });
   runner = await harness.startRunner();
   chat = await startClassChat(harness, {
@@ -196,9 +208,18 @@ describe('a class with a warm pool', () => {
   });
 
   it('two joins at once get two different warm labs', async () => {
+    // Both warm labs ready to hand over first (the one refilled after eve's join may still be coming).
+    await waitForValue(
+      'two warm labs ready with their output',
+      async () => Promise.all((await pool().list(classId)).map((labId) => harness.store.get(labId))),
+      (labs) => labs.length === 2 && labs.every((lab) => lab !== undefined && readyWithOutput(lab)),
+      wait,
+    );
     await Promise.all([say('as ben: /lab class join'), say('as cleo: /lab class join')]);
     const ben = await expectOwnedBy('ben');
     const cleo = await expectOwnedBy('cleo');
+    for (const labId of [ben.labId, cleo.labId])
+      expect((await harness.store.history(labId)).map((entry) => entry.action)).toContain('class.warm-taken');
     expect(ben.namespace).not.toBe(cleo.namespace);
     for (const namespace of [ben.namespace, cleo.namespace]) {
       expect(taken.has(namespace)).toBe(false);
@@ -225,5 +246,35 @@ describe('a class with a warm pool', () => {
       intervalMs: 200,
     });
     expect(await warmLabs()).toEqual([]);
+  });
+});
+
+describe('a class whose warm labs are still being prepared', () => {
+  it('learners who join meanwhile take the cold path, and the pool shrinks so the class keeps its size', async () => {
+    // 2 places, 2 warm labs; their one-off containers print after 20 s, so no warm lab can be handed over before.
+    await say(`/lab class start ${SLOW_LESSON} 30 2 warm=2`);
+    classId = /Class ([0-9a-f]{10})/.exec(adapter.channelTexts().at(-1) ?? '')?.[1] ?? '';
+    expect(classId).not.toBe('');
+    expect(await warmLabs()).toHaveLength(2);
+
+    await say('as fay: /lab class join');
+    const fay = labIdFor({ ...owner('fay'), lessonId: SLOW_LESSON });
+    expect((await harness.store.history(fay)).map((entry) => entry.action)).not.toContain('class.warm-taken');
+    // 1 learner and 2 warm labs would be 3 labs for 2 places: one warm lab goes.
+    await waitForValue('one warm lab left for the one place left', warmLabs, (labs) => labs.length === 1, wait);
+
+    await say('as gus: /lab class join');
+    const gus = labIdFor({ ...owner('gus'), lessonId: SLOW_LESSON });
+    expect((await harness.store.history(gus)).map((entry) => entry.action)).not.toContain('class.warm-taken');
+    await waitForValue('no warm lab left in a full class', warmLabs, (labs) => labs.length === 0, wait);
+    expect(await pool().list(classId)).toEqual([]);
+    // Both learners get their labs all the same.
+    for (const labId of [fay, gus]) await harness.waitForLab(labId, (lab) => lab.observed.phase === 'ready');
+
+    await say('/lab class end');
+    await waitForValue('no namespace of the class', classNamespaces, (items) => items.length === 0, {
+      timeoutMs: 90_000,
+      intervalMs: 200,
+    });
   });
 });
