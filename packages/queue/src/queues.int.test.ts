@@ -150,6 +150,53 @@ describe('lab-reconcile', () => {
     }
   });
 
+  describe('lock renewal', () => {
+    /** A worker with 400 ms locks (renewed every 100 ms or so) that keeps what it reports as errors. */
+    function renewingWorker(process: (job: ReconcileJob, context: JobContext) => Promise<void>) {
+      const errors: string[] = [];
+      const worker = createReconcileWorker({
+        connection: redis,
+        prefix,
+        lockDurationMs: 400,
+        process,
+        onError: (error) => errors.push(error.message),
+      });
+      workers.push(worker);
+      return errors;
+    }
+
+    it('does not report the lock of a job it put back itself (a lab waiting for a slot) as lost', async () => {
+      let runs = 0;
+      const errors = renewingWorker(async (_job, context) => {
+        runs++;
+        if (runs > 1) return;
+        const putBack = await context.later(100);
+        // Still running after the move, as when the extender picked the job just before it: it tries to renew a lock
+        // the move released.
+        await sleep(600);
+        throw putBack;
+      });
+      const { jobId } = await queues.enqueueReconcile(randomLabId(), 'slot-wait');
+      const job = await waitFor('the job', () => queues.queue(RECONCILE_QUEUE).getJob(jobId));
+      await waitFor('the job to complete', async () => (await job.getState()) === 'completed');
+      expect(runs).toBe(2);
+      expect(errors).toEqual([]);
+    });
+
+    it('still reports a lock that was lost while the job ran', async () => {
+      let running = false;
+      const errors = renewingWorker(async () => {
+        running = true;
+        await sleep(600);
+      });
+      const { jobId } = await queues.enqueueReconcile(randomLabId(), 'lost-lock');
+      await waitFor('the job to run', () => running);
+      // Another worker's takeover, or Redis losing the key: the lock is gone while this worker still runs the job.
+      await redis.del(`${prefix}:${RECONCILE_QUEUE}:${jobId}:lock`);
+      await waitFor('the lost lock to be reported', () => errors.includes(`could not renew lock for job ${jobId}`));
+    });
+  });
+
   it('refuses an invalid payload at the producer, and fails one that slipped in without retrying', async () => {
     await expect(queues.enqueueReconcile('../etc', 'x')).rejects.toSatisfy(
       (error: unknown) => error instanceof LabbotError && error.code === 'QUEUE_INVALID_PAYLOAD',

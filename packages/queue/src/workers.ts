@@ -98,6 +98,9 @@ async function redisUptimeMs(client: { info(section: 'server'): Promise<string> 
   return seconds === undefined ? Number.POSITIVE_INFINITY : Number(seconds) * 1000;
 }
 
+/** How long a lock renewal sent before a job was put back may take to answer "could not renew" (see `later`). */
+const RENEWAL_ANSWER_MS = 1_000;
+
 /** Errors that tell BullMQ what to do with a job, passed through as they are. */
 function isJobControlError(error: unknown): boolean {
   return (
@@ -142,6 +145,13 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
   const prefix = options.prefix ?? 'labbot';
   // Reads the queue's active jobs and its live workers (BullMQ names each worker's Redis client after it).
   let inspector: Queue | undefined;
+  const lockDurationMs = options.lockDurationMs ?? 15_000;
+  // Jobs this worker put back itself (`later`), and until when a failed renewal of their lock is expected. BullMQ's
+  // lock extender may have picked such a job for renewal before the move released its lock; its "could not renew
+  // lock" for it is then no lost lock, only noise at warn in every runner (each class lab waiting for a provision
+  // slot). A lock lost any other way is still reported.
+  const putBack = new Map<string, number>();
+  const putBackJustNow = (jobId: string) => (putBack.get(jobId) ?? 0) > Date.now();
   const worker = new Worker(
     options.queueName,
     async (job, token) => {
@@ -153,7 +163,17 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
         attempt: job.attemptsMade + 1,
         attempts: job.opts.attempts ?? 1,
         later: async (ms) => {
-          await job.moveToDelayed(Date.now() + ms, token);
+          // Marked before the move: the extender's failed renewal may be told before the move's own answer.
+          const jobId = job.id ?? '';
+          for (const [id, until] of putBack) if (until <= Date.now()) putBack.delete(id);
+          // Until this run has ended (and a renewal sent meanwhile has had its answer; see the finally below).
+          putBack.set(jobId, Number.POSITIVE_INFINITY);
+          try {
+            await job.moveToDelayed(Date.now() + ms, token);
+          } catch (error) {
+            putBack.delete(jobId);
+            throw error;
+          }
           return new DelayedError();
         },
       };
@@ -161,6 +181,10 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
         return await options.process(parsed.data, context, job, token);
       } catch (error) {
         throw toJobError(error);
+      } finally {
+        // A lock this job loses in a later run is a real loss, once a renewal sent during this one has been answered.
+        if (job.id && putBack.get(job.id) === Number.POSITIVE_INFINITY)
+          putBack.set(job.id, Date.now() + RENEWAL_ANSWER_MS);
       }
     },
     {
@@ -169,12 +193,16 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
       name: workerName,
       concurrency: options.concurrency ?? 1,
       stalledInterval: options.stalledIntervalMs ?? 5_000,
-      lockDuration: options.lockDurationMs ?? 15_000,
+      lockDuration: lockDurationMs,
       maxStalledCount: options.maxStalledCount ?? 2,
       maxStartedAttempts: options.maxStartedAttempts ?? 100,
     },
   );
-  worker.on('error', (error) => onError(error, undefined));
+  worker.on('error', (error) => {
+    const renewed = /^could not renew lock for job (.+)$/.exec(error.message)?.[1];
+    if (renewed !== undefined && putBackJustNow(renewed)) return;
+    onError(error, undefined);
+  });
   worker.on('failed', (job, error) => onError(error, job?.id));
 
   async function releaseJobsOfDeadWorkers(): Promise<string[]> {
