@@ -21,6 +21,22 @@ async function containersOfRun(all = true) {
   return docker.listContainers({ all, filters: JSON.stringify({ label: [`labbot.test.run=${runLabel}`] }) });
 }
 
+/** A kube-sim with the Docker kubelet whose containers carry this run's label; its admin's config and core client. */
+async function startDockerSim(options: { backoffBaseMs?: number; client?: Docker } = {}) {
+  const started = await startKubeSim({
+    kubelet: 'docker',
+    ...(options.backoffBaseMs ? { backoffBaseMs: options.backoffBaseMs } : {}),
+    docker: {
+      ...(options.client ? { client: options.client } : {}),
+      labels: { 'labbot.test': '1', 'labbot.test.run': runLabel },
+    },
+  });
+  sim = started;
+  const config = new KubeConfig();
+  config.loadFromString(started.kubeconfig);
+  return { started, config, core: config.makeApiClient(CoreV1Api) };
+}
+
 afterAll(async () => {
   await sim?.stop();
   for (const container of await containersOfRun()) await docker.getContainer(container.Id).remove({ force: true });
@@ -28,14 +44,7 @@ afterAll(async () => {
 
 describe('docker kubelet', () => {
   it('follows the engine when a container is killed behind its back, and removes every container on stop', async () => {
-    sim = await startKubeSim({
-      kubelet: 'docker',
-      backoffBaseMs: 200,
-      docker: { labels: { 'labbot.test': '1', 'labbot.test.run': runLabel } },
-    });
-    const config = new KubeConfig();
-    config.loadFromString(sim.kubeconfig);
-    const core = config.makeApiClient(CoreV1Api);
+    const { started, core } = await startDockerSim({ backoffBaseMs: 200 });
     const pod: V1Pod = {
       metadata: { name: 'worker' },
       spec: {
@@ -70,7 +79,7 @@ describe('docker kubelet', () => {
     );
     expect(restarted.lastState?.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
 
-    await sim.stop();
+    await started.stop();
     sim = undefined;
     expect(await containersOfRun()).toHaveLength(0);
   });
@@ -79,14 +88,7 @@ describe('docker kubelet', () => {
     // A real kubelet learns container state at its PLEG relist (every 1 s): a process that ends milliseconds after
     // its start is seen only as exited, so the pod goes to CrashLoopBackOff without ever being Ready. Every pod and
     // Deployment change is watched, so even a Ready that lasted a millisecond would be seen.
-    sim = await startKubeSim({
-      kubelet: 'docker',
-      backoffBaseMs: 200,
-      docker: { labels: { 'labbot.test': '1', 'labbot.test.run': runLabel } },
-    });
-    const config = new KubeConfig();
-    config.loadFromString(sim.kubeconfig);
-    const core = config.makeApiClient(CoreV1Api);
+    const { started, config, core } = await startDockerSim({ backoffBaseMs: 200 });
     const apps = config.makeApiClient(AppsV1Api);
     await core.createNamespace({ body: { metadata: { name: 'exits' } } });
     const watch = new Watch(config);
@@ -158,7 +160,7 @@ describe('docker kubelet', () => {
     } finally {
       pods.abort();
       deployments.abort();
-      await sim.stop();
+      await started.stop();
       sim = undefined;
     }
   });
@@ -176,10 +178,7 @@ describe('docker kubelet', () => {
     const orphan = await create(`${namespace}:${ended}`);
     const alive = await create(`${namespace}:${process.pid}`);
     const elsewhere = await create(`pid:[1]:${ended}`);
-    sim = await startKubeSim({
-      kubelet: 'docker',
-      docker: { labels: { 'labbot.test': '1', 'labbot.test.run': runLabel } },
-    });
+    await startDockerSim();
     const left = (await containersOfRun()).map((container) => container.Id).sort();
     expect(left).toEqual([alive.id, elsewhere.id].sort());
     expect(left).not.toContain(orphan.id);
@@ -192,13 +191,7 @@ describe('docker kubelet', () => {
     const socketPath = join(folder, 'docker.sock');
     const proxy = await hideOomFlag(socketPath);
     try {
-      sim = await startKubeSim({
-        kubelet: 'docker',
-        docker: { client: new Docker({ socketPath }), labels: { 'labbot.test': '1', 'labbot.test.run': runLabel } },
-      });
-      const config = new KubeConfig();
-      config.loadFromString(sim.kubeconfig);
-      const core = config.makeApiClient(CoreV1Api);
+      const { core } = await startDockerSim({ client: new Docker({ socketPath }) });
       await core.createNamespacedPod({
         namespace: 'default',
         body: {

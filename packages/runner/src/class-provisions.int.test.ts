@@ -31,23 +31,29 @@ afterAll(async () => {
   redis.disconnect();
 });
 
+/** An open class of the lesson on a fresh in-memory store, with its roster in Redis. */
+async function openClass(maxConcurrentProvisions: number) {
+  const store = createMemoryLabStore();
+  const roster = createClassRoster({ redis, prefix });
+  const classId = randomBytes(5).toString('hex');
+  const at = new Date().toISOString();
+  await store.createClass({
+    classId,
+    lessonId: 'docker-vs-kubernetes',
+    instructor: { platform: 'local', workspaceId: 'local', userId: 'teacher' },
+    members: [],
+    state: 'open',
+    maxConcurrentProvisions,
+    createdAt: at,
+    updatedAt: at,
+    version: 0,
+  });
+  return { store, roster, classId, at };
+}
+
 describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
   it('brings up at most 2 labs of the class at once, in join order, and a failed attempt waiting to retry holds no slot', async () => {
-    const store = createMemoryLabStore();
-    const roster = createClassRoster({ redis, prefix });
-    const classId = randomBytes(5).toString('hex');
-    const at = new Date().toISOString();
-    await store.createClass({
-      classId,
-      lessonId: 'docker-vs-kubernetes',
-      instructor: { platform: 'local', workspaceId: 'local', userId: 'teacher' },
-      members: [],
-      state: 'open',
-      maxConcurrentProvisions: 2,
-      createdAt: at,
-      updatedAt: at,
-      version: 0,
-    });
+    const { store, roster, classId, at } = await openClass(2);
     const slots = createClassProvisionSlots({ redis, prefix });
     const learners = ['l1', 'l2', 'l3', 'l4', 'l5', 'l6'];
     const labs: string[] = [];
@@ -164,21 +170,7 @@ describe('the per-class provision cap (runner, BullMQ, Redis)', () => {
   });
 
   it('tells a lab waiting first in line its place once, however long every slot stays busy', async () => {
-    const store = createMemoryLabStore();
-    const roster = createClassRoster({ redis, prefix });
-    const classId = randomBytes(5).toString('hex');
-    const at = new Date().toISOString();
-    await store.createClass({
-      classId,
-      lessonId: 'docker-vs-kubernetes',
-      instructor: { platform: 'local', workspaceId: 'local', userId: 'teacher' },
-      members: [],
-      state: 'open',
-      maxConcurrentProvisions: 1,
-      createdAt: at,
-      updatedAt: at,
-      version: 0,
-    });
+    const { store, roster, classId, at } = await openClass(1);
     const [holder, waiter] = await Promise.all(
       ['h1', 'w1'].map((userId) =>
         createLabRecord({
