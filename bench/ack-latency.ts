@@ -8,7 +8,10 @@
 // (Slack), or a bare gateway client that only answers the interaction callback (Discord), in a process of its own.
 // Slack: from sending the signed HTTP request to its answer. Discord: from INTERACTION_CREATE on the gateway to
 // the interaction callback reaching discord-sim.
-// BENCH_CPU_PROF=<dir> runs the bots under `node --cpu-prof` (profiles written to <dir> when they exit).
+// BENCH_CPU_PROF=<dir> runs the bots and the library floor under `node --cpu-prof` (profiles written to <dir> when
+// they exit).
+// Discord also runs a library floor, bench/ack-latency-discordjs.mjs: discord.js as labbot configures it, answering
+// at once (`ratioVsLibrary`: the bot against it, labbot's own share; `libraryRatio`: it against the bare floor).
 // Needs Redis (scripts/services.sh; REDIS_URL). The floors are bench/ack-latency-floors.mjs, on bare node too.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -407,20 +410,43 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     await discordFloor.line;
     progress('Discord floor ready');
     await warmUp(count, discordSend(19));
+    const floorRounds: Record<string, Phase>[] = [];
     for (let round = 0; round < rounds; round++) {
       const spreadFloor = await discordPhase(discordFloor.child, true, discordSend(round + 20));
       const burstFloor = await discordPhase(discordFloor.child, false, discordSend(round + 30));
+      floorRounds.push({ spreadFloor, burstFloor });
+    }
+    await stopChild(discordFloor.child);
+    // The library floor: discord.js as labbot runs it, answering at once (what the bot costs without labbot's work).
+    const library = startChild(
+      'bot', // profiled with the bots (BENCH_CPU_PROF)
+      [fileURLToPath(new URL('./ack-latency-discordjs.mjs', import.meta.url))],
+      { DISCORD_API: discord.apiUrl, DISCORD_TOKEN: discord.botToken },
+      true,
+    );
+    await library.line;
+    progress('Discord library floor (discord.js) ready');
+    await warmUp(count, discordSend(39));
+    for (let round = 0; round < rounds; round++) {
+      const spreadLibrary = await discordPhase(library.child, true, discordSend(round + 40));
+      const burstLibrary = await discordPhase(library.child, false, discordSend(round + 50));
       const bot = discordRounds[round] ?? {};
+      const floor = floorRounds[round] ?? {};
+      const p99 = (phase: Phase | undefined) => phase?.p99Ms ?? 0;
       pushResult({
         platform: 'discord',
         round,
         ...bot,
-        spreadFloor,
-        burstFloor,
-        ratio: round2((bot['burstBot']?.p99Ms ?? 0) / burstFloor.p99Ms),
+        ...floor,
+        spreadLibrary,
+        burstLibrary,
+        ratio: round2(p99(bot['burstBot']) / p99(floor['burstFloor'])),
+        // The bot against discord.js alone, and discord.js alone against the bare floor: labbot's share and the library's.
+        ratioVsLibrary: round2(p99(bot['burstBot']) / p99(burstLibrary)),
+        libraryRatio: round2(p99(burstLibrary) / p99(floor['burstFloor'])),
       });
     }
-    await stopChild(discordFloor.child);
+    await stopChild(library.child);
     await discord.stop();
   }
   await redis.flushdb();

@@ -30,6 +30,7 @@ import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   Client,
+  type ClientOptions,
   DiscordAPIError,
   Events,
   GatewayIntentBits,
@@ -96,6 +97,25 @@ const OUTBOX_ROUTE = /^\/channels\/[^/]+\/messages(\/[^/]+)?$/;
 const DM_WORKSPACE = '@me';
 const THREAD_PERMISSIONS = PermissionFlagsBits.CreatePublicThreads | PermissionFlagsBits.SendMessagesInThreads;
 
+/**
+ * The discord.js client as labbot runs it (also the library floor of bench/ack-latency.ts, so that the bench measures
+ * the client labbot has). `apiUrl` replaces Discord's API (discord-sim).
+ */
+export function discordClientOptions(apiUrl?: string): ClientOptions {
+  return {
+    // Slash commands and buttons arrive as interactions; Guilds gives channels, threads and roles.
+    intents: [GatewayIntentBits.Guilds],
+    rest: {
+      version: '10',
+      ...(apiUrl ? { api: apiUrl } : {}),
+      // Status posts and edits go through the outbox, which waits as told and coalesces meanwhile;
+      // interaction answers (3 s deadline) and thread creation are left to discord.js, which waits.
+      rejectOnRateLimit: (data: RateLimitData) => OUTBOX_ROUTE.test(data.route),
+      makeRequest: createDiscordRequest(),
+    },
+  };
+}
+
 const silent = () => {};
 
 /**
@@ -129,18 +149,7 @@ export class DiscordChatAdapter implements ChatAdapter {
 
   async start(handlers: ChatHandlers): Promise<void> {
     if (this.#client) throw new Error('the Discord adapter is already started');
-    const client = new Client({
-      // Slash commands and buttons arrive as interactions; Guilds gives channels, threads and roles.
-      intents: [GatewayIntentBits.Guilds],
-      rest: {
-        version: '10',
-        ...(this.options.apiUrl ? { api: this.options.apiUrl } : {}),
-        // Status posts and edits go through the outbox, which waits as told and coalesces meanwhile;
-        // interaction answers (3 s deadline) and thread creation are left to discord.js, which waits.
-        rejectOnRateLimit: (data: RateLimitData) => OUTBOX_ROUTE.test(data.route),
-        makeRequest: createDiscordRequest(),
-      },
-    });
+    const client = new Client(discordClientOptions(this.options.apiUrl));
     this.#client = client;
     this.#handlers = handlers;
     client.on(Events.InteractionCreate, (interaction) => {

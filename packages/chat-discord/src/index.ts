@@ -1,2 +1,2 @@
 export { discordMessageText } from './cards.js';
-export { createDiscordAdapter } from './discord-adapter.js';
+export { createDiscordAdapter, discordClientOptions } from './discord-adapter.js';
