@@ -40,6 +40,12 @@ export interface Queues {
    * `priority` (1 first) orders waiting requests, e.g. a class's labs in join order.
    */
   enqueueReconcile(labId: string, reason: string, options?: { priority?: number }): Promise<EnqueuedJob>;
+  /**
+   * Starts a lab's reconcile now when it waits out a delay (a class lab put back to wait for a provision slot). False
+   * when none was delayed: none queued, or it is waiting or running already, also when its delay ended (or another
+   * runner woke it) between the look and the wake.
+   */
+  wakeReconcile(labId: string): Promise<boolean>;
   /** Shows `item.message` as the `item.key` message of a thread; a newer item for the same thread + key wins. */
   enqueueOutbox(platform: OutboxPlatform, item: OutboxItem): Promise<EnqueuedJob & { seq: number }>;
   /** The BullMQ queue behind a name (counts, events, admin). */
@@ -96,6 +102,26 @@ export function createQueues(options: QueuesOptions): Queues {
         ...(enqueueOptions.priority ? { priority: Math.min(enqueueOptions.priority, 2_097_152) } : {}),
       });
       return { jobId: idOf(job.id, RECONCILE_QUEUE) };
+    },
+
+    wakeReconcile: async (labId) => {
+      const reconcile = queue(RECONCILE_QUEUE);
+      const jobId = await reconcile.getDeduplicationJobId(labId);
+      const job = jobId ? await reconcile.getJob(jobId) : undefined;
+      if (!job || !(await job.isDelayed())) return false;
+      try {
+        await job.promote();
+        return true;
+      } catch (error) {
+        // BullMQ refuses to promote a job that is no longer delayed: it left the delayed set by itself meanwhile.
+        if (await job.isDelayed()) {
+          throw new LabbotError('QUEUE_WAKE_FAILED', `Could not wake the reconcile of lab ${labId}.`, {
+            cause: error,
+            context: { labId, jobId: job.id },
+          });
+        }
+        return false;
+      }
     },
 
     enqueueOutbox: async (platform, item) => {

@@ -197,6 +197,47 @@ describe('lab-reconcile', () => {
     });
   });
 
+  describe('wake', () => {
+    /** A reconcile whose first run puts itself back for a minute (a class lab waiting for a slot); counts its runs. */
+    async function putBackForAMinute() {
+      const labId = randomLabId();
+      let runs = 0;
+      reconcileWorker(async (job, context) => {
+        if (job.labId !== labId) return;
+        runs++;
+        if (runs === 1) throw await context.later(60_000);
+      });
+      await queues.enqueueReconcile(labId, 'slot-wait');
+      const delayed = async () => {
+        const jobId = await queues.queue(RECONCILE_QUEUE).getDeduplicationJobId(labId);
+        const job = jobId ? await queues.queue(RECONCILE_QUEUE).getJob(jobId) : undefined;
+        return (await job?.isDelayed()) === true;
+      };
+      await waitFor('the job to be put back', delayed);
+      return { labId, runs: () => runs };
+    }
+
+    it('starts a put-back reconcile at once instead of after its delay', async () => {
+      const lab = await putBackForAMinute();
+      expect(await queues.wakeReconcile(lab.labId)).toBe(true);
+      await waitFor('the second run', () => lab.runs() === 2, { timeoutMs: 5000 });
+      // Nothing was delayed any more: a second wake has nothing to do.
+      expect(await queues.wakeReconcile(lab.labId)).toBe(false);
+    });
+
+    it('wakes once when several wakes race for one delayed job, and none of the others fails', async () => {
+      const lab = await putBackForAMinute();
+      // All of them find the job delayed before the first promotes it; the others then meet a job that is not.
+      const woken = await Promise.all(Array.from({ length: 8 }, () => queues.wakeReconcile(lab.labId)));
+      expect(woken.filter(Boolean)).toHaveLength(1);
+      await waitFor('the second run', () => lab.runs() === 2, { timeoutMs: 5000 });
+    });
+
+    it('has nothing to wake for a lab with no reconcile queued', async () => {
+      expect(await queues.wakeReconcile(randomLabId())).toBe(false);
+    });
+  });
+
   it('refuses an invalid payload at the producer, and fails one that slipped in without retrying', async () => {
     await expect(queues.enqueueReconcile('../etc', 'x')).rejects.toSatisfy(
       (error: unknown) => error instanceof LabbotError && error.code === 'QUEUE_INVALID_PAYLOAD',

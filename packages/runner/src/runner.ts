@@ -18,7 +18,6 @@ import {
   openRedis,
   publishLabEvent,
   type Queues,
-  RECONCILE_QUEUE,
 } from '@labbot/queue';
 import {
   createCapacityReports,
@@ -234,10 +233,7 @@ export async function startRunner(config: LabbotConfig, options: StartRunnerOpti
     defaultMaxConcurrent: config.classes.maxConcurrentProvisions,
     logger,
     wake: async (labId) => {
-      const queue = queues.queue(RECONCILE_QUEUE);
-      const jobId = await queue.getDeduplicationJobId(labId);
-      const job = jobId ? await queue.getJob(jobId) : undefined;
-      if (job && (await job.isDelayed())) await job.promote();
+      await queues.wakeReconcile(labId);
     },
     // The learner sees their place in line in their thread (#14).
     onWaiting: (record, place, estimateSeconds) => notices.queued(record, place, estimateSeconds),
