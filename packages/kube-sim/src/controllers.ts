@@ -59,6 +59,18 @@ export function isPodReady(pod: KubeObject): boolean {
   return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
+/**
+ * When a Ready pod becomes available (ms since the epoch): its Ready condition's last transition (whole seconds, as the
+ * API server keeps it) plus `minReadySeconds`; it counts once that moment is before now, as the ReplicaSet
+ * controller's IsPodAvailable has it.
+ */
+function availableAt(pod: KubeObject, minReadySeconds: number): number {
+  const conditions = Array.isArray(pod.status?.conditions) ? pod.status.conditions.filter(isObject) : [];
+  const ready = conditions.find((c) => c.type === 'Ready' && c.status === 'True');
+  const since = Date.parse(String(ready?.lastTransitionTime ?? ''));
+  return Number.isNaN(since) ? 0 : since + minReadySeconds * 1000;
+}
+
 function revisionOf(object: KubeObject): number {
   return Number(object.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
 }
@@ -96,6 +108,8 @@ export class ControllerManager {
   private stopped = false;
   private readonly terminationDelay: number;
   private readonly retryMs: number;
+  /** Per ReplicaSet (namespace/name): when its next look at pods that become available is due. */
+  private readonly availabilityChecks = new Map<string, number>();
   /** Per Deployment uid: the last progress seen (updated/available counts) and since when. */
   private readonly progress = new Map<string, { marker: string; since: number }>();
 
@@ -279,6 +293,12 @@ export class ControllerManager {
         `Scaled up replica set ${newRs.metadata.name} from 0 to ${initial}`,
         'deployment-controller',
       );
+    }
+    if (newRs && Number(newRs.spec?.minReadySeconds ?? 0) !== Number(spec.minReadySeconds ?? 0)) {
+      // A changed minReadySeconds is carried to the current ReplicaSet in place (it is not part of the pod template).
+      newRs = store.mutate(ReplicaSet, namespace, newRs.metadata.name ?? '', (rs) => {
+        rs.spec = { ...rs.spec, minReadySeconds: Number(spec.minReadySeconds ?? 0) };
+      });
     }
     if (newRs && !spec.paused) {
       const newAvailable = Number(newRs.status?.availableReplicas ?? 0);
@@ -537,7 +557,15 @@ export class ControllerManager {
           pod.status?.phase !== 'Succeeded' &&
           pod.status?.phase !== 'Failed',
       );
-    const ready = current.filter(isPodReady).length;
+    const readyPods = current.filter(isPodReady);
+    const minReadySeconds = Number(rs.spec?.minReadySeconds ?? 0);
+    // Ready pods not yet ready for minReadySeconds: not available yet (none when it is 0).
+    const becoming =
+      minReadySeconds > 0
+        ? readyPods.map((pod) => availableAt(pod, minReadySeconds)).filter((at) => at >= Date.now())
+        : [];
+    const available = readyPods.length - becoming.length;
+    if (becoming.length) this.checkAvailabilityAt(namespace, name, Math.min(...becoming) + 1);
     let conditions = Array.isArray(rs.status?.conditions) ? rs.status.conditions.filter(isObject) : [];
     if (failure) {
       conditions = setCondition(conditions, 'ReplicaFailure', 'True', 'FailedCreate', failure).map(
@@ -547,8 +575,8 @@ export class ControllerManager {
     const status: JsonObject = {
       replicas: current.length,
       fullyLabeledReplicas: current.length,
-      readyReplicas: ready,
-      availableReplicas: ready,
+      readyReplicas: readyPods.length,
+      availableReplicas: available,
       observedGeneration: rs.metadata.generation,
       ...(conditions.length ? { conditions } : {}),
     };
@@ -557,6 +585,18 @@ export class ControllerManager {
     if (stableStringify(withoutTimes(status)) === stableStringify(withoutTimes(rs.status ?? {}))) return;
     store.mutate(ReplicaSet, namespace, name, (object) => {
       object.status = status;
+    });
+  }
+
+  /** Looks at a ReplicaSet's pods again at `at` (once per ReplicaSet: the earliest moment asked for). */
+  private checkAvailabilityAt(namespace: string, name: string, at: number): void {
+    const key = `${namespace}/${name}`;
+    const due = this.availabilityChecks.get(key);
+    if (due !== undefined && due <= at) return;
+    this.availabilityChecks.set(key, at);
+    this.later(Math.max(0, at - Date.now()), () => {
+      if (this.availabilityChecks.get(key) === at) this.availabilityChecks.delete(key);
+      this.enqueue(`rs/${namespace}/${name}`, () => this.syncReplicaSet(namespace, name));
     });
   }
 

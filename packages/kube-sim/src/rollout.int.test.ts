@@ -21,11 +21,13 @@ afterAll(async () => {
   await temp?.remove();
 });
 
-async function rolledOut(): Promise<string> {
-  const result = await kubectl('rollout', 'status', 'deployment/web', '-n', 'roll', '--timeout=30s');
+async function rolledOutIn(namespace: string, name: string): Promise<string> {
+  const result = await kubectl('rollout', 'status', `deployment/${name}`, '-n', namespace, '--timeout=30s');
   expect(result.stderr).toBe('');
   return result.stdout;
 }
+
+const rolledOut = (): Promise<string> => rolledOutIn('roll', 'web');
 
 describe('kubectl rollout history and undo', () => {
   it('lists revisions, undoes to the previous template and to a chosen revision', async () => {
@@ -84,5 +86,59 @@ spec:
     expect(skipped.stdout.trim()).toBe(
       'deployment.apps/web skipped rollback (current template already matches revision 4)',
     );
+  });
+});
+
+describe('minReadySeconds', () => {
+  const status = async () =>
+    (await (await sim.fetch('/apis/apps/v1/namespaces/ready/deployments/slow')).json()) as {
+      status?: { readyReplicas?: number; availableReplicas?: number };
+    };
+
+  it('counts a Ready pod as available only after minReadySeconds, and rollout status waits for it', async () => {
+    await kubectl('create', 'namespace', 'ready');
+    const file = await writeText(
+      temp.dir,
+      'slow.yaml',
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: slow, namespace: ready}
+spec:
+  replicas: 2
+  minReadySeconds: 2
+  selector: {matchLabels: {app: slow}}
+  template:
+    metadata: {labels: {app: slow}}
+    spec:
+      containers: [{name: slow, image: "example/slow:v1"}]
+`,
+    );
+    expect((await kubectl('apply', '-f', file)).code).toBe(0);
+    const ready = await waitFor('both pods Ready', async () => {
+      const current = await status();
+      return current.status?.readyReplicas === 2 ? current : undefined;
+    });
+    const readyAt = Date.now();
+    // Ready (the virtual kubelet's 10 ms), but not available: Ready since less than 2 s.
+    expect(ready.status?.availableReplicas ?? 0).toBe(0);
+    expect(await rolledOutIn('ready', 'slow')).toContain('deployment "slow" successfully rolled out');
+    // The Ready condition keeps whole seconds, as the API server does: available between 1 and 2 s after Ready.
+    const waited = Date.now() - readyAt;
+    expect(waited).toBeGreaterThanOrEqual(900);
+    expect(waited).toBeLessThan(5000);
+    expect((await status()).status?.availableReplicas).toBe(2);
+  });
+
+  it("carries a changed minReadySeconds to the Deployment's ReplicaSet in place", async () => {
+    const revision = '{.items[*].metadata.annotations.deployment\\.kubernetes\\.io/revision}';
+    const before = await kubectl('get', 'rs', '-n', 'ready', '-o', `jsonpath=${revision}`);
+    const patch = await kubectl('patch', 'deployment/slow', '-n', 'ready', '-p', '{"spec":{"minReadySeconds":7}}');
+    expect(patch.code).toBe(0);
+    await waitFor('the ReplicaSet to take it', async () => {
+      const rs = await kubectl('get', 'rs', '-n', 'ready', '-o', 'jsonpath={.items[*].spec.minReadySeconds}');
+      return rs.stdout === '7' ? true : undefined;
+    });
+    // No new ReplicaSet and no new revision: minReadySeconds is not part of the pod template.
+    expect((await kubectl('get', 'rs', '-n', 'ready', '-o', `jsonpath=${revision}`)).stdout).toBe(before.stdout);
   });
 });
