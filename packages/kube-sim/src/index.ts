@@ -1,1 +1,1 @@
-export { type KubeSim, type SimNodeOptions, startKubeSim } from './kube-sim.js';
+export { type KubeSim, type KubeSimOptions, type SimNodeOptions, startKubeSim } from './kube-sim.js';
