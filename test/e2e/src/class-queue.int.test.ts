@@ -3,6 +3,7 @@
 // the message turns into their lab's status when their lab starts.
 import { labIdFor } from '@labbot/core';
 import type { Runner } from '@labbot/runner';
+import { waitFor } from '@labbot/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClassChat, startClassChat } from './class-chat.js';
 import { provisioningOrder } from './class-order.js';
@@ -60,9 +61,16 @@ describe('queue position in a learner’s thread', () => {
       for (const name of LEARNERS) {
         await harness.waitForLab(labOf(name), (record) => record.observed.phase === 'ready', 90_000);
       }
-      // The last status edit of a class lab may come up to 4 s after its change.
-      await new Promise((resolve) => setTimeout(resolve, 5_000));
-      look();
+      // The last status edit of a class lab may come up to 4 s after its change: until every thread shows its lab
+      // ready (what the checks below expect of the last text), or the checks show what it said instead.
+      await waitFor(
+        'every thread to show its lab ready',
+        () => {
+          look();
+          return LEARNERS.every((name) => /· ready/.test(seen.get(name)?.at(-1) ?? ''));
+        },
+        { timeoutMs: 10_000, intervalMs: 100 },
+      ).catch(() => {});
     } finally {
       clearInterval(watcher);
       harness.sim.setFaults({});
