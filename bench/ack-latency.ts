@@ -10,8 +10,9 @@
 // the interaction callback reaching discord-sim.
 // BENCH_CPU_PROF=<dir> runs the bots and the library floor under `node --cpu-prof` (profiles written to <dir> when
 // they exit).
-// Discord also runs a library floor, bench/ack-latency-discordjs.mjs: discord.js as labbot configures it, answering
-// at once (`ratioVsLibrary`: the bot against it, labbot's own share; `libraryRatio`: it against the bare floor).
+// Each platform also has a library floor: bench/ack-latency-discordjs.mjs (discord.js as labbot configures it,
+// answering at once) and bench/ack-latency-slack-adapter.mjs (labbot's Slack adapter on Bolt, acking and dropping each
+// command); `ratioVsLibrary` is the bot against it (labbot's own share), `libraryRatio` it against the bare floor.
 // Needs Redis (scripts/services.sh; REDIS_URL). The floors are bench/ack-latency-floors.mjs, on bare node too.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -250,7 +251,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
 
   // ---- Slack
   if (platforms !== 'discord') {
-    const responseUrlsNeeded = 100 + (rounds + 1) * count * 2;
+    const responseUrlsNeeded = 100 + (rounds + 1) * count * 4; // the bot's and the library floor's commands
     const simChild = startChild('source', [self, 'sim-slack', String(responseUrlsNeeded)], {}, true);
     const slack = (await simChild.line) as {
       apiUrl: string;
@@ -275,6 +276,14 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     );
     const floor = startChild('built', [floors, 'slack'], { SLACK_SIGNING_SECRET: slack.signingSecret }, true);
     const floorPort = Number((await floor.line)['port']);
+    // The library floor: labbot's Slack adapter on Bolt, acking and dropping every command.
+    const library = startChild(
+      'bot', // profiled with the bots (BENCH_CPU_PROF)
+      [fileURLToPath(new URL('./ack-latency-slack-adapter.mjs', import.meta.url))],
+      { SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: slack.signingSecret, SLACK_API_URL: slack.apiUrl },
+      true,
+    );
+    const libraryPort = Number((await library.line)['port']);
     const driverFor = (port: number) =>
       createSlackDriver({
         targetUrl: `http://127.0.0.1:${port}/slack/events`,
@@ -283,6 +292,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
       });
     const toBot = driverFor(botPort);
     const toFloor = driverFor(floorPort);
+    const toLibrary = driverFor(libraryPort);
     let nextUrl = 0;
     const channelId = 'C0LABS0001';
     await waitUntil(
@@ -301,8 +311,9 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
       const userId = `U0B${round}${String(index).padStart(6, '0')}`;
       const answer = await target
         .slashCommand({
-          // The bot answers `/lab status` through response_url (hosted by slack-sim in its own process).
-          ...(target === toBot ? { responseUrl: slack.urls[nextUrl++ % slack.urls.length] } : {}),
+          // The bot answers `/lab status` through response_url (hosted by slack-sim in its own process); the library
+          // floor gets one as well (the same payload) and leaves it unused.
+          ...(target !== toFloor ? { responseUrl: slack.urls[nextUrl++ % slack.urls.length] } : {}),
           text: 'status',
           userId,
           channelId,
@@ -310,7 +321,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
         .catch((error: unknown) => {
           // Which command went unanswered, to which server, and how (a timeout, or the connection closed under it).
           progress(
-            `no answer to ${userId} from the ${target === toBot ? 'bot' : 'floor'}: ${String(error)} ${String((error as Error).cause ?? '')}`,
+            `no answer to ${userId} from the ${target === toBot ? 'bot' : target === toLibrary ? 'library floor' : 'floor'}: ${String(error)} ${String((error as Error).cause ?? '')}`,
           );
           throw error;
         });
@@ -322,10 +333,13 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     // only, the first measured spread was 3-5x the later ones.
     await warmUp(count, slackSend(toBot, 9));
     await warmUp(count, slackSend(toFloor, 8));
+    await warmUp(count, slackSend(toLibrary, 7));
     for (let round = 0; round < rounds; round++) {
       const spreadBot = await phase(bot.child, count, true, slackSend(toBot, round));
       const spreadFloor = await phase(floor.child, count, true, slackSend(toFloor, round));
+      const spreadLibrary = await phase(library.child, count, true, slackSend(toLibrary, round));
       const burstFloor = await phase(floor.child, count, false, slackSend(toFloor, round));
+      const burstLibrary = await phase(library.child, count, false, slackSend(toLibrary, round));
       const burstBot = await phase(bot.child, count, false, slackSend(toBot, round));
       progress(`Slack round ${round} done`);
       pushResult({
@@ -333,13 +347,18 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
         round,
         spreadBot,
         spreadFloor,
+        spreadLibrary,
         burstBot,
         burstFloor,
+        burstLibrary,
         ratio: round2(burstBot.p99Ms / burstFloor.p99Ms),
+        ratioVsLibrary: round2(burstBot.p99Ms / burstLibrary.p99Ms),
+        libraryRatio: round2(burstLibrary.p99Ms / burstFloor.p99Ms),
       });
     }
     await stopChild(bot.child);
     await stopChild(floor.child);
+    await stopChild(library.child);
     await stopChild(simChild.child);
   }
 
