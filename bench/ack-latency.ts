@@ -27,7 +27,8 @@ import { fileURLToPath } from 'node:url';
 /** slack-sim in a process of its own, so the bot's answers to response_url do not load the timing driver. */
 async function simSlack(responseUrls: number): Promise<void> {
   const { startSlackSim } = await import('@labbot/slack-sim');
-  const sim = await startSlackSim();
+  // Connections kept as Slack keeps them (see discord-sim's below).
+  const sim = await startSlackSim({ keepAliveTimeoutMs: 65_000 });
   const urls = Array.from({ length: responseUrls }, (_, index) =>
     sim.createResponseUrl({ channel: 'C0LABS0001', user: `U0B${String(index).padStart(7, '0')}` }),
   );

@@ -787,7 +787,7 @@ export class SlackSim {
 
 /** Starts a Slack Web API simulator on 127.0.0.1 (methods under /api/, response URLs under /hooks/response/). */
 export async function startSlackSim(options: SlackSimOptions = {}): Promise<SlackSim> {
-  const server = createServer({ keepAliveTimeout: 1_000 });
+  const server = createServer({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 1_000 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {

@@ -25,6 +25,12 @@ export interface SlackSimUserOptions {
 export interface SlackSimOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
+  /**
+   * How long the HTTP server keeps an idle connection (default 1000 ms). Its `Keep-Alive: timeout=1` hint makes Node's
+   * kept-alive agents (the bot's response_url answers) drop a connection that idles for a second and connect anew; a
+   * benchmark passes more to see the bot as Slack keeps connections.
+   */
+  keepAliveTimeoutMs?: number;
   /** The bot token every Web API call must carry (default 'xoxb-sim-token'). */
   botToken?: string;
   /** The app's signing secret (the driver signs with it; default 'sim-signing-secret'). */
