@@ -5,9 +5,9 @@
 // - `default` (`ratioVsDefault`): issue 4's steps, `docker build`, `kubectl apply` of the lesson's Deployment as
 //   rendered, `kubectl rollout status`, in `default`: no limits, and no Docker step.
 // - `guarded` (`ratioWithoutRun`): the same three steps with the very Deployment a lab applied (hardened pod spec) in
-//   a namespace with a lab namespace's guard rails (its Pod Security labels, LimitRange, ResourceQuota and
-//   NetworkPolicies, copied from a lab): the pods of both sides start under the same limits (the lesson's 100m CPU
-//   per container slows the engine's container start by itself).
+//   a namespace with a lab namespace's guard rails (its Pod Security labels, LimitRange, ResourceQuota,
+//   NetworkPolicies and the learner's ServiceAccount, copied from a lab): the pods of both sides start under the same
+//   limits (the lesson's 100m CPU per container slows the engine's container start by itself).
 // - `lesson` (`ratio`, the target's): the lesson by hand, like a lab: the `guarded` steps with the lesson's Docker
 //   step (`docker run` of its one-off container, the command the lab runs, after the build) in between. Labbot runs
 //   that container too, on the same engine as the pods here, while it applies the Deployment.
@@ -83,7 +83,10 @@ async function copyGuardRails(lab: { namespace: string }): Promise<void> {
   const podSecurity = Object.entries((source.metadata.labels ?? {}) as Record<string, string>).filter(([key]) =>
     key.startsWith('pod-security.kubernetes.io/'),
   );
-  const rails = (await get('limitrange,resourcequota,networkpolicy', '-n', lab.namespace)).items as KubeJson[];
+  // The learner's ServiceAccount too (the lab's pods run as it); `default` is made in every namespace.
+  const rails = (
+    (await get('limitrange,resourcequota,networkpolicy,serviceaccount', '-n', lab.namespace)).items as KubeJson[]
+  ).filter((rail) => !(rail.kind === 'ServiceAccount' && rail.metadata.name === 'default'));
   const strip = ({ metadata, status: _status, ...object }: KubeJson) => ({
     ...object,
     metadata: { name: metadata.name, namespace: guarded.namespace },

@@ -9,11 +9,14 @@ const Pod = resourceByKind('Pod');
 const Service = resourceByKind('Service');
 const Deployment = resourceByKind('Deployment');
 const ResourceQuota = resourceByKind('ResourceQuota');
+const ServiceAccount = resourceByKind('ServiceAccount');
 const context = { manager: 'test' };
 
+/** An API server with namespace `lab` and its `default` ServiceAccount (which the controller manager would make). */
 function newApi(namespaceLabels: Record<string, string> = {}) {
   const api = new KubeApi(new ObjectStore());
   api.create(Namespace, undefined, { metadata: { name: 'lab', labels: namespaceLabels } }, context);
+  api.create(ServiceAccount, 'lab', { metadata: { name: 'default' } }, context);
   return api;
 }
 
@@ -32,6 +35,27 @@ function refusal(run: () => unknown): { code: number; reason: string; message: s
   }
   throw new Error('expected a refusal');
 }
+
+describe('ServiceAccount admission', () => {
+  it('refuses a pod whose ServiceAccount does not exist with the real message, and admits it once it does', () => {
+    const api = newApi();
+    const learner = pod('web', {}, { serviceAccountName: 'lab-learner' });
+    expect(refusal(() => api.create(Pod, 'lab', learner, context))).toMatchObject({
+      code: 403,
+      reason: 'Forbidden',
+      message:
+        'pods "web" is forbidden: error looking up service account lab/lab-learner: serviceaccount "lab-learner" not found',
+    });
+    api.create(ServiceAccount, 'lab', { metadata: { name: 'lab-learner' } }, context);
+    expect(api.create(Pod, 'lab', learner, context).object.spec?.serviceAccountName).toBe('lab-learner');
+    // Without a name, the pod runs as `default`, which must exist as well.
+    expect(api.create(Pod, 'lab', pod('plain'), context).object.spec?.serviceAccountName).toBe('default');
+    api.delete(ServiceAccount, 'lab', 'default');
+    expect(refusal(() => api.create(Pod, 'lab', pod('later'), context)).message).toContain(
+      'error looking up service account lab/default',
+    );
+  });
+});
 
 describe('ResourceQuota admission', () => {
   it('refuses CPU and memory requests beyond the quota with the real message', () => {

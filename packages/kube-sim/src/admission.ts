@@ -234,6 +234,23 @@ export function applyDefaults(resource: ResourceType, object: KubeObject, cluste
 }
 
 /** LimitRange defaults: each container without requests/limits gets the namespace's Container defaults. */
+/**
+ * The ServiceAccount admission plugin: a new pod runs as a ServiceAccount that exists in its namespace, or it is
+ * refused (403), as the API server refuses it ("error looking up service account"): a ReplicaSet's pods then fail to be
+ * created (FailedCreate) until the account is there.
+ */
+export function checkServiceAccount(store: ObjectStore, pod: KubeObject): void {
+  const spec = isObject(pod.spec) ? pod.spec : {};
+  const name = String(spec.serviceAccountName ?? 'default');
+  const namespace = pod.metadata.namespace ?? '';
+  if (store.get(resourceByKind('ServiceAccount'), namespace, name)) return;
+  throw forbidden(
+    resourceByKind('Pod'),
+    pod.metadata.name ?? '',
+    `error looking up service account ${namespace}/${name}: serviceaccount "${name}" not found`,
+  );
+}
+
 export function applyLimitRangeDefaults(store: ObjectStore, pod: KubeObject): void {
   const ranges = store.listRaw(resourceByKind('LimitRange'), pod.metadata.namespace);
   for (const range of ranges) {

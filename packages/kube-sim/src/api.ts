@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
-import { applyDefaults, applyLimitRangeDefaults, checkPodSecurity, checkQuota, validateObject } from './admission.js';
+import {
+  applyDefaults,
+  applyLimitRangeDefaults,
+  checkPodSecurity,
+  checkQuota,
+  checkServiceAccount,
+  validateObject,
+} from './admission.js';
 import { ApiError, badRequest, conflict, notFound } from './api-error.js';
 import { recordUpdate, serverSideApply } from './managed-fields.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
@@ -174,7 +181,10 @@ export class KubeApi {
 
   /** Admission for a new or changed object; returns the warnings to send back. */
   private admit(resource: ResourceType, object: KubeObject, isCreate: boolean): string[] {
-    if (isCreate && resource.plural === 'pods') applyLimitRangeDefaults(this.store, object);
+    if (isCreate && resource.plural === 'pods') {
+      applyLimitRangeDefaults(this.store, object);
+      checkServiceAccount(this.store, object);
+    }
     validateObject(resource, object);
     const verdict = checkPodSecurity(this.store, resource, object);
     if (verdict.error && isCreate) throw verdict.error;

@@ -21,6 +21,44 @@ afterAll(async () => {
   await temp?.remove();
 });
 
+describe('ServiceAccount admission', () => {
+  it("creates no pod for a Deployment whose ServiceAccount is missing, says why in the ReplicaSet's events, and rolls out once it exists", async () => {
+    await kubectl('create', 'namespace', 'accounts');
+    const file = await writeText(
+      temp.dir,
+      'builder.yaml',
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: builder, namespace: accounts}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: builder}}
+  template:
+    metadata: {labels: {app: builder}}
+    spec:
+      serviceAccountName: builder
+      containers: [{name: builder, image: "example/builder:v1"}]
+`,
+    );
+    expect((await kubectl('apply', '-f', file)).code).toBe(0);
+    const failed = await waitFor('a FailedCreate event', async () => {
+      const events = await kubectl(
+        'get',
+        'events',
+        '-n',
+        'accounts',
+        '-o',
+        'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
+      );
+      return events.stdout.split('\n').find((line) => line.startsWith('FailedCreate: '));
+    });
+    expect(failed).toContain('error looking up service account accounts/builder: serviceaccount "builder" not found');
+    expect((await kubectl('get', 'pods', '-n', 'accounts', '-o', 'name')).stdout).toBe('');
+    expect((await kubectl('create', 'serviceaccount', 'builder', '-n', 'accounts')).code).toBe(0);
+    expect(await rolledOutIn('accounts', 'builder')).toContain('successfully rolled out');
+  });
+});
+
 async function rolledOutIn(namespace: string, name: string): Promise<string> {
   const result = await kubectl('rollout', 'status', `deployment/${name}`, '-n', namespace, '--timeout=30s');
   expect(result.stderr).toBe('');
