@@ -48,6 +48,9 @@ describe('ServiceAccount admission', () => {
     });
     api.create(ServiceAccount, 'lab', { metadata: { name: 'lab-learner' } }, context);
     expect(api.create(Pod, 'lab', learner, context).object.spec?.serviceAccountName).toBe('lab-learner');
+    // The deprecated `serviceAccount` alone names it too.
+    const deprecated = api.create(Pod, 'lab', pod('old', {}, { serviceAccount: 'lab-learner' }), context).object;
+    expect(deprecated.spec?.serviceAccountName).toBe('lab-learner');
     // Without a name, the pod runs as `default`, which must exist as well.
     expect(api.create(Pod, 'lab', pod('plain'), context).object.spec?.serviceAccountName).toBe('default');
     api.delete(ServiceAccount, 'lab', 'default');

@@ -146,7 +146,8 @@ function defaultPodSpec(spec: JsonObject): void {
   spec.restartPolicy ??= 'Always';
   spec.terminationGracePeriodSeconds ??= 30;
   spec.dnsPolicy ??= 'ClusterFirst';
-  spec.serviceAccountName ??= 'default';
+  // The deprecated `serviceAccount` alone names the account too, as the API server reads it.
+  spec.serviceAccountName ??= spec.serviceAccount ?? 'default';
   spec.serviceAccount ??= spec.serviceAccountName;
   spec.securityContext ??= {};
   spec.schedulerName ??= 'default-scheduler';
