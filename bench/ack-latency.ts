@@ -352,9 +352,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
         burstBot,
         burstFloor,
         burstLibrary,
-        ratio: round2(burstBot.p99Ms / burstFloor.p99Ms),
-        ratioVsLibrary: round2(burstBot.p99Ms / burstLibrary.p99Ms),
-        libraryRatio: round2(burstLibrary.p99Ms / burstFloor.p99Ms),
+        ...burstRatios(burstBot, burstFloor, burstLibrary),
       });
     }
     await stopChild(bot.child);
@@ -412,14 +410,19 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
         return late.at - handle.record.sentAt;
       }
     };
-    await warmUp(count, discordSend(9));
-    const discordRounds: Record<string, Phase>[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const spreadBot = await discordPhase(discordBot.child, true, discordSend(round));
-      const burstBot = await discordPhase(discordBot.child, false, discordSend(round + 10));
-      discordRounds.push({ spreadBot, burstBot });
-    }
-    await stopChild(discordBot.child);
+    /** Warms a Discord client up, measures each round's spread and burst, and stops it (one client at a time). */
+    const measureClient = async (client: ChildProcess, firstRound: number) => {
+      await warmUp(count, discordSend(firstRound + 9));
+      const measured: { spread: Phase; burst: Phase }[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const spread = await discordPhase(client, true, discordSend(firstRound + round));
+        const burst = await discordPhase(client, false, discordSend(firstRound + round + 10));
+        measured.push({ spread, burst });
+      }
+      await stopChild(client);
+      return measured;
+    };
+    const botRounds = await measureClient(discordBot.child, 0);
     // The floor takes the bot's place on the gateway (one client at a time, as the sim dispatches to every client).
     const discordFloor = startChild(
       'built',
@@ -429,14 +432,7 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     );
     await discordFloor.line;
     progress('Discord floor ready');
-    await warmUp(count, discordSend(19));
-    const floorRounds: Record<string, Phase>[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const spreadFloor = await discordPhase(discordFloor.child, true, discordSend(round + 20));
-      const burstFloor = await discordPhase(discordFloor.child, false, discordSend(round + 30));
-      floorRounds.push({ spreadFloor, burstFloor });
-    }
-    await stopChild(discordFloor.child);
+    const floorRounds = await measureClient(discordFloor.child, 20);
     // The library floor: discord.js as labbot runs it, answering at once (what the bot costs without labbot's work).
     const library = startChild(
       'bot', // profiled with the bots (BENCH_CPU_PROF)
@@ -446,32 +442,41 @@ async function drive(count: number, rounds: number, platforms: string): Promise<
     );
     await library.line;
     progress('Discord library floor (discord.js) ready');
-    await warmUp(count, discordSend(39));
+    const libraryRounds = await measureClient(library.child, 40);
     for (let round = 0; round < rounds; round++) {
-      const spreadLibrary = await discordPhase(library.child, true, discordSend(round + 40));
-      const burstLibrary = await discordPhase(library.child, false, discordSend(round + 50));
-      const bot = discordRounds[round] ?? {};
-      const floor = floorRounds[round] ?? {};
-      const p99 = (phase: Phase | undefined) => phase?.p99Ms ?? 0;
+      const bot = botRounds[round];
+      const floor = floorRounds[round];
+      const alone = libraryRounds[round];
+      if (!bot || !floor || !alone) continue;
       pushResult({
         platform: 'discord',
         round,
-        ...bot,
-        ...floor,
-        spreadLibrary,
-        burstLibrary,
-        ratio: round2(p99(bot['burstBot']) / p99(floor['burstFloor'])),
-        // The bot against discord.js alone, and discord.js alone against the bare floor: labbot's share and the library's.
-        ratioVsLibrary: round2(p99(bot['burstBot']) / p99(burstLibrary)),
-        libraryRatio: round2(p99(burstLibrary) / p99(floor['burstFloor'])),
+        spreadBot: bot.spread,
+        burstBot: bot.burst,
+        spreadFloor: floor.spread,
+        burstFloor: floor.burst,
+        spreadLibrary: alone.spread,
+        burstLibrary: alone.burst,
+        ...burstRatios(bot.burst, floor.burst, alone.burst),
       });
     }
-    await stopChild(library.child);
     await discord.stop();
   }
   await redis.flushdb();
   redis.disconnect();
   console.log(JSON.stringify({ commands: count, loadAverage: loadavg().map(round2), results }, null, 2));
+}
+
+/**
+ * A round's burst ratios: the bot against the bare floor (the target's), the bot against the library floor (labbot's
+ * own share) and the library floor against the bare one (the library's).
+ */
+function burstRatios(bot: Phase, floor: Phase, library: Phase) {
+  return {
+    ratio: round2(bot.p99Ms / floor.p99Ms),
+    ratioVsLibrary: round2(bot.p99Ms / library.p99Ms),
+    libraryRatio: round2(library.p99Ms / floor.p99Ms),
+  };
 }
 
 function round2(value: number): number {
