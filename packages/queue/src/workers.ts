@@ -145,7 +145,6 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
   const prefix = options.prefix ?? 'labbot';
   // Reads the queue's active jobs and its live workers (BullMQ names each worker's Redis client after it).
   let inspector: Queue | undefined;
-  const lockDurationMs = options.lockDurationMs ?? 15_000;
   // Jobs this worker put back itself (`later`), and until when a failed renewal of their lock is expected. BullMQ's
   // lock extender may have picked such a job for renewal before the move released its lock; its "could not renew
   // lock" for it is then no lost lock, only noise at warn in every runner (each class lab waiting for a provision
@@ -193,7 +192,7 @@ export function createLabbotWorker<T>(options: CreateWorkerOptions<T>): LabbotWo
       name: workerName,
       concurrency: options.concurrency ?? 1,
       stalledInterval: options.stalledIntervalMs ?? 5_000,
-      lockDuration: lockDurationMs,
+      lockDuration: options.lockDurationMs ?? 15_000,
       maxStalledCount: options.maxStalledCount ?? 2,
       maxStartedAttempts: options.maxStartedAttempts ?? 100,
     },
