@@ -5,6 +5,7 @@ import { makeTempDir, runKubectl, writeText } from './testing/helpers.js';
 
 // The real kubectl's rollout history and undo against kube-sim: revisions live in the ReplicaSets'
 // deployment.kubernetes.io/revision annotations, and an undo makes the old template the newest revision.
+// Also what a Deployment meets on its way to rolled out: minReadySeconds, and the ServiceAccount its pods run as.
 let sim: KubeSim;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
 let kubeconfig: string;
@@ -21,44 +22,6 @@ afterAll(async () => {
   await temp?.remove();
 });
 
-describe('ServiceAccount admission', () => {
-  it("creates no pod for a Deployment whose ServiceAccount is missing, says why in the ReplicaSet's events, and rolls out once it exists", async () => {
-    await kubectl('create', 'namespace', 'accounts');
-    const file = await writeText(
-      temp.dir,
-      'builder.yaml',
-      `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: builder, namespace: accounts}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: builder}}
-  template:
-    metadata: {labels: {app: builder}}
-    spec:
-      serviceAccountName: builder
-      containers: [{name: builder, image: "example/builder:v1"}]
-`,
-    );
-    expect((await kubectl('apply', '-f', file)).code).toBe(0);
-    const failed = await waitFor('a FailedCreate event', async () => {
-      const events = await kubectl(
-        'get',
-        'events',
-        '-n',
-        'accounts',
-        '-o',
-        'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
-      );
-      return events.stdout.split('\n').find((line) => line.startsWith('FailedCreate: '));
-    });
-    expect(failed).toContain('error looking up service account accounts/builder: serviceaccount "builder" not found');
-    expect((await kubectl('get', 'pods', '-n', 'accounts', '-o', 'name')).stdout).toBe('');
-    expect((await kubectl('create', 'serviceaccount', 'builder', '-n', 'accounts')).code).toBe(0);
-    expect(await rolledOutIn('accounts', 'builder')).toContain('successfully rolled out');
-  });
-});
-
 async function rolledOutIn(namespace: string, name: string): Promise<string> {
   const result = await kubectl('rollout', 'status', `deployment/${name}`, '-n', namespace, '--timeout=30s');
   expect(result.stderr).toBe('');
@@ -67,25 +30,37 @@ async function rolledOutIn(namespace: string, name: string): Promise<string> {
 
 const rolledOut = (): Promise<string> => rolledOutIn('roll', 'web');
 
+/**
+ * Creates `namespace` and applies Deployment `name` there: pods labelled app=<name>, one container of image
+ * example/<name>:v1, with `spec` and `podSpec` fields added.
+ */
+async function createDeployment(
+  namespace: string,
+  name: string,
+  options: { replicas: number; spec?: Record<string, unknown>; podSpec?: Record<string, unknown> },
+): Promise<void> {
+  await kubectl('create', 'namespace', namespace);
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      replicas: options.replicas,
+      ...options.spec,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { ...options.podSpec, containers: [{ name, image: `example/${name}:v1` }] },
+      },
+    },
+  };
+  const file = await writeText(temp.dir, `${name}.json`, JSON.stringify(deployment));
+  expect((await kubectl('apply', '-f', file)).code).toBe(0);
+}
+
 describe('kubectl rollout history and undo', () => {
   it('lists revisions, undoes to the previous template and to a chosen revision', async () => {
-    await kubectl('create', 'namespace', 'roll');
-    const file = await writeText(
-      temp.dir,
-      'web.yaml',
-      `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: roll}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "example/web:v1"}]
-`,
-    );
-    expect((await kubectl('apply', '-f', file)).code).toBe(0);
+    await createDeployment('roll', 'web', { replicas: 2 });
     await rolledOut();
     expect((await kubectl('set', 'image', 'deployment/web', 'web=example/web:v2', '-n', 'roll')).code).toBe(0);
     expect(await rolledOut()).toContain('deployment "web" successfully rolled out');
@@ -134,24 +109,7 @@ describe('minReadySeconds', () => {
     };
 
   it('counts a Ready pod as available only after minReadySeconds, and rollout status waits for it', async () => {
-    await kubectl('create', 'namespace', 'ready');
-    const file = await writeText(
-      temp.dir,
-      'slow.yaml',
-      `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: slow, namespace: ready}
-spec:
-  replicas: 2
-  minReadySeconds: 2
-  selector: {matchLabels: {app: slow}}
-  template:
-    metadata: {labels: {app: slow}}
-    spec:
-      containers: [{name: slow, image: "example/slow:v1"}]
-`,
-    );
-    expect((await kubectl('apply', '-f', file)).code).toBe(0);
+    await createDeployment('ready', 'slow', { replicas: 2, spec: { minReadySeconds: 2 } });
     const ready = await waitFor('both pods Ready', async () => {
       const current = await status();
       return current.status?.readyReplicas === 2 ? current : undefined;
@@ -178,5 +136,26 @@ spec:
     });
     // No new ReplicaSet and no new revision: minReadySeconds is not part of the pod template.
     expect((await kubectl('get', 'rs', '-n', 'ready', '-o', `jsonpath=${revision}`)).stdout).toBe(before.stdout);
+  });
+});
+
+describe('ServiceAccount admission', () => {
+  it("creates no pod for a Deployment whose ServiceAccount is missing, says why in the ReplicaSet's events, and rolls out once it exists", async () => {
+    await createDeployment('accounts', 'builder', { replicas: 1, podSpec: { serviceAccountName: 'builder' } });
+    const failed = await waitFor('a FailedCreate event', async () => {
+      const events = await kubectl(
+        'get',
+        'events',
+        '-n',
+        'accounts',
+        '-o',
+        'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
+      );
+      return events.stdout.split('\n').find((line) => line.startsWith('FailedCreate: '));
+    });
+    expect(failed).toContain('error looking up service account accounts/builder: serviceaccount "builder" not found');
+    expect((await kubectl('get', 'pods', '-n', 'accounts', '-o', 'name')).stdout).toBe('');
+    expect((await kubectl('create', 'serviceaccount', 'builder', '-n', 'accounts')).code).toBe(0);
+    expect(await rolledOutIn('accounts', 'builder')).toContain('successfully rolled out');
   });
 });
