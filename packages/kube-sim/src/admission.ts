@@ -234,7 +234,6 @@ export function applyDefaults(resource: ResourceType, object: KubeObject, cluste
   }
 }
 
-/** LimitRange defaults: each container without requests/limits gets the namespace's Container defaults. */
 /**
  * The ServiceAccount admission plugin: a new pod runs as a ServiceAccount that exists in its namespace, or it is
  * refused (403), as the API server refuses it ("error looking up service account"): a ReplicaSet's pods then fail to be
@@ -252,6 +251,7 @@ export function checkServiceAccount(store: ObjectStore, pod: KubeObject): void {
   );
 }
 
+/** LimitRange defaults: each container without requests/limits gets the namespace's Container defaults. */
 export function applyLimitRangeDefaults(store: ObjectStore, pod: KubeObject): void {
   const ranges = store.listRaw(resourceByKind('LimitRange'), pod.metadata.namespace);
   for (const range of ranges) {
