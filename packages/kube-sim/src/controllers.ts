@@ -54,9 +54,14 @@ function controllerOf(object: KubeObject): { kind: string; name: string } | unde
   return ref ? { kind: ref.kind, name: ref.name } : undefined;
 }
 
-export function isPodReady(pod: KubeObject): boolean {
+/** A pod's Ready condition when it is True. */
+function readyCondition(pod: KubeObject): JsonObject | undefined {
   const conditions = Array.isArray(pod.status?.conditions) ? pod.status.conditions.filter(isObject) : [];
-  return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+  return conditions.find((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+export function isPodReady(pod: KubeObject): boolean {
+  return readyCondition(pod) !== undefined;
 }
 
 /**
@@ -65,9 +70,7 @@ export function isPodReady(pod: KubeObject): boolean {
  * controller's IsPodAvailable has it.
  */
 function availableAt(pod: KubeObject, minReadySeconds: number): number {
-  const conditions = Array.isArray(pod.status?.conditions) ? pod.status.conditions.filter(isObject) : [];
-  const ready = conditions.find((c) => c.type === 'Ready' && c.status === 'True');
-  const since = Date.parse(String(ready?.lastTransitionTime ?? ''));
+  const since = Date.parse(String(readyCondition(pod)?.lastTransitionTime ?? ''));
   return Number.isNaN(since) ? 0 : since + minReadySeconds * 1000;
 }
 
